@@ -1,0 +1,186 @@
+"""Typed exceptions of the core, and the one place that turns them into French.
+
+The core raises these with data, never with prose meant for the user;
+:func:`describe` is the single translation point used by the window, the CLI
+and the crash handler. No message here may carry health data.
+"""
+
+from __future__ import annotations
+
+
+class DmpDesktopError(Exception):
+    """Base of every error the application knows how to explain."""
+
+
+# --- card -----------------------------------------------------------------
+class CardError(DmpDesktopError):
+    pass
+
+
+class MiddlewareNotFoundError(CardError):
+    def __init__(self, path: str | None) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+class NoReaderError(CardError):
+    pass
+
+
+class NoCardError(CardError):
+    pass
+
+
+class CardNotRecognisedError(CardError):
+    pass
+
+
+class PinIncorrectError(CardError):
+    def __init__(self, tries_left: int | None, final_try: bool = False) -> None:
+        super().__init__(tries_left)
+        self.tries_left = tries_left
+        self.final_try = final_try
+
+
+class PinLockedError(CardError):
+    pass
+
+
+class PinFormatError(CardError):
+    pass
+
+
+class CardRemovedError(CardError):
+    pass
+
+
+# --- network / TLS ----------------------------------------------------------
+class NetworkError(DmpDesktopError):
+    pass
+
+
+class HostUnreachableError(NetworkError):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class HostCertificateError(NetworkError):
+    """The server is not the DMP host we trust (unknown root, wrong name, expired)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ClientCertificateRejectedError(NetworkError):
+    pass
+
+
+class TimeoutError_(NetworkError):  # noqa: N801 - avoid shadowing the builtin
+    pass
+
+
+# --- DMP protocol -----------------------------------------------------------
+class DmpProtocolError(DmpDesktopError):
+    """The host answered something we cannot read (malformed, hostile, unexpected)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DmpServiceError(DmpDesktopError):
+    """The DMP refused the request with a business code (SOAP fault, HL7 or XDS error)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+class SettingsError(DmpDesktopError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_SERVICE_CODES_FR: dict[str, str] = {
+    "DMPAccessDenied": "Le DMP a refusé l'accès à ce dossier.",
+    "DMPAccessDeniedByExcludedPs": "Le patient vous a bloqué : l'accès à son DMP vous est refusé.",
+    "DMPClosed": "Le DMP de ce patient est fermé.",
+    "DMPNotFound": "Ce patient n'a pas de DMP.",
+    "DMPAuthenticationError": (
+        "Le DMP n'a pas reconnu votre authentification. Retirez puis réinsérez votre carte CPS."
+    ),
+    "DMPInvalidRequest": "Le DMP a refusé une requête mal formée. Contactez le support.",
+    "DMPInternalError": "Le DMP a rencontré une erreur interne. Réessayez dans quelques minutes.",
+}
+
+
+def describe(exc: BaseException) -> str:
+    """A short French message saying what happened and what to do."""
+    if isinstance(exc, MiddlewareNotFoundError):
+        where = f" ({exc.path})" if exc.path else ""
+        return (
+            f"Le logiciel de la carte CPS (Cryptolib CPS) est introuvable{where}. "
+            "Installez-le ou indiquez son emplacement dans les paramètres."
+        )
+    if isinstance(exc, NoReaderError):
+        return "Aucun lecteur de carte n'est détecté. Branchez le lecteur puis réessayez."
+    if isinstance(exc, NoCardError):
+        return "Aucune carte CPS dans le lecteur. Insérez votre carte."
+    if isinstance(exc, CardNotRecognisedError):
+        return (
+            "La carte insérée n'est pas reconnue comme une carte CPS. "
+            "Vérifiez qu'il s'agit bien de votre carte professionnelle."
+        )
+    if isinstance(exc, PinIncorrectError):
+        if exc.tries_left == 1 or exc.final_try:
+            return (
+                "Code PIN incorrect. ATTENTION : il ne vous reste qu'un essai ; "
+                "un nouvel échec bloquera la carte."
+            )
+        if exc.tries_left is not None:
+            return f"Code PIN incorrect. Il vous reste {exc.tries_left} essais."
+        return "Code PIN incorrect. Vérifiez votre saisie : la carte se bloque après 3 échecs."
+    if isinstance(exc, PinLockedError):
+        return (
+            "La carte CPS est bloquée après trop de codes PIN erronés. "
+            "Débloquez-la avec votre code PUK (outil de gestion de la carte CPS)."
+        )
+    if isinstance(exc, PinFormatError):
+        return "Le code PIN comporte 4 à 8 caractères."
+    if isinstance(exc, CardRemovedError):
+        return "La carte CPS a été retirée : la session est fermée. Réinsérez-la pour continuer."
+    if isinstance(exc, HostCertificateError):
+        return (
+            "Le serveur contacté n'a pas présenté de certificat de confiance "
+            f"({exc.reason}). Aucune donnée n'a été envoyée. Vérifiez l'adresse du DMP "
+            "dans les paramètres."
+        )
+    if isinstance(exc, ClientCertificateRejectedError):
+        return (
+            "Le DMP a refusé le certificat de votre carte. Vérifiez que votre carte est "
+            "valide et que le mode (formation ou production) est le bon."
+        )
+    if isinstance(exc, TimeoutError_):
+        return "Le DMP ne répond pas dans les délais. Vérifiez votre connexion puis réessayez."
+    if isinstance(exc, HostUnreachableError):
+        return (
+            "Impossible de joindre le DMP. Vérifiez votre connexion Internet "
+            "et l'adresse du service dans les paramètres."
+        )
+    if isinstance(exc, DmpServiceError):
+        known = _SERVICE_CODES_FR.get(exc.code)
+        if known:
+            return known
+        return f"Le DMP a refusé la demande (code {exc.code}). Réessayez ou contactez le support."
+    if isinstance(exc, DmpProtocolError):
+        return (
+            "La réponse du DMP est illisible ou inattendue ; elle a été ignorée. "
+            "Réessayez ; si le problème persiste, contactez le support."
+        )
+    if isinstance(exc, SettingsError):
+        return f"Paramètres invalides : {exc.reason}"
+    return "Une erreur inattendue est survenue. Réessayez ; aucune donnée n'a été perdue."

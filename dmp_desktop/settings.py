@@ -1,0 +1,127 @@
+"""Typed settings, read from a JSON file. Secrets never live here (keyring only).
+
+Location: ``$DMP_DESKTOP_CONFIG`` when set, else ``~/.config/dmp-desktop/settings.json``.
+The training environment (``dmp-sandbox demo init``) writes a settings file of
+its own pointing at the training host, the test roots and the SoftHSM card.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dmp_desktop.errors import SettingsError
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def default_middleware_paths(platform: str | None = None) -> list[str]:
+    """Where the Cryptolib CPS is installed, per OS (ANS material)."""
+    platform = platform or sys.platform
+    if platform.startswith("win"):
+        return [
+            r"C:\Windows\System32\cps3_pkcs11_w64.dll",
+            r"C:\Windows\SysWOW64\cps3_pkcs11_w32.dll",
+        ]
+    if platform == "darwin":
+        return ["/usr/local/lib/libcps3_pkcs11_osx.dylib"]
+    return [
+        "/opt/santesocial/CPS/lib/libcps3_pkcs11_lux.so",
+        "/usr/lib64/libcps3_pkcs11_lux.so",
+    ]
+
+
+@dataclass
+class Settings:
+    """Everything configurable; defaults are those of a real installation."""
+
+    # PKCS#11 module; empty means "the Cryptolib CPS at its usual place".
+    pkcs11_module: str = ""
+    # SoftHSM configuration file (training mode only).
+    softhsm_conf: str = ""
+    # DMP host base URL (services at <url>/si-dmp-server/v2/services/<name>).
+    host_url: str = "https://localhost:8443"
+    # PEM bundle of the pinned roots the host certificate must chain to.
+    trust_roots: str = ""
+    # "DIRECTE" (card) or "INDIRECTE_RENFORCEE" (structure certificate).
+    auth_mode: str = "DIRECTE"
+    training_mode: bool = True
+    # Activity sector of the practice (J02), e.g. SA07 individual practice.
+    activity_sector: str = "SA07"
+    structure_id: str = ""
+    # Assigning authority of the INS typed by the user: NIR in production,
+    # TEST_NIR (1.2.250.1.213.1.4.10) on test platforms and in training mode.
+    ins_kind: str = "NIR"
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    # Where local state lives (drafts, outbox, last-seen); default ~/.local/share.
+    data_dir: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def middleware_candidates(self) -> list[str]:
+        if self.pkcs11_module:
+            return [self.pkcs11_module]
+        return default_middleware_paths()
+
+    def service_url(self, service: str) -> str:
+        return f"{self.host_url.rstrip('/')}/si-dmp-server/v2/services/{service}"
+
+    def validate(self) -> None:
+        parts = urlsplit(self.host_url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise SettingsError("l'adresse du DMP doit commencer par https:// et nommer un hôte.")
+        if self.auth_mode not in ("DIRECTE", "INDIRECTE_RENFORCEE"):
+            raise SettingsError("mode d'authentification inconnu.")
+        if self.trust_roots and not Path(self.trust_roots).is_file():
+            raise SettingsError(f"fichier des autorités de confiance introuvable : {self.trust_roots}")
+        if self.ins_kind not in ("NIR", "NIA", "TEST_NIR", "DEMO_NIR"):
+            raise SettingsError("autorité d'affectation de l'INS inconnue.")
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise SettingsError("les délais d'attente doivent être positifs.")
+
+    def local_data_dir(self) -> Path:
+        if self.data_dir:
+            return Path(self.data_dir)
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "dmp-desktop"
+
+    def apply_environment(self) -> None:
+        """SoftHSM reads its configuration from the environment at load time."""
+        if self.softhsm_conf:
+            os.environ["SOFTHSM2_CONF"] = self.softhsm_conf
+
+
+def settings_path() -> Path:
+    env = os.environ.get("DMP_DESKTOP_CONFIG")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "dmp-desktop" / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"fichier de paramètres illisible ({path.name}).") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"fichier de paramètres illisible ({path.name}).")
+    known = {f.name for f in fields(Settings)}
+    values = {k: v for k, v in raw.items() if k in known}
+    return Settings(**values)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(settings), indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)

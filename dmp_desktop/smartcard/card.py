@@ -1,0 +1,406 @@
+"""Finding the CPS card, logging in, reading the certificates, signing.
+
+Public methods block until the card thread has done the work: call them from
+a worker (services/, the CLI), never from the UI thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pkcs11
+from cryptography import x509
+from pkcs11 import Attribute, Mechanism, ObjectClass, TokenFlag
+from pkcs11.exceptions import (
+    DeviceRemoved,
+    NoSuchKey,
+    PinIncorrect,
+    PinLenRange,
+    PinLocked,
+    PKCS11Error,
+    SessionClosed,
+    SessionHandleInvalid,
+    TokenNotPresent,
+    TokenNotRecognised,
+)
+
+from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.smartcard import pkcs11_compat  # noqa: F401 - CKA_ALLOWED_MECHANISMS
+from dmp_desktop.errors import (
+    CardNotRecognisedError,
+    CardRemovedError,
+    MiddlewareNotFoundError,
+    NoCardError,
+    PinFormatError,
+    PinIncorrectError,
+    PinLockedError,
+)
+from dmp_desktop.smartcard.identity import practitioner_from_certificate
+from dmp_desktop.smartcard.thread import CardThread
+
+log = logging.getLogger(__name__)
+
+AUTH_CERT_LABEL = "Certificat d'Authentification CPS"
+SIGN_CERT_LABEL = "Certificat de Signature CPS"
+AUTH_KEY_LABEL = "CPS_PRIV_AUT"
+SIGN_KEY_LABEL = "CPS_PRIV_SIG"
+# A CPS card locks after three wrong PINs; PKCS#11 only exposes flags.
+PIN_TRIES = 3
+
+
+_REMOVED = (DeviceRemoved, TokenNotPresent, SessionClosed, SessionHandleInvalid)
+
+
+class PinState(enum.Enum):
+    OK = "ok"
+    COUNT_LOW = "count_low"
+    FINAL_TRY = "final_try"
+    LOCKED = "locked"
+
+    @property
+    def tries_left(self) -> int:
+        return {
+            PinState.OK: PIN_TRIES,
+            PinState.COUNT_LOW: PIN_TRIES - 1,
+            PinState.FINAL_TRY: 1,
+            PinState.LOCKED: 0,
+        }[self]
+
+
+def pin_state_from_flags(flags: int) -> PinState:
+    if flags & TokenFlag.USER_PIN_LOCKED:
+        return PinState.LOCKED
+    if flags & TokenFlag.USER_PIN_FINAL_TRY:
+        return PinState.FINAL_TRY
+    if flags & TokenFlag.USER_PIN_COUNT_LOW:
+        return PinState.COUNT_LOW
+    return PinState.OK
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """A card seen in a reader, before login (nothing secret)."""
+
+    slot_id: int
+    reader: str
+    token_label: str
+    serial: str
+    pin_state: PinState
+    protected_auth: bool
+    holder: Practitioner | None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.slot_id, self.serial)
+
+
+def _decode_serial(serial: bytes | str) -> str:
+    if isinstance(serial, bytes):
+        return serial.decode("ascii", "replace").strip()
+    return str(serial).strip()
+
+
+class CardManager:
+    """Loads the middleware and hands out card sessions; all work on one thread."""
+
+    def __init__(self, module_candidates: Sequence[str], thread: CardThread | None = None) -> None:
+        self._candidates = list(module_candidates)
+        self.thread = thread or CardThread()
+        self._lib: Any = None
+        self.module_path: str | None = None
+
+    # -- middleware -----------------------------------------------------------
+    def _load(self) -> Any:
+        if self._lib is not None:
+            return self._lib
+        for path in self._candidates:
+            if path and os.path.exists(path):
+                try:
+                    self._lib = pkcs11.lib(path)
+                except (RuntimeError, OSError, PKCS11Error) as exc:
+                    log.warning("PKCS#11 module failed to load: %s", type(exc).__name__)
+                    continue
+                self.module_path = path
+                return self._lib
+        raise MiddlewareNotFoundError(self._candidates[0] if self._candidates else None)
+
+    def load(self) -> None:
+        self.thread.call(self._load)
+
+    # -- discovery ------------------------------------------------------------
+    def _list_cards(self) -> list[CardInfo]:
+        lib = self._load()
+        cards: list[CardInfo] = []
+        for slot in lib.get_slots(token_present=True):
+            try:
+                token = slot.get_token()
+                if not token.flags & TokenFlag.TOKEN_INITIALIZED:
+                    continue  # an empty slot (SoftHSM always offers one)
+                holder = self._peek_holder(token)
+                cards.append(
+                    CardInfo(
+                        slot_id=slot.slot_id,
+                        reader=slot.slot_description.strip(),
+                        token_label=token.label.strip(),
+                        serial=_decode_serial(token.serial),
+                        pin_state=pin_state_from_flags(token.flags),
+                        protected_auth=bool(
+                            token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH
+                        ),
+                        holder=holder,
+                    )
+                )
+            except (*_REMOVED, TokenNotRecognised):
+                continue
+        return cards
+
+    def list_cards(self) -> list[CardInfo]:
+        """Cards present now; the certificates are public, no PIN needed."""
+        return self.thread.call(self._list_cards)
+
+    @staticmethod
+    def _peek_holder(token: Any) -> Practitioner | None:
+        try:
+            with token.open() as session:
+                der = _find_certificate(session, AUTH_CERT_LABEL)
+                if der is None:
+                    return None
+                return practitioner_from_certificate(x509.load_der_x509_certificate(der))
+        except (PKCS11Error, ValueError, CardNotRecognisedError):
+            return None
+
+    def _find_slot(self, card: CardInfo) -> Any:
+        lib = self._load()
+        for slot in lib.get_slots(token_present=True):
+            if slot.slot_id != card.slot_id:
+                continue
+            token = slot.get_token()
+            if _decode_serial(token.serial) == card.serial:
+                return slot
+        raise NoCardError()
+
+    def pin_state(self, card: CardInfo) -> PinState:
+        """Re-read the flags from a fresh token object (a Token keeps a snapshot)."""
+
+        def work() -> PinState:
+            return pin_state_from_flags(self._find_slot(card).get_token().flags)
+
+        return self.thread.call(work)
+
+    def is_present(self, card: CardInfo) -> bool:
+        def work() -> bool:
+            try:
+                self._find_slot(card)
+                return True
+            except (NoCardError, *_REMOVED):
+                return False
+
+        return self.thread.call(work)
+
+    # -- login ----------------------------------------------------------------
+    def _login(self, card: CardInfo, pin: str | None) -> CardSession:
+        slot = self._find_slot(card)
+        token = slot.get_token()
+        state = pin_state_from_flags(token.flags)
+        if state is PinState.LOCKED:
+            raise PinLockedError()
+        use_pad = pin is None
+        if use_pad and not token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH:
+            raise PinFormatError()
+        if not use_pad and not (4 <= len(pin or "") <= 8):
+            raise PinFormatError()
+        try:
+            session = token.open(user_pin=pkcs11.PROTECTED_AUTH if use_pad else pin)
+        except PinIncorrect:
+            after = pin_state_from_flags(slot.get_token().flags)
+            if after is PinState.LOCKED:
+                raise PinLockedError() from None
+            raise PinIncorrectError(after.tries_left, after is PinState.FINAL_TRY) from None
+        except PinLocked:
+            raise PinLockedError() from None
+        except PinLenRange:
+            raise PinFormatError() from None
+        except _REMOVED:
+            raise CardRemovedError() from None
+        finally:
+            pin = None  # drop our reference to the PIN as soon as the call is over
+        try:
+            return CardSession._open(self, card, slot, session)
+        except BaseException:
+            session.close()
+            raise
+
+    def login(self, card: CardInfo, pin: str | None) -> CardSession:
+        """Log in with the PIN (``None`` = PIN-pad reader). Raises typed errors."""
+        return self.thread.call(self._login, card, pin, timeout=None)
+
+    def close(self) -> None:
+        self.thread.shutdown()
+
+
+def _find_certificate(session: Any, label: str) -> bytes | None:
+    for obj in session.get_objects(
+        {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label}
+    ):
+        return bytes(obj[Attribute.VALUE])
+    return None
+
+
+def _find_certificate_and_id(session: Any, label: str) -> tuple[bytes, bytes] | None:
+    for obj in session.get_objects(
+        {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label}
+    ):
+        return bytes(obj[Attribute.VALUE]), bytes(obj[Attribute.ID])
+    return None
+
+
+class CardSession:
+    """A logged-in card: the practitioner, the certificates, and the signing keys.
+
+    The private keys never leave the card; every operation is a PKCS#11 call on
+    the card thread.
+    """
+
+    def __init__(self) -> None:  # use CardSession._open
+        self.manager: CardManager
+        self.card: CardInfo
+        self._slot: Any
+        self._session: Any
+        self._auth_key: Any
+        self._sign_key: Any
+        self.auth_certificate: x509.Certificate
+        self.sign_certificate: x509.Certificate | None
+        self.practitioner: Practitioner
+        self.supports_pss: bool
+        self.closed = False
+
+    @classmethod
+    def _open(cls, manager: CardManager, card: CardInfo, slot: Any, session: Any) -> CardSession:
+        self = cls()
+        self.manager = manager
+        self.card = card
+        self._slot = slot
+        self._session = session
+        found = _find_certificate_and_id(session, AUTH_CERT_LABEL)
+        if found is None:
+            raise CardNotRecognisedError()
+        der, key_id = found
+        self.auth_certificate = x509.load_der_x509_certificate(der)
+        try:
+            self._auth_key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=key_id)
+        except NoSuchKey:
+            raise CardNotRecognisedError() from None
+        sig = _find_certificate_and_id(session, SIGN_CERT_LABEL)
+        self.sign_certificate = None
+        self._sign_key = None
+        if sig is not None:
+            self.sign_certificate = x509.load_der_x509_certificate(sig[0])
+            try:
+                self._sign_key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=sig[1])
+            except NoSuchKey:
+                self._sign_key = None
+        self.practitioner = practitioner_from_certificate(self.auth_certificate)
+        self.supports_pss = self._detect_pss()
+        return self
+
+    def _detect_pss(self) -> bool:
+        """CPS3 signs with PKCS#1 v1.5 only; CPS4 adds PSS. Ask the token and the key."""
+        mechanisms = self._slot.get_mechanisms()
+        if Mechanism.RSA_PKCS_PSS not in mechanisms:
+            return False
+        try:
+            allowed = self._auth_key[Attribute.ALLOWED_MECHANISMS]
+        except (PKCS11Error, KeyError, TypeError):
+            return True  # the key does not restrict its mechanisms
+        if not allowed:
+            return True
+        return int(Mechanism.RSA_PKCS_PSS) in [int(m) for m in allowed]
+
+    @property
+    def auth_certificate_der(self) -> bytes:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return self.auth_certificate.public_bytes(Encoding.DER)
+
+    def _run(self, fn: Any, *args: Any) -> Any:
+        if self.closed:
+            raise CardRemovedError()
+
+        def guarded() -> Any:
+            try:
+                return fn(*args)
+            except _REMOVED:
+                self.closed = True
+                raise CardRemovedError() from None
+
+        return self.manager.thread.call(guarded)
+
+    # Raw PKCS#1 v1.5 over an already DER-encoded DigestInfo (CKM_RSA_PKCS).
+    def sign_auth_pkcs1(self, digest_info: bytes) -> bytes:
+        return bytes(
+            self._run(lambda: self._auth_key.sign(digest_info, mechanism=Mechanism.RSA_PKCS))
+        )
+
+    def sign_auth_pss(self, digest: bytes, hash_name: str = "sha256", salt_len: int = 32) -> bytes:
+        if not self.supports_pss:
+            raise CardNotRecognisedError()
+        hash_mech, mgf = _PSS_PARAMS[hash_name]
+        return bytes(
+            self._run(
+                lambda: self._auth_key.sign(
+                    digest,
+                    mechanism=Mechanism.RSA_PKCS_PSS,
+                    mechanism_param=(hash_mech, mgf, salt_len),
+                )
+            )
+        )
+
+    def sign_with_signature_key(self, data: bytes) -> bytes:
+        """SHA256withRSA (PKCS#1 v1.5) with the card's signature key (XAdES, later)."""
+        if self._sign_key is None:
+            raise CardNotRecognisedError()
+        return bytes(
+            self._run(lambda: self._sign_key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
+        )
+
+    def is_alive(self) -> bool:
+        if self.closed:
+            return False
+
+        def work() -> bool:
+            try:
+                self._session.token  # noqa: B018 - cheap call
+                info = self._slot.get_token()
+                return _decode_serial(info.serial) == self.card.serial
+            except (*_REMOVED, PKCS11Error):
+                return False
+
+        alive = bool(self.manager.thread.call(work))
+        if not alive:
+            self.closed = True
+        return alive
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+
+        def work() -> None:
+            try:
+                self._session.close()
+            except PKCS11Error:
+                pass
+
+        self.manager.thread.call(work)
+
+
+_PSS_PARAMS: dict[str, tuple[Any, Any]] = {
+    "sha256": (Mechanism.SHA256, pkcs11.MGF.SHA256),
+    "sha384": (Mechanism.SHA384, pkcs11.MGF.SHA384),
+    "sha512": (Mechanism.SHA512, pkcs11.MGF.SHA512),
+}

@@ -1,0 +1,1 @@
+"""The training host ("mode formation"): a local DMP host speaking the real wire."""
