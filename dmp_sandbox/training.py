@@ -1,0 +1,98 @@
+"""The training environment: test PKI, SoftHSM cards, host database, client settings.
+
+One directory holds everything the demo and the tests need::
+
+    <root>/pki/...            test IGC-Santé hierarchy and host certificate
+    <root>/softhsm/...        SoftHSM2 configuration and tokens (the test cards)
+    <root>/host.db            the training host's SQLite database
+    <root>/settings.json      client settings pointing at all of the above
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dmp_desktop.settings import SOFTHSM_MODULE, Settings, save_settings
+from dmp_sandbox.cards import STAFF_TITLE, CardSpec, create_card, write_softhsm_conf
+from dmp_sandbox.pki import PkiPaths, init_pki
+
+DEFAULT_PORT = 8443
+
+# The demo cards (test identities, RPPS in the 899700 test range).
+DEMO_CARDS: tuple[CardSpec, ...] = (
+    CardSpec("CPS3-DURAND", "899700433153", "Durand", "Marie", "Médecin", "1234"),
+    CardSpec("CPS4-MARTIN", "899700433160", "Martin", "Paul", "Médecin", "4321", cps4=True),
+    CardSpec(
+        "CPE-BERNARD", "3499700433153007/SEC0001", "Bernard", "Sophie", STAFF_TITLE, "1111"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TrainingEnv:
+    root: Path
+    port: int = DEFAULT_PORT
+
+    @property
+    def pki(self) -> PkiPaths:
+        return PkiPaths(self.root / "pki")
+
+    @property
+    def softhsm_dir(self) -> Path:
+        return self.root / "softhsm"
+
+    @property
+    def softhsm_conf(self) -> Path:
+        return self.softhsm_dir / "softhsm2.conf"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "host.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / "settings.json"
+
+    @property
+    def host_url(self) -> str:
+        return f"https://localhost:{self.port}"
+
+    def client_settings(self) -> Settings:
+        return Settings(
+            pkcs11_module=SOFTHSM_MODULE,
+            softhsm_conf=str(self.softhsm_conf),
+            host_url=self.host_url,
+            trust_roots=str(self.pki.trust_roots),
+            auth_mode="DIRECTE",
+            training_mode=True,
+            ins_kind="TEST_NIR",
+            structure_id="499700433153007",
+            data_dir=str(self.root / "client-data"),
+        )
+
+
+def init_training_env(
+    root: Path, cards: tuple[CardSpec, ...] = DEMO_CARDS, port: int = DEFAULT_PORT
+) -> TrainingEnv:
+    """Create (or re-create) the whole training environment under ``root``."""
+    env = TrainingEnv(Path(root).resolve(), port)
+    env.root.mkdir(parents=True, exist_ok=True)
+    init_pki(env.pki.root)
+    write_softhsm_conf(env.softhsm_dir)
+    for spec in cards:
+        create_card(spec, env.pki, env.softhsm_conf)
+    save_settings(env.client_settings(), env.settings_path)
+    return env
+
+
+def describe_cards(cards: tuple[CardSpec, ...] = DEMO_CARDS) -> list[dict[str, str]]:
+    """What the demo prints so that a trainee knows which PIN goes with which card."""
+    return [
+        {k: v for k, v in asdict(c).items() if k in ("label", "family_name", "given_name", "profession", "pin")}
+        for c in cards
+    ]

@@ -1,0 +1,57 @@
+"""Shared fixtures: one training environment (test PKI + SoftHSM cards) per test run.
+
+SoftHSM reads SOFTHSM2_CONF when the PKCS#11 library is first initialised, and
+python-pkcs11 caches the library per path for the whole process: the session
+fixture below must create the cards before any test loads the library.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REFERENCE_DATA = SHARED / "reference-data"
+DMP_MESSAGES = REFERENCE_DATA / "dmp-messages" / "dmp-lps-exemples-messages-v02.05.00"
+DMP_SCHEMAS = REFERENCE_DATA / "xds-schemas" / "dmp-annexe-wsdl-schema" / "schema"
+CDA_KIT = SHARED / "cda-kit"
+
+
+def require_shared(path: Path = REFERENCE_DATA) -> Path:
+    """Skip with a clear reason when the shared reference material is absent."""
+    if not path.exists():
+        pytest.skip(f"official DMP material not present ({path}): conformance test skipped")
+    return path
+
+
+@pytest.fixture(scope="session")
+def softhsm_available() -> None:
+    from dmp_desktop.settings import SOFTHSM_MODULE
+
+    if not Path(SOFTHSM_MODULE).exists() or shutil.which("softhsm2-util") is None:
+        pytest.fail("SoftHSM2 is not installed: run the README's test command, which installs it")
+
+
+@pytest.fixture(scope="session")
+def training_env(tmp_path_factory: pytest.TempPathFactory, softhsm_available: None) -> Iterator[object]:
+    """PKI + SoftHSM test cards (see dmp_sandbox.training.DEMO_CARDS)."""
+    from dmp_sandbox.training import init_training_env
+
+    root = tmp_path_factory.mktemp("training")
+    env = init_training_env(root, port=0)
+    os.environ["SOFTHSM2_CONF"] = str(env.softhsm_conf)
+    yield env
+
+
+@pytest.fixture(scope="session")
+def rogue_pki(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """A second hierarchy with the same names but other keys: an unknown CA."""
+    from dmp_sandbox.pki import init_pki
+
+    return init_pki(tmp_path_factory.mktemp("rogue-pki"))
