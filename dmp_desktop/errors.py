@@ -77,7 +77,7 @@ class ClientCertificateRejectedError(NetworkError):
     pass
 
 
-class TimeoutError_(NetworkError):  # noqa: N801 - avoid shadowing the builtin
+class TimeoutError_(NetworkError):
     pass
 
 

@@ -78,7 +78,9 @@ class Settings:
         if self.auth_mode not in ("DIRECTE", "INDIRECTE_RENFORCEE"):
             raise SettingsError("mode d'authentification inconnu.")
         if self.trust_roots and not Path(self.trust_roots).is_file():
-            raise SettingsError(f"fichier des autorités de confiance introuvable : {self.trust_roots}")
+            raise SettingsError(
+                f"fichier des autorités de confiance introuvable : {self.trust_roots}"
+            )
         if self.ins_kind not in ("NIR", "NIA", "TEST_NIR", "DEMO_NIR"):
             raise SettingsError("autorité d'affectation de l'INS inconnue.")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:

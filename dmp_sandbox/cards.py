@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess  # noqa: S404 - softhsm2-util is the token's own provisioning tool
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -23,9 +23,7 @@ DEFAULT_PORT = 8443
 DEMO_CARDS: tuple[CardSpec, ...] = (
     CardSpec("CPS3-DURAND", "899700433153", "Durand", "Marie", "Médecin", "1234"),
     CardSpec("CPS4-MARTIN", "899700433160", "Martin", "Paul", "Médecin", "4321", cps4=True),
-    CardSpec(
-        "CPE-BERNARD", "3499700433153007/SEC0001", "Bernard", "Sophie", STAFF_TITLE, "1111"
-    ),
+    CardSpec("CPE-BERNARD", "3499700433153007/SEC0001", "Bernard", "Sophie", STAFF_TITLE, "1111"),
 )
 
 
@@ -93,6 +91,10 @@ def init_training_env(
 def describe_cards(cards: tuple[CardSpec, ...] = DEMO_CARDS) -> list[dict[str, str]]:
     """What the demo prints so that a trainee knows which PIN goes with which card."""
     return [
-        {k: v for k, v in asdict(c).items() if k in ("label", "family_name", "given_name", "profession", "pin")}
+        {
+            k: v
+            for k, v in asdict(c).items()
+            if k in ("label", "family_name", "given_name", "profession", "pin")
+        }
         for c in cards
     ]

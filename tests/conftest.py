@@ -11,8 +11,13 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from dmp_desktop.smartcard import CardManager
+    from dmp_sandbox.training import TrainingEnv
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -39,7 +44,9 @@ def softhsm_available() -> None:
 
 
 @pytest.fixture(scope="session")
-def training_env(tmp_path_factory: pytest.TempPathFactory, softhsm_available: None) -> Iterator[object]:
+def training_env(
+    tmp_path_factory: pytest.TempPathFactory, softhsm_available: None
+) -> Iterator[TrainingEnv]:
     """PKI + SoftHSM test cards (see dmp_sandbox.training.DEMO_CARDS)."""
     from dmp_sandbox.training import init_training_env
 
@@ -55,3 +62,14 @@ def rogue_pki(tmp_path_factory: pytest.TempPathFactory) -> object:
     from dmp_sandbox.pki import init_pki
 
     return init_pki(tmp_path_factory.mktemp("rogue-pki"))
+
+
+@pytest.fixture(scope="session")
+def card_manager(training_env: TrainingEnv) -> Iterator[CardManager]:
+    """One PKCS#11 card manager over the SoftHSM test cards, shared by the run."""
+    from dmp_desktop.settings import SOFTHSM_MODULE
+    from dmp_desktop.smartcard import CardManager
+
+    manager = CardManager([SOFTHSM_MODULE])
+    yield manager
+    manager.close()

@@ -57,14 +57,11 @@ class DmpStatus:
 AUTHORIZATION_TEXT: dict[Authorization | None, str] = {
     Authorization.VALIDE: "Vous êtes autorisé à y accéder.",
     Authorization.NON_EXISTE: (
-        "Vous n'avez pas encore d'autorisation d'accès : "
-        "demandez au patient son consentement."
+        "Vous n'avez pas encore d'autorisation d'accès : demandez au patient son consentement."
     ),
     Authorization.EXPIRE: (
         "Votre autorisation d'accès a expiré : demandez à nouveau le consentement du patient."
     ),
-    Authorization.INTERDIT: (
-        "Le patient vous a bloqué : vous ne pouvez pas accéder à son DMP."
-    ),
+    Authorization.INTERDIT: ("Le patient vous a bloqué : vous ne pouvez pas accéder à son DMP."),
     None: "",
 }

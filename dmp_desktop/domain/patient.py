@@ -83,9 +83,7 @@ class Ins:
 
     def __post_init__(self) -> None:
         if not _NIR_RE.match(self.value):
-            raise InsError(
-                "L'INS doit comporter 15 caractères : 13 pour le numéro, 2 pour la clé."
-            )
+            raise InsError("L'INS doit comporter 15 caractères : 13 pour le numéro, 2 pour la clé.")
         key = int(self.value[13:])
         if nir_key(self.value[:13]) != key:
             raise InsError("La clé de l'INS ne correspond pas au numéro : vérifiez la saisie.")

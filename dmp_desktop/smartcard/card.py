@@ -30,7 +30,6 @@ from pkcs11.exceptions import (
 )
 
 from dmp_desktop.domain.practitioner import Practitioner
-from dmp_desktop.smartcard import pkcs11_compat  # noqa: F401 - CKA_ALLOWED_MECHANISMS
 from dmp_desktop.errors import (
     CardNotRecognisedError,
     CardRemovedError,
@@ -40,6 +39,7 @@ from dmp_desktop.errors import (
     PinIncorrectError,
     PinLockedError,
 )
+from dmp_desktop.smartcard import pkcs11_compat  # noqa: F401 - CKA_ALLOWED_MECHANISMS
 from dmp_desktop.smartcard.identity import practitioner_from_certificate
 from dmp_desktop.smartcard.thread import CardThread
 
@@ -149,9 +149,7 @@ class CardManager:
                         token_label=token.label.strip(),
                         serial=_decode_serial(token.serial),
                         pin_state=pin_state_from_flags(token.flags),
-                        protected_auth=bool(
-                            token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH
-                        ),
+                        protected_auth=bool(token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH),
                         holder=holder,
                     )
                 )

@@ -35,7 +35,7 @@ class CardThread:
             fut: concurrent.futures.Future[T] = concurrent.futures.Future()
             try:
                 fut.set_result(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            except BaseException as exc:
                 fut.set_exception(exc)
             return fut
         return self._executor.submit(fn, *args)

@@ -1,0 +1,1 @@
+"""The ``dmp`` command: the same core as the window, without Qt."""
