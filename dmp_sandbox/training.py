@@ -10,6 +10,7 @@ One directory holds everything the demo and the tests need::
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +19,21 @@ from dmp_sandbox.cards import STAFF_TITLE, CardSpec, create_card, write_softhsm_
 from dmp_sandbox.pki import PkiPaths, init_pki
 
 DEFAULT_PORT = 8443
+TRAINING_DIR_ENV = "DMP_TRAINING_DIR"
+
+
+def default_root() -> Path:
+    """Where the training environment lives unless told otherwise.
+
+    ``$DMP_TRAINING_DIR`` when set, else ``dmp-desktop/training`` under the
+    user's data directory (``$XDG_DATA_HOME``, by default ``~/.local/share``).
+    """
+    env = os.environ.get(TRAINING_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "dmp-desktop" / "training"
+
 
 # The demo cards (test identities, RPPS in the 899700 test range).
 DEMO_CARDS: tuple[CardSpec, ...] = (

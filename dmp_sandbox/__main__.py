@@ -1,0 +1,362 @@
+"""The ``dmp-sandbox`` command: the training host ("mode formation") and its tools.
+
+Exit codes: 0 success, 1 failure, 2 usage or missing environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dmp_sandbox.training import DEFAULT_PORT, TrainingEnv, default_root
+
+if TYPE_CHECKING:
+    from dmp_sandbox.store import Store
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _env(args: argparse.Namespace) -> TrainingEnv:
+    root = Path(args.dir).expanduser() if args.dir else default_root()
+    return TrainingEnv(root.resolve(), getattr(args, "port", None) or DEFAULT_PORT)
+
+
+def _missing_env(env: TrainingEnv) -> int:
+    _err(
+        f"Environnement de formation introuvable dans {env.root} : "
+        "créez-le avec « dmp-sandbox demo init --dir <dossier> »."
+    )
+    return EXIT_USAGE
+
+
+def _db_url(args: argparse.Namespace, env: TrainingEnv) -> str:
+    return args.db or env.db_url
+
+
+class _StoreUnavailable(Exception):
+    pass
+
+
+def _open_store(url: str) -> Store:
+    """The store, or a French message on why it cannot be opened."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from dmp_sandbox.store import Store
+
+    try:
+        return Store(url)
+    except ModuleNotFoundError as exc:
+        raise _StoreUnavailable(
+            f"Pilote de base de données absent ({exc.name}) : pour PostgreSQL, "
+            "installez l'extra « postgres » (psycopg)."
+        ) from exc
+    except ArgumentError as exc:
+        raise _StoreUnavailable("Adresse de base de données invalide.") from exc
+    except SQLAlchemyError as exc:
+        raise _StoreUnavailable(f"Base de données inaccessible ({type(exc).__name__}).") from exc
+
+
+# --- pki --------------------------------------------------------------------
+def cmd_pki_init(args: argparse.Namespace) -> int:
+    from dmp_sandbox.pki import init_pki
+
+    paths = init_pki(Path(args.directory).expanduser())
+    _out(f"IGC de test créée dans {paths.root}")
+    _out(f"  racine à épingler côté client : {paths.trust_roots}")
+    _out(f"  certificat de l'hôte          : {paths.host_cert}")
+    return EXIT_OK
+
+
+# --- card -------------------------------------------------------------------
+def cmd_card_create(args: argparse.Namespace) -> int:
+    from dmp_sandbox.cards import STAFF_TITLE, CardSpec, create_card, write_softhsm_conf
+
+    env = _env(args)
+    if not env.pki.persons_key.is_file():
+        return _missing_env(env)
+    if not env.softhsm_conf.is_file():
+        write_softhsm_conf(env.softhsm_dir)
+    spec = CardSpec(
+        label=args.label,
+        national_id=args.national_id,
+        family_name=args.family,
+        given_name=args.given,
+        profession=STAFF_TITLE if args.staff else args.profession,
+        pin=args.pin,
+        cps4=args.cps4,
+        structure_id=args.structure_id,
+    )
+    create_card(spec, env.pki, env.softhsm_conf)
+    kind = "CPS4" if args.cps4 else "CPS3"
+    _out(f"Carte {spec.label} créée ({kind}, {spec.profession}) dans {env.softhsm_dir}")
+    return EXIT_OK
+
+
+# --- demo / seed ----------------------------------------------------------------
+def _print_patients() -> None:
+    from dmp_sandbox.demo import demo_patients, patients_table
+
+    _out("Patients de démonstration (INS de test, autorité 1.2.250.1.213.1.4.10) :")
+    _out(patients_table(demo_patients()))
+
+
+def _print_cards() -> None:
+    from dmp_sandbox.training import describe_cards
+
+    _out("Cartes de test (SoftHSM) :")
+    for card in describe_cards():
+        _out(
+            f"  {card['label']:<14} {card['given_name']} {card['family_name'].upper()}, "
+            f"{card['profession'].lower()} - code PIN {card['pin']}"
+        )
+
+
+def _seed(url: str) -> None:
+    from dmp_sandbox.demo import seed_demo
+
+    with _open_store(url) as store:
+        seed_demo(store)
+
+
+def cmd_demo_init(args: argparse.Namespace) -> int:
+    from dmp_sandbox.training import init_training_env
+
+    env = _env(args)
+    if env.settings_path.exists() or env.softhsm_conf.exists():
+        if not args.force:
+            _err(
+                f"Un environnement de formation existe déjà dans {env.root} "
+                "(--force pour le recréer)."
+            )
+            return EXIT_FAILURE
+        for path in (env.pki.root, env.softhsm_dir):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (env.db_path, env.settings_path):
+            path.unlink(missing_ok=True)
+    _out(f"Création de l'environnement de formation dans {env.root}…")
+    env = init_training_env(env.root, port=env.port)
+    _seed(env.db_url)
+    _out(f"Paramètres du client : {env.settings_path}")
+    _out(f"Hôte de formation    : {env.host_url} (dmp-sandbox serve --dir {env.root})")
+    _print_cards()
+    _print_patients()
+    return EXIT_OK
+
+
+def cmd_demo_info(args: argparse.Namespace) -> int:
+    env = _env(args)
+    if not env.settings_path.exists():
+        return _missing_env(env)
+    _out(f"Environnement de formation : {env.root}")
+    _out(f"Paramètres du client       : {env.settings_path}")
+    _print_cards()
+    _print_patients()
+    return EXIT_OK
+
+
+def cmd_demo_first_ins(args: argparse.Namespace) -> int:
+    from dmp_sandbox.demo import demo_patients
+
+    _out(demo_patients()[0].ins.value)
+    return EXIT_OK
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    if not args.demo:
+        _err("Précisez le jeu de données : --demo (patients de démonstration).")
+        return EXIT_USAGE
+    env = _env(args)
+    url = _db_url(args, env)
+    if not args.db:
+        env.root.mkdir(parents=True, exist_ok=True)
+    _seed(url)
+    _out("Patients de démonstration chargés.")
+    _print_patients()
+    return EXIT_OK
+
+
+# --- serve ------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dmp_sandbox.server import pki_ready, serve
+
+    env = _env(args)
+    if not pki_ready(env.pki):
+        return _missing_env(env)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s : %(message)s"
+    )
+    with _open_store(_db_url(args, env)) as store:
+
+        def ready(url: str) -> None:
+            _out(f"Hôte de formation DMP prêt : {url}")
+            _out("Arrêt : Ctrl+C.")
+
+        try:
+            serve(store, env.pki, args.host, args.port, on_ready=ready)
+        except OSError as exc:
+            _err(f"Impossible d'écouter sur {args.host}:{args.port} : {exc.strerror or exc}.")
+            return EXIT_FAILURE
+    _out("Hôte de formation arrêté.")
+    return EXIT_OK
+
+
+def cmd_wait_ready(args: argparse.Namespace) -> int:
+    from dmp_sandbox.server import wait_ready
+
+    if wait_ready(args.host, args.port, args.timeout):
+        return EXIT_OK
+    _err(f"L'hôte de formation ne répond pas sur {args.host}:{args.port} après {args.timeout:g} s.")
+    return EXIT_FAILURE
+
+
+# --- parser -----------------------------------------------------------------------
+def _add_dir(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--dir",
+        metavar="DOSSIER",
+        help="dossier de l'environnement de formation "
+        "(défaut : $DMP_TRAINING_DIR ou ~/.local/share/dmp-desktop/training)",
+    )
+
+
+def _add_db(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="base de données (URL SQLAlchemy, par ex. sqlite:///hote.db ou "
+        "postgresql+psycopg://utilisateur@serveur/base ; défaut : host.db du dossier)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dmp-sandbox",
+        description="Hôte DMP de formation (mode formation) et ses outils : IGC de test, "
+        "cartes de test, patients de démonstration.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMANDE", required=True)
+
+    pki = commands.add_parser("pki", help="IGC de test (façon IGC-Santé)")
+    pki_commands = pki.add_subparsers(dest="pki_command", metavar="ACTION", required=True)
+    pki_init = pki_commands.add_parser(
+        "init", help="créer une IGC de test et le certificat de l'hôte"
+    )
+    pki_init.add_argument("directory", metavar="DOSSIER", help="dossier de destination")
+    pki_init.set_defaults(func=cmd_pki_init)
+
+    card = commands.add_parser("card", help="cartes de test SoftHSM")
+    card_commands = card.add_subparsers(dest="card_command", metavar="ACTION", required=True)
+    create = card_commands.add_parser(
+        "create", help="créer une carte SoftHSM organisée comme une carte CPS3 (ou CPS4)"
+    )
+    _add_dir(create)
+    create.add_argument("--label", required=True, help="étiquette du jeton, ex. CPS3-DUPONT")
+    create.add_argument(
+        "--national-id",
+        required=True,
+        metavar="IDENTIFIANT",
+        help="identifiant national : 8 + n° RPPS (ex. 899700433153)",
+    )
+    create.add_argument("--family", required=True, metavar="NOM", help="nom de famille")
+    create.add_argument("--given", required=True, metavar="PRÉNOM", help="prénom")
+    create.add_argument(
+        "--profession", default="Médecin", help="profession portée par la carte (défaut : Médecin)"
+    )
+    create.add_argument("--pin", required=True, help="code PIN de la carte (4 à 8 caractères)")
+    create.add_argument("--cps4", action="store_true", help="carte CPS4 (signature PSS autorisée)")
+    create.add_argument(
+        "--staff", action="store_true", help="carte de personnel de structure (secrétaire)"
+    )
+    create.add_argument(
+        "--structure-id",
+        default="499700433153007",
+        metavar="ID",
+        help="identifiant de la structure d'exercice (défaut : 499700433153007)",
+    )
+    create.set_defaults(func=cmd_card_create)
+
+    demo = commands.add_parser("demo", help="environnement de démonstration")
+    demo_commands = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
+    demo_init = demo_commands.add_parser(
+        "init", help="créer IGC, cartes de test, patients de démonstration et paramètres client"
+    )
+    _add_dir(demo_init)
+    demo_init.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port de l'hôte (défaut : {DEFAULT_PORT})"
+    )
+    demo_init.add_argument(
+        "--force", action="store_true", help="recréer un environnement existant (tout est effacé)"
+    )
+    demo_init.set_defaults(func=cmd_demo_init)
+    demo_info = demo_commands.add_parser(
+        "info", help="afficher cartes et patients de démonstration"
+    )
+    _add_dir(demo_info)
+    demo_info.set_defaults(func=cmd_demo_info)
+    first = demo_commands.add_parser(
+        "first-ins", help="afficher l'INS du premier patient de démonstration"
+    )
+    _add_dir(first)
+    first.set_defaults(func=cmd_demo_first_ins)
+
+    seed = commands.add_parser("seed", help="charger des données dans la base de l'hôte")
+    seed.add_argument(
+        "--demo",
+        action="store_true",
+        help="charger (ou réinitialiser) les patients de démonstration",
+    )
+    where = seed.add_mutually_exclusive_group()
+    _add_dir(where)
+    _add_db(where)
+    seed.set_defaults(func=cmd_seed)
+
+    serve = commands.add_parser("serve", help="démarrer l'hôte de formation (TLS mutuel)")
+    _add_dir(serve)
+    _add_db(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port d'écoute (défaut : {DEFAULT_PORT} ; 0 = port libre)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    wait = commands.add_parser("wait-ready", help="attendre que l'hôte de formation écoute")
+    _add_dir(wait)
+    wait.add_argument("--host", default="127.0.0.1", help="adresse (défaut : 127.0.0.1)")
+    wait.add_argument("--port", type=int, default=DEFAULT_PORT, help="port")
+    wait.add_argument(
+        "--timeout", type=float, default=30.0, help="délai maximal en secondes (défaut : 30)"
+    )
+    wait.set_defaults(func=cmd_wait_ready)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except _StoreUnavailable as exc:
+        _err(str(exc))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Who is calling: the TLS client certificate, cross-checked with the VIHF.
+
+The host trusts the certificate (the TLS layer verified it against the test
+IGC-Santé CAs); the VIHF is only a claim made by the client software, so
+every claim the host relies on is checked against the certificate. The
+assertion is read with the client's own reader
+(:func:`dmp_desktop.dmp.vihf.parse_vihf`), then:
+
+- ``Subject/NameID`` must be the certificate's national id (CN);
+- only the direct mode (``DIRECTE``, CPS card) is accepted for now: the
+  indirect modes need a signed VIHF and a structure certificate;
+- a profession role (G15) in the VIHF must be the certificate's profession,
+  and a staff card cannot claim a profession.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from lxml import etree
+
+from dmp_desktop.dmp.ns import SAML2, WSSE
+from dmp_desktop.dmp.vihf import AUTH_MODE_DIRECT, VihfClaims, parse_vihf
+from dmp_desktop.domain.practitioner import NON_PS_ROLE_OID, PROFESSION_CODES, PROFESSION_OID
+from dmp_desktop.errors import DmpProtocolError
+from dmp_sandbox.soap import FaultCode, SoapFault
+
+
+@dataclass(frozen=True)
+class CertIdentity:
+    """The professional as the TLS client certificate names them."""
+
+    national_id: str
+    family_name: str
+    given_name: str
+    profession: str  # card title ("Médecin", "Secrétaire médicale"...)
+    structure_id: str | None
+
+    @property
+    def profession_code(self) -> str | None:
+        return PROFESSION_CODES.get(self.profession)
+
+
+def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    if not values:
+        return None
+    value = values[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def identity_from_der(der: bytes) -> CertIdentity | None:
+    """Read the identity out of a (TLS-verified) certificate; None without a CN."""
+    cert = x509.load_der_x509_certificate(der)
+    subject = cert.subject
+    national_id = _first(subject, NameOID.COMMON_NAME)
+    if not national_id:
+        return None
+    return CertIdentity(
+        national_id=national_id.strip(),
+        family_name=_first(subject, NameOID.SURNAME) or "",
+        given_name=_first(subject, NameOID.GIVEN_NAME) or "",
+        profession=_first(subject, NameOID.TITLE) or "",
+        structure_id=_first(subject, NameOID.ORGANIZATIONAL_UNIT_NAME),
+    )
+
+
+def read_vihf(security: etree._Element | None) -> VihfClaims:
+    """The VIHF in ``wsse:Security``; missing or unreadable is an authentication fault."""
+    assertion = None
+    if security is not None and security.tag == f"{{{WSSE}}}Security":
+        assertion = security.find(f"{{{SAML2}}}Assertion")
+    if assertion is None:
+        raise SoapFault(
+            FaultCode.AUTHENTICATION, "Jeton VIHF absent (wsse:Security/saml2:Assertion)."
+        )
+    try:
+        return parse_vihf(assertion)
+    except DmpProtocolError as exc:
+        raise SoapFault(FaultCode.AUTHENTICATION, "Jeton VIHF illisible.") from exc
+
+
+def check_vihf(identity: CertIdentity, vihf: VihfClaims) -> None:
+    """Cross-check the VIHF with the certificate; raise an authentication fault."""
+    if vihf.name_id != identity.national_id:
+        raise SoapFault(
+            FaultCode.AUTHENTICATION,
+            "L'identifiant du jeton VIHF (NameID) ne correspond pas au certificat "
+            "d'authentification présenté.",
+        )
+    if (vihf.auth_mode or "").upper() != AUTH_MODE_DIRECT:
+        raise SoapFault(
+            FaultCode.AUTHENTICATION,
+            "Mode d'authentification non pris en charge par l'hôte de formation "
+            "(seul le mode DIRECTE, carte CPS, est accepté).",
+        )
+    claimed = set(vihf.role_codes(PROFESSION_OID))
+    expected = identity.profession_code
+    if claimed and (expected is None or claimed != {expected}):
+        raise SoapFault(
+            FaultCode.AUTHENTICATION,
+            "La profession déclarée dans le jeton VIHF ne correspond pas à la carte.",
+        )
+    if expected is None and not vihf.role_codes(NON_PS_ROLE_OID):
+        raise SoapFault(
+            FaultCode.AUTHENTICATION,
+            "Le jeton VIHF d'un personnel de structure doit porter son rôle "
+            f"(nomenclature {NON_PS_ROLE_OID}).",
+        )

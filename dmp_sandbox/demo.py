@@ -1,0 +1,240 @@
+"""Demo patients of the training host (test INS, authority 1.2.250.1.213.1.4.10).
+
+Each patient shows one case a doctor meets at TD0.2, seen from the demo card
+CPS3-DURAND (Dr Marie DURAND, 899700433153). Authorisation and closure dates
+are relative to the day of seeding, so that "expired" stays expired; the
+minor is born in 2015 (a minor until 2033).
+Seeding is idempotent: it resets these patients to their demo state and
+leaves any other data alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from dmp_desktop.domain.patient import Ins, InsKind, nir_key
+from dmp_sandbox.store import AuthorizationStatus, DmpState, Store, utcnow
+
+DURAND = "899700433153"
+MARTIN = "899700433160"
+
+
+def demo_ins(nir13: str) -> Ins:
+    """A test INS (NIR with its key) under the test authority."""
+    return Ins(f"{nir13}{nir_key(nir13):02d}", InsKind.TEST_NIR)
+
+
+def dmp_id_for(ins: Ins) -> str:
+    """A stable 22-digit DMP identifier for a demo patient."""
+    digest = hashlib.sha256(f"{ins.oid}|{ins.value}".encode()).hexdigest()
+    return f"{int(digest, 16) % 10**22:022d}"
+
+
+@dataclass(frozen=True)
+class DemoAuthorization:
+    national_id: str
+    status: AuthorizationStatus
+    treating_physician: bool = False
+    days_ago: int = 30  # start
+    ended_days_ago: int | None = None  # end date in the past -> EXPIRE
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    key: str
+    ins: Ins
+    family_name: str
+    given_name: str
+    birth_date: dt.date
+    gender: str
+    state: DmpState
+    case: str  # what it shows, in French, for the table
+    authorizations: tuple[DemoAuthorization, ...] = ()
+    is_minor: bool = False
+    secret_connection: bool = False
+    internet_account_open: bool = False
+    closed_days_ago: int | None = None
+    closure_reason: str | None = None
+    closure_text: str | None = None
+
+    @property
+    def expected_for_durand(self) -> str:
+        """The AUTORISATION value TD0.2 gives Dr Durand ("NF" without DMP)."""
+        if self.state is DmpState.NONE:
+            return "NF"
+        for auth in self.authorizations:
+            if auth.national_id == DURAND:
+                if auth.ended_days_ago is not None:
+                    return AuthorizationStatus.EXPIRE.value
+                return auth.status.value
+        return "NON_EXISTE"
+
+
+def demo_patients() -> tuple[DemoPatient, ...]:
+    return (
+        DemoPatient(
+            "actif-autorise",
+            Ins("207058575627097", InsKind.TEST_NIR),
+            "Moreau",
+            "Léa",
+            dt.date(2007, 5, 25),
+            "F",
+            DmpState.ACTIVE,
+            "DMP actif ; Dr Durand autorisée et médecin traitant DMP",
+            (DemoAuthorization(DURAND, AuthorizationStatus.VALIDE, treating_physician=True),),
+            internet_account_open=True,
+        ),
+        DemoPatient(
+            "actif-sans-autorisation",
+            demo_ins("1821169383112"),
+            "Lefebvre",
+            "Julien",
+            dt.date(1982, 11, 2),
+            "M",
+            DmpState.ACTIVE,
+            "DMP actif ; aucune autorisation pour Dr Durand (Dr Martin autorisé)",
+            (DemoAuthorization(MARTIN, AuthorizationStatus.VALIDE, treating_physician=True),),
+        ),
+        DemoPatient(
+            "bloque",
+            demo_ins("2750733063210"),
+            "Girard",
+            "Nathalie",
+            dt.date(1975, 7, 21),
+            "F",
+            DmpState.ACTIVE,
+            "DMP actif ; la patiente a bloqué Dr Durand (INTERDIT)",
+            (DemoAuthorization(DURAND, AuthorizationStatus.INTERDIT, days_ago=200),),
+        ),
+        DemoPatient(
+            "autorisation-expiree",
+            demo_ins("1490113055087"),
+            "Faure",
+            "Bernard",
+            dt.date(1949, 1, 30),
+            "M",
+            DmpState.ACTIVE,
+            "DMP actif ; l'autorisation de Dr Durand a expiré",
+            (
+                DemoAuthorization(
+                    DURAND, AuthorizationStatus.VALIDE, days_ago=400, ended_days_ago=35
+                ),
+            ),
+        ),
+        DemoPatient(
+            "sans-dmp",
+            demo_ins("1900675120045"),
+            "Roussel",
+            "Lucas",
+            dt.date(1990, 6, 12),
+            "M",
+            DmpState.NONE,
+            "Pas de DMP",
+        ),
+        DemoPatient(
+            "ferme",
+            demo_ins("2380969123018"),
+            "Blanc",
+            "Monique",
+            dt.date(1938, 9, 5),
+            "F",
+            DmpState.CLOSED,
+            "DMP fermé à la demande de la patiente",
+            (DemoAuthorization(DURAND, AuthorizationStatus.VALIDE, days_ago=900),),
+            closed_days_ago=60,
+            closure_reason="FERMETURE_DEMANDE_PATIENT",
+            closure_text="Fermeture à la demande de la patiente",
+        ),
+        DemoPatient(
+            "mineur",
+            demo_ins("2150444109033"),
+            "Chevalier",
+            "Emma",
+            dt.date(2015, 4, 18),
+            "F",
+            DmpState.ACTIVE,
+            "Patiente mineure, DMP actif ; Dr Durand autorisée",
+            (DemoAuthorization(DURAND, AuthorizationStatus.VALIDE, days_ago=10),),
+            is_minor=True,
+        ),
+    )
+
+
+def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
+    """Create or reset the demo patients; returns them."""
+    now = utcnow()
+    today = now.date()
+    patients = demo_patients()
+    with store.session() as session:
+        for demo in patients:
+            exists = demo.state is not DmpState.NONE
+            patient = store.upsert_patient(
+                session,
+                demo.ins.value,
+                demo.ins.oid,
+                family_name=demo.family_name,
+                given_name=demo.given_name,
+                birth_date=demo.birth_date,
+                gender=demo.gender,
+                is_minor=demo.is_minor,
+                dmp_state=demo.state.value,
+                dmp_id=dmp_id_for(demo.ins) if exists else None,
+                dmp_created_at=now - dt.timedelta(days=1000) if exists else None,
+                closure_date=(
+                    today - dt.timedelta(days=demo.closed_days_ago)
+                    if demo.closed_days_ago is not None
+                    else None
+                ),
+                closure_reason=demo.closure_reason,
+                closure_text=demo.closure_text,
+                internet_account_open=demo.internet_account_open,
+                secret_connection=demo.secret_connection,
+                opposition_bris_de_glace=False,
+                opposition_centre_15=False,
+                ens_attached=False,
+            )
+            store.remove_authorizations(session, patient)
+            for auth in demo.authorizations:
+                store.set_authorization(
+                    session,
+                    patient,
+                    auth.national_id,
+                    auth.status,
+                    treating_physician=auth.treating_physician,
+                    start_at=now - dt.timedelta(days=auth.days_ago),
+                    end_at=(
+                        now - dt.timedelta(days=auth.ended_days_ago)
+                        if auth.ended_days_ago is not None
+                        else None
+                    ),
+                )
+            session.expire(patient, ["authorizations"])
+    return patients
+
+
+_STATE_FR = {DmpState.NONE: "aucun", DmpState.ACTIVE: "actif", DmpState.CLOSED: "fermé"}
+
+
+def patients_table(patients: tuple[DemoPatient, ...]) -> str:
+    """A plain-text table of the demo patients (test identities only)."""
+    header = ("INS (test)", "Patient", "Naissance", "DMP", "Dr Durand", "Cas")
+    rows = [
+        (
+            p.ins.value,
+            f"{p.given_name} {p.family_name.upper()}",
+            f"{p.birth_date:%d/%m/%Y}",
+            _STATE_FR[p.state],
+            p.expected_for_durand,
+            p.case,
+        )
+        for p in patients
+    ]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        fixed = "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths, strict=True))
+        return f"{fixed}  {cells[-1]}"
+
+    return "\n".join([line(header), line(tuple("-" * len(h) for h in header)), *map(line, rows)])

@@ -1,0 +1,240 @@
+"""The host's logic, without HTTP: one SOAP request in, one SOAP answer (or fault) out.
+
+:class:`DmpHost` is synchronous and runs on a worker thread of the HTTP
+server; it never logs patient data (logs carry message ids, transaction
+codes and outcomes only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.message
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from dmp_desktop.dmp.ns import ACTION_TD02, ACTION_TD02_RESPONSE, HL7, SOAP12_CONTENT_TYPE
+from dmp_desktop.dmp.vihf import VihfClaims
+from dmp_desktop.domain.patient import Ins
+from dmp_sandbox import patients
+from dmp_sandbox.auth import CertIdentity, check_vihf, read_vihf
+from dmp_sandbox.soap import (
+    FaultCode,
+    SoapFault,
+    SoapRequest,
+    fault_envelope,
+    invalid,
+    read_envelope,
+    response_envelope,
+)
+from dmp_sandbox.store import Store, utcnow
+
+log = logging.getLogger("dmp_sandbox.host")
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    max_body: int  # bytes; larger bodies get HTTP 413
+
+
+# The DMP's services (dmp-wire.md); operations are registered below.
+SERVICES: dict[str, ServiceSpec] = {
+    spec.name: spec
+    for spec in (
+        ServiceSpec("patients", 1 * MiB),
+        ServiceSpec("habilitations", 1 * MiB),
+        ServiceSpec("patientsSpecific", 1 * MiB),
+        ServiceSpec("patientsPDQ", 1 * MiB),
+        ServiceSpec("registry", 4 * MiB),
+        ServiceSpec("repository", 64 * MiB),
+    )
+}
+SERVICE_PATH_PREFIX = "/si-dmp-server/v2/services/"
+
+
+@dataclass
+class TraceContext:
+    """What the trace row of one request will say; filled as handling goes."""
+
+    at: dt.datetime = field(default_factory=utcnow)
+    professional_national_id: str | None = None
+    patient_ins: str | None = None
+    patient_ins_root: str | None = None
+    service: str | None = None
+    transaction: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    result: str | None = None
+    http_status: int | None = None
+    message_id: str | None = None
+    remote_address: str | None = None
+
+    def row(self) -> dict[str, object]:
+        def cut(value: str | None, size: int) -> str | None:
+            return value[:size] if value is not None else None
+
+        return {
+            "at": self.at,
+            "professional_national_id": cut(self.professional_national_id, 64),
+            "patient_ins": cut(self.patient_ins, 15),
+            "patient_ins_root": cut(self.patient_ins_root, 64),
+            "service": cut(self.service, 32),
+            "transaction": cut(self.transaction, 16),
+            "action": cut(self.action, 255),
+            "outcome": cut(self.outcome or "?", 64),
+            "result": cut(self.result, 64),
+            "http_status": self.http_status or 0,
+            "message_id": cut(self.message_id, 255),
+            "remote_address": cut(self.remote_address, 64),
+        }
+
+
+@dataclass
+class HostResponse:
+    status: int
+    body: bytes
+    action: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        ct = f"{SOAP12_CONTENT_TYPE}; charset=utf-8"
+        return f'{ct}; action="{self.action}"' if self.action else ct
+
+
+@dataclass
+class OperationContext:
+    store: Store
+    identity: CertIdentity
+    vihf: VihfClaims
+    request: SoapRequest
+    trace: TraceContext
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str
+    action: str
+    transaction: str | None
+    response_action: str
+    run: Callable[[OperationContext], etree._Element]
+    # Extra namespace declarations on the answer's envelope (as the official answers).
+    envelope_ns: dict[str, str] = field(default_factory=dict)
+
+
+def content_type_info(header: str | None) -> tuple[str | None, str | None]:
+    """(media type, action parameter) of a Content-Type header."""
+    if not header:
+        return None, None
+    msg = email.message.Message()
+    msg["Content-Type"] = header
+    action = msg.get_param("action")
+    return msg.get_content_type().lower(), action if isinstance(action, str) else None
+
+
+def _check_resource_id(vihf: VihfClaims, ins: Ins) -> None:
+    if vihf.resource_id is None:
+        return
+    if vihf.ins_value != ins.value or (vihf.ins_root is not None and vihf.ins_root != ins.oid):
+        raise invalid(
+            "Le patient désigné par le jeton VIHF (resource-id) n'est pas celui de la requête."
+        )
+
+
+def _prpa_201307(ctx: OperationContext) -> etree._Element:
+    payload = ctx.request.payload
+    reason = patients.read_reason(payload)
+    if reason != patients.REASON_TEST_EXISTENCE:
+        ctx.trace.transaction = None
+        raise invalid("Motif (reasonCode) non pris en charge par l'hôte de formation.")
+    request = patients.read_td02(payload)
+    ctx.trace.patient_ins, ctx.trace.patient_ins_root = request.ins.value, request.ins.oid
+    _check_resource_id(ctx.vihf, request.ins)
+    result = patients.lookup(ctx.store, request.ins, ctx.identity.national_id)
+    ctx.trace.result = result.trace_result
+    return patients.build_td02_answer(request, result)
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    (op.service, op.action): op
+    for op in (
+        Operation(
+            "patients",
+            ACTION_TD02,
+            "TD0.2",
+            ACTION_TD02_RESPONSE,
+            _prpa_201307,
+            {"ns1": patients.PATIENTS_SERVICE_NS},
+        ),
+    )
+}
+
+
+def _peek_patient(payload: etree._Element, trace: TraceContext) -> None:
+    """Best effort, for the trace of a refused request: the patient named in the body."""
+    value = payload.find(f".//{{{HL7}}}patientIdentifier/{{{HL7}}}value")
+    if value is not None:
+        trace.patient_ins = value.get("extension")
+        trace.patient_ins_root = value.get("root")
+
+
+class DmpHost:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def handle(
+        self,
+        service: str,
+        content_type: str | None,
+        body: bytes,
+        identity: CertIdentity | None,
+        trace: TraceContext,
+    ) -> HostResponse:
+        """Answer one request; never raises (faults are answers)."""
+        relates_to: str | None = None
+        try:
+            spec = SERVICES[service]
+            _, ct_action = content_type_info(content_type)
+            request = read_envelope(body, ct_action, max_bytes=spec.max_body)
+            relates_to = request.message_id
+            trace.message_id = request.message_id
+            trace.action = request.action
+            operation = OPERATIONS.get((service, request.action))
+            if operation is None:
+                raise invalid("Action non prise en charge par ce service.")
+            trace.transaction = operation.transaction
+            _peek_patient(request.payload, trace)
+            if identity is None:
+                raise SoapFault(
+                    FaultCode.AUTHENTICATION, "Certificat d'authentification inexploitable."
+                )
+            vihf = read_vihf(request.security)
+            check_vihf(identity, vihf)
+            answer = operation.run(OperationContext(self.store, identity, vihf, request, trace))
+            data = response_envelope(
+                operation.response_action, answer, relates_to, operation.envelope_ns
+            )
+            trace.outcome = "OK"
+            log.info(
+                "%s %s -> %s", trace.transaction, trace.message_id, trace.result or trace.outcome
+            )
+            return HostResponse(200, data, operation.response_action)
+        except SoapFault as fault:
+            return self.fault(fault, trace, relates_to)
+        except Exception:
+            log.exception("internal error (%s %s)", trace.transaction, trace.message_id)
+            return self.fault(
+                SoapFault(FaultCode.INTERNAL, "Erreur interne de l'hôte de formation."),
+                trace,
+                relates_to,
+            )
+
+    @staticmethod
+    def fault(fault: SoapFault, trace: TraceContext, relates_to: str | None = None) -> HostResponse:
+        trace.outcome = fault.code.value
+        log.info("%s %s -> fault %s", trace.transaction, trace.message_id, fault.code.value)
+        return HostResponse(fault.http_status, fault_envelope(fault, relates_to))

@@ -1,0 +1,410 @@
+"""The training host over HTTPS with mutual TLS (aiohttp + the standard ``ssl`` module).
+
+- Server certificate: the test PKI's host chain; client certificates are
+  required and verified against the test IGC-Santé CAs (``client_cas``), so
+  a certificate from an unknown CA never reaches the application.
+- TLS 1.2 minimum (CPS3 cards sign with PKCS#1 v1.5 only and can only do
+  TLS 1.2 client authentication), ECDHE key exchange with AES-GCM (or
+  ChaCha20) only.
+- ``POST /si-dmp-server/v2/services/<service>``: SOAP 1.2
+  (``application/soap+xml``); see :mod:`dmp_sandbox.host` for the logic and
+  :mod:`dmp_sandbox.soap` for the faults.
+- Every request reaching the application leaves one row in ``traces``,
+  written before the answer is sent (if it cannot be written, the answer is
+  an internal error instead).
+
+Tests and tools run the host in-process with :func:`run_in_thread`; the
+``dmp-sandbox serve`` command runs it in the foreground with :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import logging
+import signal
+import ssl
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from dmp_desktop.dmp.ns import SOAP12_CONTENT_TYPE
+from dmp_sandbox.auth import CertIdentity, identity_from_der
+from dmp_sandbox.host import (
+    OPERATIONS,
+    SERVICE_PATH_PREFIX,
+    SERVICES,
+    DmpHost,
+    HostResponse,
+    TraceContext,
+    content_type_info,
+)
+from dmp_sandbox.pki import PkiPaths
+from dmp_sandbox.soap import FaultCode, SoapFault, invalid
+from dmp_sandbox.store import Store
+from dmp_sandbox.training import TrainingEnv
+
+log = logging.getLogger("dmp_sandbox.server")
+
+TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL:!MD5:!DSS"
+STARTUP_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 5.0
+
+HOST_KEY = web.AppKey("dmp_host", DmpHost)
+EXECUTOR_KEY = web.AppKey("dmp_executor", concurrent.futures.ThreadPoolExecutor)
+# Per-request state, set by the middleware (each request runs in its own task).
+_REQUEST_STATE: contextvars.ContextVar[tuple[TraceContext, CertIdentity | None]] = (
+    contextvars.ContextVar("dmp_request_state")
+)
+
+
+def build_ssl_context(pki: PkiPaths) -> ssl.SSLContext:
+    """Server side of mutual TLS: host chain, client certificates required."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(pki.host_cert, pki.host_key)
+    ctx.load_verify_locations(cafile=str(pki.client_cas))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.set_ciphers(TLS_CIPHERS)
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    return ctx
+
+
+def _peer_identity(request: web.Request) -> CertIdentity | None:
+    transport = request.transport
+    if transport is None:
+        return None
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return None
+    try:
+        return identity_from_der(der)
+    except ValueError:
+        return None
+
+
+def _web_response(answer: HostResponse) -> web.Response:
+    return web.Response(
+        status=answer.status, body=answer.body, headers={"Content-Type": answer.content_type}
+    )
+
+
+def _record(store: Store, trace: TraceContext, identity: CertIdentity | None) -> None:
+    if identity is not None:
+        store.seen_professional(
+            identity.national_id,
+            family_name=identity.family_name,
+            given_name=identity.given_name,
+            profession=identity.profession,
+            profession_code=identity.profession_code,
+            structure_id=identity.structure_id,
+        )
+    store.add_trace(**trace.row())
+
+
+async def _in_worker(app: web.Application, fn: Callable[[], object]) -> object:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(app[EXECUTOR_KEY], fn)
+
+
+@web.middleware
+async def _trace_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """One trace row per request, whatever happens (404, 405, 413, faults...)."""
+    identity = _peer_identity(request)
+    trace = TraceContext(
+        remote_address=request.remote,
+        professional_national_id=identity.national_id if identity else None,
+    )
+    _REQUEST_STATE.set((trace, identity))
+    store = request.app[HOST_KEY].store
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        trace.http_status = exc.status
+        trace.outcome = trace.outcome or f"HTTP{exc.status}"
+        await _in_worker(request.app, lambda: _record(store, trace, identity))
+        raise
+    except Exception:
+        log.exception("unexpected error in the HTTP layer")
+        response = _web_response(
+            DmpHost.fault(
+                SoapFault(FaultCode.INTERNAL, "Erreur interne de l'hôte de formation."), trace
+            )
+        )
+    trace.http_status = response.status
+    try:
+        await _in_worker(request.app, lambda: _record(store, trace, identity))
+    except Exception:
+        log.exception("trace could not be written: answer withheld")
+        return _web_response(
+            DmpHost.fault(
+                SoapFault(FaultCode.INTERNAL, "Erreur interne de l'hôte de formation."), trace
+            )
+        )
+    return response
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _soap_endpoint(request: web.Request) -> web.StreamResponse:
+    trace, identity = _REQUEST_STATE.get()
+    service = request.match_info["service"]
+    spec = SERVICES.get(service)
+    if spec is None:
+        return _web_response(DmpHost.fault(invalid("Service inconnu.", 404), trace))
+    trace.service = service
+    content_type = request.headers.get("Content-Type")
+    media, ct_action = content_type_info(content_type)
+    trace.action = ct_action
+    operation = OPERATIONS.get((service, ct_action or ""))
+    if operation is not None:  # known before the body is read: refusals are traced with it
+        trace.transaction = operation.transaction
+    if media != SOAP12_CONTENT_TYPE:
+        fault = invalid(f"Type de contenu attendu : {SOAP12_CONTENT_TYPE} (SOAP 1.2).", 415)
+        return _web_response(DmpHost.fault(fault, trace))
+    body = await _read_limited(request, spec.max_body)
+    if body is None:
+        fault = invalid(
+            f"Message trop volumineux pour ce service (limite : {spec.max_body} octets).", 413
+        )
+        return _web_response(DmpHost.fault(fault, trace))
+    host = request.app[HOST_KEY]
+    answer = await asyncio.get_running_loop().run_in_executor(
+        request.app[EXECUTOR_KEY], host.handle, service, content_type, body, identity, trace
+    )
+    return _web_response(answer)
+
+
+def create_app(store: Store, *, workers: int | None = None) -> web.Application:
+    """The aiohttp application over ``store`` (TLS is the server's business)."""
+    app = web.Application(
+        middlewares=[_trace_middleware],
+        client_max_size=max(spec.max_body for spec in SERVICES.values()),
+    )
+    app[HOST_KEY] = DmpHost(store)
+    # Database work and XML run on worker threads, off the event loop. SQLite
+    # gets one worker (one writer at a time); other databases a small pool.
+    executor = concurrent.futures.ThreadPoolExecutor(
+        max_workers=workers or (1 if store.is_sqlite else 4), thread_name_prefix="dmp-host"
+    )
+    app[EXECUTOR_KEY] = executor
+
+    async def _shutdown_executor(_app: web.Application) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
+
+    app.on_cleanup.append(_shutdown_executor)
+    app.router.add_post(SERVICE_PATH_PREFIX + "{service}", _soap_endpoint)
+    return app
+
+
+def public_url(host: str, port: int) -> str:
+    """The URL clients use: the host certificate names ``localhost`` and 127.0.0.1."""
+    name = "localhost" if host in ("127.0.0.1", "localhost", "0.0.0.0", "::", "::1") else host  # noqa: S104
+    return f"https://{name}:{port}"
+
+
+@dataclass
+class _Started:
+    loop: asyncio.AbstractEventLoop
+    stop: asyncio.Event
+    port: int
+
+
+async def _run(
+    store: Store,
+    pki: PkiPaths,
+    host: str,
+    port: int,
+    started: Callable[[_Started], None],
+    *,
+    handle_signals: bool = False,
+    access_log: bool = False,
+) -> None:
+    ssl_ctx = build_ssl_context(pki)
+    app = create_app(store)
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=log if access_log else None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
+        await site.start()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        address = runner.addresses[0]
+        started(_Started(loop, stop, int(address[1])))
+        await stop.wait()
+    finally:
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().remove_signal_handler(sig)
+        await runner.cleanup()
+
+
+def serve(
+    store: Store,
+    pki: PkiPaths,
+    host: str = "127.0.0.1",
+    port: int = 8443,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run the host in the foreground until SIGINT or SIGTERM (graceful shutdown)."""
+
+    def started(info: _Started) -> None:
+        if on_ready is not None:
+            on_ready(public_url(host, info.port))
+
+    asyncio.run(_run(store, pki, host, port, started, handle_signals=True, access_log=True))
+
+
+@dataclass
+class RunningHost:
+    """A host serving on a background thread; stop it (or leave the ``with`` block)."""
+
+    url: str
+    port: int
+    host: str
+    store: Store
+    env: TrainingEnv
+    _thread: threading.Thread = field(repr=False)
+    _loop: asyncio.AbstractEventLoop = field(repr=False)
+    _stop: asyncio.Event = field(repr=False)
+    _owns_store: bool = field(default=True, repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    def service_url(self, service: str = "patients") -> str:
+        return f"{self.url}{SERVICE_PATH_PREFIX}{service}"
+
+    def stop(self) -> None:
+        """Stop serving, wait for the thread, close the store (if ours). Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        except RuntimeError:  # the loop already ended (the thread died)
+            pass
+        self._thread.join()
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> RunningHost:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run_in_thread(
+    env: TrainingEnv,
+    db_url: str | None = None,
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    seed: bool = False,
+    store: Store | None = None,
+) -> RunningHost:
+    """Start the host of ``env`` on a background thread; return once it is listening.
+
+    ``db_url`` defaults to the environment's database (``env.db_url``);
+    ``port=0`` picks a free port (see ``.port`` / ``.url``). ``seed=True``
+    (re)loads the demo patients first. Pass ``store`` to share an open
+    :class:`Store` (it is then left open on stop).
+    """
+    owns_store = store is None
+    if store is None:
+        store = Store(db_url or env.db_url)
+    try:
+        if seed:
+            from dmp_sandbox.demo import seed_demo
+
+            seed_demo(store)
+        ready: concurrent.futures.Future[_Started] = concurrent.futures.Future()
+
+        def started(info: _Started) -> None:
+            ready.set_result(info)
+
+        def main() -> None:
+            try:
+                asyncio.run(_run(store, env.pki, host, port, started))
+            except BaseException as exc:
+                if not ready.done():
+                    ready.set_exception(exc)
+                else:
+                    log.exception("training host thread ended with an error")
+
+        thread = threading.Thread(target=main, name="dmp-training-host", daemon=True)
+        thread.start()
+        try:
+            info = ready.result(timeout=STARTUP_TIMEOUT)
+        except BaseException:
+            thread.join(timeout=STARTUP_TIMEOUT)
+            raise
+    except BaseException:
+        if owns_store:
+            store.close()
+        raise
+    return RunningHost(
+        url=public_url(host, info.port),
+        port=info.port,
+        host=host,
+        store=store,
+        env=env,
+        _thread=thread,
+        _loop=info.loop,
+        _stop=info.stop,
+        _owns_store=owns_store,
+    )
+
+
+def wait_ready(host: str, port: int, timeout: float) -> bool:
+    """True once something accepts TCP connections on (host, port), within ``timeout``."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+
+
+def pki_ready(pki: PkiPaths) -> bool:
+    return all(Path(p).is_file() for p in (pki.host_cert, pki.host_key, pki.client_cas))

@@ -1,0 +1,88 @@
+"""The host's store on another database URL than the default file (in-memory SQLite).
+
+PostgreSQL is supported through the same code (``postgresql+psycopg://...``);
+it is not exercised here because no server is available in the test run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from dmp_sandbox.demo import DURAND, demo_patients, seed_demo
+from dmp_sandbox.patients import lookup
+from dmp_sandbox.store import AuthorizationStatus, DmpState, Store, utcnow
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store("sqlite://") as memory:
+        yield memory
+
+
+def test_seed_and_lookup_in_memory(store: Store) -> None:
+    patients = seed_demo(store)
+    seed_demo(store)  # idempotent
+    with store.session() as session:
+        for demo in patients:
+            row = store.find_patient(session, demo.ins.value, demo.ins.oid)
+            assert row is not None and row.family_name == demo.family_name
+    for demo in patients:
+        result = lookup(store, demo.ins, DURAND)
+        if demo.expected_for_durand == "NF":
+            assert not result.exists
+        else:
+            assert result.authorization_code == demo.expected_for_durand
+
+
+def test_expiry_is_derived_from_the_end_date(store: Store) -> None:
+    demo = demo_patients()[0]
+    now = utcnow()
+    with store.session() as session:
+        patient = store.upsert_patient(
+            session,
+            demo.ins.value,
+            demo.ins.oid,
+            family_name="Test",
+            given_name="Test",
+            birth_date=dt.date(1980, 1, 1),
+            gender="M",
+            dmp_state=DmpState.ACTIVE.value,
+        )
+        auth = store.set_authorization(
+            session, patient, DURAND, AuthorizationStatus.VALIDE, end_at=now + dt.timedelta(days=1)
+        )
+        assert auth.effective_status(now) is AuthorizationStatus.VALIDE
+        assert auth.effective_status(now + dt.timedelta(days=2)) is AuthorizationStatus.EXPIRE
+        blocked = store.set_authorization(
+            session, patient, "899700000001", AuthorizationStatus.INTERDIT, end_at=now
+        )
+        assert blocked.effective_status(now + dt.timedelta(days=2)) is AuthorizationStatus.INTERDIT
+
+
+def test_traces_keep_utc_and_order(store: Store) -> None:
+    first = store.last_trace_id()
+    at = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    store.add_trace(at=at, outcome="OK", http_status=200, transaction="TD0.2")
+    store.add_trace(outcome="DMPAuthenticationError", http_status=400)
+    rows = store.traces(after_id=first)
+    assert [r.outcome for r in rows] == ["OK", "DMPAuthenticationError"]
+    assert rows[0].at == at and rows[0].at.tzinfo is dt.UTC
+    with pytest.raises(Exception, match="naive"):
+        store.add_trace(at=dt.datetime(2026, 1, 1), outcome="OK", http_status=200)
+
+
+def test_professionals_are_upserted(store: Store) -> None:
+    for family in ("DURAND", "DURAND-LEROY"):
+        store.seen_professional(
+            DURAND,
+            family_name=family,
+            given_name="MARIE",
+            profession="Médecin",
+            profession_code="10",
+            structure_id="499700433153007",
+        )
+    pro = store.professional(DURAND)
+    assert pro is not None and pro.family_name == "DURAND-LEROY"
