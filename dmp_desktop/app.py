@@ -1,0 +1,205 @@
+"""Composition root of the window: settings -> services -> main window.
+
+``gui_main()`` is what ``dmp-desktop`` runs. ``build_app()`` is the same
+assembly without the QApplication set-up, used by the tests with fakes for
+what the real components cannot show.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from dmp_desktop import LPS_NAME, __version__
+from dmp_desktop.errors import DmpDesktopError, describe
+from dmp_desktop.services.card_service import (
+    DEFAULT_POLL_INTERVAL_MS,
+    CardBackend,
+    CardService,
+)
+from dmp_desktop.services.dmp_service import DmpClientLike, DmpFactory, DmpService
+from dmp_desktop.services.operations import OperationRunner
+from dmp_desktop.settings import Settings, load_settings
+from dmp_desktop.ui.icons import icon
+from dmp_desktop.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+# Doctors read this between two patients, often on a laptop: not below 10.5 pt.
+BASE_POINT_SIZE = 10.5
+
+
+def open_dmp(settings: Settings, session: Any) -> DmpClientLike:
+    """``dmp_desktop.connect.open_dmp``, imported when first used (network stack)."""
+    from dmp_desktop.connect import open_dmp as connect_open_dmp
+
+    return connect_open_dmp(settings, session)
+
+
+def build_app(
+    settings: Settings,
+    *,
+    dmp_factory: DmpFactory = open_dmp,
+    card_manager: CardBackend | None = None,
+    poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS,
+) -> MainWindow:
+    """Wire the services and the window; card polling starts at once.
+
+    Without ``card_manager`` a real :class:`CardManager` is created on the
+    settings' middleware and closed with the window; a given one stays the
+    caller's to close.
+    """
+    runner = OperationRunner()
+    owns_manager = card_manager is None
+    if card_manager is None:
+        from dmp_desktop.smartcard.card import CardManager
+
+        card_manager = CardManager(settings.middleware_candidates())
+    card_service = CardService(
+        card_manager,
+        runner,
+        owns_manager=owns_manager,
+        poll_interval_ms=poll_interval_ms,
+    )
+    dmp_service = DmpService(settings, runner, dmp_factory)
+
+    dmp_service.follow(card_service)  # the DMP client lives as long as the card session
+
+    window = MainWindow(settings, card_service, dmp_service, runner)
+    # The services live as long as the window (and are shut down by it).
+    for child in (runner, card_service, dmp_service):
+        child.setParent(window)
+    card_service.start()
+    return window
+
+
+# -- crash handler ----------------------------------------------------------------------
+_crash_box: QMessageBox | None = None
+
+
+def _where(tb: TracebackType | None) -> str:
+    """Module, function and line of the innermost frame: code only, never data."""
+    frame_info = "?"
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        module = tb.tb_frame.f_globals.get("__name__", "?")
+        frame_info = f"{module}.{code.co_name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return frame_info
+
+
+def crash_message() -> tuple[str, str]:
+    title = QCoreApplication.translate("CrashHandler", "Erreur inattendue")
+    text = QCoreApplication.translate(
+        "CrashHandler",
+        "Une erreur inattendue est survenue et l'action en cours n'a pas abouti. "
+        "Vous pouvez continuer à travailler ; si le problème se reproduit, "
+        "redémarrez DMP Desktop et prévenez votre support informatique.",
+    )
+    return title, text
+
+
+def handle_crash(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    """Log the exception's type and place only, and show a generic French message.
+
+    Exception messages and local variables may carry a patient's identity: they
+    are neither logged nor shown.
+    """
+    global _crash_box
+    log.error("unhandled exception %s at %s", exc_type.__name__, _where(tb))
+    app = QApplication.instance()
+    if not isinstance(app, QApplication) or _crash_box is not None:
+        return
+    title, text = crash_message()
+    parent: QWidget | None = app.activeWindow()
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text, parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+
+    def forget() -> None:
+        global _crash_box
+        _crash_box = None
+
+    box.finished.connect(forget)
+    _crash_box = box
+    box.open()
+
+
+def install_crash_handler() -> None:
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        handle_crash(exc_type, exc, tb)
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        log.error(
+            "unhandled exception %s in thread at %s",
+            args.exc_type.__name__,
+            _where(args.exc_traceback),
+        )
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_hook
+
+
+# -- application ----------------------------------------------------------------------
+def install_translations(app: QCoreApplication) -> list[QTranslator]:
+    """Qt's own strings in French (dialog buttons, context menus); French is our source."""
+    QLocale.setDefault(QLocale(QLocale.Language.French, QLocale.Country.France))
+    path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    installed: list[QTranslator] = []
+    for name in ("qtbase_fr", "qt_fr"):
+        translator = QTranslator(app)
+        if translator.load(name, path):
+            app.installTranslator(translator)
+            installed.append(translator)
+    return installed
+
+
+def configure_application(app: QApplication) -> None:
+    """Names, Fusion style, a readable base font, icon, Qt's strings in French."""
+    app.setApplicationName(LPS_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName(LPS_NAME)
+    app.setStyle("Fusion")
+    font = app.font()
+    if 0 < font.pointSizeF() < BASE_POINT_SIZE:
+        font.setPointSizeF(BASE_POINT_SIZE)
+        app.setFont(font)
+    app.setWindowIcon(icon("dmp-desktop"))
+    install_translations(app)
+
+
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    """Run the window; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    QGuiApplication.setApplicationDisplayName(LPS_NAME)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(argv or sys.argv))
+    configure_application(app)
+    install_crash_handler()
+    try:
+        settings = load_settings()
+        settings.validate()
+    except DmpDesktopError as exc:
+        QMessageBox.critical(None, LPS_NAME, describe(exc))
+        return 2
+    settings.apply_environment()
+    window = build_app(settings)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()

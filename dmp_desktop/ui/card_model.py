@@ -1,0 +1,78 @@
+"""The cards present in the readers, as a Qt list model (rule 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+
+from dmp_desktop.smartcard.card import CardInfo, PinState
+from dmp_desktop.ui.icons import icon
+
+CardRole = Qt.ItemDataRole.UserRole + 1
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def card_holder_text(card: CardInfo) -> str:
+    """'Dr Marie DURAND · Médecin', or the card's label when the holder is unknown."""
+    if card.holder is None:
+        return QCoreApplication.translate("CardListModel", "Carte {label}").format(
+            label=card.token_label
+        )
+    return f"{card.holder.display_name} · {card.holder.profession}"
+
+
+def card_line(card: CardInfo) -> str:
+    line = f"{card_holder_text(card)} — {card.token_label}"
+    if card.pin_state is PinState.LOCKED:
+        line += QCoreApplication.translate("CardListModel", " — bloquée")
+    return line
+
+
+class CardListModel(QAbstractListModel):
+    """One row per card present; ``CardRole`` gives the :class:`CardInfo`."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._cards: list[CardInfo] = []
+
+    def set_cards(self, cards: list[CardInfo]) -> None:
+        self.beginResetModel()
+        self._cards = list(cards)
+        self.endResetModel()
+
+    def card_at(self, row: int) -> CardInfo | None:
+        if 0 <= row < len(self._cards):
+            return self._cards[row]
+        return None
+
+    def row_of(self, card: CardInfo | None) -> int:
+        if card is None:
+            return -1
+        return next((i for i, c in enumerate(self._cards) if c.key == card.key), -1)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
+        return 0 if parent.isValid() else len(self._cards)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._cards):
+            return None
+        card = self._cards[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return card_line(card)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icon("card-locked" if card.pin_state is PinState.LOCKED else "card")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return QCoreApplication.translate("CardListModel", "Lecteur : {reader}").format(
+                reader=card.reader
+            )
+        if role == CardRole:
+            return card
+        return None

@@ -1,0 +1,357 @@
+"""The main window: top bar, card screen or workspace, status bar, menus.
+
+The window holds no state of its own about the card or the DMP: it shows what
+the services say and calls their methods. When the session ends, for any
+reason, it forgets the patient at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dmp_desktop import LPS_NAME, __version__
+from dmp_desktop.domain.dmp_status import DmpStatus
+from dmp_desktop.domain.patient import Ins, InsKind
+from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.services.card_service import CardService, CardState
+from dmp_desktop.services.dmp_service import ConnectionState, DmpService
+from dmp_desktop.services.operations import Operation, OperationRunner
+from dmp_desktop.settings import Settings
+from dmp_desktop.smartcard.card import CardInfo
+from dmp_desktop.ui.card_screen import CardScreen
+from dmp_desktop.ui.icons import icon
+from dmp_desktop.ui.pin_dialog import PinDialog
+from dmp_desktop.ui.style import Tone
+from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
+from dmp_desktop.ui.workspace import Workspace
+
+
+def _ins_kind(settings: Settings) -> InsKind:
+    try:
+        return InsKind[settings.ins_kind]
+    except KeyError:
+        return InsKind.NIR
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        settings: Settings,
+        card_service: CardService,
+        dmp_service: DmpService,
+        runner: OperationRunner,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.card_service = card_service
+        self.dmp_service = dmp_service
+        self.runner = runner
+        self.pin_dialog: PinDialog | None = None
+        self._closed = False
+
+        title = LPS_NAME
+        if settings.training_mode:
+            title = self.tr("{app} — mode formation").format(app=LPS_NAME)
+        self.setWindowTitle(title)
+        self.setWindowIcon(icon("dmp-desktop"))
+        self.resize(1280, 800)
+
+        self.top_bar = TopBar(settings.training_mode, self)
+        self.card_screen = CardScreen(self)
+        self.workspace = Workspace(_ins_kind(settings), self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.card_screen)
+        self.stack.addWidget(self.workspace)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.top_bar)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self._on_card_state(card_service.state)
+        self._on_connection_state(dmp_service.connection_state)
+
+    # -- construction -------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.connection_label = QLabel(self)
+        self.connection_label.setObjectName("connectionLabel")
+        self.progress = ProgressIndicator(self)
+        parts = urlsplit(self.settings.host_url)
+        where = parts.netloc or self.settings.host_url
+        if self.settings.training_mode:
+            host = self.tr("Hôte : formation ({host})").format(host=where)
+        else:
+            host = self.tr("Hôte : production ({host})").format(host=where)
+        self.host_label = QLabel(host, self)
+        self.host_label.setObjectName("hostLabel")
+        bar.setStyleSheet("QStatusBar QLabel { padding: 2px 8px; }")
+        bar.addWidget(self.connection_label)
+        bar.addWidget(self.progress)
+        bar.addPermanentWidget(self.host_label)
+
+    def _build_actions(self) -> None:
+        self.act_quit = QAction(self.tr("&Quitter"), self)
+        self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
+        self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
+        self.act_quit.triggered.connect(self.close)
+
+        self.act_login = QAction(icon("card"), self.tr("Se &connecter…"), self)
+        self.act_login.setStatusTip(self.tr("Saisir le code PIN de la carte CPS"))
+        self.act_login.triggered.connect(lambda: self._request_login(None))
+
+        self.act_logout = QAction(self.tr("&Fermer la session"), self)
+        self.act_logout.setStatusTip(self.tr("Fermer la session et effacer le patient de l'écran"))
+        self.act_logout.triggered.connect(self.card_service.logout)
+
+        self.act_focus_ins = QAction(icon("patient"), self.tr("Saisir l'&INS du patient"), self)
+        self.act_focus_ins.setShortcut(QKeySequence("Ctrl+L"))
+        self.act_focus_ins.triggered.connect(self.workspace.focus_ins)
+
+        self.act_check = QAction(self.tr("&Vérifier le DMP"), self)
+        self.act_check.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.act_check.triggered.connect(self.workspace.patient_pane.request_check)
+
+        self.act_cancel = QAction(self.tr("&Annuler l'opération en cours"), self)
+        self.act_cancel.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.act_cancel.setEnabled(False)
+        self.act_cancel.triggered.connect(self._cancel_current)
+
+        self.act_shortcuts = QAction(self.tr("&Raccourcis clavier"), self)
+        self.act_shortcuts.triggered.connect(self._show_shortcuts)
+        self.act_about = QAction(self.tr("À &propos de DMP Desktop"), self)
+        self.act_about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.act_about.triggered.connect(self._show_about)
+        for action in (self.act_focus_ins, self.act_check, self.act_cancel):
+            self.addAction(action)  # shortcuts work whichever widget has the focus
+
+    def _build_menus(self) -> None:
+        menu_bar = self.menuBar()
+        file_menu = menu_bar.addMenu(self.tr("&Fichier"))
+        file_menu.addAction(self.act_quit)
+        card_menu = menu_bar.addMenu(self.tr("&Carte"))
+        card_menu.addAction(self.act_login)
+        card_menu.addAction(self.act_logout)
+        patient_menu = menu_bar.addMenu(self.tr("&Patient"))
+        patient_menu.addAction(self.act_focus_ins)
+        patient_menu.addAction(self.act_check)
+        patient_menu.addSeparator()
+        patient_menu.addAction(self.act_cancel)
+        help_menu = menu_bar.addMenu(self.tr("&Aide"))
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addAction(self.act_about)
+
+    def _connect(self) -> None:
+        card = self.card_service
+        card.stateChanged.connect(self._on_card_state)
+        card.cardsChanged.connect(self._on_cards_changed)
+        card.pinRequested.connect(self._on_pin_requested)
+        card.loginFailed.connect(self._on_login_failed)
+        card.loggedIn.connect(self._on_logged_in)
+        card.sessionEnded.connect(self._on_session_ended)
+
+        dmp = self.dmp_service
+        dmp.connectionChanged.connect(self._on_connection_state)
+        dmp.connectionFailed.connect(self._on_connection_failed)
+        dmp.statusReady.connect(self._on_status_ready)
+        dmp.statusFailed.connect(self._on_status_failed)
+        dmp.busyChanged.connect(self._on_busy_changed)
+
+        self.runner.progressShown.connect(self._on_progress_shown)
+        self.runner.progressHidden.connect(self._on_progress_hidden)
+        self.progress.cancelRequested.connect(self.runner.cancel)
+
+        self.card_screen.loginRequested.connect(self._request_login)
+        self.card_screen.cardSelected.connect(card.select_card)
+        self.workspace.patient_pane.checkRequested.connect(self._on_check_requested)
+
+    # -- card ---------------------------------------------------------------------------
+    def _on_card_state(self, state: CardState) -> None:
+        card = self.card_service
+        logged_in = state is CardState.LOGGED_IN and card.session is not None
+        self.top_bar.set_card_state(state, card.practitioner)
+        self.card_screen.set_state(state, card.cards, card.selected_card, card.problem)
+        self.act_login.setEnabled(state is CardState.CARD_PRESENT)
+        self.act_logout.setEnabled(logged_in)
+        self.act_focus_ins.setEnabled(logged_in)
+        self.act_check.setEnabled(logged_in)
+        if logged_in:
+            if self.stack.currentWidget() is not self.workspace:
+                self.workspace.clear()
+                self.stack.setCurrentWidget(self.workspace)
+            self.card_screen.clear_notice()
+            self.activateWindow()  # the PIN dialog just closed: ready for the INS
+            self.workspace.focus_ins()
+        else:
+            self._show_card_screen()
+
+    def _show_card_screen(self) -> None:
+        if self.stack.currentWidget() is not self.card_screen:
+            self.workspace.clear()
+            self.stack.setCurrentWidget(self.card_screen)
+            self.card_screen.focus_default()
+
+    def _on_cards_changed(self, cards: list[CardInfo]) -> None:
+        card = self.card_service
+        self.card_screen.set_cards(cards, card.selected_card)
+        self.card_screen.set_state(card.state, card.cards, card.selected_card, card.problem)
+        dialog = self.pin_dialog
+        if dialog is not None and all(c.key != dialog.card.key for c in cards):
+            self._close_pin_dialog()  # its card was pulled out
+
+    def _request_login(self, card: CardInfo | None) -> None:
+        self.card_screen.clear_notice()
+        self.card_service.request_login(card or self.card_screen.selected_card())
+
+    def _on_pin_requested(self, card: CardInfo, tries_left: int) -> None:
+        self._close_pin_dialog()
+        service = self.card_service
+
+        def hand_over(pin: str) -> None:
+            service.submit_pin(card, pin)
+
+        dialog = PinDialog(card, tries_left, hand_over, service.last_pin_error, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: self._forget_pin_dialog(dialog))
+        self.pin_dialog = dialog
+        dialog.open()
+
+    def _forget_pin_dialog(self, dialog: PinDialog) -> None:
+        if self.pin_dialog is dialog:
+            self.pin_dialog = None
+
+    def _close_pin_dialog(self) -> None:
+        dialog, self.pin_dialog = self.pin_dialog, None
+        if dialog is not None:
+            dialog.reject()
+
+    def _on_login_failed(self, message: str) -> None:
+        self.card_screen.set_notice(message, Tone.ERROR)
+
+    def _on_logged_in(self, _practitioner: Practitioner) -> None:
+        self._close_pin_dialog()
+
+    def _on_session_ended(self, reason: str) -> None:
+        """The card left (or the user closed the session): nothing of the patient stays."""
+        self._close_pin_dialog()
+        self.workspace.clear()
+        self._show_card_screen()
+        self.top_bar.set_card_state(self.card_service.state, None)
+        self.act_logout.setEnabled(False)
+        self.act_focus_ins.setEnabled(False)
+        self.act_check.setEnabled(False)
+        self.card_screen.set_notice(reason, Tone.INFO)
+
+    # -- DMP ----------------------------------------------------------------------------
+    def _on_check_requested(self, ins: Ins) -> None:
+        if self.card_service.session is None:
+            return
+        self.workspace.begin_check(ins)
+        self.dmp_service.check_status(ins)
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        if not busy:
+            self.workspace.end_check()
+
+    def _on_status_ready(self, status: DmpStatus) -> None:
+        self.workspace.show_status(status)
+
+    def _on_status_failed(self, message: str) -> None:
+        self.workspace.show_error(message)
+
+    def _on_connection_state(self, state: ConnectionState) -> None:
+        texts = {
+            ConnectionState.OFF: ("○", self.tr("Non connecté au DMP"), ""),
+            ConnectionState.IDLE: ("○", self.tr("DMP : prêt"), ""),
+            ConnectionState.CONNECTING: ("◌", self.tr("Connexion au DMP…"), ""),
+            ConnectionState.READY: ("●", self.tr("DMP : prêt"), "#1b5e20"),
+            ConnectionState.CONNECTED: ("●", self.tr("Connecté au DMP"), "#1b5e20"),
+            ConnectionState.FAILED: ("✖", self.tr("DMP injoignable"), "#b3261e"),
+        }
+        symbol, text, colour = texts[state]
+        self.connection_label.setText(f"{symbol} {text}")
+        self.connection_label.setStyleSheet(f"color: {colour};" if colour else "")
+        self.connection_label.setAccessibleName(text)
+        if state is not ConnectionState.FAILED:
+            self.connection_label.setToolTip("")
+
+    def _on_connection_failed(self, message: str) -> None:
+        self.connection_label.setToolTip(message)
+        self.statusBar().showMessage(message, 10000)
+
+    # -- progress -----------------------------------------------------------------------
+    def _on_progress_shown(self, op: Operation[Any]) -> None:
+        self.progress.add(op)
+        self.act_cancel.setEnabled(self.progress.current is not None)
+
+    def _on_progress_hidden(self, op: Operation[Any]) -> None:
+        self.progress.remove(op)
+        self.act_cancel.setEnabled(self.progress.current is not None)
+
+    def _cancel_current(self) -> None:
+        op = self.progress.current
+        if op is not None and op.cancellable:
+            self.runner.cancel(op)
+
+    # -- help ---------------------------------------------------------------------------
+    def _show_message(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.open()
+
+    def _show_shortcuts(self) -> None:
+        self._show_message(
+            self.tr("Raccourcis clavier"),
+            self.tr(
+                "Ctrl+L : saisir l'INS du patient\n"
+                "Entrée : vérifier le DMP du patient\n"
+                "F5 : vérifier à nouveau le DMP\n"
+                "Échap : annuler l'opération en cours\n"
+                "Ctrl+Q : quitter"
+            ),
+        )
+
+    def _show_about(self) -> None:
+        self._show_message(
+            self.tr("À propos de DMP Desktop"),
+            self.tr(
+                "{app} {version}\n\nClient du Dossier Médical Partagé pour les "
+                "professionnels de santé, avec la carte CPS."
+            ).format(app=LPS_NAME, version=__version__),
+        )
+
+    # -- closing ------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the services (idempotent): session closed, card thread released."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_pin_dialog()
+        self.workspace.clear()
+        self.dmp_service.stop(wait=True)
+        self.card_service.shutdown()
+        self.runner.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,172 @@
+"""Asking for the CPS card's PIN.
+
+The dialog shows whose card it is and how many tries are left before the user
+types anything. The PIN is handed to a callback (the card service) the moment
+the user validates, and the field is emptied at once; the dialog never keeps,
+logs or emits it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dmp_desktop.smartcard.card import PIN_TRIES, CardInfo
+from dmp_desktop.ui.card_model import card_holder_text
+from dmp_desktop.ui.icons import pixmap
+from dmp_desktop.ui.style import Tone, scaled_font, set_tone
+
+PIN_MIN = 4
+PIN_MAX = 8
+
+
+class PinDialog(QDialog):
+    def __init__(
+        self,
+        card: CardInfo,
+        tries_left: int,
+        on_pin: Callable[[str], None],
+        message: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.card = card
+        self.tries_left = tries_left
+        self._on_pin: Callable[[str], None] | None = on_pin
+        self.setWindowTitle(self.tr("Code PIN de la carte CPS"))
+        self.setModal(True)
+        self.setMinimumWidth(440)
+
+        icon = QLabel(self)
+        icon.setPixmap(pixmap("card", 48, self.devicePixelRatioF()))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.holder_label = QLabel(card_holder_text(card), self)
+        self.holder_label.setObjectName("holderLabel")
+        self.holder_label.setFont(scaled_font(self, 1.15, bold=True))
+        self.card_label = QLabel(
+            self.tr("Carte {label} · {reader}").format(label=card.token_label, reader=card.reader),
+            self,
+        )
+        self.card_label.setStyleSheet("color: palette(placeholder-text);")
+        identity = QVBoxLayout()
+        identity.addWidget(self.holder_label)
+        identity.addWidget(self.card_label)
+        top = QHBoxLayout()
+        top.addWidget(icon)
+        top.addLayout(identity, 1)
+
+        # The previous attempt's outcome (e.g. "Code PIN incorrect. Il vous reste 2 essais.").
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("pinErrorLabel")
+        self.error_label.setWordWrap(True)
+        set_tone(self.error_label, Tone.ERROR, message or "")
+
+        self.tries_label = QLabel(self)
+        self.tries_label.setObjectName("triesLabel")
+        self.tries_label.setWordWrap(True)
+        self.final_try = tries_left == 1
+        if self.final_try:
+            set_tone(
+                self.tries_label,
+                Tone.DANGER,
+                self.tr(
+                    "DERNIER ESSAI : un code PIN erroné bloquera votre carte CPS. "
+                    "Il faudra alors la débloquer avec votre code PUK. "
+                    "En cas de doute, annulez."
+                ),
+            )
+        elif tries_left > 1:
+            set_tone(
+                self.tries_label,
+                Tone.WARNING if tries_left < PIN_TRIES else Tone.INFO,
+                self.tr(
+                    "Essais restants : {n} sur {total}. La carte se bloque après "
+                    "{total} codes erronés."
+                ).format(n=tries_left, total=PIN_TRIES),
+            )
+        else:
+            set_tone(
+                self.tries_label,
+                Tone.INFO,
+                self.tr("La carte se bloque après {total} codes erronés.").format(total=PIN_TRIES),
+            )
+
+        self.pin_edit = QLineEdit(self)
+        self.pin_edit.setObjectName("pinEdit")
+        self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin_edit.setMaxLength(PIN_MAX)
+        self.pin_edit.setInputMethodHints(
+            Qt.InputMethodHint.ImhHiddenText
+            | Qt.InputMethodHint.ImhSensitiveData
+            | Qt.InputMethodHint.ImhNoPredictiveText
+            | Qt.InputMethodHint.ImhNoAutoUppercase
+        )
+        self.pin_edit.setAccessibleName(self.tr("Code PIN"))
+        self.pin_edit.setAccessibleDescription(self.tries_label.accessibleDescription())
+        pin_label = QLabel(self.tr("&Code PIN :"), self)
+        pin_label.setBuddy(self.pin_edit)
+        form = QFormLayout()
+        form.addRow(pin_label, self.pin_edit)
+        hint = QLabel(
+            self.tr(
+                "{min} à {max} caractères. Le code n'est ni enregistré ni transmis au DMP."
+            ).format(min=PIN_MIN, max=PIN_MAX),
+            self,
+        )
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        hint.setWordWrap(True)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(self.tr("&Valider"))
+        self.ok_button.setEnabled(False)
+        self.ok_button.setDefault(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Annuler"))
+        self.buttons.accepted.connect(self._submit)
+        self.buttons.rejected.connect(self.reject)
+        self.pin_edit.textChanged.connect(self._on_text_changed)
+
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        layout.addLayout(top)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.tries_label)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(self.buttons)
+        self.pin_edit.setFocus()
+
+    @staticmethod
+    def acceptable(pin: str) -> bool:
+        return PIN_MIN <= len(pin) <= PIN_MAX
+
+    def _on_text_changed(self, text: str) -> None:
+        self.ok_button.setEnabled(self.acceptable(text))
+
+    def _submit(self) -> None:
+        pin = self.pin_edit.text()
+        self.pin_edit.setText("")  # setText also drops the undo history
+        if not self.acceptable(pin) or self._on_pin is None:
+            return
+        on_pin, self._on_pin = self._on_pin, None
+        on_pin(pin)
+        del pin
+        self.accept()
+
+    def done(self, result: int) -> None:
+        self.pin_edit.setText("")
+        self._on_pin = None
+        super().done(result)

@@ -1,0 +1,81 @@
+"""Colours and small styling helpers. Meaning is never carried by colour alone:
+every coloured message also starts with a word or a symbol that says the same."""
+
+from __future__ import annotations
+
+import enum
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
+
+
+class Tone(enum.Enum):
+    NEUTRAL = "neutral"
+    INFO = "info"
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+    DANGER = "danger"  # the one that must not be missed (last PIN try)
+
+
+# (text, background, border); chosen to stay readable on light and dark palettes.
+_TONES: dict[Tone, tuple[str, str, str]] = {
+    Tone.INFO: ("#0d3c61", "#e5f1fb", "#a9cbe8"),
+    Tone.OK: ("#1b5e20", "#e6f4ea", "#9fd0ab"),
+    Tone.WARNING: ("#6b4200", "#fff4d6", "#e8c36a"),
+    Tone.ERROR: ("#8c1d18", "#fdecea", "#e6a7a2"),
+    Tone.DANGER: ("#ffffff", "#b3261e", "#7f1d18"),
+}
+
+# Symbols that repeat the tone for people who do not see the colour.
+TONE_SYMBOL: dict[Tone, str] = {
+    Tone.NEUTRAL: "",
+    Tone.INFO: "ℹ",
+    Tone.OK: "✔",
+    Tone.WARNING: "⚠",
+    Tone.ERROR: "✖",
+    Tone.DANGER: "⚠",
+}
+
+TRAINING_BADGE_CSS = (
+    "QLabel { color: #3d2600; background: #f6b73c; border: 1px solid #c98a10;"
+    " border-radius: 4px; padding: 3px 10px; font-weight: bold; letter-spacing: 1px; }"
+)
+
+
+def tone_css(tone: Tone) -> str:
+    if tone is Tone.NEUTRAL:
+        return "QLabel { color: palette(placeholder-text); padding: 2px 0px; }"
+    fg, bg, border = _TONES[tone]
+    weight = " font-weight: bold;" if tone is Tone.DANGER else ""
+    return (
+        f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {border};"
+        f" border-radius: 4px; padding: 6px 8px;{weight} }}"
+    )
+
+
+def set_tone(label: QLabel, tone: Tone, text: str) -> None:
+    """Show ``text`` in ``label`` with a tone (colour plus a leading symbol)."""
+    symbol = TONE_SYMBOL[tone]
+    label.setText(f"{symbol} {text}" if symbol and text else text)
+    label.setStyleSheet(tone_css(tone))
+    label.setAccessibleDescription(text)
+    label.setProperty("tone", tone.value)
+    label.setVisible(bool(text))
+
+
+def scaled_font(widget: QWidget, factor: float, *, bold: bool = False) -> QFont:
+    font = QFont(widget.font())
+    size = font.pointSizeF()
+    if size <= 0:
+        size = QApplication.font().pointSizeF() or 10.0
+    font.setPointSizeF(size * factor)
+    font.setBold(bold)
+    return font
+
+
+def make_primary(button: QAbstractButton) -> None:
+    """The one action a screen is about: a little taller, bold label."""
+    button.setFont(scaled_font(button, 1.0, bold=True))
+    button.setMinimumHeight(button.fontMetrics().height() + 16)
+    button.setMinimumWidth(160)

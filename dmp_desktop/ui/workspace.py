@@ -1,0 +1,396 @@
+"""The logged-in workspace: the patient pane (INS) and the DMP status panel."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
+from dmp_desktop.domain.patient import Ins, InsError, InsKind, check_ins_text, normalize_ins_text
+from dmp_desktop.ui.icons import pixmap
+from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
+from dmp_desktop.ui.widgets import heading
+
+
+def _tr_dynamic(text: str) -> str:
+    """Translate a text marked elsewhere with QT_TRANSLATE_NOOP."""
+    return QCoreApplication.translate("StatusPanel", text)
+
+
+def ins_feedback(text: str) -> tuple[Tone, str]:
+    """As-you-type feedback on the INS: the tone (colour + symbol) and the message."""
+    check = check_ins_text(text)
+    if check.valid:
+        return Tone.OK, check.message
+    value = normalize_ins_text(text)
+    still_typing = not check.complete and all(c in "0123456789AB" for c in value)
+    return (Tone.NEUTRAL if still_typing else Tone.ERROR), check.message
+
+
+class PatientPane(QFrame):
+    """The INS field, its live check, and the button that asks the DMP."""
+
+    checkRequested = Signal(object)  # Ins
+
+    def __init__(self, ins_kind: InsKind, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("patientPane")
+        self._ins_kind = ins_kind
+
+        icon = QLabel(self)
+        icon.setPixmap(pixmap("patient", 32, self.devicePixelRatioF()))
+        title = heading(self.tr("Patient"), self)
+        header = QHBoxLayout()
+        header.addWidget(icon)
+        header.addWidget(title, 1)
+
+        self.ins_edit = QLineEdit(self)
+        self.ins_edit.setObjectName("insEdit")
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(scaled_font(self, 1.3).pointSizeF())
+        self.ins_edit.setFont(mono)
+        self.ins_edit.setMaxLength(24)  # 15 characters plus the spaces people type
+        self.ins_edit.setPlaceholderText(self.tr("15 chiffres (NIR ou NIA)"))
+        self.ins_edit.setClearButtonEnabled(True)
+        self.ins_edit.setAccessibleName(self.tr("INS du patient"))
+        self.ins_edit.setInputMethodHints(Qt.InputMethodHint.ImhPreferNumbers)
+        self.ins_label = QLabel(self.tr("&INS du patient"), self)
+        self.ins_label.setBuddy(self.ins_edit)
+        self.ins_label.setFont(scaled_font(self, 1.0, bold=True))
+
+        self.feedback_label = QLabel(self)
+        self.feedback_label.setObjectName("insFeedback")
+        self.feedback_label.setWordWrap(True)
+        self.feedback_label.setMinimumHeight(self.fontMetrics().height() * 2 + 14)
+
+        self.check_button = QPushButton(self.tr("&Vérifier le DMP"), self)
+        self.check_button.setObjectName("checkButton")
+        make_primary(self.check_button)
+        self.check_button.setEnabled(False)
+        self.check_button.setToolTip(self.tr("Vérifier le DMP du patient (Entrée)"))
+
+        shortcut_hint = QLabel(
+            self.tr("Ctrl+L : revenir au champ INS · Entrée : vérifier le DMP"), self
+        )
+        shortcut_hint.setStyleSheet("color: palette(placeholder-text);")
+        shortcut_hint.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 16)
+        layout.setSpacing(8)
+        layout.addLayout(header)
+        layout.addSpacing(6)
+        layout.addWidget(self.ins_label)
+        layout.addWidget(self.ins_edit)
+        layout.addWidget(self.feedback_label)
+        layout.addWidget(self.check_button)
+        layout.addWidget(shortcut_hint)
+        layout.addStretch(1)
+
+        self.ins_edit.textChanged.connect(self._on_text_changed)
+        self.ins_edit.returnPressed.connect(self.request_check)
+        self.check_button.clicked.connect(self.request_check)
+        self._on_text_changed("")
+
+    def current_ins(self) -> Ins | None:
+        """The INS typed, if it is complete and its key is right."""
+        try:
+            return Ins.parse(self.ins_edit.text(), self._ins_kind)
+        except InsError:
+            return None
+
+    def request_check(self) -> None:
+        ins = self.current_ins()
+        if ins is not None:
+            self.checkRequested.emit(ins)
+
+    def set_busy(self, busy: bool) -> None:
+        self.check_button.setEnabled(not busy and self.current_ins() is not None)
+
+    def clear(self) -> None:
+        self.ins_edit.setText("")  # setText, not clear(): no undo history left behind
+        self._on_text_changed("")
+
+    def _on_text_changed(self, text: str) -> None:
+        tone, message = ins_feedback(text)
+        set_tone(self.feedback_label, tone, message)
+        self.feedback_label.setVisible(True)
+        self.ins_edit.setAccessibleDescription(message)
+        self.check_button.setEnabled(self.current_ins() is not None)
+
+
+def _yes_no(value: bool) -> str:
+    return (
+        QCoreApplication.translate("StatusPanel", "oui")
+        if value
+        else QCoreApplication.translate("StatusPanel", "non")
+    )
+
+
+def _dmp_state_text(status: DmpStatus) -> str:
+    if status.state is DmpState.ACTIVE:
+        return QCoreApplication.translate("StatusPanel", "actif")
+    if status.state is DmpState.CLOSED:
+        if status.closure_date is not None:
+            return QCoreApplication.translate("StatusPanel", "fermé le {date}").format(
+                date=f"{status.closure_date:%d/%m/%Y}"
+            )
+        return QCoreApplication.translate("StatusPanel", "fermé")
+    return QCoreApplication.translate("StatusPanel", "pas de DMP")
+
+
+_AUTHORIZATION_TEXT = {
+    Authorization.VALIDE: QT_TRANSLATE_NOOP("StatusPanel", "valide"),
+    Authorization.NON_EXISTE: QT_TRANSLATE_NOOP(
+        "StatusPanel", "absente : demandez le consentement du patient"
+    ),
+    Authorization.EXPIRE: QT_TRANSLATE_NOOP(
+        "StatusPanel", "expirée : demandez à nouveau le consentement du patient"
+    ),
+    Authorization.INTERDIT: QT_TRANSLATE_NOOP("StatusPanel", "refusée : le patient vous a bloqué"),
+}
+
+
+def _summary_tone(status: DmpStatus) -> Tone:
+    if status.state is not DmpState.ACTIVE:
+        return Tone.INFO
+    if status.authorization is Authorization.VALIDE:
+        return Tone.OK
+    if status.authorization is Authorization.INTERDIT:
+        return Tone.ERROR
+    return Tone.WARNING
+
+
+def _birth_text(birth: date, gender: str | None) -> str:
+    when = f"{birth:%d/%m/%Y}"
+    if gender in ("F", "f"):
+        return QCoreApplication.translate("StatusPanel", "née le {date}").format(date=when)
+    if gender in ("M", "m"):
+        return QCoreApplication.translate("StatusPanel", "né le {date}").format(date=when)
+    return QCoreApplication.translate("StatusPanel", "date de naissance : {date}").format(date=when)
+
+
+class StatusPanel(QFrame):
+    """The answer to "does this patient have a DMP, may I open it?" in plain French."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusPanel")
+        self.shown_status: DmpStatus | None = None
+
+        title = heading(self.tr("Dossier médical partagé"), self)
+        self.empty_label = QLabel(
+            self.tr(
+                "Saisissez l'INS d'un patient puis appuyez sur Entrée : DMP Desktop "
+                "vous dira s'il a un DMP et si vous pouvez y accéder."
+            ),
+            self,
+        )
+        self.empty_label.setObjectName("statusEmpty")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: palette(placeholder-text);")
+
+        self.busy_label = QLabel(self.tr("Interrogation du DMP…"), self)
+        self.busy_label.setObjectName("statusBusy")
+
+        self.identity_label = QLabel(self)
+        self.identity_label.setObjectName("patientName")
+        self.identity_label.setFont(scaled_font(self, 1.5, bold=True))
+        self.identity_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.birth_label = QLabel(self)
+        self.birth_label.setObjectName("patientBirth")
+        self.birth_label.setFont(scaled_font(self, 1.1))
+
+        self.summary_label = QLabel(self)
+        self.summary_label.setObjectName("statusSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setFont(scaled_font(self, 1.15))
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.details = QWidget(self)
+        form = QFormLayout(self.details)
+        form.setContentsMargins(0, 4, 0, 0)
+        form.setHorizontalSpacing(18)
+        form.setVerticalSpacing(8)
+        self.dmp_value = QLabel(self.details)
+        self.authorization_value = QLabel(self.details)
+        self.treating_value = QLabel(self.details)
+        self.minor_value = QLabel(self.details)
+        self._detail_rows: list[tuple[QLabel, QLabel]] = []
+        for caption, value in (
+            (self.tr("DMP :"), self.dmp_value),
+            (self.tr("Autorisation d'accès :"), self.authorization_value),
+            (self.tr("Médecin traitant DMP :"), self.treating_value),
+            (self.tr("Patient mineur :"), self.minor_value),
+        ):
+            label = QLabel(caption, self.details)
+            label.setFont(scaled_font(self, 1.0, bold=True))
+            value.setFont(scaled_font(self, 1.05))
+            value.setWordWrap(True)
+            value.setTextFormat(Qt.TextFormat.PlainText)
+            form.addRow(label, value)
+            self._detail_rows.append((label, value))
+
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("statusError")
+        self.error_label.setWordWrap(True)
+
+        # A readable line length on wide screens: the content keeps to the left.
+        content = QWidget(self)
+        content.setMaximumWidth(860)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(24, 16, 24, 16)
+        outer.addWidget(content, 1)
+        outer.addStretch(0)
+        layout.addWidget(title)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.busy_label)
+        layout.addWidget(self.identity_label)
+        layout.addWidget(self.birth_label)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.details)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        self.clear()
+
+    def clear(self) -> None:
+        """Back to the empty state; no patient data left in any label."""
+        self.shown_status = None
+        for label in (self.identity_label, self.birth_label, self.summary_label):
+            label.setText("")
+            label.setAccessibleDescription("")
+            label.hide()
+        for _caption, value in self._detail_rows:
+            value.setText("")
+        self.details.hide()
+        set_tone(self.error_label, Tone.ERROR, "")
+        self.busy_label.hide()
+        self.empty_label.show()
+
+    def show_busy(self) -> None:
+        self.clear()
+        self.empty_label.hide()
+        self.busy_label.show()
+
+    def show_error(self, message: str) -> None:
+        self.clear()
+        self.empty_label.hide()
+        set_tone(self.error_label, Tone.ERROR, message)
+
+    def show_status(self, status: DmpStatus) -> None:
+        self.clear()
+        self.shown_status = status
+        self.empty_label.hide()
+        family = (status.patient_family_name or "").upper()
+        given = (status.patient_given_name or "").title()
+        name = " ".join(p for p in (family, given) if p)
+        if name:
+            self.identity_label.setText(name)
+            self.identity_label.show()
+        if status.patient_birth_date is not None:
+            self.birth_label.setText(_birth_text(status.patient_birth_date, status.patient_gender))
+            self.birth_label.show()
+        set_tone(self.summary_label, _summary_tone(status), status.summary_fr())
+        self.dmp_value.setText(_dmp_state_text(status))
+        active = status.state is DmpState.ACTIVE
+        auth = _AUTHORIZATION_TEXT.get(status.authorization) if status.authorization else None
+        self.authorization_value.setText(
+            _tr_dynamic(str(auth))
+            if auth
+            else QCoreApplication.translate("StatusPanel", "non précisée")
+        )
+        self.treating_value.setText(
+            QCoreApplication.translate("StatusPanel", "oui, vous êtes son médecin traitant DMP")
+            if status.treating_physician
+            else QCoreApplication.translate("StatusPanel", "non")
+        )
+        self.minor_value.setText(_yes_no(status.minor))
+        for caption, value in self._detail_rows[1:]:
+            caption.setVisible(active)
+            value.setVisible(active)
+        self.details.show()
+
+
+class Workspace(QWidget):
+    """Patient pane on the left, DMP status on the right."""
+
+    def __init__(self, ins_kind: InsKind, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("workspace")
+        self.patient_pane = PatientPane(ins_kind, self)
+        self.status_panel = StatusPanel(self)
+        self.patient_pane.setMinimumWidth(340)
+        self.patient_pane.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.patient_pane.setStyleSheet(
+            "#patientPane { background: palette(base); border-right: 1px solid palette(mid); }"
+        )
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.patient_pane)
+        splitter.addWidget(self.status_panel)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.pending_ins: Ins | None = None
+        self.patient_pane.ins_edit.textChanged.connect(self._on_ins_edited)
+
+    def focus_ins(self) -> None:
+        self.patient_pane.ins_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.patient_pane.ins_edit.selectAll()
+
+    def clear(self) -> None:
+        """Forget the patient: field, feedback, status, everything."""
+        self.pending_ins = None
+        self.patient_pane.clear()
+        self.status_panel.clear()
+
+    def begin_check(self, ins: Ins) -> None:
+        self.pending_ins = ins
+        self.status_panel.show_busy()
+        self.patient_pane.set_busy(True)
+
+    def end_check(self) -> None:
+        self.patient_pane.set_busy(False)
+        if self.pending_ins is not None and self.status_panel.busy_label.isVisible():
+            self.status_panel.clear()
+
+    def show_status(self, status: DmpStatus) -> bool:
+        """Show ``status`` if it answers the INS still in the field."""
+        if self.pending_ins is None or self.patient_pane.current_ins() != self.pending_ins:
+            return False
+        self.status_panel.show_status(status)
+        return True
+
+    def show_error(self, message: str) -> None:
+        if self.pending_ins is None:
+            return
+        self.status_panel.show_error(message)
+
+    def _on_ins_edited(self, _text: str) -> None:
+        # A status on screen belongs to the INS it was asked for: never show it
+        # next to another patient's number.
+        current = self.patient_pane.current_ins()
+        if self.pending_ins is not None and current != self.pending_ins:
+            self.pending_ins = None
+            self.status_panel.clear()

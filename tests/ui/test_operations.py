@@ -1,0 +1,104 @@
+"""The one background-work abstraction: UI-thread callbacks, late progress, cancel."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from dmp_desktop.services.operations import Operation, OperationRunner, OperationState
+
+
+@pytest.fixture
+def runner() -> Iterator[OperationRunner]:
+    runner = OperationRunner(progress_delay_ms=100)
+    yield runner
+    runner.shutdown(wait=True)
+
+
+def test_success_is_delivered_on_the_ui_thread(qtbot: QtBot, runner: OperationRunner) -> None:
+    seen: list[tuple[int, threading.Thread]] = []
+    worker: list[threading.Thread] = []
+
+    def work() -> int:
+        worker.append(threading.current_thread())
+        return 42
+
+    op = Operation("calcul", work, lambda value: seen.append((value, threading.current_thread())))
+    with qtbot.waitSignal(runner.operationFinished):
+        runner.run(op)
+    assert seen == [(42, threading.main_thread())]
+    assert worker[0] is not threading.main_thread()
+    assert op.state is OperationState.SUCCEEDED
+
+
+def test_failure_callback_gets_the_exception(qtbot: QtBot, runner: OperationRunner) -> None:
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        raise ValueError("boom")
+
+    with qtbot.waitSignal(runner.operationFinished):
+        runner.run(Operation("échec", work, on_failure=errors.append))
+    assert isinstance(errors[0], ValueError)
+
+
+def test_fast_work_never_shows_progress(qtbot: QtBot, runner: OperationRunner) -> None:
+    # Watched past the progress delay: it must not show after the fact either.
+    with qtbot.assertNotEmitted(runner.progressShown, wait=200):
+        with qtbot.waitSignal(runner.operationFinished):
+            runner.run(Operation("rapide", lambda: 1))
+
+
+def test_slow_work_shows_progress_then_cancel_ignores_result(
+    qtbot: QtBot, runner: OperationRunner
+) -> None:
+    gate = threading.Event()
+    results: list[object] = []
+    cancelled: list[bool] = []
+    discarded: list[object] = []
+    op = Operation(
+        "lent",
+        lambda: gate.wait(5) and "résultat",
+        results.append,
+        on_cancel=lambda: cancelled.append(True),
+        discard=discarded.append,
+    )
+    with qtbot.waitSignal(runner.progressShown) as shown:
+        runner.run(op)
+    assert shown.args == [op]
+    assert runner.visible == [op]
+    with qtbot.waitSignal(runner.progressHidden):
+        op.cancel()
+    assert cancelled == [True]
+    assert op.state is OperationState.CANCELLED
+    gate.set()
+    qtbot.waitUntil(lambda: discarded == ["résultat"])
+    assert results == []
+
+
+def test_silent_work_never_shows_progress(qtbot: QtBot, runner: OperationRunner) -> None:
+    gate = threading.Event()
+    with qtbot.assertNotEmitted(runner.progressShown, wait=200):
+        op = runner.run(Operation("silencieux", lambda: gate.wait(5), silent=True))
+    with qtbot.waitSignal(runner.operationFinished):
+        gate.set()
+    assert op.state is OperationState.SUCCEEDED
+
+
+def test_custom_executor_runs_on_that_thread(qtbot: QtBot, runner: OperationRunner) -> None:
+    from dmp_desktop.smartcard.thread import CardThread
+
+    card_thread = CardThread()
+    try:
+        ran_on: list[bool] = []
+        with qtbot.waitSignal(runner.operationFinished):
+            runner.run(
+                Operation("carte", lambda: card_thread.is_current, ran_on.append),
+                submit=card_thread.submit,
+            )
+        assert ran_on == [True]
+    finally:
+        card_thread.shutdown()
