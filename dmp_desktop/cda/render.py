@@ -1,0 +1,262 @@
+"""CDA to readable HTML for the viewer and the VSM editor's preview.
+
+Only a whitelist of the CDA narrative becomes HTML (table, list, paragraph,
+content, br, sub/sup, caption); every text and attribute value is escaped;
+no URL, script, style or external resource from the document reaches the
+output (``renderMultiMedia`` and ``linkHtml`` targets are dropped). The result
+is a complete, self-contained HTML page in French.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from datetime import datetime
+
+from lxml import etree
+
+from dmp_desktop import xmlsafe
+from dmp_desktop.cda import codes
+from dmp_desktop.cda.header import HeaderSummary, read_header
+from dmp_desktop.cda.xmlutil import H, first, xp
+
+_CSS = """
+body { font-family: sans-serif; font-size: 10pt; color: #222; margin: 0.5em 1em; }
+h1 { font-size: 14pt; margin: 0.3em 0; }
+h2 { font-size: 12pt; border-bottom: 1px solid #999; margin-top: 1.2em; }
+h3 { font-size: 11pt; margin-top: 1em; }
+h4, h5, h6 { font-size: 10pt; margin-top: 0.8em; }
+table { border-collapse: collapse; margin: 0.3em 0; }
+th, td { border: 1px solid #bbb; padding: 2px 6px; text-align: left; vertical-align: top; }
+th { background: #eee; }
+dl.header { display: block; margin: 0 0 1em 0; }
+dl.header dt { font-weight: bold; }
+.codes { color: #555; font-size: 9pt; }
+.bold { font-weight: bold; }
+.italics { font-style: italic; }
+.underline { text-decoration: underline; }
+.note { color: #555; font-style: italic; }
+"""
+
+_STYLE_CLASSES = {
+    "bold": "bold",
+    "italics": "italics",
+    "underline": "underline",
+    "emphasis": "italics",
+}
+_GENDERS = {"F": "Féminin", "M": "Masculin", "UN": "Inconnu", "U": "Inconnu"}
+# Codes that only say what kind of entry it is: not worth showing.
+_BOILERPLATE_CODES = {
+    ("282291009", codes.OID_SNOMED),
+    ("33999-4", codes.OID_LOINC),
+    ("48767-8", codes.OID_LOINC),
+    ("SEV", codes.OID_ACT_CODE),
+    ("DRUG", codes.OID_ACT_CODE),
+}
+_SYSTEM_LABELS = {
+    codes.OID_CIM10: "CIM-10",
+    codes.OID_CCAM: "CCAM",
+    codes.OID_CIS: "CIS",
+    codes.OID_CIP: "CIP",
+    codes.OID_ATC: "ATC",
+    codes.OID_LOINC: "LOINC",
+    codes.OID_SNOMED: "SNOMED CT",
+}
+_MAX_TEXT_PAYLOAD = 1_000_000
+
+
+def esc(text: str | None) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def render_html(document: bytes | etree._Element) -> str:
+    """A complete HTML page showing the document (bytes are parsed with :mod:`xmlsafe`)."""
+    root = xmlsafe.parse(document) if isinstance(document, bytes) else document
+    header = read_header(root)
+    out: list[str] = [
+        "<!DOCTYPE html>",
+        '<html lang="fr"><head><meta charset="utf-8">',
+        f"<title>{esc(header.title or header.type_label or 'Document')}</title>",
+        f"<style>{_CSS}</style></head><body>",
+    ]
+    out.append(_render_header(header))
+    body = first(root, "h:component/h:structuredBody")
+    if body is not None:
+        for section in xp(body, "h:component/h:section"):
+            _render_section(section, 2, out)
+    else:
+        out.append(_render_non_xml_body(root))
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _fmt_datetime(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    if value.hour == value.minute == value.second == 0:
+        return value.strftime("%d/%m/%Y")
+    return value.strftime("%d/%m/%Y à %H:%M")
+
+
+def _render_header(h: HeaderSummary) -> str:
+    rows: list[tuple[str, str]] = []
+    patient = h.patient_name or "-"
+    details = []
+    if h.patient_birth_date:
+        details.append(f"né(e) le {h.patient_birth_date:%d/%m/%Y}")
+    if h.patient_gender:
+        details.append(_GENDERS.get(h.patient_gender, h.patient_gender))
+    if details:
+        patient += f" ({', '.join(details)})"
+    rows.append(("Patient", patient))
+    if h.patient is not None:
+        rows.append(("INS", h.patient.ins.value))
+    author = h.author_name or "-"
+    if h.author_organization:
+        author += f", {h.author_organization}"
+    rows.append(("Auteur", author))
+    rows.append(("Date", _fmt_datetime(h.effective_time)))
+    doc_type = h.type_label or h.type_code or "-"
+    rows.append(("Type de document", doc_type))
+    if h.treating_physician is not None:
+        pcp = h.treating_physician.practitioner
+        rows.append(("Médecin traitant", f"{pcp.given_name} {pcp.family_name.upper()}"))
+    parts = [f"<h1>{esc(h.title or doc_type)}</h1>", '<dl class="header">']
+    for label, value in rows:
+        parts.append(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>")
+    parts.append("</dl>")
+    return "\n".join(parts)
+
+
+def _render_section(section: etree._Element, level: int, out: list[str]) -> None:
+    heading = min(level, 6)
+    title = first(section, "h:title")
+    title_text = " ".join("".join(title.itertext()).split()) if title is not None else ""
+    if not title_text:
+        code = first(section, "h:code")
+        title_text = code.get("displayName", "") if code is not None else ""
+    out.append(f"<section><h{heading}>{esc(title_text or 'Section')}</h{heading}>")
+    text = first(section, "h:text")
+    if text is not None:
+        out.append(f'<div class="narrative">{_narrative(text)}</div>')
+    coded = _coded_labels(section)
+    if coded:
+        out.append('<p class="codes">Codes : ' + " ; ".join(esc(c) for c in coded) + "</p>")
+    for child in xp(section, "h:component/h:section"):
+        _render_section(child, level + 1, out)
+    out.append("</section>")
+
+
+def _coded_labels(section: etree._Element) -> list[str]:
+    """Codes carried by the section's own entries, as "CIM-10 E11.9 (label)"."""
+    seen: set[tuple[str, str]] = set()
+    labels: list[str] = []
+    for node in xp(section, "h:entry//*[@code and @codeSystem]"):
+        local = etree.QName(node).localname
+        if local not in ("code", "value", "translation"):
+            continue
+        key = (node.get("code", ""), node.get("codeSystem", ""))
+        if key in _BOILERPLATE_CODES or key in seen:
+            continue
+        system = _SYSTEM_LABELS.get(key[1])
+        if system is None:
+            continue
+        seen.add(key)
+        label = node.get("displayName")
+        labels.append(f"{system} {key[0]}" + (f" ({label})" if label else ""))
+    return labels
+
+
+def _render_non_xml_body(root: etree._Element) -> str:
+    text = first(root, "h:component/h:nonXMLBody/h:text")
+    if text is None:
+        return '<p class="note">Ce document ne contient pas de corps lisible.</p>'
+    media = text.get("mediaType") or "text/plain"
+    content = "".join(text.itertext())
+    if media == "text/plain":
+        if (text.get("representation") or "TXT") == "B64":
+            try:
+                raw = base64.b64decode("".join(content.split()), validate=True)
+                content = raw[:_MAX_TEXT_PAYLOAD].decode("utf-8", errors="replace")
+            except (binascii.Error, ValueError):
+                return '<p class="note">Le texte du document est illisible.</p>'
+        return f"<pre>{esc(content[:_MAX_TEXT_PAYLOAD])}</pre>"
+    size = len("".join(content.split())) * 3 // 4
+    kind = "PDF" if media == "application/pdf" else media
+    return (
+        f'<p class="note">Document non structuré ({esc(kind)}, environ {size // 1024 + 1} Ko) : '
+        "ouvrez-le avec la visionneuse PDF.</p>"
+    )
+
+
+_BLOCK_MAP = {
+    "paragraph": "p",
+    "table": "table",
+    "thead": "thead",
+    "tbody": "tbody",
+    "tfoot": "tfoot",
+    "tr": "tr",
+    "th": "th",
+    "td": "td",
+    "caption": "caption",
+    "item": "li",
+    "sub": "sub",
+    "sup": "sup",
+}
+_SPAN_RE = re.compile(r"^[1-9][0-9]{0,2}$")
+_LAYOUT_RE = re.compile(r"[ \t]*\n\s*")
+
+
+def _narrative(node: etree._Element) -> str:
+    parts: list[str] = []
+    _children(node, parts)
+    return "".join(parts)
+
+
+def _text(value: str | None) -> str:
+    """Escaped text; the indentation of a pretty-printed source collapses to one space."""
+    return esc(_LAYOUT_RE.sub(" ", value)) if value else ""
+
+
+def _children(node: etree._Element, parts: list[str]) -> None:
+    parts.append(_text(node.text))
+    for child in node:
+        if isinstance(child.tag, str) and child.tag.startswith(H):
+            _element(child, parts)
+        # Elements of other namespaces, comments and PIs: dropped, their tail kept.
+        parts.append(_text(child.tail))
+
+
+def _element(node: etree._Element, parts: list[str]) -> None:
+    name = etree.QName(node).localname
+    if name in ("renderMultiMedia", "col", "colgroup"):
+        return
+    if name == "br":
+        parts.append("<br>")
+        return
+    if name == "list":
+        tag = "ol" if node.get("listType") == "ordered" else "ul"
+    elif name == "content":
+        tag = "span"
+    elif name in ("linkHtml", "footnote", "footnoteRef"):
+        tag = "span"
+    else:
+        tag = _BLOCK_MAP.get(name, "span")
+    attrs = ""
+    if tag in ("td", "th"):
+        for span in ("colspan", "rowspan"):
+            value = node.get(span)
+            if value and _SPAN_RE.match(value):
+                attrs += f' {span}="{value}"'
+    classes = [
+        _STYLE_CLASSES[s.lower()]
+        for s in (node.get("styleCode") or "").split()
+        if s.lower() in _STYLE_CLASSES
+    ]
+    if classes:
+        attrs += f' class="{" ".join(sorted(set(classes)))}"'
+    parts.append(f"<{tag}{attrs}>")
+    _children(node, parts)
+    parts.append(f"</{tag}>")
