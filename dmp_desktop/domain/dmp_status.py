@@ -48,14 +48,14 @@ class DmpStatus:
         parts = ["Le patient a un DMP actif."]
         parts.append(AUTHORIZATION_TEXT.get(self.authorization, ""))
         if self.treating_physician:
-            parts.append("Vous êtes déclaré médecin traitant DMP.")
+            parts.append("Vous êtes son médecin traitant DMP.")
         if self.minor:
             parts.append("Patient mineur : le DMP est géré par ses représentants légaux.")
         return " ".join(p for p in parts if p)
 
 
 AUTHORIZATION_TEXT: dict[Authorization | None, str] = {
-    Authorization.VALIDE: "Vous êtes autorisé à y accéder.",
+    Authorization.VALIDE: "Vous avez une autorisation d'accès valide.",
     Authorization.NON_EXISTE: (
         "Vous n'avez pas encore d'autorisation d'accès : demandez au patient son consentement."
     ),

@@ -53,6 +53,6 @@ def test_status_summaries() -> None:
     ins = Ins.parse("207058575627097", InsKind.TEST_NIR)
     assert DmpStatus(ins, DmpState.NONE).summary_fr() == "Ce patient n'a pas de DMP."
     active = DmpStatus(ins, DmpState.ACTIVE, Authorization.VALIDE, treating_physician=True)
-    assert "autorisé" in active.summary_fr() and "médecin traitant" in active.summary_fr()
+    assert "autorisation" in active.summary_fr() and "médecin traitant" in active.summary_fr()
     blocked = DmpStatus(ins, DmpState.ACTIVE, Authorization.INTERDIT)
     assert "bloqué" in blocked.summary_fr()
