@@ -181,6 +181,18 @@ def describe(exc: BaseException) -> str:
             "La réponse du DMP est illisible ou inattendue ; elle a été ignorée. "
             "Réessayez ; si le problème persiste, contactez le support."
         )
+    from dmp_desktop.storage.secure import CorruptFileError, KeyUnavailableError
+
+    if isinstance(exc, KeyUnavailableError):
+        return (
+            "Aucun trousseau de clés système n'est disponible pour chiffrer les données "
+            "locales. Installez ou déverrouillez le trousseau (GNOME Keyring, KWallet…)."
+        )
+    if isinstance(exc, CorruptFileError):
+        return (
+            "Un fichier local chiffré est illisible (clé différente ou fichier abîmé). "
+            "Il a été laissé en place ; contactez le support."
+        )
     if isinstance(exc, SettingsError):
         return f"Paramètres invalides : {exc.reason}"
     return "Une erreur inattendue est survenue. Réessayez ; aucune donnée n'a été perdue."

@@ -1,0 +1,168 @@
+"""Encrypted, crash-safe local files.
+
+Everything the software keeps about patients on disk (drafts, the upload
+outbox, the "last seen" state of document lists) goes through
+:class:`SecureStore`: AES-256-GCM with a key held in the system keyring,
+written atomically (temporary file, fsync, rename, fsync of the folder), so
+that a ``kill -9`` or a power cut leaves either the old or the new version,
+never a torn file.
+
+The key lives in the system keyring (Secret Service, macOS Keychain, Windows
+Credential Locker). Where no keyring exists (a headless training machine),
+training mode falls back to a key file readable only by the user; outside
+training mode the store refuses to work rather than write health data with a
+key lying next to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring
+import keyring.errors
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dmp_desktop.errors import DmpDesktopError
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "dmp-desktop"
+KEYRING_USER = "local-storage-key"
+_MAGIC = b"DMPD1"
+_NONCE = 12
+
+
+class KeyUnavailableError(DmpDesktopError):
+    """No keyring to hold the local encryption key (outside training mode)."""
+
+
+class CorruptFileError(DmpDesktopError):
+    """A local file could not be decrypted (wrong key, tampering, truncation)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        dir_fd = os.open(path.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _keyring_usable() -> bool:
+    backend = keyring.get_keyring()
+    return not backend.__class__.__module__.startswith("keyring.backends.fail")
+
+
+def load_or_create_key(fallback_dir: Path | None) -> bytes:
+    """The 256-bit local key: from the keyring, created on first use.
+
+    ``fallback_dir`` (training mode only) holds a 0600 key file when the
+    machine has no keyring.
+    """
+    if _keyring_usable():
+        try:
+            stored = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
+            if stored:
+                return base64.b64decode(stored)
+            key = AESGCM.generate_key(bit_length=256)
+            keyring.set_password(KEYRING_SERVICE, KEYRING_USER, base64.b64encode(key).decode())
+            return key
+        except keyring.errors.KeyringError as exc:
+            if fallback_dir is None:
+                raise KeyUnavailableError() from exc
+            log.warning("keyring unusable (%s): training key file used", type(exc).__name__)
+    if fallback_dir is None:
+        raise KeyUnavailableError()
+    key_file = fallback_dir / "local-storage.key"
+    if key_file.exists():
+        return base64.b64decode(key_file.read_bytes())
+    key = AESGCM.generate_key(bit_length=256)
+    atomic_write(key_file, base64.b64encode(key))
+    return key
+
+
+class SecureStore:
+    """A folder of small encrypted documents, addressed by name (``[A-Za-z0-9._-]+``)."""
+
+    def __init__(self, directory: Path, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("AES-256 key expected")
+        self.directory = Path(directory)
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def open(cls, directory: Path, *, training_mode: bool) -> SecureStore:
+        fallback = Path(directory) if training_mode else None
+        return cls(directory, load_or_create_key(fallback))
+
+    def _path(self, name: str) -> Path:
+        if not name or not all(c.isalnum() or c in "._-" for c in name) or name.startswith("."):
+            raise ValueError("invalid storage name")
+        return self.directory / f"{name}.enc"
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        nonce = secrets.token_bytes(_NONCE)
+        blob = _MAGIC + nonce + self._aead.encrypt(nonce, data, name.encode())
+        atomic_write(self._path(name), blob)
+
+    def read_bytes(self, name: str) -> bytes | None:
+        path = self._path(name)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + _NONCE + 16:
+            raise CorruptFileError(name)
+        nonce = blob[len(_MAGIC) : len(_MAGIC) + _NONCE]
+        try:
+            return self._aead.decrypt(nonce, blob[len(_MAGIC) + _NONCE :], name.encode())
+        except InvalidTag:
+            raise CorruptFileError(name) from None
+
+    def write_json(self, name: str, value: Any) -> None:
+        self.write_bytes(name, json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+    def read_json(self, name: str) -> Any:
+        data = self.read_bytes(name)
+        return None if data is None else json.loads(data.decode("utf-8"))
+
+    def delete(self, name: str) -> None:
+        try:
+            self._path(name).unlink()
+        except FileNotFoundError:
+            pass
+
+    def names(self) -> Iterator[str]:
+        if not self.directory.exists():
+            return iter(())
+        return iter(sorted(p.name[: -len(".enc")] for p in self.directory.glob("*.enc")))
