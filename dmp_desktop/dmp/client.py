@@ -13,21 +13,33 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
+from lxml import etree
 
 from dmp_desktop import xmlsafe
-from dmp_desktop.dmp import ns
-from dmp_desktop.dmp.soap import SoapRequest, SoapResponse, build_envelope, read_http_response
+from dmp_desktop.dmp import ns, td03, xds
+from dmp_desktop.dmp.mtom import MtomMessage, is_multipart, parse_mtom
+from dmp_desktop.dmp.soap import (
+    SoapRequest,
+    SoapResponse,
+    build_envelope,
+    parse_envelope,
+    read_http_response,
+)
 from dmp_desktop.dmp.td02 import build_td02_request, parse_td02_response
 from dmp_desktop.dmp.vihf import (
+    ATTR_PURPOSE_OF_USE,
     AUTH_MODE_DIRECT,
+    PURPOSE_BREAK_GLASS,
+    PURPOSE_CENTRE_15,
     PURPOSE_LABELS,
     LpsInfo,
     VihfContext,
     build_vihf,
     practitioner_dn,
 )
-from dmp_desktop.dmp.xmlutil import Element
+from dmp_desktop.dmp.xmlutil import Element, children, qn
 from dmp_desktop.domain import DmpStatus, Ins, Practitioner
+from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, RetrievedDocument
 from dmp_desktop.errors import (
     ClientCertificateRejectedError,
     DmpDesktopError,
@@ -46,6 +58,14 @@ log = logging.getLogger(__name__)
 # settings.extra["lps_oid"] once an OID is assigned by the homologation.
 # (UUID 47ec6c65-902d-4deb-86e6-da7e1e0ba503)
 DEFAULT_LPS_OID = "2.25.95602768306245465660688465239265223939"
+
+# Emergency access: the reason the professional typed travels in the VIHF, in
+# this string attribute placed right after the purpose of use. No public DMP
+# material names where the reason goes: this is the training host's
+# convention (docs/wire-conventions.md).
+ATTR_EMERGENCY_REASON = "Motif_Acces_Urgence"
+EMERGENCY_PURPOSES = (PURPOSE_BREAK_GLASS, PURPOSE_CENTRE_15)
+MAX_REASON_LEN = 500
 
 _CLIENT_CERT_ALERTS = (
     "BAD_CERTIFICATE",
@@ -122,11 +142,14 @@ class DmpClient:
 
     # --- transactions -------------------------------------------------------------------------
 
-    def test_existence(self, ins: Ins, purpose: str = "normal") -> DmpStatus:
+    def test_existence(
+        self, ins: Ins, purpose: str = "normal", *, reason: str | None = None
+    ) -> DmpStatus:
         """TD0.2: does ``ins`` have a DMP, and may this practitioner access it?
 
         ``purpose`` is the VIHF purpose of use: ``normal``, ``bris_de_glace``
-        or ``centre_15`` (anything else is a programming error: ValueError).
+        or ``centre_15`` (anything else is a programming error: ValueError);
+        ``reason``: the emergency access reason, when there is one already.
         """
         url = self._settings.service_url("patients")
         body = build_td02_request(ins, sender_oid=self._lps_oid, sender_name=self._lps.name)
@@ -134,10 +157,97 @@ class DmpClient:
             body,
             action=ns.ACTION_TD02,
             to=url,
-            security_tokens=[self._vihf(ins, purpose)],
+            security_tokens=[self._vihf(ins, purpose, reason)],
         )
         answer = self._call(url, request, expected_action=ns.ACTION_TD02_RESPONSE, name="TD0.2")
         return parse_td02_response(answer.body, requested=ins)
+
+    def set_authorization(
+        self, ins: Ins, *, grant: bool = True, treating_physician: bool = False
+    ) -> None:
+        """TD0.3: add (``grant``) or remove my authorisation on ``ins``'s DMP.
+
+        With ``treating_physician``, the request carries the role
+        ``MEDECIN_TRAITANT``: granting declares me médecin traitant DMP,
+        revoking withdraws that declaration. Only call this after the
+        professional explicitly recorded the patient's consent.
+        """
+        url = self._settings.service_url(td03.SERVICE)
+        body = td03.build_set_authorization(grant=grant, treating_physician=treating_physician)
+        request = build_envelope(
+            body,
+            action=td03.ACTION_SET_AUTHORIZATION,
+            to=url,
+            security_tokens=[self._vihf(ins, "normal")],
+        )
+        answer = self._call(
+            url, request, expected_action=td03.ACTION_SET_AUTHORIZATION_RESPONSE, name="TD0.3"
+        )
+        td03.parse_set_authorization_response(answer.body)
+
+    def find_documents(
+        self, query: DocumentQuery, *, purpose: str = "normal", reason: str | None = None
+    ) -> list[DocumentEntry]:
+        """TD3.1 (ITI-18 FindDocuments): the patient's documents matching ``query``.
+
+        The answer is filtered by the query's visibility choices and
+        de-duplicated by unique id (:func:`~dmp_desktop.dmp.xds.filter_entries`).
+        ``purpose`` / ``reason``: see :meth:`retrieve_document`.
+        """
+        return list(self.query_documents(query, purpose=purpose, reason=reason).entries)
+
+    def query_documents(
+        self, query: DocumentQuery, *, purpose: str = "normal", reason: str | None = None
+    ) -> xds.FindDocumentsResult:
+        """Like :meth:`find_documents`, with the registry's warnings and total count."""
+        _require_reason(purpose, reason)
+        url = self._settings.service_url(xds.SERVICE_REGISTRY)
+        request = build_envelope(
+            xds.build_find_documents(query),
+            action=xds.ACTION_FIND,
+            to=url,
+            security_tokens=[self._vihf(query.patient, purpose, reason)],
+        )
+        answer = self._call(url, request, expected_action=xds.ACTION_FIND_RESPONSE, name="TD3.1")
+        result = xds.parse_find_documents_response(answer.body, requested=query.patient)
+        entries = xds.filter_entries(result.entries, query)
+        log.info(
+            "TD3.1 %s: %d entries, %d shown, %d warnings",
+            request.message_id,
+            len(result.entries),
+            len(entries),
+            len(result.warnings),
+        )
+        return xds.FindDocumentsResult(tuple(entries), result.warnings, result.total)
+
+    def retrieve_document(
+        self, entry: DocumentEntry, *, purpose: str = "normal", reason: str | None = None
+    ) -> RetrievedDocument:
+        """TD3.2 (ITI-43 RetrieveDocumentSet): the bytes of ``entry``.
+
+        ``purpose`` is the VIHF purpose of use (``normal``, ``bris_de_glace``,
+        ``centre_15``); for emergency access ``reason`` is the justification
+        the professional typed (required for ``bris_de_glace``), carried in the
+        VIHF attribute :data:`ATTR_EMERGENCY_REASON`. The bytes are checked
+        against the registry's size and SHA-1 when the entry has them.
+        """
+        _require_reason(purpose, reason)
+        url = self._settings.service_url(xds.SERVICE_REPOSITORY)
+        request = build_envelope(
+            xds.build_retrieve_documents([(entry.repository_id, entry.unique_id)]),
+            action=xds.ACTION_RETRIEVE,
+            to=url,
+            security_tokens=[self._vihf(entry.patient, purpose, reason)],
+        )
+        answer, message = self._call_mtom(
+            url, request, expected_action=xds.ACTION_RETRIEVE_RESPONSE, name="TD3.2"
+        )
+        result = xds.parse_retrieve_response(answer.body, message)
+        for document in result.documents:
+            if document.unique_id == entry.unique_id:
+                xds.check_integrity(entry, document)
+                return document
+        raise DmpProtocolError("the requested document is missing from the answer")
 
     def close(self) -> None:
         if self._owns_http:
@@ -151,9 +261,11 @@ class DmpClient:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _vihf(self, ins: Ins | None, purpose: str) -> Element:
+    def _vihf(self, ins: Ins | None, purpose: str, reason: str | None = None) -> Element:
+        """The VIHF of one request: the single place where the assertion is built."""
         if purpose not in PURPOSE_LABELS:
             raise ValueError(f"unknown purpose of use: {purpose}")
+        reason = _emergency_reason(purpose, reason)
         auth_mode = self._settings.auth_mode or AUTH_MODE_DIRECT
         if auth_mode != AUTH_MODE_DIRECT:
             # Indirect modes need a VIHF signed with the structure's certificate.
@@ -173,22 +285,15 @@ class DmpClient:
             ins=ins,
             lps=self._lps,
         )
-        return build_vihf(context)
+        assertion = build_vihf(context)
+        if reason is not None:
+            _add_string_attribute(assertion, ATTR_EMERGENCY_REASON, reason, ATTR_PURPOSE_OF_USE)
+        return assertion
 
     def _call(
         self, url: str, request: SoapRequest, *, expected_action: str, name: str
     ) -> SoapResponse:
-        if urlsplit(url).scheme != "https":
-            raise SettingsError("l'adresse du DMP doit commencer par https://.")
-        started = time.monotonic()
-        try:
-            status, content_type, data = self._post(url, request)
-        except (httpx.HTTPError, OSError) as exc:
-            error = translate_http_error(exc)
-            log.info("%s %s failed: %s", name, request.message_id, type(error).__name__)
-            raise error from None
-        elapsed_ms = (time.monotonic() - started) * 1000
-        log.info("%s %s -> HTTP %d in %.0f ms", name, request.message_id, status, elapsed_ms)
+        status, content_type, data = self._exchange(url, request, name)
         try:
             return read_http_response(
                 status,
@@ -200,6 +305,44 @@ class DmpClient:
         except DmpDesktopError as exc:
             log.info("%s %s refused: %s", name, request.message_id, type(exc).__name__)
             raise
+
+    def _call_mtom(
+        self, url: str, request: SoapRequest, *, expected_action: str, name: str
+    ) -> tuple[SoapResponse, MtomMessage | None]:
+        """Like :meth:`_call`, keeping the MIME parts of an MTOM answer."""
+        status, content_type, data = self._exchange(url, request, name)
+        try:
+            if 200 <= status < 300 and is_multipart(content_type):
+                message = parse_mtom(content_type or "", data)
+                answer = parse_envelope(
+                    message.root, expected_action=expected_action, relates_to=request.message_id
+                )
+                return answer, message
+            answer = read_http_response(
+                status,
+                content_type,
+                data,
+                expected_action=expected_action,
+                relates_to=request.message_id,
+            )
+            return answer, None
+        except DmpDesktopError as exc:
+            log.info("%s %s refused: %s", name, request.message_id, type(exc).__name__)
+            raise
+
+    def _exchange(self, url: str, request: SoapRequest, name: str) -> tuple[int, str | None, bytes]:
+        if urlsplit(url).scheme != "https":
+            raise SettingsError("l'adresse du DMP doit commencer par https://.")
+        started = time.monotonic()
+        try:
+            status, content_type, data = self._post(url, request)
+        except (httpx.HTTPError, OSError) as exc:
+            error = translate_http_error(exc)
+            log.info("%s %s failed: %s", name, request.message_id, type(error).__name__)
+            raise error from None
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.info("%s %s -> HTTP %d in %.0f ms", name, request.message_id, status, elapsed_ms)
+        return status, content_type, data
 
     def _post(self, url: str, request: SoapRequest) -> tuple[int, str | None, bytes]:
         headers = {"Content-Type": request.content_type, "Accept": ns.SOAP12_CONTENT_TYPE}
@@ -215,4 +358,48 @@ class DmpClient:
             return response.status_code, response.headers.get("content-type"), b"".join(chunks)
 
 
-__all__ = ["DEFAULT_LPS_OID", "DmpClient", "translate_http_error"]
+def _require_reason(purpose: str, reason: str | None) -> None:
+    """Reading documents in ``bris_de_glace`` mode needs the reason the user typed."""
+    if purpose == PURPOSE_BREAK_GLASS and not (reason or "").strip():
+        raise ValueError("emergency access (bris de glace) needs the reason typed by the user")
+
+
+def _emergency_reason(purpose: str, reason: str | None) -> str | None:
+    """The reason to carry (emergency purposes only): whitespace collapsed, bounded."""
+    if purpose not in EMERGENCY_PURPOSES:
+        return None  # a reason means nothing for normal access: not sent
+    cleaned = " ".join((reason or "").split())
+    if not cleaned:
+        return None
+    if len(cleaned) > MAX_REASON_LEN:
+        raise ValueError(f"the emergency access reason exceeds {MAX_REASON_LEN} characters")
+    return cleaned
+
+
+def _add_string_attribute(assertion: Element, name: str, value: str, after: str) -> None:
+    """Add a string attribute to a VIHF, right after the attribute ``after`` (else last)."""
+    saml = ns.SAML2
+    statement = next(iter(children(assertion, saml, "AttributeStatement")), None)
+    if statement is None:
+        raise ValueError("VIHF without an AttributeStatement")
+    attribute = etree.Element(qn(saml, "Attribute"))
+    attribute.set("Name", name)
+    value_el = etree.SubElement(attribute, qn(saml, "AttributeValue"), nsmap={"xs": ns.XS})
+    value_el.set(qn(ns.XSI, "type"), "xs:string")
+    value_el.text = value
+    anchor = next(
+        (a for a in children(statement, saml, "Attribute") if a.get("Name") == after), None
+    )
+    if anchor is not None:
+        anchor.addnext(attribute)
+    else:
+        statement.append(attribute)
+
+
+__all__ = [
+    "ATTR_EMERGENCY_REASON",
+    "DEFAULT_LPS_OID",
+    "EMERGENCY_PURPOSES",
+    "DmpClient",
+    "translate_http_error",
+]

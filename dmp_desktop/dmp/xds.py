@@ -1,0 +1,581 @@
+"""IHE XDS.b on the DMP: ITI-18 FindDocuments (TD3.1) and ITI-43 RetrieveDocumentSet (TD3.2).
+
+Requests are shaped like the official ones (``TD3.1 - Recherche de
+document_requête.xml``, ``template_FindDocument.xml``, ``TD3.2 - Consultation
+d'un document_requête.xml``): same elements, same namespaces and prefixes.
+
+FindDocuments parameters written by :func:`build_find_documents`:
+
+* ``$XDSDocumentEntryPatientId``: the INS in CX form, in quotes
+  (``'<INS>^^^&<authority>&ISO^NH'``);
+* ``$XDSDocumentEntryStatus``: the statuses asked for, as one list value
+  (``('urn:…:Approved','urn:asip:ci-sis:2010:StatusType:Archived')``);
+* time bounds on the date of care: ``$XDSDocumentEntryServiceStartTimeFrom``
+  (``since``, inclusive, ``YYYYMMDD000000``) and
+  ``$XDSDocumentEntryServiceStartTimeTo`` (the day after ``until``: the IHE
+  upper bound is exclusive). The official material shows no time bound; the
+  date of the act is what "the last 2 years" means to a doctor, and every
+  DMP document carries it (all 21 entries of the official TD3.1 answer do);
+* ``$XDSDocumentEntryClassCode`` / ``$XDSDocumentEntryTypeCode``: one list of
+  ``'code^^codingScheme'`` values each.
+
+Confidentiality is not a query parameter: the official material shows none,
+and IHE's ``$XDSDocumentEntryConfidentialityCode`` can only select documents
+*having* a code, not leave out masked ones. The host applies its own rules
+(masked documents only for the author and the médecin traitant...); the
+user's visibility choices (:class:`DocumentQuery` ``include_*`` flags) are
+applied to the answer by :func:`filter_entries`.
+
+Answers: an ``AdhocQueryResponse`` becomes :class:`DocumentEntry` objects
+(every slot, classification and external identifier, by their IHE UUIDs);
+a ``RetrieveDocumentSetResponse`` becomes :class:`RetrievedDocument` objects,
+the bytes inline (base64) or in MTOM parts. Errors in a ``RegistryErrorList``
+raise ``DmpServiceError(errorCode, codeContext)``; warnings are kept
+(:class:`FindDocumentsResult.warnings`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from lxml import etree
+
+from dmp_desktop.dmp import ebrs
+from dmp_desktop.dmp.ebrs import QUERY, RIM, RS, RegistryError
+from dmp_desktop.dmp.mtom import MtomMessage, element_bytes
+from dmp_desktop.dmp.xmlutil import Element, attr, child, children, qn, text
+from dmp_desktop.domain.document import (
+    Author,
+    Code,
+    Confidentiality,
+    DocumentEntry,
+    DocumentQuery,
+    DocumentStatus,
+    RetrievedDocument,
+)
+from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.errors import DmpProtocolError
+
+XDSB = "urn:ihe:iti:xds-b:2007"
+
+# --- transactions -------------------------------------------------------------------------------
+
+ACTION_FIND = "urn:ihe:iti:2007:RegistryStoredQuery"
+ACTION_FIND_RESPONSE = "urn:ihe:iti:2007:RegistryStoredQueryResponse"
+ACTION_RETRIEVE = "urn:ihe:iti:2007:RetrieveDocumentSet"
+ACTION_RETRIEVE_RESPONSE = "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
+SERVICE_REGISTRY = "registry"
+SERVICE_REPOSITORY = "repository"
+
+QUERY_FIND_DOCUMENTS = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
+RETURN_LEAF_CLASS = "LeafClass"
+
+# --- IHE identifiers (ITI TF-3 4.2.5) -----------------------------------------------------------
+
+OBJECT_TYPE_STABLE = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
+OBJECT_TYPE_ON_DEMAND = "urn:uuid:34268e47-fdf5-41a6-ba33-82133c465248"
+CLASS_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
+CLASS_CLASS_CODE = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
+CLASS_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
+CLASS_EVENT_CODE = "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4"
+CLASS_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
+CLASS_FACILITY_TYPE = "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1"
+CLASS_PRACTICE_SETTING = "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead"
+CLASS_TYPE_CODE = "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983"
+EXT_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
+EXT_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+
+# --- FindDocuments parameters -------------------------------------------------------------------
+
+P_PATIENT_ID = "$XDSDocumentEntryPatientId"
+P_STATUS = "$XDSDocumentEntryStatus"
+P_CLASS_CODE = "$XDSDocumentEntryClassCode"
+P_TYPE_CODE = "$XDSDocumentEntryTypeCode"
+P_SERVICE_START_FROM = "$XDSDocumentEntryServiceStartTimeFrom"
+P_SERVICE_START_TO = "$XDSDocumentEntryServiceStartTimeTo"
+P_CREATION_FROM = "$XDSDocumentEntryCreationTimeFrom"
+P_CREATION_TO = "$XDSDocumentEntryCreationTimeTo"
+
+# Coding schemes of the codes the DMP uses.
+OID_CONFIDENTIALITY_HL7 = "2.16.840.1.113883.5.25"
+OID_CONFIDENTIALITY_DMP = "1.2.250.1.213.1.1.4.13"
+OID_LOINC = "2.16.840.1.113883.6.1"
+OID_DOC_TYPES_ASIP = "1.2.250.1.213.1.1.4.12"
+OID_CLASS_CODES = "1.2.250.1.213.1.1.4.1"
+
+# How many years back the first, automatic search goes (DMP rule).
+DEFAULT_YEARS = 2
+
+_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
+_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?$")
+_LOINC_RE = re.compile(r"^\d{1,7}-\d$")
+
+
+@dataclass(frozen=True)
+class FindDocumentsResult:
+    """Entries of a FindDocuments answer, with the registry's warnings."""
+
+    entries: tuple[DocumentEntry, ...]
+    warnings: tuple[RegistryError, ...] = ()
+    total: int | None = None  # totalResultCount, when the registry gives it
+
+
+@dataclass(frozen=True)
+class RetrieveResult:
+    documents: tuple[RetrievedDocument, ...]
+    warnings: tuple[RegistryError, ...] = field(default=())
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+def two_years_before(today: date) -> date:
+    """The lower bound of the first automatic search (29 February -> 28 February)."""
+    try:
+        return today.replace(year=today.year - DEFAULT_YEARS)
+    except ValueError:
+        return today.replace(year=today.year - DEFAULT_YEARS, day=28)
+
+
+def default_query(patient: Ins, today: date | None = None) -> DocumentQuery:
+    """The first automatic search: active documents of the last 2 years."""
+    return DocumentQuery(patient=patient, since=two_years_before(today or date.today()))
+
+
+def dtm(value: date | datetime) -> str:
+    """An HL7 DTM as the DMP writes it: ``YYYYMMDDhhmmss`` (UTC for datetimes)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return f"{value:%Y%m%d%H%M%S}"
+    return f"{value:%Y%m%d}000000"
+
+
+def parse_dtm(value: str | None) -> datetime | None:
+    """An XDS DTM (``YYYY[MM[DD[hh[mm[ss]]]]]``, UTC) as an aware datetime."""
+    if value is None or not value.strip():
+        return None
+    match = _DTM.match(value.strip())
+    if match is None:
+        raise DmpProtocolError("invalid XDS date")
+    parts = [int(p) if p else None for p in match.groups()]
+    try:
+        return datetime(
+            parts[0] or 1,
+            parts[1] or 1,
+            parts[2] or 1,
+            parts[3] or 0,
+            parts[4] or 0,
+            parts[5] or 0,
+            tzinfo=UTC,
+        )
+    except ValueError:
+        raise DmpProtocolError("invalid XDS date") from None
+
+
+# --- HL7 v2 data types in slots -------------------------------------------------------------------
+
+_ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
+
+
+def hl7_unescape(value: str) -> str:
+    """Undo HL7 v2 escapes (``\\S\\`` -> ``^``, ``\\T\\`` -> ``&``...)."""
+    if "\\" not in value:
+        return value
+    return re.sub(r"\\([FSTRE])\\", lambda m: _ESCAPES[m.group(1)], value)
+
+
+def hl7_escape(value: str) -> str:
+    out = value.replace("\\", "\\E\\")
+    for code, char in (("F", "|"), ("S", "^"), ("T", "&"), ("R", "~")):
+        out = out.replace(char, f"\\{code}\\")
+    return out
+
+
+def _components(value: str) -> list[str]:
+    return value.split("^")
+
+
+def _component(parts: list[str], index: int) -> str:
+    return parts[index] if index < len(parts) else ""
+
+
+def _authority(component: str) -> str | None:
+    """The OID of an HD (``&oid&ISO``) component."""
+    sub = component.split("&")
+    if len(sub) < 2:
+        return None
+    return sub[1].strip() or None
+
+
+def parse_xcn(value: str) -> tuple[str | None, str, str, str | None]:
+    """An XCN (authorPerson, legalAuthenticator): (id, family name, given name, authority)."""
+    parts = _components(value)
+    ident = hl7_unescape(_component(parts, 0).split("&")[0]).strip() or None
+    return (
+        ident,
+        hl7_unescape(_component(parts, 1)).strip(),
+        hl7_unescape(_component(parts, 2)).strip(),
+        _authority(_component(parts, 8)),
+    )
+
+
+def parse_xon(value: str) -> tuple[str, str | None]:
+    """An XON (authorInstitution): (name, organisation id: component 10, else 3)."""
+    parts = _components(value)
+    name = hl7_unescape(_component(parts, 0)).strip()
+    ident = hl7_unescape(_component(parts, 9)).strip() or hl7_unescape(_component(parts, 2))
+    return name, ident.strip() or None
+
+
+def parse_ce(value: str) -> Code:
+    """A coded value written ``code^display^codingScheme`` (authorSpecialty, authorRole)."""
+    parts = _components(value)
+    return Code(
+        code=hl7_unescape(_component(parts, 0)).strip(),
+        display=hl7_unescape(_component(parts, 1)).strip(),
+        scheme=hl7_unescape(_component(parts, 2)).strip(),
+    )
+
+
+def parse_patient_cx(value: str) -> Ins:
+    """The INS of an XDS patient id (``<INS>^^^&<authority>&ISO^NH[^^<date>]``)."""
+    parts = _components(value.strip())
+    ident = _component(parts, 0).strip()
+    oid = _authority(_component(parts, 3))
+    try:
+        kind = InsKind.from_oid(oid) if oid else InsKind.NIR
+        return Ins(ident, kind)
+    except InsError:
+        raise DmpProtocolError("a document carries an unusable patient id") from None
+
+
+# --- FindDocuments request ------------------------------------------------------------------------
+
+
+def code_value(code: Code) -> str:
+    """A code as a stored-query parameter value: ``code^^codingScheme``."""
+    scheme = code.scheme or scheme_for_type_code(code.code)
+    return f"{code.code}^^{scheme}"
+
+
+def scheme_for_type_code(code: str) -> str:
+    """The coding scheme of a J07 type code typed without one: LOINC, else the ASIP list."""
+    return OID_LOINC if _LOINC_RE.match(code) else OID_DOC_TYPES_ASIP
+
+
+def build_find_documents(query: DocumentQuery) -> Element:
+    """The ``AdhocQueryRequest`` body of ITI-18 FindDocuments (see the module docstring)."""
+    root = etree.Element(
+        qn(QUERY, "AdhocQueryRequest"),
+        nsmap={None: RIM, "ns2": RS, "ns3": QUERY, "ns4": ebrs.LCM},
+    )
+    option = etree.SubElement(root, qn(QUERY, "ResponseOption"))
+    option.set("returnComposedObjects", "true")
+    option.set("returnType", RETURN_LEAF_CLASS)
+    adhoc = etree.SubElement(root, qn(RIM, "AdhocQuery"))
+    adhoc.set("id", QUERY_FIND_DOCUMENTS)
+    ebrs.add_slot(adhoc, P_PATIENT_ID, [ebrs.quoted(query.patient.cx())])
+    statuses = query.statuses or frozenset({DocumentStatus.APPROVED})
+    order = list(DocumentStatus)
+    ebrs.add_slot(
+        adhoc,
+        P_STATUS,
+        [ebrs.quoted_list([s.value for s in sorted(statuses, key=order.index)])],
+    )
+    if query.since is not None:
+        ebrs.add_slot(adhoc, P_SERVICE_START_FROM, [dtm(query.since)])
+    if query.until is not None:
+        ebrs.add_slot(adhoc, P_SERVICE_START_TO, [dtm(query.until + timedelta(days=1))])
+    if query.class_codes:
+        ebrs.add_slot(
+            adhoc, P_CLASS_CODE, [ebrs.quoted_list([code_value(c) for c in query.class_codes])]
+        )
+    if query.type_codes:
+        ebrs.add_slot(
+            adhoc, P_TYPE_CODE, [ebrs.quoted_list([code_value(c) for c in query.type_codes])]
+        )
+    return root
+
+
+# --- FindDocuments answer -------------------------------------------------------------------------
+
+
+def _classifications(eo: Element, scheme: str) -> list[Element]:
+    return [
+        c for c in children(eo, RIM, "Classification") if c.get("classificationScheme") == scheme
+    ]
+
+
+def _code(classification: Element) -> Code:
+    return Code(
+        code=(classification.get("nodeRepresentation") or "").strip(),
+        display=ebrs.localized(classification, "Name"),
+        scheme=ebrs.slot_value(classification, "codingScheme") or "",
+    )
+
+
+def _single_code(eo: Element, scheme: str) -> Code | None:
+    found = _classifications(eo, scheme)
+    return _code(found[0]) if found else None
+
+
+def _external_id(eo: Element, scheme: str) -> str | None:
+    for ext in children(eo, RIM, "ExternalIdentifier"):
+        if ext.get("identificationScheme") == scheme:
+            value = (ext.get("value") or "").strip()
+            return value or None
+    return None
+
+
+def _author(classification: Element) -> Author:
+    slots = ebrs.all_slots(classification)
+    person = next((v for v in slots.get("authorPerson", []) if v.strip()), "")
+    national_id, family, given = None, "", ""
+    if person:
+        national_id, family, given, _ = parse_xcn(person)
+    institution, institution_id = "", None
+    org = next((v for v in slots.get("authorInstitution", []) if v.strip()), "")
+    if org:
+        institution, institution_id = parse_xon(org)
+    specialty = next((v for v in slots.get("authorSpecialty", []) if v.strip()), "")
+    roles = [
+        hl7_unescape(_component(_components(v), 0)).strip() for v in slots.get("authorRole", [])
+    ]
+    return Author(
+        national_id=national_id,
+        family_name=family,
+        given_name=given,
+        role=", ".join(r for r in roles if r),
+        specialty=parse_ce(specialty) if specialty else None,
+        institution=institution,
+        institution_id=institution_id,
+    )
+
+
+def _status(value: str | None) -> DocumentStatus:
+    for status in DocumentStatus:
+        if status.value == (value or "").strip():
+            return status
+    raise DmpProtocolError("a document has an unknown status")
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise DmpProtocolError("a document has an invalid size") from None
+    if number < 0:
+        raise DmpProtocolError("a document has an invalid size")
+    return number
+
+
+_MAPPED_SLOTS = frozenset(
+    {
+        "creationTime",
+        "serviceStartTime",
+        "serviceStopTime",
+        "hash",
+        "size",
+        "languageCode",
+        "repositoryUniqueId",
+    }
+)
+
+
+def parse_extrinsic_object(eo: Element, requested: Ins | None = None) -> DocumentEntry:
+    """One ``ExtrinsicObject`` -> DocumentEntry. ``requested``: the patient asked about."""
+    entry_uuid = (eo.get("id") or "").strip()
+    unique_id = _external_id(eo, EXT_UNIQUE_ID)
+    patient_cx = _external_id(eo, EXT_PATIENT_ID)
+    if not entry_uuid or not unique_id or not patient_cx:
+        raise DmpProtocolError("a document lacks its id, unique id or patient id")
+    patient = parse_patient_cx(patient_cx)
+    if requested is not None and (
+        patient.value != requested.value or patient.kind is not requested.kind
+    ):
+        raise DmpProtocolError("the answer lists a document of another patient")
+    slots = ebrs.all_slots(eo)
+    repository = ebrs.slot_value(eo, "repositoryUniqueId")
+    if repository is None:
+        raise DmpProtocolError("a document lacks its repository id")
+    digest = ebrs.slot_value(eo, "hash")
+    if digest is not None and not _HEX40.match(digest):
+        raise DmpProtocolError("a document has an invalid hash")
+    extra = {
+        name: "\n".join(v.strip() for v in values if v.strip())
+        for name, values in slots.items()
+        if name not in _MAPPED_SLOTS
+    }
+    lid = (eo.get("lid") or "").strip()
+    if lid and lid != entry_uuid:
+        extra["lid"] = lid
+    object_type = (eo.get("objectType") or "").strip()
+    if object_type and object_type != OBJECT_TYPE_STABLE:
+        extra["objectType"] = object_type
+    version = attr(child(eo, RIM, "VersionInfo"), "versionName")
+    return DocumentEntry(
+        entry_uuid=entry_uuid,
+        unique_id=unique_id,
+        repository_id=repository,
+        patient=patient,
+        title=ebrs.localized(eo, "Name"),
+        type_code=_single_code(eo, CLASS_TYPE_CODE) or Code(""),
+        class_code=_single_code(eo, CLASS_CLASS_CODE) or Code(""),
+        format_code=_single_code(eo, CLASS_FORMAT_CODE) or Code(""),
+        mime_type=(eo.get("mimeType") or "").strip() or "application/octet-stream",
+        creation_time=parse_dtm(ebrs.slot_value(eo, "creationTime")),
+        service_start=parse_dtm(ebrs.slot_value(eo, "serviceStartTime")),
+        service_stop=parse_dtm(ebrs.slot_value(eo, "serviceStopTime")),
+        authors=tuple(_author(c) for c in _classifications(eo, CLASS_AUTHOR)),
+        confidentiality=tuple(_code(c) for c in _classifications(eo, CLASS_CONFIDENTIALITY)),
+        status=_status(eo.get("status")),
+        practice_setting=_single_code(eo, CLASS_PRACTICE_SETTING),
+        facility_type=_single_code(eo, CLASS_FACILITY_TYPE),
+        event_codes=tuple(_code(c) for c in _classifications(eo, CLASS_EVENT_CODE)),
+        language=ebrs.slot_value(eo, "languageCode") or "fr-FR",
+        size=_int(ebrs.slot_value(eo, "size")),
+        hash_sha1=digest.lower() if digest else None,
+        comments=ebrs.localized(eo, "Description"),
+        version=(version or "").strip() or None,
+        extra=extra,
+    )
+
+
+def parse_find_documents_response(
+    body: Element, requested: Ins | None = None
+) -> FindDocumentsResult:
+    """An ``AdhocQueryResponse`` -> entries (errors raise, warnings are kept)."""
+    if body is None or body.tag != qn(QUERY, "AdhocQueryResponse"):
+        raise DmpProtocolError("answer is not an AdhocQueryResponse")
+    warnings = ebrs.check_response(body)
+    object_list = child(body, RIM, "RegistryObjectList")
+    entries = tuple(
+        parse_extrinsic_object(eo, requested)
+        for eo in children(object_list, RIM, "ExtrinsicObject")
+    )
+    total_raw = body.get("totalResultCount")
+    total: int | None = None
+    if total_raw is not None and total_raw.strip().isdigit():
+        total = int(total_raw.strip())
+    return FindDocumentsResult(entries=entries, warnings=tuple(warnings), total=total)
+
+
+def filter_entries(entries: Iterable[DocumentEntry], query: DocumentQuery) -> list[DocumentEntry]:
+    """The entries the user asked to see, de-duplicated by unique id (first one kept).
+
+    Applies the query's statuses and visibility choices: masked documents only
+    with ``include_masked``, invisible-to-patient / to-legal-representatives
+    documents only with their ``include_*`` flag.
+    """
+    seen: set[str] = set()
+    out: list[DocumentEntry] = []
+    statuses = query.statuses or frozenset({DocumentStatus.APPROVED})
+    for entry in entries:
+        if entry.unique_id in seen:
+            continue
+        if entry.status not in statuses:
+            continue
+        if entry.has_flag(Confidentiality.MASKED_PS) and not query.include_masked:
+            continue
+        if (
+            entry.has_flag(Confidentiality.INVISIBLE_PATIENT)
+            and not query.include_invisible_patient
+        ):
+            continue
+        if (
+            entry.has_flag(Confidentiality.INVISIBLE_LEGAL_REPS)
+            and not query.include_invisible_legal_reps
+        ):
+            continue
+        seen.add(entry.unique_id)
+        out.append(entry)
+    return out
+
+
+# --- RetrieveDocumentSet --------------------------------------------------------------------------
+
+
+def build_retrieve_documents(requests: Sequence[tuple[str, str]]) -> Element:
+    """The ``RetrieveDocumentSetRequest`` body; ``requests``: (repository id, unique id) pairs."""
+    if not requests:
+        raise ValueError("nothing to retrieve")
+    root = etree.Element(
+        qn(XDSB, "RetrieveDocumentSetRequest"),
+        nsmap={None: XDSB, "ns2": RIM, "ns3": RS, "ns4": QUERY, "ns5": ebrs.LCM},
+    )
+    for repository_id, unique_id in requests:
+        if not repository_id or not unique_id:
+            raise ValueError("a document request needs its repository and unique ids")
+        request = etree.SubElement(root, qn(XDSB, "DocumentRequest"))
+        etree.SubElement(request, qn(XDSB, "RepositoryUniqueId")).text = repository_id
+        etree.SubElement(request, qn(XDSB, "DocumentUniqueId")).text = unique_id
+    return root
+
+
+def parse_retrieve_response(body: Element, message: MtomMessage | None = None) -> RetrieveResult:
+    """A ``RetrieveDocumentSetResponse`` -> documents (bytes inline or from MTOM parts)."""
+    if body is None or body.tag != qn(XDSB, "RetrieveDocumentSetResponse"):
+        raise DmpProtocolError("answer is not a RetrieveDocumentSetResponse")
+    response = child(body, RS, "RegistryResponse")
+    if response is None:
+        raise DmpProtocolError("RetrieveDocumentSetResponse without its RegistryResponse")
+    warnings = ebrs.check_response(response)
+    documents: list[RetrievedDocument] = []
+    for doc in children(body, XDSB, "DocumentResponse"):
+        unique_id = text(child(doc, XDSB, "DocumentUniqueId"))
+        repository_id = text(child(doc, XDSB, "RepositoryUniqueId"))
+        content_el = child(doc, XDSB, "Document")
+        if not unique_id or not repository_id or content_el is None:
+            raise DmpProtocolError("incomplete DocumentResponse")
+        documents.append(
+            RetrievedDocument(
+                unique_id=unique_id,
+                repository_id=repository_id,
+                mime_type=text(child(doc, XDSB, "mimeType")) or "application/octet-stream",
+                content=element_bytes(content_el, message),
+            )
+        )
+    return RetrieveResult(documents=tuple(documents), warnings=tuple(warnings))
+
+
+def check_integrity(entry: DocumentEntry, document: RetrievedDocument) -> None:
+    """The bytes must match the registry's size and SHA-1 when it gives them."""
+    if entry.size is not None and entry.size != len(document.content):
+        raise DmpProtocolError("the retrieved document does not have the registered size")
+    if entry.hash_sha1 is not None:
+        digest = hashlib.sha1(document.content, usedforsecurity=False).hexdigest()
+        if digest != entry.hash_sha1.lower():
+            raise DmpProtocolError("the retrieved document does not match the registered hash")
+
+
+__all__ = [
+    "ACTION_FIND",
+    "ACTION_FIND_RESPONSE",
+    "ACTION_RETRIEVE",
+    "ACTION_RETRIEVE_RESPONSE",
+    "DEFAULT_YEARS",
+    "QUERY_FIND_DOCUMENTS",
+    "XDSB",
+    "FindDocumentsResult",
+    "RetrieveResult",
+    "build_find_documents",
+    "build_retrieve_documents",
+    "check_integrity",
+    "default_query",
+    "dtm",
+    "filter_entries",
+    "parse_dtm",
+    "parse_extrinsic_object",
+    "parse_find_documents_response",
+    "parse_retrieve_response",
+    "parse_xcn",
+    "parse_xon",
+    "two_years_before",
+]
