@@ -77,7 +77,9 @@ def quoted_list(values: Sequence[str]) -> str:
 def unquote_values(raw: str) -> list[str]:
     """The strings of a parameter value: ``'x'``, ``('x','y')`` or a bare token."""
     text = raw.strip()
-    if text.startswith("(") and text.endswith(")"):
+    if text.startswith("(") != text.endswith(")"):
+        raise DmpProtocolError("unbalanced list in a query value")
+    if text.startswith("("):
         text = text[1:-1]
     out: list[str] = []
     i, n = 0, len(text)

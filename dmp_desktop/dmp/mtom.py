@@ -49,6 +49,7 @@ MAX_BOUNDARY_LEN = 70  # RFC 2046
 
 # RFC 2046 bchars (plus the space, which may not end the boundary).
 _BOUNDARY_RE = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _IDENTITY_ENCODINGS = frozenset({"binary", "8bit", "7bit"})
 _XML_ROOT_TYPES = frozenset({XOP_MEDIA_TYPE, ns.SOAP12_CONTENT_TYPE, "application/xml", "text/xml"})
 
@@ -269,6 +270,20 @@ def _split(data: bytes, boundary: str) -> list[bytes]:
     return segments
 
 
+def _head_and_content(segment: bytes) -> tuple[bytes, bytes]:
+    """Split a part at the first blank line (CRLF or LF line ends)."""
+    if segment.startswith((b"\r\n", b"\n")):
+        return b"", segment[segment.index(b"\n") + 1 :]
+    found = _BLANK_LINE.search(segment, 0, MAX_HEADER_BYTES + 4)
+    if found is None:
+        if len(segment) > MAX_HEADER_BYTES:
+            raise DmpProtocolError("MIME part headers too large")
+        if not segment.strip(b"\r\n"):
+            return b"", b""
+        raise DmpProtocolError("malformed MIME part (no blank line after its headers)")
+    return segment[: found.start()], segment[found.end() :]
+
+
 def parse_mtom(content_type: str, data: bytes) -> MtomMessage:
     """Split a ``multipart/related`` body into its root part and the other parts.
 
@@ -288,13 +303,7 @@ def parse_mtom(content_type: str, data: bytes) -> MtomMessage:
     root: tuple[str, bytes] | None = None
     parts: dict[str, MimePart] = {}
     for index, segment in enumerate(_split(data, boundary)):
-        head, sep, content = segment.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, content = segment.partition(b"\n\n")
-        if not sep:
-            if segment.strip(b"\r\n"):
-                raise DmpProtocolError("malformed MIME part (no blank line after its headers)")
-            head, content = segment, b""
+        head, content = _head_and_content(segment)
         headers = _part_headers(head)
         cid = _content_id(headers.get("content-id"))
         part_type = headers.get("content-type", "text/plain")
