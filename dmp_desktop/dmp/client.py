@@ -29,6 +29,7 @@ from dmp_desktop.dmp.td02 import build_td02_request, parse_td02_response
 from dmp_desktop.dmp.vihf import (
     ATTR_PURPOSE_OF_USE,
     AUTH_MODE_DIRECT,
+    AUTH_MODE_INDIRECT_STRONG,
     PURPOSE_BREAK_GLASS,
     PURPOSE_CENTRE_15,
     PURPOSE_LABELS,
@@ -37,6 +38,7 @@ from dmp_desktop.dmp.vihf import (
     build_vihf,
     practitioner_dn,
 )
+from dmp_desktop.dmp.vihf_signature import SigningKey, sign_vihf
 from dmp_desktop.dmp.xmlutil import Element, children, qn
 from dmp_desktop.domain import DmpStatus, Ins, Practitioner
 from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, RetrievedDocument
@@ -124,6 +126,7 @@ class DmpClient:
         issuer_dn: str | None = None,
         *,
         owns_http: bool = True,
+        vihf_signer: SigningKey | None = None,
     ) -> None:
         self._http = http
         self._settings = settings
@@ -132,6 +135,8 @@ class DmpClient:
         # it, a DN rebuilt from the holder stands in (same layout).
         self._issuer_dn = issuer_dn or practitioner_dn(practitioner)
         self._owns_http = owns_http
+        # INDIRECTE_RENFORCEE: the structure's key signs every VIHF (dmp/vihf_signature.py).
+        self._vihf_signer = vihf_signer
         self._lps = LpsInfo.from_settings(settings)
         extra = settings.extra or {}
         self._lps_oid = str(extra.get("lps_oid", DEFAULT_LPS_OID))
@@ -267,10 +272,12 @@ class DmpClient:
             raise ValueError(f"unknown purpose of use: {purpose}")
         reason = _emergency_reason(purpose, reason)
         auth_mode = self._settings.auth_mode or AUTH_MODE_DIRECT
-        if auth_mode != AUTH_MODE_DIRECT:
+        signer = self._vihf_signer if auth_mode == AUTH_MODE_INDIRECT_STRONG else None
+        if auth_mode != AUTH_MODE_DIRECT and signer is None:
             # Indirect modes need a VIHF signed with the structure's certificate.
             raise SettingsError(
-                "seul le mode d'authentification direct (carte CPS) est pris en charge."
+                "mode d'authentification pris en charge : carte CPS, ou certificat de structure "
+                "(indirect renforcé) avec son fichier PKCS#12."
             )
         structure_id = self._settings.structure_id or self._practitioner.structure_id or ""
         if not structure_id:
@@ -288,6 +295,8 @@ class DmpClient:
         assertion = build_vihf(context)
         if reason is not None:
             _add_string_attribute(assertion, ATTR_EMERGENCY_REASON, reason, ATTR_PURPOSE_OF_USE)
+        if signer is not None:
+            sign_vihf(assertion, signer)  # last: the signature covers the whole assertion
         return assertion
 
     def _call(
