@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     _card_options(status)
     status.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
 
+    from dmp_desktop.cli import documents
+
+    documents.add_parsers(sub, _card_options)
+
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
     return parser
@@ -248,6 +252,14 @@ def main(
 
                 open_dmp = default_open
             return cmd_status(args, settings, io, open_dmp)
+        if args.command in ("authorize", "list", "get"):
+            from dmp_desktop.cli import documents
+
+            if open_dmp is None:
+                from dmp_desktop.connect import open_dmp as default_open
+
+                open_dmp = default_open
+            return documents.run(args, settings, io, open_dmp)
         if args.command == "cards":
             return cmd_cards(args, settings, io)
     except _UsageError as exc:

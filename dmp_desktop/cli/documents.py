@@ -1,0 +1,499 @@
+"""``dmp authorize``, ``dmp list``, ``dmp get``: the patient's documents from the command line.
+
+Same card and PIN options and exit codes as ``dmp status`` (0 success, 1
+refused by the DMP or unreadable answer, 2 usage — including a consent that
+was not confirmed —, 3 card, 4 network / TLS).
+
+* ``authorize`` records my access authorisation (TD0.3) only after an explicit
+  confirmation that the patient consented: an interactive question, or
+  ``--yes`` when the professional already asked. Never automatic.
+* ``list`` searches the DMP (TD3.1): by default active documents of the last
+  2 years; ``--since`` / ``--all-dates`` widen it, ``--archived`` /
+  ``--deprecated`` / ``--masked`` add what the user asks for.
+* ``get`` retrieves one document (TD3.2) by its unique id into a file, and with
+  ``--extract`` also writes the PDF (or text) a CDA level 1 carries.
+
+``--emergency bris_de_glace|centre_15 --reason TEXT`` on ``list`` and ``get``
+is the emergency access; the reason goes to the DMP with the request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from dmp_desktop.cda.errors import CdaError
+from dmp_desktop.cda.level1 import extract_level1
+from dmp_desktop.cli.main import (
+    EXIT_DMP,
+    EXIT_OK,
+    EXIT_USAGE,
+    Io,
+    OpenDmp,
+    _login,
+)
+from dmp_desktop.dmp.client import MAX_REASON_LEN
+from dmp_desktop.dmp.xds import two_years_before
+from dmp_desktop.domain.document import (
+    Code,
+    DocumentEntry,
+    DocumentQuery,
+    DocumentStatus,
+)
+from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.settings import Settings
+from dmp_desktop.smartcard.card import CardManager
+
+COMMANDS = ("authorize", "list", "get")
+EMERGENCY_CHOICES = ("bris_de_glace", "centre_15")
+EMERGENCY_LABELS = {
+    "bris_de_glace": "ACCÈS EN MODE BRIS DE GLACE",
+    "centre_15": "ACCÈS EN MODE CENTRE 15 (RÉGULATION)",
+}
+YES_ANSWERS = frozenset({"oui", "o", "yes", "y"})
+
+CardOptions = Callable[[argparse.ArgumentParser], None]
+
+
+class CliUsageError(Exception):
+    """Bad options: the message is French and goes to stderr, exit code 2."""
+
+
+# --- parsers --------------------------------------------------------------------------------------
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"date invalide « {text} » : écrivez-la AAAA-MM-JJ, par exemple 2024-01-31."
+        ) from None
+
+
+def _emergency_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--emergency",
+        choices=EMERGENCY_CHOICES,
+        help="accès d'urgence : bris_de_glace, ou centre_15 (régulation du SAMU)",
+    )
+    p.add_argument("--reason", help="motif de l'accès d'urgence (obligatoire avec --emergency)")
+
+
+def add_parsers(sub: Any, card_options: CardOptions) -> None:
+    """Register ``authorize``, ``list`` and ``get`` on the ``dmp`` subparsers."""
+    authorize = sub.add_parser(
+        "authorize",
+        help="enregistrer (ou retirer) votre autorisation d'accès au DMP du patient (TD0.3)",
+        description=(
+            "Enregistre votre autorisation d'accès au DMP du patient, après avoir confirmé "
+            "que le patient y consent. Avec --treating-physician, vous déclare médecin "
+            "traitant DMP."
+        ),
+    )
+    authorize.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    authorize.add_argument(
+        "--treating-physician",
+        action="store_true",
+        help="vous déclarer (ou, avec --revoke, ne plus être) médecin traitant DMP",
+    )
+    authorize.add_argument(
+        "--revoke", action="store_true", help="retirer l'autorisation (ou la déclaration)"
+    )
+    authorize.add_argument(
+        "--yes",
+        action="store_true",
+        help="le patient a donné son accord : ne pas poser la question de confirmation",
+    )
+    card_options(authorize)
+
+    listing = sub.add_parser(
+        "list",
+        help="lister les documents du DMP du patient (TD3.1)",
+        description=(
+            "Liste les documents du DMP du patient : par défaut les documents actifs des "
+            "2 dernières années."
+        ),
+    )
+    listing.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    period = listing.add_mutually_exclusive_group()
+    period.add_argument(
+        "--since", type=_date, metavar="AAAA-MM-JJ", help="documents depuis cette date"
+    )
+    period.add_argument("--all-dates", action="store_true", help="sans limite de date")
+    listing.add_argument("--archived", action="store_true", help="inclure les documents archivés")
+    listing.add_argument(
+        "--deprecated", action="store_true", help="inclure les documents remplacés (obsolètes)"
+    )
+    listing.add_argument(
+        "--masked",
+        action="store_true",
+        help="inclure les documents masqués aux professionnels (médecin traitant)",
+    )
+    listing.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="type de document (code LOINC ou CI-SIS, ex. 11488-4) ; répétable",
+    )
+    listing.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
+    _emergency_options(listing)
+    card_options(listing)
+
+    get = sub.add_parser(
+        "get",
+        help="récupérer un document du DMP dans un fichier (TD3.2)",
+        description="Récupère un document du DMP du patient par son identifiant unique.",
+    )
+    get.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    get.add_argument("--id", required=True, dest="unique_id", help="identifiant unique du document")
+    get.add_argument(
+        "-o", "--output", required=True, type=Path, help="fichier où écrire le document"
+    )
+    get.add_argument(
+        "--extract",
+        type=Path,
+        metavar="FICHIER",
+        help="pour un CDA de niveau 1 : écrire aussi le PDF (ou le texte) qu'il contient",
+    )
+    _emergency_options(get)
+    card_options(get)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
+    try:
+        return Ins.parse(args.ins, InsKind[settings.ins_kind])
+    except InsError as exc:
+        raise CliUsageError(str(exc)) from None
+
+
+def _emergency(args: argparse.Namespace) -> tuple[str, str | None]:
+    reason = " ".join((args.reason or "").split()) or None
+    if args.emergency is None:
+        if reason is not None:
+            raise CliUsageError("--reason ne s'emploie qu'avec --emergency.")
+        return "normal", None
+    if reason is None:
+        raise CliUsageError(
+            'Un accès d\'urgence exige son motif : ajoutez --reason "…" '
+            "(il est transmis au DMP et tracé)."
+        )
+    if len(reason) > MAX_REASON_LEN:
+        raise CliUsageError(f"Le motif est trop long ({MAX_REASON_LEN} caractères au plus).")
+    return args.emergency, reason
+
+
+def _with_client(
+    args: argparse.Namespace,
+    settings: Settings,
+    io: Io,
+    open_dmp: OpenDmp,
+    work: Callable[[Any], int],
+) -> int:
+    manager = CardManager(settings.middleware_candidates())
+    try:
+        session = _login(manager, args, io)
+        try:
+            client = open_dmp(settings, session)
+            try:
+                return work(client)
+            finally:
+                client.close()
+        finally:
+            session.close()
+    finally:
+        manager.close()
+
+
+def _confirm(question: str, io: Io) -> bool:
+    io.err.write(question)
+    io.err.flush()
+    answer = io.inp.readline()
+    return answer.strip().lower() in YES_ANSWERS
+
+
+def _when(entry: DocumentEntry) -> str:
+    moment = entry.service_start or entry.creation_time
+    return f"{moment:%d/%m/%Y}" if moment else "—"
+
+
+def _flags(entry: DocumentEntry) -> list[str]:
+    flags: list[str] = []
+    if entry.status is not DocumentStatus.APPROVED:
+        flags.append(entry.status.label_fr)
+    if entry.patient_authored:
+        flags.append("rédigé par le patient")
+    if entry.masked_from_professionals:
+        flags.append("masqué aux professionnels")
+    if entry.invisible_to_patient:
+        flags.append("invisible pour le patient")
+    if entry.invisible_to_legal_reps:
+        flags.append("invisible pour les représentants légaux")
+    return flags
+
+
+def _code_json(code: Code | None) -> dict[str, str] | None:
+    if code is None:
+        return None
+    return {"code": code.code, "display": code.display, "scheme": code.scheme}
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def entry_json(entry: DocumentEntry) -> dict[str, Any]:
+    """A document's metadata for ``dmp list --json``."""
+    return {
+        "unique_id": entry.unique_id,
+        "entry_uuid": entry.entry_uuid,
+        "repository_id": entry.repository_id,
+        "title": entry.title,
+        "status": entry.status.name.lower(),
+        "type": _code_json(entry.type_code),
+        "class": _code_json(entry.class_code),
+        "format": _code_json(entry.format_code),
+        "mime_type": entry.mime_type,
+        "creation_time": _iso(entry.creation_time),
+        "service_start": _iso(entry.service_start),
+        "service_stop": _iso(entry.service_stop),
+        "authors": [
+            {
+                "national_id": a.national_id,
+                "name": a.display_name,
+                "specialty": _code_json(a.specialty),
+                "institution": a.institution,
+            }
+            for a in entry.authors
+        ],
+        "confidentiality": [c.code for c in entry.confidentiality],
+        "masked": entry.masked_from_professionals,
+        "invisible_to_patient": entry.invisible_to_patient,
+        "invisible_to_legal_representatives": entry.invisible_to_legal_reps,
+        "patient_authored": entry.patient_authored,
+        "size": entry.size,
+        "hash": entry.hash_sha1,
+        "comments": entry.comments,
+    }
+
+
+def _entry_line(entry: DocumentEntry) -> str:
+    author = entry.main_author
+    who = author.display_name if author else ""
+    if author and author.specialty and author.specialty.display:
+        who = f"{who} ({author.specialty.display})" if who else author.specialty.display
+    kind = entry.type_code.display or entry.type_code.code or "?"
+    flags = _flags(entry)
+    parts = [_when(entry), kind, entry.title or "(sans titre)", who or "auteur inconnu"]
+    line = " | ".join(parts)
+    if flags:
+        line += " [" + ", ".join(flags) + "]"
+    return f"{line}\n    id : {entry.unique_id}"
+
+
+def _sorted(entries: list[DocumentEntry]) -> list[DocumentEntry]:
+    def key(entry: DocumentEntry) -> str:
+        moment = entry.service_start or entry.creation_time
+        return moment.isoformat() if moment else ""
+
+    return sorted(entries, key=key, reverse=True)
+
+
+def _banner(purpose: str, reason: str | None, io: Io) -> None:
+    if purpose in EMERGENCY_LABELS:
+        io.err.write(f"{EMERGENCY_LABELS[purpose]} — motif : {reason or '(non précisé)'}\n")
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def cmd_authorize(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    ins = _ins(args, settings)
+    grant = not args.revoke
+    if not args.yes:
+        if grant and args.treating_physician:
+            question = (
+                "Le patient consent-il à ce que vous accédiez à son DMP et vous déclare-t-il "
+                "comme son médecin traitant ? Répondez « oui » pour l'enregistrer : "
+            )
+        elif grant:
+            question = (
+                "Le patient consent-il à ce que vous accédiez à son DMP ? "
+                "Répondez « oui » pour enregistrer votre autorisation : "
+            )
+        elif args.treating_physician:
+            question = "Ne plus être déclaré(e) médecin traitant DMP de ce patient ? (oui/non) : "
+        else:
+            question = "Retirer votre autorisation d'accès au DMP de ce patient ? (oui/non) : "
+        if not _confirm(question, io):
+            io.err.write("Rien n'a été modifié : la demande n'a pas été confirmée.\n")
+            return EXIT_USAGE
+
+    def work(client: Any) -> int:
+        client.set_authorization(ins, grant=grant, treating_physician=args.treating_physician)
+        return EXIT_OK
+
+    code = _with_client(args, settings, io, open_dmp, work)
+    if grant and args.treating_physician:
+        io.out.write(
+            "Autorisation d'accès enregistrée : vous êtes déclaré(e) médecin traitant DMP.\n"
+        )
+    elif grant:
+        io.out.write("Autorisation d'accès au DMP enregistrée.\n")
+    elif args.treating_physician:
+        io.out.write("Vous n'êtes plus déclaré(e) médecin traitant DMP de ce patient.\n")
+    else:
+        io.out.write("Votre autorisation d'accès au DMP de ce patient est retirée.\n")
+    return code
+
+
+def _list_query(args: argparse.Namespace, ins: Ins) -> DocumentQuery:
+    statuses = {DocumentStatus.APPROVED}
+    if args.archived:
+        statuses.add(DocumentStatus.ARCHIVED)
+    if args.deprecated:
+        statuses.add(DocumentStatus.DEPRECATED)
+    if args.all_dates:
+        since = None
+    elif args.since is not None:
+        since = args.since
+    else:
+        since = two_years_before(date.today())
+    types = []
+    for raw in args.type:
+        code = raw.strip()
+        if not code or any(ch in code for ch in "^'(),&"):
+            raise CliUsageError(f"Code de type de document invalide : « {raw} ».")
+        types.append(Code(code))
+    return DocumentQuery(
+        patient=ins,
+        since=since,
+        statuses=frozenset(statuses),
+        include_masked=args.masked,
+        type_codes=tuple(types),
+    )
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    ins = _ins(args, settings)
+    purpose, reason = _emergency(args)
+    query = _list_query(args, ins)
+    found: list[DocumentEntry] = []
+
+    def work(client: Any) -> int:
+        found.extend(client.find_documents(query, purpose=purpose, reason=reason))
+        return EXIT_OK
+
+    _banner(purpose, reason, io)
+    code = _with_client(args, settings, io, open_dmp, work)
+    entries = _sorted(found)
+    if args.json:
+        io.out.write(
+            json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=2) + "\n"
+        )
+        return code
+    period = f"depuis le {query.since:%d/%m/%Y}" if query.since is not None else "toutes les dates"
+    if not entries:
+        io.out.write(f"Aucun document ({period}).\n")
+        return code
+    plural = "s" if len(entries) > 1 else ""
+    io.out.write(f"{len(entries)} document{plural} ({period}) :\n")
+    for entry in entries:
+        io.out.write(_entry_line(entry) + "\n")
+    return code
+
+
+def _check_writable(path: Path | None) -> None:
+    if path is None:
+        return
+    if path.is_dir():
+        raise CliUsageError(f"{path} est un dossier : indiquez un nom de fichier.")
+    if not path.parent.is_dir():
+        raise CliUsageError(f"Le dossier {path.parent} n'existe pas.")
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CliUsageError(
+            f"Impossible d'écrire {path} ({exc.strerror or type(exc).__name__}). "
+            "Choisissez un autre fichier."
+        ) from None
+
+
+def cmd_get(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    ins = _ins(args, settings)
+    purpose, reason = _emergency(args)
+    _check_writable(args.output)
+    _check_writable(args.extract)
+    wanted = args.unique_id.strip()
+    if not wanted:
+        raise CliUsageError("Indiquez l'identifiant unique du document (--id).")
+    # The unique id alone does not say which repository holds the document: look it
+    # up in the registry first (every status, every date), then retrieve it.
+    query = DocumentQuery(
+        patient=ins,
+        statuses=frozenset(
+            {DocumentStatus.APPROVED, DocumentStatus.ARCHIVED, DocumentStatus.DEPRECATED}
+        ),
+        include_masked=True,
+    )
+    result: dict[str, Any] = {}
+
+    def work(client: Any) -> int:
+        entries = client.find_documents(query, purpose=purpose, reason=reason)
+        entry = next((e for e in entries if e.unique_id == wanted), None)
+        if entry is None:
+            return EXIT_DMP
+        result["entry"] = entry
+        result["document"] = client.retrieve_document(entry, purpose=purpose, reason=reason)
+        return EXIT_OK
+
+    _banner(purpose, reason, io)
+    code = _with_client(args, settings, io, open_dmp, work)
+    if code != EXIT_OK:
+        io.err.write(
+            "Aucun document de ce DMP ne porte cet identifiant, ou il ne vous est pas "
+            "accessible. Vérifiez l'identifiant avec « dmp list ».\n"
+        )
+        return code
+    document = result["document"]
+    _write(args.output, document.content)
+    io.out.write(
+        f"Document enregistré dans {args.output} ({len(document.content)} octets, "
+        f"{document.mime_type}).\n"
+    )
+    if args.extract is not None:
+        try:
+            media_type, payload = extract_level1(document.content)
+        except CdaError:
+            io.err.write(
+                "Ce document n'est pas un CDA de niveau 1 (PDF ou texte encapsulé) : "
+                "rien à extraire. Le document lui-même a bien été enregistré.\n"
+            )
+            return EXIT_DMP
+        _write(args.extract, payload)
+        io.out.write(f"Contenu ({media_type}) extrait dans {args.extract}.\n")
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    """Run one of :data:`COMMANDS`; usage errors are reported here (exit 2)."""
+    commands = {"authorize": cmd_authorize, "list": cmd_list, "get": cmd_get}
+    try:
+        return commands[args.command](args, settings, io, open_dmp)
+    except CliUsageError as exc:
+        io.err.write(f"{exc}\n")
+        return EXIT_USAGE
+
+
+__all__ = ["COMMANDS", "add_parsers", "entry_json", "run"]
