@@ -115,6 +115,20 @@ _SERVICE_CODES_FR: dict[str, str] = {
     ),
     "DMPInvalidRequest": "Le DMP a refusé une requête mal formée. Contactez le support.",
     "DMPInternalError": "Le DMP a rencontré une erreur interne. Réessayez dans quelques minutes.",
+    "DMPEmergencyAccessOpposed": (
+        "Le patient s'est opposé à l'accès d'urgence à son DMP : cet accès vous est refusé."
+    ),
+    "XDSDocumentUniqueIdError": (
+        "Ce document n'existe pas (ou plus) dans le DMP. Actualisez la liste des documents."
+    ),
+    "XDSUnknownRepositoryId": (
+        "Le DMP ne trouve pas l'entrepôt de ce document. Actualisez la liste des documents ; "
+        "si le problème persiste, contactez le support."
+    ),
+    "XDSRegistryError": "Le DMP n'a pas pu traiter la recherche. Réessayez dans quelques minutes.",
+    "XDSRepositoryError": (
+        "Le DMP n'a pas pu fournir le document. Réessayez dans quelques minutes."
+    ),
 }
 
 
