@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -46,6 +47,8 @@ CDA = wrap_pdf(
     ),
     PDF,
 )
+# Unique ids of the documents seeded here (the demo seeds documents of its own: ignored).
+P = "1.2.250.1.999.4242."
 REASON = "Patient inconscient aux urgences, antécédents inconnus"
 
 
@@ -117,22 +120,16 @@ def host(
     db = tmp_path_factory.mktemp("cli-documents") / "host.db"
     with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as running:
         lea = PATIENTS["actif-autorise"]
-        seed_document(running.store, lea, "1.2.250.1.999.7.1", CDA, days_ago=20)
-        seed_document(running.store, lea, "1.2.250.1.999.7.2", b"old", days_ago=3 * 365)
-        seed_document(
-            running.store, lea, "1.2.250.1.999.7.3", b"arch", status=DocumentStatus.ARCHIVED
-        )
-        seed_document(running.store, lea, "1.2.250.1.999.7.4", b"masked", flags=("MASQUE_PS",))
-        seed_document(
-            running.store, lea, "1.2.250.1.999.7.5", b"hidden", flags=("INVISIBLE_PATIENT",)
-        )
-        seed_document(
-            running.store, lea, "1.2.250.1.999.7.6", b"mine", class_code="90", title="Mes notes"
-        )
+        seed_document(running.store, lea, P + "1", CDA, days_ago=20)
+        seed_document(running.store, lea, P + "2", b"old", days_ago=3 * 365)
+        seed_document(running.store, lea, P + "3", b"arch", status=DocumentStatus.ARCHIVED)
+        seed_document(running.store, lea, P + "4", b"masked", flags=("MASQUE_PS",))
+        seed_document(running.store, lea, P + "5", b"hidden", flags=("INVISIBLE_PATIENT",))
+        seed_document(running.store, lea, P + "6", b"mine", class_code="90", title="Mes notes")
         julien = PATIENTS["actif-sans-autorisation"]
-        seed_document(running.store, julien, "1.2.250.1.999.8.1", b"urgent", days_ago=5)
+        seed_document(running.store, julien, P + "8.1", b"urgent", days_ago=5)
         bernard = PATIENTS["autorisation-expiree"]
-        seed_document(running.store, bernard, "1.2.250.1.999.9.1", b"bernard", days_ago=5)
+        seed_document(running.store, bernard, P + "9.1", b"bernard", days_ago=5)
         yield running
 
 
@@ -165,7 +162,7 @@ def list_json(config: Path, key: str, *options: str) -> list[dict[str, Any]]:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert isinstance(data, list)
-    return data
+    return [d for d in data if d["unique_id"].startswith(P)]
 
 
 def test_default_list_is_active_documents_of_the_last_two_years(
@@ -175,14 +172,14 @@ def test_default_list_is_active_documents_of_the_last_two_years(
     docs = list_json(config, "actif-autorise")
     # Not the 3-year-old one, not the archived one; the masked one only on request.
     assert {d["unique_id"] for d in docs} == {
-        "1.2.250.1.999.7.1",
-        "1.2.250.1.999.7.5",
-        "1.2.250.1.999.7.6",
+        P + "1",
+        P + "5",
+        P + "6",
     }
     by_id = {d["unique_id"]: d for d in docs}
-    assert by_id["1.2.250.1.999.7.5"]["invisible_to_patient"] is True
-    assert by_id["1.2.250.1.999.7.6"]["patient_authored"] is True
-    first = by_id["1.2.250.1.999.7.1"]
+    assert by_id[P + "5"]["invisible_to_patient"] is True
+    assert by_id[P + "6"]["patient_authored"] is True
+    first = by_id[P + "1"]
     assert first["status"] == "approved"
     assert first["size"] == len(CDA)
     assert first["authors"][0]["name"] == "Paul MARTIN"
@@ -195,10 +192,10 @@ def test_default_list_is_active_documents_of_the_last_two_years(
 
 def test_widened_list_shows_everything_the_user_asks_for(config: Path) -> None:
     docs = list_json(config, "actif-autorise", "--all-dates", "--archived", "--masked")
-    assert {d["unique_id"] for d in docs} == {f"1.2.250.1.999.7.{i}" for i in range(1, 7)}
+    assert {d["unique_id"] for d in docs} == {f"{P}{i}" for i in range(1, 7)}
     statuses = {d["unique_id"]: d["status"] for d in docs}
-    assert statuses["1.2.250.1.999.7.3"] == "archived"
-    masked = next(d for d in docs if d["unique_id"] == "1.2.250.1.999.7.4")
+    assert statuses[P + "3"] == "archived"
+    masked = next(d for d in docs if d["unique_id"] == P + "4")
     assert masked["masked"] is True
 
 
@@ -206,10 +203,16 @@ def test_text_listing_marks_what_the_doctor_must_see(config: Path) -> None:
     result = dmp(config, "list", "--ins", PATIENTS["actif-autorise"].ins.value)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("3 documents (depuis le ")
-    assert "rédigé par le patient" in out
-    assert "invisible pour le patient" in out
-    assert "id : 1.2.250.1.999.7.1" in out
+    assert re.match(r"\d+ documents \(depuis le \d\d/\d\d/\d{4}\) :\n", out)
+    lines = out.splitlines()
+    own = lines.index(f"    id : {P}6") - 1
+    assert lines[own].endswith(
+        "| Mes notes | Paul MARTIN (Médecin - Qualifié en Médecine Générale (SM))"
+        " [rédigé par le patient]"
+    )
+    hidden = lines.index(f"    id : {P}5") - 1
+    assert lines[hidden].endswith("[invisible pour le patient]")
+    assert f"    id : {P}4" not in lines  # masked: not asked for
 
 
 def test_get_writes_the_document_and_its_pdf(config: Path, tmp_path: Path) -> None:
@@ -220,7 +223,7 @@ def test_get_writes_the_document_and_its_pdf(config: Path, tmp_path: Path) -> No
         "--ins",
         PATIENTS["actif-autorise"].ins.value,
         "--id",
-        "1.2.250.1.999.7.1",
+        P + "1",
         "-o",
         str(cda),
         "--extract",
@@ -270,7 +273,8 @@ def test_break_glass_reaches_the_host_trace(config: Path, host: RunningHost) -> 
         REASON,
     )
     assert result.returncode == 0, result.stderr
-    assert [d["unique_id"] for d in json.loads(result.stdout)] == ["1.2.250.1.999.8.1"]
+    found = [d["unique_id"] for d in json.loads(result.stdout)]
+    assert P + "8.1" in found
     assert f"ACCÈS EN MODE BRIS DE GLACE — motif : {REASON}" in result.stderr
     (trace,) = host.store.traces(after_id=before)
     assert (trace.transaction, trace.purpose, trace.reason) == ("TD3.1", "bris_de_glace", REASON)
@@ -322,9 +326,7 @@ def test_authorize_then_list(config: Path, host: RunningHost) -> None:
     assert "Autorisation d'accès au DMP enregistrée." in result.stdout
     traces = host.store.traces(after_id=before)
     assert [(t.transaction, t.outcome) for t in traces] == [("TD0.3", "OK")]
-    assert [d["unique_id"] for d in list_json(config, "autorisation-expiree")] == [
-        "1.2.250.1.999.9.1"
-    ]
+    assert [d["unique_id"] for d in list_json(config, "autorisation-expiree")] == [P + "9.1"]
     revoked = dmp(config, "authorize", "--ins", ins, "--revoke", "--yes")
     assert revoked.returncode == 0, revoked.stderr
     assert dmp(config, "list", "--ins", ins).returncode == 1
