@@ -531,7 +531,11 @@ def test_td03_answer_through_the_client() -> None:
 
 @pytest.mark.parametrize(
     "example",
-    ["TD3.3c - Supprimer un document_réponse.xml", "TD3.3d - Archiver un document_réponse.xml"],
+    [
+        "TD2.1 - Alimentation_réponse.xml",
+        "TD3.3c - Supprimer un document_réponse.xml",
+        "TD3.3d - Archiver un document_réponse.xml",
+    ],
 )
 def test_official_registry_responses_read_as_success(example: str) -> None:
     answer = parse_envelope(_official(example))
