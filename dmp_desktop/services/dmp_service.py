@@ -12,11 +12,12 @@ import enum
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
 from dmp_desktop.domain.dmp_status import DmpStatus
+from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, RetrievedDocument
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import (
     CardRemovedError,
@@ -31,11 +32,25 @@ from dmp_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class DmpClientLike(Protocol):
     """What the window needs of ``dmp_desktop.dmp.client.DmpClient``."""
 
     def test_existence(self, ins: Ins, purpose: str = "normal") -> DmpStatus: ...
+
+    def find_documents(
+        self, query: DocumentQuery, *, purpose: str = "normal", reason: str | None = None
+    ) -> list[DocumentEntry]: ...
+
+    def retrieve_document(
+        self, entry: DocumentEntry, *, purpose: str = "normal", reason: str | None = None
+    ) -> RetrievedDocument: ...
+
+    def set_authorization(
+        self, ins: Ins, *, grant: bool = True, treating_physician: bool = False
+    ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -218,6 +233,61 @@ class DmpService(QObject):
             self._conn = conn.renewed()
             self._set_state(ConnectionState.IDLE)
         self._runner.submit(conn.close)
+
+    # -- any exchange -------------------------------------------------------------------
+    @property
+    def session_open(self) -> bool:
+        return self._conn is not None
+
+    def call(
+        self,
+        label: str,
+        work: Callable[[DmpClientLike], T],
+        on_success: Callable[[T], None],
+        on_failure: Callable[[BaseException], None],
+        *,
+        silent: bool = False,
+    ) -> Operation[T] | None:
+        """Run ``work(client)`` off the UI thread; None when no card session is open.
+
+        The outcome comes back on the UI thread through the callbacks and updates
+        the connection state; cancelling closes the connection in use (an HTTP
+        exchange under way cannot be interrupted otherwise) and the next exchange
+        opens a new one.
+        """
+        conn = self._conn
+        if conn is None:
+            return None
+
+        def run() -> T:
+            return work(conn.client())
+
+        def succeeded(result: T) -> None:
+            if conn is self._conn:
+                self._set_state(ConnectionState.CONNECTED)
+            on_success(result)
+
+        def failed(exc: BaseException) -> None:
+            if conn is self._conn:
+                if isinstance(exc, NetworkError):
+                    self._set_state(ConnectionState.FAILED)
+                elif isinstance(exc, (DmpServiceError, DmpProtocolError)):
+                    self._set_state(ConnectionState.CONNECTED)
+            on_failure(exc)
+            if isinstance(exc, CardRemovedError):
+                self.cardLost.emit()
+
+        op: Operation[T] = Operation(
+            label,
+            run,
+            succeeded,
+            failed,
+            on_cancel=lambda: self._drop_connection(conn),
+            silent=silent,
+        )
+        if self._state in (ConnectionState.IDLE, ConnectionState.FAILED):
+            self._set_state(ConnectionState.CONNECTING)
+        return self._runner.run(op)
 
     # -- questions ----------------------------------------------------------------------
     def check_status(self, ins: Ins, purpose: str = "normal") -> Operation[DmpStatus] | None:

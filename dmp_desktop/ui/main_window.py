@@ -7,6 +7,7 @@ reason, it forgets the patient at once.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,11 +27,18 @@ from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.services.card_service import CardService, CardState
+from dmp_desktop.services.consultation import (
+    AccessMode,
+    ConsultationService,
+    DocumentList,
+    PaneState,
+)
 from dmp_desktop.services.dmp_service import ConnectionState, DmpService
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.card_screen import CardScreen
+from dmp_desktop.ui.emergency_dialog import EmergencyBanner
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.pin_dialog import PinDialog
 from dmp_desktop.ui.style import Tone
@@ -53,12 +61,15 @@ class MainWindow(QMainWindow):
         dmp_service: DmpService,
         runner: OperationRunner,
         parent: QWidget | None = None,
+        *,
+        consultation: ConsultationService | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.card_service = card_service
         self.dmp_service = dmp_service
         self.runner = runner
+        self.consultation = consultation or ConsultationService(settings, dmp_service, parent=self)
         self.pin_dialog: PinDialog | None = None
         self._closed = False
 
@@ -71,7 +82,8 @@ class MainWindow(QMainWindow):
 
         self.top_bar = TopBar(settings.training_mode, self)
         self.card_screen = CardScreen(self)
-        self.workspace = Workspace(_ins_kind(settings), self)
+        self.workspace = Workspace(_ins_kind(settings), self.consultation, self)
+        self.emergency_banner = EmergencyBanner(self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.card_screen)
         self.stack.addWidget(self.workspace)
@@ -80,6 +92,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.top_bar)
+        layout.addWidget(self.emergency_banner)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -105,7 +118,10 @@ class MainWindow(QMainWindow):
         self.host_label = QLabel(host, self)
         self.host_label.setObjectName("hostLabel")
         bar.setStyleSheet("QStatusBar QLabel { padding: 2px 8px; }")
+        self.sync_label = QLabel(self)
+        self.sync_label.setObjectName("syncLabel")
         bar.addWidget(self.connection_label)
+        bar.addWidget(self.sync_label)
         bar.addWidget(self.progress)
         bar.addPermanentWidget(self.host_label)
 
@@ -128,8 +144,62 @@ class MainWindow(QMainWindow):
         self.act_focus_ins.triggered.connect(self.workspace.focus_ins)
 
         self.act_check = QAction(self.tr("&Vérifier le DMP"), self)
-        self.act_check.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.act_check.setStatusTip(
+            self.tr("Vérifier le DMP du patient (Entrée dans le champ INS)")
+        )
         self.act_check.triggered.connect(self.workspace.patient_pane.request_check)
+
+        self.act_refresh = QAction(self.tr("A&ctualiser"), self)
+        self.act_refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.act_refresh.setStatusTip(
+            self.tr("Actualiser la liste des documents (ou vérifier le DMP du patient)")
+        )
+        self.act_refresh.triggered.connect(self._refresh)
+
+        self.act_filter = QAction(self.tr("&Filtrer la liste…"), self)
+        self.act_filter.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        self.act_filter.triggered.connect(self.workspace.focus_filter)
+        self.act_previous_doc = QAction(self.tr("Document &précédent"), self)
+        self.act_previous_doc.setShortcut(QKeySequence("Alt+Up"))
+        self.act_previous_doc.triggered.connect(lambda: self.workspace.step_document(-1))
+        self.act_next_doc = QAction(self.tr("Document &suivant"), self)
+        self.act_next_doc.setShortcut(QKeySequence("Alt+Down"))
+        self.act_next_doc.triggered.connect(lambda: self.workspace.step_document(1))
+        self.act_close_tab = QAction(self.tr("Fermer l'&onglet"), self)
+        self.act_close_tab.setShortcut(QKeySequence("Ctrl+W"))
+        self.act_close_tab.triggered.connect(self.workspace.viewer.close_current)
+        self.act_next_tab = QAction(self.tr("Onglet sui&vant"), self)
+        self.act_next_tab.setShortcut(QKeySequence("Ctrl+Tab"))
+        self.act_next_tab.triggered.connect(lambda: self.workspace.viewer.next_tab(1))
+        self.act_previous_tab = QAction(self.tr("Onglet pré&cédent"), self)
+        self.act_previous_tab.setShortcut(QKeySequence("Ctrl+Shift+Tab"))
+        self.act_previous_tab.triggered.connect(lambda: self.workspace.viewer.next_tab(-1))
+        self.act_zoom_in = QAction(self.tr("Zoom &avant"), self)
+        self.act_zoom_in.setShortcut(QKeySequence(QKeySequence.StandardKey.ZoomIn))
+        self.act_zoom_in.triggered.connect(self.workspace.viewer.zoom_in)
+        self.act_zoom_out = QAction(self.tr("Zoom a&rrière"), self)
+        self.act_zoom_out.setShortcut(QKeySequence(QKeySequence.StandardKey.ZoomOut))
+        self.act_zoom_out.triggered.connect(self.workspace.viewer.zoom_out)
+        self.act_print = QAction(self.tr("&Imprimer le document…"), self)
+        self.act_print.setShortcut(QKeySequence(QKeySequence.StandardKey.Print))
+        self.act_print.triggered.connect(self.workspace.viewer.print_current)
+        self.act_emergency = QAction(self.tr("Accès en &urgence…"), self)
+        self.act_emergency.setStatusTip(
+            self.tr("Accéder au DMP sans autorisation : bris de glace ou centre 15")
+        )
+        self.act_emergency.triggered.connect(self.workspace.request_emergency)
+        self.document_actions = [
+            self.act_refresh,
+            self.act_filter,
+            self.act_previous_doc,
+            self.act_next_doc,
+            self.act_close_tab,
+            self.act_next_tab,
+            self.act_previous_tab,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_print,
+        ]
 
         self.act_cancel = QAction(self.tr("&Annuler l'opération en cours"), self)
         self.act_cancel.setShortcut(QKeySequence(Qt.Key.Key_Escape))
@@ -141,7 +211,7 @@ class MainWindow(QMainWindow):
         self.act_about = QAction(self.tr("À &propos de DMP Desktop"), self)
         self.act_about.setMenuRole(QAction.MenuRole.AboutRole)
         self.act_about.triggered.connect(self._show_about)
-        for action in (self.act_focus_ins, self.act_check, self.act_cancel):
+        for action in (self.act_focus_ins, self.act_check, self.act_cancel, *self.document_actions):
             self.addAction(action)  # shortcuts work whichever widget has the focus
 
     def _build_menus(self) -> None:
@@ -154,8 +224,23 @@ class MainWindow(QMainWindow):
         patient_menu = menu_bar.addMenu(self.tr("&Patient"))
         patient_menu.addAction(self.act_focus_ins)
         patient_menu.addAction(self.act_check)
+        patient_menu.addAction(self.act_refresh)
+        patient_menu.addSeparator()
+        patient_menu.addAction(self.act_emergency)
         patient_menu.addSeparator()
         patient_menu.addAction(self.act_cancel)
+        documents_menu = menu_bar.addMenu(self.tr("&Documents"))
+        documents_menu.addAction(self.act_filter)
+        documents_menu.addAction(self.act_previous_doc)
+        documents_menu.addAction(self.act_next_doc)
+        documents_menu.addSeparator()
+        documents_menu.addAction(self.act_close_tab)
+        documents_menu.addAction(self.act_next_tab)
+        documents_menu.addAction(self.act_previous_tab)
+        documents_menu.addAction(self.act_zoom_in)
+        documents_menu.addAction(self.act_zoom_out)
+        documents_menu.addSeparator()
+        documents_menu.addAction(self.act_print)
         help_menu = menu_bar.addMenu(self.tr("&Aide"))
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
@@ -183,6 +268,14 @@ class MainWindow(QMainWindow):
         self.card_screen.loginRequested.connect(self._request_login)
         self.card_screen.cardSelected.connect(card.select_card)
         self.workspace.patient_pane.checkRequested.connect(self._on_check_requested)
+        self.workspace.patientCleared.connect(self.consultation.close_patient)
+
+        consultation = self.consultation
+        consultation.accessChanged.connect(self._on_access_changed)
+        consultation.authorizationRecorded.connect(self._on_authorization_recorded)
+        consultation.documentsReady.connect(self._on_documents_ready)
+        consultation.stateChanged.connect(lambda _state: self._update_document_actions())
+        self.workspace.viewer.tabsChanged.connect(lambda _n: self._update_document_actions())
 
     # -- card ---------------------------------------------------------------------------
     def _on_card_state(self, state: CardState) -> None:
@@ -194,6 +287,8 @@ class MainWindow(QMainWindow):
         self.act_logout.setEnabled(logged_in)
         self.act_focus_ins.setEnabled(logged_in)
         self.act_check.setEnabled(logged_in)
+        self.act_refresh.setEnabled(logged_in)
+        self._update_document_actions()
         if logged_in:
             if self.stack.currentWidget() is not self.workspace:
                 self.workspace.clear()
@@ -206,7 +301,7 @@ class MainWindow(QMainWindow):
 
     def _show_card_screen(self) -> None:
         if self.stack.currentWidget() is not self.card_screen:
-            self.workspace.clear()
+            self._forget_patient()
             self.stack.setCurrentWidget(self.card_screen)
             self.card_screen.focus_default()
 
@@ -247,33 +342,88 @@ class MainWindow(QMainWindow):
     def _on_login_failed(self, message: str) -> None:
         self.card_screen.set_notice(message, Tone.ERROR)
 
-    def _on_logged_in(self, _practitioner: Practitioner) -> None:
+    def _on_logged_in(self, practitioner: Practitioner) -> None:
         self._close_pin_dialog()
+        self.consultation.set_practitioner(practitioner)
 
     def _on_session_ended(self, reason: str) -> None:
         """The card left (or the user closed the session): nothing of the patient stays."""
         self._close_pin_dialog()
-        self.workspace.clear()
+        self._forget_patient()
+        self.consultation.end_session()
         self._show_card_screen()
         self.top_bar.set_card_state(self.card_service.state, None)
         self.act_logout.setEnabled(False)
         self.act_focus_ins.setEnabled(False)
         self.act_check.setEnabled(False)
+        self.act_refresh.setEnabled(False)
+        self._update_document_actions()
         self.card_screen.set_notice(reason, Tone.INFO)
+
+    def _forget_patient(self) -> None:
+        """Nothing of the patient stays: widgets, models, documents in memory, banner."""
+        self.consultation.close_patient()
+        self.workspace.clear()
+        self.emergency_banner.clear()
+        self.sync_label.setText("")
 
     # -- DMP ----------------------------------------------------------------------------
     def _on_check_requested(self, ins: Ins) -> None:
         if self.card_service.session is None:
             return
+        if self.consultation.ins is not None and self.consultation.ins != ins:
+            self.consultation.close_patient()  # another patient: nothing of the previous one
+            self.workspace.clear_patient_view()
         self.workspace.begin_check(ins)
         self.dmp_service.check_status(ins)
+
+    def _refresh(self) -> None:
+        """F5: the list of documents again (what changed), or the DMP status."""
+        current = self.workspace.patient_pane.current_ins()
+        if current is not None and current == self.consultation.ins:
+            if self.consultation.refresh():
+                return
+        self.workspace.patient_pane.request_check()
+
+    def _on_authorization_recorded(self, ins: Ins) -> None:
+        """The authorisation is recorded: ask the DMP again, it says what we may now do."""
+        self.statusBar().showMessage(self.tr("Autorisation d'accès enregistrée dans le DMP."), 8000)
+        if self.workspace.patient_pane.current_ins() == ins:
+            self._on_check_requested(ins)
+
+    def _on_access_changed(self, access: AccessMode) -> None:
+        self.emergency_banner.show_access(access)
+
+    def _on_documents_ready(self, _listing: DocumentList) -> None:
+        self.sync_label.setText(
+            self.tr("Documents synchronisés à {time}").format(time=datetime.now().strftime("%H:%M"))
+        )
+
+    def _update_document_actions(self) -> None:
+        logged_in = self.card_service.session is not None
+        listing = logged_in and self.consultation.state is PaneState.DOCUMENTS
+        tabs = logged_in and self.workspace.viewer.count > 0
+        self.act_filter.setEnabled(listing)
+        self.act_previous_doc.setEnabled(listing)
+        self.act_next_doc.setEnabled(listing)
+        for action in (
+            self.act_close_tab,
+            self.act_next_tab,
+            self.act_previous_tab,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_print,
+        ):
+            action.setEnabled(tabs)
+        self.act_emergency.setEnabled(logged_in and self.consultation.may_use_emergency_access)
 
     def _on_busy_changed(self, busy: bool) -> None:
         if not busy:
             self.workspace.end_check()
 
     def _on_status_ready(self, status: DmpStatus) -> None:
-        self.workspace.show_status(status)
+        if self.workspace.show_status(status):
+            self.consultation.show_status(status)
 
     def _on_status_failed(self, message: str) -> None:
         self.workspace.show_error(message)
@@ -324,8 +474,12 @@ class MainWindow(QMainWindow):
             self.tr("Raccourcis clavier"),
             self.tr(
                 "Ctrl+L : saisir l'INS du patient\n"
-                "Entrée : vérifier le DMP du patient\n"
-                "F5 : vérifier à nouveau le DMP\n"
+                "Entrée : vérifier le DMP du patient, puis ouvrir le document choisi\n"
+                "F5 : actualiser la liste des documents\n"
+                "Ctrl+F : filtrer la liste (ou chercher dans le document ouvert)\n"
+                "Alt+↑ / Alt+↓ : document précédent / suivant\n"
+                "Ctrl+W : fermer l'onglet · Ctrl+Tab : onglet suivant\n"
+                "Ctrl+P : imprimer le document\n"
                 "Échap : annuler l'opération en cours\n"
                 "Ctrl+Q : quitter"
             ),
@@ -347,7 +501,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._close_pin_dialog()
-        self.workspace.clear()
+        self._forget_patient()
+        self.consultation.end_session()
         self.dmp_service.stop(wait=True)
         self.card_service.shutdown()
         self.runner.shutdown()

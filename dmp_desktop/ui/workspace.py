@@ -1,4 +1,4 @@
-"""The logged-in workspace: the patient pane (INS) and the DMP status panel."""
+"""The logged-in workspace: the patient (INS, DMP status), the documents and the viewer."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from datetime import date
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -20,9 +23,15 @@ from PySide6.QtWidgets import (
 )
 
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
+from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins, InsError, InsKind, check_ins_text, normalize_ins_text
+from dmp_desktop.services.consultation import ConsultationService, PaneState
+from dmp_desktop.services.viewable import Viewable
+from dmp_desktop.ui.documents_pane import DocumentsPane
+from dmp_desktop.ui.emergency_dialog import EmergencyDialog
 from dmp_desktop.ui.icons import pixmap
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
+from dmp_desktop.ui.viewer import DocumentViewer
 from dmp_desktop.ui.widgets import heading
 
 
@@ -330,40 +339,202 @@ class StatusPanel(QFrame):
 
 
 class Workspace(QWidget):
-    """Patient pane on the left, DMP status on the right."""
+    """Patient and DMP status on the left, the documents in the middle, the viewer on the right."""
 
-    def __init__(self, ins_kind: InsKind, parent: QWidget | None = None) -> None:
+    patientCleared = Signal()  # the INS in the field no longer matches the patient shown
+
+    def __init__(
+        self, ins_kind: InsKind, consultation: ConsultationService, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("workspace")
+        self.consultation = consultation
         self.patient_pane = PatientPane(ins_kind, self)
         self.status_panel = StatusPanel(self)
-        self.patient_pane.setMinimumWidth(340)
-        self.patient_pane.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        self.patient_pane.setStyleSheet(
-            "#patientPane { background: palette(base); border-right: 1px solid palette(mid); }"
+        self.documents_pane = DocumentsPane(consultation, self)
+        self.viewer = DocumentViewer(self)
+        self.emergency_dialog: EmergencyDialog | None = None
+        self.treating_box: QMessageBox | None = None
+
+        left = QFrame(self)
+        left.setObjectName("patientColumn")
+        left.setStyleSheet(
+            "#patientColumn { background: palette(base); border-right: 1px solid palette(mid); }"
         )
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self.patient_pane)
-        splitter.addWidget(self.status_panel)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 900])
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(0)
+        left_layout.addWidget(self.patient_pane)
+        left_layout.addWidget(self.status_panel, 1)
+        left.setMinimumWidth(300)
+        left.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+
+        self.content_splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.content_splitter.setObjectName("contentSplitter")
+        self.content_splitter.setChildrenCollapsible(False)
+        self.content_splitter.addWidget(self.documents_pane)
+        self.content_splitter.addWidget(self.viewer)
+        self.content_splitter.setStretchFactor(0, 1)
+        self.content_splitter.setStretchFactor(1, 1)
+        self.viewer.hide()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.content_splitter)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([340, 940])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        layout.addWidget(self.splitter)
         self.pending_ins: Ins | None = None
         self.patient_pane.ins_edit.textChanged.connect(self._on_ins_edited)
 
+        self.documents_pane.openRequested.connect(self.open_document)
+        self.documents_pane.emergencyRequested.connect(self.request_emergency)
+        self.documents_pane.treatingRequested.connect(self.ask_treating_physician)
+        self.viewer.tabsChanged.connect(self._on_tabs_changed)
+        consultation.documentReady.connect(self._on_document_ready)
+        consultation.documentFailed.connect(self.viewer.show_failure)
+        consultation.documentsReady.connect(self._on_documents_ready)
+        consultation.stateChanged.connect(self._on_state)
+
+    # -- keyboard -----------------------------------------------------------------------
     def focus_ins(self) -> None:
         self.patient_pane.ins_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.patient_pane.ins_edit.selectAll()
 
+    def focus_filter(self) -> bool:
+        """Ctrl+F: the document's search field when a document has the focus, else the list's."""
+        focus = QApplication.focusWidget()
+        if focus is not None and self.viewer.isAncestorOf(focus) and self.viewer.focus_find():
+            return True
+        return self.documents_pane.focus_filter()
+
+    def step_document(self, delta: int) -> DocumentEntry | None:
+        """Alt+Up / Alt+Down: the previous / next document of the list, in a preview tab."""
+        entry = self.documents_pane.step(delta)
+        if entry is None:
+            return None
+        self.open_document(entry, transient=True)
+        following = self.documents_pane.neighbour(entry, delta)
+        if following is not None:
+            self.consultation.open_document(following, silent=True)  # read ahead
+        return entry
+
+    def open_document(self, entry: DocumentEntry, transient: bool = False) -> None:
+        self.viewer.begin(entry, transient=transient)
+        self.viewer.show()
+        self.consultation.open_document(entry)
+
+    def _on_document_ready(self, entry: DocumentEntry, viewable: Viewable) -> None:
+        self.viewer.show_document(entry, viewable)
+
+    def _on_tabs_changed(self, count: int) -> None:
+        self.viewer.setVisible(count > 0)
+        if count > 0 and self.content_splitter.sizes()[1] < 200:
+            total = sum(self.content_splitter.sizes())
+            self.content_splitter.setSizes([total * 9 // 20, total * 11 // 20])
+
+    def _on_documents_ready(self, listing: object) -> None:
+        # First list after Enter in the INS field: the list takes the focus.
+        focus = QApplication.focusWidget()
+        if focus is None or focus is self.patient_pane.ins_edit:
+            if self.documents_pane.stack.currentWidget() is self.documents_pane.list_page:
+                self.documents_pane.focus_list()
+
+    def _on_state(self, state: PaneState) -> None:
+        if state is not PaneState.DOCUMENTS:
+            self.viewer.clear()
+
+    # -- dialogs ------------------------------------------------------------------------
+    def _patient_label(self) -> str:
+        status = self.status_panel.shown_status
+        if status is None:
+            return ""
+        family = (status.patient_family_name or "").upper()
+        given = (status.patient_given_name or "").title()
+        return " ".join(p for p in (family, given) if p)
+
+    def request_emergency(self) -> EmergencyDialog | None:
+        """The separate, deliberate button: choose the mode and give the reason."""
+        if not self.consultation.may_use_emergency_access:
+            return None
+        if self.emergency_dialog is not None:
+            self.emergency_dialog.raise_()
+            return self.emergency_dialog
+        dialog = EmergencyDialog(self._patient_label(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.emergency_dialog = dialog
+
+        def done(result: int) -> None:
+            self.emergency_dialog = None
+            if result == QDialog.DialogCode.Accepted and dialog.purpose is not None:
+                problem = self.consultation.start_emergency_access(dialog.purpose, dialog.reason)
+                if problem is not None:
+                    self.documents_pane.message_page.show_message(
+                        self.tr("Accès en urgence impossible"), problem, Tone.ERROR
+                    )
+            dialog.clear()
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
+    def ask_treating_physician(self) -> QMessageBox | None:
+        """The médecin traitant declaration: one question, two answers, never automatic."""
+        if not self.consultation.may_declare_treating_physician:
+            return None
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Médecin traitant DMP"),
+            self.tr("Le patient vous désigne-t-il comme son médecin traitant DMP ?"),
+            parent=self,
+        )
+        box.setInformativeText(
+            self.tr(
+                "Votre réponse est enregistrée dans le DMP. Le médecin traitant DMP peut "
+                "notamment voir les documents masqués aux autres professionnels."
+            )
+        )
+        yes = box.addButton(self.tr("&Oui, il me désigne"), QMessageBox.ButtonRole.YesRole)
+        no = box.addButton(self.tr("&Non"), QMessageBox.ButtonRole.NoRole)
+        box.setDefaultButton(no)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.treating_box = box
+
+        def done(_result: int) -> None:
+            self.treating_box = None
+            if box.clickedButton() is yes:
+                self.consultation.declare_treating_physician()
+
+        box.finished.connect(done)
+        box.open()
+        return box
+
+    def close_dialogs(self) -> None:
+        for dialog in (self.emergency_dialog, self.treating_box):
+            if dialog is not None:
+                dialog.reject()
+        self.emergency_dialog = None
+        self.treating_box = None
+
+    # -- patient ------------------------------------------------------------------------
     def clear(self) -> None:
-        """Forget the patient: field, feedback, status, everything."""
+        """Forget the patient: field, feedback, status, documents, viewer, everything."""
         self.pending_ins = None
+        self.close_dialogs()
         self.patient_pane.clear()
         self.status_panel.clear()
+        self.documents_pane.clear()
+        self.viewer.clear()
+
+    def clear_patient_view(self) -> None:
+        """Forget what is shown of the patient, keep the INS field (another patient typed)."""
+        self.close_dialogs()
+        self.status_panel.clear()
+        self.documents_pane.clear()
+        self.viewer.clear()
 
     def begin_check(self, ins: Ins) -> None:
         self.pending_ins = ins
@@ -389,8 +560,9 @@ class Workspace(QWidget):
 
     def _on_ins_edited(self, _text: str) -> None:
         # A status on screen belongs to the INS it was asked for: never show it
-        # next to another patient's number.
+        # (nor the documents) next to another patient's number.
         current = self.patient_pane.current_ins()
         if self.pending_ins is not None and current != self.pending_ins:
             self.pending_ins = None
-            self.status_panel.clear()
+            self.clear_patient_view()
+            self.patientCleared.emit()

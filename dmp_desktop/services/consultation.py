@@ -1,0 +1,825 @@
+"""The consultation of one patient's DMP: access, the list of documents, opening them.
+
+The window tells this service which DMP status it got (TD0.2) and what the
+doctor chose; the service decides what the documents pane shows, asks the DMP
+off the UI thread (through :meth:`DmpService.call`) and answers with signals.
+
+Honest access: the professional's authorisation is recorded only when the
+doctor answers "yes" to the consent question (never automatically); a blocked
+professional gets no way around the block; emergency access ("bris de glace",
+"centre 15") is a deliberate choice with a reason, and every search and
+retrieval then carries that purpose of use until the patient is changed or the
+session ends.
+
+Everything about the patient lives in memory only and is dropped when the
+patient changes or the card session ends. The one thing kept on disk is the
+set of document ids already seen, encrypted (:mod:`dmp_desktop.storage.last_seen`).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+
+from PySide6.QtCore import QObject, Signal
+
+from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
+from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
+from dmp_desktop.domain.patient import Ins
+from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.errors import DmpDesktopError, describe
+from dmp_desktop.services.dmp_service import DmpClientLike, DmpService
+from dmp_desktop.services.operations import Operation
+from dmp_desktop.services.viewable import Viewable, prepare
+from dmp_desktop.settings import Settings
+from dmp_desktop.storage.last_seen import LastSeen, LastSeenStore
+
+log = logging.getLogger(__name__)
+
+PURPOSE_NORMAL = "normal"
+PURPOSE_BREAK_GLASS = "bris_de_glace"
+PURPOSE_CENTRE_15 = "centre_15"
+EMERGENCY_PURPOSES = (PURPOSE_BREAK_GLASS, PURPOSE_CENTRE_15)
+MIN_REASON_LENGTH = 10
+MAX_REASON_LENGTH = 500
+# Retrieved documents kept in memory for the session (going back is instant).
+CACHE_MAX_DOCUMENTS = 40
+CACHE_MAX_BYTES = 256 * 1024 * 1024
+
+
+# -- access ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccessMode:
+    """The purpose of use every request carries, and the reason given for an emergency."""
+
+    purpose: str = PURPOSE_NORMAL
+    reason: str | None = None
+
+    @property
+    def emergency(self) -> bool:
+        return self.purpose in EMERGENCY_PURPOSES
+
+
+NORMAL_ACCESS = AccessMode()
+
+
+def emergency_problem(purpose: str, reason: str) -> str | None:
+    """Why this emergency access cannot be started (French), or None if it can."""
+    if purpose not in EMERGENCY_PURPOSES:
+        return "Choisissez le mode d'accès en urgence : bris de glace ou centre 15."
+    text = " ".join(reason.split())
+    if purpose == PURPOSE_BREAK_GLASS and len(text) < MIN_REASON_LENGTH:
+        return (
+            f"Indiquez le motif de l'accès en mode bris de glace "
+            f"(au moins {MIN_REASON_LENGTH} caractères) : il est enregistré dans le DMP."
+        )
+    if len(text) > MAX_REASON_LENGTH:
+        return f"Le motif ne peut pas dépasser {MAX_REASON_LENGTH} caractères."
+    return None
+
+
+class PaneState(enum.Enum):
+    """What the documents pane shows."""
+
+    EMPTY = "empty"  # no patient
+    NO_DMP = "no_dmp"
+    CLOSED = "closed"
+    STAFF = "staff"  # a secretary's card: may feed a DMP, never read it
+    ASK_CONSENT = "ask_consent"  # no (or an expired) authorisation: ask the question
+    DECLINED = "declined"  # the doctor answered "no"
+    BLOCKED = "blocked"  # INTERDIT: no way around it
+    DOCUMENTS = "documents"  # authorised, or emergency access
+
+
+# -- what the list covers -------------------------------------------------------------------
+class Period(enum.Enum):
+    TWO_YEARS = 2
+    FIVE_YEARS = 5
+    ALL = 0
+
+    def since(self, today: date) -> date | None:
+        if self is Period.ALL:
+            return None
+        try:
+            return today.replace(year=today.year - self.value)
+        except ValueError:  # 29 February
+            return today.replace(year=today.year - self.value, day=28)
+
+    def covers(self, other: Period) -> bool:
+        if self is Period.ALL:
+            return True
+        return other is not Period.ALL and self.value >= other.value
+
+
+def entry_date(entry: DocumentEntry) -> datetime | None:
+    """The date a doctor sorts by: the act (service start), else the document's creation."""
+    return entry.service_start or entry.creation_time or entry.submission_time
+
+
+@dataclass(frozen=True)
+class ListScope:
+    """What the doctor asked to see: period and the statuses beyond the active documents."""
+
+    period: Period = Period.TWO_YEARS
+    archived: bool = False
+    deprecated: bool = False
+    masked: bool = False  # médecin traitant only
+
+    def statuses(self) -> frozenset[DocumentStatus]:
+        statuses = {DocumentStatus.APPROVED}
+        if self.archived:
+            statuses.add(DocumentStatus.ARCHIVED)
+        if self.deprecated:
+            statuses.add(DocumentStatus.DEPRECATED)
+        return frozenset(statuses)
+
+    def covers(self, other: ListScope) -> bool:
+        """A list loaded for ``self`` holds everything ``other`` shows (filtered locally)."""
+        return (
+            self.period.covers(other.period)
+            and self.statuses() >= other.statuses()
+            and self.masked == other.masked
+        )
+
+    def widened(self, other: ListScope) -> ListScope:
+        """The smallest scope covering both (masked documents: as ``other`` asks)."""
+        period = self.period if self.period.covers(other.period) else other.period
+        return ListScope(
+            period,
+            self.archived or other.archived,
+            self.deprecated or other.deprecated,
+            other.masked,
+        )
+
+    def query(self, ins: Ins, today: date) -> DocumentQuery:
+        return DocumentQuery(
+            patient=ins,
+            since=self.period.since(today),
+            statuses=self.statuses(),
+            include_masked=self.masked,
+        )
+
+    def accepts(self, entry: DocumentEntry, today: date | None = None) -> bool:
+        if entry.status not in self.statuses():
+            return False
+        since = self.period.since(today or date.today())
+        when = entry_date(entry)
+        return since is None or when is None or when.date() >= since
+
+
+# -- results -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListChanges:
+    """What a refresh found compared to the list in memory (unique ids)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+    def summary_fr(self) -> str:
+        if self.empty:
+            return "aucun changement"
+        parts = []
+        for count, one, many in (
+            (len(self.added), "1 nouveau document", "{n} nouveaux documents"),
+            (len(self.changed), "1 document modifié", "{n} documents modifiés"),
+            (len(self.removed), "1 document retiré", "{n} documents retirés"),
+        ):
+            if count:
+                parts.append(one if count == 1 else many.format(n=count))
+        return ", ".join(parts)
+
+
+def diff_entries(
+    before: dict[str, DocumentEntry], after: dict[str, DocumentEntry]
+) -> ListChanges:
+    added = tuple(uid for uid in after if uid not in before)
+    removed = tuple(uid for uid in before if uid not in after)
+    changed = tuple(uid for uid, e in after.items() if uid in before and before[uid] != e)
+    return ListChanges(added, changed, removed)
+
+
+@dataclass(frozen=True)
+class DocumentList:
+    """The list as the pane shows it."""
+
+    ins: Ins
+    entries: tuple[DocumentEntry, ...]
+    new_ids: frozenset[str]
+    loaded_scope: ListScope
+    first_consultation: bool  # nothing recorded before: no "new" marks this time
+    last_consultation: datetime | None
+    changes: ListChanges | None = None  # set after a refresh (F5)
+    refreshed_at: datetime | None = None
+    tracking_problem: str | None = None  # French: why "new" cannot be followed
+
+    @property
+    def new_count(self) -> int:
+        return len(self.new_ids)
+
+
+@dataclass
+class _Fetched:
+    entries: list[DocumentEntry]
+    previous: LastSeen | None = None
+    tracking_error: BaseException | None = None
+
+
+@dataclass
+class _Patient:
+    ins: Ins
+    status: DmpStatus
+    access: AccessMode = NORMAL_ACCESS
+    declined: bool = False
+    loaded_scope: ListScope | None = None
+    entries: dict[str, DocumentEntry] = field(default_factory=dict)
+    new_ids: set[str] = field(default_factory=set)
+    previous: LastSeen | None = None
+    previous_loaded: bool = False
+    tracking_problem: str | None = None
+    last_list: DocumentList | None = None
+
+
+class _DocumentCache:
+    """Retrieved documents of the current patient, in memory only (least recently used out)."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, Viewable] = OrderedDict()
+
+    def get(self, unique_id: str) -> Viewable | None:
+        item = self._items.get(unique_id)
+        if item is not None:
+            self._items.move_to_end(unique_id)
+        return item
+
+    def put(self, unique_id: str, viewable: Viewable) -> None:
+        self._items[unique_id] = viewable
+        self._items.move_to_end(unique_id)
+        while len(self._items) > CACHE_MAX_DOCUMENTS or (
+            len(self._items) > 1 and sum(v.size for v in self._items.values()) > CACHE_MAX_BYTES
+        ):
+            self._items.popitem(last=False)
+
+    def discard(self, unique_id: str) -> None:
+        self._items.pop(unique_id, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, unique_id: object) -> bool:
+        return unique_id in self._items
+
+
+def _open_last_seen(settings: Settings) -> LastSeenStore:
+    from dmp_desktop.storage.secure import SecureStore
+
+    store = SecureStore.open(
+        settings.local_data_dir() / "state", training_mode=settings.training_mode
+    )
+    return LastSeenStore(store)
+
+
+class ConsultationService(QObject):
+    """One patient's DMP at a time, for the window."""
+
+    stateChanged = Signal(object)  # PaneState
+    accessChanged = Signal(object)  # AccessMode
+    loadingChanged = Signal(bool)
+    documentsReady = Signal(object)  # DocumentList
+    documentsFailed = Signal(str)  # French message
+    scopeChanged = Signal(object)  # ListScope the doctor wants to see
+    documentLoading = Signal(object)  # DocumentEntry
+    documentReady = Signal(object, object)  # DocumentEntry, Viewable
+    documentFailed = Signal(object, str)  # DocumentEntry, French message
+    authorizationRecorded = Signal(object)  # Ins: check the status again
+    authorizationFailed = Signal(str)
+    busyChanged = Signal(bool)  # an authorisation is being recorded
+
+    def __init__(
+        self,
+        settings: Settings,
+        dmp: DmpService,
+        *,
+        last_seen: Callable[[], LastSeenStore] | None = None,
+        today: Callable[[], date] = date.today,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._dmp = dmp
+        self._open_store = last_seen or (lambda: _open_last_seen(settings))
+        self._store: LastSeenStore | None = None
+        self._store_lock = threading.Lock()
+        self._today = today
+        self._practitioner: Practitioner | None = None
+        self._patient: _Patient | None = None
+        self._state = PaneState.EMPTY
+        self._scope = ListScope()
+        self._cache = _DocumentCache()
+        self._list_op: Operation[_Fetched] | None = None
+        self._auth_op: Operation[None] | None = None
+        self._doc_ops: dict[str, Operation[Viewable]] = {}
+
+    # -- what the window reads --------------------------------------------------------
+    @property
+    def state(self) -> PaneState:
+        return self._state
+
+    @property
+    def ins(self) -> Ins | None:
+        return self._patient.ins if self._patient is not None else None
+
+    @property
+    def status(self) -> DmpStatus | None:
+        return self._patient.status if self._patient is not None else None
+
+    @property
+    def access(self) -> AccessMode:
+        return self._patient.access if self._patient is not None else NORMAL_ACCESS
+
+    @property
+    def scope(self) -> ListScope:
+        return self._scope
+
+    @property
+    def loaded_scope(self) -> ListScope | None:
+        return self._patient.loaded_scope if self._patient is not None else None
+
+    @property
+    def documents(self) -> DocumentList | None:
+        return self._patient.last_list if self._patient is not None else None
+
+    @property
+    def loading(self) -> bool:
+        return self._list_op is not None and not self._list_op.done
+
+    @property
+    def practitioner(self) -> Practitioner | None:
+        return self._practitioner
+
+    @property
+    def may_see_masked(self) -> bool:
+        """Masked documents are for the patient's médecin traitant only."""
+        return self._patient is not None and self._patient.status.treating_physician
+
+    @property
+    def may_declare_treating_physician(self) -> bool:
+        practitioner = self._practitioner
+        patient = self._patient
+        return (
+            practitioner is not None
+            and practitioner.profession_code == "10"
+            and patient is not None
+            and not patient.status.treating_physician
+            and not patient.access.emergency
+        )
+
+    @property
+    def cached_documents(self) -> int:
+        return len(self._cache)
+
+    def is_cached(self, entry: DocumentEntry) -> bool:
+        return entry.unique_id in self._cache
+
+    # -- session ----------------------------------------------------------------------
+    def set_practitioner(self, practitioner: Practitioner | None) -> None:
+        """The professional of the card session (None: the session ended)."""
+        if practitioner != self._practitioner:
+            self.close_patient()
+        self._practitioner = practitioner
+
+    def end_session(self) -> None:
+        """The card left or the session was closed: forget everything."""
+        self.close_patient()
+        self._practitioner = None
+
+    def close_patient(self) -> None:
+        """Forget the patient: list, documents in memory, emergency mode."""
+        self._cancel_all()
+        had_emergency = self._patient is not None and self._patient.access.emergency
+        self._patient = None
+        self._cache.clear()
+        self._scope = ListScope()
+        self._set_state(PaneState.EMPTY)
+        if had_emergency:
+            self.accessChanged.emit(NORMAL_ACCESS)
+
+    def _cancel_all(self) -> None:
+        ops: list[Operation[object]] = [
+            cast(Operation[object], op)
+            for op in (self._list_op, self._auth_op, *self._doc_ops.values())
+            if op is not None
+        ]
+        was_loading = self.loading
+        was_busy = self._auth_op is not None and not self._auth_op.done
+        self._list_op = None
+        self._auth_op = None
+        self._doc_ops.clear()
+        for op in ops:
+            if not op.done:
+                op.cancel()
+        if was_loading:
+            self.loadingChanged.emit(False)
+        if was_busy:
+            self.busyChanged.emit(False)
+
+    def _set_state(self, state: PaneState) -> None:
+        self._state = state
+        self.stateChanged.emit(state)
+
+    # -- the patient ------------------------------------------------------------------
+    def show_status(self, status: DmpStatus) -> None:
+        """The DMP answered TD0.2 for the patient in the field: decide what to show."""
+        patient = self._patient
+        if patient is None or patient.ins != status.ins:
+            self.close_patient()
+            patient = _Patient(status.ins, status)
+            self._patient = patient
+        else:
+            patient.status = status
+            if not status.treating_physician and self._scope.masked:
+                self._scope = ListScope(
+                    self._scope.period, self._scope.archived, self._scope.deprecated, False
+                )
+        self._decide()
+
+    def _decide(self) -> None:
+        patient = self._patient
+        if patient is None:
+            self._set_state(PaneState.EMPTY)
+            return
+        status = patient.status
+        if self._practitioner is not None and self._practitioner.is_staff:
+            self._set_state(PaneState.STAFF)
+            return
+        if status.state is DmpState.NONE:
+            self._set_state(PaneState.NO_DMP)
+            return
+        if status.state is DmpState.CLOSED:
+            self._set_state(PaneState.CLOSED)
+            return
+        if status.authorization is Authorization.INTERDIT:
+            # Blocked by the patient: no documents, and no emergency access either.
+            if patient.access.emergency:
+                patient.access = NORMAL_ACCESS
+                self.accessChanged.emit(NORMAL_ACCESS)
+            self._set_state(PaneState.BLOCKED)
+            return
+        if status.authorization is Authorization.VALIDE or patient.access.emergency:
+            self._set_state(PaneState.DOCUMENTS)
+            if patient.loaded_scope is None and not self.loading:
+                self._load(self._scope, refresh=False)
+            return
+        self._set_state(PaneState.DECLINED if patient.declined else PaneState.ASK_CONSENT)
+
+    def decline_consent(self) -> None:
+        """The doctor answered "no": nothing is sent to the DMP."""
+        if self._patient is not None and self._state is PaneState.ASK_CONSENT:
+            self._patient.declined = True
+            self._set_state(PaneState.DECLINED)
+
+    def ask_consent_again(self) -> None:
+        if self._patient is not None and self._state is PaneState.DECLINED:
+            self._patient.declined = False
+            self._set_state(PaneState.ASK_CONSENT)
+
+    def record_consent(self, *, treating_physician: bool = False) -> bool:
+        """The doctor answered "yes": record the authorisation (and médecin traitant if chosen)."""
+        if self._patient is None or self._state not in (
+            PaneState.ASK_CONSENT,
+            PaneState.DECLINED,
+        ):
+            return False
+        return self._set_authorization(treating_physician=treating_physician)
+
+    def declare_treating_physician(self) -> bool:
+        """The patient designates this doctor as médecin traitant DMP (asked explicitly)."""
+        if not self.may_declare_treating_physician or self._state is not PaneState.DOCUMENTS:
+            return False
+        return self._set_authorization(treating_physician=True)
+
+    def _set_authorization(self, *, treating_physician: bool) -> bool:
+        patient = self._patient
+        if patient is None or (self._auth_op is not None and not self._auth_op.done):
+            return False
+        ins = patient.ins
+
+        def work(client: DmpClientLike) -> None:
+            client.set_authorization(
+                ins, grant=True, treating_physician=treating_physician
+            )
+
+        op = self._dmp.call(
+            self.tr("Enregistrement de l'autorisation d'accès"),
+            work,
+            lambda _none: self._on_authorization(op_ref, ins),
+            lambda exc: self._on_authorization_failed(op_ref, exc),
+        )
+        if op is None:
+            self.authorizationFailed.emit(
+                self.tr("Connectez-vous avec votre carte CPS pour consulter le DMP.")
+            )
+            return False
+        op_ref = op
+        self._auth_op = op
+        self.busyChanged.emit(True)
+        return True
+
+    def _on_authorization(self, op: Operation[None], ins: Ins) -> None:
+        if op is not self._auth_op:
+            return
+        self._auth_op = None
+        self.busyChanged.emit(False)
+        if self._patient is not None and self._patient.ins == ins:
+            self._patient.declined = False
+            self.authorizationRecorded.emit(ins)
+
+    def _on_authorization_failed(self, op: Operation[None], exc: BaseException) -> None:
+        if op is not self._auth_op:
+            return
+        self._auth_op = None
+        self.busyChanged.emit(False)
+        self.authorizationFailed.emit(describe(exc))
+
+    # -- emergency access ---------------------------------------------------------------
+    @property
+    def may_use_emergency_access(self) -> bool:
+        patient = self._patient
+        return (
+            patient is not None
+            and self._state in (PaneState.ASK_CONSENT, PaneState.DECLINED)
+            and patient.status.authorization is not Authorization.INTERDIT
+        )
+
+    def start_emergency_access(self, purpose: str, reason: str) -> str | None:
+        """Open the DMP in emergency mode; returns why it cannot (French) or None."""
+        if not self.may_use_emergency_access or self._patient is None:
+            return self.tr("L'accès en urgence n'est pas possible pour ce dossier.")
+        problem = emergency_problem(purpose, reason)
+        if problem is not None:
+            return problem
+        text = " ".join(reason.split()) or None
+        self._patient.access = AccessMode(purpose, text)
+        self.accessChanged.emit(self._patient.access)
+        self._decide()
+        return None
+
+    # -- the list ---------------------------------------------------------------------
+    def set_scope(self, scope: ListScope) -> None:
+        """The doctor changed the period or the statuses: filter, or ask the DMP if wider."""
+        if scope.masked and not self.may_see_masked:
+            scope = ListScope(scope.period, scope.archived, scope.deprecated, False)
+        if scope == self._scope:
+            return
+        self._scope = scope
+        self.scopeChanged.emit(scope)
+        patient = self._patient
+        if patient is None or self._state is not PaneState.DOCUMENTS:
+            return
+        loaded = patient.loaded_scope
+        if loaded is not None and loaded.covers(scope):
+            return
+        wanted = loaded.widened(scope) if loaded is not None else scope
+        self._load(wanted, refresh=False)
+
+    def refresh(self) -> bool:
+        """F5: ask the DMP again for what is loaded and tell what changed."""
+        patient = self._patient
+        if patient is None or self._state is not PaneState.DOCUMENTS:
+            return False
+        scope = patient.loaded_scope or self._scope
+        self._load(scope, refresh=patient.loaded_scope is not None)
+        return True
+
+    def _load(self, scope: ListScope, *, refresh: bool) -> None:
+        patient = self._patient
+        practitioner = self._practitioner
+        if patient is None:
+            return
+        previous_op = self._list_op
+        if previous_op is not None and not previous_op.done:
+            previous_op.on_cancel = None  # superseded: its answer is ignored
+            previous_op.cancel()
+            previous_op = None
+        ins = patient.ins
+        access = patient.access
+        query = scope.query(ins, self._today())
+        read_previous = not patient.previous_loaded
+        professional = practitioner.national_id if practitioner is not None else None
+
+        def work(client: DmpClientLike) -> _Fetched:
+            entries = client.find_documents(
+                query, purpose=access.purpose, reason=access.reason
+            )
+            fetched = _Fetched(list(entries))
+            if professional is not None:
+                try:
+                    store = self._last_seen_store()
+                    if read_previous:
+                        fetched.previous = store.load(professional, ins)
+                    store.record(professional, ins, [e.unique_id for e in entries])
+                except (DmpDesktopError, OSError, ValueError) as exc:
+                    log.warning("last-seen state unavailable: %s", type(exc).__name__)
+                    fetched.tracking_error = exc
+            return fetched
+
+        label = (
+            self.tr("Actualisation de la liste des documents")
+            if refresh
+            else self.tr("Recherche des documents du patient")
+        )
+        op = self._dmp.call(
+            label,
+            work,
+            lambda fetched: self._on_documents(op_ref, scope, refresh, fetched),
+            lambda exc: self._on_documents_failed(op_ref, exc),
+        )
+        if op is None:
+            self.documentsFailed.emit(
+                self.tr("Connectez-vous avec votre carte CPS pour consulter le DMP.")
+            )
+            return
+        op_ref = op
+        self._list_op = op
+        if previous_op is None:
+            self.loadingChanged.emit(True)
+
+    def _last_seen_store(self) -> LastSeenStore:
+        with self._store_lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
+
+    def _on_documents(
+        self, op: Operation[_Fetched], scope: ListScope, refresh: bool, fetched: _Fetched
+    ) -> None:
+        patient = self._patient
+        if op is not self._list_op or patient is None:
+            return
+        self._list_op = None
+        if not patient.previous_loaded and fetched.tracking_error is None:
+            patient.previous = fetched.previous
+            patient.previous_loaded = True
+        if fetched.tracking_error is not None:
+            patient.tracking_problem = self.tr(
+                "Les nouveautés depuis votre dernière consultation ne peuvent pas être "
+                "suivies : {reason}"
+            ).format(reason=describe(fetched.tracking_error))
+        else:
+            patient.tracking_problem = None
+        after: dict[str, DocumentEntry] = {}
+        for entry in fetched.entries:  # de-duplicated by unique id, last one wins
+            after[entry.unique_id] = entry
+        before = patient.entries
+        changes = diff_entries(before, after) if refresh else None
+        previous = patient.previous
+        for uid, entry in after.items():
+            if uid in before or previous is None:
+                continue
+            if _is_new(entry, previous):
+                patient.new_ids.add(uid)
+        patient.new_ids &= set(after)
+        patient.entries = after
+        patient.loaded_scope = scope
+        listing = DocumentList(
+            ins=patient.ins,
+            entries=tuple(after.values()),
+            new_ids=frozenset(patient.new_ids),
+            loaded_scope=scope,
+            first_consultation=patient.previous_loaded and previous is None,
+            last_consultation=previous.at if previous is not None else None,
+            changes=changes,
+            refreshed_at=datetime.now() if refresh else None,
+            tracking_problem=patient.tracking_problem,
+        )
+        patient.last_list = listing
+        for uid in (changes.changed + changes.removed) if changes else ():
+            self._cache_drop(uid)
+        self.loadingChanged.emit(False)
+        self.documentsReady.emit(listing)
+
+    def _on_documents_failed(self, op: Operation[_Fetched], exc: BaseException) -> None:
+        if op is not self._list_op:
+            return
+        self._list_op = None
+        self.loadingChanged.emit(False)
+        self.documentsFailed.emit(describe(exc))
+
+    # -- documents --------------------------------------------------------------------
+    def open_document(self, entry: DocumentEntry, *, silent: bool = False) -> None:
+        """Retrieve ``entry`` (or take it from memory); answers with documentReady.
+
+        ``silent`` prefetches: no progress shown, and a failure is not reported.
+        """
+        patient = self._patient
+        if patient is None or entry.unique_id not in patient.entries:
+            return
+        cached = self._cache.get(entry.unique_id)
+        if cached is not None:
+            if not silent:
+                self.documentReady.emit(entry, cached)
+            return
+        running = self._doc_ops.get(entry.unique_id)
+        if running is not None and not running.done:
+            if not silent and running.silent:
+                running.silent = False  # asked for now: report its outcome
+                self.documentLoading.emit(entry)
+            return
+        access = patient.access
+        uid = entry.unique_id
+
+        def work(client: DmpClientLike) -> Viewable:
+            document = client.retrieve_document(
+                entry, purpose=access.purpose, reason=access.reason
+            )
+            return prepare(document)
+
+        op = self._dmp.call(
+            self.tr("Ouverture du document"),
+            work,
+            lambda viewable: self._on_document(op_ref, entry, viewable),
+            lambda exc: self._on_document_failed(op_ref, entry, exc),
+            silent=silent,
+        )
+        if op is None:
+            if not silent:
+                self.documentFailed.emit(
+                    entry, self.tr("Connectez-vous avec votre carte CPS pour consulter le DMP.")
+                )
+            return
+        op_ref = op
+        self._doc_ops[uid] = op
+        if not silent:
+            self.documentLoading.emit(entry)
+
+    def _on_document(self, op: Operation[Viewable], entry: DocumentEntry, view: Viewable) -> None:
+        if self._doc_ops.get(entry.unique_id) is not op:
+            return
+        del self._doc_ops[entry.unique_id]
+        self._cache.put(entry.unique_id, view)
+        if not op.silent:
+            self.documentReady.emit(entry, view)
+
+    def _on_document_failed(
+        self, op: Operation[Viewable], entry: DocumentEntry, exc: BaseException
+    ) -> None:
+        if self._doc_ops.get(entry.unique_id) is not op:
+            return
+        del self._doc_ops[entry.unique_id]
+        if not op.silent:
+            self.documentFailed.emit(entry, describe(exc))
+
+    def _cache_drop(self, unique_id: str) -> None:
+        self._cache.discard(unique_id)
+
+
+def _is_new(entry: DocumentEntry, previous: LastSeen) -> bool:
+    """Not seen before, and put in the DMP after the last consultation (when known).
+
+    Widening the period brings older documents never listed before: they are
+    not "new since your last consultation".
+    """
+    if entry.unique_id in previous.unique_ids:
+        return False
+    if previous.at is None or entry.submission_time is None:
+        return True
+    submitted = entry.submission_time
+    if submitted.tzinfo is None:
+        submitted = submitted.replace(tzinfo=UTC)
+    last = previous.at if previous.at.tzinfo is not None else previous.at.replace(tzinfo=UTC)
+    return submitted > last - timedelta(minutes=5)
+
+
+__all__ = [
+    "CACHE_MAX_BYTES",
+    "EMERGENCY_PURPOSES",
+    "MIN_REASON_LENGTH",
+    "NORMAL_ACCESS",
+    "PURPOSE_BREAK_GLASS",
+    "PURPOSE_CENTRE_15",
+    "PURPOSE_NORMAL",
+    "AccessMode",
+    "ConsultationService",
+    "DocumentList",
+    "ListChanges",
+    "ListScope",
+    "PaneState",
+    "Period",
+    "diff_entries",
+    "emergency_problem",
+    "entry_date",
+]
+

@@ -1,0 +1,761 @@
+"""The documents pane: the consent question, or the sortable, filterable list of documents.
+
+It follows :class:`ConsultationService` (state, list, scope) and sends the
+doctor's answers back to it. The pane never records an authorisation by
+itself: "Oui" is the only way, and only after a click (or Enter on it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dmp_desktop.domain.dmp_status import Authorization
+from dmp_desktop.domain.document import DocumentEntry
+from dmp_desktop.services.consultation import (
+    ConsultationService,
+    DocumentList,
+    ListScope,
+    PaneState,
+    Period,
+)
+from dmp_desktop.ui.documents_model import (
+    FILTER_COLUMNS,
+    Column,
+    DocumentsModel,
+    DocumentsProxy,
+    distinct_values,
+)
+from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
+from dmp_desktop.ui.widgets import heading
+
+MAX_COLUMN_WIDTH = 240
+
+
+def new_count_text(count: int) -> str:
+    if count == 1:
+        return QCoreApplication.translate(
+            "DocumentsPane", "● 1 nouveau depuis votre dernière consultation"
+        )
+    return QCoreApplication.translate(
+        "DocumentsPane", "● {n} nouveaux depuis votre dernière consultation"
+    ).format(n=count)
+
+
+class ConsentPage(QWidget):
+    """One question, two answers; the médecin traitant choice apart; emergency further apart."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("consentPage")
+        self.context_label = QLabel(self)
+        self.context_label.setObjectName("consentContext")
+        self.context_label.setWordWrap(True)
+        self.question_label = QLabel(
+            self.tr("Le patient consent-il à ce que vous accédiez à son DMP ?"), self
+        )
+        self.question_label.setObjectName("consentQuestion")
+        self.question_label.setFont(scaled_font(self, 1.35, bold=True))
+        self.question_label.setWordWrap(True)
+        explanation = QLabel(
+            self.tr(
+                "Votre réponse est enregistrée dans le DMP comme autorisation d'accès. "
+                "Ne répondez « Oui » que si le patient vous a donné son accord."
+            ),
+            self,
+        )
+        explanation.setWordWrap(True)
+        explanation.setStyleSheet("color: palette(placeholder-text);")
+        self.yes_button = QPushButton(self.tr("&Oui, le patient consent"), self)
+        self.yes_button.setObjectName("consentYes")
+        make_primary(self.yes_button)
+        self.yes_button.setAutoDefault(False)
+        self.no_button = QPushButton(self.tr("&Non"), self)
+        self.no_button.setObjectName("consentNo")
+        self.no_button.setMinimumHeight(self.yes_button.minimumHeight())
+        self.no_button.setMinimumWidth(120)
+        self.no_button.setAutoDefault(False)
+        answers = QHBoxLayout()
+        answers.addWidget(self.yes_button)
+        answers.addWidget(self.no_button)
+        answers.addStretch(1)
+        self.treating_check = QCheckBox(
+            self.tr("Le patient me désigne aussi comme son &médecin traitant DMP"), self
+        )
+        self.treating_check.setObjectName("treatingCheck")
+        self.busy_label = QLabel(self.tr("Enregistrement de l'autorisation…"), self)
+        self.busy_label.setObjectName("consentBusy")
+        self.busy_label.hide()
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("consentError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        separator = QFrame(self)
+        separator.setFrameShape(QFrame.Shape.HLine)
+        separator.setFrameShadow(QFrame.Shadow.Sunken)
+        emergency_text = QLabel(
+            self.tr(
+                "Urgence et patient hors d'état de consentir ? L'accès en urgence est tracé "
+                "et le patient en est informé."
+            ),
+            self,
+        )
+        emergency_text.setWordWrap(True)
+        emergency_text.setStyleSheet("color: palette(placeholder-text);")
+        self.emergency_button = QPushButton(self.tr("Accès en &urgence…"), self)
+        self.emergency_button.setObjectName("emergencyButton")
+        self.emergency_button.setAutoDefault(False)
+        emergency_row = QHBoxLayout()
+        emergency_row.addWidget(emergency_text, 1)
+        emergency_row.addWidget(self.emergency_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(12)
+        layout.addWidget(self.context_label)
+        layout.addWidget(self.question_label)
+        layout.addWidget(explanation)
+        layout.addLayout(answers)
+        layout.addWidget(self.treating_check)
+        layout.addWidget(self.busy_label)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        layout.addWidget(separator)
+        layout.addLayout(emergency_row)
+
+    def reset(self, *, expired: bool, doctor: bool) -> None:
+        if expired:
+            set_tone(
+                self.context_label,
+                Tone.WARNING,
+                self.tr("Votre autorisation d'accès à ce DMP a expiré."),
+            )
+        else:
+            set_tone(
+                self.context_label,
+                Tone.INFO,
+                self.tr("Vous n'avez pas encore d'autorisation d'accès à ce DMP."),
+            )
+        self.treating_check.setChecked(False)
+        self.treating_check.setVisible(doctor)
+        self.set_busy(False)
+        self.error_label.hide()
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy_label.setVisible(busy)
+        self.yes_button.setEnabled(not busy)
+        self.no_button.setEnabled(not busy)
+        self.treating_check.setEnabled(not busy)
+
+    def show_error(self, message: str) -> None:
+        set_tone(self.error_label, Tone.ERROR, message)
+
+
+class MessagePage(QWidget):
+    """No DMP, closed, blocked, declined, staff card: what it means and what one can do."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("documentsMessagePage")
+        self.title_label = heading("", self, 1.2)
+        self.title_label.setObjectName("documentsMessageTitle")
+        self.text_label = QLabel(self)
+        self.text_label.setObjectName("documentsMessage")
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.again_button = QPushButton(self.tr("Poser à &nouveau la question"), self)
+        self.again_button.setObjectName("askAgainButton")
+        self.again_button.setAutoDefault(False)
+        self.emergency_button = QPushButton(self.tr("Accès en &urgence…"), self)
+        self.emergency_button.setObjectName("declinedEmergencyButton")
+        self.emergency_button.setAutoDefault(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.again_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.emergency_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(12)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.text_label)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+    def show_message(
+        self, title: str, text: str, tone: Tone, *, again: bool = False, emergency: bool = False
+    ) -> None:
+        self.title_label.setText(title)
+        self.title_label.setVisible(bool(title))
+        set_tone(self.text_label, tone, text)
+        self.again_button.setVisible(again)
+        self.emergency_button.setVisible(emergency)
+
+
+class _FilterKeys(QObject):
+    """Down arrow or Enter in the filter field goes to the list."""
+
+    def __init__(self, target: QTableView, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._target = target
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                focus_list(self._target)
+                return True
+        return False
+
+
+def focus_list(table: QTableView) -> None:
+    """Give the list the focus, with a current row (the first one if none)."""
+    table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+    model = table.model()
+    if model is None or model.rowCount() == 0:
+        return
+    if not table.currentIndex().isValid():
+        select_row(table, 0)
+
+
+def select_row(table: QTableView, row: int) -> None:
+    model = table.model()
+    if model is None or not 0 <= row < model.rowCount():
+        return
+    index = model.index(row, int(Column.TITLE))
+    selection = table.selectionModel()
+    selection.setCurrentIndex(
+        index,
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    table.scrollTo(index)
+
+
+class DocumentListPage(QWidget):
+    """Filters, the table, the counts."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("documentListPage")
+        self.model = DocumentsModel(self)
+        self.proxy = DocumentsProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        title = heading(self.tr("Documents du DMP"), self, 1.2)
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("documentsCount")
+        self.treating_button = QPushButton(self.tr("Se déclarer médecin &traitant…"), self)
+        self.treating_button.setObjectName("declareTreatingButton")
+        self.treating_button.setAutoDefault(False)
+        self.treating_button.hide()
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addWidget(self.count_label, 1)
+        top.addWidget(self.treating_button)
+
+        self.new_label = QLabel(self)
+        self.new_label.setObjectName("newDocumentsLabel")
+        self.new_label.setFont(scaled_font(self, 1.05, bold=True))
+        self.new_label.hide()
+        self.notice_label = QLabel(self)
+        self.notice_label.setObjectName("documentsNotice")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.hide()
+        self.loading_label = QLabel(self.tr("Recherche des documents dans le DMP…"), self)
+        self.loading_label.setObjectName("documentsLoading")
+        self.loading_label.hide()
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("documentsFilter")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setPlaceholderText(self.tr("Titre, type, auteur… (Ctrl+F)"))
+        self.filter_edit.setAccessibleName(self.tr("Filtrer la liste des documents"))
+        filter_label = QLabel(self.tr("&Filtrer :"), self)
+        filter_label.setBuddy(self.filter_edit)
+        self.period_combo = QComboBox(self)
+        self.period_combo.setObjectName("periodCombo")
+        self.period_combo.setAccessibleName(self.tr("Période"))
+        for text, period in (
+            (self.tr("2 ans"), Period.TWO_YEARS),
+            (self.tr("5 ans"), Period.FIVE_YEARS),
+            (self.tr("Tout"), Period.ALL),
+        ):
+            self.period_combo.addItem(text, period)
+        period_label = QLabel(self.tr("&Période :"), self)
+        period_label.setBuddy(self.period_combo)
+        row1 = QHBoxLayout()
+        row1.addWidget(filter_label)
+        row1.addWidget(self.filter_edit, 1)
+        row1.addSpacing(8)
+        row1.addWidget(period_label)
+        row1.addWidget(self.period_combo)
+
+        self.combos: dict[Column, QComboBox] = {}
+        row2 = QHBoxLayout()
+        for column, everything, name in (
+            (Column.TYPE, self.tr("Tous les types"), self.tr("Filtrer par type")),
+            (Column.AUTHOR, self.tr("Tous les auteurs"), self.tr("Filtrer par auteur")),
+            (
+                Column.SPECIALTY,
+                self.tr("Toutes les spécialités"),
+                self.tr("Filtrer par spécialité"),
+            ),
+            (
+                Column.CATEGORY,
+                self.tr("Toutes les catégories"),
+                self.tr("Filtrer par catégorie"),
+            ),
+            (Column.STATUS, self.tr("Tous les statuts"), self.tr("Filtrer par statut")),
+        ):
+            combo = QComboBox(self)
+            combo.setObjectName(f"{column.name.lower()}Combo")
+            combo.setAccessibleName(name)
+            combo.setToolTip(name)
+            combo.addItem(everything, None)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumContentsLength(8)
+            self.combos[column] = combo
+            row2.addWidget(combo)
+        row2.addStretch(1)
+
+        include_label = QLabel(self.tr("Inclure :"), self)
+        self.archived_check = QCheckBox(self.tr("&archivés"), self)
+        self.archived_check.setObjectName("archivedCheck")
+        self.deprecated_check = QCheckBox(self.tr("&obsolètes (remplacés)"), self)
+        self.deprecated_check.setObjectName("deprecatedCheck")
+        self.masked_check = QCheckBox(self.tr("&masqués aux professionnels"), self)
+        self.masked_check.setObjectName("maskedCheck")
+        row3 = QHBoxLayout()
+        row3.addWidget(include_label)
+        row3.addWidget(self.archived_check)
+        row3.addWidget(self.deprecated_check)
+        row3.addWidget(self.masked_check)
+        row3.addStretch(1)
+
+        self.table = QTableView(self)
+        self.table.setObjectName("documentsTable")
+        self.table.setAccessibleName(self.tr("Documents du patient"))
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(int(Column.DATE), Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(int(Column.NEW), QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(int(Column.NEW), self.fontMetrics().horizontalAdvance("●") + 18)
+        header.setSectionResizeMode(int(Column.TITLE), QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(28)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+
+        hint = QLabel(
+            self.tr(
+                "Entrée : ouvrir · Alt+↑/↓ : document précédent/suivant · F5 : actualiser · "
+                "● nouveau · ✎ rédigé par le patient"
+            ),
+            self,
+        )
+        hint.setObjectName("documentsHint")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: palette(placeholder-text);")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 6)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.new_label)
+        layout.addWidget(self.notice_label)
+        layout.addLayout(row1)
+        layout.addLayout(row2)
+        layout.addLayout(row3)
+        layout.addWidget(self.loading_label)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(hint)
+
+        self._filter_keys = _FilterKeys(self.table, self)
+        self.filter_edit.installEventFilter(self._filter_keys)
+        self.filter_edit.textChanged.connect(self.proxy.set_text_filter)
+        for column, combo in self.combos.items():
+            combo.currentIndexChanged.connect(
+                lambda _i, c=column, box=combo: self.proxy.set_choice(c, box.currentData())
+            )
+        self.proxy.rowsInserted.connect(self.update_counts)
+        self.proxy.rowsRemoved.connect(self.update_counts)
+        self.proxy.modelReset.connect(self.update_counts)
+        self.proxy.layoutChanged.connect(self.update_counts)
+
+    # -- scope ----------------------------------------------------------------------------
+    def scope(self) -> ListScope:
+        period = self.period_combo.currentData()
+        return ListScope(
+            period if isinstance(period, Period) else Period.TWO_YEARS,
+            self.archived_check.isChecked(),
+            self.deprecated_check.isChecked(),
+            self.masked_check.isChecked() and self.masked_check.isEnabled(),
+        )
+
+    def show_scope(self, scope: ListScope) -> None:
+        for widget in (self.period_combo, self.archived_check, self.deprecated_check):
+            widget.blockSignals(True)
+        self.masked_check.blockSignals(True)
+        try:
+            self.period_combo.setCurrentIndex(max(0, self.period_combo.findData(scope.period)))
+            self.archived_check.setChecked(scope.archived)
+            self.deprecated_check.setChecked(scope.deprecated)
+            self.masked_check.setChecked(scope.masked)
+        finally:
+            for widget in (self.period_combo, self.archived_check, self.deprecated_check):
+                widget.blockSignals(False)
+            self.masked_check.blockSignals(False)
+
+    def allow_masked(self, allowed: bool) -> None:
+        self.masked_check.setEnabled(allowed)
+        if allowed:
+            self.masked_check.setToolTip(
+                self.tr("Documents masqués aux professionnels : visibles par vous seul, "
+                        "médecin traitant DMP du patient.")
+            )
+        else:
+            self.masked_check.setToolTip(
+                self.tr("Réservé au médecin traitant DMP du patient.")
+            )
+
+    # -- content --------------------------------------------------------------------------
+    def show_list(self, listing: DocumentList) -> None:
+        current = self.current_entry()
+        keep = current.unique_id if current is not None else None
+        self.model.set_entries(listing.entries, listing.new_ids)
+        self._refill_combos()
+        self.proxy.set_scope(self.scope())
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        for column in Column:
+            if column in (Column.NEW, Column.TITLE):
+                continue
+            if header.sectionSize(int(column)) > MAX_COLUMN_WIDTH:
+                header.resizeSection(int(column), MAX_COLUMN_WIDTH)
+        header.resizeSection(int(Column.NEW), self.fontMetrics().horizontalAdvance("●") + 18)
+        if keep is not None:
+            index = self.proxy.index_of(keep)
+            if index.isValid():
+                select_row(self.table, index.row())
+        if listing.new_count:
+            self.new_label.setText(new_count_text(listing.new_count))
+            self.new_label.setAccessibleName(self.new_label.text().lstrip("● "))
+            self.new_label.show()
+        else:
+            self.new_label.setText("")
+            self.new_label.hide()
+        self.update_counts()
+
+    def _refill_combos(self) -> None:
+        for column, combo in self.combos.items():
+            chosen = combo.currentData()
+            combo.blockSignals(True)
+            try:
+                while combo.count() > 1:
+                    combo.removeItem(1)
+                for value in distinct_values(self.model, column):
+                    combo.addItem(value, value)
+                index = combo.findData(chosen) if chosen is not None else 0
+                combo.setCurrentIndex(max(0, index))
+            finally:
+                combo.blockSignals(False)
+            self.proxy.set_choice(column, combo.currentData())
+
+    def update_counts(self, *_args: object) -> None:
+        total = self.model.rowCount()
+        shown = self.proxy.rowCount()
+        if total == 0:
+            text = self.tr("aucun document")
+        elif shown == total:
+            text = self.tr("{n} document(s)").format(n=total)
+        else:
+            text = self.tr("{shown} affiché(s) sur {total}").format(shown=shown, total=total)
+        self.count_label.setText(text)
+
+    def set_notice(self, tone: Tone, text: str) -> None:
+        set_tone(self.notice_label, tone, text)
+
+    def current_entry(self) -> DocumentEntry | None:
+        return self.proxy.entry_at(self.table.currentIndex())
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.proxy.clear_filters()
+        self.filter_edit.setText("")
+        for combo in self.combos.values():
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        self.show_scope(ListScope())
+        self.proxy.set_scope(ListScope())
+        self.new_label.setText("")
+        self.new_label.hide()
+        set_tone(self.notice_label, Tone.INFO, "")
+        self.loading_label.hide()
+        self.treating_button.hide()
+        self.update_counts()
+
+
+class DocumentsPane(QFrame):
+    """What the doctor sees of the patient's documents, driven by the consultation service."""
+
+    openRequested = Signal(object, bool)  # DocumentEntry, transient (preview)
+    emergencyRequested = Signal()
+    treatingRequested = Signal()
+
+    def __init__(self, service: ConsultationService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("documentsPane")
+        self.service = service
+        self.consent_page = ConsentPage(self)
+        self.message_page = MessagePage(self)
+        self.list_page = DocumentListPage(self)
+        self.stack = QStackedWidget(self)
+        for page in (self.message_page, self.consent_page, self.list_page):
+            self.stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.last_list: DocumentList | None = None
+
+        page = self.list_page
+        self.consent_page.yes_button.clicked.connect(self._on_yes)
+        self.consent_page.no_button.clicked.connect(self._on_no)
+        self.consent_page.emergency_button.clicked.connect(self.emergencyRequested)
+        self.message_page.emergency_button.clicked.connect(self.emergencyRequested)
+        self.message_page.again_button.clicked.connect(service.ask_consent_again)
+        page.treating_button.clicked.connect(self.treatingRequested)
+        page.table.activated.connect(self._on_activated)
+        page.period_combo.currentIndexChanged.connect(self._on_scope_edited)
+        for check in (page.archived_check, page.deprecated_check, page.masked_check):
+            check.toggled.connect(self._on_scope_edited)
+
+        service.stateChanged.connect(self._on_state)
+        service.documentsReady.connect(self._on_documents)
+        service.documentsFailed.connect(self._on_documents_failed)
+        service.loadingChanged.connect(self._on_loading)
+        service.scopeChanged.connect(self._on_scope)
+        service.busyChanged.connect(self.consent_page.set_busy)
+        service.authorizationFailed.connect(self._on_authorization_failed)
+        self._on_state(service.state)
+
+    # -- the doctor's answers ----------------------------------------------------------------
+    def _on_yes(self) -> None:
+        treating = self.consent_page.treating_check.isVisible() and (
+            self.consent_page.treating_check.isChecked()
+        )
+        self.service.record_consent(treating_physician=treating)
+
+    def _on_no(self) -> None:
+        self.service.decline_consent()
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        entry = self.list_page.proxy.entry_at(index)
+        if entry is not None:
+            self.openRequested.emit(entry, False)
+
+    def _on_scope_edited(self, *_args: object) -> None:
+        self.service.set_scope(self.list_page.scope())
+
+    # -- the service's answers -------------------------------------------------------------
+    def _on_state(self, state: PaneState) -> None:
+        page = self.message_page
+        status = self.service.status
+        if state is PaneState.DOCUMENTS:
+            self.list_page.allow_masked(self.service.may_see_masked)
+            self.list_page.treating_button.setVisible(
+                self.service.may_declare_treating_physician
+            )
+            self.stack.setCurrentWidget(self.list_page)
+            return
+        if state is PaneState.ASK_CONSENT:
+            practitioner = self.service.practitioner
+            self.consent_page.reset(
+                expired=status is not None and status.authorization is Authorization.EXPIRE,
+                doctor=practitioner is not None and practitioner.profession_code == "10",
+            )
+            self.consent_page.emergency_button.setVisible(self.service.may_use_emergency_access)
+            self.stack.setCurrentWidget(self.consent_page)
+            return
+        self.last_list = None
+        if state is PaneState.EMPTY:
+            self.list_page.clear()
+            page.show_message(
+                "",
+                self.tr(
+                    "Les documents du patient s'afficheront ici, dès que son DMP aura été "
+                    "vérifié et que vous y aurez accès."
+                ),
+                Tone.NEUTRAL,
+            )
+        elif state is PaneState.NO_DMP:
+            page.show_message(
+                self.tr("Pas de DMP"),
+                self.tr("Ce patient n'a pas de DMP : il n'y a aucun document à consulter."),
+                Tone.INFO,
+            )
+        elif state is PaneState.CLOSED:
+            page.show_message(
+                self.tr("DMP fermé"),
+                self.tr(
+                    "Le DMP de ce patient est fermé : ses documents ne sont plus consultables."
+                ),
+                Tone.INFO,
+            )
+        elif state is PaneState.STAFF:
+            page.show_message(
+                self.tr("Consultation réservée aux professionnels de santé"),
+                self.tr(
+                    "Votre carte de personnel de structure permet d'alimenter le DMP, "
+                    "pas de le consulter."
+                ),
+                Tone.INFO,
+            )
+        elif state is PaneState.BLOCKED:
+            page.show_message(
+                self.tr("Accès refusé par le patient"),
+                self.tr(
+                    "Le patient vous a bloqué : vous ne pouvez pas consulter son DMP, même en "
+                    "urgence. Seul le patient peut lever ce blocage, depuis Mon espace santé ou "
+                    "auprès de sa caisse d'assurance maladie."
+                ),
+                Tone.ERROR,
+            )
+        elif state is PaneState.DECLINED:
+            page.show_message(
+                self.tr("Pas de consentement"),
+                self.tr(
+                    "Vous avez indiqué que le patient ne consent pas : rien n'a été enregistré "
+                    "et son DMP reste fermé pour vous."
+                ),
+                Tone.WARNING,
+                again=True,
+                emergency=self.service.may_use_emergency_access,
+            )
+        self.stack.setCurrentWidget(page)
+
+    def _on_documents(self, listing: DocumentList) -> None:
+        first = self.last_list is None or self.last_list.ins != listing.ins
+        self.last_list = listing
+        page = self.list_page
+        page.show_list(listing)
+        if listing.tracking_problem:
+            page.set_notice(Tone.WARNING, listing.tracking_problem)
+        elif listing.changes is not None:
+            when = listing.refreshed_at or datetime.now()
+            page.set_notice(
+                Tone.INFO if not listing.changes.empty else Tone.OK,
+                self.tr("Liste actualisée à {time} : {changes}.").format(
+                    time=f"{when:%H:%M}", changes=listing.changes.summary_fr()
+                ),
+            )
+        elif listing.first_consultation and first:
+            page.set_notice(
+                Tone.INFO,
+                self.tr(
+                    "Première consultation de ce DMP sur ce poste : les nouveaux documents "
+                    "seront signalés à partir de la prochaine."
+                ),
+            )
+        elif first:
+            page.set_notice(Tone.INFO, "")
+
+    def _on_documents_failed(self, message: str) -> None:
+        self.list_page.set_notice(Tone.ERROR, message)
+
+    def _on_loading(self, loading: bool) -> None:
+        self.list_page.loading_label.setVisible(loading)
+
+    def _on_scope(self, scope: ListScope) -> None:
+        self.list_page.show_scope(scope)
+        self.list_page.proxy.set_scope(scope)
+
+    def _on_authorization_failed(self, message: str) -> None:
+        if self.stack.currentWidget() is self.consent_page:
+            self.consent_page.show_error(message)
+        else:
+            self.list_page.set_notice(Tone.ERROR, message)
+
+    # -- keyboard -------------------------------------------------------------------------
+    @property
+    def table(self) -> QTableView:
+        return self.list_page.table
+
+    def focus_filter(self) -> bool:
+        if self.stack.currentWidget() is not self.list_page:
+            return False
+        self.list_page.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.list_page.filter_edit.selectAll()
+        return True
+
+    def focus_list(self) -> None:
+        focus_list(self.list_page.table)
+
+    def step(self, delta: int) -> DocumentEntry | None:
+        """Move the current row by ``delta`` in the list order; returns the new current entry."""
+        table = self.list_page.table
+        proxy = self.list_page.proxy
+        rows = proxy.rowCount()
+        if rows == 0 or self.stack.currentWidget() is not self.list_page:
+            return None
+        current = table.currentIndex()
+        row = current.row() + delta if current.isValid() else (0 if delta > 0 else rows - 1)
+        if not 0 <= row < rows:
+            return None
+        select_row(table, row)
+        return proxy.entry_at(proxy.index(row, int(Column.TITLE)))
+
+    def neighbour(self, entry: DocumentEntry, delta: int) -> DocumentEntry | None:
+        proxy = self.list_page.proxy
+        index = proxy.index_of(entry.unique_id)
+        if not index.isValid():
+            return None
+        row = index.row() + delta
+        if not 0 <= row < proxy.rowCount():
+            return None
+        return proxy.entry_at(proxy.index(row, int(Column.TITLE)))
+
+    def clear(self) -> None:
+        self.last_list = None
+        self.list_page.clear()
+        self.consent_page.reset(expired=False, doctor=False)
+        self.message_page.show_message("", "", Tone.NEUTRAL)
+        self.stack.setCurrentWidget(self.message_page)
+
+
+__all__ = ["FILTER_COLUMNS", "DocumentsPane", "new_count_text"]

@@ -1,0 +1,263 @@
+"""The documents table model and its proxy: Qt's model tester, sorting on every column,
+filters (combos, free text, period and statuses), new and patient-authored rows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QFont
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from dmp_desktop.domain.document import Confidentiality, DocumentEntry, DocumentStatus
+from dmp_desktop.services.consultation import ListScope, Period
+from dmp_desktop.ui.documents_model import (
+    NEW_MARK,
+    PATIENT_ROW_BACKGROUND,
+    Column,
+    DocumentsModel,
+    DocumentsProxy,
+    EntryRole,
+    IsNewRole,
+    SortRole,
+    distinct_values,
+    fold,
+)
+from tests.ui.consultation_fakes import (
+    CARDIO_AUTHOR,
+    DURAND_AUTHOR,
+    PATIENT_AUTHOR,
+    RADIO_AUTHOR,
+    entry,
+)
+
+TODAY = date(2026, 11, 20)
+
+
+def sample_entries() -> list[DocumentEntry]:
+    return [
+        entry("u1", "Consultation de cardiologie", days_ago=10, today=TODAY),
+        entry(
+            "u2",
+            "Échographie abdominale",
+            days_ago=300,
+            type_code=("18748-4", "CR d'imagerie médicale"),
+            class_code=("30", "Imagerie médicale"),
+            author=RADIO_AUTHOR,
+            today=TODAY,
+        ),
+        entry(
+            "u3",
+            "Mes directives anticipées",
+            days_ago=50,
+            type_code=("EXPPAT_3", "Directives anticipées"),
+            class_code=("90", "Expression personnelle du patient"),
+            author=PATIENT_AUTHOR,
+            today=TODAY,
+        ),
+        entry(
+            "u4",
+            "Ancienne lettre",
+            days_ago=4 * 365,
+            author=DURAND_AUTHOR,
+            status=DocumentStatus.ARCHIVED,
+            today=TODAY,
+        ),
+        entry(
+            "u5",
+            "Consultation v1",
+            days_ago=12,
+            status=DocumentStatus.DEPRECATED,
+            flags=(Confidentiality.INVISIBLE_PATIENT,),
+            today=TODAY,
+        ),
+        entry(
+            "u6",
+            "Psychiatrie",
+            days_ago=5,
+            flags=(Confidentiality.MASKED_PS, Confidentiality.INVISIBLE_LEGAL_REPS),
+            author=CARDIO_AUTHOR,
+            today=TODAY,
+        ),
+    ]
+
+
+def make(qtbot: QtBot, scope: ListScope | None = None) -> tuple[DocumentsModel, DocumentsProxy]:
+    model = DocumentsModel()
+    model.set_entries(sample_entries(), {"u1", "u3"})
+    proxy = DocumentsProxy()
+    proxy.setSourceModel(model)
+    proxy.set_scope(scope or ListScope(Period.ALL, archived=True, deprecated=True), TODAY)
+    return model, proxy
+
+
+def titles(proxy: DocumentsProxy) -> list[str]:
+    out = []
+    for row in range(proxy.rowCount()):
+        found = proxy.data(proxy.index(row, 0), EntryRole)
+        assert isinstance(found, DocumentEntry)
+        out.append(found.unique_id)
+    return out
+
+
+def exercise(model: DocumentsModel, proxy: DocumentsProxy) -> None:
+    """Changes made under the tester's eyes: new content, filters, sorting, clearing."""
+    model.set_entries(sample_entries()[:3], {"u2"})
+    proxy.set_text_filter("consultation")
+    proxy.set_choice(Column.TYPE, "CR ou fiche de consultation ou de visite")
+    proxy.sort(int(Column.AUTHOR), Qt.SortOrder.AscendingOrder)
+    proxy.clear_filters()
+    proxy.set_scope(ListScope(), TODAY)
+    model.set_entries(sample_entries(), ())
+    model.clear()
+    assert proxy.rowCount() == 0
+
+
+def test_model_passes_the_qt_model_tester(qtbot: QtBot, qtmodeltester: ModelTester) -> None:
+    model, proxy = make(qtbot)
+    qtmodeltester.check(model, force_py=True)
+    exercise(model, proxy)
+
+
+def test_proxy_passes_the_qt_model_tester(qtbot: QtBot, qtmodeltester: ModelTester) -> None:
+    model, proxy = make(qtbot)
+    qtmodeltester.check(proxy, force_py=True)
+    exercise(model, proxy)
+
+
+def test_columns_show_what_a_doctor_reads(qtbot: QtBot) -> None:
+    model, _proxy = make(qtbot)
+    row = model.row_of("u2")
+
+    def text(column: Column) -> str:
+        return str(model.data(model.index(row, int(column))))
+
+    assert text(Column.DATE) == "24/01/2026"
+    assert text(Column.TYPE) == "CR d'imagerie médicale"
+    assert text(Column.TITLE) == "Échographie abdominale"
+    assert text(Column.AUTHOR) == "Marc PETIT"
+    assert text(Column.SPECIALTY) == "Radiodiagnostic et imagerie médicale"
+    assert text(Column.CATEGORY) == "Imagerie médicale"
+    assert text(Column.STATUS) == "actif"
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(Column))]
+    assert headers == [
+        NEW_MARK,
+        "Date",
+        "Type",
+        "Titre",
+        "Auteur",
+        "Spécialité",
+        "Catégorie",
+        "Statut",
+        "Particularités",
+    ]
+    flags = model.data(model.index(model.row_of("u6"), int(Column.FLAGS)))
+    assert flags == "masqué aux professionnels, invisible pour les représentants légaux"
+    status = model.data(model.index(model.row_of("u5"), int(Column.STATUS)))
+    assert status == "remplacé (obsolète)"
+    assert model.data(model.index(model.row_of("u5"), int(Column.FLAGS))) == (
+        "invisible pour le patient"
+    )
+
+
+def test_new_rows_are_bold_and_dotted_not_only_coloured(qtbot: QtBot) -> None:
+    model, _proxy = make(qtbot)
+    new, old = model.row_of("u1"), model.row_of("u2")
+    assert model.data(model.index(new, int(Column.NEW))) == NEW_MARK
+    assert model.data(model.index(old, int(Column.NEW))) == ""
+    font = model.data(model.index(new, int(Column.TITLE)), Qt.ItemDataRole.FontRole)
+    assert isinstance(font, QFont) and font.bold()
+    assert model.data(model.index(old, int(Column.TITLE)), Qt.ItemDataRole.FontRole) is None
+    assert model.data(model.index(new, 0), IsNewRole) is True
+    assert model.data(model.index(new, 0), Qt.ItemDataRole.AccessibleTextRole) == "nouveau"
+    assert "dernière consultation" in str(
+        model.data(model.index(new, 0), Qt.ItemDataRole.ToolTipRole)
+    )
+
+
+def test_patient_authored_documents_are_marked(qtbot: QtBot) -> None:
+    model, _proxy = make(qtbot)
+    row = model.row_of("u3")
+    assert str(model.data(model.index(row, int(Column.TITLE)))).startswith("✎ ")
+    assert "rédigé par le patient" in str(model.data(model.index(row, int(Column.FLAGS))))
+    brush = model.data(model.index(row, int(Column.DATE)), Qt.ItemDataRole.BackgroundRole)
+    assert brush.color() == PATIENT_ROW_BACKGROUND  # type: ignore[union-attr]
+    other = model.row_of("u1")
+    assert model.data(model.index(other, 1), Qt.ItemDataRole.BackgroundRole) is None
+
+
+@pytest.mark.parametrize("column", list(Column))
+def test_every_column_sorts_both_ways(qtbot: QtBot, column: Column) -> None:
+    _model, proxy = make(qtbot)
+    proxy.sort(int(column), Qt.SortOrder.AscendingOrder)
+    keys = [proxy.data(proxy.index(r, int(column)), SortRole) for r in range(proxy.rowCount())]
+    assert keys == sorted(keys)  # type: ignore[type-var]
+    proxy.sort(int(column), Qt.SortOrder.DescendingOrder)
+    keys = [proxy.data(proxy.index(r, int(column)), SortRole) for r in range(proxy.rowCount())]
+    assert keys == sorted(keys, reverse=True)  # type: ignore[type-var]
+
+
+def test_default_order_is_newest_first_and_sorting_ignores_accents(qtbot: QtBot) -> None:
+    _model, proxy = make(qtbot)
+    assert titles(proxy) == ["u6", "u1", "u5", "u3", "u2", "u4"]
+    proxy.sort(int(Column.TITLE), Qt.SortOrder.AscendingOrder)
+    # "Échographie" sorts with the E, not after Z.
+    assert titles(proxy) == ["u4", "u1", "u5", "u2", "u3", "u6"]
+
+
+def test_combo_filters_and_distinct_values(qtbot: QtBot) -> None:
+    model, proxy = make(qtbot)
+    assert distinct_values(model, Column.AUTHOR) == [
+        "Hélène BONNET",
+        "Jeanne LEGRAND",
+        "Marc PETIT",
+        "Marie DURAND",
+    ]
+    assert distinct_values(model, Column.STATUS) == ["actif", "archivé", "remplacé (obsolète)"]
+    proxy.set_choice(Column.AUTHOR, "Hélène BONNET")
+    assert sorted(titles(proxy)) == ["u1", "u5", "u6"]
+    proxy.set_choice(Column.STATUS, "actif")
+    assert sorted(titles(proxy)) == ["u1", "u6"]
+    proxy.set_choice(Column.AUTHOR, None)
+    proxy.set_choice(Column.CATEGORY, "Imagerie médicale")
+    assert titles(proxy) == ["u2"]
+    with pytest.raises(ValueError):
+        proxy.set_choice(Column.TITLE, "x")
+
+
+def test_free_text_filter_is_case_and_accent_insensitive_on_every_column(qtbot: QtBot) -> None:
+    _model, proxy = make(qtbot)
+    proxy.set_text_filter("  ECHO ")
+    assert titles(proxy) == ["u2"]
+    proxy.set_text_filter("petit imagerie")  # all words, any column
+    assert titles(proxy) == ["u2"]
+    proxy.set_text_filter("rédigé patient")
+    assert titles(proxy) == ["u3"]
+    proxy.set_text_filter("masque")
+    assert titles(proxy) == ["u6"]
+    proxy.set_text_filter("")
+    assert len(titles(proxy)) == 6
+    assert fold("Échographie Œdème") == "echographie œdeme"
+
+
+def test_scope_filters_period_and_statuses_locally(qtbot: QtBot) -> None:
+    _model, proxy = make(qtbot, ListScope())  # 2 years, active only
+    assert sorted(titles(proxy)) == ["u1", "u2", "u3", "u6"]
+    proxy.set_scope(ListScope(Period.TWO_YEARS, deprecated=True), TODAY)
+    assert sorted(titles(proxy)) == ["u1", "u2", "u3", "u5", "u6"]
+    proxy.set_scope(ListScope(Period.FIVE_YEARS, archived=True), TODAY)
+    assert sorted(titles(proxy)) == ["u1", "u2", "u3", "u4", "u6"]
+    proxy.set_scope(ListScope(Period.ALL), TODAY)
+    assert sorted(titles(proxy)) == ["u1", "u2", "u3", "u6"]
+
+
+def test_index_of_and_entry_at(qtbot: QtBot) -> None:
+    _model, proxy = make(qtbot)
+    index = proxy.index_of("u3")
+    assert index.isValid()
+    found = proxy.entry_at(index)
+    assert found is not None and found.unique_id == "u3"
+    assert not proxy.index_of("missing").isValid()
+    assert proxy.entry_at(QModelIndex()) is None
