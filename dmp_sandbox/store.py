@@ -8,30 +8,53 @@ booleans, dates, timestamps stored as naive UTC), no SQLite-only feature and
 no database-side enum, so that new states can be added without a migration
 of constraints.
 
-The schema is created at start-up (``create_all``); later features (documents,
-registry, habilitation requests...) add tables next to these ones.
+The schema is created at start-up (``create_all``). A database made by an
+earlier version gets the columns added since then (nullable or defaulted
+columns only, ``ALTER TABLE ... ADD COLUMN``, which both databases accept).
+
+The document registry and repository (IHE XDS.b) live here too:
+
+- ``documents``: one row per DocumentEntry (the registry's metadata). The
+  XDS uniqueId is unique per patient; the entryUUID is unique; ``lid`` and
+  ``version`` are the logical id and metadata version (an ITI-57 update bumps
+  the version and keeps the lid); ``replaced_by_uuid`` / ``replaces_uuid``
+  link a document and its replacement (RPLC, the old one becomes
+  ``Deprecated``). Coded metadata are columns (code, scheme, label); lists
+  (authors, confidentiality codes, event codes) are JSON columns.
+- ``document_contents``: the repository, the document's bytes (LargeBinary:
+  BLOB on SQLite, BYTEA on PostgreSQL), one row per document, loaded only
+  when a document is retrieved.
+- ``submission_sets``: the submission sets that brought the documents.
+- ``outbox``: notifications to the patient (emergency accesses...), read with
+  ``dmp-sandbox outbox``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -47,18 +70,28 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from dmp_desktop.domain.dmp_status import DmpState
+from dmp_desktop.domain.document import DocumentStatus
 
 __all__ = [
+    "DMP_REPOSITORY_ID",
     "Authorization",
     "AuthorizationStatus",
     "Base",
     "DmpState",
+    "DocumentContent",
+    "DocumentRecord",
+    "DocumentStatus",
+    "OutboxMessage",
     "Patient",
     "Professional",
     "Store",
+    "SubmissionSetRecord",
     "Trace",
     "utcnow",
 ]
+
+# The DMP's repository (as in the official TD3.1 / TD3.2 messages).
+DMP_REPOSITORY_ID = "1.2.250.1.213.4.1.1.1.2"
 
 
 def utcnow() -> dt.datetime:
@@ -203,6 +236,139 @@ class Trace(Base):
     http_status: Mapped[int] = mapped_column(Integer)
     message_id: Mapped[str | None] = mapped_column(String(255), default=None)
     remote_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Consultation (TD3.x): access mode ("normal", "bris_de_glace", "centre_15"),
+    # the emergency reason the professional typed, documents returned and, for a
+    # retrieval, their unique ids (space-separated).
+    purpose: Mapped[str | None] = mapped_column(String(32), default=None)
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    document_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    document_unique_id: Mapped[str | None] = mapped_column(String(255), default=None)
+
+
+class SubmissionSetRecord(Base):
+    """An XDS SubmissionSet: what one upload (ITI-41) brought."""
+
+    __tablename__ = "submission_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_uuid: Mapped[str] = mapped_column(String(64), unique=True)
+    unique_id: Mapped[str] = mapped_column(String(128))
+    source_id: Mapped[str] = mapped_column(String(128))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    submission_time: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    comments: Mapped[str] = mapped_column(Text, default="")
+    content_type_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    content_type_scheme: Mapped[str | None] = mapped_column(String(64), default=None)
+    content_type_display: Mapped[str | None] = mapped_column(String(255), default=None)
+    # [{"national_id", "family_name", "given_name", "role", "specialty_code",
+    #   "specialty_display", "specialty_scheme", "institution", "institution_id"}]
+    authors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class DocumentRecord(Base):
+    """One DocumentEntry of the registry (see the module docstring)."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("patient_id", "unique_id", name="uq_documents_unique_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_uuid: Mapped[str] = mapped_column(String(64), unique=True)
+    lid: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # VersionInfo/@versionName
+    unique_id: Mapped[str] = mapped_column(String(128))
+    repository_id: Mapped[str] = mapped_column(String(64), default=DMP_REPOSITORY_ID)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    submission_set_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission_sets.id", ondelete="SET NULL"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(64), default=DocumentStatus.APPROVED.value)
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+    mime_type: Mapped[str] = mapped_column(String(64), default="text/xml")
+    title: Mapped[str] = mapped_column(String(255), default="")
+    comments: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(16), default="fr-FR")
+    type_code: Mapped[str] = mapped_column(String(64))
+    type_scheme: Mapped[str] = mapped_column(String(64))
+    type_display: Mapped[str] = mapped_column(String(255), default="")
+    class_code: Mapped[str] = mapped_column(String(64))
+    class_scheme: Mapped[str] = mapped_column(String(64))
+    class_display: Mapped[str] = mapped_column(String(255), default="")
+    format_code: Mapped[str] = mapped_column(String(128))
+    format_scheme: Mapped[str] = mapped_column(String(64))
+    format_display: Mapped[str] = mapped_column(String(255), default="")
+    facility_type_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    facility_type_scheme: Mapped[str | None] = mapped_column(String(64), default=None)
+    facility_type_display: Mapped[str | None] = mapped_column(String(255), default=None)
+    practice_setting_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    practice_setting_scheme: Mapped[str | None] = mapped_column(String(64), default=None)
+    practice_setting_display: Mapped[str | None] = mapped_column(String(255), default=None)
+    creation_time: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    service_start: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+    service_stop: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+    submission_time: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # See SubmissionSetRecord.authors for the keys.
+    authors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{"code", "scheme", "display"}]: N/R/V (2.16.840.1.113883.5.25) and the DMP
+    # codes MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX.
+    confidentiality: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    event_codes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    legal_authenticator: Mapped[str | None] = mapped_column(String(255), default=None)
+    source_patient_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    source_patient_info: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hash_sha1: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    set_id: Mapped[str | None] = mapped_column(String(128), default=None)  # CDA setId
+    cda_version: Mapped[int | None] = mapped_column(Integer, default=None)  # CDA versionNumber
+    replaced_by_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
+    replaces_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    content: Mapped[DocumentContent] = relationship(
+        back_populates="document", cascade="all, delete-orphan", lazy="select"
+    )
+
+    @property
+    def document_status(self) -> DocumentStatus:
+        return DocumentStatus(self.status)
+
+    def confidentiality_codes(self) -> set[str]:
+        return {str(c.get("code", "")) for c in self.confidentiality or ()}
+
+    def author_ids(self) -> set[str]:
+        return {str(a["national_id"]) for a in self.authors or () if a.get("national_id")}
+
+
+class DocumentContent(Base):
+    """The repository: a document's bytes, apart from its metadata."""
+
+    __tablename__ = "document_contents"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    document: Mapped[DocumentRecord] = relationship(back_populates="content")
+
+
+class OutboxMessage(Base):
+    """A notification to the patient (the DMP would e-mail it or show it online)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))  # "BRIS_DE_GLACE", "CENTRE_15"...
+    text: Mapped[str] = mapped_column(Text)
+    professional_national_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 def _is_memory_sqlite(url: str) -> bool:
@@ -232,6 +398,7 @@ class Store:
         self._lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -360,6 +527,135 @@ class Store:
     def last_trace_id(self) -> int:
         with self.session() as session:
             return session.scalar(select(func.coalesce(func.max(Trace.id), 0))) or 0
+
+    # --- documents (registry + repository) ---------------------------------
+    def add_document(
+        self, session: Session, patient: Patient, content: bytes, **fields: Any
+    ) -> DocumentRecord:
+        """Register a document and store its bytes; size and SHA-1 come from ``content``."""
+        fields.setdefault("lid", fields.get("entry_uuid"))
+        document = DocumentRecord(
+            patient_id=patient.id,
+            size=len(content),
+            hash_sha1=hashlib.sha1(content, usedforsecurity=False).hexdigest(),
+            **fields,
+        )
+        document.content = DocumentContent(data=content)
+        session.add(document)
+        session.flush()
+        return document
+
+    def find_document(
+        self, session: Session, patient: Patient, unique_id: str
+    ) -> DocumentRecord | None:
+        return session.scalars(
+            select(DocumentRecord).where(
+                DocumentRecord.patient_id == patient.id, DocumentRecord.unique_id == unique_id
+            )
+        ).one_or_none()
+
+    def document_content(self, session: Session, document: DocumentRecord) -> bytes:
+        return session.scalars(
+            select(DocumentContent.data).where(DocumentContent.document_id == document.id)
+        ).one()
+
+    def remove_documents(self, session: Session, patient: Patient) -> None:
+        """Every document and submission set of a patient (demo reset)."""
+        ids = select(DocumentRecord.id).where(DocumentRecord.patient_id == patient.id)
+        session.execute(delete(DocumentContent).where(DocumentContent.document_id.in_(ids)))
+        session.execute(delete(DocumentRecord).where(DocumentRecord.patient_id == patient.id))
+        session.execute(
+            delete(SubmissionSetRecord).where(SubmissionSetRecord.patient_id == patient.id)
+        )
+        session.flush()
+
+    # --- outbox ------------------------------------------------------------
+    def notify_patient(
+        self,
+        session: Session,
+        patient: Patient,
+        kind: str,
+        text: str,
+        *,
+        professional_national_id: str | None = None,
+        reason: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> OutboxMessage:
+        message = OutboxMessage(
+            patient_id=patient.id,
+            kind=kind,
+            text=text,
+            professional_national_id=professional_national_id,
+            reason=reason,
+            created_at=at or utcnow(),
+        )
+        session.add(message)
+        session.flush()
+        return message
+
+    def clear_outbox(self, session: Session, patient: Patient) -> None:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.patient_id == patient.id))
+        session.flush()
+
+    def outbox(
+        self, *, ins_value: str | None = None, ins_root: str | None = None
+    ) -> list[tuple[OutboxMessage, str, str]]:
+        """(message, patient INS, INS root), oldest first; one patient's when ``ins_value``."""
+        with self.session() as session:
+            query = (
+                select(OutboxMessage, Patient.ins_value, Patient.ins_root)
+                .join(Patient, Patient.id == OutboxMessage.patient_id)
+                .order_by(OutboxMessage.created_at, OutboxMessage.id)
+            )
+            if ins_value is not None:
+                query = query.where(Patient.ins_value == ins_value)
+                if ins_root is not None:
+                    query = query.where(Patient.ins_root == ins_root)
+            return [(row[0], row[1], row[2]) for row in session.execute(query)]
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the columns a database made by an earlier version lacks (nullable or defaulted)."""
+    inspector = inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    statements: list[str] = []
+    preparer = engine.dialect.identifier_preparer
+    for table in Base.metadata.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            default = column.default
+            scalar = default is not None and default.is_scalar
+            if column.primary_key or (not column.nullable and not scalar):
+                raise RuntimeError(
+                    f"cannot add the required column {table.name}.{column.name} to an "
+                    "existing database: recreate it"
+                )
+            type_sql = column.type.compile(dialect=engine.dialect)
+            sql = (
+                f"ALTER TABLE {preparer.format_table(table)} "
+                f"ADD COLUMN {preparer.format_column(column)} {type_sql}"
+            )
+            if scalar:
+                sql += f" DEFAULT {_sql_literal(default.arg)}"  # type: ignore[union-attr]
+            statements.append(sql)
+    if statements:
+        with engine.begin() as connection:
+            for sql in statements:
+                connection.exec_driver_sql(sql)
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"unsupported default for a new column: {value!r}")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
