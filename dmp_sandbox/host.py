@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from dmp_desktop.dmp.mtom import build_mtom
 from dmp_desktop.dmp.ns import ACTION_TD02, ACTION_TD02_RESPONSE, HL7, SOAP12_CONTENT_TYPE
 from dmp_desktop.dmp.vihf import VihfClaims
+from dmp_desktop.dmp.xmlutil import parse_cx
 from dmp_desktop.domain.patient import Ins
-from dmp_sandbox import patients
+from dmp_sandbox import consultation, habilitations, patients, xds
 from dmp_sandbox.auth import CertIdentity, check_vihf, read_vihf
 from dmp_sandbox.soap import (
     FaultCode,
+    OperationAnswer,
     SoapFault,
     SoapRequest,
     fault_envelope,
@@ -34,6 +37,7 @@ from dmp_sandbox.store import Store, utcnow
 log = logging.getLogger("dmp_sandbox.host")
 
 MiB = 1024 * 1024
+MTOM_DOMAIN = "dmp.formation"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,11 @@ class TraceContext:
     http_status: int | None = None
     message_id: str | None = None
     remote_address: str | None = None
+    # Consultation: access mode, emergency reason, documents returned.
+    purpose: str | None = None
+    reason: str | None = None
+    document_count: int | None = None
+    document_unique_id: str | None = None
 
     def row(self) -> dict[str, object]:
         def cut(value: str | None, size: int) -> str | None:
@@ -91,6 +100,10 @@ class TraceContext:
             "http_status": self.http_status or 0,
             "message_id": cut(self.message_id, 255),
             "remote_address": cut(self.remote_address, 64),
+            "purpose": cut(self.purpose, 32),
+            "reason": cut(self.reason, 500),
+            "document_count": self.document_count,
+            "document_unique_id": cut(self.document_unique_id, 255),
         }
 
 
@@ -99,9 +112,13 @@ class HostResponse:
     status: int
     body: bytes
     action: str | None = None
+    # A complete Content-Type (MTOM answers); else SOAP 1.2 with the action.
+    media_type: str | None = None
 
     @property
     def content_type(self) -> str:
+        if self.media_type is not None:
+            return self.media_type
         ct = f"{SOAP12_CONTENT_TYPE}; charset=utf-8"
         return f'{ct}; action="{self.action}"' if self.action else ct
 
@@ -121,7 +138,7 @@ class Operation:
     action: str
     transaction: str | None
     response_action: str
-    run: Callable[[OperationContext], etree._Element]
+    run: Callable[[OperationContext], etree._Element | OperationAnswer]
     # Extra namespace declarations on the answer's envelope (as the official answers).
     envelope_ns: dict[str, str] = field(default_factory=dict)
 
@@ -170,6 +187,28 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             _prpa_201307,
             {"ns1": patients.PATIENTS_SERVICE_NS},
         ),
+        Operation(
+            "registry",
+            xds.ACTION_ITI18,
+            "TD3.1",
+            xds.ACTION_ITI18_RESPONSE,
+            consultation.find_documents,
+        ),
+        Operation(
+            "repository",
+            xds.ACTION_ITI43,
+            "TD3.2",
+            xds.ACTION_ITI43_RESPONSE,
+            consultation.retrieve_documents,
+        ),
+        Operation(
+            "habilitations",
+            habilitations.ACTION_SET_AUTHORIZATION,
+            "TD0.3",
+            habilitations.ACTION_SET_AUTHORIZATION_RESPONSE,
+            habilitations.set_authorization,
+            {"ns1": habilitations.HABILITATIONS_NS},
+        ),
     )
 }
 
@@ -180,6 +219,17 @@ def _peek_patient(payload: etree._Element, trace: TraceContext) -> None:
     if value is not None:
         trace.patient_ins = value.get("extension")
         trace.patient_ins_root = value.get("root")
+        return
+    for slot in payload.iterfind(f".//{{{xds.RIM}}}Slot[@name='{xds.P_PATIENT}']"):
+        raw = slot.findtext(f"{{{xds.RIM}}}ValueList/{{{xds.RIM}}}Value") or ""
+        ident, root = parse_cx(raw.strip().strip("'"))
+        trace.patient_ins, trace.patient_ins_root = ident or None, root
+        return
+
+
+def _peek_vihf_patient(vihf: VihfClaims, trace: TraceContext) -> None:
+    if trace.patient_ins is None and vihf.ins_value is not None:
+        trace.patient_ins, trace.patient_ins_root = vihf.ins_value, vihf.ins_root
 
 
 class DmpHost:
@@ -213,15 +263,27 @@ class DmpHost:
                     FaultCode.AUTHENTICATION, "Certificat d'authentification inexploitable."
                 )
             vihf = read_vihf(request.security)
+            _peek_vihf_patient(vihf, trace)
             check_vihf(identity, vihf)
             answer = operation.run(OperationContext(self.store, identity, vihf, request, trace))
+            if not isinstance(answer, OperationAnswer):
+                answer = OperationAnswer(answer)
             data = response_envelope(
-                operation.response_action, answer, relates_to, operation.envelope_ns
+                operation.response_action, answer.payload, relates_to, operation.envelope_ns
             )
-            trace.outcome = "OK"
+            # An operation that answered a business refusal has set the outcome already.
+            trace.outcome = trace.outcome or "OK"
             log.info(
                 "%s %s -> %s", trace.transaction, trace.message_id, trace.result or trace.outcome
             )
+            if answer.attachments:
+                media_type, data = build_mtom(
+                    data,
+                    answer.attachments,
+                    action=operation.response_action,
+                    root_content_id=f"root.message@{MTOM_DOMAIN}",
+                )
+                return HostResponse(200, data, operation.response_action, media_type)
             return HostResponse(200, data, operation.response_action)
         except SoapFault as fault:
             return self.fault(fault, trace, relates_to)

@@ -30,16 +30,23 @@ code                             SOAP code    HTTP   when
 SOAP's own ``VersionMismatch`` (envelope not SOAP 1.2) and ``MustUnderstand``
 (an unknown header marked ``soap:mustUnderstand``) are sent without subcode,
 HTTP 500 as SOAP 1.2's HTTP binding prescribes.
+
+Business refusals are not faults where the official material answers
+otherwise: the consultation (TD3.1, TD3.2) answers XDS errors (HTTP 200,
+``status`` Failure + ``RegistryErrorList``, see :mod:`dmp_sandbox.consultation`),
+``setAuthorization`` (TD0.3) a ``status`` other than ``DMPOk`` (see
+:mod:`dmp_sandbox.habilitations`).
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
+from dmp_desktop.dmp.mtom import MimePart
 from dmp_desktop.dmp.ns import SOAP12, WSA, WSSE
 from dmp_desktop.xmlsafe import UnsafeXmlError, parse
 
@@ -103,6 +110,14 @@ class SoapRequest:
     action: str
     message_id: str | None
     security: etree._Element | None
+
+
+@dataclass
+class OperationAnswer:
+    """An answer's body element and, for an MTOM answer (TD3.2), its binary parts."""
+
+    payload: etree._Element
+    attachments: list[MimePart] = field(default_factory=list)
 
 
 def _text(el: etree._Element | None) -> str | None:

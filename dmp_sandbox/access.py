@@ -1,0 +1,189 @@
+"""Who may read what in a patient's DMP: the host's access rules, decided from its store.
+
+Consultation (TD3.1 search, TD3.2 retrieval) is granted by
+:func:`grant_consultation`, checked in this order:
+
+1. a structure staff member (secretary: no profession on the card) never
+   lists nor reads documents: ``DMPAccessDenied``;
+2. the patient must have a DMP (``DMPNotFound``) that is not closed
+   (``DMPClosed``);
+3. a professional the patient blocked (``INTERDIT``) is refused, even in an
+   emergency: ``DMPAccessDeniedByExcludedPs``;
+4. normal access needs a valid authorisation (``VALIDE``, end date not
+   passed): ``DMPAccessDenied`` otherwise;
+5. emergency access (VIHF PurposeOfUse ``bris_de_glace`` or ``centre_15``,
+   code system 1.2.250.1.213.1.1.4.248) needs no authorisation, unless the
+   patient opposed that mode: ``DMPEmergencyAccessOpposed``. Break-glass
+   access needs the reason the professional typed (VIHF attribute
+   ``Motif_Acces_Urgence``); the centre 15 (SAMU regulation) may omit it.
+
+Then, document by document (:func:`visible`): a deleted document is never
+shown; a document masked from professionals (``MASQUE_PS``) is shown only to
+the patient's médecin traitant DMP and to its authors. Documents invisible to
+the patient or to the legal representatives are shown to professionals.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dmp_desktop.dmp.vihf import VihfClaims
+from dmp_desktop.domain.document import Confidentiality, DocumentStatus
+from dmp_desktop.domain.patient import Ins
+from dmp_desktop.errors import DmpProtocolError
+from dmp_sandbox import xds
+from dmp_sandbox.auth import CertIdentity
+from dmp_sandbox.store import AuthorizationStatus, DmpState, DocumentRecord, Patient, Store
+
+OID_PURPOSE_OF_USE = "1.2.250.1.213.1.1.4.248"
+# Training-host convention (docs/wire-conventions.md): the reason typed for an
+# emergency access travels in this VIHF attribute.
+ATTR_EMERGENCY_REASON = "Motif_Acces_Urgence"
+MAX_REASON = 500  # as the client bounds it (docs/wire-conventions.md)
+
+
+class AccessMode(enum.StrEnum):
+    NORMAL = "normal"
+    BREAK_GLASS = "bris_de_glace"
+    CENTRE_15 = "centre_15"
+
+    @property
+    def emergency(self) -> bool:
+        return self is not AccessMode.NORMAL
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """Who asks, and how (from the certificate and the VIHF)."""
+
+    identity: CertIdentity
+    mode: AccessMode
+    reason: str | None
+
+    @property
+    def national_id(self) -> str:
+        return self.identity.national_id
+
+    @property
+    def is_staff(self) -> bool:
+        return self.identity.profession_code is None
+
+    @property
+    def display_name(self) -> str:
+        """The name the patient reads: Dr Marie DURAND for a doctor, Prénom NOM otherwise."""
+        given = self.identity.given_name.strip().title()
+        family = self.identity.family_name.strip().upper()
+        name = f"{given} {family}".strip() or self.identity.national_id
+        return f"Dr {name}" if self.identity.profession_code == "10" else name
+
+
+def read_access(identity: CertIdentity, vihf: VihfClaims) -> AccessRequest:
+    """The access mode and reason of a VIHF; a bad purpose is an invalid request."""
+    code = (vihf.purpose_of_use or AccessMode.NORMAL.value).strip()
+    if vihf.purpose_code_system and vihf.purpose_code_system != OID_PURPOSE_OF_USE:
+        raise xds.invalid(
+            "Mode d'accès (PurposeOfUse) hors nomenclature : "
+            f"le système de codes attendu est {OID_PURPOSE_OF_USE}."
+        )
+    try:
+        mode = AccessMode(code)
+    except ValueError:
+        raise xds.invalid(
+            "Mode d'accès (PurposeOfUse) inconnu : normal, bris_de_glace ou centre_15 attendu."
+        ) from None
+    reason = (vihf.attribute(ATTR_EMERGENCY_REASON) or "").strip() or None
+    if reason is not None:
+        reason = " ".join(reason.split())[:MAX_REASON]
+    if mode is AccessMode.BREAK_GLASS and reason is None:
+        raise xds.invalid(
+            "Accès en mode bris de glace sans motif : saisissez le motif de l'accès d'urgence "
+            f"(attribut VIHF {ATTR_EMERGENCY_REASON})."
+        )
+    return AccessRequest(identity, mode, reason if mode.emergency else None)
+
+
+def vihf_patient(vihf: VihfClaims) -> Ins | None:
+    """The patient named by the VIHF resource-id (None when absent)."""
+    if vihf.ins_value is None:
+        return None
+    try:
+        return vihf.patient_ins()
+    except DmpProtocolError:
+        raise xds.invalid(
+            "Le patient désigné par le jeton VIHF (resource-id) est invalide."
+        ) from None
+
+
+@dataclass
+class Grant:
+    """A consultation granted on one patient's DMP (valid inside its session)."""
+
+    patient: Patient
+    request: AccessRequest
+    treating_physician: bool
+
+    def sees(self, doc: DocumentRecord) -> bool:
+        return visible(doc, self)
+
+
+def grant_consultation(store: Store, session: Session, ins: Ins, request: AccessRequest) -> Grant:
+    """Apply the rules of the module docstring; raise :class:`xds.XdsError` on refusal."""
+    if request.is_staff:
+        raise xds.XdsError(
+            xds.DMP_ACCESS_DENIED,
+            "Un personnel de structure (secrétariat) ne peut ni rechercher ni consulter "
+            "les documents du DMP : la consultation est réservée aux professionnels de santé.",
+        )
+    patient = store.find_patient(session, ins.value, ins.oid)
+    if patient is None or patient.state is DmpState.NONE:
+        raise xds.XdsError(xds.DMP_NOT_FOUND, "Ce patient n'a pas de DMP.")
+    if patient.state is DmpState.CLOSED:
+        raise xds.XdsError(
+            xds.DMP_CLOSED,
+            "Le DMP de ce patient est fermé : ses documents ne sont plus consultables.",
+        )
+    auth = store.find_authorization(session, patient, request.national_id)
+    status = auth.effective_status() if auth is not None else None
+    if status is AuthorizationStatus.INTERDIT:
+        raise xds.XdsError(
+            xds.DMP_EXCLUDED_PS,
+            "Le patient vous a interdit l'accès à son DMP, y compris en mode d'urgence.",
+        )
+    if request.mode is AccessMode.NORMAL and status is not AuthorizationStatus.VALIDE:
+        if status is AuthorizationStatus.EXPIRE:
+            context = (
+                "Votre autorisation d'accès à ce DMP a expiré : demandez au patient son accord "
+                "puis renouvelez l'autorisation."
+            )
+        else:
+            context = (
+                "Vous n'êtes pas autorisé à accéder à ce DMP : demandez au patient son accord "
+                "puis enregistrez l'autorisation."
+            )
+        raise xds.XdsError(xds.DMP_ACCESS_DENIED, context)
+    if request.mode is AccessMode.BREAK_GLASS and patient.opposition_bris_de_glace:
+        raise xds.XdsError(
+            xds.DMP_EMERGENCY_OPPOSED,
+            "Le patient s'est opposé à l'accès à son DMP en mode bris de glace.",
+        )
+    if request.mode is AccessMode.CENTRE_15 and patient.opposition_centre_15:
+        raise xds.XdsError(
+            xds.DMP_EMERGENCY_OPPOSED,
+            "Le patient s'est opposé à l'accès à son DMP par le centre de régulation (centre 15).",
+        )
+    treating = bool(
+        auth is not None and auth.treating_physician and status is AuthorizationStatus.VALIDE
+    )
+    return Grant(patient, request, treating)
+
+
+def visible(doc: DocumentRecord, grant: Grant) -> bool:
+    """May the professional of ``grant`` see this document? (see the module docstring)."""
+    if doc.status == DocumentStatus.DELETED.value or doc.patient_id != grant.patient.id:
+        return False
+    if Confidentiality.MASKED_PS.value in doc.confidentiality_codes():
+        return grant.treating_physician or grant.request.national_id in doc.author_ids()
+    return True

@@ -1,0 +1,218 @@
+"""Consultation on the host: TD3.1 (ITI-18 stored query) and TD3.2 (ITI-43 retrieval).
+
+Access is decided by :mod:`dmp_sandbox.access` from the store; refusals are
+answered as XDS errors (``status`` Failure + ``RegistryErrorList``, HTTP 200),
+not as SOAP faults, as an XDS registry and repository do. Every request's
+trace row (written by the server) gets the access mode, the emergency reason,
+the number of documents returned and, for a retrieval, their unique ids.
+
+An emergency access (break glass or centre 15) that is granted writes a
+notification to the patient's outbox: "Un accès en mode bris de glace a eu
+lieu le … par Dr …, motif : …". One notification covers a whole emergency
+session: the same professional, patient, mode and reason within
+:data:`NOTIFICATION_WINDOW` do not write another one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dmp_desktop.dmp.mtom import MimePart, new_content_id
+from dmp_desktop.domain.document import DocumentStatus
+from dmp_desktop.domain.patient import Ins
+from dmp_sandbox import xds
+from dmp_sandbox.access import AccessMode, AccessRequest, Grant, grant_consultation, read_access
+from dmp_sandbox.access import vihf_patient as _vihf_patient
+from dmp_sandbox.soap import OperationAnswer
+from dmp_sandbox.store import DMP_REPOSITORY_ID, DocumentRecord, OutboxMessage, Store, utcnow
+
+if TYPE_CHECKING:
+    from dmp_sandbox.host import OperationContext, TraceContext
+
+NOTIFICATION_WINDOW = dt.timedelta(hours=12)
+XDS_CID_DOMAIN = "urn:ihe:iti:xds-b:2007"  # Content-IDs like the official TD3.2 answer
+_PARIS = ZoneInfo("Europe/Paris")
+
+NOTIFICATION_KINDS = {
+    AccessMode.BREAK_GLASS: ("BRIS_DE_GLACE", "en mode bris de glace"),
+    AccessMode.CENTRE_15: ("CENTRE_15", "par le centre de régulation (centre 15)"),
+}
+
+
+def _start(ctx: OperationContext) -> AccessRequest:
+    request = read_access(ctx.identity, ctx.vihf)
+    ctx.trace.purpose = request.mode.value
+    ctx.trace.reason = request.reason
+    return request
+
+
+def _refused(trace: TraceContext, error: xds.XdsError) -> None:
+    trace.outcome = error.code
+    trace.result = "Failure"
+    trace.document_count = 0
+
+
+def _same_patient(vihf_ins: Ins | None, ins: Ins) -> None:
+    if vihf_ins is not None and (vihf_ins.value, vihf_ins.oid) != (ins.value, ins.oid):
+        raise xds.invalid(
+            "Le patient désigné par le jeton VIHF (resource-id) n'est pas celui de la requête."
+        )
+
+
+def _patient_of_vihf(ctx: OperationContext) -> Ins:
+    ins = _vihf_patient(ctx.vihf)
+    if ins is None:
+        raise xds.invalid(
+            "Le jeton VIHF doit désigner le patient (attribut resource-id) pour cette transaction."
+        )
+    return ins
+
+
+def _candidates(session: Session, grant: Grant, wanted: xds.DocumentFilter) -> list[DocumentRecord]:
+    statuses = set(wanted.statuses) - {DocumentStatus.DELETED.value}
+    query = (
+        select(DocumentRecord)
+        .where(DocumentRecord.patient_id == grant.patient.id, DocumentRecord.status.in_(statuses))
+        .order_by(DocumentRecord.creation_time.desc(), DocumentRecord.id)
+    )
+    if wanted.unique_ids:
+        query = query.where(DocumentRecord.unique_id.in_(wanted.unique_ids))
+    if wanted.entry_uuids:
+        query = query.where(DocumentRecord.entry_uuid.in_(wanted.entry_uuids))
+    return [
+        doc
+        for doc in session.scalars(query)
+        if xds.document_matches(doc, wanted) and grant.sees(doc)
+    ]
+
+
+def find_documents(ctx: OperationContext) -> etree._Element:
+    """TD3.1: FindDocuments (and GetDocuments) under the access rules."""
+    try:
+        query = xds.read_stored_query(ctx.request.payload)
+        if query.query_id == xds.FIND_DOCUMENTS:
+            wanted = xds.read_find_documents(query)
+            ins = wanted.patient or _patient_of_vihf(ctx)
+            _same_patient(_vihf_patient(ctx.vihf), ins)
+        elif query.query_id == xds.GET_DOCUMENTS:
+            wanted = xds.read_get_documents(query)
+            ins = _patient_of_vihf(ctx)
+        else:
+            raise xds.invalid(
+                "Requête enregistrée non prise en charge (FindDocuments ou GetDocuments)."
+            )
+        ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
+        request = _start(ctx)
+        store = ctx.store
+        with store.session() as session:
+            grant = grant_consultation(store, session, ins, request)
+            found = _candidates(session, grant, wanted)
+            patient = grant.patient
+            cx = xds.patient_cx(patient.ins_value, patient.ins_root, patient.dmp_created_at)
+            if query.return_type == "ObjectRef":
+                objects = [xds.object_ref(doc) for doc in found]
+            else:
+                objects = [xds.extrinsic_object(doc, cx) for doc in found]
+            if request.mode.emergency:
+                notify_emergency(store, session, grant)
+    except xds.XdsError as error:
+        _refused(ctx.trace, error)
+        return xds.query_response(error=error)
+    ctx.trace.document_count = len(found)
+    ctx.trace.result = "Success"
+    return xds.query_response(objects)
+
+
+def retrieve_documents(ctx: OperationContext) -> OperationAnswer:
+    """TD3.2: RetrieveDocumentSet, each document as an MTOM part."""
+    try:
+        requests = xds.read_retrieve(ctx.request.payload)
+        ins = _patient_of_vihf(ctx)
+        ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
+        request = _start(ctx)
+        store = ctx.store
+        parts: list[xds.RetrievedPart] = []
+        attachments: list[MimePart] = []
+        errors: list[xds.XdsError] = []
+        with store.session() as session:
+            grant = grant_consultation(store, session, ins, request)
+            for item in requests:
+                if item.repository_id != DMP_REPOSITORY_ID:
+                    errors.append(
+                        xds.XdsError(
+                            xds.XDS_UNKNOWN_REPOSITORY,
+                            "Entrepôt de documents inconnu du DMP.",
+                            item.repository_id,
+                        )
+                    )
+                    continue
+                doc = store.find_document(session, grant.patient, item.unique_id)
+                if doc is None or not grant.sees(doc):
+                    errors.append(
+                        xds.XdsError(
+                            xds.XDS_UNKNOWN_DOCUMENT,
+                            "Document introuvable dans ce DMP, ou qui ne vous est pas accessible.",
+                            item.unique_id,
+                        )
+                    )
+                    continue
+                content_id = new_content_id(XDS_CID_DOMAIN)
+                parts.append(xds.RetrievedPart(item, doc.mime_type, content_id))
+                attachments.append(MimePart(content_id, store.document_content(session, doc)))
+            if parts and request.mode.emergency:
+                notify_emergency(store, session, grant)
+    except xds.XdsError as error:
+        _refused(ctx.trace, error)
+        return OperationAnswer(xds.retrieve_response([], [error]))
+    ctx.trace.document_count = len(parts)
+    ctx.trace.document_unique_id = " ".join(p.request.unique_id for p in parts) or None
+    if not parts:
+        ctx.trace.outcome = errors[0].code
+        ctx.trace.result = "Failure"
+    else:
+        ctx.trace.result = "PartialSuccess" if errors else "Success"
+    return OperationAnswer(xds.retrieve_response(parts, errors), attachments)
+
+
+def notification_text(request: AccessRequest, at: dt.datetime) -> str:
+    _, wording = NOTIFICATION_KINDS[request.mode]
+    local = at.astimezone(_PARIS)
+    reason = request.reason or "non précisé"
+    return (
+        f"Un accès {wording} a eu lieu le {local:%d/%m/%Y} à {local:%H:%M} "
+        f"par {request.display_name}, motif : {reason}."
+    )
+
+
+def notify_emergency(store: Store, session: Session, grant: Grant) -> OutboxMessage | None:
+    """Tell the patient about an emergency access (once per emergency session)."""
+    request = grant.request
+    kind, _ = NOTIFICATION_KINDS[request.mode]
+    now = utcnow()
+    recent = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.patient_id == grant.patient.id,
+            OutboxMessage.kind == kind,
+            OutboxMessage.professional_national_id == request.national_id,
+            OutboxMessage.created_at >= now - NOTIFICATION_WINDOW,
+        )
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    if recent is not None and recent.reason == request.reason:
+        return None
+    return store.notify_patient(
+        session,
+        grant.patient,
+        kind,
+        notification_text(request, now),
+        professional_national_id=request.national_id,
+        reason=request.reason,
+        at=now,
+    )
