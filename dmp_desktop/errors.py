@@ -23,6 +23,10 @@ class MiddlewareNotFoundError(CardError):
         self.path = path
 
 
+class MiddlewareLoadError(MiddlewareNotFoundError):
+    """The PKCS#11 module is there but cannot be loaded (damaged, wrong architecture)."""
+
+
 class NoReaderError(CardError):
     pass
 
@@ -134,6 +138,12 @@ _SERVICE_CODES_FR: dict[str, str] = {
 
 def describe(exc: BaseException) -> str:
     """A short French message saying what happened and what to do."""
+    if isinstance(exc, MiddlewareLoadError):
+        return (
+            f"Le logiciel de la carte CPS ({exc.path}) est présent mais ne peut pas être "
+            "chargé (installation incomplète ou version 32/64 bits inadaptée). "
+            "Réinstallez la Cryptolib CPS ou choisissez un autre module dans les paramètres."
+        )
     if isinstance(exc, MiddlewareNotFoundError):
         where = f" ({exc.path})" if exc.path else ""
         return (

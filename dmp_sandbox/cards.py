@@ -5,6 +5,11 @@ outside it, as on a real card); certificates are issued by the test persons
 CA and written next to their key with the same CKA_ID. A CPS3-like card
 restricts its keys to PKCS#1 v1.5 mechanisms (CKA_ALLOWED_MECHANISMS), a
 CPS4-like one also allows PSS.
+
+A professional's card also carries the public data object ``CPS_INFO_PS``
+with the profession and, when given, the specialty, in the *training
+layout* documented in :mod:`dmp_desktop.smartcard.card_data` (the real
+card's layout is not public).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 from cryptography.x509.oid import NameOID
 from pkcs11 import Attribute, CertificateType, KeyType, Mechanism, ObjectClass
 
+from dmp_desktop.domain.practitioner import PROFESSION_CODES
 from dmp_desktop.settings import SOFTHSM_MODULE
 from dmp_desktop.smartcard import pkcs11_compat  # noqa: F401 - registers CKA_ALLOWED_MECHANISMS
 from dmp_desktop.smartcard.card import (
@@ -31,6 +37,7 @@ from dmp_desktop.smartcard.card import (
     SIGN_CERT_LABEL,
     SIGN_KEY_LABEL,
 )
+from dmp_desktop.smartcard.card_data import INFO_PS_LABEL, encode_info_ps
 from dmp_sandbox.pki import PkiPaths, issue_leaf, load_cert, load_key
 
 CPS3_MECHANISMS = [Mechanism.RSA_PKCS, Mechanism.SHA1_RSA_PKCS, Mechanism.SHA256_RSA_PKCS]
@@ -57,6 +64,7 @@ class CardSpec:
     cps4: bool = False
     structure_id: str = "499700433153007"
     structure_name: str = "CABINET MEDICAL FORMATION"
+    specialty: str | None = None  # R01 code written to CPS_INFO_PS, e.g. "SM26"
 
 
 def write_softhsm_conf(directory: Path) -> Path:
@@ -171,6 +179,18 @@ def create_card(spec: CardSpec, pki: PkiPaths, softhsm_conf: Path) -> None:
                     Attribute.ID: key_id,
                     Attribute.SUBJECT: cert.subject.public_bytes(),
                     Attribute.VALUE: der,
+                }
+            )
+        profession_code = PROFESSION_CODES.get(spec.profession)
+        if profession_code is not None:
+            session.create_object(
+                {
+                    Attribute.CLASS: ObjectClass.DATA,
+                    Attribute.TOKEN: True,
+                    Attribute.PRIVATE: False,
+                    Attribute.LABEL: INFO_PS_LABEL,
+                    Attribute.APPLICATION: "CPS",
+                    Attribute.VALUE: encode_info_ps(profession_code, spec.specialty),
                 }
             )
     lib.reinitialize()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,15 +33,20 @@ from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.errors import (
     CardNotRecognisedError,
     CardRemovedError,
+    MiddlewareLoadError,
     MiddlewareNotFoundError,
     NoCardError,
+    NoReaderError,
     PinFormatError,
     PinIncorrectError,
     PinLockedError,
 )
 from dmp_desktop.smartcard import pkcs11_compat  # noqa: F401 - CKA_ALLOWED_MECHANISMS
+from dmp_desktop.smartcard.card_data import INFO_PS_LABEL, decode_info_ps
 from dmp_desktop.smartcard.identity import practitioner_from_certificate
+from dmp_desktop.smartcard.specialties import with_specialty
 from dmp_desktop.smartcard.thread import CardThread
+from dmp_desktop.smartcard.watch import SlotWatcher
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +96,18 @@ class CardInfo:
     token_label: str
     serial: str
     pin_state: PinState
-    protected_auth: bool
+    protected_auth: bool  # PIN-pad reader: the PIN is typed on the reader's keypad
     holder: Practitioner | None
+    # False when the token holds no CPS authentication certificate (another card).
+    recognised: bool = True
 
     @property
     def key(self) -> tuple[int, str]:
         return (self.slot_id, self.serial)
+
+
+# What the card says about its holder without the PIN: (holder, recognised).
+_Peek = tuple[Practitioner | None, bool]
 
 
 def _decode_serial(serial: bytes | str) -> str:
@@ -106,70 +117,152 @@ def _decode_serial(serial: bytes | str) -> str:
 
 
 class CardManager:
-    """Loads the middleware and hands out card sessions; all work on one thread."""
+    """Loads the middleware and hands out card sessions; all work on one thread.
 
-    def __init__(self, module_candidates: Sequence[str], thread: CardThread | None = None) -> None:
+    ``loader`` opens a PKCS#11 module by path (``pkcs11.lib``; tests pass a fake
+    token for the states a real one cannot show).
+    """
+
+    def __init__(
+        self,
+        module_candidates: Sequence[str],
+        thread: CardThread | None = None,
+        *,
+        loader: Callable[[str], Any] = pkcs11.lib,
+    ) -> None:
         self._candidates = list(module_candidates)
         self.thread = thread or CardThread()
+        self._loader = loader
         self._lib: Any = None
         self.module_path: str | None = None
+        self.watcher = SlotWatcher()
+        # Holders read from the cards' public objects, per (slot, serial, label):
+        # a real card takes a while to give its certificate, read it once.
+        self._peeked: dict[tuple[int, str, str], _Peek] = {}
+
+    @property
+    def module_candidates(self) -> list[str]:
+        return list(self._candidates)
 
     # -- middleware -----------------------------------------------------------
     def _load(self) -> Any:
         if self._lib is not None:
             return self._lib
+        failed: str | None = None
         for path in self._candidates:
             if path and os.path.exists(path):
                 try:
-                    self._lib = pkcs11.lib(path)
+                    self._lib = self._loader(path)
                 except (RuntimeError, OSError, PKCS11Error) as exc:
                     log.warning("PKCS#11 module failed to load: %s", type(exc).__name__)
+                    failed = failed or path
                     continue
                 self.module_path = path
                 return self._lib
+        if failed is not None:
+            raise MiddlewareLoadError(failed)
         raise MiddlewareNotFoundError(self._candidates[0] if self._candidates else None)
 
     def load(self) -> None:
         self.thread.call(self._load)
 
+    def set_module_candidates(self, module_candidates: Sequence[str]) -> None:
+        """Use another PKCS#11 module from now on (the settings changed).
+
+        Sessions opened on the previous module are the caller's to close first.
+        """
+
+        def work() -> None:
+            self._candidates = list(module_candidates)
+            self._lib = None
+            self.module_path = None
+            self._peeked.clear()
+            self.watcher.reset()
+
+        self.thread.call(work)
+
     # -- discovery ------------------------------------------------------------
     def _list_cards(self) -> list[CardInfo]:
         lib = self._load()
         cards: list[CardInfo] = []
+        if not lib.get_slots(token_present=False):
+            raise NoReaderError()
+        seen: set[tuple[int, str, str]] = set()
         for slot in lib.get_slots(token_present=True):
             try:
                 token = slot.get_token()
                 if not token.flags & TokenFlag.TOKEN_INITIALIZED:
                     continue  # an empty slot (SoftHSM always offers one)
-                holder = self._peek_holder(token)
+                serial = _decode_serial(token.serial)
+                label = token.label.strip()
+                cache_key = (slot.slot_id, serial, label)
+                peeked = self._peeked.get(cache_key)
+                if peeked is None:
+                    peeked = self._peek_holder(token)
+                    if peeked is not None:
+                        self._peeked[cache_key] = peeked
+                holder, recognised = peeked if peeked is not None else (None, True)
+                seen.add(cache_key)
                 cards.append(
                     CardInfo(
                         slot_id=slot.slot_id,
                         reader=slot.slot_description.strip(),
-                        token_label=token.label.strip(),
-                        serial=_decode_serial(token.serial),
+                        token_label=label,
+                        serial=serial,
                         pin_state=pin_state_from_flags(token.flags),
                         protected_auth=bool(token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH),
                         holder=holder,
+                        recognised=recognised,
                     )
                 )
             except (*_REMOVED, TokenNotRecognised):
                 continue
+        for gone in set(self._peeked) - seen:
+            del self._peeked[gone]
         return cards
 
     def list_cards(self) -> list[CardInfo]:
-        """Cards present now; the certificates are public, no PIN needed."""
+        """Cards present now; the certificates are public, no PIN needed.
+
+        Raises :class:`MiddlewareNotFoundError` / :class:`MiddlewareLoadError`
+        when the PKCS#11 module is missing or unusable, :class:`NoReaderError`
+        when the middleware sees no reader at all.
+        """
         return self.thread.call(self._list_cards)
 
+    def look_needed(self) -> bool:
+        """Whether the readers must be looked at now (slot events, else polling).
+
+        Cheap: at most one non-blocking ``C_WaitForSlotEvent`` on the card thread.
+        See :mod:`dmp_desktop.smartcard.watch`.
+        """
+
+        def work() -> bool:
+            try:
+                lib = self._load()
+            except MiddlewareNotFoundError:
+                return True  # let the listing report it
+            return self.watcher.should_look(lib)
+
+        return self.thread.call(work)
+
     @staticmethod
-    def _peek_holder(token: Any) -> Practitioner | None:
+    def _peek_holder(token: Any) -> _Peek | None:
+        """(holder, recognised) from the public objects; None when the card could not be read."""
         try:
             with token.open() as session:
                 der = _find_certificate(session, AUTH_CERT_LABEL)
                 if der is None:
-                    return None
-                return practitioner_from_certificate(x509.load_der_x509_certificate(der))
-        except (PKCS11Error, ValueError, CardNotRecognisedError):
+                    return (None, False)
+                try:
+                    holder = practitioner_from_certificate(x509.load_der_x509_certificate(der))
+                except (ValueError, CardNotRecognisedError):
+                    return (None, False)
+                return (_add_card_data(session, holder), True)
+        except (*_REMOVED, TokenNotRecognised):
+            return None
+        except PKCS11Error as exc:
+            log.debug("card could not be read: %s", type(exc).__name__)
             return None
 
     def _find_slot(self, card: CardInfo) -> Any:
@@ -241,6 +334,25 @@ class CardManager:
         self.thread.shutdown()
 
 
+def _read_data_object(session: Any, label: str) -> bytes | None:
+    for obj in session.get_objects({Attribute.CLASS: ObjectClass.DATA, Attribute.LABEL: label}):
+        return bytes(obj[Attribute.VALUE])
+    return None
+
+
+def _add_card_data(session: Any, holder: Practitioner) -> Practitioner:
+    """The holder with the specialty of ``CPS_INFO_PS`` (training layout; see card_data)."""
+    try:
+        data = decode_info_ps(_read_data_object(session, INFO_PS_LABEL))
+    except (PKCS11Error, KeyError, TypeError) as exc:
+        if isinstance(exc, _REMOVED):
+            raise
+        return holder
+    if data is None or data.profession_code != holder.profession_code:
+        return holder
+    return with_specialty(holder, data.specialty_code)
+
+
 def _find_certificate(session: Any, label: str) -> bytes | None:
     for obj in session.get_objects(
         {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label}
@@ -302,7 +414,9 @@ class CardSession:
                 self._sign_key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=sig[1])
             except NoSuchKey:
                 self._sign_key = None
-        self.practitioner = practitioner_from_certificate(self.auth_certificate)
+        self.practitioner = _add_card_data(
+            session, practitioner_from_certificate(self.auth_certificate)
+        )
         self.supports_pss = self._detect_pss()
         return self
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import (
 )
 
 from dmp_desktop.smartcard.card import CardInfo, PinState
+from dmp_desktop.smartcard.specialties import headline
 from dmp_desktop.ui.icons import icon
 
 CardRole = Qt.ItemDataRole.UserRole + 1
@@ -21,17 +22,19 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 def card_holder_text(card: CardInfo) -> str:
-    """'Dr Marie DURAND · Médecin', or the card's label when the holder is unknown."""
+    """'Dr Marie DURAND · Médecin généraliste', or the card's label when the holder is unknown."""
     if card.holder is None:
         return QCoreApplication.translate("CardListModel", "Carte {label}").format(
             label=card.token_label
         )
-    return f"{card.holder.display_name} · {card.holder.profession}"
+    return headline(card.holder)
 
 
 def card_line(card: CardInfo) -> str:
     line = f"{card_holder_text(card)} — {card.token_label}"
-    if card.pin_state is PinState.LOCKED:
+    if not card.recognised:
+        line += QCoreApplication.translate("CardListModel", " — non reconnue")
+    elif card.pin_state is PinState.LOCKED:
         line += QCoreApplication.translate("CardListModel", " — bloquée")
     return line
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.operations import Operation
+from dmp_desktop.smartcard.specialties import headline
 from dmp_desktop.ui.icons import pixmap
 from dmp_desktop.ui.style import TRAINING_BADGE_CSS, scaled_font
 
@@ -90,9 +91,7 @@ class TopBar(QFrame):
         else:
             self.state_label.setStyleSheet("")
         if state is CardState.LOGGED_IN and practitioner is not None:
-            self.practitioner_label.setText(
-                f"{practitioner.display_name} · {practitioner.profession}"
-            )
+            self.practitioner_label.setText(headline(practitioner))
             self.practitioner_label.show()
         else:
             self.practitioner_label.setText("")

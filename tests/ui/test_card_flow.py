@@ -51,7 +51,7 @@ def test_softhsm_card_pin_then_status(
     dialog = window.pin_dialog
     assert dialog is not None
     # Holder and tries are known before anything is typed.
-    assert dialog.holder_label.text() == "Dr Marie DURAND · Médecin"
+    assert dialog.holder_label.text() == "Dr Marie DURAND · Médecin généraliste"
     assert dialog.tries_left == 3
 
     qtbot.keyClicks(dialog.pin_edit, "9999")
@@ -69,7 +69,7 @@ def test_softhsm_card_pin_then_status(
     assert window.pin_dialog is None
     qtbot.waitUntil(lambda: not shiboken6.isValid(retry))  # the dialog is destroyed
     assert "Dr Marie DURAND" in window.top_bar.practitioner_label.text()
-    assert window.top_bar.practitioner_label.text() == "Dr Marie DURAND · Médecin"
+    assert window.top_bar.practitioner_label.text() == "Dr Marie DURAND · Médecin généraliste"
     assert window.stack.currentWidget() is window.workspace
     assert window.card_service.selected_card is not None
     assert window.card_service.selected_card.pin_state is PinState.OK  # reset by the login

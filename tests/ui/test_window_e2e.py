@@ -67,7 +67,7 @@ def log_in(qtbot: QtBot, window: MainWindow, label: str, pin: str) -> None:
 
 def test_card_pin_and_status_from_the_training_host(qtbot: QtBot, window: MainWindow) -> None:
     log_in(qtbot, window, "CPS3-DURAND", "1234")
-    assert window.top_bar.practitioner_label.text() == "Dr Marie DURAND · Médecin"
+    assert window.top_bar.practitioner_label.text() == "Dr Marie DURAND · Médecin généraliste"
     assert window.top_bar.training_badge.isVisible()
 
     moreau = PATIENTS["actif-autorise"]

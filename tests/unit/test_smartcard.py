@@ -143,3 +143,42 @@ def test_removed_card_is_not_found(card_manager: CardManager) -> None:
     assert not card_manager.is_present(ghost)
     with pytest.raises(NoCardError):
         card_manager.login(ghost, "1234")
+
+
+def test_specialty_is_read_from_the_card_before_and_after_the_pin(
+    card_manager: CardManager,
+) -> None:
+    from dmp_desktop.smartcard.specialties import headline
+
+    card = _card(card_manager, "CPS3-DURAND")
+    assert card.holder is not None and card.recognised
+    assert card.holder.specialty_code == "SM26"  # CPS_INFO_PS, readable without the PIN
+    assert headline(card.holder) == "Dr Marie DURAND · Médecin généraliste"
+    session = card_manager.login(card, "1234")
+    try:
+        p = session.practitioner
+        assert (p.specialty_code, p.specialty_label) == (
+            "SM26",
+            "Qualifié en Médecine Générale (SM)",  # the official VIHF displayName
+        )
+    finally:
+        session.close()
+
+
+def test_a_card_without_specialty_shows_its_profession(card_manager: CardManager) -> None:
+    from dmp_desktop.smartcard.specialties import headline
+
+    holder = _card(card_manager, "CPS4-MARTIN").holder
+    assert holder is not None and holder.specialty_code is None
+    assert headline(holder) == "Dr Paul MARTIN · Médecin"
+    staff = _card(card_manager, "CPE-BERNARD").holder
+    assert staff is not None and headline(staff) == "Sophie BERNARD · Secrétaire médicale"
+
+
+def test_softhsm_cannot_report_slot_events_so_the_readers_are_polled(
+    card_manager: CardManager,
+) -> None:
+    from dmp_desktop.smartcard.watch import WatchMode
+
+    assert all(card_manager.look_needed() for _ in range(8))
+    assert card_manager.watcher.mode is not WatchMode.EVENTS
