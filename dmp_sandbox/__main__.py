@@ -183,8 +183,47 @@ def cmd_seed(args: argparse.Namespace) -> int:
     if not args.db:
         env.root.mkdir(parents=True, exist_ok=True)
     _seed(url)
-    _out("Patients de démonstration chargés.")
+    _out("Patients de démonstration et leurs documents chargés.")
     _print_patients()
+    return EXIT_OK
+
+
+# --- outbox -----------------------------------------------------------------------
+_OUTBOX_KINDS = {"BRIS_DE_GLACE": "bris de glace", "CENTRE_15": "centre 15"}
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """The notifications the DMP sent (would send) to patients, oldest first."""
+    from zoneinfo import ZoneInfo
+
+    from dmp_desktop.domain.patient import Ins, InsError, normalize_ins_text
+
+    env = _env(args)
+    if not args.db and not env.db_path.exists():
+        return _missing_env(env)
+    ins_value = None
+    if args.patient:
+        ins_value = normalize_ins_text(args.patient)
+        try:
+            Ins(ins_value)
+        except InsError as exc:
+            _err(f"INS invalide : {exc}")
+            return EXIT_USAGE
+    with _open_store(_db_url(args, env)) as store:
+        rows = store.outbox(ins_value=ins_value)
+    if not rows:
+        _out(
+            "Aucune notification pour ce patient."
+            if ins_value
+            else "Aucune notification envoyée aux patients."
+        )
+        return EXIT_OK
+    paris = ZoneInfo("Europe/Paris")
+    _out(f"{len(rows)} notification(s) aux patients :")
+    for message, ins, _root in rows:
+        when = message.created_at.astimezone(paris)
+        kind = _OUTBOX_KINDS.get(message.kind, message.kind.lower())
+        _out(f"{when:%d/%m/%Y %H:%M}  INS {ins}  [{kind}]  {message.text}")
     return EXIT_OK
 
 
@@ -322,6 +361,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dir(where)
     _add_db(where)
     seed.set_defaults(func=cmd_seed)
+
+    outbox = commands.add_parser(
+        "outbox",
+        help="afficher les notifications envoyées aux patients (accès en mode bris de glace…)",
+    )
+    outbox.add_argument(
+        "--patient", metavar="INS", help="seulement les notifications de ce patient (INS)"
+    )
+    where = outbox.add_mutually_exclusive_group()
+    _add_dir(where)
+    _add_db(where)
+    outbox.set_defaults(func=cmd_outbox)
 
     serve = commands.add_parser("serve", help="démarrer l'hôte de formation (TLS mutuel)")
     _add_dir(serve)

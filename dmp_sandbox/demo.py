@@ -4,8 +4,13 @@ Each patient shows one case a doctor meets at TD0.2, seen from the demo card
 CPS3-DURAND (Dr Marie DURAND, 899700433153). Authorisation and closure dates
 are relative to the day of seeding, so that "expired" stays expired; the
 minor is born in 2015 (a minor until 2033).
-Seeding is idempotent: it resets these patients to their demo state and
-leaves any other data alone.
+Seeding is idempotent: it resets these patients to their demo state (their
+authorisations, documents and outbox included) and leaves any other data
+alone. The patients' documents are described in :mod:`dmp_sandbox.demo_documents`.
+
+Emergency-access oppositions: Girard Nathalie opposed break-glass access (a
+professional she did not block is refused in that mode), Faure Bernard
+opposed access by the centre 15.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class DemoPatient:
     closed_days_ago: int | None = None
     closure_reason: str | None = None
     closure_text: str | None = None
+    opposition_bris_de_glace: bool = False
+    opposition_centre_15: bool = False
 
     @property
     def expected_for_durand(self) -> str:
@@ -105,8 +112,9 @@ def demo_patients() -> tuple[DemoPatient, ...]:
             dt.date(1975, 7, 21),
             "F",
             DmpState.ACTIVE,
-            "DMP actif ; la patiente a bloqué Dr Durand (INTERDIT)",
+            "DMP actif ; la patiente a bloqué Dr Durand (INTERDIT) et refuse le bris de glace",
             (DemoAuthorization(DURAND, AuthorizationStatus.INTERDIT, days_ago=200),),
+            opposition_bris_de_glace=True,
         ),
         DemoPatient(
             "autorisation-expiree",
@@ -116,12 +124,13 @@ def demo_patients() -> tuple[DemoPatient, ...]:
             dt.date(1949, 1, 30),
             "M",
             DmpState.ACTIVE,
-            "DMP actif ; l'autorisation de Dr Durand a expiré",
+            "DMP actif ; l'autorisation de Dr Durand a expiré ; refuse l'accès du centre 15",
             (
                 DemoAuthorization(
                     DURAND, AuthorizationStatus.VALIDE, days_ago=400, ended_days_ago=35
                 ),
             ),
+            opposition_centre_15=True,
         ),
         DemoPatient(
             "sans-dmp",
@@ -163,12 +172,15 @@ def demo_patients() -> tuple[DemoPatient, ...]:
 
 
 def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
-    """Create or reset the demo patients; returns them."""
+    """Create or reset the demo patients and their documents; returns them."""
+    from dmp_sandbox.demo_documents import demo_documents, seed_patient_documents
+
     now = utcnow()
     today = now.date()
     patients = demo_patients()
+    documents = demo_documents()
     with store.session() as session:
-        for demo in patients:
+        for number, demo in enumerate(patients, 1):
             exists = demo.state is not DmpState.NONE
             patient = store.upsert_patient(
                 session,
@@ -191,11 +203,15 @@ def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
                 closure_text=demo.closure_text,
                 internet_account_open=demo.internet_account_open,
                 secret_connection=demo.secret_connection,
-                opposition_bris_de_glace=False,
-                opposition_centre_15=False,
+                opposition_bris_de_glace=demo.opposition_bris_de_glace,
+                opposition_centre_15=demo.opposition_centre_15,
                 ens_attached=False,
             )
             store.remove_authorizations(session, patient)
+            store.clear_outbox(session, patient)
+            seed_patient_documents(
+                store, session, patient, number, documents.get(demo.key, ()), now
+            )
             for auth in demo.authorizations:
                 store.set_authorization(
                     session,
