@@ -47,7 +47,7 @@ from dmp_desktop.domain.summary import (
     Severity,
     Treatment,
 )
-from dmp_sandbox.store import DMP_REPOSITORY_ID, Patient, Store
+from dmp_sandbox.store import DMP_REPOSITORY_ID, Patient, Store, SubmissionSetRecord
 
 OID_CLASS_CODES = "1.2.250.1.213.1.1.4.1"
 OID_CONFIDENTIALITY_HL7 = "2.16.840.1.113883.5.25"
@@ -777,10 +777,25 @@ def seed_patient_documents(
             else min(at + dt.timedelta(days=1), now - dt.timedelta(minutes=1))
         )
         status = doc.status
+        submission = SubmissionSetRecord(
+            entry_uuid=entry_uuid_for(patient.ins_value, f"{doc.key}/submission"),
+            unique_id=f"{uid}.1",
+            source_id=SOURCE_ID,
+            patient_id=patient.id,
+            submission_time=submitted,
+            title=doc.title,
+            content_type_code=doc.type_code,
+            content_type_scheme=type_scheme,
+            content_type_display=type_display,
+            authors=authors,
+        )
+        session.add(submission)
+        session.flush()
         store.add_document(
             session,
             patient,
             content,
+            submission_set_id=submission.id,
             entry_uuid=entry_uuid_for(patient.ins_value, doc.key),
             unique_id=uid,
             repository_id=DMP_REPOSITORY_ID,

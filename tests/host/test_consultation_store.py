@@ -22,7 +22,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dmp_sandbox.__main__ import main
 from dmp_sandbox.demo import demo_patients, seed_demo
-from dmp_sandbox.store import Base, DocumentRecord, Store, Trace, utcnow
+from dmp_sandbox.store import Base, DocumentRecord, Store, SubmissionSetRecord, Trace, utcnow
 from dmp_sandbox.training import TrainingEnv
 from tests.host.conftest import DURAND
 from tests.host.wire import ClientIdentity
@@ -69,6 +69,9 @@ def test_documents_in_the_store(store: Store) -> None:
         for doc in docs:
             data = store.document_content(session, doc)
             assert len(data) == doc.size and data.startswith(b"<?xml")
+            submission = session.get(SubmissionSetRecord, doc.submission_set_id)
+            assert submission is not None and submission.patient_id == patient.id
+            assert submission.submission_time == doc.submission_time
         replaced = next(d for d in docs if d.replaced_by_uuid)
         replacement = next(d for d in docs if d.entry_uuid == replaced.replaced_by_uuid)
         assert replaced.status.endswith("Deprecated") and replacement.replaces_uuid == (
