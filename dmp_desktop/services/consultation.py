@@ -200,9 +200,7 @@ class ListChanges:
         return ", ".join(parts)
 
 
-def diff_entries(
-    before: dict[str, DocumentEntry], after: dict[str, DocumentEntry]
-) -> ListChanges:
+def diff_entries(before: dict[str, DocumentEntry], after: dict[str, DocumentEntry]) -> ListChanges:
     added = tuple(uid for uid in after if uid not in before)
     removed = tuple(uid for uid in before if uid not in after)
     changed = tuple(uid for uid, e in after.items() if uid in before and before[uid] != e)
@@ -518,9 +516,7 @@ class ConsultationService(QObject):
         ins = patient.ins
 
         def work(client: DmpClientLike) -> None:
-            client.set_authorization(
-                ins, grant=True, treating_physician=treating_physician
-            )
+            client.set_authorization(ins, grant=True, treating_physician=treating_physician)
 
         op = self._dmp.call(
             self.tr("Enregistrement de l'autorisation d'accès"),
@@ -621,9 +617,7 @@ class ConsultationService(QObject):
         professional = practitioner.national_id if practitioner is not None else None
 
         def work(client: DmpClientLike) -> _Fetched:
-            entries = client.find_documents(
-                query, purpose=access.purpose, reason=access.reason
-            )
+            entries = client.find_documents(query, purpose=access.purpose, reason=access.reason)
             fetched = _Fetched(list(entries))
             if professional is not None:
                 try:
@@ -686,10 +680,13 @@ class ConsultationService(QObject):
         before = patient.entries
         changes = diff_entries(before, after) if refresh else None
         previous = patient.previous
+        widening = not refresh and bool(before)
         for uid, entry in after.items():
-            if uid in before or previous is None:
+            if uid in before:
                 continue
-            if _is_new(entry, previous):
+            if refresh:  # arrived while the list was on screen
+                patient.new_ids.add(uid)
+            elif previous is not None and _is_new(entry, previous, widening=widening):
                 patient.new_ids.add(uid)
         patient.new_ids &= set(after)
         patient.entries = after
@@ -742,9 +739,7 @@ class ConsultationService(QObject):
         uid = entry.unique_id
 
         def work(client: DmpClientLike) -> Viewable:
-            document = client.retrieve_document(
-                entry, purpose=access.purpose, reason=access.reason
-            )
+            document = client.retrieve_document(entry, purpose=access.purpose, reason=access.reason)
             return prepare(document)
 
         op = self._dmp.call(
@@ -786,15 +781,16 @@ class ConsultationService(QObject):
         self._cache.discard(unique_id)
 
 
-def _is_new(entry: DocumentEntry, previous: LastSeen) -> bool:
-    """Not seen before, and put in the DMP after the last consultation (when known).
+def _is_new(entry: DocumentEntry, previous: LastSeen, *, widening: bool) -> bool:
+    """Not seen at the previous consultations.
 
-    Widening the period brings older documents never listed before: they are
-    not "new since your last consultation".
+    When the doctor widens the period, older documents never listed before
+    appear: they are new only if they reached the DMP after the last
+    consultation (a report of 2019 scanned and sent yesterday).
     """
     if entry.unique_id in previous.unique_ids:
         return False
-    if previous.at is None or entry.submission_time is None:
+    if not widening or previous.at is None or entry.submission_time is None:
         return True
     submitted = entry.submission_time
     if submitted.tzinfo is None:
@@ -822,4 +818,3 @@ __all__ = [
     "emergency_problem",
     "entry_date",
 ]
-

@@ -100,9 +100,7 @@ def prepare(document: RetrievedDocument) -> Viewable:
             return _plain(payload_type, payload, Origin.CDA_LEVEL1)
         if first(root, "h:component/h:structuredBody") is None:
             raise CdaFormatError("not a CDA document")
-        return Viewable(
-            ViewKind.HTML, "text/xml", Origin.CDA_STRUCTURED, text=render_html(root)
-        )
+        return Viewable(ViewKind.HTML, "text/xml", Origin.CDA_STRUCTURED, text=render_html(root))
     return _plain(media, content, Origin.DIRECT)
 
 

@@ -42,8 +42,8 @@ def _tr(text: str) -> str:
 class Column(enum.IntEnum):
     NEW = 0
     DATE = 1
-    TYPE = 2
-    TITLE = 3
+    TITLE = 2
+    TYPE = 3
     AUTHOR = 4
     SPECIALTY = 5
     CATEGORY = 6
@@ -270,8 +270,8 @@ class DocumentsModel(QAbstractTableModel):
 _HEADERS = {
     Column.NEW: lambda: NEW_MARK,
     Column.DATE: lambda: _tr("Date"),
-    Column.TYPE: lambda: _tr("Type"),
     Column.TITLE: lambda: _tr("Titre"),
+    Column.TYPE: lambda: _tr("Type"),
     Column.AUTHOR: lambda: _tr("Auteur"),
     Column.SPECIALTY: lambda: _tr("Spécialité"),
     Column.CATEGORY: lambda: _tr("Catégorie"),

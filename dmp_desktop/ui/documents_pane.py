@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -54,7 +56,8 @@ from dmp_desktop.ui.documents_model import (
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.widgets import heading
 
-MAX_COLUMN_WIDTH = 240
+MAX_COLUMN_WIDTH = 180
+MAX_TITLE_WIDTH = 340
 
 
 def new_count_text(count: int) -> str:
@@ -315,32 +318,38 @@ class DocumentListPage(QWidget):
         row1.addWidget(self.period_combo)
 
         self.combos: dict[Column, QComboBox] = {}
-        row2 = QHBoxLayout()
-        for column, everything, name in (
-            (Column.TYPE, self.tr("Tous les types"), self.tr("Filtrer par type")),
-            (Column.AUTHOR, self.tr("Tous les auteurs"), self.tr("Filtrer par auteur")),
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(4)
+        for position, (column, everything, name) in enumerate(
             (
-                Column.SPECIALTY,
-                self.tr("Toutes les spécialités"),
-                self.tr("Filtrer par spécialité"),
-            ),
-            (
-                Column.CATEGORY,
-                self.tr("Toutes les catégories"),
-                self.tr("Filtrer par catégorie"),
-            ),
-            (Column.STATUS, self.tr("Tous les statuts"), self.tr("Filtrer par statut")),
+                (Column.TYPE, self.tr("Type : tous"), self.tr("Filtrer par type")),
+                (Column.AUTHOR, self.tr("Auteur : tous"), self.tr("Filtrer par auteur")),
+                (
+                    Column.SPECIALTY,
+                    self.tr("Spécialité : toutes"),
+                    self.tr("Filtrer par spécialité"),
+                ),
+                (
+                    Column.CATEGORY,
+                    self.tr("Catégorie : toutes"),
+                    self.tr("Filtrer par catégorie"),
+                ),
+                (Column.STATUS, self.tr("Statut : tous"), self.tr("Filtrer par statut")),
+            )
         ):
             combo = QComboBox(self)
             combo.setObjectName(f"{column.name.lower()}Combo")
             combo.setAccessibleName(name)
             combo.setToolTip(name)
             combo.addItem(everything, None)
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            combo.setMinimumContentsLength(8)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(12)
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             self.combos[column] = combo
-            row2.addWidget(combo)
-        row2.addStretch(1)
+            grid.addWidget(combo, position // 3, position % 3)
 
         include_label = QLabel(self.tr("Inclure :"), self)
         self.archived_check = QCheckBox(self.tr("&archivés"), self)
@@ -375,7 +384,7 @@ class DocumentListPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(int(Column.NEW), QHeaderView.ResizeMode.Fixed)
         header.resizeSection(int(Column.NEW), self.fontMetrics().horizontalAdvance("●") + 18)
-        header.setSectionResizeMode(int(Column.TITLE), QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         header.setMinimumSectionSize(28)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
 
@@ -397,7 +406,7 @@ class DocumentListPage(QWidget):
         layout.addWidget(self.new_label)
         layout.addWidget(self.notice_label)
         layout.addLayout(row1)
-        layout.addLayout(row2)
+        layout.addLayout(grid)
         layout.addLayout(row3)
         layout.addWidget(self.loading_label)
         layout.addWidget(self.table, 1)
@@ -443,13 +452,13 @@ class DocumentListPage(QWidget):
         self.masked_check.setEnabled(allowed)
         if allowed:
             self.masked_check.setToolTip(
-                self.tr("Documents masqués aux professionnels : visibles par vous seul, "
-                        "médecin traitant DMP du patient.")
+                self.tr(
+                    "Documents masqués aux professionnels : visibles par vous seul, "
+                    "médecin traitant DMP du patient."
+                )
             )
         else:
-            self.masked_check.setToolTip(
-                self.tr("Réservé au médecin traitant DMP du patient.")
-            )
+            self.masked_check.setToolTip(self.tr("Réservé au médecin traitant DMP du patient."))
 
     # -- content --------------------------------------------------------------------------
     def show_list(self, listing: DocumentList) -> None:
@@ -461,10 +470,9 @@ class DocumentListPage(QWidget):
         self.table.resizeColumnsToContents()
         header = self.table.horizontalHeader()
         for column in Column:
-            if column in (Column.NEW, Column.TITLE):
-                continue
-            if header.sectionSize(int(column)) > MAX_COLUMN_WIDTH:
-                header.resizeSection(int(column), MAX_COLUMN_WIDTH)
+            limit = MAX_TITLE_WIDTH if column is Column.TITLE else MAX_COLUMN_WIDTH
+            if header.sectionSize(int(column)) > limit:
+                header.resizeSection(int(column), limit)
         header.resizeSection(int(Column.NEW), self.fontMetrics().horizontalAdvance("●") + 18)
         if keep is not None:
             index = self.proxy.index_of(keep)
@@ -598,9 +606,7 @@ class DocumentsPane(QFrame):
         status = self.service.status
         if state is PaneState.DOCUMENTS:
             self.list_page.allow_masked(self.service.may_see_masked)
-            self.list_page.treating_button.setVisible(
-                self.service.may_declare_treating_physician
-            )
+            self.list_page.treating_button.setVisible(self.service.may_declare_treating_physician)
             self.stack.setCurrentWidget(self.list_page)
             return
         if state is PaneState.ASK_CONSENT:

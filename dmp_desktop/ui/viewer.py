@@ -340,9 +340,7 @@ class PdfTab(DocumentTab):
 
     def release(self) -> None:
         super().release()
-        self.view.setSearchModel(None)  # type: ignore[arg-type]
-        self.view.setDocument(None)  # type: ignore[arg-type]
-        self.search_model.setDocument(None)  # type: ignore[arg-type]
+        self.search_model.setSearchString("")
         self.document.close()
         self.buffer.close()
         self.buffer.setData(QByteArray())
@@ -546,9 +544,7 @@ class ImageTab(DocumentTab):
             return False
         try:
             target = QRectF(painter.viewport())
-            scale = min(
-                target.width() / self.image.width(), target.height() / self.image.height()
-            )
+            scale = min(target.width() / self.image.width(), target.height() / self.image.height())
             painter.drawImage(
                 QRectF(0, 0, self.image.width() * scale, self.image.height() * scale), self.image
             )
@@ -846,4 +842,3 @@ class DocumentViewer(QFrame):
         dialog.show()
         self.print_dialog = dialog
         return True
-

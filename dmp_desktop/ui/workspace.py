@@ -327,7 +327,7 @@ class StatusPanel(QFrame):
             else QCoreApplication.translate("StatusPanel", "non précisée")
         )
         self.treating_value.setText(
-            QCoreApplication.translate("StatusPanel", "oui, vous êtes son médecin traitant DMP")
+            QCoreApplication.translate("StatusPanel", "oui, c'est vous")
             if status.treating_physician
             else QCoreApplication.translate("StatusPanel", "non")
         )

@@ -114,7 +114,9 @@ def entry(
 ) -> DocumentEntry:
     now = datetime.combine(today or date.today(), datetime.min.time(), UTC) + timedelta(hours=10)
     when = now - timedelta(days=days_ago)
-    submitted = now - timedelta(days=submitted_days_ago if submitted_days_ago is not None else days_ago)
+    submitted = now - timedelta(
+        days=submitted_days_ago if submitted_days_ago is not None else days_ago
+    )
     return DocumentEntry(
         entry_uuid=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_OID, uid)}",
         unique_id=uid,
@@ -129,8 +131,10 @@ def entry(
         service_start=when,
         submission_time=submitted,
         authors=(author,),
-        confidentiality=(Code("N", "Normal", "2.16.840.1.113883.5.25"),)
-        + tuple(Code(f.value, f.value, "1.2.250.1.213.1.1.4.13") for f in flags),
+        confidentiality=(
+            Code("N", "Normal", "2.16.840.1.113883.5.25"),
+            *(Code(f.value, f.value, "1.2.250.1.213.1.1.4.13") for f in flags),
+        ),
         status=status,
     )
 
@@ -189,7 +193,7 @@ def standard_documents(ins: Ins = AUTHORISED) -> list[tuple[DocumentEntry, bytes
                 "1.2.250.1.999.1.5",
                 "Notes de suivi",
                 ins=ins,
-                days_ago=400,
+                days_ago=900,
                 type_code=("11506-3", "CR ou fiche de suivi de soins par auxiliaire médical"),
                 author=DURAND_AUTHOR,
             ),
@@ -291,7 +295,9 @@ class ConsultationClient(FakeDmpClient):
     def set_authorization(
         self, ins: Ins, *, grant: bool = True, treating_physician: bool = False
     ) -> None:
-        self.owner.authorizations.append((ins, grant, treating_physician, threading.current_thread()))
+        self.owner.authorizations.append(
+            (ins, grant, treating_physician, threading.current_thread())
+        )
         record = self.owner.patients[ins.value]
         if record.authorization is Authorization.INTERDIT:
             from dmp_desktop.errors import DmpServiceError
@@ -351,9 +357,10 @@ class ConsultationDmp(FakeDmp):
             BLOCKED.value: PatientRecord(Authorization.INTERDIT),
             NOT_TREATING.value: PatientRecord(Authorization.VALIDE),
         }
-        for ins, record in ((i, self.patients[i.value]) for i in (
-            AUTHORISED, UNAUTHORISED, EXPIRED, BLOCKED, NOT_TREATING
-        )):
+        for ins, record in (
+            (i, self.patients[i.value])
+            for i in (AUTHORISED, UNAUTHORISED, EXPIRED, BLOCKED, NOT_TREATING)
+        ):
             for doc, content in standard_documents(ins):
                 record.documents[doc.unique_id] = (doc, content)
         self.authorizations: list[tuple[Ins, bool, bool, threading.Thread]] = []

@@ -145,8 +145,8 @@ def test_columns_show_what_a_doctor_reads(qtbot: QtBot) -> None:
     assert headers == [
         NEW_MARK,
         "Date",
-        "Type",
         "Titre",
+        "Type",
         "Auteur",
         "Spécialité",
         "Catégorie",
