@@ -523,6 +523,7 @@ class ConsultationService(QObject):
             work,
             lambda _none: self._on_authorization(op_ref, ins),
             lambda exc: self._on_authorization_failed(op_ref, exc),
+            on_cancel=lambda: self._on_authorization_cancelled(op_ref),
         )
         if op is None:
             self.authorizationFailed.emit(
@@ -542,6 +543,18 @@ class ConsultationService(QObject):
         if self._patient is not None and self._patient.ins == ins:
             self._patient.declined = False
             self.authorizationRecorded.emit(ins)
+
+    def _on_authorization_cancelled(self, op: Operation[None]) -> None:
+        if op is not self._auth_op:
+            return
+        self._auth_op = None
+        self.busyChanged.emit(False)
+        self.authorizationFailed.emit(
+            self.tr(
+                "Enregistrement annulé. Vérifiez à nouveau le DMP du patient pour savoir "
+                "si l'autorisation a été enregistrée."
+            )
+        )
 
     def _on_authorization_failed(self, op: Operation[None], exc: BaseException) -> None:
         if op is not self._auth_op:
@@ -640,6 +653,7 @@ class ConsultationService(QObject):
             work,
             lambda fetched: self._on_documents(op_ref, scope, refresh, fetched),
             lambda exc: self._on_documents_failed(op_ref, exc),
+            on_cancel=lambda: self._on_documents_cancelled(op_ref),
         )
         if op is None:
             self.documentsFailed.emit(
@@ -708,6 +722,15 @@ class ConsultationService(QObject):
         self.loadingChanged.emit(False)
         self.documentsReady.emit(listing)
 
+    def _on_documents_cancelled(self, op: Operation[_Fetched]) -> None:
+        if op is not self._list_op:
+            return
+        self._list_op = None
+        self.loadingChanged.emit(False)
+        self.documentsFailed.emit(
+            self.tr("Recherche des documents annulée. Appuyez sur F5 pour la relancer.")
+        )
+
     def _on_documents_failed(self, op: Operation[_Fetched], exc: BaseException) -> None:
         if op is not self._list_op:
             return
@@ -748,6 +771,7 @@ class ConsultationService(QObject):
             lambda viewable: self._on_document(op_ref, entry, viewable),
             lambda exc: self._on_document_failed(op_ref, entry, exc),
             silent=silent,
+            on_cancel=lambda: self._on_document_cancelled(op_ref, entry),
         )
         if op is None:
             if not silent:
@@ -767,6 +791,15 @@ class ConsultationService(QObject):
         self._cache.put(entry.unique_id, view)
         if not op.silent:
             self.documentReady.emit(entry, view)
+
+    def _on_document_cancelled(self, op: Operation[Viewable], entry: DocumentEntry) -> None:
+        if self._doc_ops.get(entry.unique_id) is not op:
+            return
+        del self._doc_ops[entry.unique_id]
+        if not op.silent:
+            self.documentFailed.emit(
+                entry, self.tr("Ouverture annulée. Appuyez sur Entrée pour réessayer.")
+            )
 
     def _on_document_failed(
         self, op: Operation[Viewable], entry: DocumentEntry, exc: BaseException

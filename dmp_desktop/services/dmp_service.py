@@ -247,13 +247,14 @@ class DmpService(QObject):
         on_failure: Callable[[BaseException], None],
         *,
         silent: bool = False,
+        on_cancel: Callable[[], None] | None = None,
     ) -> Operation[T] | None:
         """Run ``work(client)`` off the UI thread; None when no card session is open.
 
         The outcome comes back on the UI thread through the callbacks and updates
-        the connection state; cancelling closes the connection in use (an HTTP
-        exchange under way cannot be interrupted otherwise) and the next exchange
-        opens a new one.
+        the connection state; cancelling (``on_cancel`` then runs) closes the
+        connection in use (an HTTP exchange under way cannot be interrupted
+        otherwise) and the next exchange opens a new one.
         """
         conn = self._conn
         if conn is None:
@@ -277,13 +278,13 @@ class DmpService(QObject):
             if isinstance(exc, CardRemovedError):
                 self.cardLost.emit()
 
+        def cancelled() -> None:
+            self._drop_connection(conn)
+            if on_cancel is not None:
+                on_cancel()
+
         op: Operation[T] = Operation(
-            label,
-            run,
-            succeeded,
-            failed,
-            on_cancel=lambda: self._drop_connection(conn),
-            silent=silent,
+            label, run, succeeded, failed, on_cancel=cancelled, silent=silent
         )
         if self._state in (ConnectionState.IDLE, ConnectionState.FAILED):
             self._set_state(ConnectionState.CONNECTING)

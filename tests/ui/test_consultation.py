@@ -787,3 +787,45 @@ def test_another_patient_replaces_everything(
     assert window.consultation.ins is None
     check(qtbot, window, UNAUTHORISED)
     assert window.consultation.state is PaneState.ASK_CONSENT
+
+
+def test_cancelled_retrieval_and_search_leave_a_clear_state(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: ConsultationDmp,
+) -> None:
+    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
+    check_and_list(qtbot, window, AUTHORISED)
+    dmp.retrieve_gate = threading.Event()
+    view = table(window)
+    view.setFocus()
+    view.selectRow(row_of(window, "1.2.250.1.999.1.1"))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    tab = window.workspace.viewer.current_tab()
+    assert isinstance(tab, MessageTab) and "Ouverture du document" in tab.message_label.text()
+    (op,) = window.runner.running
+    assert op.label == "Ouverture du document"
+    with qtbot.waitSignal(window.consultation.documentFailed):
+        window.runner.cancel(op)  # what "Annuler" and Échap do
+    tab = window.workspace.viewer.current_tab()
+    assert isinstance(tab, MessageTab)
+    assert tab.message_label.text() == "✖ Ouverture annulée. Appuyez sur Entrée pour réessayer."
+    dmp.retrieve_gate.set()
+
+    dmp.find_gate = threading.Event()
+    window.act_refresh.trigger()
+    page = window.workspace.documents_pane.list_page
+    assert page.loading_label.isVisible()
+    (op,) = window.runner.running
+    with qtbot.waitSignal(window.consultation.loadingChanged):
+        window.runner.cancel(op)
+    assert not page.loading_label.isVisible() and not window.consultation.loading
+    assert "annulée" in page.notice_label.text()
+    assert len(shown_ids(window)) == 5  # the list in memory stays
+    dmp.find_gate.set()
+    dmp.find_gate = None
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        window.act_refresh.trigger()  # a new connection, and it works
+    assert len(dmp.clients) == 3  # each cancellation closed the connection in use
