@@ -50,6 +50,9 @@ class Settings:
     trust_roots: str = ""
     # "DIRECTE" (card) or "INDIRECTE_RENFORCEE" (structure certificate).
     auth_mode: str = "DIRECTE"
+    # INDIRECTE_RENFORCEE: the structure's PKCS#12 file (TLS client certificate and
+    # VIHF signer); its passphrase lives in the system keyring, never here.
+    structure_p12: str = ""
     training_mode: bool = True
     # Activity sector of the practice (J02), e.g. SA07 individual practice.
     activity_sector: str = "SA07"
@@ -77,6 +80,10 @@ class Settings:
             raise SettingsError("l'adresse du DMP doit commencer par https:// et nommer un hôte.")
         if self.auth_mode not in ("DIRECTE", "INDIRECTE_RENFORCEE"):
             raise SettingsError("mode d'authentification inconnu.")
+        if self.auth_mode == "INDIRECTE_RENFORCEE" and not self.structure_p12:
+            raise SettingsError(
+                "le mode certificat de structure demande le fichier PKCS#12 de la structure."
+            )
         if self.trust_roots and not Path(self.trust_roots).is_file():
             raise SettingsError(
                 f"fichier des autorités de confiance introuvable : {self.trust_roots}"

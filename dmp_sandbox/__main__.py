@@ -98,10 +98,36 @@ def cmd_card_create(args: argparse.Namespace) -> int:
         pin=args.pin,
         cps4=args.cps4,
         structure_id=args.structure_id,
+        specialty=args.specialty,
     )
     create_card(spec, env.pki, env.softhsm_conf)
     kind = "CPS4" if args.cps4 else "CPS3"
-    _out(f"Carte {spec.label} créée ({kind}, {spec.profession}) dans {env.softhsm_dir}")
+    what = f"{spec.profession}, spécialité {spec.specialty}" if spec.specialty else spec.profession
+    _out(f"Carte {spec.label} créée ({kind}, {what}) dans {env.softhsm_dir}")
+    return EXIT_OK
+
+
+# --- structure ----------------------------------------------------------------------
+def cmd_structure_create(args: argparse.Namespace) -> int:
+    from dmp_desktop.net.structure import KEYRING_SERVICE, keyring_user
+    from dmp_sandbox.structures import StructureSpec, create_structure, default_p12_path
+
+    env = _env(args)
+    if not env.pki.orgs_key.is_file():
+        return _missing_env(env)
+    path = Path(args.out).expanduser() if args.out else default_p12_path(env.root, args.id)
+    try:
+        created = create_structure(StructureSpec(args.id, args.name), env.pki, path.resolve())
+    except ValueError as exc:
+        _err(f"Structure non créée : {exc}.")
+        return EXIT_USAGE
+    user = keyring_user(created.p12_path)
+    _out(f"Certificat de la structure {args.name} ({args.id}) : {created.p12_path}")
+    _out(f"Mot de passe du fichier PKCS#12 : {created.passphrase}")
+    _out("Ce mot de passe va dans le trousseau du système, jamais dans les paramètres :")
+    _out(f"  service « {KEYRING_SERVICE} », utilisateur « {user} »")
+    _out(f"  par exemple : python -m keyring set {KEYRING_SERVICE} {user}")
+    _out("  ou dans DMP Desktop : Paramètres (Ctrl+,) > Certificat de la structure.")
     return EXIT_OK
 
 
@@ -325,7 +351,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="identifiant de la structure d'exercice (défaut : 499700433153007)",
     )
+    create.add_argument(
+        "--specialty",
+        metavar="CODE",
+        help="spécialité (nomenclature R01), ex. SM26 pour la médecine générale ; écrite "
+        "dans l'objet CPS_INFO_PS au format de formation",
+    )
     create.set_defaults(func=cmd_card_create)
+
+    structure = commands.add_parser(
+        "structure", help="certificats de structure de test (authentification indirecte)"
+    )
+    structure_commands = structure.add_subparsers(
+        dest="structure_command", metavar="ACTION", required=True
+    )
+    structure_create = structure_commands.add_parser(
+        "create",
+        help="émettre un certificat de structure (AC organisations de test) dans un PKCS#12",
+    )
+    _add_dir(structure_create)
+    structure_create.add_argument(
+        "--id", required=True, metavar="ID", help="identifiant de la structure, ex. 499700433153007"
+    )
+    structure_create.add_argument(
+        "--name", required=True, metavar="NOM", help="raison sociale, ex. « CABINET DU PARC »"
+    )
+    structure_create.add_argument(
+        "--out",
+        metavar="FICHIER",
+        help="fichier PKCS#12 à écrire (défaut : structures/<id>.p12 dans le dossier)",
+    )
+    structure_create.set_defaults(func=cmd_structure_create)
 
     demo = commands.add_parser("demo", help="environnement de démonstration")
     demo_commands = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)

@@ -7,10 +7,16 @@ assertion is read with the client's own reader
 (:func:`dmp_desktop.dmp.vihf.parse_vihf`), then:
 
 - ``Subject/NameID`` must be the certificate's national id (CN);
-- only the direct mode (``DIRECTE``, CPS card) is accepted for now: the
-  indirect modes need a signed VIHF and a structure certificate;
+- a card certificate goes with the direct mode (``DIRECTE``);
 - a profession role (G15) in the VIHF must be the certificate's profession,
   and a staff card cannot claim a profession.
+
+Structure mode ("authentification indirecte renforcée"): the TLS client
+certificate is a structure's (no surname or given name; OU = structure id),
+the VIHF must say ``INDIRECTE_RENFORCEE``, be signed by a certificate of the
+test IGC-Santé belonging to the same organisation, and name the structure of
+the TLS certificate; the professional is then the VIHF's subject (see
+:func:`dmp_sandbox.vihf_verify.authenticate`).
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ class CertIdentity:
     given_name: str
     profession: str  # card title ("Médecin", "Secrétaire médicale"...)
     structure_id: str | None
+    # A structure's certificate (structure mode): national_id is then the structure id.
+    is_structure: bool = False
+    organisation: str | None = None
+    certificate_der: bytes | None = None
 
     @property
     def profession_code(self) -> str | None:
@@ -58,6 +68,19 @@ def identity_from_der(der: bytes) -> CertIdentity | None:
     national_id = _first(subject, NameOID.COMMON_NAME)
     if not national_id:
         return None
+    family, given = _first(subject, NameOID.SURNAME), _first(subject, NameOID.GIVEN_NAME)
+    structure_id = _first(subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    if family is None and given is None and structure_id:
+        return CertIdentity(  # a structure's certificate: nobody in particular
+            national_id=structure_id.strip(),
+            family_name="",
+            given_name="",
+            profession="",
+            structure_id=structure_id.strip(),
+            is_structure=True,
+            organisation=_first(subject, NameOID.ORGANIZATION_NAME),
+            certificate_der=der,
+        )
     return CertIdentity(
         national_id=national_id.strip(),
         family_name=_first(subject, NameOID.SURNAME) or "",
@@ -93,9 +116,14 @@ def check_vihf(identity: CertIdentity, vihf: VihfClaims) -> None:
     if (vihf.auth_mode or "").upper() != AUTH_MODE_DIRECT:
         raise SoapFault(
             FaultCode.AUTHENTICATION,
-            "Mode d'authentification non pris en charge par l'hôte de formation "
-            "(seul le mode DIRECTE, carte CPS, est accepté).",
+            "Avec un certificat de carte CPS, le jeton VIHF doit être en mode DIRECTE ; "
+            "le mode INDIRECTE_RENFORCEE demande le certificat de la structure.",
         )
+    check_roles(identity, vihf)
+
+
+def check_roles(identity: CertIdentity, vihf: VihfClaims) -> None:
+    """The VIHF's roles are those of the professional (profession, or staff role)."""
     claimed = set(vihf.role_codes(PROFESSION_OID))
     expected = identity.profession_code
     if claimed and (expected is None or claimed != {expected}):

@@ -21,7 +21,7 @@ from dmp_desktop.dmp.vihf import VihfClaims
 from dmp_desktop.dmp.xmlutil import parse_cx
 from dmp_desktop.domain.patient import Ins
 from dmp_sandbox import consultation, habilitations, patients, xds
-from dmp_sandbox.auth import CertIdentity, check_vihf, read_vihf
+from dmp_sandbox.auth import CertIdentity, read_vihf
 from dmp_sandbox.soap import (
     FaultCode,
     OperationAnswer,
@@ -33,6 +33,7 @@ from dmp_sandbox.soap import (
     response_envelope,
 )
 from dmp_sandbox.store import Store, utcnow
+from dmp_sandbox.vihf_verify import SignerTrust, authenticate
 
 log = logging.getLogger("dmp_sandbox.host")
 
@@ -233,8 +234,9 @@ def _peek_vihf_patient(vihf: VihfClaims, trace: TraceContext) -> None:
 
 
 class DmpHost:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, vihf_trust: SignerTrust | None = None) -> None:
         self.store = store
+        self.vihf_trust = vihf_trust  # CAs a signed (structure-mode) VIHF must chain to
 
     def handle(
         self,
@@ -264,7 +266,7 @@ class DmpHost:
                 )
             vihf = read_vihf(request.security)
             _peek_vihf_patient(vihf, trace)
-            check_vihf(identity, vihf)
+            identity = authenticate(identity, vihf, request.security, self.vihf_trust, trace)
             answer = operation.run(OperationContext(self.store, identity, vihf, request, trace))
             if not isinstance(answer, OperationAnswer):
                 answer = OperationAnswer(answer)

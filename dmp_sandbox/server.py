@@ -48,6 +48,7 @@ from dmp_sandbox.pki import PkiPaths
 from dmp_sandbox.soap import FaultCode, SoapFault, invalid
 from dmp_sandbox.store import Store
 from dmp_sandbox.training import TrainingEnv
+from dmp_sandbox.vihf_verify import SignerTrust
 
 log = logging.getLogger("dmp_sandbox.server")
 
@@ -98,7 +99,7 @@ def _web_response(answer: HostResponse) -> web.Response:
 
 
 def _record(store: Store, trace: TraceContext, identity: CertIdentity | None) -> None:
-    if identity is not None:
+    if identity is not None and not identity.is_structure:
         store.seen_professional(
             identity.national_id,
             family_name=identity.family_name,
@@ -197,13 +198,18 @@ async def _soap_endpoint(request: web.Request) -> web.StreamResponse:
     return _web_response(answer)
 
 
-def create_app(store: Store, *, workers: int | None = None) -> web.Application:
-    """The aiohttp application over ``store`` (TLS is the server's business)."""
+def create_app(
+    store: Store, *, workers: int | None = None, pki: PkiPaths | None = None
+) -> web.Application:
+    """The aiohttp application over ``store`` (TLS is the server's business).
+
+    ``pki``: the test hierarchy a structure-mode VIHF's signer must chain to.
+    """
     app = web.Application(
         middlewares=[_trace_middleware],
         client_max_size=max(spec.max_body for spec in SERVICES.values()),
     )
-    app[HOST_KEY] = DmpHost(store)
+    app[HOST_KEY] = DmpHost(store, SignerTrust.from_pki(pki) if pki is not None else None)
     # Database work and XML run on worker threads, off the event loop. SQLite
     # gets one worker (one writer at a time); other databases a small pool.
     executor = concurrent.futures.ThreadPoolExecutor(
@@ -243,7 +249,7 @@ async def _run(
     access_log: bool = False,
 ) -> None:
     ssl_ctx = build_ssl_context(pki)
-    app = create_app(store)
+    app = create_app(store, pki=pki)
     runner = web.AppRunner(
         app,
         handle_signals=False,
