@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
@@ -69,18 +69,22 @@ class AccessMode:
 NORMAL_ACCESS = AccessMode()
 
 
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ConsultationService", text)
+
+
 def emergency_problem(purpose: str, reason: str) -> str | None:
     """Why this emergency access cannot be started (French), or None if it can."""
     if purpose not in EMERGENCY_PURPOSES:
-        return "Choisissez le mode d'accès en urgence : bris de glace ou centre 15."
+        return _tr("Choisissez le mode d'accès en urgence : bris de glace ou centre 15.")
     text = " ".join(reason.split())
     if purpose == PURPOSE_BREAK_GLASS and len(text) < MIN_REASON_LENGTH:
-        return (
-            f"Indiquez le motif de l'accès en mode bris de glace "
-            f"(au moins {MIN_REASON_LENGTH} caractères) : il est enregistré dans le DMP."
-        )
+        return _tr(
+            "Indiquez le motif de l'accès en mode bris de glace (au moins {n} caractères) : "
+            "il est enregistré dans le DMP."
+        ).format(n=MIN_REASON_LENGTH)
     if len(text) > MAX_REASON_LENGTH:
-        return f"Le motif ne peut pas dépasser {MAX_REASON_LENGTH} caractères."
+        return _tr("Le motif ne peut pas dépasser {n} caractères.").format(n=MAX_REASON_LENGTH)
     return None
 
 
@@ -188,12 +192,12 @@ class ListChanges:
 
     def summary_fr(self) -> str:
         if self.empty:
-            return "aucun changement"
+            return _tr("aucun changement")
         parts = []
         for count, one, many in (
-            (len(self.added), "1 nouveau document", "{n} nouveaux documents"),
-            (len(self.changed), "1 document modifié", "{n} documents modifiés"),
-            (len(self.removed), "1 document retiré", "{n} documents retirés"),
+            (len(self.added), _tr("1 nouveau document"), _tr("{n} nouveaux documents")),
+            (len(self.changed), _tr("1 document modifié"), _tr("{n} documents modifiés")),
+            (len(self.removed), _tr("1 document retiré"), _tr("{n} documents retirés")),
         ):
             if count:
                 parts.append(one if count == 1 else many.format(n=count))

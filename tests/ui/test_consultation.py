@@ -590,6 +590,10 @@ def test_viewer_opens_pdf_level1_vsm_image_and_text(
     assert pdf.view.zoomFactor() < zoomed
     pdf.zoom_fit()
     assert pdf.view.zoomMode() is pdf.view.ZoomMode.FitToWidth
+    # Ctrl+F in a document searches the document; in the list, filters the list.
+    pdf.view.setFocus()
+    qtbot.keyClick(pdf.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is pdf.find_bar.edit
 
     open_row(qtbot, window, "1.2.250.1.999.1.2")  # CDA level 1 carrying a PDF
     level1 = viewer.current_tab()
@@ -829,3 +833,30 @@ def test_cancelled_retrieval_and_search_leave_a_clear_state(
     with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
         window.act_refresh.trigger()  # a new connection, and it works
     assert len(dmp.clients) == 3  # each cancellation closed the connection in use
+
+
+def test_documents_show_even_without_a_keyring_for_the_last_seen_state(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: ConsultationDmp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dmp_desktop.services import consultation
+    from dmp_desktop.storage.secure import KeyUnavailableError
+
+    def no_keyring(_settings: Settings) -> object:
+        raise KeyUnavailableError()
+
+    monkeypatch.setattr(consultation, "_open_last_seen", no_keyring)
+    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
+    check_and_list(qtbot, window, AUTHORISED)
+    page = window.workspace.documents_pane.list_page
+    assert len(shown_ids(window)) == 5
+    assert page.notice_label.property("tone") == "warning"
+    assert page.notice_label.text().startswith(
+        "⚠ Les nouveautés depuis votre dernière consultation ne peuvent pas être suivies : "
+        "Aucun trousseau de clés système"
+    )
+    assert not (Path(settings.data_dir) / "state").exists()
