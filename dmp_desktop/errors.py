@@ -136,6 +136,37 @@ _SERVICE_CODES_FR: dict[str, str] = {
 }
 
 
+_TERMINOLOGY_IMPORT_FR: dict[str, str] = {
+    "missing": (
+        "Le fichier {name} est introuvable. Choisissez le fichier téléchargé (ATIH : "
+        "LIBCIM10MULTI.TXT ; ANSM : dossier contenant CIS_bdpm.txt)."
+    ),
+    "unreadable": "Le fichier {name} n'a pas pu être lu ; rien n'a été modifié.",
+    "unrecognised": (
+        "Ce fichier ne ressemble pas à la liste attendue ; rien n'a été modifié. "
+        "Vérifiez que c'est le bon fichier."
+    ),
+    "cancelled": "Import annulé ; la liste précédente est conservée.",
+}
+_TERMINOLOGY_IMPORT_FR["no-valid-rows"] = _TERMINOLOGY_IMPORT_FR["unrecognised"]
+_TERMINOLOGY_IMPORT_FR["too-many-errors"] = _TERMINOLOGY_IMPORT_FR["unrecognised"]
+_TERMINOLOGY_INDEX_FR: dict[str, str] = {
+    "corrupt": (
+        "La base des terminologies est endommagée. Supprimez le fichier terminology.sqlite "
+        "du dossier de données : il sera recréé ; réimportez ensuite vos fichiers."
+    ),
+    "newer-schema": (
+        "La base des terminologies a été créée par une version plus récente du logiciel. "
+        "Mettez DMP Desktop à jour."
+    ),
+    "unwritable": (
+        "Impossible d'écrire la base des terminologies dans le dossier de l'application. "
+        "Vérifiez les droits sur ce dossier."
+    ),
+    "closed": "La base des terminologies est fermée. Rouvrez la synthèse médicale.",
+}
+
+
 def describe(exc: BaseException) -> str:
     """A short French message saying what happened and what to do."""
     if isinstance(exc, MiddlewareLoadError):
@@ -219,4 +250,15 @@ def describe(exc: BaseException) -> str:
         )
     if isinstance(exc, SettingsError):
         return f"Paramètres invalides : {exc.reason}"
+    from dmp_desktop.cda.errors import CdaError, describe_fr
+
+    if isinstance(exc, CdaError):
+        return describe_fr(exc)
+    from dmp_desktop.terminology.errors import TerminologyImportError, TerminologyIndexError
+
+    if isinstance(exc, TerminologyImportError):
+        text = _TERMINOLOGY_IMPORT_FR.get(exc.reason, _TERMINOLOGY_IMPORT_FR["unrecognised"])
+        return text.format(name=exc.detail or exc.source)
+    if isinstance(exc, TerminologyIndexError):
+        return _TERMINOLOGY_INDEX_FR.get(exc.reason, _TERMINOLOGY_INDEX_FR["corrupt"])
     return "Une erreur inattendue est survenue. Réessayez ; aucune donnée n'a été perdue."
