@@ -42,6 +42,7 @@ from dmp_desktop.ui.emergency_dialog import EmergencyBanner
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.pin_dialog import PinDialog
 from dmp_desktop.ui.style import Tone
+from dmp_desktop.ui.vsm_feature import VsmFeature
 from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
 from dmp_desktop.ui.workspace import Workspace
 
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_actions()
+        self.vsm = VsmFeature(self)  # the medical summary editor (Ctrl+Shift+S)
         self._build_menus()
         self._connect()
         self._on_card_state(card_service.state)
@@ -224,6 +226,7 @@ class MainWindow(QMainWindow):
         patient_menu = menu_bar.addMenu(self.tr("&Patient"))
         patient_menu.addAction(self.act_focus_ins)
         patient_menu.addAction(self.act_check)
+        patient_menu.addAction(self.vsm.act_open)
         patient_menu.addAction(self.act_refresh)
         patient_menu.addSeparator()
         patient_menu.addAction(self.act_emergency)

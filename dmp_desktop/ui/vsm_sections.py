@@ -1,0 +1,843 @@
+"""The sections of the VSM editor, in the order of the document, and their entries.
+
+Each entry widget edits one object of :mod:`dmp_desktop.domain.summary` and
+keeps the object it was given: what the editor does not show (the comment of
+an allergy read from another software's VSM, a CIP code...) is carried over
+unchanged. An entry left completely empty is not part of the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dmp_desktop.cda import codes, valuesets
+from dmp_desktop.domain.summary import (
+    Allergy,
+    AllergyStatus,
+    FamilyHistory,
+    LifestyleItem,
+    LifestyleKind,
+    MedicalHistory,
+    PartialDate,
+    Problem,
+    ProblemStatus,
+    Severity,
+    SurgicalHistory,
+    Treatment,
+)
+from dmp_desktop.services.vsm_terminology import TerminologyService
+from dmp_desktop.terminology import System
+from dmp_desktop.ui.style import Tone, set_tone
+from dmp_desktop.ui.vsm_fields import CodeChoice, CodedField, DateEdit, set_invalid
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("VsmSections", text)
+
+
+# Units offered for a lifestyle quantity (UCUM), with how doctors say them.
+LIFESTYLE_UNITS: tuple[tuple[str, str], ...] = (
+    ("{pack}/a", "paquets-années"),
+    ("{cigarette}/d", "cigarettes par jour"),
+    ("{verre}/d", "verres par jour"),
+    ("{verre}/wk", "verres par semaine"),
+    ("h/wk", "heures par semaine"),
+    ("min/wk", "minutes par semaine"),
+)
+
+COMMON_RELATIONSHIPS = (
+    "MTH",
+    "FTH",
+    "SIS",
+    "BRO",
+    "SIB",
+    "DAU",
+    "SON",
+    "CHILD",
+    "MGRMTH",
+    "MGRFTH",
+    "PGRMTH",
+    "PGRFTH",
+    "GRMTH",
+    "GRFTH",
+    "AUNT",
+    "UNCLE",
+    "COUSN",
+)
+
+
+@dataclass
+class EntryValue:
+    """What an entry holds: the model object, and the texts of fields not readable yet."""
+
+    value: Any
+    unparsed: dict[str, str]
+    problems: list[tuple[str, str]]  # (field, reason code) found while reading the fields
+
+
+class EntryWidget(QFrame):
+    """One entry of a section: fields, a message area and a "Supprimer" button."""
+
+    changed = Signal()
+    removeRequested = Signal(object)
+
+    noun = "élément"  # "Pathologie en cours n° 2"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("vsmEntry")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.search = search
+        self.number = 1
+        self._base: Any = None
+        self._fields: dict[str, QWidget] = {}
+        self._captions: dict[str, str] = {}
+        self._shown: list[tuple[str | None, str]] = []
+        self.grid = QGridLayout()
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(8)
+        self.grid.setVerticalSpacing(4)
+        self.remove_button = QPushButton(self.tr("Supprimer"), self)
+        self.remove_button.setObjectName("removeEntry")
+        self.remove_button.clicked.connect(lambda: self.removeRequested.emit(self))
+        self.message = QLabel(self)
+        self.message.setObjectName("entryMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        set_tone(self.message, Tone.ERROR, "")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(4)
+        top = QHBoxLayout()
+        top.addLayout(self.grid, 1)
+        top.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(top)
+        outer.addWidget(self.message)
+
+    # -- building ------------------------------------------------------------------------
+    def add_field(
+        self, name: str, caption: str, widget: QWidget, row: int, column: int, span: int = 1
+    ) -> None:
+        label = QLabel(caption, self)
+        label.setBuddy(widget.focusProxy() or widget)
+        self.grid.addWidget(label, row, column * 2)
+        self.grid.addWidget(widget, row, column * 2 + 1, 1, span * 2 - 1)
+        self._fields[name] = widget
+        self._captions[name] = caption.replace("&", "")
+        self._connect_change(widget)
+
+    def _connect_change(self, widget: QWidget) -> None:
+        if isinstance(widget, CodedField):
+            widget.changed.connect(self.changed)
+        elif isinstance(widget, QLineEdit):
+            widget.textEdited.connect(lambda _t: self.changed.emit())
+        elif isinstance(widget, QPlainTextEdit):
+            widget.textChanged.connect(self.changed)
+        elif isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        elif isinstance(widget, QCheckBox):
+            widget.toggled.connect(lambda _b: self.changed.emit())
+
+    def field(self, name: str) -> QWidget | None:
+        return self._fields.get(name)
+
+    def fields(self) -> dict[str, QWidget]:
+        return dict(self._fields)
+
+    def focus_chain(self) -> list[QWidget]:
+        chain: list[QWidget] = []
+        for widget in self._fields.values():
+            if isinstance(widget, CodedField):
+                chain += [widget.edit, widget.clear_button]
+            else:
+                chain.append(widget)
+        chain.append(self.remove_button)
+        return chain
+
+    def first_field(self) -> QWidget:
+        return next(iter(self._fields.values()))
+
+    def set_number(self, number: int, title: str) -> None:
+        """Accessible names say which entry a field belongs to ("Allergie n° 2 : agent")."""
+        self.number = number
+        for name, widget in self._fields.items():
+            target = widget.edit if isinstance(widget, CodedField) else widget
+            target.setAccessibleName(f"{title} n° {number} : {self._captions[name]}")
+        self.remove_button.setAccessibleName(
+            self.tr("Supprimer : {title} n° {number}").format(title=title, number=number)
+        )
+
+    # -- messages ------------------------------------------------------------------------
+    def set_problems(self, problems: list[tuple[str | None, str]]) -> None:
+        """Show messages next to the fields: (field name or None, French message)."""
+        if problems == self._shown:
+            return  # nothing changed: no restyling (it is what costs)
+        self._shown = list(problems)
+        bad = {name for name, _ in problems if name}
+        for name, widget in self._fields.items():
+            text = "\n".join(m for n, m in problems if n == name)
+            set_invalid(widget, name in bad, text)
+        set_tone(self.message, Tone.ERROR, "\n".join(m for _, m in problems))
+
+    @property
+    def message_text(self) -> str:
+        return self.message.accessibleDescription()
+
+    # -- value ---------------------------------------------------------------------------
+    def is_blank(self) -> bool:
+        for widget in self._fields.values():
+            if isinstance(widget, CodedField) and (widget.text() or widget.choice):
+                return False
+            if isinstance(widget, QLineEdit) and widget.text().strip():
+                return False
+            if isinstance(widget, QPlainTextEdit) and widget.toPlainText().strip():
+                return False
+        return True
+
+    def read(self) -> EntryValue:
+        raise NotImplementedError
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        raise NotImplementedError
+
+    def _dates(self, *names: str) -> tuple[dict[str, PartialDate | None], EntryValue]:
+        """Read the date fields; unreadable ones are kept as text and reported."""
+        out: dict[str, PartialDate | None] = {}
+        extra = EntryValue(None, {}, [])
+        for name in names:
+            widget = self._fields[name]
+            if not isinstance(widget, DateEdit):
+                raise TypeError(name)
+            try:
+                out[name] = widget.partial()
+            except ValueError:
+                out[name] = None
+                extra.unparsed[name] = widget.text()
+                extra.problems.append((name, "bad_date"))
+        return out, extra
+
+    def _restore(self, unparsed: dict[str, str] | None) -> None:
+        for name, text in (unparsed or {}).items():
+            widget = self._fields.get(name)
+            if isinstance(widget, QLineEdit):
+                widget.setText(text)
+
+
+T = TypeVar("T")
+
+
+def _expect(value: Any, cls: type[T]) -> T:
+    if not isinstance(value, cls):
+        raise TypeError(f"expected {cls.__name__}")
+    return value
+
+
+def _comment_edit(parent: QWidget) -> QPlainTextEdit:
+    edit = QPlainTextEdit(parent)
+    edit.setTabChangesFocus(True)
+    edit.setFixedHeight(edit.fontMetrics().lineSpacing() * 2 + 14)
+    edit.setPlaceholderText(_tr("Commentaire (facultatif)"))
+    return edit
+
+
+def _text_or_none(text: str) -> str | None:
+    text = text.strip()
+    return text or None
+
+
+def _combo(parent: QWidget, items: list[tuple[str, Any]]) -> QComboBox:
+    combo = QComboBox(parent)
+    for label, data in items:
+        combo.addItem(label, data)
+    return combo
+
+
+def _select(combo: QComboBox, data: Any, label: str | None = None) -> None:
+    index = combo.findData(data)
+    if index < 0 and data is not None:
+        combo.addItem(label or str(data), data)  # a value read from elsewhere: kept
+        index = combo.count() - 1
+    combo.setCurrentIndex(max(index, 0))
+
+
+# --- problems (pathologies en cours, antécédents médicaux) ---------------------------------------
+
+
+class ProblemEntry(EntryWidget):
+    noun = "pathologie"
+
+    def __init__(
+        self,
+        search: TerminologyService | None,
+        parent: QWidget | None = None,
+        *,
+        history: bool = False,
+    ) -> None:
+        super().__init__(search, parent)
+        self.history = history
+        self.label_field = CodedField((System.CIM10,), search, self)
+        self.label_field.edit.setPlaceholderText(
+            self.tr("Tapez pour chercher en CIM-10 (ex. « diab », « HTA », « E11.9 »)")
+        )
+        self.onset = DateEdit(self)
+        self.resolution = DateEdit(self)
+        self.comment = _comment_edit(self)
+        self.add_field("label", self.tr("Pathologie"), self.label_field, 0, 0, 3)
+        self.add_field("onset", self.tr("Début"), self.onset, 1, 0)
+        if history:
+            self.add_field("resolution", self.tr("Fin"), self.resolution, 1, 1)
+        else:
+            self.resolution.hide()
+        self.add_field("comment", self.tr("Commentaire"), self.comment, 2, 0, 3)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, Problem)
+        self._base = value
+        choice = (
+            CodeChoice(System.CIM10, value.cim10, value.cim10_label or value.label)
+            if value.cim10
+            else None
+        )
+        self.label_field.set_value(value.label, choice)
+        self.onset.set_partial(value.onset)
+        self.resolution.set_partial(value.resolution)
+        self.comment.setPlainText(value.comment or "")
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        names = ("onset", "resolution") if self.history else ("onset",)
+        dates, out = self._dates(*names)
+        cls = MedicalHistory if self.history else Problem
+        base = self._base if isinstance(self._base, cls) else cls(label="")
+        choice = self.label_field.choice
+        label = self.label_field.text()
+        resolution = dates.get("resolution")
+        status = base.status
+        if resolution is not None:
+            status = ProblemStatus.RESOLVED
+        out.value = replace(
+            base,
+            label=label,
+            cim10=choice.code if choice else None,
+            cim10_label=choice.label if choice else None,
+            status=status,
+            onset=dates["onset"],
+            resolution=resolution if self.history else base.resolution,
+            comment=_text_or_none(self.comment.toPlainText()),
+        )
+        return out
+
+
+class SurgeryEntry(EntryWidget):
+    noun = "intervention"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.label_field = CodedField((System.CCAM,), search, self)
+        self.label_field.edit.setPlaceholderText(self.tr("Intervention (texte libre ou CCAM)"))
+        self.date = DateEdit(self)
+        self.comment = _comment_edit(self)
+        self.add_field("label", self.tr("Intervention"), self.label_field, 0, 0, 3)
+        self.add_field("date", self.tr("Date"), self.date, 1, 0)
+        self.add_field("comment", self.tr("Commentaire"), self.comment, 2, 0, 3)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, SurgicalHistory)
+        self._base = value
+        choice = (
+            CodeChoice(System.CCAM, value.ccam, value.ccam_label or value.label)
+            if value.ccam
+            else None
+        )
+        self.label_field.set_value(value.label, choice)
+        self.date.set_partial(value.date)
+        self.comment.setPlainText(value.comment or "")
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = self._base if isinstance(self._base, SurgicalHistory) else SurgicalHistory("")
+        choice = self.label_field.choice
+        out.value = replace(
+            base,
+            label=self.label_field.text(),
+            ccam=choice.code if choice else None,
+            ccam_label=choice.label if choice else None,
+            date=dates["date"],
+            comment=_text_or_none(self.comment.toPlainText()),
+        )
+        return out
+
+
+# --- allergies -------------------------------------------------------------------------------
+
+
+class AllergyEntry(EntryWidget):
+    noun = "allergie"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.agent = CodedField((System.ATC, System.CIS), search, self)
+        self.agent.edit.setPlaceholderText(
+            self.tr("Agent : médicament, classe ou substance (ex. « amox », « pénicilline »)")
+        )
+        self.type_combo = _combo(self, [(label, code) for code, label in _allergy_types()])
+        self.reaction = QLineEdit(self)
+        self.reaction.setPlaceholderText(self.tr("ex. Œdème de Quincke"))
+        self.severity = _combo(
+            self,
+            [(self.tr("non précisée"), None)]
+            + [(label, sev) for sev, (_c, label) in codes.SEVERITY_CODES.items()],
+        )
+        self.status = _combo(
+            self, [(label, st) for st, (_c, label) in codes.ALLERGY_STATUS_CODES.items()]
+        )
+        self.onset = DateEdit(self)
+        self.add_field("agent", self.tr("Agent"), self.agent, 0, 0, 3)
+        self.add_field("type_code", self.tr("Type"), self.type_combo, 1, 0)
+        self.add_field("reaction", self.tr("Réaction"), self.reaction, 1, 1, 2)
+        self.add_field("severity", self.tr("Sévérité"), self.severity, 2, 0)
+        self.add_field("status", self.tr("Statut"), self.status, 2, 1)
+        self.add_field("onset", self.tr("Depuis"), self.onset, 2, 2)
+        _select(self.type_combo, "416098002")
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, Allergy)
+        self._base = value
+        choice = None
+        if value.agent_cis:
+            extra = {"atc": value.agent_atc} if value.agent_atc else {}
+            choice = CodeChoice(System.CIS, value.agent_cis, value.agent, extra)
+        elif value.agent_atc:
+            choice = CodeChoice(System.ATC, value.agent_atc, value.agent)
+        self.agent.set_value(value.agent, choice)
+        _select(self.type_combo, value.type_code)
+        self.reaction.setText(value.reaction or "")
+        _select(self.severity, value.severity)
+        _select(self.status, value.status)
+        self.onset.set_partial(value.onset)
+        self._restore(unparsed)
+
+    def is_blank(self) -> bool:
+        return not (self.agent.text() or self.agent.choice or self.reaction.text().strip())
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("onset")
+        base = self._base if isinstance(self._base, Allergy) else Allergy("")
+        choice = self.agent.choice
+        agent_cis = agent_atc = None
+        if choice is not None and choice.system is System.CIS:
+            agent_cis = choice.code
+            atc = choice.extra.get("atc")
+            agent_atc = atc if isinstance(atc, str) and atc else None
+        elif choice is not None and choice.system is System.ATC:
+            agent_atc = choice.code
+        severity = self.severity.currentData()
+        status = self.status.currentData()
+        out.value = replace(
+            base,
+            agent=self.agent.text(),
+            type_code=str(self.type_combo.currentData()),
+            agent_cis=agent_cis,
+            agent_atc=agent_atc,
+            reaction=_text_or_none(self.reaction.text()),
+            severity=severity if isinstance(severity, Severity) else None,
+            status=status if isinstance(status, AllergyStatus) else AllergyStatus.ACTIVE,
+            onset=dates["onset"],
+        )
+        return out
+
+
+def _allergy_types() -> list[tuple[str, str]]:
+    common = ["416098002", "414285001", "419199007", "609328004", "59037007", "235719002"]
+    rest = [c for c in valuesets.ALLERGY_TYPES if c not in common]
+    return [(c, valuesets.ALLERGY_TYPES[c]) for c in common + rest]
+
+
+# --- lifestyle -------------------------------------------------------------------------------
+
+
+class LifestyleEntry(EntryWidget):
+    noun = "habitus"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.kind = _combo(
+            self, [(label, kind) for kind, (_c, label) in codes.LIFESTYLE_CODES.items()]
+        )
+        self.text_edit = QLineEdit(self)
+        self.text_edit.setPlaceholderText(self.tr("ex. Ancien fumeur, sevré depuis 2019"))
+        self.quantity = QLineEdit(self)
+        self.quantity.setMaximumWidth(self.fontMetrics().horizontalAdvance("0000000") + 16)
+        self.unit = _combo(
+            self, [(self.tr("(pas de quantité)"), None)] + [(f, c) for c, f in LIFESTYLE_UNITS]
+        )
+        self.date = DateEdit(self)
+        self.add_field("kind", self.tr("Type"), self.kind, 0, 0)
+        self.add_field("text", self.tr("Observation"), self.text_edit, 0, 1, 2)
+        self.add_field("quantity", self.tr("Quantité"), self.quantity, 1, 0)
+        self.add_field("unit", self.tr("Unité"), self.unit, 1, 1)
+        self.add_field("date", self.tr("Date"), self.date, 1, 2)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, LifestyleItem)
+        self._base = value
+        _select(self.kind, value.kind)
+        self.text_edit.setText(value.text)
+        self.quantity.setText(_decimal_text(value.quantity))
+        _select(self.unit, value.unit)
+        self.date.set_partial(value.date)
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = (
+            self._base
+            if isinstance(self._base, LifestyleItem)
+            else LifestyleItem(LifestyleKind.OTHER, "")
+        )
+        quantity: Decimal | None = None
+        raw = self.quantity.text().strip().replace(",", ".")
+        if raw:
+            try:
+                quantity = Decimal(raw)
+                if not quantity.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                quantity = None
+                out.unparsed["quantity"] = self.quantity.text()
+                out.problems.append(("quantity", "bad_number"))
+        kind = self.kind.currentData()
+        unit = self.unit.currentData()
+        out.value = replace(
+            base,
+            kind=kind if isinstance(kind, LifestyleKind) else LifestyleKind.OTHER,
+            text=self.text_edit.text().strip(),
+            quantity=quantity,
+            unit=unit if isinstance(unit, str) else None,
+            date=dates["date"],
+        )
+        return out
+
+
+def _decimal_text(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+    return text.replace(".", ",")
+
+
+# --- free texts (risques professionnels, points de vigilance) -------------------------------------
+
+
+class TextEntry(EntryWidget):
+    def __init__(
+        self,
+        search: TerminologyService | None,
+        parent: QWidget | None = None,
+        *,
+        caption: str = "",
+        placeholder: str = "",
+    ) -> None:
+        super().__init__(search, parent)
+        self.text_edit = QLineEdit(self)
+        self.text_edit.setPlaceholderText(placeholder)
+        self.add_field("text", caption, self.text_edit, 0, 0, 3)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        self._base = value
+        self.text_edit.setText(str(value))
+
+    def read(self) -> EntryValue:
+        return EntryValue(self.text_edit.text().strip(), {}, [])
+
+
+# --- family history -------------------------------------------------------------------------
+
+
+class FamilyEntry(EntryWidget):
+    noun = "antécédent familial"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        codes_in_order = [c for c in COMMON_RELATIONSHIPS if c in valuesets.FAMILY_RELATIONSHIPS]
+        rest = sorted(
+            (c for c in valuesets.FAMILY_RELATIONSHIPS if c not in codes_in_order),
+            key=lambda c: valuesets.FAMILY_RELATIONSHIPS[c],
+        )
+        self.relationship = _combo(
+            self, [(valuesets.FAMILY_RELATIONSHIPS[c], c) for c in codes_in_order + rest]
+        )
+        self.label_field = CodedField((System.CIM10,), search, self)
+        self.label_field.edit.setPlaceholderText(self.tr("Pathologie du parent (CIM-10)"))
+        self.add_field("relationship", self.tr("Lien"), self.relationship, 0, 0)
+        self.add_field("label", self.tr("Pathologie"), self.label_field, 0, 1, 2)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, FamilyHistory)
+        self._base = value
+        _select(self.relationship, value.relationship)
+        choice = (
+            CodeChoice(System.CIM10, value.cim10, value.cim10_label or value.label)
+            if value.cim10
+            else None
+        )
+        self.label_field.set_value(value.label, choice)
+
+    def read(self) -> EntryValue:
+        base = self._base if isinstance(self._base, FamilyHistory) else FamilyHistory("MTH", "")
+        choice = self.label_field.choice
+        return EntryValue(
+            replace(
+                base,
+                relationship=str(self.relationship.currentData()),
+                label=self.label_field.text(),
+                cim10=choice.code if choice else None,
+                cim10_label=choice.label if choice else None,
+            ),
+            {},
+            [],
+        )
+
+
+# --- treatments ------------------------------------------------------------------------------
+
+
+class TreatmentEntry(EntryWidget):
+    noun = "traitement"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.name = CodedField((System.CIS,), search, self)
+        self.name.edit.setPlaceholderText(
+            self.tr("Médicament : nom ou substance (ex. « metf », « doliprane »)")
+        )
+        self.dosage = QLineEdit(self)
+        self.dosage.setPlaceholderText(self.tr("ex. 1 comprimé matin et soir"))
+        self.start = DateEdit(self)
+        self.end = DateEdit(self)
+        self.long_term = QCheckBox(self.tr("Au long cours"), self)
+        self.long_term.setChecked(True)
+        self.add_field("name", self.tr("Médicament"), self.name, 0, 0, 3)
+        self.add_field("dosage", self.tr("Posologie"), self.dosage, 1, 0, 3)
+        self.add_field("start", self.tr("Début"), self.start, 2, 0)
+        self.add_field("end", self.tr("Fin"), self.end, 2, 1)
+        self.grid.addWidget(self.long_term, 2, 4, 1, 2)
+        self._fields["long_term"] = self.long_term
+        self._captions["long_term"] = self.tr("au long cours")
+        self._connect_change(self.long_term)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, Treatment)
+        self._base = value
+        choice = None
+        if value.cis:
+            extra = {"atc": value.atc} if value.atc else {}
+            choice = CodeChoice(System.CIS, value.cis, value.name, extra)
+        self.name.set_value(value.name, choice)
+        self.dosage.setText(value.dosage or "")
+        self.start.set_partial(value.start)
+        self.end.set_partial(value.end)
+        self.long_term.setChecked(value.long_term)
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("start", "end")
+        base = self._base if isinstance(self._base, Treatment) else Treatment("")
+        choice = self.name.choice
+        cis = choice.code if choice and choice.system is System.CIS else None
+        atc = base.atc
+        cip = base.cip if cis is not None and cis == base.cis else None
+        if choice is not None and cis != base.cis:
+            extra_atc = choice.extra.get("atc")
+            atc = extra_atc if isinstance(extra_atc, str) and extra_atc else None
+        elif choice is None:
+            atc = base.atc if base.cis is None else None
+        out.value = replace(
+            base,
+            name=self.name.text(),
+            cis=cis,
+            cip=cip,
+            atc=atc,
+            dosage=_text_or_none(self.dosage.text()),
+            start=dates["start"],
+            end=dates["end"],
+            long_term=self.long_term.isChecked(),
+        )
+        return out
+
+
+# --- a section --------------------------------------------------------------------------------
+
+
+EntryFactory = Callable[[QWidget], EntryWidget]
+
+
+class SectionBox(QGroupBox):
+    """A section of the summary: its entries and the button that adds one."""
+
+    changed = Signal()
+    structureChanged = Signal()
+
+    def __init__(
+        self,
+        key: str,
+        title: str,
+        entry_title: str,
+        add_text: str,
+        empty_text: str,
+        factory: EntryFactory,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(title, parent)
+        self.key = key
+        self.entry_title = entry_title
+        self._factory = factory
+        self.entries: list[EntryWidget] = []
+        self.empty_label = QLabel(empty_text, self)
+        self.empty_label.setStyleSheet("color: palette(placeholder-text);")
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        set_tone(self.message, Tone.ERROR, "")
+        self.add_button = QPushButton(add_text, self)
+        self.add_button.setObjectName(f"add_{key}")
+        self.add_button.clicked.connect(lambda: self.add_entry())
+        self.entry_layout = QVBoxLayout()
+        self.entry_layout.setSpacing(6)
+        self.extra_layout = QVBoxLayout()
+        layout = QVBoxLayout(self)
+        layout.setSpacing(6)
+        layout.addWidget(self.empty_label)
+        layout.addLayout(self.extra_layout)
+        layout.addLayout(self.entry_layout)
+        layout.addWidget(self.message)
+        row = QHBoxLayout()
+        row.addWidget(self.add_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self._renumber()
+
+    def add_entry(
+        self,
+        value: Any = None,
+        unparsed: dict[str, str] | None = None,
+        *,
+        focus: bool = True,
+        quiet: bool = False,
+    ) -> EntryWidget:
+        """Add an entry (empty, or showing ``value``); ``quiet``: no signal (bulk loads)."""
+        entry = self._factory(self)
+        if value is not None:
+            entry.load(value, unparsed)
+        entry.changed.connect(self.changed)
+        entry.removeRequested.connect(self.remove_entry)
+        self.entries.append(entry)
+        entry.set_number(len(self.entries), self.entry_title)
+        self.entry_layout.addWidget(entry)
+        entry.setVisible(True)  # at once (a layout shows new children only later)
+        self.empty_label.setVisible(False)
+        if quiet:
+            return entry
+        self.structureChanged.emit()
+        if focus:
+            entry.first_field().setFocus(Qt.FocusReason.OtherFocusReason)
+        if value is None:
+            self.changed.emit()
+        return entry
+
+    def remove_entry(self, entry: EntryWidget) -> None:
+        if entry not in self.entries:
+            return
+        index = self.entries.index(entry)
+        self.entries.remove(entry)
+        self.entry_layout.removeWidget(entry)
+        entry.hide()
+        entry.deleteLater()
+        self._renumber()
+        self.structureChanged.emit()
+        self.changed.emit()
+        if self.entries:
+            self.entries[min(index, len(self.entries) - 1)].first_field().setFocus()
+        else:
+            self.add_button.setFocus()
+
+    def clear(self, *, quiet: bool = False) -> None:
+        for entry in self.entries:
+            self.entry_layout.removeWidget(entry)
+            entry.hide()
+            entry.deleteLater()
+        self.entries = []
+        self._renumber()
+        if not quiet:
+            self.structureChanged.emit()
+
+    def load(self, values: list[Any], unparsed: dict[str, dict[str, str]] | None = None) -> None:
+        """Replace the entries; ``unparsed`` maps an index (as text) to field texts."""
+        self.clear(quiet=True)
+        for i, value in enumerate(values):
+            self.add_entry(value, (unparsed or {}).get(str(i)), quiet=True)
+        self.structureChanged.emit()
+
+    def read(self) -> list[tuple[EntryWidget, EntryValue]]:
+        """The non-blank entries, in order."""
+        return [(entry, entry.read()) for entry in self.entries if not entry.is_blank()]
+
+    def set_message(self, text: str) -> None:
+        if text != self.message.accessibleDescription():
+            set_tone(self.message, Tone.ERROR, text)
+
+    def focus_chain(self) -> list[QWidget]:
+        chain: list[QWidget] = []
+        for i in range(self.extra_layout.count()):
+            item = self.extra_layout.itemAt(i)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                chain.append(widget)
+        for entry in self.entries:
+            chain += entry.focus_chain()
+        chain.append(self.add_button)
+        return chain
+
+    def _renumber(self) -> None:
+        self.empty_label.setVisible(not self.entries)
+        for number, entry in enumerate(self.entries, 1):
+            entry.set_number(number, self.entry_title)
+
+
+class AllergySection(SectionBox):
+    """Allergies, with "aucune allergie connue" (only when no allergy is entered)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.none_known = QCheckBox(self.tr("Aucune allergie connue"), self)
+        self.none_known.setObjectName("noKnownAllergies")
+        self.none_known.toggled.connect(lambda _b: self.changed.emit())
+        self.extra_layout.addWidget(self.none_known)
+        self.structureChanged.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        has_entries = bool(self.entries)
+        if has_entries and self.none_known.isChecked():
+            self.none_known.setChecked(False)
+        self.none_known.setEnabled(not has_entries)

@@ -1,0 +1,88 @@
+"""The editor prefilled from the real DMP: SoftHSM card, the training host over real
+mutual TLS, the demo patient's VSM found (ITI-18), retrieved (ITI-43) and read back."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from dmp_desktop.app import build_app
+from dmp_desktop.services.card_service import CardBackend
+from dmp_desktop.settings import Settings
+from dmp_desktop.ui.main_window import MainWindow
+from dmp_sandbox.demo import demo_patients
+from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.training import TrainingEnv
+
+pytestmark = pytest.mark.e2e
+
+LEA = next(p for p in demo_patients() if p.key == "actif-autorise")
+
+
+@pytest.fixture(scope="module")
+def training_host(
+    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningHost]:
+    db = tmp_path_factory.mktemp("vsm-e2e-host") / "host.db"
+    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
+        yield host
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot,
+    training_env: TrainingEnv,
+    training_host: RunningHost,
+    real_card_manager: CardBackend,
+    tmp_path: Path,
+) -> MainWindow:
+    settings: Settings = dataclasses.replace(
+        training_env.client_settings(), host_url=training_host.url, data_dir=str(tmp_path)
+    )
+    window = build_app(settings, card_manager=real_card_manager)  # the real open_dmp
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_the_latest_vsm_of_the_dmp_prefills_the_editor(qtbot: QtBot, window: MainWindow) -> None:
+    screen = window.card_screen
+    qtbot.waitUntil(lambda: screen.model.rowCount() >= 1)
+    rows = range(screen.model.rowCount())
+    row = next(r for r in rows if "CPS3-DURAND" in screen.model.data(screen.model.index(r, 0)))
+    screen.card_list.setCurrentIndex(screen.model.index(row, 0))
+    with qtbot.waitSignal(window.card_service.pinRequested, timeout=10000):
+        qtbot.keyClick(screen.card_list, Qt.Key.Key_Return)
+    dialog = window.pin_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.pin_edit, "1234")
+    with qtbot.waitSignal(window.card_service.loggedIn, timeout=10000):
+        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+    edit = window.workspace.patient_pane.ins_edit
+    qtbot.keyClicks(edit, LEA.ins.value)
+    with qtbot.waitSignal(window.dmp_service.statusReady, timeout=15000):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+    assert window.vsm.fetcher() is not None  # the DMP service lends its client
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_S,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    editor = window.vsm.editor
+    assert editor is not None
+    qtbot.waitUntil(lambda: not editor.fetching, timeout=20000)
+    assert editor.origin == "dmp", editor.origin_label.text()
+    summary = editor.current_summary()
+    assert [p.cim10 for p in summary.active_problems] == ["J45.0", "J30.1"]
+    assert summary.allergies[0].agent == "Pollens de graminées"
+    assert summary.vigilance_points == ["Asthme : éviter les bêtabloquants non cardiosélectifs."]
+    assert summary.version == 2 and summary.set_id is not None
+    header = editor.current_header()
+    assert header.ins == LEA.ins and header.birth_family_name.upper() == "MOREAU"
+    qtbot.waitUntil(lambda: "Asthme allergique persistant léger" in editor.preview.toPlainText())
