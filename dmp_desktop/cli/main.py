@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dmp_desktop import __version__
+from dmp_desktop.cli import vsm as vsm_cli
 from dmp_desktop.domain.dmp_status import AUTHORIZATION_TEXT, DmpState, DmpStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import (
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
+    vsm_cli.add_parser(sub)
     return parser
 
 
@@ -242,6 +244,8 @@ def main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=io.err,
     )
+    if args.command == "vsm":  # no card, no settings: the author comes from the JSON
+        return vsm_cli.run(args, io)
     try:
         settings = load_settings(args.config)
         settings.validate()
