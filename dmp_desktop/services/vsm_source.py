@@ -21,6 +21,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+
 from dmp_desktop.cda import codes
 from dmp_desktop.cda.vsm import parse_vsm
 from dmp_desktop.domain.document import (
@@ -37,7 +39,12 @@ from dmp_desktop.services.operations import Operation, OperationRunner
 LatestVsm = Callable[[Ins], MedicalSummary | None]
 OnFetched = Callable[[MedicalSummary | None], None]
 OnFailure = Callable[[BaseException], None]
-FETCH_LABEL = "Recherche du dernier VSM dans le DMP"
+FETCH_LABEL = str(QT_TRANSLATE_NOOP("VsmSource", "Recherche du dernier VSM dans le DMP"))
+
+
+def _fetch_label() -> str:
+    return QCoreApplication.translate("VsmSource", FETCH_LABEL)
+
 
 VSM_TYPE_CODE = Code("SYNTH", "Synthèse", codes.OID_DOC_TYPES_ASIP)
 
@@ -94,7 +101,7 @@ def blocking_fetcher(latest: LatestVsm, runner: OperationRunner) -> VsmFetcher:
     """Run ``latest(ins)`` on the runner's pool."""
 
     def start(ins: Ins, on_success: OnFetched, on_failure: OnFailure) -> Operation[Any] | None:
-        return runner.run(Operation(FETCH_LABEL, lambda: latest(ins), on_success, on_failure))
+        return runner.run(Operation(_fetch_label(), lambda: latest(ins), on_success, on_failure))
 
     return start
 
@@ -116,7 +123,7 @@ def client_fetcher(service: ClientCaller) -> VsmFetcher:
 
     def start(ins: Ins, on_success: OnFetched, on_failure: OnFailure) -> Operation[Any] | None:
         return service.call(
-            FETCH_LABEL, lambda client: latest_vsm_from(client, ins), on_success, on_failure
+            _fetch_label(), lambda client: latest_vsm_from(client, ins), on_success, on_failure
         )
 
     return start

@@ -56,7 +56,7 @@ from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.services.vsm_source import VsmFetcher, next_version
 from dmp_desktop.services.vsm_terminology import TerminologyService
 from dmp_desktop.ui.style import Tone, scaled_font, set_tone
-from dmp_desktop.ui.vsm_fields import CodedField, DateEdit, set_invalid
+from dmp_desktop.ui.vsm_fields import QT_TRANSLATE_NOOP, CodedField, DateEdit, set_invalid
 from dmp_desktop.ui.vsm_sections import (
     AllergyEntry,
     AllergySection,
@@ -83,11 +83,21 @@ def _tr(text: str) -> str:
 # --- messages ------------------------------------------------------------------------------
 
 _LOCAL_REASONS = {
-    "bad_date": "Date non reconnue : saisissez AAAA, MM/AAAA ou JJ/MM/AAAA.",
-    "bad_full_date": "Date non reconnue : saisissez la date complète, JJ/MM/AAAA.",
-    "bad_number": "Nombre non reconnu : saisissez par exemple 12 ou 2,5.",
-    "birth_date_required": "La date de naissance est obligatoire : saisissez-la (JJ/MM/AAAA).",
-    "gender_required": "Le sexe est obligatoire : choisissez-le dans la liste.",
+    "bad_date": QT_TRANSLATE_NOOP(
+        "VsmEditor", "Date non reconnue : saisissez AAAA, MM/AAAA ou JJ/MM/AAAA."
+    ),
+    "bad_full_date": QT_TRANSLATE_NOOP(
+        "VsmEditor", "Date non reconnue : saisissez la date complète, JJ/MM/AAAA."
+    ),
+    "bad_number": QT_TRANSLATE_NOOP(
+        "VsmEditor", "Nombre non reconnu : saisissez par exemple 12 ou 2,5."
+    ),
+    "birth_date_required": QT_TRANSLATE_NOOP(
+        "VsmEditor", "La date de naissance est obligatoire : saisissez-la (JJ/MM/AAAA)."
+    ),
+    "gender_required": QT_TRANSLATE_NOOP(
+        "VsmEditor", "Le sexe est obligatoire : choisissez-le dans la liste."
+    ),
 }
 
 
@@ -98,8 +108,9 @@ def problem_text(problem: SummaryProblem) -> str:
         return _tr(local)
     text = describe_fr(SummaryInvalidError([problem])).split("\n", 1)[-1]
     if problem.path.startswith(("author.structure", "treating_physician.structure")):
-        text += " " + _tr(
-            "Renseignez l'identifiant et le nom de votre structure dans les paramètres."
+        text += " " + QCoreApplication.translate(
+            "VsmEditor",
+            "Renseignez l'identifiant et le nom de votre structure dans les paramètres.",
         )
     return text
 
@@ -139,75 +150,81 @@ def _text_entry(caption: str, placeholder: str) -> Callable[..., EntryWidget]:
 SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "active_problems",
-        "Pathologies en cours",
-        "Pathologie en cours",
-        "Ajouter une pathologie en cours",
-        "Aucune pathologie en cours saisie.",
+        QT_TRANSLATE_NOOP("VsmEditor", "Pathologies en cours"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Pathologie en cours"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter une pathologie en cours"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucune pathologie en cours saisie."),
         lambda s, p: ProblemEntry(s, p),
     ),
     SectionSpec(
         "medical_history",
-        "Antécédents médicaux",
-        "Antécédent médical",
-        "Ajouter un antécédent médical",
-        "Aucun antécédent médical saisi.",
+        QT_TRANSLATE_NOOP("VsmEditor", "Antécédents médicaux"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Antécédent médical"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un antécédent médical"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucun antécédent médical saisi."),
         lambda s, p: ProblemEntry(s, p, history=True),
     ),
     SectionSpec(
         "surgical_history",
-        "Antécédents chirurgicaux",
-        "Antécédent chirurgical",
-        "Ajouter un antécédent chirurgical",
-        "Aucun antécédent chirurgical saisi.",
+        QT_TRANSLATE_NOOP("VsmEditor", "Antécédents chirurgicaux"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Antécédent chirurgical"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un antécédent chirurgical"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucun antécédent chirurgical saisi."),
         lambda s, p: SurgeryEntry(s, p),
     ),
     SectionSpec(
         "allergies",
-        "Allergies et intolérances",
-        "Allergie",
-        "Ajouter une allergie ou intolérance",
-        "Aucune allergie saisie.",
+        QT_TRANSLATE_NOOP("VsmEditor", "Allergies et intolérances"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Allergie"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter une allergie ou intolérance"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucune allergie saisie."),
         lambda s, p: AllergyEntry(s, p),
         AllergySection,
     ),
     SectionSpec(
         "lifestyle",
-        "Habitus, mode de vie",
-        "Habitus",
-        "Ajouter un élément du mode de vie",
-        "Rien de saisi sur le mode de vie.",
+        QT_TRANSLATE_NOOP("VsmEditor", "Habitus, mode de vie"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Habitus"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un élément du mode de vie"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Rien de saisi sur le mode de vie."),
         lambda s, p: LifestyleEntry(s, p),
     ),
     SectionSpec(
         "occupational_risks",
-        "Facteurs de risque professionnels",
-        "Facteur de risque professionnel",
-        "Ajouter un facteur de risque professionnel",
-        "Aucun facteur de risque professionnel saisi.",
-        _text_entry("Risque", "ex. Exposition à l'amiante (1990-2005)"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Facteurs de risque professionnels"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Facteur de risque professionnel"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un facteur de risque professionnel"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucun facteur de risque professionnel saisi."),
+        _text_entry(
+            QT_TRANSLATE_NOOP("VsmEditor", "Risque"),
+            QT_TRANSLATE_NOOP("VsmEditor", "ex. Exposition à l'amiante (1990-2005)"),
+        ),
     ),
     SectionSpec(
         "family_history",
-        "Antécédents familiaux",
-        "Antécédent familial",
-        "Ajouter un antécédent familial",
-        "Aucun antécédent familial saisi.",
+        QT_TRANSLATE_NOOP("VsmEditor", "Antécédents familiaux"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Antécédent familial"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un antécédent familial"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucun antécédent familial saisi."),
         lambda s, p: FamilyEntry(s, p),
     ),
     SectionSpec(
         "vigilance_points",
-        "Points de vigilance",
-        "Point de vigilance",
-        "Ajouter un point de vigilance",
-        "Aucun point de vigilance saisi.",
-        _text_entry("Point", "ex. Patient sous anticoagulant : risque hémorragique"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Points de vigilance"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Point de vigilance"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un point de vigilance"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucun point de vigilance saisi."),
+        _text_entry(
+            QT_TRANSLATE_NOOP("VsmEditor", "Point"),
+            QT_TRANSLATE_NOOP("VsmEditor", "ex. Patient sous anticoagulant : risque hémorragique"),
+        ),
     ),
     SectionSpec(
         "treatments",
-        "Traitements au long cours",
-        "Traitement",
-        "Ajouter un traitement",
-        "Aucun traitement au long cours saisi.",
+        QT_TRANSLATE_NOOP("VsmEditor", "Traitements au long cours"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Traitement"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un traitement"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucun traitement au long cours saisi."),
         lambda s, p: TreatmentEntry(s, p),
     ),
 )
@@ -268,7 +285,7 @@ class PatientHeaderBox(QGroupBox):
         form.addRow(self.tr("INS :"), self.ins_label)
         captions = {
             "birth_family_name": self.tr("&Nom de naissance"),
-            "birth_given_names": self.tr("&Prénoms de naissance"),
+            "birth_given_names": self.tr("Prénoms de nai&ssance"),
             "birth_date": self.tr("Date de naissance"),
             "gender": self.tr("Sexe"),
             "birthplace_code": self.tr("Lieu de naissance (code &INSEE)"),
@@ -443,7 +460,7 @@ class VsmEditor(QWidget):
         self.global_label.setTextFormat(Qt.TextFormat.PlainText)
         set_tone(self.global_label, Tone.ERROR, "")
 
-        self.refetch_button = QPushButton(self.tr("Repartir du &dernier VSM du DMP"), self)
+        self.refetch_button = QPushButton(self.tr("Repartir du dernier &VSM du DMP"), self)
         self.refetch_button.clicked.connect(self._ask_refetch)
         self.refetch_button.setVisible(self.fetcher is not None)
         self.discard_button = QPushButton(self.tr("A&bandonner le brouillon"), self)
@@ -873,13 +890,14 @@ class VsmEditor(QWidget):
             self.draft_label.setText(self.tr("Enregistrement automatique du brouillon"))
 
     def _on_saved(self, when: datetime) -> None:
+        self.draft_label.setStyleSheet("color: palette(placeholder-text);")
         self.draft_label.setText(
             self.tr("Brouillon enregistré à {time}").format(time=f"{when:%H:%M:%S}")
         )
 
     def _on_save_failed(self, message: str) -> None:
         set_tone(
-            self.global_label,
+            self.draft_label,
             Tone.ERROR,
             self.tr("Le brouillon n'a pas pu être enregistré : {why}").format(why=message),
         )
@@ -929,6 +947,10 @@ class VsmEditor(QWidget):
 
     # -- closing --------------------------------------------------------------------------------
     def request_close(self) -> None:
+        """« Retour au dossier »: the draft is saved first; if it cannot be, the pane stays
+        open with the message (nothing typed is lost by closing)."""
+        if self.autosaver is not None and not self.autosaver.flush():
+            return
         self.shutdown()
         self.closeRequested.emit()
 
@@ -982,4 +1004,4 @@ class VsmEditor(QWidget):
 def _person(practitioner: Any) -> str:
     given = str(getattr(practitioner, "given_name", "") or "").title()
     family = str(getattr(practitioner, "family_name", "") or "").upper()
-    return f"{given} {family}".strip() or _tr("auteur inconnu")
+    return f"{given} {family}".strip() or QCoreApplication.translate("VsmEditor", "auteur inconnu")

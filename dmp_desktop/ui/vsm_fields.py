@@ -51,6 +51,11 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("VsmFields", text)
 
 
+def QT_TRANSLATE_NOOP(context: str, source: str) -> str:
+    """Marks ``source`` for lupdate (translated later); typed, unlike the binding's."""
+    return source
+
+
 # --- dates ---------------------------------------------------------------------------------
 
 _FR_DATE_RE = re.compile(r"^(?:(\d{1,2})[/.-])?(?:(\d{1,2})[/.-])?(\d{4})$")
@@ -94,7 +99,11 @@ class DateEdit(QLineEdit):
         super().__init__(parent)
         self.full = full
         self.setMaxLength(10)
-        self.setPlaceholderText(_tr("JJ/MM/AAAA") if full else _tr("AAAA, MM/AAAA ou JJ/MM/AAAA"))
+        self.setPlaceholderText(
+            QCoreApplication.translate("VsmFields", "JJ/MM/AAAA")
+            if full
+            else QCoreApplication.translate("VsmFields", "AAAA, MM/AAAA ou JJ/MM/AAAA")
+        )
         self.setMaximumWidth(self.fontMetrics().horizontalAdvance("00/00/00000") + 24)
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance("00/00/0000") + 16)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,17 +21,27 @@ from PySide6.QtWidgets import (
 from dmp_desktop.services.vsm_terminology import ImportKind, TerminologyService
 from dmp_desktop.terminology import ImportReport, SourceInfo, System
 from dmp_desktop.ui.style import Tone, set_tone
+from dmp_desktop.ui.vsm_fields import QT_TRANSLATE_NOOP
 
 _STEPS = 1000
 
 _SYSTEM_LABELS = {
-    System.CIM10: "CIM-10",
-    System.CIS: "Médicaments (CIS)",
-    System.CIP: "Présentations (CIP)",
-    System.ATC: "Classes ATC",
-    System.CCAM: "Actes (CCAM)",
-    System.SNOMED_ALLERGY: "Types d'allergie (SNOMED CT)",
+    System.CIM10: QT_TRANSLATE_NOOP("TerminologyImportDialog", "CIM-10"),
+    System.CIS: QT_TRANSLATE_NOOP("TerminologyImportDialog", "Médicaments (CIS)"),
+    System.CIP: QT_TRANSLATE_NOOP("TerminologyImportDialog", "Présentations (CIP)"),
+    System.ATC: QT_TRANSLATE_NOOP("TerminologyImportDialog", "Classes ATC"),
+    System.CCAM: QT_TRANSLATE_NOOP("TerminologyImportDialog", "Actes (CCAM)"),
+    System.SNOMED_ALLERGY: QT_TRANSLATE_NOOP(
+        "TerminologyImportDialog", "Types d'allergie (SNOMED CT)"
+    ),
 }
+
+
+def _system_label(system: System) -> str:
+    label = _SYSTEM_LABELS.get(system)
+    if label is None:
+        return system.value
+    return QCoreApplication.translate("TerminologyImportDialog", label)
 
 
 class TerminologyImportDialog(QDialog):
@@ -144,8 +154,7 @@ class TerminologyImportDialog(QDialog):
     def _on_succeeded(self, report: ImportReport) -> None:
         self._set_busy(False)
         counts = ", ".join(
-            f"{_SYSTEM_LABELS.get(system, system.value)} : {count:n}"
-            for system, count in report.imported.items()
+            f"{_system_label(system)} : {count:n}" for system, count in report.imported.items()
         )
         text = self.tr("Import terminé : {counts}.").format(counts=counts)
         if report.skipped:
@@ -170,7 +179,7 @@ class TerminologyImportDialog(QDialog):
     def _show_sources(self, sources: list[SourceInfo]) -> None:
         lines = []
         for source in sources:
-            what = _SYSTEM_LABELS.get(source.system, source.system.value)
+            what = _system_label(source.system)
             origin = self.tr("extrait fourni") if source.starter else source.origin
             lines.append(f"{what} : {source.count:n} ({origin})")
         self.sources_label.setText(

@@ -47,7 +47,13 @@ from dmp_desktop.domain.summary import (
 from dmp_desktop.services.vsm_terminology import TerminologyService
 from dmp_desktop.terminology import System
 from dmp_desktop.ui.style import Tone, set_tone
-from dmp_desktop.ui.vsm_fields import CodeChoice, CodedField, DateEdit, set_invalid
+from dmp_desktop.ui.vsm_fields import (
+    QT_TRANSLATE_NOOP,
+    CodeChoice,
+    CodedField,
+    DateEdit,
+    set_invalid,
+)
 
 
 def _tr(text: str) -> str:
@@ -56,12 +62,12 @@ def _tr(text: str) -> str:
 
 # Units offered for a lifestyle quantity (UCUM), with how doctors say them.
 LIFESTYLE_UNITS: tuple[tuple[str, str], ...] = (
-    ("{pack}/a", "paquets-années"),
-    ("{cigarette}/d", "cigarettes par jour"),
-    ("{verre}/d", "verres par jour"),
-    ("{verre}/wk", "verres par semaine"),
-    ("h/wk", "heures par semaine"),
-    ("min/wk", "minutes par semaine"),
+    ("{pack}/a", QT_TRANSLATE_NOOP("VsmSections", "paquets-années")),
+    ("{cigarette}/d", QT_TRANSLATE_NOOP("VsmSections", "cigarettes par jour")),
+    ("{verre}/d", QT_TRANSLATE_NOOP("VsmSections", "verres par jour")),
+    ("{verre}/wk", QT_TRANSLATE_NOOP("VsmSections", "verres par semaine")),
+    ("h/wk", QT_TRANSLATE_NOOP("VsmSections", "heures par semaine")),
+    ("min/wk", QT_TRANSLATE_NOOP("VsmSections", "minutes par semaine")),
 )
 
 COMMON_RELATIONSHIPS = (
@@ -255,7 +261,7 @@ def _comment_edit(parent: QWidget) -> QPlainTextEdit:
     edit = QPlainTextEdit(parent)
     edit.setTabChangesFocus(True)
     edit.setFixedHeight(edit.fontMetrics().lineSpacing() * 2 + 14)
-    edit.setPlaceholderText(_tr("Commentaire (facultatif)"))
+    edit.setPlaceholderText(QCoreApplication.translate("VsmSections", "Commentaire (facultatif)"))
     return edit
 
 
@@ -489,7 +495,7 @@ class LifestyleEntry(EntryWidget):
         self.quantity = QLineEdit(self)
         self.quantity.setMaximumWidth(self.fontMetrics().horizontalAdvance("0000000") + 16)
         self.unit = _combo(
-            self, [(self.tr("(pas de quantité)"), None)] + [(f, c) for c, f in LIFESTYLE_UNITS]
+            self, [(self.tr("(pas de quantité)"), None)] + [(_tr(f), c) for c, f in LIFESTYLE_UNITS]
         )
         self.date = DateEdit(self)
         self.add_field("kind", self.tr("Type"), self.kind, 0, 0)

@@ -458,3 +458,22 @@ def test_lifestyle_entry_round_trip(make_editor: EditorFactory) -> None:
     assert editor.current_summary().lifestyle == summary.lifestyle
     entry = editor.sections["lifestyle"].entries[1]
     assert isinstance(entry, LifestyleEntry) and entry.quantity.text() == "2,5"
+
+
+def test_a_draft_that_cannot_be_saved_keeps_the_editor_open(
+    qtbot: QtBot, make_editor: EditorFactory, env: Env
+) -> None:
+    editor = make_editor()
+    entry = editor.sections["vigilance_points"].add_entry()
+    type_text(qtbot, entry.first_field(), "Chutes")
+
+    def full_disk(name: str, payload: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    env.drafts.write = full_disk  # type: ignore[method-assign]
+    closed: list[bool] = []
+    editor.closeRequested.connect(lambda: closed.append(True))
+    editor.request_close()
+    assert not closed
+    assert "n'a pas pu être enregistré" in editor.draft_label.text()
+    assert editor.current_summary().vigilance_points == ["Chutes"]
