@@ -99,11 +99,17 @@ class DateEdit(QLineEdit):
         super().__init__(parent)
         self.full = full
         self.setMaxLength(10)
-        self.setPlaceholderText(
-            QCoreApplication.translate("VsmFields", "JJ/MM/AAAA")
-            if full
-            else QCoreApplication.translate("VsmFields", "AAAA, MM/AAAA ou JJ/MM/AAAA")
-        )
+        if full:
+            self.setPlaceholderText(QCoreApplication.translate("VsmFields", "JJ/MM/AAAA"))
+        else:
+            self.setPlaceholderText(QCoreApplication.translate("VsmFields", "ex. 03/2016"))
+            self.setToolTip(
+                QCoreApplication.translate(
+                    "VsmFields",
+                    "L'année, le mois ou le jour, selon ce que vous savez : "
+                    "2016, 03/2016 ou 12/03/2016",
+                )
+            )
         self.setMaximumWidth(self.fontMetrics().horizontalAdvance("00/00/00000") + 24)
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance("00/00/0000") + 16)
 
@@ -342,4 +348,8 @@ def set_invalid(widget: QWidget, invalid: bool, message: str = "") -> None:
     target = widget.edit if isinstance(widget, CodedField) else widget
     name = type(target).__name__
     target.setStyleSheet(f"{name} {{ {INVALID_CSS} }}" if invalid else "")
-    target.setToolTip(message if invalid else "")
+    base = target.property("baseToolTip")
+    if base is None:
+        base = target.toolTip()
+        target.setProperty("baseToolTip", base)
+    target.setToolTip(message if invalid else str(base))

@@ -272,6 +272,10 @@ def _text_or_none(text: str) -> str | None:
 
 def _combo(parent: QWidget, items: list[tuple[str, Any]]) -> QComboBox:
     combo = QComboBox(parent)
+    # Some value set labels are long: the list shows them whole, the field stays narrow.
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(14)
+    combo.currentTextChanged.connect(combo.setToolTip)  # the whole label when it is cut
     for label, data in items:
         combo.addItem(label, data)
     return combo
