@@ -27,8 +27,8 @@ def open_dmp(settings: Settings, session: CardSession) -> DmpClient:
     """A DMP client for the card holder, authenticated as the settings say."""
     if settings.auth_mode == AUTH_MODE_INDIRECT_STRONG:
         structure = load_structure(settings.structure_p12)
-        if not settings.structure_id:
-            settings = dataclasses.replace(settings, structure_id=structure.structure_id)
+        # The VIHF speaks for the structure of the certificate (its OU), as officially.
+        settings = dataclasses.replace(settings, structure_id=structure.structure_id)
         return DmpClient(
             make_http_client(settings, structure.key),
             settings,

@@ -2,8 +2,11 @@
 
 Every call into the smartcard layer is submitted to the card manager's own
 thread (rule 2) through the :class:`OperationRunner`; results come back on the
-UI thread. A QTimer polls for cards about once a second; a poll never
-overlaps the previous one, so a slow reader only slows the polling down.
+UI thread. A QTimer ticks about once a second; at each tick the manager says
+whether the readers must be looked at (a slot event arrived, or the
+middleware cannot report events: see :mod:`dmp_desktop.smartcard.watch`), so
+an insertion or a removal is seen within two seconds. A look never overlaps
+the previous one, so a slow reader only slows the watching down.
 
 The PIN travels once, from :meth:`CardService.submit_pin` to the card
 thread, and is dropped as soon as the login call returns. It is never stored,
@@ -21,6 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.errors import (
+    CardNotRecognisedError,
     CardRemovedError,
     MiddlewareNotFoundError,
     PinIncorrectError,
@@ -34,6 +38,8 @@ from dmp_desktop.smartcard.thread import CardThread
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL_MS = 1000
+# What a tick returns when the middleware reports that nothing changed.
+_UNCHANGED = object()
 
 
 class CardSessionLike(Protocol):
@@ -48,7 +54,11 @@ class CardSessionLike(Protocol):
 
 
 class CardBackend(Protocol):
-    """What the services need of ``smartcard.CardManager`` (blocking calls)."""
+    """What the services need of ``smartcard.CardManager`` (blocking calls).
+
+    Optional, used when present: ``look_needed() -> bool`` (slot events) and
+    ``set_module_candidates(paths)`` (another PKCS#11 module from the settings).
+    """
 
     thread: CardThread
 
@@ -131,6 +141,11 @@ class CardService(QObject):
         return self._session.practitioner if self._session is not None else None
 
     @property
+    def card_thread(self) -> CardThread:
+        """The one thread of every PKCS#11 call (settings' "Tester" runs there too)."""
+        return self._manager.thread
+
+    @property
     def problem(self) -> BaseException | None:
         """The last error met while looking for cards (missing middleware, no reader)."""
         return self._problem
@@ -182,19 +197,35 @@ class CardService(QObject):
             return
         self._poll_again = False
         session = self._session
+        look_needed = getattr(self._manager, "look_needed", None)
         op: Operation[object]
         if session is not None:
+
+            def alive() -> bool:
+                if callable(look_needed) and not look_needed():
+                    return True  # no slot event: the card is where it was
+                return session.is_alive()
+
             op = Operation(
                 self.tr("Surveillance de la carte CPS"),
-                session.is_alive,
+                alive,
                 lambda alive: self._on_session_polled(session, bool(alive)),
                 lambda exc: self._on_session_polled(session, False),
                 silent=True,
             )
         else:
+            manager = self._manager
+            # Until a first listing succeeded, every tick looks (nothing to compare with).
+            must_look = self._state is CardState.STARTING or self._problem is not None
+
+            def look() -> object:
+                if not must_look and callable(look_needed) and not look_needed():
+                    return _UNCHANGED
+                return manager.list_cards()
+
             op = Operation(
                 self.tr("Recherche de la carte CPS"),
-                self._manager.list_cards,
+                look,
                 self._on_cards_polled,
                 self._on_poll_failed,
                 silent=True,
@@ -217,6 +248,9 @@ class CardService(QObject):
         self._poll_finished()
 
     def _on_cards_polled(self, result: object) -> None:
+        if result is _UNCHANGED:
+            self._poll_finished()
+            return
         if self._session is None:
             cards = list(result) if isinstance(result, list) else []
             self._problem = None
@@ -272,7 +306,7 @@ class CardService(QObject):
         if self._state is not CardState.CARD_PRESENT or len(self._cards) != 1:
             return
         card = self._cards[0]
-        if card.key in self._prompted:
+        if card.key in self._prompted or not card.recognised:
             return
         self._prompted.add(card.key)
         self.request_login(card)
@@ -297,6 +331,9 @@ class CardService(QObject):
         self._selected = card
         self._prompted.add(card.key)
         self._last_pin_error = None
+        if not card.recognised:
+            self.loginFailed.emit(describe(CardNotRecognisedError()))
+            return False
         manager = self._manager
         self._runner.run(
             Operation(
@@ -390,6 +427,35 @@ class CardService(QObject):
         self._update_state()
         self.loginFailed.emit(describe(exc))
         self.poll_now()
+
+    # -- settings -----------------------------------------------------------------------
+    def reload_middleware(self, module_candidates: list[str]) -> None:
+        """Use another PKCS#11 module (settings changed): the session ends, cards are re-read."""
+        if self._closed:
+            return
+        self._end_session(self.tr("Le module de la carte CPS a changé : reconnectez-vous."))
+        switch = getattr(self._manager, "set_module_candidates", None)
+        self._problem = None
+        self._cards = []
+        self._selected = None
+        self._prompted.clear()
+        self.cardsChanged.emit([])
+        if self._state is not CardState.STARTING:
+            self._state = CardState.STARTING
+            self.stateChanged.emit(self._state)
+        if callable(switch):
+            self._runner.run(
+                Operation(
+                    self.tr("Chargement du module de la carte CPS"),
+                    lambda: switch(module_candidates),
+                    lambda _result: self.poll_now(),
+                    lambda exc: self._on_poll_failed(exc),
+                    silent=True,
+                ),
+                submit=self._manager.thread.submit,
+            )
+        else:
+            self.poll_now()
 
     # -- leaving ------------------------------------------------------------------------
     def logout(self) -> None:

@@ -14,7 +14,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dmp_desktop.errors import MiddlewareNotFoundError, PinLockedError, describe
+from dmp_desktop.errors import (
+    CardNotRecognisedError,
+    MiddlewareLoadError,
+    MiddlewareNotFoundError,
+    NoReaderError,
+    PinLockedError,
+    describe,
+)
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.card_model import CardListModel, CardRole, card_holder_text
@@ -27,6 +34,7 @@ class CardScreen(QWidget):
 
     loginRequested = Signal(object)  # CardInfo | None
     cardSelected = Signal(object)  # CardInfo | None
+    settingsRequested = Signal()  # "Paramètres…": choose the card's middleware
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +81,12 @@ class CardScreen(QWidget):
         self.login_button.setAutoDefault(True)
         self.login_button.clicked.connect(self._on_login_clicked)
 
+        self.settings_button = QPushButton(self.tr("&Paramètres…"), panel)
+        self.settings_button.setObjectName("cardSettingsButton")
+        self.settings_button.setToolTip(self.tr("Choisir le module de la carte CPS (Ctrl+,)"))
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.settings_button.hide()
+
         self.notice_label = QLabel(panel)
         self.notice_label.setObjectName("cardNotice")
         self.notice_label.setWordWrap(True)
@@ -90,6 +104,7 @@ class CardScreen(QWidget):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.login_button)
+        buttons.addWidget(self.settings_button)
         buttons.addStretch(1)
         inner.addLayout(buttons)
 
@@ -129,9 +144,16 @@ class CardScreen(QWidget):
             title = self.tr("Recherche de la carte CPS…")
             detail = self.tr("Un instant : DMP Desktop interroge le lecteur de cartes.")
         elif state is CardState.NO_MIDDLEWARE:
-            title = self.tr("Logiciel de la carte CPS introuvable…")
-            path = problem.path if isinstance(problem, MiddlewareNotFoundError) else None
-            detail = describe(MiddlewareNotFoundError(path))
+            if isinstance(problem, MiddlewareLoadError):
+                title = self.tr("Logiciel de la carte CPS inutilisable…")
+                detail = describe(problem)
+            else:
+                title = self.tr("Logiciel de la carte CPS introuvable…")
+                path = problem.path if isinstance(problem, MiddlewareNotFoundError) else None
+                detail = describe(MiddlewareNotFoundError(path))
+        elif state is CardState.NO_CARD and isinstance(problem, NoReaderError):
+            title = self.tr("Aucun lecteur de cartes détecté")
+            detail = describe(problem)
         elif state is CardState.NO_CARD:
             title = self.tr("Insérez votre carte CPS dans le lecteur")
             detail = (
@@ -152,6 +174,14 @@ class CardScreen(QWidget):
             icon = "card"
             title = self.tr("Vérification du code PIN…")
             detail = self.tr("La carte vérifie votre code PIN.")
+        elif target is not None and not target.recognised and not several:
+            icon = "card-missing"
+            title = self.tr("Carte non reconnue")
+            detail = (
+                describe(CardNotRecognisedError())
+                + " "
+                + self.tr("Retirez-la et insérez votre carte CPS.")
+            )
         elif several:
             icon = "card"
             title = self.tr("Plusieurs cartes sont insérées")
@@ -198,11 +228,18 @@ class CardScreen(QWidget):
             self.card_list.setFixedHeight(min(rows, 5) * self.card_list.sizeHintForRow(0) + frame)
         self.card_list.setVisible(several)
         self.list_label.setVisible(several)
-        can_login = self._state in (CardState.CARD_PRESENT,) and (
-            not several or self.selected_card() is not None
+        chosen = self.selected_card() if several else self.model.card_at(0)
+        can_login = (
+            self._state in (CardState.CARD_PRESENT,)
+            and (not several or chosen is not None)
+            and (chosen is None or chosen.recognised)
         )
-        self.login_button.setVisible(self._state in (CardState.CARD_PRESENT, CardState.LOCKED))
+        unknown_card = not several and chosen is not None and not chosen.recognised
+        self.login_button.setVisible(
+            self._state in (CardState.CARD_PRESENT, CardState.LOCKED) and not unknown_card
+        )
         self.login_button.setEnabled(can_login)
+        self.settings_button.setVisible(self._state is CardState.NO_MIDDLEWARE)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         card = current.data(CardRole) if current.isValid() else None

@@ -41,6 +41,7 @@ from dmp_desktop.ui.card_screen import CardScreen
 from dmp_desktop.ui.emergency_dialog import EmergencyBanner
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.pin_dialog import PinDialog
+from dmp_desktop.ui.settings_dialog import open_settings_dialog
 from dmp_desktop.ui.style import Tone
 from dmp_desktop.ui.vsm_feature import VsmFeature
 from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
@@ -133,6 +134,12 @@ class MainWindow(QMainWindow):
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.act_quit.triggered.connect(self.close)
 
+        self.act_settings = QAction(self.tr("&Paramètres…"), self)
+        self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
+        self.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.act_settings.triggered.connect(lambda: open_settings_dialog(self))
+        self.addAction(self.act_settings)
+
         self.act_login = QAction(icon("card"), self.tr("Se &connecter…"), self)
         self.act_login.setStatusTip(self.tr("Saisir le code PIN de la carte CPS"))
         self.act_login.triggered.connect(lambda: self._request_login(None))
@@ -219,6 +226,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu(self.tr("&Fichier"))
+        file_menu.addAction(self.act_settings)
         file_menu.addAction(self.act_quit)
         card_menu = menu_bar.addMenu(self.tr("&Carte"))
         card_menu.addAction(self.act_login)
@@ -269,6 +277,7 @@ class MainWindow(QMainWindow):
         self.progress.cancelRequested.connect(self.runner.cancel)
 
         self.card_screen.loginRequested.connect(self._request_login)
+        self.card_screen.settingsRequested.connect(self.act_settings.trigger)
         self.card_screen.cardSelected.connect(card.select_card)
         self.workspace.patient_pane.checkRequested.connect(self._on_check_requested)
         self.workspace.patientCleared.connect(self.consultation.close_patient)
@@ -324,7 +333,7 @@ class MainWindow(QMainWindow):
         self._close_pin_dialog()
         service = self.card_service
 
-        def hand_over(pin: str) -> None:
+        def hand_over(pin: str | None) -> None:  # None: typed on the reader's keypad
             service.submit_pin(card, pin)
 
         dialog = PinDialog(card, tries_left, hand_over, service.last_pin_error, self)
@@ -343,6 +352,7 @@ class MainWindow(QMainWindow):
             dialog.reject()
 
     def _on_login_failed(self, message: str) -> None:
+        self._close_pin_dialog()  # a PIN-pad dialog stays open until the card answers
         self.card_screen.set_notice(message, Tone.ERROR)
 
     def _on_logged_in(self, practitioner: Practitioner) -> None:

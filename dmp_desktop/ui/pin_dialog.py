@@ -4,13 +4,20 @@ The dialog shows whose card it is and how many tries are left before the user
 types anything. The PIN is handed to a callback (the card service) the moment
 the user validates, and the field is emptied at once; the dialog never keeps,
 logs or emits it.
+
+With a PIN-pad reader (PKCS#11 "protected authentication path") there is no
+field: the dialog says "Saisissez votre code sur le clavier du lecteur" and
+hands ``None`` to the callback, which starts the login on the card thread;
+the reader collects the PIN itself. On the final try the user first reads
+the warning and starts the entry with a button.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -36,14 +43,16 @@ class PinDialog(QDialog):
         self,
         card: CardInfo,
         tries_left: int,
-        on_pin: Callable[[str], None],
+        on_pin: Callable[[str | None], None],
         message: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.card = card
         self.tries_left = tries_left
-        self._on_pin: Callable[[str], None] | None = on_pin
+        self.keypad = card.protected_auth
+        self.keypad_started = False
+        self._on_pin: Callable[[str | None], None] | None = on_pin
         self.setWindowTitle(self.tr("Code PIN de la carte CPS"))
         self.setModal(True)
         self.setMinimumWidth(440)
@@ -139,24 +148,75 @@ class PinDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.pin_edit.textChanged.connect(self._on_text_changed)
 
+        # PIN-pad reader: the code is typed on the reader, never here.
+        self.keypad_label = QLabel(self)
+        self.keypad_label.setObjectName("keypadLabel")
+        self.keypad_label.setWordWrap(True)
+        self.keypad_label.setFont(scaled_font(self, 1.15, bold=True))
+        self.keypad_label.setVisible(self.keypad)
+        if self.keypad:
+            pin_label.hide()
+            self.pin_edit.hide()
+            hint.setText(
+                self.tr(
+                    "Le code est saisi sur le lecteur : il ne passe pas par l'ordinateur "
+                    "et n'est jamais enregistré."
+                )
+            )
+            if self.final_try:
+                self.keypad_label.setText(
+                    self.tr("Lisez l'avertissement ci-dessus, puis commencez la saisie.")
+                )
+                self.ok_button.setText(self.tr("&Saisir le code sur le lecteur"))
+                self.ok_button.setEnabled(True)
+            else:
+                self.keypad_label.setText(
+                    self.tr("Saisissez votre code sur le clavier du lecteur.")
+                )
+                self.ok_button.hide()
+
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
         layout.addLayout(top)
         layout.addWidget(self.error_label)
         layout.addWidget(self.tries_label)
         layout.addLayout(form)
+        layout.addWidget(self.keypad_label)
         layout.addWidget(hint)
         layout.addWidget(self.buttons)
-        self.pin_edit.setFocus()
+        if self.keypad:
+            self.setAccessibleDescription(self.keypad_label.text())
+            self.ok_button.setFocus()
+        else:
+            self.pin_edit.setFocus()
 
     @staticmethod
     def acceptable(pin: str) -> bool:
         return PIN_MIN <= len(pin) <= PIN_MAX
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.keypad and not self.final_try and not self.keypad_started:
+            QTimer.singleShot(0, self._start_keypad)  # once the dialog is on screen
+
+    def _start_keypad(self) -> None:
+        """Start the login: the reader now waits for the code on its keypad."""
+        if self.keypad_started or self._on_pin is None or not self.isVisible():
+            return
+        self.keypad_started = True
+        on_pin, self._on_pin = self._on_pin, None
+        self.keypad_label.setText(self.tr("Saisissez votre code sur le clavier du lecteur."))
+        self.setAccessibleDescription(self.keypad_label.text())
+        self.ok_button.hide()
+        on_pin(None)  # the dialog stays open until the card has answered
+
     def _on_text_changed(self, text: str) -> None:
         self.ok_button.setEnabled(self.acceptable(text))
 
     def _submit(self) -> None:
+        if self.keypad:
+            self._start_keypad()
+            return
         pin = self.pin_edit.text()
         self.pin_edit.setText("")  # setText also drops the undo history
         if not self.acceptable(pin) or self._on_pin is None:

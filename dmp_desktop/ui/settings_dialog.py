@@ -1,0 +1,487 @@
+"""Paramètres (Ctrl+,): the card's middleware, the DMP address, the authentication mode.
+
+- "Module PKCS#11": empty means the Cryptolib CPS at its usual place for this
+  system; "Tester" loads the chosen module on the card thread (never on the
+  UI thread) and lists the cards it sees.
+- "Adresse du DMP": https only.
+- "Authentification": the card (direct mode) or the structure's certificate
+  (indirect reinforced mode: a PKCS#12 file; its passphrase goes to the
+  system keyring, never to the settings file).
+
+Problems are shown next to the field concerned. Saving checks the PKCS#12
+and stores the passphrase off the UI thread (a keyring may ask to be
+unlocked), then writes the settings with :func:`dmp_desktop.settings.save_settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dmp_desktop.errors import SettingsError, describe
+from dmp_desktop.services.operations import Operation, OperationRunner
+from dmp_desktop.settings import Settings, default_middleware_paths, save_settings
+from dmp_desktop.smartcard.card import CardInfo, CardManager
+from dmp_desktop.smartcard.thread import CardThread
+from dmp_desktop.ui.card_model import card_holder_text
+from dmp_desktop.ui.style import Tone, make_primary, set_tone
+
+if TYPE_CHECKING:
+    from dmp_desktop.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+AUTH_CARD = "DIRECTE"
+AUTH_STRUCTURE = "INDIRECTE_RENFORCEE"
+# Fields whose change needs a new DMP client (a new TLS identity or host).
+_CONNECTION_FIELDS = ("host_url", "auth_mode", "structure_p12")
+
+CardLister = Callable[[list[str]], list[CardInfo]]
+
+
+def host_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the DMP address (French), or None."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https":
+        return QCoreApplication.translate(
+            "SettingsDialog", "L'adresse doit commencer par https:// (connexion chiffrée)."
+        )
+    if not parts.hostname:
+        return QCoreApplication.translate(
+            "SettingsDialog", "Indiquez le nom du serveur après https://."
+        )
+    return None
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; ``applied`` gives (old, new) once saved."""
+
+    applied = Signal(object, object)  # Settings before, Settings after
+
+    def __init__(
+        self,
+        settings: Settings,
+        runner: OperationRunner,
+        card_thread: CardThread,
+        *,
+        path: Path | None = None,
+        lister: CardLister | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Paramètres"))
+        self.setModal(True)
+        self.setMinimumWidth(620)
+        self._settings = settings
+        self._runner = runner
+        self._card_thread = card_thread
+        self._path = path
+        self._lister = lister or self._list_with_module
+        self._test_op: Operation[Any] | None = None
+        self._save_op: Operation[Any] | None = None
+        self._keyring_op: Operation[Any] | None = None
+        self.file_dialog: QFileDialog | None = None
+
+        # -- card middleware --------------------------------------------------------------
+        card_box = QGroupBox(self.tr("Carte CPS"), self)
+        self.module_edit = QLineEdit(settings.pkcs11_module, card_box)
+        self.module_edit.setObjectName("moduleEdit")
+        defaults = default_middleware_paths()
+        self.module_edit.setPlaceholderText(
+            self.tr("Cryptolib CPS à son emplacement habituel ({path})").format(path=defaults[0])
+        )
+        self.module_edit.setAccessibleName(self.tr("Module PKCS#11 de la carte"))
+        module_label = QLabel(self.tr("&Module PKCS#11 :"), card_box)
+        module_label.setBuddy(self.module_edit)
+        self.module_browse = QPushButton(self.tr("&Parcourir…"), card_box)
+        self.module_browse.clicked.connect(self._browse_module)
+        self.test_button = QPushButton(self.tr("&Tester"), card_box)
+        self.test_button.setObjectName("testButton")
+        self.test_button.setToolTip(self.tr("Charger ce module et lister les cartes insérées"))
+        self.test_button.clicked.connect(self.test_module)
+        module_row = QHBoxLayout()
+        module_row.addWidget(self.module_edit, 1)
+        module_row.addWidget(self.module_browse)
+        module_row.addWidget(self.test_button)
+        self.module_message = self._message_label(card_box, "moduleMessage")
+        card_form = QFormLayout(card_box)
+        card_form.addRow(module_label, module_row)
+        card_form.addRow("", self.module_message)
+
+        # -- host -------------------------------------------------------------------------
+        host_box = QGroupBox(self.tr("DMP"), self)
+        self.host_edit = QLineEdit(settings.host_url, host_box)
+        self.host_edit.setObjectName("hostEdit")
+        self.host_edit.setAccessibleName(self.tr("Adresse du DMP"))
+        self.host_edit.setPlaceholderText("https://…")
+        host_label = QLabel(self.tr("&Adresse du DMP :"), host_box)
+        host_label.setBuddy(self.host_edit)
+        self.host_message = self._message_label(host_box, "hostMessage")
+        self.host_edit.textChanged.connect(lambda _text: self._check_host())
+        host_form = QFormLayout(host_box)
+        host_form.addRow(host_label, self.host_edit)
+        host_form.addRow("", self.host_message)
+
+        # -- authentication mode ----------------------------------------------------------
+        auth_box = QGroupBox(self.tr("Authentification auprès du DMP"), self)
+        self.card_radio = QRadioButton(
+            self.tr("Carte &CPS de chaque professionnel (authentification directe)"), auth_box
+        )
+        self.structure_radio = QRadioButton(
+            self.tr("Certificat de la &structure (authentification indirecte renforcée)"),
+            auth_box,
+        )
+        self.auth_group = QButtonGroup(self)
+        self.auth_group.addButton(self.card_radio)
+        self.auth_group.addButton(self.structure_radio)
+        structure_mode = settings.auth_mode == AUTH_STRUCTURE
+        self.structure_radio.setChecked(structure_mode)
+        self.card_radio.setChecked(not structure_mode)
+        explain = QLabel(
+            self.tr(
+                "Avec le certificat de structure, chaque professionnel se connecte toujours "
+                "avec sa carte CPS et son code PIN ; le DMP est joint avec le certificat de "
+                "la structure, qui signe le jeton d'identification."
+            ),
+            auth_box,
+        )
+        explain.setWordWrap(True)
+        explain.setStyleSheet("color: palette(placeholder-text);")
+
+        self.structure_panel = QWidget(auth_box)
+        self.p12_edit = QLineEdit(settings.structure_p12, self.structure_panel)
+        self.p12_edit.setObjectName("p12Edit")
+        self.p12_edit.setAccessibleName(self.tr("Fichier PKCS#12 du certificat de structure"))
+        self.p12_edit.setPlaceholderText(self.tr("fichier .p12 ou .pfx"))
+        p12_label = QLabel(self.tr("&Fichier PKCS#12 :"), self.structure_panel)
+        p12_label.setBuddy(self.p12_edit)
+        self.p12_browse = QPushButton(self.tr("Pa&rcourir…"), self.structure_panel)
+        self.p12_browse.clicked.connect(self._browse_p12)
+        p12_row = QHBoxLayout()
+        p12_row.addWidget(self.p12_edit, 1)
+        p12_row.addWidget(self.p12_browse)
+        self.p12_message = self._message_label(self.structure_panel, "p12Message")
+        self.passphrase_edit = QLineEdit(self.structure_panel)
+        self.passphrase_edit.setObjectName("passphraseEdit")
+        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase_edit.setAccessibleName(self.tr("Mot de passe du fichier PKCS#12"))
+        passphrase_label = QLabel(self.tr("&Mot de passe :"), self.structure_panel)
+        passphrase_label.setBuddy(self.passphrase_edit)
+        self.passphrase_message = self._message_label(self.structure_panel, "passphraseMessage")
+        set_tone(
+            self.passphrase_message,
+            Tone.INFO,
+            self.tr("Gardé dans le trousseau du système, jamais dans le fichier de paramètres."),
+        )
+        structure_form = QFormLayout(self.structure_panel)
+        structure_form.setContentsMargins(24, 0, 0, 0)
+        structure_form.addRow(p12_label, p12_row)
+        structure_form.addRow("", self.p12_message)
+        structure_form.addRow(passphrase_label, self.passphrase_edit)
+        structure_form.addRow("", self.passphrase_message)
+        auth_layout = QVBoxLayout(auth_box)
+        auth_layout.addWidget(self.card_radio)
+        auth_layout.addWidget(self.structure_radio)
+        auth_layout.addWidget(self.structure_panel)
+        auth_layout.addWidget(explain)
+        self.card_radio.toggled.connect(lambda _checked: self._update_mode())
+        self.p12_edit.editingFinished.connect(self._look_for_passphrase)
+
+        # -- buttons ----------------------------------------------------------------------
+        self.save_message = self._message_label(self, "saveMessage")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setText(self.tr("&Enregistrer"))
+        make_primary(self.save_button)
+        self.save_button.setDefault(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Annuler"))
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(card_box)
+        layout.addWidget(host_box)
+        layout.addWidget(auth_box)
+        layout.addWidget(self.save_message)
+        layout.addWidget(self.buttons)
+        self._update_mode()
+        self._look_for_passphrase()
+        self.module_edit.setFocus()
+
+    @staticmethod
+    def _message_label(parent: QWidget, name: str) -> QLabel:
+        label = QLabel(parent)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.hide()
+        return label
+
+    @staticmethod
+    def _show(label: QLabel, tone: Tone, text: str) -> None:
+        set_tone(label, tone, text)
+        label.setVisible(bool(text))
+
+    # -- what the form says ---------------------------------------------------------------
+    @property
+    def auth_mode(self) -> str:
+        return AUTH_STRUCTURE if self.structure_radio.isChecked() else AUTH_CARD
+
+    def _update_mode(self) -> None:
+        self.structure_panel.setEnabled(self.structure_radio.isChecked())
+
+    def _module_candidates(self) -> list[str]:
+        path = self.module_edit.text().strip()
+        return [path] if path else default_middleware_paths()
+
+    def _check_host(self) -> bool:
+        problem = host_url_problem(self.host_edit.text())
+        self._show(self.host_message, Tone.ERROR, problem or "")
+        return problem is None
+
+    def _check_module(self) -> bool:
+        path = self.module_edit.text().strip()
+        if path and not Path(path).expanduser().is_file():
+            self._show(
+                self.module_message,
+                Tone.ERROR,
+                self.tr("Fichier introuvable : vérifiez le chemin du module."),
+            )
+            return False
+        if self.module_message.property("tone") == Tone.ERROR.value:
+            self._show(self.module_message, Tone.INFO, "")
+        return True
+
+    def _check_p12(self) -> bool:
+        if self.auth_mode != AUTH_STRUCTURE:
+            self._show(self.p12_message, Tone.INFO, "")
+            return True
+        path = self.p12_edit.text().strip()
+        if not path:
+            problem = self.tr("Indiquez le fichier PKCS#12 du certificat de la structure.")
+        elif not Path(path).expanduser().is_file():
+            problem = self.tr("Fichier introuvable : vérifiez le chemin du fichier PKCS#12.")
+        else:
+            problem = ""
+        self._show(self.p12_message, Tone.ERROR, problem)
+        return not problem
+
+    # -- file choosers --------------------------------------------------------------------
+    def _choose_file(self, title: str, name_filter: str, target: QLineEdit) -> None:
+        start = target.text().strip()
+        dialog = QFileDialog(self, title, str(Path(start).parent) if start else "", name_filter)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(target.setText)
+        self.file_dialog = dialog
+        dialog.open()
+
+    def _browse_module(self) -> None:
+        self._choose_file(
+            self.tr("Module PKCS#11 de la carte CPS"),
+            self.tr("Modules PKCS#11 (*.so *.dylib *.dll);;Tous les fichiers (*)"),
+            self.module_edit,
+        )
+
+    def _browse_p12(self) -> None:
+        self._choose_file(
+            self.tr("Certificat de la structure"),
+            self.tr("Fichiers PKCS#12 (*.p12 *.pfx);;Tous les fichiers (*)"),
+            self.p12_edit,
+        )
+
+    # -- "Tester" -------------------------------------------------------------------------
+    def _list_with_module(self, candidates: list[str]) -> list[CardInfo]:
+        """On the card thread: the module as the card service would load it, its cards."""
+        return CardManager(candidates, thread=self._card_thread).list_cards()
+
+    def test_module(self) -> None:
+        """Load the module off the UI thread and say which cards it sees."""
+        if self._test_op is not None and not self._test_op.done:
+            return
+        if not self._check_module():
+            return
+        candidates = self._module_candidates()
+        self.test_button.setEnabled(False)
+        self._show(self.module_message, Tone.INFO, self.tr("Chargement du module…"))
+        lister = self._lister
+        self._test_op = self._runner.run(
+            Operation(
+                self.tr("Test du module de la carte CPS"),
+                lambda: lister(candidates),
+                self._on_tested,
+                self._on_test_failed,
+                silent=True,
+            ),
+            submit=self._card_thread.submit,
+        )
+
+    def _on_tested(self, cards: list[CardInfo]) -> None:
+        self.test_button.setEnabled(True)
+        if not cards:
+            text = self.tr("Module chargé. Aucune carte n'est insérée pour l'instant.")
+        else:
+            names = "\n".join(f"• {card_holder_text(c)} ({c.token_label})" for c in cards)
+            text = self.tr("Module chargé. Cartes détectées ({n}) :\n{names}").format(
+                n=len(cards), names=names
+            )
+        self._show(self.module_message, Tone.OK, text)
+
+    def _on_test_failed(self, exc: BaseException) -> None:
+        self.test_button.setEnabled(True)
+        self._show(self.module_message, Tone.ERROR, describe(exc))
+
+    # -- the keyring ------------------------------------------------------------------------
+    def _look_for_passphrase(self) -> None:
+        """Say whether the keyring already holds the passphrase of this PKCS#12 (off-thread)."""
+        path = self.p12_edit.text().strip()
+        if not path:
+            return
+        from dmp_desktop.net.structure import load_passphrase
+
+        def found(passphrase: object) -> None:
+            if passphrase and not self.passphrase_edit.text():
+                self.passphrase_edit.setPlaceholderText(
+                    self.tr("déjà enregistré dans le trousseau système")
+                )
+
+        self._keyring_op = self._runner.run(
+            Operation(
+                self.tr("Lecture du trousseau système"),
+                lambda: load_passphrase(path) is not None,
+                found,
+                lambda _exc: None,
+                silent=True,
+            )
+        )
+
+    # -- saving -----------------------------------------------------------------------------
+    def new_settings(self) -> Settings:
+        return dataclasses.replace(
+            self._settings,
+            pkcs11_module=self.module_edit.text().strip(),
+            host_url=self.host_edit.text().strip(),
+            auth_mode=self.auth_mode,
+            structure_p12=self.p12_edit.text().strip() if self.auth_mode == AUTH_STRUCTURE else "",
+        )
+
+    def save(self) -> None:
+        """Check the fields, then the PKCS#12 and the keyring off the UI thread, then save."""
+        if self._save_op is not None and not self._save_op.done:
+            return
+        checks = [self._check_module(), self._check_host(), self._check_p12()]
+        if not all(checks):
+            self._show(self.save_message, Tone.ERROR, self.tr("Corrigez les champs signalés."))
+            return
+        new = self.new_settings()
+        try:
+            new.validate()
+        except SettingsError as exc:
+            self._show(self.save_message, Tone.ERROR, describe(exc))
+            return
+        # The one place the passphrase lives until the worker takes it (as the PIN).
+        box: list[str | None] = [self.passphrase_edit.text() or None]
+        self.passphrase_edit.setText("")  # setText also drops the undo history
+        path = self._path
+        self.buttons.setEnabled(False)  # no cancelling half-way: the keyring may be written
+        self._show(self.save_message, Tone.INFO, self.tr("Enregistrement…"))
+
+        def work() -> Settings:
+            if new.auth_mode == AUTH_STRUCTURE:
+                from dmp_desktop.net.structure import load_structure, store_passphrase
+
+                secret = box.pop()
+                load_structure(new.structure_p12, secret)  # opens: right file, right passphrase
+                if secret is not None:
+                    store_passphrase(new.structure_p12, secret)
+                del secret
+            box.clear()
+            save_settings(new, path)
+            return new
+
+        self._save_op = self._runner.run(
+            Operation(
+                self.tr("Enregistrement des paramètres"),
+                work,
+                self._on_saved,
+                self._on_save_failed,
+                cancellable=False,
+            )
+        )
+
+    def _on_saved(self, new: Settings) -> None:
+        old = dataclasses.replace(self._settings)
+        for f in dataclasses.fields(Settings):
+            setattr(self._settings, f.name, getattr(new, f.name))
+        log.info("settings saved")
+        self.applied.emit(old, self._settings)
+        self.accept()
+
+    def _on_save_failed(self, exc: BaseException) -> None:
+        self.buttons.setEnabled(True)
+        message = describe(exc)
+        if self.auth_mode == AUTH_STRUCTURE and isinstance(exc, SettingsError):
+            self._show(self.passphrase_message, Tone.ERROR, message)
+            self._show(self.save_message, Tone.ERROR, self.tr("Corrigez les champs signalés."))
+            self.passphrase_edit.setFocus()
+        else:
+            self._show(self.save_message, Tone.ERROR, message)
+
+    def reject(self) -> None:
+        if self._save_op is not None and not self._save_op.done:
+            return  # Escape while saving: the outcome is on its way
+        super().reject()
+
+    def done(self, result: int) -> None:
+        self.passphrase_edit.setText("")
+        for op in (self._test_op, self._keyring_op):
+            if op is not None and not op.done:
+                op.cancel()
+        super().done(result)
+
+
+def apply_settings(window: MainWindow, old: Settings, new: Settings) -> None:
+    """Make the running window follow saved settings."""
+    card = window.card_service
+    if old.middleware_candidates() != new.middleware_candidates():
+        card.reload_middleware(new.middleware_candidates())
+    elif card.session is not None and any(
+        getattr(old, name) != getattr(new, name) for name in _CONNECTION_FIELDS
+    ):
+        window.dmp_service.start(card.session)  # a new client: new host or TLS identity
+
+
+def open_settings_dialog(window: MainWindow, path: Path | None = None) -> SettingsDialog:
+    """Show the settings dialog over ``window`` (Ctrl+,)."""
+    dialog = SettingsDialog(
+        window.settings,
+        window.runner,
+        window.card_service.card_thread,
+        path=path,
+        parent=window,
+    )
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.applied.connect(lambda old, new: apply_settings(window, old, new))
+    dialog.open()
+    return dialog
