@@ -313,7 +313,11 @@ class SettingsDialog(QDialog):
 
     # -- "Tester" -------------------------------------------------------------------------
     def _list_with_module(self, candidates: list[str]) -> list[CardInfo]:
-        """On the card thread: the module as the card service would load it, its cards."""
+        """On the card thread: the module as the card service would load it, its cards.
+
+        Never closed: closing a manager ends its thread, and this one is the card
+        service's (python-pkcs11 keeps each loaded module for the process anyway).
+        """
         return CardManager(candidates, thread=self._card_thread).list_cards()
 
     def test_module(self) -> None:

@@ -182,3 +182,20 @@ def test_softhsm_cannot_report_slot_events_so_the_readers_are_polled(
 
     assert all(card_manager.look_needed() for _ in range(8))
     assert card_manager.watcher.mode is not WatchMode.EVENTS
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("linux", "/opt/santesocial/CPS/lib/libcps3_pkcs11_lux.so"),
+        ("win32", r"C:\Windows\System32\cps3_pkcs11_w64.dll"),
+        ("darwin", "/usr/local/lib/libcps3_pkcs11_osx.dylib"),
+    ],
+)
+def test_cryptolib_is_looked_for_where_the_ans_installs_it(platform: str, expected: str) -> None:
+    from dmp_desktop.settings import Settings, default_middleware_paths
+
+    assert default_middleware_paths(platform)[0] == expected
+    assert Settings(pkcs11_module="/autre/module.so").middleware_candidates() == [
+        "/autre/module.so"
+    ]
