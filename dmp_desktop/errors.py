@@ -133,6 +133,28 @@ _SERVICE_CODES_FR: dict[str, str] = {
     "XDSRepositoryError": (
         "Le DMP n'a pas pu fournir le document. Réessayez dans quelques minutes."
     ),
+    "XDSRegistryMetadataError": (
+        "Le DMP a refusé les informations jointes au document (type, dates, auteur…). "
+        "Vérifiez-les ; si le problème persiste, contactez le support."
+    ),
+    "XDSPatientIdDoesNotMatch": (
+        "Le document ne concerne pas le patient indiqué : vérifiez l'INS avant de renvoyer."
+    ),
+    "XDSUnknownPatientId": "Ce patient n'a pas de DMP : le document n'a pas été envoyé.",
+    "XDSMissingDocument": "Le document n'est pas parvenu au DMP. Renvoyez-le.",
+    "XDSDuplicateUniqueIdInRegistry": "Ce document est déjà dans le DMP.",
+    "XDSMetadataVersionError": (
+        "Le document a été modifié entre-temps (par vous ou un confrère) : actualisez la "
+        "liste des documents puis recommencez."
+    ),
+    "DMPDocumentSignatureError": (
+        "Le DMP a refusé la signature du document. Vérifiez votre carte CPS puis réessayez."
+    ),
+    "DMPForbiddenConfidentiality": (
+        "Un document ne peut pas être à la fois masqué aux professionnels de santé et "
+        "invisible pour le patient."
+    ),
+    "DMPNotAuthor": "Seul l'auteur du document peut faire cette opération.",
 }
 
 
@@ -254,6 +276,11 @@ def describe(exc: BaseException) -> str:
 
     if isinstance(exc, CdaError):
         return describe_fr(exc)
+    from dmp_desktop.dmp.feed_errors import FeedError
+    from dmp_desktop.dmp.feed_errors import describe_fr as feed_describe_fr
+
+    if isinstance(exc, FeedError):
+        return feed_describe_fr(exc)
     from dmp_desktop.terminology.errors import TerminologyImportError, TerminologyIndexError
 
     if isinstance(exc, TerminologyImportError):

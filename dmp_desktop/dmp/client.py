@@ -7,17 +7,27 @@ carry the WS-Addressing message id and timings, never an INS, a name or a body.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import ssl
 import time
+from collections.abc import Collection
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 from lxml import etree
 
 from dmp_desktop import xmlsafe
-from dmp_desktop.dmp import ns, td03, xds
-from dmp_desktop.dmp.mtom import MtomMessage, is_multipart, parse_mtom
+from dmp_desktop.cda.header import author_code
+from dmp_desktop.cda.xmlutil import new_oid
+from dmp_desktop.dmp import iti41, iti57, ns, rim, td03, xades, xds
+from dmp_desktop.dmp.feed_errors import (
+    DocumentStatusError,
+    ForbiddenVisibilityError,
+    NotAuthorError,
+)
+from dmp_desktop.dmp.mtom import MtomMessage, build_mtom, is_multipart, parse_mtom
 from dmp_desktop.dmp.soap import (
     SoapRequest,
     SoapResponse,
@@ -41,7 +51,13 @@ from dmp_desktop.dmp.vihf import (
 from dmp_desktop.dmp.vihf_signature import SigningKey, sign_vihf
 from dmp_desktop.dmp.xmlutil import Element, children, qn
 from dmp_desktop.domain import DmpStatus, Ins, Practitioner
-from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, RetrievedDocument
+from dmp_desktop.domain.document import (
+    Code,
+    DocumentEntry,
+    DocumentQuery,
+    DocumentStatus,
+    RetrievedDocument,
+)
 from dmp_desktop.errors import (
     ClientCertificateRejectedError,
     DmpDesktopError,
@@ -254,6 +270,183 @@ class DmpClient:
                 return document
         raise DmpProtocolError("the requested document is missing from the answer")
 
+    # --- alimentation (TD2.1 ITI-41, TD3.3 ITI-57) ---------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def lps_oid(self) -> str:
+        """This software's OID: the submission sets' ``sourceId``."""
+        return self._lps_oid
+
+    def upload_document(self, submission: iti41.Submission, signer: xades.DocumentSigner) -> str:
+        """TD2.1 (ITI-41 over MTOM): send ``submission``, signed with the card's signature key.
+
+        Returns the document's unique id once the DMP said it registered it.
+        A refusal raises ``DmpServiceError``; a network failure raises the
+        network error: the request may or may not have arrived, so the caller
+        must check by unique id (:meth:`find_by_unique_id`) before sending
+        again (:class:`dmp_desktop.alimentation.Outbox` does).
+        """
+        signature = xades.sign_submission(
+            [xades.SignedDocument(submission.document.unique_id, submission.content)],
+            signer,
+            signing_time=submission.submission_time,
+        )
+        body, parts = iti41.build_request(submission, signature)
+        url = self._settings.service_url(iti41.SERVICE)
+        envelope = build_envelope(
+            body,
+            action=iti41.ACTION,
+            to=url,
+            security_tokens=[self._vihf(submission.patient, "normal")],
+        )
+        content_type, data = build_mtom(envelope.data, parts, action=iti41.ACTION)
+        request = _MtomRequest(
+            envelope.message_id, iti41.ACTION, url, data, mtom_content_type=content_type
+        )
+        answer = self._call(url, request, expected_action=None, name="TD2.1")
+        _check_action(answer, {iti41.ACTION_RESPONSE})
+        warnings = iti41.parse_response(answer.body)
+        log.info("TD2.1 %s: registered, %d warnings", request.message_id, len(warnings))
+        return submission.document.unique_id
+
+    def replace_document(
+        self,
+        old: DocumentEntry,
+        submission: iti41.Submission,
+        signer: xades.DocumentSigner,
+    ) -> str:
+        """TD2.1 with an RPLC association: ``old`` (my active document) becomes Deprecated."""
+        self._require_author(old, "replace")
+        if old.status is not DocumentStatus.APPROVED:
+            raise DocumentStatusError("replace", old.status.value)
+        if submission.replaces_entry_uuid != old.entry_uuid:
+            submission = dataclasses.replace(submission, replaces_entry_uuid=old.entry_uuid)
+        return self.upload_document(submission, signer)
+
+    def update_confidentiality(
+        self,
+        entry: DocumentEntry,
+        *,
+        masked: bool,
+        invisible_patient: bool,
+        invisible_legal_reps: bool,
+    ) -> DocumentEntry:
+        """TD3.3 (ITI-57): mask / unmask to professionals, visibility to patient / legal reps.
+
+        The three choices are always given explicitly. Refuses the pair the
+        DMP forbids (masked and invisible to the patient). When nothing
+        changes, nothing is sent. Returns the entry as it now stands.
+        """
+        if masked and invisible_patient:
+            raise ForbiddenVisibilityError()
+        confidentiality = iti57.new_confidentiality(
+            entry,
+            masked=masked,
+            invisible_patient=invisible_patient,
+            invisible_legal_reps=invisible_legal_reps,
+        )
+        if {c.code for c in confidentiality} == {c.code for c in entry.confidentiality}:
+            return entry
+        body = iti57.build_metadata_update(entry, confidentiality, self._update_context())
+        self._update(entry, body)
+        version = entry.version or "1"
+        return dataclasses.replace(
+            entry,
+            confidentiality=confidentiality,
+            version=str(int(version) + 1) if version.isdigit() else None,
+        )
+
+    def archive_document(self, entry: DocumentEntry) -> DocumentEntry:
+        """TD3.3d (ITI-57): an active document becomes Archived."""
+        if entry.status is not DocumentStatus.APPROVED:
+            raise DocumentStatusError("archive", entry.status.value)
+        return self._set_status(entry, DocumentStatus.ARCHIVED)
+
+    def delete_document(self, entry: DocumentEntry) -> DocumentEntry:
+        """TD3.3c (ITI-57): the author deletes the document (only the author may)."""
+        self._require_author(entry, "delete")
+        if entry.status is DocumentStatus.DELETED:
+            raise DocumentStatusError("delete", entry.status.value)
+        return self._set_status(entry, DocumentStatus.DELETED)
+
+    def find_by_unique_id(
+        self, patient: Ins, unique_id: str, *, type_code: Code | None = None
+    ) -> DocumentEntry | None:
+        """The document of ``patient``'s DMP with this unique id, whatever its status, or None.
+
+        The DMP's stored query is FindDocuments (the official material shows
+        no other): every status but Deleted, every date, masked and invisible
+        documents included, narrowed by ``type_code`` when known; the unique
+        id is matched here.
+        """
+        query = DocumentQuery(
+            patient=patient,
+            statuses=frozenset(
+                {DocumentStatus.APPROVED, DocumentStatus.DEPRECATED, DocumentStatus.ARCHIVED}
+            ),
+            include_masked=True,
+            type_codes=(type_code,) if type_code is not None else (),
+        )
+        for entry in self.query_documents(query).entries:
+            if entry.unique_id == unique_id:
+                return entry
+        return None
+
+    def _require_author(self, entry: DocumentEntry, action: str) -> None:
+        mine = self._practitioner.national_id
+        authors = {a.national_id for a in entry.authors if a.national_id}
+        if authors and mine not in authors:
+            raise NotAuthorError(action)
+
+    def _set_status(self, entry: DocumentEntry, status: DocumentStatus) -> DocumentEntry:
+        body = iti57.build_status_update(entry, status, self._update_context())
+        self._update(entry, body)
+        return dataclasses.replace(entry, status=status)
+
+    def _update(self, entry: DocumentEntry, body: Element) -> None:
+        url = self._settings.service_url(iti57.SERVICE)
+        request = build_envelope(
+            body,
+            action=iti57.ACTION,
+            to=url,
+            security_tokens=[self._vihf(entry.patient, "normal")],
+        )
+        answer = self._call(url, request, expected_action=None, name="TD3.3")
+        _check_action(answer, iti57.ACTION_RESPONSES)
+        iti57.parse_response(answer.body)
+
+    def author_values(self) -> rim.AuthorValues:
+        """The card holder as the XDS author slots write them (person, structure, specialty)."""
+        practitioner = self._practitioner
+        structure_id = self._settings.structure_id or practitioner.structure_id or ""
+        structure_name = practitioner.structure_name or str(
+            (self._settings.extra or {}).get("structure_name", "")
+        )
+        specialty = author_code(practitioner)
+        return rim.AuthorValues(
+            person=rim.xcn(
+                practitioner.national_id, practitioner.family_name, practitioner.given_name
+            ),
+            institution=rim.xon(structure_name, structure_id) if structure_id else None,
+            specialty=(
+                rim.ce(Code(specialty.code, specialty.label, specialty.system))
+                if specialty is not None
+                else None
+            ),
+        )
+
+    def _update_context(self) -> iti57.UpdateContext:
+        return iti57.UpdateContext(
+            unique_id=new_oid(),
+            source_id=self._lps_oid,
+            submission_time=datetime.now(UTC),
+            author=self.author_values(),
+        )
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -300,7 +493,7 @@ class DmpClient:
         return assertion
 
     def _call(
-        self, url: str, request: SoapRequest, *, expected_action: str, name: str
+        self, url: str, request: SoapRequest, *, expected_action: str | None, name: str
     ) -> SoapResponse:
         status, content_type, data = self._exchange(url, request, name)
         try:
@@ -365,6 +558,23 @@ class DmpClient:
                     raise DmpProtocolError("answer too large")
                 chunks.append(chunk)
             return response.status_code, response.headers.get("content-type"), b"".join(chunks)
+
+
+@dataclasses.dataclass(frozen=True)
+class _MtomRequest(SoapRequest):
+    """A request whose body is an MTOM ``multipart/related`` message (ITI-41)."""
+
+    mtom_content_type: str = ""
+
+    @property
+    def content_type(self) -> str:
+        return self.mtom_content_type
+
+
+def _check_action(answer: SoapResponse, allowed: Collection[str]) -> None:
+    """The answer's WS-Addressing action, when it has one, must be one of ``allowed``."""
+    if answer.action is not None and answer.action not in allowed:
+        raise DmpProtocolError("unexpected WS-Addressing action in the answer")
 
 
 def _require_reason(purpose: str, reason: str | None) -> None:
