@@ -1,0 +1,575 @@
+"""The upload outbox: nothing lost, nothing sent twice.
+
+Every upload goes through here. An item is written to an encrypted local
+store (:class:`~dmp_desktop.storage.secure.SecureStore`) before anything is
+sent, and stays there, visible, until the DMP confirmed it or the user
+discarded it::
+
+    add()       -> PENDING            (validated; unique ids fixed once and for all)
+    send()      -> SENT_UNCONFIRMED   (written *before* the request leaves)
+                -> CONFIRMED          (the DMP answered success: the item is removed)
+                -> PENDING            (the DMP refused, or the card failed before sending:
+                                       nothing was stored; the error is kept for display)
+    discard()   -> DISCARDED          (the user's choice: the item is removed)
+    record_objection()                (the patient objects: removed, and never sent)
+
+A request whose answer never came (connection dropped, time-out, crash,
+card pulled) leaves the item SENT_UNCONFIRMED. Before any new attempt,
+:meth:`Outbox.send` asks the DMP for the document by its unique id
+(:meth:`DmpClient.find_by_unique_id`): found, the item is confirmed without
+sending again; not found, the very same submission (same unique ids, same
+CDA) is sent. A crash between the write and the request is covered the same
+way. The document's unique id is the CDA's ``id`` and the XDS ``uniqueId``.
+
+The CDA is built at the first attempt (it needs the card holder and, for a
+replacement, the replaced document's ``setId``) and kept with the item, so
+that every later attempt sends the same bytes. Only the professional who
+prepared an item may send it.
+
+Plain Python, no Qt: the window calls it from worker threads (one lock
+serialises sends), the CLI directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from dmp_desktop.alimentation import build, serial
+from dmp_desktop.alimentation.request import UploadRequest, require_valid
+from dmp_desktop.cda.xmlutil import new_oid
+from dmp_desktop.dmp import iti41, rim
+from dmp_desktop.dmp.feed_errors import (
+    NotAuthorError,
+    OutboxItemGoneError,
+    UploadUnconfirmedError,
+)
+from dmp_desktop.dmp.xades import DocumentSigner
+from dmp_desktop.domain.document import (
+    Author,
+    Code,
+    DocumentEntry,
+    DocumentStatus,
+    RetrievedDocument,
+)
+from dmp_desktop.domain.patient import Ins
+from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.errors import CardError, DmpDesktopError, DmpServiceError
+from dmp_desktop.settings import Settings
+from dmp_desktop.storage.secure import CorruptFileError, SecureStore
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "outbox-"
+_FORMAT = 1
+# The DMP says the unique id is already registered: an earlier attempt got through.
+DUPLICATE_CODES = frozenset(
+    {
+        "XDSDuplicateUniqueIdInRegistry",
+        "XDSRegistryDuplicateUniqueIdInMessage",
+        "XDSNonIdenticalHash",
+    }
+)
+
+
+class OutboxState(enum.Enum):
+    PENDING = "pending"
+    SENT_UNCONFIRMED = "sent_unconfirmed"
+    CONFIRMED = "confirmed"
+    DISCARDED = "discarded"
+
+    @property
+    def label_fr(self) -> str:
+        return {
+            OutboxState.PENDING: "en attente d'envoi",
+            OutboxState.SENT_UNCONFIRMED: "envoyé, réception non confirmée",
+            OutboxState.CONFIRMED: "reçu par le DMP",
+            OutboxState.DISCARDED: "retiré de la boîte d'envoi",
+        }[self]
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One upload waiting in the outbox (what the outbox view shows)."""
+
+    id: str
+    state: OutboxState
+    request: UploadRequest = field(repr=False)
+    unique_id: str  # the document's XDS uniqueId (= the CDA id)
+    created_at: datetime
+    updated_at: datetime
+    attempts: int = 0
+    last_error: str | None = None  # code of the last failure (never health data)
+    author_id: str | None = None  # national id of who prepared it (set at the first attempt)
+    entry: DocumentEntry | None = None  # once confirmed
+
+    @property
+    def title(self) -> str:
+        return self.request.title
+
+    @property
+    def patient(self) -> Ins:
+        return self.request.patient
+
+    @property
+    def type_code(self) -> Code:
+        return self.request.type_code
+
+    @property
+    def service_date(self) -> date:
+        return self.request.service_date
+
+
+class DocumentClient(Protocol):
+    """What the outbox needs of :class:`~dmp_desktop.dmp.client.DmpClient`."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def lps_oid(self) -> str: ...
+
+    def author_values(self) -> rim.AuthorValues: ...
+
+    def upload_document(self, submission: iti41.Submission, signer: DocumentSigner) -> str: ...
+
+    def replace_document(
+        self, old: DocumentEntry, submission: iti41.Submission, signer: DocumentSigner
+    ) -> str: ...
+
+    def find_by_unique_id(
+        self, patient: Ins, unique_id: str, *, type_code: Code | None = None
+    ) -> DocumentEntry | None: ...
+
+    def retrieve_document(self, entry: DocumentEntry) -> RetrievedDocument: ...
+
+
+class Signer(DocumentSigner, Protocol):
+    """A logged-in card: the signature key and the practitioner it names."""
+
+    @property
+    def practitioner(self) -> Practitioner: ...
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+def _b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode("ascii") if data is not None else None
+
+
+def _unb64(text: Any) -> bytes | None:
+    return base64.b64decode(text) if isinstance(text, str) else None
+
+
+def _request_to_json(req: UploadRequest, data: bytes) -> dict[str, Any]:
+    return {
+        "patient": serial.ins_to_json(req.patient),
+        "source": _b64(data),
+        "filename": req.filename,
+        "media_type": req.media_type,
+        "type_code": serial.code_to_json(req.type_code),
+        "service_date": req.service_date.isoformat(),
+        "title": req.title,
+        "comments": req.comments,
+        "masked": req.masked,
+        "invisible_patient": req.invisible_patient,
+        "invisible_legal_reps": req.invisible_legal_reps,
+        "replaces": serial.entry_to_json(req.replaces),
+        "identity": serial.identity_to_json(req.identity),
+    }
+
+
+def _request_from_json(data: dict[str, Any]) -> UploadRequest:
+    type_code = serial.code_from_json(data["type_code"])
+    assert type_code is not None  # noqa: S101 - always written
+    return UploadRequest(
+        patient=serial.ins_from_json(data["patient"]),
+        source=_unb64(data["source"]) or b"",
+        filename=str(data.get("filename", "")),
+        media_type=data.get("media_type"),
+        type_code=type_code,
+        service_date=date.fromisoformat(data["service_date"]),
+        title=str(data.get("title", "")),
+        masked=bool(data["masked"]),
+        invisible_patient=bool(data["invisible_patient"]),
+        invisible_legal_reps=bool(data["invisible_legal_reps"]),
+        replaces=serial.entry_from_json(data.get("replaces")),
+        identity=serial.identity_from_json(data.get("identity")),
+        comments=str(data.get("comments", "")),
+    )
+
+
+@dataclass
+class _Record:
+    """The stored form of an item, with what later attempts must reuse."""
+
+    item: OutboxItem
+    submission_unique_id: str
+    signature_unique_id: str
+    cda: bytes | None = None
+    format_code: Code | None = None
+    creation_time: datetime | None = None
+    submission_time: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        item = self.item
+        return {
+            "v": _FORMAT,
+            "id": item.id,
+            "state": item.state.value,
+            "request": _request_to_json(item.request, item.request.data()),
+            "unique_id": item.unique_id,
+            "created_at": item.created_at.isoformat(),
+            "updated_at": item.updated_at.isoformat(),
+            "attempts": item.attempts,
+            "last_error": item.last_error,
+            "author_id": item.author_id,
+            "submission_unique_id": self.submission_unique_id,
+            "signature_unique_id": self.signature_unique_id,
+            "cda": _b64(self.cda),
+            "format_code": serial.code_to_json(self.format_code),
+            "creation_time": self.creation_time.isoformat() if self.creation_time else None,
+            "submission_time": self.submission_time.isoformat() if self.submission_time else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> _Record:
+        if not isinstance(data, dict) or data.get("v") != _FORMAT:
+            raise ValueError("not an outbox item")
+        item = OutboxItem(
+            id=str(data["id"]),
+            state=OutboxState(data["state"]),
+            request=_request_from_json(data["request"]),
+            unique_id=str(data["unique_id"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            attempts=int(data.get("attempts", 0)),
+            last_error=data.get("last_error"),
+            author_id=data.get("author_id"),
+        )
+        return cls(
+            item=item,
+            submission_unique_id=str(data["submission_unique_id"]),
+            signature_unique_id=str(data["signature_unique_id"]),
+            cda=_unb64(data.get("cda")),
+            format_code=serial.code_from_json(data.get("format_code")),
+            creation_time=(
+                datetime.fromisoformat(data["creation_time"]) if data.get("creation_time") else None
+            ),
+            submission_time=(
+                datetime.fromisoformat(data["submission_time"])
+                if data.get("submission_time")
+                else None
+            ),
+        )
+
+
+# --- the outbox ----------------------------------------------------------------------------------
+
+
+class Outbox:
+    """Uploads waiting for the DMP's confirmation, kept encrypted on disk."""
+
+    def __init__(self, store: SecureStore, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._store = store
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, settings: Settings) -> Outbox:
+        """The outbox of this computer (``<data dir>/outbox``)."""
+        directory = Path(settings.local_data_dir()) / "outbox"
+        return cls(SecureStore.open(directory, training_mode=settings.training_mode))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _name(self, item_id: str) -> str:
+        if not item_id or not all(c.isalnum() for c in item_id):
+            raise OutboxItemGoneError()
+        return f"{_PREFIX}{item_id}"
+
+    def _load(self, item_id: str) -> _Record | None:
+        raw = self._store.read_json(self._name(item_id))
+        return None if raw is None else _Record.from_json(raw)
+
+    def _save(self, record: _Record) -> None:
+        self._store.write_json(self._name(record.item.id), record.to_json())
+
+    def items(self) -> list[OutboxItem]:
+        """Items waiting (pending or sent unconfirmed), oldest first.
+
+        An unreadable item (damaged file, other key) is left in place and
+        skipped with a warning: never deleted behind the user's back.
+        """
+        found: list[OutboxItem] = []
+        with self._lock:
+            for name in self._store.names():
+                if not name.startswith(_PREFIX):
+                    continue
+                try:
+                    record = self._load(name[len(_PREFIX) :])
+                except (CorruptFileError, ValueError, KeyError, TypeError) as exc:
+                    log.warning("outbox item unreadable: %s", type(exc).__name__)
+                    continue
+                if record is not None:
+                    found.append(record.item)
+        return sorted(found, key=lambda i: i.created_at)
+
+    def get(self, item_id: str) -> OutboxItem | None:
+        with self._lock:
+            record = self._load(item_id)
+        return record.item if record is not None else None
+
+    # -- changes by the user ------------------------------------------------------------------
+
+    def add(self, req: UploadRequest) -> OutboxItem:
+        """Keep ``req`` for sending (validated first: raises UploadInvalidError).
+
+        Adding the same document again (same patient, type, bytes and replaced
+        document) while the first one still waits returns the waiting item:
+        a double click never makes two uploads.
+        """
+        require_valid(req)
+        data = req.data()
+        req = replace(req, source=data)
+        with self._lock:
+            for waiting in self.items():
+                if _same_upload(waiting.request, req):
+                    log.info("outbox %s: same document already waiting", waiting.id)
+                    return waiting
+        now = self._clock()
+        unique_id = new_oid()
+        if req.media_type == build.convert.MEDIA_CDA:
+            unique_id = build.document_id_of(data)
+        item = OutboxItem(
+            id=uuid.uuid4().hex,
+            state=OutboxState.PENDING,
+            request=req,
+            unique_id=unique_id,
+            created_at=now,
+            updated_at=now,
+        )
+        record = _Record(item, submission_unique_id=new_oid(), signature_unique_id=new_oid())
+        with self._lock:
+            self._save(record)
+        log.info("outbox %s added", item.id)
+        return item
+
+    def discard(self, item_id: str) -> None:
+        """Remove an item the user does not want to send (any state)."""
+        with self._lock:
+            if self._load(item_id) is None:
+                raise OutboxItemGoneError()
+            self._store.delete(self._name(item_id))
+        log.info("outbox %s discarded", item_id)
+
+    def record_objection(self, item_id: str) -> None:
+        """The patient objects to this document being sent: it is removed and never sent."""
+        with self._lock:
+            record = self._load(item_id)
+            if record is None:
+                raise OutboxItemGoneError()
+            self._store.delete(self._name(item_id))
+        log.info("outbox %s withdrawn: patient objection", item_id)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send(self, item: OutboxItem, client: DocumentClient, session: Signer) -> DocumentEntry:
+        """Send ``item`` (or find that the DMP already has it); returns the registered entry.
+
+        Raises :class:`UploadUnconfirmedError` when the answer was lost (the
+        item stays, SENT_UNCONFIRMED), the DMP's refusal (``DmpServiceError``,
+        the item stays PENDING with the error code), card errors (nothing
+        sent), :class:`OutboxItemGoneError`, :class:`NotAuthorError` (prepared
+        by another professional), :class:`UploadInvalidError`.
+        """
+        with self._lock:
+            record = self._load(item.id)
+            if record is None:
+                raise OutboxItemGoneError()
+            practitioner = session.practitioner
+            if record.item.author_id and record.item.author_id != practitioner.national_id:
+                raise NotAuthorError("send")
+            req = record.item.request
+            if record.item.state is OutboxState.SENT_UNCONFIRMED:
+                found = client.find_by_unique_id(
+                    req.patient, record.item.unique_id, type_code=req.type_code
+                )
+                if found is not None:
+                    log.info("outbox %s already in the DMP: confirmed, not sent again", item.id)
+                    return self._confirm(record, found)
+            require_valid(req)
+            submission = self._prepare(record, client, practitioner)
+            self._mark(record, OutboxState.SENT_UNCONFIRMED, attempt=True)
+            try:
+                if req.replaces is not None:
+                    client.replace_document(req.replaces, submission, session)
+                else:
+                    client.upload_document(submission, session)
+            except DmpServiceError as exc:
+                if exc.code in DUPLICATE_CODES:
+                    found = client.find_by_unique_id(req.patient, record.item.unique_id)
+                    if found is not None:
+                        return self._confirm(record, found)
+                self._mark(record, OutboxState.PENDING, error=exc.code)
+                raise
+            except CardError as exc:
+                # The card signs before anything leaves (XAdES, then TLS): nothing was sent.
+                self._mark(record, OutboxState.PENDING, error=type(exc).__name__)
+                raise
+            except DmpDesktopError as exc:
+                if _before_sending(exc):
+                    self._mark(record, OutboxState.PENDING, error=type(exc).__name__)
+                    raise
+                self._mark(record, OutboxState.SENT_UNCONFIRMED, error=type(exc).__name__)
+                log.info("outbox %s sent, unconfirmed: %s", item.id, type(exc).__name__)
+                raise UploadUnconfirmedError(exc) from exc
+            try:
+                entry = client.find_by_unique_id(
+                    req.patient, record.item.unique_id, type_code=req.type_code
+                )
+            except DmpDesktopError:
+                entry = None  # registered (the DMP said so); the listing can wait
+            return self._confirm(record, entry or _local_entry(submission, req))
+
+    def resume(
+        self, client: DocumentClient, session: Signer
+    ) -> list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]]:
+        """Send every waiting item this professional prepared (or nobody yet): one result each."""
+        results: list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]] = []
+        mine = session.practitioner.national_id
+        for item in self.items():
+            if item.author_id not in (None, mine):
+                continue
+            try:
+                results.append((item, self.send(item, client, session)))
+            except DmpDesktopError as exc:
+                results.append((item, exc))
+        return results
+
+    def _prepare(
+        self, record: _Record, client: DocumentClient, practitioner: Practitioner
+    ) -> iti41.Submission:
+        """The submission of ``record``: the CDA is built once, at the first attempt."""
+        req = record.item.request
+        provider = build.author_provider(practitioner, client.settings)
+        if record.cda is None or record.format_code is None or record.creation_time is None:
+            set_id, version = None, 1
+            if req.replaces is not None and req.media_type != build.convert.MEDIA_CDA:
+                previous = build.version_of(client.retrieve_document(req.replaces).content)
+                if previous is not None:
+                    set_id, version = previous[0], previous[1] + 1
+            built = build.build_document(
+                req,
+                provider,
+                unique_id=record.item.unique_id,
+                now=self._clock(),
+                set_id=set_id,
+                version=version,
+            )
+            record.cda = built.content
+            record.format_code = built.format_code
+            record.creation_time = built.creation_time
+            record.submission_time = self._clock()
+            record.item = replace(record.item, author_id=practitioner.national_id)
+            self._save(record)
+        document = build.BuiltDocument(
+            record.cda, record.item.unique_id, record.format_code, record.creation_time
+        )
+        return build.build_submission(
+            req,
+            document,
+            author=client.author_values(),
+            structure=build.structure_info(provider),
+            submission_unique_id=record.submission_unique_id,
+            signature_unique_id=record.signature_unique_id,
+            source_id=client.lps_oid,
+            submission_time=record.submission_time or self._clock(),
+            replaces_entry_uuid=req.replaces.entry_uuid if req.replaces is not None else None,
+        )
+
+    def _mark(
+        self,
+        record: _Record,
+        state: OutboxState,
+        *,
+        attempt: bool = False,
+        error: str | None = None,
+    ) -> None:
+        record.item = replace(
+            record.item,
+            state=state,
+            updated_at=self._clock(),
+            attempts=record.item.attempts + (1 if attempt else 0),
+            last_error=error if error is not None else record.item.last_error,
+        )
+        self._save(record)
+
+    def _confirm(self, record: _Record, entry: DocumentEntry) -> DocumentEntry:
+        self._store.delete(self._name(record.item.id))
+        log.info("outbox %s confirmed", record.item.id)
+        return entry
+
+
+def _same_upload(a: UploadRequest, b: UploadRequest) -> bool:
+    def key(req: UploadRequest) -> tuple[object, ...]:
+        old = req.replaces.unique_id if req.replaces is not None else None
+        digest = hashlib.sha256(req.data()).hexdigest()
+        return (req.patient, req.type_code.code, old, digest)
+
+    return key(a) == key(b)
+
+
+def _before_sending(exc: DmpDesktopError) -> bool:
+    """Errors raised before the request could leave (local checks, settings)."""
+    from dmp_desktop.dmp.feed_errors import FeedError
+    from dmp_desktop.errors import HostCertificateError, SettingsError
+
+    return isinstance(exc, FeedError | SettingsError | HostCertificateError)
+
+
+def _local_entry(submission: iti41.Submission, req: UploadRequest) -> DocumentEntry:
+    """The entry as sent, when the registry cannot be listed right after the upload."""
+    meta = submission.document
+    return DocumentEntry(
+        entry_uuid="",
+        unique_id=meta.unique_id,
+        repository_id="",
+        patient=meta.patient,
+        title=meta.title,
+        type_code=meta.type_code,
+        class_code=meta.class_code,
+        format_code=meta.format_code,
+        creation_time=meta.creation_time,
+        submission_time=submission.submission_time,
+        authors=(_author_of(submission),),
+        confidentiality=meta.confidentiality,
+        status=DocumentStatus.APPROVED,
+        comments=meta.comments,
+    )
+
+
+def _author_of(submission: iti41.Submission) -> Author:
+    from dmp_desktop.dmp.xds import parse_xcn
+
+    national_id, family, given, _ = parse_xcn(submission.author.person)
+    return Author(
+        national_id=national_id,
+        family_name=family,
+        given_name=given,
+        institution=submission.structure.name,
+        institution_id=submission.structure.id,
+    )
+
+
+__all__ = ["DUPLICATE_CODES", "Outbox", "OutboxItem", "OutboxState"]
