@@ -6,8 +6,9 @@ the card holder; then the same in the real window."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import keyring
 import keyring.backend
@@ -107,12 +108,13 @@ def test_card_login_then_structure_tls_and_signed_vihf(
     settings: Settings,
     structure: CreatedStructure,
     memory_keyring: MemoryKeyring,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     store_passphrase(structure.p12_path, structure.passphrase)
-    assert memory_keyring.values == {
-        ("dmp-desktop", keyring_user(structure.p12_path)): structure.passphrase
-    }
-    assert structure.passphrase not in Path(structure.p12_path).with_suffix(".json").as_posix()
+    entry = ("dmp-desktop", keyring_user(structure.p12_path))
+    assert memory_keyring.values == {entry: structure.passphrase}
+    assert structure.passphrase not in json.dumps(dataclasses.asdict(settings))
     session = card_manager.login(_card(card_manager), "1234")  # type: ignore[arg-type]
     before = host.store.last_trace_id()
     try:
@@ -127,6 +129,11 @@ def test_card_login_then_structure_tls_and_signed_vihf(
         ("TD0.2", "OK", DURAND)
     ]
     assert host.store.professional(STRUCTURE_ID) is None
+    # Rule 7: neither the passphrase, the PIN nor the patient reach the logs.
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "structure certificate loaded" in logged
+    for secret in (structure.passphrase, "1234", PATIENT.ins.value, PATIENT.family_name):
+        assert secret not in logged
 
 
 def test_passphrase_missing_or_wrong(
