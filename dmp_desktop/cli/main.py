@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     from dmp_desktop.cli import documents
 
     documents.add_parsers(sub, _card_options)
+    from dmp_desktop.cli import alimentation
+
+    alimentation.add_parsers(sub)
 
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
@@ -244,7 +247,7 @@ def main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=io.err,
     )
-    if args.command == "vsm":  # no card, no settings: the author comes from the JSON
+    if args.command == "vsm" and args.vsm_command != "send":  # no card, no settings
         return vsm_cli.run(args, io)
     try:
         settings = load_settings(args.config)
@@ -264,6 +267,14 @@ def main(
 
                 open_dmp = default_open
             return documents.run(args, settings, io, open_dmp)
+        from dmp_desktop.cli import alimentation
+
+        if args.command in alimentation.COMMANDS or args.command == "vsm":
+            if open_dmp is None:
+                from dmp_desktop.connect import open_dmp as default_open
+
+                open_dmp = default_open
+            return alimentation.run(args, settings, io, open_dmp)
         if args.command == "cards":
             return cmd_cards(args, settings, io)
     except _UsageError as exc:

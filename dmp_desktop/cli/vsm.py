@@ -4,7 +4,8 @@
     dmp vsm json vsm.xml -o summary.json           # any VSM -> the same JSON, to edit it
 
 The author comes from the JSON, so building needs no card and no network.
-Sending the VSM to the DMP comes with document upload (not available yet).
+``dmp vsm send --from summary.json --ins …`` sends it with the card
+(:mod:`dmp_desktop.cli.alimentation`).
 
 Exit codes: 0 done; 1 the summary cannot give a valid VSM (every problem is
 listed); 2 usage or unreadable input (file missing, not JSON, unknown key...).
@@ -74,6 +75,9 @@ def add_parser(sub: Any) -> None:
     to_json.add_argument(
         "-o", "--output", metavar="RESUME.json", help="fichier à écrire (défaut : sortie standard)"
     )
+    from dmp_desktop.cli.alimentation import add_vsm_send_parser
+
+    add_vsm_send_parser(commands)  # dmp vsm send: card and DMP (cli/alimentation.py)
 
 
 def _read(source: str, stdin: TextIO) -> bytes:

@@ -1,0 +1,724 @@
+"""``dmp upload``, ``replace``, ``mask``, ``unmask``, ``visibility``, ``archive``, ``delete``,
+``outbox``, ``types`` and ``vsm send``: feeding the patient's DMP from the command line.
+
+Same card and PIN options and exit codes as the other commands (0 done, 1
+refused by the DMP, 2 usage — including a missing choice —, 3 card, 4
+network; an upload whose answer was lost is exit 4 and stays in the outbox).
+
+Visibility is never implied: ``upload``, ``replace`` and ``vsm send`` each
+require the three choices, one way or the other —
+``--masked`` / ``--not-masked`` (masked from professionals),
+``--invisible-patient`` / ``--visible-patient``,
+``--invisible-legal-reps`` / ``--visible-legal-reps``. A command missing one
+stops before anything is read from the card or sent.
+
+The patient's qualified INS comes with its traits (``--birth-name``,
+``--given-names``, ``--birth-date``, ``--sex``, ``--birthplace``): they go in
+the document's header; without them nothing is sent.
+
+Every upload goes through the local outbox (encrypted): ``dmp outbox`` lists
+what waits, ``--resume`` sends it again (after checking by unique id that the
+DMP does not already hold it), ``--discard ID`` removes an item, ``--object
+ID`` records that the patient objects to the document being sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from dmp_desktop.alimentation import (
+    MEDIA_CDA,
+    Outbox,
+    OutboxItem,
+    UploadRequest,
+    UploadUnconfirmedError,
+    check_upload,
+    search_types,
+)
+from dmp_desktop.alimentation.build import author_provider, version_of
+from dmp_desktop.alimentation.doctypes import for_professionals, type_code
+from dmp_desktop.cli.main import EXIT_DMP, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, Io, OpenDmp, _login
+from dmp_desktop.dmp.feed_errors import problem_fr
+from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
+from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.domain.summary import Gender, PatientIdentity
+from dmp_desktop.errors import DmpServiceError, describe
+from dmp_desktop.settings import Settings
+from dmp_desktop.smartcard.card import CardManager, CardSession
+
+COMMANDS = (
+    "upload",
+    "replace",
+    "mask",
+    "unmask",
+    "visibility",
+    "archive",
+    "delete",
+    "outbox",
+    "types",
+)
+YES_ANSWERS = frozenset({"oui", "o", "yes", "y"})
+SEXES = {"F": Gender.FEMALE, "M": Gender.MALE, "U": Gender.UNKNOWN}
+VSM_TYPE = "SYNTH"
+
+CardOptions = Callable[[argparse.ArgumentParser], None]
+
+
+class CliUsageError(Exception):
+    """Bad options: the French message goes to stderr, exit code 2."""
+
+
+# --- parsers -------------------------------------------------------------------------------------
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"date invalide « {text} » : écrivez-la AAAA-MM-JJ, par exemple 2024-01-31."
+        ) from None
+
+
+def card_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--card", help="libellé ou numéro de série de la carte (si plusieurs)")
+    p.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        help="lire le code PIN sur l'entrée standard (une ligne) au lieu de le demander",
+    )
+
+
+def visibility_options(p: argparse.ArgumentParser) -> None:
+    """The three choices, each required one way or the other."""
+    pairs = (
+        ("masked", "--masked", "--not-masked", "masqué aux professionnels de santé", "non masqué"),
+        (
+            "invisible_patient",
+            "--invisible-patient",
+            "--visible-patient",
+            "invisible pour le patient",
+            "visible par le patient",
+        ),
+        (
+            "invisible_legal_reps",
+            "--invisible-legal-reps",
+            "--visible-legal-reps",
+            "invisible pour les représentants légaux",
+            "visible par les représentants légaux",
+        ),
+    )
+    for dest, on, off, on_help, off_help in pairs:
+        group = p.add_mutually_exclusive_group()  # required: checked by require_visibility
+        group.add_argument(on, dest=dest, action="store_const", const=True, help=on_help)
+        group.add_argument(off, dest=dest, action="store_const", const=False, help=off_help)
+
+
+VISIBILITY_CHOICES = (
+    ("masked", "--masked ou --not-masked (masqué aux professionnels de santé ou non)"),
+    (
+        "invisible_patient",
+        "--invisible-patient ou --visible-patient (visibilité pour le patient)",
+    ),
+    (
+        "invisible_legal_reps",
+        "--invisible-legal-reps ou --visible-legal-reps "
+        "(visibilité pour les représentants légaux)",
+    ),
+)
+
+
+def require_visibility(args: argparse.Namespace) -> None:
+    """Each of the three choices must have been made, one way or the other."""
+    missing = [text for dest, text in VISIBILITY_CHOICES if getattr(args, dest, None) is None]
+    if missing:
+        raise CliUsageError(
+            "Rien n'a été envoyé : la visibilité du document doit être choisie explicitement. "
+            "Indiquez :\n" + "\n".join(f"- {text}" for text in missing)
+        )
+    if args.masked and args.invisible_patient:
+        raise CliUsageError(problem_fr("forbidden_visibility"))
+
+
+def _identity_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--birth-name", required=True, help="nom de naissance (traits de l'INS)")
+    p.add_argument(
+        "--given-names",
+        required=True,
+        help="prénoms de naissance, dans l'ordre, séparés par des espaces",
+    )
+    p.add_argument("--birth-date", required=True, type=_date, metavar="AAAA-MM-JJ")
+    p.add_argument("--sex", required=True, choices=sorted(SEXES), help="F, M ou U (inconnu)")
+    p.add_argument(
+        "--birthplace", required=True, help="code INSEE du lieu de naissance (99xxx à l'étranger)"
+    )
+
+
+def _document_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "file", type=Path, metavar="FICHIER", help="PDF, image (JPEG, PNG, TIFF) ou texte"
+    )
+    p.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    p.add_argument(
+        "--type",
+        required=True,
+        dest="type_code",
+        metavar="CODE",
+        help="type de document (jeu de valeurs J07, ex. 11488-4 ; voir « dmp types »)",
+    )
+    p.add_argument("--title", help="titre du document (défaut : le libellé du type)")
+    p.add_argument(
+        "--date",
+        dest="service_date",
+        type=_date,
+        metavar="AAAA-MM-JJ",
+        help="date de l'acte (défaut : aujourd'hui)",
+    )
+    p.add_argument("--comment", default="", help="commentaire joint au document")
+    visibility_options(p)
+    _identity_options(p)
+    p.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
+    card_options(p)
+
+
+def _target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    p.add_argument("--id", required=True, dest="unique_id", help="identifiant unique du document")
+    card_options(p)
+
+
+def add_parsers(sub: Any) -> None:
+    """Register the alimentation commands on the ``dmp`` subparsers."""
+    upload = sub.add_parser(
+        "upload",
+        help="envoyer un document dans le DMP du patient (TD2.1)",
+        description=(
+            "Envoie un document (PDF, image convertie en PDF, ou texte) dans le DMP du patient. "
+            "Les trois choix de visibilité sont obligatoires, dans un sens ou dans l'autre."
+        ),
+    )
+    _document_options(upload)
+
+    replace_cmd = sub.add_parser(
+        "replace",
+        help="remplacer un de vos documents par une nouvelle version (TD2.1, RPLC)",
+        description="Remplace un de vos documents : l'ancien devient obsolète (remplacé).",
+    )
+    replace_cmd.add_argument(
+        "--id", required=True, dest="unique_id", help="identifiant unique du document à remplacer"
+    )
+    _document_options(replace_cmd)
+
+    for name, text in (
+        ("mask", "masquer un document aux professionnels de santé (TD3.3)"),
+        ("unmask", "ne plus masquer un document aux professionnels de santé (TD3.3)"),
+        ("archive", "archiver un document (TD3.3d)"),
+    ):
+        _target_options(sub.add_parser(name, help=text, description=text[0].upper() + text[1:]))
+
+    visibility = sub.add_parser(
+        "visibility",
+        help="changer la visibilité d'un document (TD3.3)",
+        description="Fixe les trois choix de visibilité d'un document, chacun explicitement.",
+    )
+    _target_options(visibility)
+    visibility_options(visibility)
+
+    delete = sub.add_parser(
+        "delete",
+        help="supprimer un de vos documents du DMP (TD3.3c, auteur seulement)",
+        description="Supprime un document dont vous êtes l'auteur, après confirmation.",
+    )
+    _target_options(delete)
+    delete.add_argument("--yes", action="store_true", help="ne pas demander de confirmation")
+
+    outbox = sub.add_parser(
+        "outbox",
+        help="documents en attente d'envoi ou de confirmation",
+        description=(
+            "Liste la boîte d'envoi ; --resume reprend les envois (sans doublon : le DMP est "
+            "d'abord interrogé par identifiant unique)."
+        ),
+    )
+    action = outbox.add_mutually_exclusive_group()
+    action.add_argument("--resume", action="store_true", help="reprendre les envois en attente")
+    action.add_argument("--discard", metavar="ID", help="retirer un document de la boîte d'envoi")
+    action.add_argument(
+        "--object",
+        metavar="ID",
+        help="le patient s'oppose à l'envoi de ce document : il ne sera pas envoyé",
+    )
+    outbox.add_argument("--json", action="store_true", help="sortie JSON")
+    card_options(outbox)
+
+    types = sub.add_parser(
+        "types",
+        help="chercher un type de document (jeu de valeurs J07)",
+        description="Cherche un type de document par son code ou son libellé.",
+    )
+    types.add_argument("words", nargs="*", metavar="MOT", help="mots du libellé, ou le code")
+
+
+def add_vsm_send_parser(commands: Any) -> None:
+    """``dmp vsm send`` (registered by :mod:`dmp_desktop.cli.vsm`)."""
+    send = commands.add_parser(
+        "send",
+        help="envoie le VSM dans le DMP du patient (remplace votre VSM précédent)",
+        description=(
+            "Construit le VSM depuis le résumé JSON et l'envoie dans le DMP du patient ; "
+            "s'il contient déjà un VSM dont vous êtes l'auteur, le nouveau le remplace."
+        ),
+    )
+    send.add_argument("--from", dest="source", required=True, metavar="RESUME.json")
+    send.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    visibility_options(send)
+    send.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
+    card_options(send)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
+    try:
+        return Ins.parse(args.ins, InsKind[settings.ins_kind])
+    except InsError as exc:
+        raise CliUsageError(str(exc)) from None
+
+
+def _type(args: argparse.Namespace) -> Any:
+    wanted = args.type_code.strip()
+    try:
+        code = type_code(wanted)
+    except KeyError:
+        close = search_types(wanted, limit=5)
+        hint = "".join(f"\n  {c.code}  {c.display}" for c in close)
+        raise CliUsageError(
+            f"Type de document inconnu : « {wanted} ». "
+            + (f"Types proches :{hint}" if close else "Cherchez-le avec « dmp types MOT ».")
+        ) from None
+    if not for_professionals(code.code):
+        raise CliUsageError(problem_fr("type_not_for_professionals"))
+    return code
+
+
+def _identity(args: argparse.Namespace, ins: Ins) -> PatientIdentity:
+    return PatientIdentity(
+        ins=ins,
+        birth_family_name=args.birth_name.strip().upper(),
+        birth_given_names=[g.upper() for g in args.given_names.split()],
+        birth_date=args.birth_date,
+        gender=SEXES[args.sex],
+        birthplace_code=args.birthplace.strip().upper() or None,
+    )
+
+
+def _request(
+    args: argparse.Namespace, settings: Settings, replaces: DocumentEntry | None = None
+) -> UploadRequest:
+    ins = _ins(args, settings)
+    code = _type(args)
+    path: Path = args.file
+    if not path.is_file():
+        raise CliUsageError(f"Fichier introuvable : {path}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliUsageError(f"Lecture impossible de {path} ({exc.strerror}).") from None
+    return UploadRequest(
+        patient=ins,
+        source=data,
+        filename=path.name,
+        media_type=None,
+        type_code=code,
+        service_date=args.service_date or date.today(),
+        title=(args.title or code.display).strip(),
+        masked=args.masked,
+        invisible_patient=args.invisible_patient,
+        invisible_legal_reps=args.invisible_legal_reps,
+        replaces=replaces,
+        identity=_identity(args, ins),
+        comments=args.comment,
+    )
+
+
+def _check(req: UploadRequest, *, skip: frozenset[str] = frozenset()) -> None:
+    problems = [p for p in check_upload(req) if p not in skip]
+    if problems:
+        raise CliUsageError(
+            "Le document n'a pas été envoyé :\n" + "\n".join(f"- {problem_fr(p)}" for p in problems)
+        )
+
+
+def _with_session(
+    args: argparse.Namespace,
+    settings: Settings,
+    io: Io,
+    open_dmp: OpenDmp,
+    work: Callable[[Any, CardSession], int],
+) -> int:
+    manager = CardManager(settings.middleware_candidates())
+    try:
+        session = _login(manager, args, io)
+        try:
+            client = open_dmp(settings, session)
+            try:
+                return work(client, session)
+            finally:
+                client.close()
+        finally:
+            session.close()
+    finally:
+        manager.close()
+
+
+def _find(client: Any, ins: Ins, unique_id: str) -> DocumentEntry:
+    entry = client.find_by_unique_id(ins, unique_id.strip())
+    if entry is None:
+        raise _NotFound()
+    return entry
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _confirm(question: str, io: Io) -> bool:
+    io.err.write(question)
+    io.err.flush()
+    return io.inp.readline().strip().lower() in YES_ANSWERS
+
+
+def _send(
+    outbox: Outbox, item: OutboxItem, client: Any, session: Any, io: Io, as_json: bool
+) -> int:
+    """Send one outbox item and report; the item stays in the outbox unless confirmed."""
+    try:
+        entry = outbox.send(item, client, session)
+    except UploadUnconfirmedError as exc:
+        io.err.write(describe(exc) + "\n")
+        io.err.write(f"Reprenez avec « dmp outbox --resume » (élément {item.id}).\n")
+        return EXIT_NETWORK
+    except DmpServiceError as exc:
+        io.err.write(describe(exc) + "\n")
+        io.err.write(
+            f"Le document reste dans la boîte d'envoi (élément {item.id}) : "
+            "« dmp outbox --resume » pour réessayer, « dmp outbox --discard "
+            f"{item.id} » pour y renoncer.\n"
+        )
+        return EXIT_DMP
+    if as_json:
+        io.out.write(
+            json.dumps(
+                {"unique_id": entry.unique_id, "entry_uuid": entry.entry_uuid, "outbox": item.id},
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    else:
+        io.out.write(f"Document enregistré dans le DMP (identifiant : {entry.unique_id}).\n")
+    return EXIT_OK
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_upload(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    req = _request(args, settings)
+    _check(req)
+    outbox = Outbox.open(settings)
+
+    def work(client: Any, session: CardSession) -> int:
+        item = outbox.add(req)  # the card is open: the upload starts now
+        return _send(outbox, item, client, session, io, args.json)
+
+    return _with_session(args, settings, io, open_dmp, work)
+
+
+def cmd_replace(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    draft = _request(args, settings)
+    # The replaced document is read from the DMP once the card is open.
+    _check(draft)
+    outbox = Outbox.open(settings)
+
+    def work(client: Any, session: CardSession) -> int:
+        old = _find(client, draft.patient, args.unique_id)
+        req = replace(draft, replaces=old)
+        _check(req)
+        item = outbox.add(req)
+        return _send(outbox, item, client, session, io, args.json)
+
+    return _with_session(args, settings, io, open_dmp, work)
+
+
+def cmd_update(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    ins = _ins(args, settings)
+    command = args.command
+    if command == "delete" and not args.yes:
+        question = (
+            "Supprimer définitivement ce document du DMP du patient ? "
+            "Répondez « oui » pour confirmer : "
+        )
+        if not _confirm(question, io):
+            io.err.write("Rien n'a été modifié : la suppression n'a pas été confirmée.\n")
+            return EXIT_USAGE
+    done: dict[str, str] = {}
+
+    def work(client: Any, session: CardSession) -> int:
+        entry = _find(client, ins, args.unique_id)
+        if command == "archive":
+            client.archive_document(entry)
+            done["text"] = "Document archivé."
+        elif command == "delete":
+            client.delete_document(entry)
+            done["text"] = "Document supprimé du DMP."
+        else:
+            if command == "mask":
+                masked, patient, legal = (
+                    True,
+                    entry.invisible_to_patient,
+                    entry.invisible_to_legal_reps,
+                )
+            elif command == "unmask":
+                masked, patient, legal = (
+                    False,
+                    entry.invisible_to_patient,
+                    entry.invisible_to_legal_reps,
+                )
+            else:
+                masked, patient, legal = (
+                    args.masked,
+                    args.invisible_patient,
+                    args.invisible_legal_reps,
+                )
+            after = client.update_confidentiality(
+                entry, masked=masked, invisible_patient=patient, invisible_legal_reps=legal
+            )
+            done["text"] = (
+                "Rien à modifier : le document avait déjà cette visibilité."
+                if after is entry
+                else "Visibilité du document mise à jour : " + _visibility_fr(after) + "."
+            )
+        return EXIT_OK
+
+    code = _with_session(args, settings, io, open_dmp, work)
+    io.out.write(done.get("text", "") + "\n")
+    return code
+
+
+def _visibility_fr(entry: DocumentEntry) -> str:
+    return ", ".join(
+        (
+            "masqué aux professionnels" if entry.masked_from_professionals else "non masqué",
+            "invisible pour le patient" if entry.invisible_to_patient else "visible par le patient",
+            "invisible pour les représentants légaux"
+            if entry.invisible_to_legal_reps
+            else "visible par les représentants légaux",
+        )
+    )
+
+
+def _item_json(item: OutboxItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "state": item.state.value,
+        "title": item.title,
+        "type": item.type_code.code,
+        "service_date": item.service_date.isoformat(),
+        "unique_id": item.unique_id,
+        "created_at": item.created_at.isoformat(),
+        "attempts": item.attempts,
+        "last_error": item.last_error,
+        "replaces": item.request.replaces.unique_id if item.request.replaces else None,
+    }
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    outbox = Outbox.open(settings)
+    if args.discard or args.object:
+        item_id = (args.discard or args.object).strip()
+        item = outbox.get(item_id)
+        if item is None:
+            raise CliUsageError(
+                f"Aucun élément « {item_id} » dans la boîte d'envoi (voir « dmp outbox »)."
+            )
+        if args.object:
+            outbox.record_objection(item_id)
+            io.out.write("Opposition du patient enregistrée : ce document ne sera pas envoyé.\n")
+        else:
+            outbox.discard(item_id)
+            io.out.write("Document retiré de la boîte d'envoi.\n")
+            if item.attempts:
+                io.err.write(
+                    "Il avait déjà été envoyé sans confirmation : vérifiez avec « dmp list » "
+                    "s'il est dans le DMP.\n"
+                )
+        return EXIT_OK
+    items = outbox.items()
+    if not args.resume:
+        if args.json:
+            io.out.write(
+                json.dumps([_item_json(i) for i in items], ensure_ascii=False, indent=2) + "\n"
+            )
+        elif not items:
+            io.out.write("La boîte d'envoi est vide.\n")
+        else:
+            for item in items:
+                line = (
+                    f"{item.id}  {item.state.label_fr}  {item.service_date:%d/%m/%Y}  {item.title}"
+                )
+                if item.last_error:
+                    line += f"  (dernier échec : {item.last_error})"
+                io.out.write(line + "\n")
+        return EXIT_OK
+    if not items:
+        io.out.write("La boîte d'envoi est vide : rien à reprendre.\n")
+        return EXIT_OK
+
+    def work(client: Any, session: CardSession) -> int:
+        worst = EXIT_OK
+        results = outbox.resume(client, session)
+        for item, result in results:
+            if isinstance(result, DocumentEntry):
+                io.out.write(f"{item.id}  reçu par le DMP (identifiant : {result.unique_id})\n")
+                continue
+            io.err.write(f"{item.id}  {describe(result)}\n")
+            worst = max(
+                worst, EXIT_NETWORK if isinstance(result, UploadUnconfirmedError) else EXIT_DMP
+            )
+        if not results:
+            io.out.write("Aucun élément préparé avec cette carte n'attend d'envoi.\n")
+        return worst
+
+    return _with_session(args, settings, io, open_dmp, work)
+
+
+def cmd_types(args: argparse.Namespace, io: Io) -> int:
+    found = search_types(" ".join(args.words))
+    if not found:
+        io.err.write("Aucun type de document ne correspond : essayez un autre mot.\n")
+        return EXIT_USAGE
+    for code in found:
+        io.out.write(f"{code.code}\t{code.display}\n")
+    return EXIT_OK
+
+
+def _previous_vsm(client: Any, ins: Ins, national_id: str) -> DocumentEntry | None:
+    """My active VSM in this DMP (the newest), if there is one."""
+    query = DocumentQuery(
+        patient=ins,
+        statuses=frozenset({DocumentStatus.APPROVED}),
+        include_masked=True,
+        type_codes=(type_code(VSM_TYPE),),
+    )
+    mine = [
+        e
+        for e in client.find_documents(query)
+        if e.type_code.code == VSM_TYPE and any(a.national_id == national_id for a in e.authors)
+    ]
+
+    def when(entry: DocumentEntry) -> str:
+        moment = entry.creation_time or entry.submission_time or entry.service_start
+        return moment.isoformat() if moment is not None else ""
+
+    return max(mine, key=when) if mine else None
+
+
+def cmd_vsm_send(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    from dmp_desktop.cda.errors import SummaryInvalidError
+    from dmp_desktop.cda.vsm import build_vsm
+    from dmp_desktop.domain.summary import SummaryFormatError, summary_from_json
+
+    ins = _ins(args, settings)
+    try:
+        raw = Path(args.source).read_bytes()
+    except OSError as exc:
+        raise CliUsageError(f"Lecture impossible de {args.source} ({exc.strerror}).") from None
+    try:
+        summary = summary_from_json(raw)
+    except SummaryFormatError as exc:
+        raise CliUsageError(
+            f"Résumé JSON illisible : {exc.path or 'racine'} : {exc.reason}. "
+            "Le format est décrit dans docs/vsm-json.md."
+        ) from None
+    if summary.patient.ins.value != ins.value:
+        raise CliUsageError(
+            "Le résumé concerne un autre patient que l'INS indiqué (--ins) : rien n'a été envoyé."
+        )
+    summary.patient.ins = ins
+    outbox = Outbox.open(settings)
+
+    def work(client: Any, session: CardSession) -> int:
+        summary.author = author_provider(session.practitioner, settings)
+        previous = _previous_vsm(client, ins, session.practitioner.national_id)
+        if previous is not None:
+            found = version_of(client.retrieve_document(previous).content)
+            if found is not None:
+                summary.set_id, summary.version = found[0], found[1] + 1
+        summary.document_id = None
+        try:
+            cda = build_vsm(summary)
+        except SummaryInvalidError as exc:
+            io.err.write(describe(exc) + "\n")
+            return EXIT_DMP
+        req = UploadRequest(
+            patient=ins,
+            source=cda,
+            filename="vsm.xml",
+            media_type=MEDIA_CDA,
+            type_code=type_code(VSM_TYPE),
+            service_date=summary.effective_time.date(),
+            title=summary.title or "Synthèse médicale",
+            masked=args.masked,
+            invisible_patient=args.invisible_patient,
+            invisible_legal_reps=args.invisible_legal_reps,
+            replaces=previous,
+            identity=summary.patient,
+        )
+        _check(req)
+        item = outbox.add(req)
+        code = _send(outbox, item, client, session, io, args.json)
+        if code == EXIT_OK and previous is not None and not args.json:
+            io.out.write("Il remplace votre VSM précédent, désormais obsolète.\n")
+        return code
+
+    return _with_session(args, settings, io, open_dmp, work)
+
+
+def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+    """Run one alimentation command; usage errors are reported here (exit 2)."""
+    commands: dict[str, Callable[[argparse.Namespace, Settings, Io, OpenDmp], int]] = {
+        "upload": cmd_upload,
+        "replace": cmd_replace,
+        "mask": cmd_update,
+        "unmask": cmd_update,
+        "visibility": cmd_update,
+        "archive": cmd_update,
+        "delete": cmd_update,
+        "outbox": cmd_outbox,
+        "vsm": cmd_vsm_send,
+    }
+    try:
+        if args.command == "types":
+            return cmd_types(args, io)
+        if args.command in ("upload", "replace", "visibility", "vsm"):
+            require_visibility(args)
+        return commands[args.command](args, settings, io, open_dmp)
+    except CliUsageError as exc:
+        io.err.write(f"{exc}\n")
+        return EXIT_USAGE
+    except _NotFound:
+        io.err.write(
+            "Aucun document de ce DMP ne porte cet identifiant, ou il ne vous est pas "
+            "accessible. Vérifiez l'identifiant avec « dmp list ».\n"
+        )
+        return EXIT_DMP
+
+
+__all__ = ["COMMANDS", "add_parsers", "add_vsm_send_parser", "run", "visibility_options"]
