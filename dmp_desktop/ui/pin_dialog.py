@@ -197,7 +197,7 @@ class PinDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self.keypad and not self.final_try and not self.keypad_started:
-            QTimer.singleShot(0, self._start_keypad)  # once the dialog is on screen
+            QTimer.singleShot(0, self, self._start_keypad)  # once the dialog is on screen
 
     def _start_keypad(self) -> None:
         """Start the login: the reader now waits for the code on its keypad."""
