@@ -15,6 +15,7 @@ manifest ``IMG-KOS``, the signature ``E1762``) are not offered.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from dmp_desktop.cda import valuesets
@@ -120,11 +121,14 @@ def _fold(text: str) -> str:
 
 
 def search_types(text: str, limit: int | None = None) -> list[Code]:
-    """Types whose code or label contains every word of ``text`` (case and accents ignored).
+    """Types whose code or label contains every word of ``text`` (case and accents ignored;
+    "compte rendu" matches the labels' "CR").
 
     An exact code comes first; an empty ``text`` gives the whole list.
     """
-    words = _fold(text).split()
+    # Labels write "CR" for "compte rendu": a doctor may type either.
+    folded = re.sub(r"\bcomptes?[- ]rendus?\b", "cr", _fold(text))
+    words = folded.split()
     found: list[Code] = []
     for code in professional_types():
         haystack = f"{_fold(code.code)} {_fold(code.display)}"

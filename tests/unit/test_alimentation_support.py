@@ -10,8 +10,10 @@ with a broken connection: the e2e tests do that for real).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,12 @@ from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import Gender, PatientIdentity
 from tests.unit.test_dmp_support import INS, doctor, settings
-from tests.unit.test_dmp_xds import extrinsic_object, query_response, registry_error_list
+from tests.unit.test_dmp_xds import (
+    extrinsic_object,
+    query_response,
+    registry_error_list,
+    retrieve_response,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TODAY = dt.date(2026, 3, 12)
@@ -173,12 +180,21 @@ class FakeDmp:
                     type_code=d.type_code,
                     status=d.status,
                     author=d.author,
+                    size=str(len(d.content)),
+                    digest=hashlib.sha1(d.content, usedforsecurity=False).hexdigest(),
                 )
                 for d in self.documents.values()
             ]
             return httpx.Response(
                 200, content=query_response(*objects, relates_to=relates), headers=SOAP_CT
             )
+        if body.tag == qn(xds.XDSB, "RetrieveDocumentSetRequest"):
+            wanted = body.findtext(f".//{{{xds.XDSB}}}DocumentUniqueId")
+            doc = self.documents[wanted]
+            answer = retrieve_response(
+                base64.b64encode(doc.content).decode(), unique_id=wanted, relates_to=relates
+            )
+            return httpx.Response(200, content=answer, headers=SOAP_CT)
         assert body.tag == qn(ebrs.LCM, "SubmitObjectsRequest"), body.tag
         self._iti57(body)
         return httpx.Response(
