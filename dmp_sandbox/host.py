@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from dmp_desktop.dmp.mtom import build_mtom
+from dmp_desktop.dmp.mtom import MULTIPART_RELATED, build_mtom, parse_mtom
 from dmp_desktop.dmp.ns import ACTION_TD02, ACTION_TD02_RESPONSE, HL7, SOAP12_CONTENT_TYPE
 from dmp_desktop.dmp.vihf import VihfClaims
 from dmp_desktop.dmp.xmlutil import parse_cx
 from dmp_desktop.domain.patient import Ins
-from dmp_sandbox import consultation, habilitations, patients, xds
+from dmp_desktop.errors import DmpProtocolError
+from dmp_sandbox import alimentation, consultation, habilitations, patients, updates, xds
 from dmp_sandbox.auth import CertIdentity, read_vihf
 from dmp_sandbox.soap import (
     FaultCode,
@@ -34,6 +35,7 @@ from dmp_sandbox.soap import (
 )
 from dmp_sandbox.store import Store, utcnow
 from dmp_sandbox.vihf_verify import SignerTrust, authenticate
+from dmp_sandbox.xades_verify import SignaturePolicy
 
 log = logging.getLogger("dmp_sandbox.host")
 
@@ -45,6 +47,7 @@ MTOM_DOMAIN = "dmp.formation"
 class ServiceSpec:
     name: str
     max_body: int  # bytes; larger bodies get HTTP 413
+    mtom: bool = False  # accepts MTOM (multipart/related) requests
 
 
 # The DMP's services (dmp-wire.md); operations are registered below.
@@ -56,7 +59,7 @@ SERVICES: dict[str, ServiceSpec] = {
         ServiceSpec("patientsSpecific", 1 * MiB),
         ServiceSpec("patientsPDQ", 1 * MiB),
         ServiceSpec("registry", 4 * MiB),
-        ServiceSpec("repository", 64 * MiB),
+        ServiceSpec("repository", 64 * MiB, mtom=True),
     )
 }
 SERVICE_PATH_PREFIX = "/si-dmp-server/v2/services/"
@@ -131,6 +134,7 @@ class OperationContext:
     vihf: VihfClaims
     request: SoapRequest
     trace: TraceContext
+    signatures: SignaturePolicy | None = None  # how submission signatures are checked
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             habilitations.set_authorization,
             {"ns1": habilitations.HABILITATIONS_NS},
         ),
+        Operation(
+            "repository",
+            alimentation.ACTION_ITI41,
+            "TD2.1",
+            alimentation.ACTION_ITI41_RESPONSE,
+            alimentation.provide_and_register,
+        ),
+        Operation(
+            "registry",
+            updates.ACTION_ITI57,
+            "TD3.3",  # TD3.3a…d once the operation knows what is changed
+            updates.ACTION_ITI57_RESPONSE,
+            updates.update_document_set,
+        ),
     )
 }
 
@@ -234,9 +252,16 @@ def _peek_vihf_patient(vihf: VihfClaims, trace: TraceContext) -> None:
 
 
 class DmpHost:
-    def __init__(self, store: Store, vihf_trust: SignerTrust | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        vihf_trust: SignerTrust | None = None,
+        signatures: SignaturePolicy | None = None,
+    ) -> None:
         self.store = store
         self.vihf_trust = vihf_trust  # CAs a signed (structure-mode) VIHF must chain to
+        # CAs a submission's signer (TD2.1) must chain to; see dmp_sandbox.xades_verify.
+        self.signatures = signatures
 
     def handle(
         self,
@@ -250,8 +275,16 @@ class DmpHost:
         relates_to: str | None = None
         try:
             spec = SERVICES[service]
-            _, ct_action = content_type_info(content_type)
+            media, ct_action = content_type_info(content_type)
+            attachments = None
+            if media == MULTIPART_RELATED and spec.mtom:
+                try:
+                    attachments = parse_mtom(content_type or "", body)
+                except DmpProtocolError:
+                    raise invalid("Message MTOM (multipart/related) mal formé.") from None
+                body = attachments.root
             request = read_envelope(body, ct_action, max_bytes=spec.max_body)
+            request.attachments = attachments
             relates_to = request.message_id
             trace.message_id = request.message_id
             trace.action = request.action
@@ -267,7 +300,9 @@ class DmpHost:
             vihf = read_vihf(request.security)
             _peek_vihf_patient(vihf, trace)
             identity = authenticate(identity, vihf, request.security, self.vihf_trust, trace)
-            answer = operation.run(OperationContext(self.store, identity, vihf, request, trace))
+            answer = operation.run(
+                OperationContext(self.store, identity, vihf, request, trace, self.signatures)
+            )
             if not isinstance(answer, OperationAnswer):
                 answer = OperationAnswer(answer)
             data = response_envelope(

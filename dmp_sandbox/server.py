@@ -33,6 +33,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from dmp_desktop.dmp.mtom import MULTIPART_RELATED
 from dmp_desktop.dmp.ns import SOAP12_CONTENT_TYPE
 from dmp_sandbox.auth import CertIdentity, identity_from_der
 from dmp_sandbox.host import (
@@ -49,6 +50,7 @@ from dmp_sandbox.soap import FaultCode, SoapFault, invalid
 from dmp_sandbox.store import Store
 from dmp_sandbox.training import TrainingEnv
 from dmp_sandbox.vihf_verify import SignerTrust
+from dmp_sandbox.xades_verify import DocumentSignerTrust, SignaturePolicy
 
 log = logging.getLogger("dmp_sandbox.server")
 
@@ -182,7 +184,7 @@ async def _soap_endpoint(request: web.Request) -> web.StreamResponse:
     operation = OPERATIONS.get((service, ct_action or ""))
     if operation is not None:  # known before the body is read: refusals are traced with it
         trace.transaction = operation.transaction
-    if media != SOAP12_CONTENT_TYPE:
+    if media != SOAP12_CONTENT_TYPE and not (media == MULTIPART_RELATED and spec.mtom):
         fault = invalid(f"Type de contenu attendu : {SOAP12_CONTENT_TYPE} (SOAP 1.2).", 415)
         return _web_response(DmpHost.fault(fault, trace))
     body = await _read_limited(request, spec.max_body)
@@ -199,17 +201,28 @@ async def _soap_endpoint(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(
-    store: Store, *, workers: int | None = None, pki: PkiPaths | None = None
+    store: Store,
+    *,
+    workers: int | None = None,
+    pki: PkiPaths | None = None,
+    skip_signature_check: bool = False,
 ) -> web.Application:
     """The aiohttp application over ``store`` (TLS is the server's business).
 
-    ``pki``: the test hierarchy a structure-mode VIHF's signer must chain to.
+    ``pki``: the test hierarchy a structure-mode VIHF's signer and a
+    submission's signer (TD2.1) must chain to. ``skip_signature_check``:
+    test-only, see :mod:`dmp_sandbox.xades_verify`.
     """
     app = web.Application(
         middlewares=[_trace_middleware],
         client_max_size=max(spec.max_body for spec in SERVICES.values()),
     )
-    app[HOST_KEY] = DmpHost(store, SignerTrust.from_pki(pki) if pki is not None else None)
+    signatures = SignaturePolicy(
+        DocumentSignerTrust.from_pki(pki) if pki is not None else None, skip_signature_check
+    )
+    app[HOST_KEY] = DmpHost(
+        store, SignerTrust.from_pki(pki) if pki is not None else None, signatures
+    )
     # Database work and XML run on worker threads, off the event loop. SQLite
     # gets one worker (one writer at a time); other databases a small pool.
     executor = concurrent.futures.ThreadPoolExecutor(
@@ -247,9 +260,10 @@ async def _run(
     *,
     handle_signals: bool = False,
     access_log: bool = False,
+    skip_signature_check: bool = False,
 ) -> None:
     ssl_ctx = build_ssl_context(pki)
-    app = create_app(store, pki=pki)
+    app = create_app(store, pki=pki, skip_signature_check=skip_signature_check)
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -342,13 +356,17 @@ def run_in_thread(
     host: str = "127.0.0.1",
     seed: bool = False,
     store: Store | None = None,
+    skip_signature_check: bool = False,
 ) -> RunningHost:
     """Start the host of ``env`` on a background thread; return once it is listening.
 
     ``db_url`` defaults to the environment's database (``env.db_url``);
     ``port=0`` picks a free port (see ``.port`` / ``.url``). ``seed=True``
     (re)loads the demo patients first. Pass ``store`` to share an open
-    :class:`Store` (it is then left open on stop).
+    :class:`Store` (it is then left open on stop). ``skip_signature_check``
+    is for one test only (the official TD2.1 example, signed by a certificate
+    the test PKI does not know): submission signatures are then read, not
+    verified. Never set it anywhere else.
     """
     owns_store = store is None
     if store is None:
@@ -365,7 +383,16 @@ def run_in_thread(
 
         def main() -> None:
             try:
-                asyncio.run(_run(store, env.pki, host, port, started))
+                asyncio.run(
+                    _run(
+                        store,
+                        env.pki,
+                        host,
+                        port,
+                        started,
+                        skip_signature_check=skip_signature_check,
+                    )
+                )
             except BaseException as exc:
                 if not ready.done():
                     ready.set_exception(exc)

@@ -32,8 +32,10 @@ SOAP's own ``VersionMismatch`` (envelope not SOAP 1.2) and ``MustUnderstand``
 HTTP 500 as SOAP 1.2's HTTP binding prescribes.
 
 Business refusals are not faults where the official material answers
-otherwise: the consultation (TD3.1, TD3.2) answers XDS errors (HTTP 200,
-``status`` Failure + ``RegistryErrorList``, see :mod:`dmp_sandbox.consultation`),
+otherwise: the consultation (TD3.1, TD3.2) and the alimentation (TD2.1,
+TD3.3) answer XDS errors (HTTP 200, ``status`` Failure + ``RegistryErrorList``,
+see :mod:`dmp_sandbox.consultation`, :mod:`dmp_sandbox.alimentation`,
+:mod:`dmp_sandbox.updates`),
 ``setAuthorization`` (TD0.3) a ``status`` other than ``DMPOk`` (see
 :mod:`dmp_sandbox.habilitations`).
 """
@@ -46,7 +48,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from dmp_desktop.dmp.mtom import MimePart
+from dmp_desktop.dmp.mtom import MimePart, MtomMessage
 from dmp_desktop.dmp.ns import SOAP12, WSA, WSSE
 from dmp_desktop.xmlsafe import UnsafeXmlError, parse
 
@@ -110,6 +112,8 @@ class SoapRequest:
     action: str
     message_id: str | None
     security: etree._Element | None
+    # The MIME parts of an MTOM request (TD2.1), for its xop:Include references.
+    attachments: MtomMessage | None = None
 
 
 @dataclass

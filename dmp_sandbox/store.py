@@ -24,7 +24,9 @@ The document registry and repository (IHE XDS.b) live here too:
 - ``document_contents``: the repository, the document's bytes (LargeBinary:
   BLOB on SQLite, BYTEA on PostgreSQL), one row per document, loaded only
   when a document is retrieved.
-- ``submission_sets``: the submission sets that brought the documents.
+- ``submission_sets``: the submission sets that brought the documents (and
+  those of metadata updates), with who sent them and the submission's
+  signature.
 - ``outbox``: notifications to the patient (emergency accesses...), read with
   ``dmp-sandbox outbox``.
 """
@@ -266,6 +268,14 @@ class SubmissionSetRecord(Base):
     # [{"national_id", "family_name", "given_name", "role", "specialty_code",
     #   "specialty_display", "specialty_scheme", "institution", "institution_id"}]
     authors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Who sent it (an ITI-41 upload or an ITI-57 update), and the submission's
+    # XAdES signature (IHE DSG): its unique id, bytes, signer, and whether the
+    # host verified it (False only under the test-only bypass).
+    submitter_national_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    signature_unique_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    signer_national_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    signature_verified: Mapped[bool | None] = mapped_column(Boolean, default=None)
 
 
 class DocumentRecord(Base):

@@ -1,0 +1,256 @@
+"""The training host's check of a submission's signature (TD2.1: IHE DSG, XAdES).
+
+The XML signature itself (references, manifest digests over the documents
+received, signing-certificate digest, RSA value) is checked by the client's
+own verifier, :func:`dmp_desktop.dmp.xades.verify_signature`. On top of it
+the host decides whether the signer may sign this submission:
+
+- the certificate is a card's *signature* certificate: not a CA, valid
+  today, its key usage (when present) allows non-repudiation;
+- it was issued by the test IGC-Santé persons CA, which chains to the test
+  root (each link's signature, dates and CA flag are checked);
+- its subject (CN: the national id) is the professional who sends the
+  request, or one of the submission's authors (a secretary's software may
+  send what the doctor signed).
+
+Every refusal raises :class:`SubmissionSignatureError` with a short reason
+code (for the trace: ``SIGNATURE_<REASON>``) and a French message that names
+nobody.
+
+Test-only bypass: :func:`read_unverified` only checks that the signature is
+a readable XML signature. The host calls it instead of the verification
+when it was started with ``skip_signature_check=True`` (see
+:class:`dmp_sandbox.host.DmpHost`), which only the conformance test of the
+official TD2.1 example does: that example was signed with a certificate of
+the real test IGC-Santé, and its manifest no longer matches its documents.
+Never the default, never reachable from the ``dmp-sandbox`` command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import NameOID
+
+from dmp_desktop.dmp.xades import XadesError, verify_signature
+from dmp_desktop.dmp.xmlutil import qn
+from dmp_desktop.xmlsafe import UnsafeXmlError, parse
+from dmp_sandbox.pki import PkiPaths, load_cert
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+MAX_CHAIN = 4
+
+_MESSAGES = {
+    "forme": (
+        "La signature du lot de soumission est illisible : une signature XAdES (IHE DSG) "
+        "est attendue."
+    ),
+    "algorithme": (
+        "La signature du lot de soumission utilise un algorithme non accepté (RSA-SHA256 attendu)."
+    ),
+    "reference": (
+        "La signature du lot de soumission est mal construite (références internes "
+        "introuvables) : signez de nouveau puis renvoyez."
+    ),
+    "empreinte": (
+        "La signature du lot de soumission ne correspond plus à son contenu : elle a été "
+        "modifiée après la signature. Signez de nouveau puis renvoyez."
+    ),
+    "document": (
+        "La signature ne couvre pas exactement les documents envoyés (document modifié après "
+        "la signature, ajouté ou manquant) : signez de nouveau puis renvoyez."
+    ),
+    "certificat": (
+        "Le certificat de signature est absent de la signature ou n'est pas celui qu'elle désigne."
+    ),
+    "signature": (
+        "La signature du lot de soumission est invalide : elle n'a pas été faite avec la clé "
+        "du certificat joint."
+    ),
+    "signataire": (
+        "Le certificat de signature ne provient pas de l'IGC-Santé (de test) : signez avec "
+        "la carte CPS."
+    ),
+    "signataire_expire": (
+        "Le certificat de signature de la carte est expiré ou pas encore valide."
+    ),
+    "usage": (
+        "Ce certificat ne sert pas à signer des documents : utilisez le certificat de "
+        "signature de la carte CPS."
+    ),
+    "signataire_autre": (
+        "Le lot de soumission a été signé avec la carte d'une autre personne que celle qui "
+        "l'envoie ou qui en est l'auteur."
+    ),
+    "non_verifiable": (
+        "L'hôte ne peut pas vérifier la signature du lot de soumission (autorités de "
+        "certification non configurées)."
+    ),
+}
+
+
+class SubmissionSignatureError(Exception):
+    """A submission signature the host refuses; ``reason`` goes to the trace."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return _MESSAGES.get(self.reason, _MESSAGES["signature"])
+
+
+@dataclass(frozen=True)
+class DocumentSignerTrust:
+    """The test root and the CAs that issue the cards' signature certificates."""
+
+    roots: tuple[x509.Certificate, ...]
+    issuers: tuple[x509.Certificate, ...]
+
+    @classmethod
+    def from_pki(cls, pki: PkiPaths) -> DocumentSignerTrust:
+        """The test hierarchy: its root and the persons CA (the cards' issuer)."""
+        return cls((load_cert(pki.root_cert),), (load_cert(pki.persons_cert),))
+
+
+@dataclass(frozen=True)
+class SignaturePolicy:
+    """How the host treats submission signatures.
+
+    ``skip_check`` is the test-only bypass of the module docstring: it must
+    be asked for explicitly and is never the default.
+    """
+
+    trust: DocumentSignerTrust | None
+    skip_check: bool = False
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What the host learnt of a submission's signature."""
+
+    verified: bool
+    signer_national_id: str | None
+    signing_time: str
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _valid_at(cert: x509.Certificate, at: dt.datetime) -> bool:
+    return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def _chains_to_root(
+    ca: x509.Certificate, roots: Sequence[x509.Certificate], at: dt.datetime
+) -> bool:
+    current = ca
+    for _ in range(MAX_CHAIN):
+        if not _is_ca(current) or not _valid_at(current, at):
+            return False
+        if any(current == root for root in roots):
+            return True
+        issuer = next((r for r in roots if _issued_by(current, r)), None)
+        if issuer is None:
+            return False
+        current = issuer
+    return False
+
+
+def check_signer(
+    cert: x509.Certificate, trust: DocumentSignerTrust, at: dt.datetime | None = None
+) -> None:
+    """A card's signature certificate from the persons CA (see the module docstring)."""
+    at = at or dt.datetime.now(dt.UTC)
+    if _is_ca(cert):
+        raise SubmissionSignatureError("signataire")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.content_commitment:
+            raise SubmissionSignatureError("usage")
+    except x509.ExtensionNotFound:
+        pass
+    issuer = next((ca for ca in trust.issuers if _issued_by(cert, ca)), None)
+    if issuer is None or not _chains_to_root(issuer, trust.roots, at):
+        raise SubmissionSignatureError("signataire")
+    if not _valid_at(cert, at):
+        raise SubmissionSignatureError("signataire_expire")
+
+
+def signer_national_id(cert: x509.Certificate) -> str | None:
+    values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not values:
+        return None
+    value = values[0].value
+    text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+    return text.strip() or None
+
+
+def verify_submission_signature(
+    data: bytes,
+    documents: Mapping[str, bytes],
+    trust: DocumentSignerTrust | None,
+    allowed_signers: Collection[str],
+    at: dt.datetime | None = None,
+) -> SignatureCheck:
+    """Verify ``data`` over ``documents`` (unique id -> bytes received) and its signer.
+
+    ``allowed_signers``: the national ids that may have signed (the sender,
+    the authors). Raises :class:`SubmissionSignatureError`.
+    """
+    if trust is None:
+        raise SubmissionSignatureError("non_verifiable")
+    try:
+        verified = verify_signature(data, documents)
+    except XadesError as exc:
+        reason = exc.reason if exc.reason in _MESSAGES else "signature"
+        raise SubmissionSignatureError(reason) from None
+    except ValueError:
+        raise SubmissionSignatureError("forme") from None
+    check_signer(verified.certificate, trust, at)
+    national_id = signer_national_id(verified.certificate)
+    if national_id is None or national_id not in allowed_signers:
+        raise SubmissionSignatureError("signataire_autre")
+    return SignatureCheck(True, national_id, verified.signing_time)
+
+
+def read_unverified(data: bytes) -> SignatureCheck:
+    """Test-only bypass: a readable ``ds:Signature``, nothing verified."""
+    try:
+        root = parse(data)
+    except UnsafeXmlError:
+        raise SubmissionSignatureError("forme") from None
+    if root.tag != qn(DS, "Signature") or root.find(qn(DS, "SignedInfo")) is None:
+        raise SubmissionSignatureError("forme")
+    return SignatureCheck(False, None, "")
+
+
+__all__ = [
+    "DocumentSignerTrust",
+    "SignatureCheck",
+    "SignaturePolicy",
+    "SubmissionSignatureError",
+    "check_signer",
+    "read_unverified",
+    "signer_national_id",
+    "verify_submission_signature",
+]
