@@ -126,9 +126,7 @@ DMP_INVALID_SIGNATURE = "DMPInvalidSignature"
 SIGNATURE_CLASS_CODE = "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1"  # IHE DSG
 CDA_MIME_TYPE = "text/xml"
 HL7 = "urn:hl7-org:v3"
-OID_CONFIDENTIALITY_HL7 = "2.16.840.1.113883.5.25"
 LEVELS = frozenset({"N", "R", "V"})  # HL7 confidentiality (2.16.840.1.113883.5.25)
-DMP_FLAGS = frozenset(flag.value for flag in Confidentiality)
 
 _RESPONSE_NSMAP = {"ns2": xds.RS, "ns3": xds.LCM, "ns4": xds.XDSB, "ns5": xds.RIM, "ns6": xds.QUERY}
 

@@ -24,7 +24,8 @@ Rules:
 
 - access as for an upload (:func:`dmp_sandbox.alimentation.grant_feed`):
   structure staff may change nothing; a professional needs a valid
-  authorisation (or emergency access, under the consultation's rules);
+  authorisation (or emergency access, under the consultation's rules, the
+  patient being told as for a consultation);
 - a document the sender may not see (deleted, masked and not theirs while
   they are not the médecin traitant) is unknown: ``XDSDocumentUniqueIdError``;
 - masking, unmasking and visibility changes: the document's author or the
@@ -74,6 +75,7 @@ from dmp_sandbox.alimentation import (
     refused,
     registry_response,
 )
+from dmp_sandbox.consultation import notify_emergency
 from dmp_sandbox.ebrim import RegistryObject
 from dmp_sandbox.store import DocumentRecord, SubmissionSetRecord, utcnow
 
@@ -368,6 +370,8 @@ def update_document_set(ctx: OperationContext) -> etree._Element:
                 else:
                     done.append(apply_metadata(session, grant, ins, change, trace))
             _record_submission_set(session, package, grant, request.national_id)
+            if request.mode.emergency:
+                notify_emergency(store, session, grant)
     except xds.XdsError as error:
         refused(trace, error)
         trace.document_unique_id = error.location if error.location else None

@@ -336,3 +336,31 @@ def _foreign_document(host: RunningHost) -> Stored:
                     unique_id = doc.unique_id
                     break
     return stored(host, unique_id)
+
+
+def test_emergency_update_follows_the_consultation_rules(
+    feed_host: RunningHost, durand_tls: TlsClient, durand_signer: FileSigner
+) -> None:
+    """Without authorisation on Lefebvre's DMP, in break glass: the author archives her document."""
+    doc = new_doc(LEFEBVRE)
+    request = upload_request(
+        DURAND, LEFEBVRE, [doc], signer=durand_signer, purpose="bris_de_glace", reason="Malaise"
+    )
+    assert upload(durand_tls, request).ok
+    entry = stored(feed_host, doc.unique_id)
+    body = status_update_body(LEFEBVRE, DURAND_AUTHOR, [(entry.entry_uuid, APPROVED, ARCHIVED)])
+    answer = update(durand_tls, update_request(DURAND, LEFEBVRE, body))
+    refused(feed_host, answer, "DMPAccessDenied", "TD3.3d")
+    body = status_update_body(LEFEBVRE, DURAND_AUTHOR, [(entry.entry_uuid, APPROVED, ARCHIVED)])
+    request = update_request(
+        DURAND, LEFEBVRE, body, purpose="bris_de_glace", reason="Suite de la prise en charge"
+    )
+    assert update(durand_tls, request).ok
+    trace = last_trace(feed_host)
+    assert (trace.transaction, trace.purpose, trace.reason) == (
+        "TD3.3d",
+        "bris_de_glace",
+        "Suite de la prise en charge",
+    )
+    messages = [m.text for m, _, _ in feed_host.store.outbox(ins_value=LEFEBVRE.value)]
+    assert any("Suite de la prise en charge" in m for m in messages)
