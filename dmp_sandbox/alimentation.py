@@ -20,15 +20,16 @@ Checks, in this order (the first failure is answered):
    ``RPLC`` associations (``DMPInvalidRequest``);
 2. metadata: the attributes a DMP document needs (title, creation time,
    class, type, format, confidentiality, author, patient id, unique id),
-   CDA R2 only (``text/xml``), at most one of N/R/V and never ``MASQUE_PS``
-   with ``INVISIBLE_PATIENT`` (``XDSRegistryMetadataError``); the same
-   unique id twice (``XDSRegistryDuplicateUniqueIdInMessage``);
+   CDA R2 only (``text/xml``), at most one of N/R/V
+   (``XDSRegistryMetadataError``); never ``MASQUE_PS`` with
+   ``INVISIBLE_PATIENT`` (``DMPForbiddenConfidentiality``); the same unique
+   id twice (``XDSRegistryDuplicateUniqueIdInMessage``);
 3. patient: the submission set's, every entry's, the VIHF ``resource-id``'s
    and the CDA header's (``recordTarget``) must be the same INS
    (``XDSPatientIdDoesNotMatch``);
 4. content: not empty, a CDA ``ClinicalDocument`` (``DMPInvalidDocument``);
    ``hash`` (SHA-1) and ``size`` when given must be those of the bytes
-   received (``XDSNonIdenticalHash``, ``XDSNonIdenticalSize``);
+   received (``XDSRepositoryMetadataError``, as an IHE repository answers);
 5. access (:func:`grant_feed`): the DMP exists (``DMPNotFound``) and is not
    closed (``DMPClosed``); a professional blocked by the patient is refused
    (``DMPAccessDeniedByExcludedPs``), even in an emergency; in normal access
@@ -46,9 +47,9 @@ Checks, in this order (the first failure is answered):
    the sender (else ``XDSDocumentUniqueIdError``), belongs to the same
    patient (``XDSPatientIdDoesNotMatch``), is active
    (``XDSRegistryMetadataError``) and was authored by the professional who
-   replaces it (``DMPAccessDenied``); it becomes ``Deprecated``;
+   replaces it (``DMPNotAuthor``); it becomes ``Deprecated``;
 8. signature, when the submission carries one: see
-   :mod:`dmp_sandbox.xades_verify` (``DMPInvalidSignature``, and the trace's
+   :mod:`dmp_sandbox.xades_verify` (``DMPDocumentSignatureError``, and the trace's
    ``result`` says why: ``SIGNATURE_<REASON>``).
 
 The signature document is kept with its submission set (bytes, unique id,
@@ -116,12 +117,13 @@ ACTION_ITI41_RESPONSE = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bRespons
 XDS_PATIENT_MISMATCH = "XDSPatientIdDoesNotMatch"
 XDS_DUPLICATE = "XDSDuplicateUniqueIdInRegistry"
 XDS_DUPLICATE_IN_MESSAGE = "XDSRegistryDuplicateUniqueIdInMessage"
-XDS_HASH = "XDSNonIdenticalHash"
-XDS_SIZE = "XDSNonIdenticalSize"
+XDS_REPOSITORY_METADATA = "XDSRepositoryMetadataError"  # hash or size not those of the bytes
 XDS_MISSING_DOCUMENT = "XDSMissingDocument"
 XDS_MISSING_METADATA = "XDSMissingDocumentMetadata"
 DMP_INVALID_DOCUMENT = "DMPInvalidDocument"
-DMP_INVALID_SIGNATURE = "DMPInvalidSignature"
+DMP_INVALID_SIGNATURE = "DMPDocumentSignatureError"
+DMP_FORBIDDEN_CONFIDENTIALITY = "DMPForbiddenConfidentiality"
+DMP_NOT_AUTHOR = "DMPNotAuthor"
 
 SIGNATURE_CLASS_CODE = "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1"  # IHE DSG
 CDA_MIME_TYPE = "text/xml"
@@ -149,7 +151,7 @@ def refused(trace: TraceContext, error: xds.XdsError, result: str = "Failure") -
 
 
 class SignatureRefused(xds.XdsError):
-    """``DMPInvalidSignature``, with the reason the trace keeps (``SIGNATURE_<REASON>``)."""
+    """``DMPDocumentSignatureError``, with the reason the trace keeps (``SIGNATURE_<REASON>``)."""
 
     def __init__(self, error: SubmissionSignatureError, location: str) -> None:
         super().__init__(DMP_INVALID_SIGNATURE, error.message, location)
@@ -344,7 +346,8 @@ def check_confidentiality(codes: Sequence[dict[str, str]], location: str | None)
         Confidentiality.MASKED_PS.value in values
         and Confidentiality.INVISIBLE_PATIENT.value in values
     ):
-        raise metadata_error(
+        raise xds.XdsError(
+            DMP_FORBIDDEN_CONFIDENTIALITY,
             "Un document ne peut pas être à la fois masqué aux professionnels de santé "
             "(MASQUE_PS) et invisible pour le patient (INVISIBLE_PATIENT) : changez l'un des "
             "deux choix.",
@@ -614,7 +617,7 @@ def check_content(entry: NewEntry, ins: Ins) -> None:
         actual = hashlib.sha1(data, usedforsecurity=False).hexdigest()
         if not hmac.compare_digest(declared_hash.lower(), actual):
             raise xds.XdsError(
-                XDS_HASH,
+                XDS_REPOSITORY_METADATA,
                 "L'empreinte (hash) déclarée ne correspond pas au document reçu : il a été "
                 "modifié ou tronqué en route.",
                 location,
@@ -622,7 +625,7 @@ def check_content(entry: NewEntry, ins: Ins) -> None:
     declared_size = entry.obj.slot("size")
     if declared_size is not None and declared_size != str(len(data)):
         raise xds.XdsError(
-            XDS_SIZE,
+            XDS_REPOSITORY_METADATA,
             "La taille (size) déclarée ne correspond pas au document reçu : il a été tronqué "
             "ou modifié en route.",
             location,
@@ -744,7 +747,7 @@ def _check_replacement(
         )
     if acting not in old.author_ids():
         raise xds.XdsError(
-            xds.DMP_ACCESS_DENIED,
+            DMP_NOT_AUTHOR,
             "Seul l'auteur d'un document peut le remplacer : rien n'a été enregistré.",
             target,
         )
@@ -895,8 +898,10 @@ def provide_and_register(ctx: OperationContext) -> etree._Element:
 __all__ = [
     "ACTION_ITI41",
     "ACTION_ITI41_RESPONSE",
+    "DMP_FORBIDDEN_CONFIDENTIALITY",
     "DMP_INVALID_DOCUMENT",
     "DMP_INVALID_SIGNATURE",
+    "DMP_NOT_AUTHOR",
     "check_confidentiality",
     "grant_feed",
     "provide_and_register",

@@ -29,14 +29,14 @@ Rules:
 - a document the sender may not see (deleted, masked and not theirs while
   they are not the médecin traitant) is unknown: ``XDSDocumentUniqueIdError``;
 - masking, unmasking and visibility changes: the document's author or the
-  patient's médecin traitant DMP (``DMPAccessDenied`` otherwise); never
-  masked *and* invisible to the patient (``XDSRegistryMetadataError``); an
+  patient's médecin traitant DMP (``DMPNotAuthor`` otherwise); never
+  masked *and* invisible to the patient (``DMPForbiddenConfidentiality``); an
   active or archived document only (``XDSMetadataUpdateError``); the
   ``PreviousVersion`` must be the current version
   (``XDSMetadataVersionError``: someone changed it meanwhile);
 - archive (Approved -> Archived) and back (Archived -> Approved): the author
   or the médecin traitant; delete (-> Deleted, from Approved, Archived or
-  Deprecated): the author only; ``OriginalStatus`` must be the document's
+  Deprecated): the author only (``DMPNotAuthor``); ``OriginalStatus`` must be the document's
   status (``XDSMetadataUpdateError``); a deleted document never comes back.
 
 The training host keeps one registry row per logical document: a metadata
@@ -67,6 +67,7 @@ from dmp_desktop.domain.patient import Ins
 from dmp_sandbox import ebrim, xds
 from dmp_sandbox.access import Grant, read_access, vihf_patient, visible
 from dmp_sandbox.alimentation import (
+    DMP_NOT_AUTHOR,
     XDS_PATIENT_MISMATCH,
     check_confidentiality,
     check_registry_duplicates,
@@ -203,7 +204,7 @@ def _author_or_treating(doc: DocumentRecord, grant: Grant, what: str) -> None:
     if grant.request.national_id in doc.author_ids() or grant.treating_physician:
         return
     raise xds.XdsError(
-        xds.DMP_ACCESS_DENIED,
+        DMP_NOT_AUTHOR,
         f"Seuls l'auteur du document et le médecin traitant DMP du patient peuvent {what}.",
         doc.unique_id,
     )
@@ -230,7 +231,7 @@ def apply_status(
     if change.new is DocumentStatus.DELETED:
         if grant.request.national_id not in doc.author_ids():
             raise xds.XdsError(
-                xds.DMP_ACCESS_DENIED,
+                DMP_NOT_AUTHOR,
                 "Seul l'auteur d'un document peut le supprimer : rien n'a été modifié.",
                 doc.unique_id,
             )

@@ -334,8 +334,8 @@ def test_duplicate_unique_id_is_refused_as_ihe_says(
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"declared_hash": "0" * 40}, "XDSNonIdenticalHash"),
-        ({"declared_size": "12"}, "XDSNonIdenticalSize"),
+        ({"declared_hash": "0" * 40}, "XDSRepositoryMetadataError"),
+        ({"declared_size": "12"}, "XDSRepositoryMetadataError"),
         ({"content": b""}, "DMPInvalidDocument"),
         ({"content": b"   \n"}, "DMPInvalidDocument"),
         ({"content": b"%PDF-1.4 not xml"}, "DMPInvalidDocument"),
@@ -366,7 +366,7 @@ def test_masked_and_invisible_to_the_patient_is_refused(
     before = document_count(feed_host)
     doc = new_doc(LEA).with_flags("MASQUE_PS", "INVISIBLE_PATIENT")
     answer = upload(durand_tls, upload_request(DURAND, LEA, [doc]))
-    refused(feed_host, answer, "XDSRegistryMetadataError", before=before, context="MASQUE_PS")
+    refused(feed_host, answer, "DMPForbiddenConfidentiality", before=before, context="MASQUE_PS")
     assert answer.errors[0][2] == doc.unique_id
 
 
@@ -510,7 +510,7 @@ def test_replacement_refusals(
     answer = upload(
         durand_tls, upload_request(DURAND, LEA, [new_doc(LEA)], replaces={"Document01": foreign})
     )
-    refused(feed_host, answer, "DMPAccessDenied", before=before, context="auteur")
+    refused(feed_host, answer, "DMPNotAuthor", before=before, context="auteur")
     assert stored(feed_host, others[0].unique_id).status == APPROVED
 
 

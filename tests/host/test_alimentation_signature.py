@@ -1,7 +1,7 @@
 """The submission signature of TD2.1 (IHE DSG, XAdES) as the training host checks it.
 
 Signed on the SoftHSM card (its signature key, CPS3-DURAND) or with card-like
-certificates whose key is in a file; every refusal is ``DMPInvalidSignature`` with
+certificates whose key is in a file; every refusal is ``DMPDocumentSignatureError`` with
 its reason in the trace (``SIGNATURE_<REASON>``), and nothing is stored.
 """
 
@@ -71,11 +71,11 @@ def card(card_manager: CardManager) -> Iterator[CardSession]:
 
 def signature_refused(host: RunningHost, answer: Answer, reason: str, before: int) -> None:
     assert answer.status == FAILURE, answer.errors
-    assert answer.error_code == "DMPInvalidSignature", answer.errors
+    assert answer.error_code == "DMPDocumentSignatureError", answer.errors
     trace = last_trace(host)
     assert (trace.transaction, trace.outcome, trace.result) == (
         "TD2.1",
-        "DMPInvalidSignature",
+        "DMPDocumentSignatureError",
         f"SIGNATURE_{reason.upper()}",
     )
     assert document_count(host) == before
@@ -198,7 +198,7 @@ def test_empty_signature_document(feed_host: RunningHost, durand_tls: TlsClient)
     before = document_count(feed_host)
     request = upload_request(DURAND, LEA, [new_doc(LEA)], signature_bytes=b"")
     answer = upload(durand_tls, request)
-    assert answer.error_code == "DMPInvalidSignature"
+    assert answer.error_code == "DMPDocumentSignatureError"
     assert document_count(feed_host) == before
 
 
@@ -214,4 +214,7 @@ def test_a_host_without_its_certificate_authorities_cannot_verify(
         "repository", request.content_type, request.body, identity_from_der(der), trace
     )
     assert answer.status == 200
-    assert (trace.outcome, trace.result) == ("DMPInvalidSignature", "SIGNATURE_NON_VERIFIABLE")
+    assert (trace.outcome, trace.result) == (
+        "DMPDocumentSignatureError",
+        "SIGNATURE_NON_VERIFIABLE",
+    )

@@ -156,7 +156,7 @@ def test_visibility_to_the_patient_is_td33b(
     # Masked and invisible to the patient together: never.
     now = stored(feed_host, doc.unique_id)
     answer = update(durand_tls, mask(DURAND, now, "MASQUE_PS", "INVISIBLE_PATIENT"))
-    refused(feed_host, answer, "XDSRegistryMetadataError", "TD3.3a")
+    refused(feed_host, answer, "DMPForbiddenConfidentiality", "TD3.3a")
     assert stored(feed_host, doc.unique_id) == now
 
 
@@ -185,12 +185,12 @@ def test_other_professionals_may_not_mask_archive_or_delete(
 ) -> None:
     doc = durand_document(durand_tls, durand_signer, feed_host)
     answer = update(martin_tls, mask(MARTIN, doc, "MASQUE_PS"))
-    refused(feed_host, answer, "DMPAccessDenied", "TD3.3a")
+    refused(feed_host, answer, "DMPNotAuthor", "TD3.3a")
     assert "auteur" in answer.errors[0][1]
     answer = update(martin_tls, set_status(MARTIN, doc, APPROVED, ARCHIVED))
-    refused(feed_host, answer, "DMPAccessDenied", "TD3.3d")
+    refused(feed_host, answer, "DMPNotAuthor", "TD3.3d")
     answer = update(martin_tls, set_status(MARTIN, doc, APPROVED, DELETED))
-    refused(feed_host, answer, "DMPAccessDenied", "TD3.3c")
+    refused(feed_host, answer, "DMPNotAuthor", "TD3.3c")
     assert stored(feed_host, doc.unique_id) == doc
     # A masked document of someone else does not exist for him.
     hidden = durand_document(durand_tls, durand_signer, feed_host, "MASQUE_PS")
@@ -255,7 +255,7 @@ def test_archive_unarchive_then_delete(
 def test_only_the_author_deletes(feed_host: RunningHost, durand_tls: TlsClient) -> None:
     foreign = _foreign_document(feed_host)
     answer = update(durand_tls, set_status(DURAND, foreign, APPROVED, DELETED))
-    refused(feed_host, answer, "DMPAccessDenied", "TD3.3c")
+    refused(feed_host, answer, "DMPNotAuthor", "TD3.3c")
     assert "auteur" in answer.errors[0][1]
     # The médecin traitant may archive it, though.
     assert update(durand_tls, set_status(DURAND, foreign, APPROVED, ARCHIVED)).ok

@@ -219,10 +219,10 @@ def test_official_td21_signature_is_refused_by_a_checking_host(
 ) -> None:
     media_type, body, _ = official_td21(DURAND)
     answer = post_answer(durand_tls, body, media_type, REPOSITORY)
-    assert answer.error_code == "DMPInvalidSignature", answer.errors
+    assert answer.error_code == "DMPDocumentSignatureError", answer.errors
     assert rs_xsd.validate(etree.fromstring(etree.tostring(answer.body))), rs_xsd.error_log
     trace = last_trace(feed_host)
-    assert (trace.transaction, trace.outcome) == ("TD2.1", "DMPInvalidSignature")
+    assert (trace.transaction, trace.outcome) == ("TD2.1", "DMPDocumentSignatureError")
     # Its manifest covers other documents than those sent.
     assert trace.result == "SIGNATURE_DOCUMENT"
 
