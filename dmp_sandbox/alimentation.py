@@ -72,6 +72,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dmp_desktop.dmp.mtom import element_bytes
@@ -525,8 +526,11 @@ def read_upload(ctx: OperationContext) -> Upload:
                     "Association RPLC inattendue : elle doit relier le nouveau document à "
                     "l'identifiant (entryUUID) du document qu'il remplace."
                 )
-            if assoc.source in replaces:
-                raise xds.invalid("Un document ne peut remplacer qu'un seul document (RPLC).")
+            if assoc.source in replaces or assoc.target in replaces.values():
+                raise xds.invalid(
+                    "Un document ne peut remplacer qu'un seul document, et un document n'est "
+                    "remplacé qu'une fois (RPLC)."
+                )
             replaces[assoc.source] = assoc.target
         else:
             raise xds.invalid("Type d'association non pris en charge par le DMP.")
@@ -885,6 +889,13 @@ def provide_and_register(ctx: OperationContext) -> etree._Element:
                     old.replaced_by_uuid = entry_uuid
             if request.mode.emergency:
                 notify_emergency(store, session, grant)
+    except IntegrityError:
+        # Another upload of the same document won the race (the check above saw none).
+        error = xds.XdsError(
+            XDS_DUPLICATE, "Ce document vient d'être enregistré par un autre envoi.", None
+        )
+        refused(ctx.trace, error)
+        return registry_response([error])
     except xds.XdsError as error:
         result = error.trace_result if isinstance(error, SignatureRefused) else "Failure"
         refused(ctx.trace, error, result)

@@ -524,3 +524,30 @@ def test_refusal_answers_have_the_registry_error_shape(
     assert error.get("severity") == "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
     assert answer.envelope.find(f"{{{SOAP}}}Body/{{{SOAP}}}Fault") is None
     assert MARTIN_AUTHOR.national_id not in error.get("codeContext")
+
+
+def test_a_lost_race_is_still_a_duplicate(
+    feed_host: RunningHost, durand_tls: TlsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two uploads of one document at once: the database's constraint answers for the second."""
+    from dmp_sandbox import alimentation
+
+    doc = new_doc(LEA)
+    assert upload(durand_tls, upload_request(DURAND, LEA, [doc])).ok
+    before = document_count(feed_host)
+    monkeypatch.setattr(alimentation, "check_registry_duplicates", lambda *args: None)
+    answer = upload(durand_tls, upload_request(DURAND, LEA, [doc]))
+    refused(feed_host, answer, "XDSDuplicateUniqueIdInRegistry", before=before)
+
+
+def test_one_document_is_replaced_once(feed_host: RunningHost, durand_tls: TlsClient) -> None:
+    first = new_doc(LEA)
+    assert upload(durand_tls, upload_request(DURAND, LEA, [first])).ok
+    target = stored(feed_host, first.unique_id).entry_uuid
+    before = document_count(feed_host)
+    a, b = new_doc(LEA), new_doc(LEA, entry_id="Document02")
+    request = upload_request(
+        DURAND, LEA, [a, b], replaces={"Document01": target, "Document02": target}
+    )
+    refused(feed_host, upload(durand_tls, request), "DMPInvalidRequest", before=before)
+    assert stored(feed_host, first.unique_id).status == APPROVED
