@@ -22,6 +22,7 @@ the TLS certificate; the professional is then the VIHF's subject (see
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -31,7 +32,11 @@ from dmp_desktop.dmp.ns import SAML2, WSSE
 from dmp_desktop.dmp.vihf import AUTH_MODE_DIRECT, VihfClaims, parse_vihf
 from dmp_desktop.domain.practitioner import NON_PS_ROLE_OID, PROFESSION_CODES, PROFESSION_OID
 from dmp_desktop.errors import DmpProtocolError
+from dmp_sandbox.replay import check_assertion
 from dmp_sandbox.soap import FaultCode, SoapFault
+
+if TYPE_CHECKING:
+    from dmp_sandbox.host import TraceContext
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,14 @@ def identity_from_der(der: bytes) -> CertIdentity | None:
     )
 
 
-def read_vihf(security: etree._Element | None) -> VihfClaims:
-    """The VIHF in ``wsse:Security``; missing or unreadable is an authentication fault."""
+def read_vihf(
+    security: etree._Element | None, trace: TraceContext | None = None
+) -> VihfClaims:
+    """The VIHF in ``wsse:Security``; missing or unreadable is an authentication fault.
+
+    A stale, future-dated or replayed assertion is refused too
+    (:func:`dmp_sandbox.replay.check_assertion`; the cause goes to ``trace``).
+    """
     assertion = None
     if security is not None and security.tag == f"{{{WSSE}}}Security":
         assertion = security.find(f"{{{SAML2}}}Assertion")
@@ -100,9 +111,11 @@ def read_vihf(security: etree._Element | None) -> VihfClaims:
             FaultCode.AUTHENTICATION, "Jeton VIHF absent (wsse:Security/saml2:Assertion)."
         )
     try:
-        return parse_vihf(assertion)
+        claims = parse_vihf(assertion)
     except DmpProtocolError as exc:
         raise SoapFault(FaultCode.AUTHENTICATION, "Jeton VIHF illisible.") from exc
+    check_assertion(assertion, trace)  # fresh (IssueInstant ± 5 min) and used once
+    return claims
 
 
 def check_vihf(identity: CertIdentity, vihf: VihfClaims) -> None:

@@ -297,7 +297,7 @@ class DmpHost:
                 raise SoapFault(
                     FaultCode.AUTHENTICATION, "Certificat d'authentification inexploitable."
                 )
-            vihf = read_vihf(request.security)
+            vihf = read_vihf(request.security, trace)
             _peek_vihf_patient(vihf, trace)
             identity = authenticate(identity, vihf, request.security, self.vihf_trust, trace)
             answer = operation.run(

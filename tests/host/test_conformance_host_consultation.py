@@ -39,6 +39,7 @@ from tests.host.test_consultation_wire import (
     tls,
 )
 from tests.host.wire import SAML, SOAP, WSA, ClientIdentity
+from tests.support.vihf import refresh_vihf
 
 __all__ = ["consult_host", "martin"]  # fixtures
 
@@ -52,7 +53,8 @@ def official(name: str) -> etree._Element:
 
 
 def with_identities(env: etree._Element, national_id: str) -> bytes:
-    """The official request, sent as Dr ``national_id`` about Moreau Léa."""
+    """The official request, sent as Dr ``national_id`` about Moreau Léa (VIHF of now)."""
+    refresh_vihf(env)
     env.find(f".//{{{SAML}}}Subject/{{{SAML}}}NameID").text = national_id
     for attribute in env.iter(f"{{{SAML}}}Attribute"):
         if attribute.get("Name") == "urn:oasis:names:tc:xacml:2.0:resource:resource-id":

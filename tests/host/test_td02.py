@@ -26,6 +26,7 @@ from tests.host.wire import (
     client_context,
     td02_request,
 )
+from tests.support.vihf import refresh_vihf
 
 NS = {"h": HL7, "s": SOAP, "a": WSA}
 PATIENTS = {p.key: p for p in demo_patients()}
@@ -199,7 +200,7 @@ def test_official_td02_request_is_accepted(
     """The CNAM's TD0.2 example, identities aside, gets an answer valid against the XSD."""
     require_shared(DMP_MESSAGES)
     source = DMP_MESSAGES / "TD0.2 - Test d'existence_requête.xml"
-    env = etree.fromstring(source.read_bytes())
+    env = refresh_vihf(etree.fromstring(source.read_bytes()))  # a VIHF of now
     patient = PATIENTS["actif-autorise"]
     ins = Ins(patient.ins.value, InsKind.TEST_NIR)
     name_id = env.find(f".//{{{SAML}}}Subject/{{{SAML}}}NameID")

@@ -7,6 +7,7 @@ TD0.2 example.
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import ssl
 import uuid
@@ -173,7 +174,9 @@ def vihf(
 ) -> etree._Element:
     assertion = etree.Element(f"{{{SAML}}}Assertion", nsmap={"saml2": SAML, "xsi": XSI})
     assertion.set("ID", f"_{uuid.uuid4()}")
-    assertion.set("IssueInstant", "2026-11-25T08:00:00.000Z")
+    # Now: the host refuses an assertion issued more than 5 minutes ago (dmp_sandbox.replay).
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assertion.set("IssueInstant", now)
     assertion.set("Version", "2.0")
     issuer = etree.SubElement(assertion, f"{{{SAML}}}Issuer")
     issuer.set("Format", "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName")
@@ -181,7 +184,7 @@ def vihf(
     subject = etree.SubElement(assertion, f"{{{SAML}}}Subject")
     etree.SubElement(subject, f"{{{SAML}}}NameID").text = name_id
     authn = etree.SubElement(
-        assertion, f"{{{SAML}}}AuthnStatement", AuthnInstant="2026-11-25T08:00:00.000Z"
+        assertion, f"{{{SAML}}}AuthnStatement", AuthnInstant=now
     )
     etree.SubElement(
         etree.SubElement(authn, f"{{{SAML}}}AuthnContext"), f"{{{SAML}}}AuthnContextClassRef"
