@@ -599,12 +599,8 @@ def read_upload(ctx: OperationContext) -> Upload:
     for entry in documents:
         check_content(entry, ins)
     signature = signatures[0] if signatures else None
-    if signature is not None and not signature.content:
-        raise xds.XdsError(
-            DMP_INVALID_SIGNATURE,
-            "La signature du lot de soumission est vide.",
-            signature.unique_id,
-        )
+    if signature is not None and not signature.content.strip():
+        raise SignatureRefused(SubmissionSignatureError("forme"), signature.unique_id)
     return Upload(package, ins, documents, signature)
 
 
