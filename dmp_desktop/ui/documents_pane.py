@@ -391,7 +391,8 @@ class DocumentListPage(QWidget):
         hint = QLabel(
             self.tr(
                 "Entrée : ouvrir · Alt+↑/↓ : document précédent/suivant · F5 : actualiser · "
-                "● nouveau · ✎ rédigé par le patient"
+                "● nouveau · ✎ rédigé par le patient · glissez un fichier ici pour l'envoyer "
+                "au DMP (Ctrl+U)"
             ),
             self,
         )

@@ -38,6 +38,7 @@ from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.card_screen import CardScreen
+from dmp_desktop.ui.document_actions import DocumentActions
 from dmp_desktop.ui.emergency_dialog import EmergencyBanner
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.pin_dialog import PinDialog
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self.vsm = VsmFeature(self)  # the medical summary editor (Ctrl+Shift+S)
+        self.alimentation = DocumentActions(self)  # uploads (Ctrl+U), outbox, document changes
         self._build_menus()
         self._connect()
         self._on_card_state(card_service.state)
@@ -241,6 +243,7 @@ class MainWindow(QMainWindow):
         patient_menu.addSeparator()
         patient_menu.addAction(self.act_cancel)
         documents_menu = menu_bar.addMenu(self.tr("&Documents"))
+        self.alimentation.fill_menu(documents_menu)
         documents_menu.addAction(self.act_filter)
         documents_menu.addAction(self.act_previous_doc)
         documents_menu.addAction(self.act_next_doc)
@@ -490,6 +493,8 @@ class MainWindow(QMainWindow):
                 "Entrée : vérifier le DMP du patient, puis ouvrir le document choisi\n"
                 "F5 : actualiser la liste des documents\n"
                 "Ctrl+F : filtrer la liste (ou chercher dans le document ouvert)\n"
+                "Ctrl+U : envoyer un document (ou glissez le fichier sur le dossier)\n"
+                "Ctrl+Shift+U : remplacer le document choisi par une nouvelle version\n"
                 "Alt+↑ / Alt+↓ : document précédent / suivant\n"
                 "Ctrl+W : fermer l'onglet · Ctrl+Tab : onglet suivant\n"
                 "Ctrl+P : imprimer le document\n"

@@ -374,6 +374,7 @@ class VsmEditor(QWidget):
     refreshed = Signal()  # the messages are up to date (the preview follows)
     previewUpdated = Signal()  # the preview shows the summary as it was last refreshed
     started = Signal(str)  # where the content came from: "draft", "dmp", "new"
+    sendRequested = Signal()  # « Envoyer au DMP »: the window's alimentation sends the VSM
 
     def __init__(
         self,
@@ -474,6 +475,12 @@ class VsmEditor(QWidget):
         self.close_button.setObjectName("vsmClose")
         self.close_button.setToolTip(self.tr("Fermer la synthèse ; le brouillon est enregistré"))
         self.close_button.clicked.connect(self.request_close)
+        self.send_button = QPushButton(self.tr("&Envoyer au DMP…"), self)
+        self.send_button.setObjectName("vsmSend")
+        self.send_button.setToolTip(
+            self.tr("Envoyer la synthèse dans le DMP du patient (remplace votre VSM précédent)")
+        )
+        self.send_button.clicked.connect(self.sendRequested)
 
         top = QHBoxLayout()
         names = QVBoxLayout()
@@ -485,6 +492,7 @@ class VsmEditor(QWidget):
             self.refetch_button,
             self.discard_button,
             self.import_button,
+            self.send_button,
             self.close_button,
         ):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
