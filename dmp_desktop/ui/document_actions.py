@@ -161,6 +161,7 @@ class DocumentActions(QObject):
         self.message_box: QMessageBox | None = None
         self.context_menu: QMenu | None = None
         self._select_after: str | None = None
+        self._after_refresh: tuple[Tone, str] | None = None  # said again over "Liste actualisée"
         self._reasons: dict[str, str] = {}
 
         self._build_actions()
@@ -512,6 +513,9 @@ class DocumentActions(QObject):
             self.notify(Tone.ERROR, message)
 
     def _on_documents_ready(self, _listing: object) -> None:
+        notice, self._after_refresh = self._after_refresh, None
+        if notice is not None:
+            self.notify(*notice)
         unique_id, self._select_after = self._select_after, None
         if unique_id is None:
             self.update_actions()
@@ -667,6 +671,7 @@ class DocumentActions(QObject):
                 title=entry.title, what=", ".join(parts)
             )
         self.notify(Tone.OK, text)
+        self._after_refresh = (Tone.OK, text)
 
     def _on_change_failed(self, _action: str, message: str) -> None:
         self.notify(Tone.ERROR, message)
@@ -743,6 +748,7 @@ class DocumentActions(QObject):
             set_tone(self.staff_box.notice, Tone.INFO, "")
         if state is not PaneState.DOCUMENTS:
             self._select_after = None
+            self._after_refresh = None
         self.update_actions()
 
     def _on_session_ended(self, _reason: str) -> None:
@@ -769,6 +775,7 @@ class DocumentActions(QObject):
             self.panel.hide()
         self.overlay.clear_away()
         self._select_after = None
+        self._after_refresh = None
         self.staff_box.hide()
         set_tone(self.staff_box.notice, Tone.INFO, "")
         self.indicator.set_state(0, 0)

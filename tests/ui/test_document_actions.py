@@ -1,0 +1,451 @@
+"""What one may do to a document of the list, with a stub DMP: the context menu and the
+Documents menu follow the DMP's rules (author, médecin traitant) and say why an action is
+not available; replace (RPLC), mask / unmask, visibility, archive, delete (confirmed,
+naming the document) each run off the UI thread and refresh the list. A secretary's
+card never lists documents but can upload. The VSM editor's "Envoyer au DMP"."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
+from dmp_desktop.domain.patient import Ins
+from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.errors import DmpServiceError
+from dmp_desktop.services.consultation import PaneState
+from dmp_desktop.settings import Settings
+from dmp_desktop.ui.main_window import MainWindow
+from tests.ui.conftest import WindowFactory, visible_texts
+from tests.ui.consultation_fakes import AUTHORISED, NOT_TREATING
+from tests.ui.fakes import FakeCard, FakeCardManager, ui_settings
+from tests.ui.test_upload_support import (
+    PDF,
+    AlimentationDmp,
+    answer,
+    drop_files,
+    write,
+)
+
+MINE = "1.2.250.1.999.1.2"  # "Lettre de liaison", Dr DURAND
+THEIRS = "1.2.250.1.999.1.1"  # "Consultation de cardiologie", Dr BONNET
+SECRETARY = Practitioner(
+    national_id="3499700433153007/SEC0001",
+    family_name="BERNARD",
+    given_name="SOPHIE",
+    profession="Secrétaire médicale",
+    profession_code=None,
+    structure_id="499700433153007",
+    structure_name="Cabinet médical des Tilleuls",
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return dataclasses.replace(
+        ui_settings(),
+        data_dir=str(tmp_path / "data"),
+        structure_id="10B0012345",
+        extra={"structure_name": "Cabinet médical des Tilleuls"},
+    )
+
+
+@pytest.fixture
+def dmp(settings: Settings) -> AlimentationDmp:
+    return AlimentationDmp(settings)
+
+
+def log_in(qtbot: QtBot, window: MainWindow, pin: str = "1234") -> None:
+    qtbot.waitUntil(lambda: window.pin_dialog is not None and window.pin_dialog.isVisible())
+    dialog = window.pin_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.pin_edit, pin)
+    with qtbot.waitSignal(window.card_service.loggedIn):
+        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+
+
+def check(qtbot: QtBot, window: MainWindow, ins: Ins, *, listed: bool = True) -> None:
+    edit = window.workspace.patient_pane.ins_edit
+    edit.setText("")
+    qtbot.keyClicks(edit, ins.value)
+    signal = window.consultation.documentsReady if listed else window.dmp_service.statusReady
+    with qtbot.waitSignal(signal, timeout=5000):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def ready_window(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    cards: FakeCardManager,
+    dmp: AlimentationDmp,
+    ins: Ins = AUTHORISED,
+) -> MainWindow:
+    window = make_window(settings, cards, dmp)
+    log_in(qtbot, window)
+    check(qtbot, window, ins)
+    return window
+
+
+def select(window: MainWindow, unique_id: str) -> DocumentEntry:
+    pane = window.workspace.documents_pane
+    index = pane.list_page.proxy.index_of(unique_id)
+    assert index.isValid(), unique_id
+    pane.table.setCurrentIndex(index)
+    entry = pane.list_page.current_entry()
+    assert entry is not None
+    return entry
+
+
+def stored(dmp: AlimentationDmp, unique_id: str, ins: Ins = AUTHORISED) -> DocumentEntry:
+    return dmp.patients[ins.value].documents[unique_id][0]
+
+
+def test_the_context_menu_follows_the_rules_and_says_why(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    actions = window.alimentation
+    table = window.workspace.documents_pane.table
+
+    # My own document: everything.
+    index = window.workspace.documents_pane.list_page.proxy.index_of(MINE)
+    menu = actions.show_context_menu(table.visualRect(index).center())
+    assert menu is not None
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert texts == [
+        "&Remplacer par une nouvelle version…",
+        "&Masquer aux professionnels",
+        "Modifier la &visibilité…",
+        "Arc&hiver",
+        "&Supprimer…",
+        "&Envoyer un document…",
+    ]
+    assert all(a.isEnabled() for a in menu.actions())
+    menu.close()
+
+    # Another doctor's document, and I am the médecin traitant: not replace nor delete.
+    select(window, THEIRS)
+    actions.update_actions()
+    assert not actions.act_replace.isEnabled()
+    assert actions.act_replace.toolTip() == "Seul l'auteur d'un document peut le remplacer."
+    assert not actions.act_delete.isEnabled()
+    assert actions.act_delete.toolTip() == "Seul l'auteur d'un document peut le supprimer."
+    assert actions.act_mask.isEnabled() and actions.act_archive.isEnabled()
+
+    # Not the médecin traitant: only what the author may do, and it says so.
+    check(qtbot, window, NOT_TREATING)
+    select(window, THEIRS)
+    actions.update_actions()
+    for action in (actions.act_mask, actions.act_visibility, actions.act_archive):
+        assert not action.isEnabled()
+        assert action.toolTip() == (
+            "Réservé à l'auteur du document et au médecin traitant DMP du patient."
+        )
+    # Refused actions do nothing, with the reason next to the list.
+    assert not actions.set_masked(True)
+    assert "Réservé à l'auteur" in window.workspace.documents_pane.list_page.notice_label.text()
+    assert dmp.changes == []
+
+
+def test_mask_then_unmask_my_document(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    actions = window.alimentation
+    select(window, MINE)
+    actions.update_actions()
+    assert actions.act_mask.isVisible() and not actions.act_unmask.isVisible()
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        actions.act_mask.trigger()
+    assert dmp.changes[0][0] == "visibility"
+    assert dmp.changes[0][1] is not threading.main_thread()
+    assert stored(dmp, MINE).masked_from_professionals
+    notice = window.workspace.documents_pane.list_page.notice_label.text()
+    assert "Visibilité de « Lettre de liaison » : masqué aux professionnels" in notice
+
+    # Masked documents are listed for the médecin traitant who asks for them.
+    window.workspace.documents_pane.list_page.masked_check.setChecked(True)
+    qtbot.waitUntil(
+        lambda: window.workspace.documents_pane.list_page.proxy.index_of(MINE).isValid(),
+        timeout=5000,
+    )
+    select(window, MINE)
+    actions.update_actions()
+    assert actions.act_unmask.isVisible() and not actions.act_mask.isVisible()
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        actions.act_unmask.trigger()
+    assert not stored(dmp, MINE).masked_from_professionals
+
+
+def test_change_the_visibility_with_the_three_questions(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    select(window, MINE)
+    dialog = window.alimentation.request_visibility()
+    assert dialog is not None
+    # The current visibility is shown (a document already in the DMP has one).
+    assert dialog.choices.no["masked"].isChecked()
+    assert dialog.choices.no["invisible_patient"].isChecked()
+    dialog.choices.yes["masked"].click()
+    dialog.choices.yes["invisible_patient"].click()
+    assert not dialog.ok_button.isEnabled()
+    assert "à la fois masqué" in dialog.choices.message.text()
+    dialog.choices.no["masked"].click()
+    dialog.choices.yes["invisible_legal_reps"].click()
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        dialog.ok_button.click()
+    entry = stored(dmp, MINE)
+    assert entry.invisible_to_patient and entry.invisible_to_legal_reps
+    assert not entry.masked_from_professionals
+
+
+def test_archive_then_delete_with_a_confirmation_naming_the_document(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    actions = window.alimentation
+    select(window, THEIRS)  # médecin traitant: may archive another doctor's document
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        actions.act_archive.trigger()
+    assert stored(dmp, THEIRS).status is DocumentStatus.ARCHIVED
+    assert not window.workspace.documents_pane.list_page.proxy.index_of(THEIRS).isValid()
+    assert "est archivé" in window.workspace.documents_pane.list_page.notice_label.text()
+
+    select(window, MINE)
+    box = actions.request_delete()
+    assert isinstance(box, QMessageBox)
+    assert box.text() == "Supprimer définitivement « Lettre de liaison » du DMP du patient ?"
+    cancel = next(b for b in box.buttons() if b.text() == "Annuler")
+    assert box.defaultButton() is cancel
+    cancel.click()
+    assert MINE in dmp.patients[AUTHORISED.value].documents
+
+    box = actions.request_delete()
+    assert box is not None
+    delete = next(b for b in box.buttons() if b.text() == "&Supprimer le document")
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        delete.click()
+    assert MINE not in dmp.patients[AUTHORISED.value].documents
+    assert not window.workspace.documents_pane.list_page.proxy.index_of(MINE).isValid()
+    assert "a été supprimé du DMP" in window.workspace.documents_pane.list_page.notice_label.text()
+
+
+def test_a_refused_change_says_why(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    dmp.change_error = DmpServiceError("DMPAccessDenied")
+    select(window, MINE)
+    with qtbot.waitSignal(window.alimentation.service.changeFailed, timeout=5000) as failed:
+        window.alimentation.act_archive.trigger()
+    assert failed.args[0] == "archive"
+    notice = window.workspace.documents_pane.list_page.notice_label
+    assert notice.text().startswith("✖ ") and "refusé" in notice.text()
+
+
+def test_replace_my_document_with_a_new_version(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+    tmp_path: Path,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    old = select(window, MINE)
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_U,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    chooser = window.alimentation.file_dialog
+    assert chooser is not None
+    assert chooser.windowTitle() == "Nouvelle version de « Lettre de liaison »"
+    chooser.fileSelected.emit(str(write(tmp_path, "lettre-v2.pdf", PDF + b"% v2\n")))
+    chooser.reject()
+    dialog = window.alimentation.upload_dialog
+    assert dialog is not None
+    assert "Remplacer un document" in dialog.windowTitle()
+    assert "Remplace « Lettre de liaison »" in dialog.replaces_label.text()
+    assert dialog.title_edit.text() == "Lettre de liaison"
+    code = dialog.type_picker.code
+    assert code is not None and code.code == "11490-0"
+    assert dialog.choices.visibility() is None  # asked again, explicitly
+    answer(dialog, False, False, False)
+    with qtbot.waitSignal(window.alimentation.service.uploadSucceeded, timeout=5000):
+        dialog.send_button.click()
+    submission = dmp.uploads[0]
+    assert submission.replaces_entry_uuid == old.entry_uuid
+    assert stored(dmp, MINE).status is DocumentStatus.DEPRECATED
+    new_id = submission.document.unique_id
+    qtbot.waitUntil(
+        lambda: window.workspace.documents_pane.list_page.proxy.index_of(new_id).isValid(),
+        timeout=5000,
+    )
+    assert not window.workspace.documents_pane.list_page.proxy.index_of(MINE).isValid()
+
+    # Another doctor's document cannot be replaced.
+    select(window, THEIRS)
+    assert window.alimentation.request_replace() is None
+
+
+def test_a_secretary_uploads_but_never_lists(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    dmp: AlimentationDmp,
+    tmp_path: Path,
+) -> None:
+    cards = FakeCardManager([FakeCard("CPE-BERNARD", SECRETARY, "1111")])
+    try:
+        window = make_window(settings, cards, dmp)
+        log_in(qtbot, window, "1111")
+        check(qtbot, window, AUTHORISED, listed=False)
+        assert window.consultation.state is PaneState.STAFF
+        pane = window.workspace.documents_pane
+        box = window.alimentation.staff_box
+        assert pane.stack.currentWidget() is pane.message_page
+        assert box.isVisible()
+        assert box.upload_button.isVisible() and box.outbox_button.isVisible()
+        assert dmp.finds == [] and dmp.retrievals == []
+        for action in window.alimentation.entry_actions.values():
+            assert not action.isEnabled()
+
+        drop_files(window, write(tmp_path, "courrier.pdf", PDF))
+        dialog = window.alimentation.upload_dialog
+        assert dialog is not None
+        assert "(personnel de structure)" in dialog.author_label.text()
+        dialog.reject()
+        box.upload_button.click()
+        assert window.alimentation.file_dialog is not None
+        window.alimentation.file_dialog.reject()
+        box.outbox_button.click()
+        assert window.alimentation.panel is not None and window.alimentation.panel.isVisible()
+        assert dmp.finds == []
+    finally:
+        cards.close()
+
+
+def test_the_documents_menu_holds_the_actions(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Documents")
+    texts = [a.text() for a in menu.actions()]
+    assert texts[:2] == ["&Envoyer un document…", "En&vois en attente…"]
+    assert "&Supprimer…" in texts and "&Démasquer" in texts
+    assert menu.toolTipsVisible()
+    assert window.alimentation.act_upload.shortcut().toString() == "Ctrl+U"
+    # No document chosen: disabled, saying why.
+    window.workspace.documents_pane.table.clearSelection()
+    window.workspace.documents_pane.table.setCurrentIndex(
+        window.workspace.documents_pane.list_page.proxy.index(-1, -1)
+    )
+    window.alimentation.update_actions()
+    assert not window.alimentation.act_delete.isEnabled()
+    assert window.alimentation.act_delete.toolTip() == (
+        "Choisissez d'abord un document dans la liste."
+    )
+    # Right-click on an empty spot of the list still offers "Envoyer un document".
+    menu2 = window.alimentation.show_context_menu(QPoint(5, 2000))
+    assert menu2 is not None
+    assert menu2.actions()[-1] is window.alimentation.act_upload
+    menu2.close()
+
+
+def test_the_card_leaving_closes_every_dialog(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    select(window, MINE)
+    box = window.alimentation.request_delete()
+    assert box is not None
+    with qtbot.waitSignal(window.card_service.sessionEnded, timeout=5000):
+        fake_cards.remove(1)
+        window.card_service.poll_now()
+    assert window.alimentation.confirm_box is None
+    texts = "\n".join(visible_texts(window))
+    assert "Lettre de liaison" not in texts and "LEGRAND" not in texts
+    assert dmp.changes == []
+
+
+def test_the_vsm_editor_sends_the_summary_replacing_my_previous_one(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+) -> None:
+    from dmp_desktop import xmlsafe
+    from dmp_desktop.alimentation.build import version_of
+    from dmp_desktop.cda.header import read_header
+
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    previous = stored(dmp, "1.2.250.1.999.1.3")  # my VSM, already in the DMP
+    old_set = version_of(dmp.patients[AUTHORISED.value].documents[previous.unique_id][1])
+    assert old_set is not None
+    window.vsm.fetch_latest = lambda _ins: None
+    editor = window.vsm.open_editor()
+    assert editor is not None
+    qtbot.waitUntil(lambda: not editor.fetching)
+    editor.send_button.click()  # not ready yet: the birthplace is missing
+    box = window.alimentation.message_box
+    assert box is not None and "points à corriger" in box.text()
+    box.close()
+    editor.header_box.birthplace.setText("75123")
+    editor._allergy_box().none_known.setChecked(True)
+
+    editor.send_button.click()
+    dialog = window.alimentation.upload_dialog
+    assert dialog is not None and dialog.vsm
+    code = dialog.type_picker.code
+    assert code is not None and code.code == "SYNTH" and not dialog.type_picker.isEnabled()
+    assert dialog.title_edit.text() == "Synthèse médicale"
+    assert not dialog.objection_button.isVisible()
+    assert dialog.choices.visibility() is None and not dialog.send_button.isEnabled()
+    answer(dialog, False, False, False)
+    with qtbot.waitSignal(window.alimentation.service.uploadSucceeded, timeout=10000):
+        dialog.send_button.click()
+    sent = dmp.uploads[0]
+    assert sent.document.type_code.code == "SYNTH"
+    assert sent.document.format_code.code == "urn:asip:ci-sis:vsm:2012"
+    assert sent.replaces_entry_uuid == previous.entry_uuid
+    header = read_header(xmlsafe.parse(sent.content))
+    assert header.set_id == old_set[0] and header.version == old_set[1] + 1
+    assert stored(dmp, previous.unique_id).status is DocumentStatus.DEPRECATED
