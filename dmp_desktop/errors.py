@@ -155,6 +155,26 @@ _SERVICE_CODES_FR: dict[str, str] = {
         "invisible pour le patient."
     ),
     "DMPNotAuthor": "Seul l'auteur du document peut faire cette opération.",
+    "DMPInvalidDocument": (
+        "Le DMP a refusé le document : ce n'est pas un document CDA valide ou il est vide. "
+        "Vérifiez le fichier puis renvoyez-le."
+    ),
+    "XDSRepositoryMetadataError": (
+        "Le DMP a refusé le document : sa taille ou son empreinte ne correspond pas au "
+        "contenu reçu. Renvoyez-le depuis les envois en attente."
+    ),
+    "XDSRegistryDuplicateUniqueIdInMessage": (
+        "Le DMP a refusé l'envoi : le même identifiant de document y figure deux fois. "
+        "Contactez le support."
+    ),
+    "XDSMissingDocumentMetadata": (
+        "Le DMP a refusé l'envoi : des informations obligatoires du document manquent. "
+        "Contactez le support."
+    ),
+    "XDSMetadataUpdateError": (
+        "Le DMP a refusé la modification du document (il a peut-être déjà été modifié "
+        "ou supprimé). Actualisez la liste (F5) puis réessayez."
+    ),
 }
 
 

@@ -56,3 +56,22 @@ def test_status_summaries() -> None:
     assert "autorisation" in active.summary_fr() and "médecin traitant" in active.summary_fr()
     blocked = DmpStatus(ins, DmpState.ACTIVE, Authorization.INTERDIT)
     assert "bloqué" in blocked.summary_fr()
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "DMPInvalidDocument",
+        "XDSRepositoryMetadataError",
+        "XDSRegistryDuplicateUniqueIdInMessage",
+        "XDSMissingDocumentMetadata",
+        "XDSMetadataUpdateError",
+        "DMPEmergencyAccessOpposed",
+        "DMPNotAuthor",
+    ],
+)
+def test_every_code_the_training_host_sends_has_a_french_message(code: str) -> None:
+    from dmp_desktop.errors import DmpServiceError, describe
+
+    text = describe(DmpServiceError(code))
+    assert code not in text and "refusé la demande (code" not in text
