@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from PySide6.QtCore import QCoreApplication, QDate, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QFocusEvent, QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -400,6 +401,20 @@ class VisibilityChoices(QGroupBox):
         return self.yes["masked"]
 
 
+def fit_wrapped_labels(dialog: QDialog) -> None:
+    """Give every word-wrapped label the height its text needs at its width, then the
+    dialog the height of its content (a top-level window ignores height-for-width)."""
+    layout = dialog.layout()
+    if layout is None:
+        return
+    layout.activate()
+    for label in dialog.findChildren(QLabel):
+        if label.wordWrap() and label.width() > 0:
+            label.setMinimumHeight(label.heightForWidth(label.width()))
+    layout.activate()
+    dialog.resize(dialog.width(), max(dialog.height(), layout.minimumSize().height()))
+
+
 def _message_label(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setWordWrap(True)
@@ -518,8 +533,9 @@ class UploadDialog(QDialog):
         self.file_label = QLabel(self)
         self.file_label.setObjectName("uploadFile")
         self.file_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.file_label.setWordWrap(True)
+        self.file_label.setWordWrap(self.vsm)
         self.file_label.setText(self._file_text())
+        self.file_label.setToolTip(self.file_label.text())
         self.file_message = _message_label(self)
         form.addRow(
             QLabel(self.tr("Fichier :"), self),
@@ -542,6 +558,7 @@ class UploadDialog(QDialog):
 
         self.type_picker = TypePicker(favourites, self)
         self.type_picker.setAccessibleName(self.tr("Type de document"))
+        self.type_picker.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.class_label = QLabel(self)
         self.class_label.setObjectName("uploadClass")
         self.class_label.setStyleSheet("color: palette(placeholder-text);")
@@ -588,7 +605,6 @@ class UploadDialog(QDialog):
         self.author_label = QLabel(self)
         self.author_label.setObjectName("uploadAuthor")
         self.author_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.author_label.setWordWrap(True)
         self.author_label.setText(self._author_text())
         self.author_message = _message_label(self)
         form.addRow(
@@ -667,6 +683,10 @@ class UploadDialog(QDialog):
         self.setTabOrder(self.title_edit, self.birthplace_edit)
         self.setTabOrder(self.birthplace_edit, self.choices.yes["masked"])
         self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        fit_wrapped_labels(self)
 
     # -- shown texts ------------------------------------------------------------------------
     def _patient_details(self) -> str:
@@ -925,6 +945,10 @@ class VisibilityDialog(QDialog):
         self.ok_button.clicked.connect(self.try_accept)
         cancel.clicked.connect(self.reject)
         self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        fit_wrapped_labels(self)
 
     def refresh(self) -> None:
         forbidden = self.choices.forbidden
