@@ -73,7 +73,7 @@ def parse(data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree._Element:
         except etree.XMLSyntaxError as again:
             raise UnsafeXmlError("malformed XML") from again
         if not _depth_within(root, MAX_DEPTH):
-            raise UnsafeXmlError("malformed XML")
+            raise UnsafeXmlError("malformed XML") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise UnsafeXmlError("DTD refused")

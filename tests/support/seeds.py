@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -28,6 +29,8 @@ from dmp_desktop.cda.samples import full_summary, minimal_pdf, minimal_summary
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.dmp import xds
 from dmp_desktop.dmp.client import DmpClient
+from dmp_desktop.dmp.mtom import MimePart, build_mtom
+from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.settings import Settings
 from dmp_sandbox.auth import CertIdentity
@@ -70,15 +73,30 @@ _OFFICIAL = {
 }
 
 
+_XOP_HREF = re.compile(rb'Include href="cid:([^"]+)"')
+
+
+def _as_mtom(envelope: bytes) -> tuple[str, bytes]:
+    """The official TD3.2 answer is the root of an MTOM message: give it its part back."""
+    found = _XOP_HREF.search(envelope)
+    assert found is not None
+    part = MimePart(unquote(found.group(1).decode()), b"%PDF-1.4\n% document\n", "application/pdf")
+    return build_mtom(envelope, [part], action=xds.ACTION_RETRIEVE_RESPONSE)
+
+
 def official_answers() -> list[Answer]:
-    """The official answers (HTTP 200, SOAP 1.2), or [] without the shared material."""
+    """The official answers (HTTP 200, SOAP 1.2; TD3.2 in MTOM), or [] without the material."""
     if not DMP_MESSAGES.exists():
         return []
-    return [
-        Answer(f"officiel {name}", transaction, 200, SOAP_CT, (DMP_MESSAGES / name).read_bytes())
-        for name, transaction in _OFFICIAL.items()
-        if (DMP_MESSAGES / name).exists()
-    ]
+    answers = []
+    for name, transaction in _OFFICIAL.items():
+        if not (DMP_MESSAGES / name).exists():
+            continue
+        content_type, body = SOAP_CT, (DMP_MESSAGES / name).read_bytes()
+        if transaction == "TD3.2":
+            content_type, body = _as_mtom(body)
+        answers.append(Answer(f"officiel {name}", transaction, 200, content_type, body))
+    return answers
 
 
 def _identity(practitioner: Practitioner) -> CertIdentity:
@@ -91,35 +109,57 @@ def _identity(practitioner: Practitioner) -> CertIdentity:
     )
 
 
+IDENTITY = _identity(DURAND)  # Dr Durand as the host reads her TLS certificate
+
+
 class _Recorder:
-    """An in-memory httpx transport to a DmpHost; keeps every answer."""
+    """An in-memory httpx transport to a DmpHost; keeps every request and answer."""
 
     def __init__(self, host: DmpHost, identity: CertIdentity) -> None:
         self.host = host
         self.identity = identity
         self.answers: list[tuple[str, int, str, bytes]] = []
+        self.requests: list[Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         service = urlsplit(str(request.url)).path.rsplit("/", 1)[-1]
         trace = TraceContext()
-        answer = self.host.handle(
-            service, request.headers.get("content-type"), request.read(), self.identity, trace
-        )
-        self.answers.append(
-            (trace.transaction or "?", answer.status, answer.content_type, answer.body)
-        )
+        content_type = request.headers.get("content-type") or ""
+        answer = self.host.handle(service, content_type, request.read(), self.identity, trace)
+        kind = trace.transaction or "?"
+        self.requests.append(Request(f"requête {kind}", service, content_type, request.read()))
+        self.answers.append((kind, answer.status, answer.content_type, answer.body))
         return httpx.Response(
             answer.status, headers={"Content-Type": answer.content_type}, content=answer.body
         )
 
 
-def record_host_answers(directory: Path) -> tuple[list[Answer], list[tuple[str, bytes]]]:
-    """Run a short consultation against the host logic: its answers, the documents read."""
+@dataclass(frozen=True)
+class Request:
+    """One request as the host receives it (built by the real client)."""
+
+    name: str
+    service: str
+    content_type: str
+    body: bytes = dataclasses.field(repr=False)
+
+
+@dataclass(frozen=True)
+class Recording:
+    answers: tuple[Answer, ...]
+    requests: tuple[Request, ...]
+    documents: tuple[tuple[str, bytes], ...]  # (title, bytes) of the documents retrieved
+    retrieved: tuple[tuple[DocumentEntry, Answer], ...]  # each TD3.2 answer and its entry
+
+
+def record_host_answers(directory: Path) -> Recording:
+    """Run a short session against the host logic (consultation, authorisation, update)."""
     store = Store(f"sqlite:///{directory / 'seeds.db'}")
     documents: list[tuple[str, bytes]] = []
+    retrieved: list[tuple[DocumentEntry, int]] = []
     try:
         seed_demo(store)
-        recorder = _Recorder(DmpHost(store), _identity(DURAND))
+        recorder = _Recorder(DmpHost(store), IDENTITY)
         settings = Settings(
             host_url="https://dmp.formation.test",
             ins_kind="TEST_NIR",
@@ -133,14 +173,23 @@ def record_host_answers(directory: Path) -> tuple[list[Answer], list[tuple[str, 
             entries = client.find_documents(xds.default_query(lea, datetime.now(UTC).date()))
             for entry in entries[:8]:
                 document = client.retrieve_document(entry)
+                retrieved.append((entry, len(recorder.answers) - 1))
                 documents.append((f"démo {entry.title}", document.content))
             client.set_authorization(lea, grant=True)
+            mine = [
+                e for e in entries if any(a.national_id == DURAND.national_id for a in e.authors)
+            ]
+            if mine:
+                client.update_confidentiality(
+                    mine[0], masked=True, invisible_patient=False, invisible_legal_reps=False
+                )
     finally:
         store.close()
     answers = [
         Answer(f"hôte {i} {transaction}", transaction, status, content_type, body)
         for i, (transaction, status, content_type, body) in enumerate(recorder.answers)
     ]
+    pairs = tuple((entry, answers[index]) for entry, index in retrieved)
     for code in (FaultCode.AUTHENTICATION, FaultCode.ACCESS_DENIED, FaultCode.INTERNAL):
         fault = SoapFault(code, "Refus de l'hôte de formation.")
         answers.append(
@@ -152,19 +201,22 @@ def record_host_answers(directory: Path) -> tuple[list[Answer], list[tuple[str, 
                 fault_envelope(fault, "urn:uuid:00000000-0000-4000-8000-000000000000"),
             )
         )
-    return answers, documents
+    return Recording(tuple(answers), tuple(recorder.requests), tuple(documents), pairs)
 
 
 @functools.cache
-def _recorded() -> tuple[tuple[Answer, ...], tuple[tuple[str, bytes], ...]]:
+def recording() -> Recording:
+    """:func:`record_host_answers` once per process (in a temporary folder)."""
     with tempfile.TemporaryDirectory(prefix="dmp-seeds-") as folder:
-        answers, documents = record_host_answers(Path(folder))
-    return tuple(answers), tuple(documents)
+        return record_host_answers(Path(folder))
 
 
 def host_answers() -> tuple[Answer, ...]:
-    """:func:`record_host_answers` once per process (in a temporary folder)."""
-    return _recorded()[0]
+    return recording().answers
+
+
+def host_requests() -> tuple[Request, ...]:
+    return recording().requests
 
 
 def _level1(type_code: str, title: str) -> Level1Document:
@@ -189,5 +241,5 @@ def cda_documents() -> tuple[tuple[str, bytes], ...]:
         ("niveau 1 pdf", wrap_pdf(_level1("11488-4", "Compte rendu"), minimal_pdf())),
         ("niveau 1 texte", wrap_text(_level1("11490-0", "Lettre"), "Lettre de liaison.\n")),
     ]
-    docs.extend((name, data) for name, data in _recorded()[1] if data.lstrip()[:1] == b"<")
+    docs.extend((name, data) for name, data in recording().documents if data[:1] == b"<")
     return tuple(docs)
