@@ -36,6 +36,7 @@ from aiohttp import web
 from dmp_desktop.dmp.mtom import MULTIPART_RELATED
 from dmp_desktop.dmp.ns import SOAP12_CONTENT_TYPE
 from dmp_sandbox.auth import CertIdentity, identity_from_der
+from dmp_sandbox.faults import HostFaults
 from dmp_sandbox.host import (
     OPERATIONS,
     SERVICE_PATH_PREFIX,
@@ -261,9 +262,12 @@ async def _run(
     handle_signals: bool = False,
     access_log: bool = False,
     skip_signature_check: bool = False,
+    faults: HostFaults | None = None,
 ) -> None:
     ssl_ctx = build_ssl_context(pki)
     app = create_app(store, pki=pki, skip_signature_check=skip_signature_check)
+    if faults is not None:  # tests only (run_in_thread)
+        faults.install(app)
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -357,6 +361,7 @@ def run_in_thread(
     seed: bool = False,
     store: Store | None = None,
     skip_signature_check: bool = False,
+    faults: HostFaults | None = None,
 ) -> RunningHost:
     """Start the host of ``env`` on a background thread; return once it is listening.
 
@@ -366,7 +371,9 @@ def run_in_thread(
     :class:`Store` (it is then left open on stop). ``skip_signature_check``
     is for one test only (the official TD2.1 example, signed by a certificate
     the test PKI does not know): submission signatures are then read, not
-    verified. Never set it anywhere else.
+    verified. Never set it anywhere else. ``faults``: test-only answers
+    replaced, delayed or lost on purpose (:mod:`dmp_sandbox.faults`); none
+    unless given.
     """
     owns_store = store is None
     if store is None:
@@ -391,6 +398,7 @@ def run_in_thread(
                         port,
                         started,
                         skip_signature_check=skip_signature_check,
+                        faults=faults,
                     )
                 )
             except BaseException as exc:
