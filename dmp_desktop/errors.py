@@ -278,12 +278,32 @@ def describe(exc: BaseException) -> str:
             "La réponse du DMP est illisible ou inattendue ; elle a été ignorée. "
             "Réessayez ; si le problème persiste, contactez le support."
         )
-    from dmp_desktop.storage.secure import CorruptFileError, KeyUnavailableError
+    from dmp_desktop.storage.secure import (
+        CorruptFileError,
+        KeyUnavailableError,
+        LocalWriteError,
+    )
 
     if isinstance(exc, KeyUnavailableError):
         return (
             "Aucun trousseau de clés système n'est disponible pour chiffrer les données "
             "locales. Installez ou déverrouillez le trousseau (GNOME Keyring, KWallet…)."
+        )
+    if isinstance(exc, LocalWriteError):
+        if exc.reason == "full":
+            return (
+                "Le disque de l'ordinateur est plein : l'enregistrement n'a pas pu se faire. "
+                "Libérez de l'espace disque puis réessayez ; votre saisie est conservée."
+            )
+        if exc.reason == "denied":
+            return (
+                "Impossible d'écrire dans le dossier de données de DMP Desktop (droits "
+                "insuffisants ou disque en lecture seule). Faites vérifier ce dossier, puis "
+                "réessayez ; votre saisie est conservée."
+            )
+        return (
+            "L'enregistrement sur le disque a échoué. Réessayez ; votre saisie est conservée. "
+            "Si le problème persiste, faites vérifier le disque."
         )
     if isinstance(exc, CorruptFileError):
         return (

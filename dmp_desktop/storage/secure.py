@@ -17,6 +17,7 @@ key lying next to it.
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import os
@@ -51,6 +52,25 @@ class CorruptFileError(DmpDesktopError):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
+
+
+class LocalWriteError(DmpDesktopError):
+    """A local file could not be written; ``reason``: ``full``, ``denied`` or ``failed``.
+
+    Nothing was replaced: the previous version of the file, if any, is intact.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> LocalWriteError:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return cls("full")
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return cls("denied")
+        return cls("failed")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -133,7 +153,10 @@ class SecureStore:
     def write_bytes(self, name: str, data: bytes) -> None:
         nonce = secrets.token_bytes(_NONCE)
         blob = _MAGIC + nonce + self._aead.encrypt(nonce, data, name.encode())
-        atomic_write(self._path(name), blob)
+        try:
+            atomic_write(self._path(name), blob)
+        except OSError as exc:  # disk full, read-only, no permission: say which, keep the old
+            raise LocalWriteError.from_os_error(exc) from None
 
     def read_bytes(self, name: str) -> bytes | None:
         path = self._path(name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -39,7 +40,8 @@ from dmp_desktop.errors import (
 )
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard import CardManager, CardSession
-from dmp_desktop.storage.secure import SecureStore
+from dmp_desktop.storage import secure
+from dmp_desktop.storage.secure import LocalWriteError, SecureStore
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.faults import (
     FAULT_WITHOUT_CODE,
@@ -384,3 +386,56 @@ def test_card_removed_during_an_upload(
     assert waiting.state is OutboxState.PENDING and waiting.request == item.request
     outbox.send(waiting, client, session)  # card back: sent once
     assert registered(host, item.unique_id) == 1
+
+
+# --- the local disk -------------------------------------------------------------------------------
+
+
+def test_a_full_disk_when_an_upload_is_queued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing half-written, a message that says what to do, and it works once space is freed."""
+    folder = tmp_path / "outbox"
+    outbox = Outbox(SecureStore(folder, b"k" * 32))
+
+    def disk_full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(secure, "atomic_write", disk_full)
+    with pytest.raises(LocalWriteError) as full:
+        outbox.add(_request())
+    assert describe(full.value).startswith("Le disque de l'ordinateur est plein")
+    assert outbox.items() == []
+    monkeypatch.undo()
+    item = outbox.add(_request())
+    assert [i.id for i in outbox.items()] == [item.id]
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "start"),
+    [
+        (errno.ENOSPC, "full", "Le disque de l'ordinateur est plein"),
+        (errno.EDQUOT, "full", "Le disque de l'ordinateur est plein"),
+        (errno.EACCES, "denied", "Impossible d'écrire dans le dossier de données"),
+        (errno.EROFS, "denied", "Impossible d'écrire dans le dossier de données"),
+        (errno.EIO, "failed", "L'enregistrement sur le disque a échoué"),
+    ],
+)
+def test_local_write_errors_are_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, reason: str, start: str
+) -> None:
+    store = SecureStore(tmp_path, b"k" * 32)
+    store.write_bytes("before", b"old")
+
+    def failing(path: Path, data: bytes) -> None:
+        raise OSError(code, "disk")
+
+    monkeypatch.setattr(secure, "atomic_write", failing)
+    with pytest.raises(LocalWriteError) as failed:
+        store.write_bytes("before", b"new")
+    assert failed.value.reason == reason
+    message = describe(failed.value)
+    assert message.startswith(start) and "saisie est conservée" in message
+    monkeypatch.undo()
+    assert store.read_bytes("before") == b"old"  # the previous version is intact

@@ -287,7 +287,8 @@ class FaultProxy:
         self.stats = ProxyStats()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._modes: list[tuple[Mode, int | None]] = []  # (mode, remaining or None: always)
+        # (mode, remaining or None: always, exchanges or connections to let through first)
+        self._modes: list[tuple[Mode, int | None, int]] = []
         self._connections: list[_Connection] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -299,10 +300,15 @@ class FaultProxy:
         """The host's URL through the proxy (the host certificate names ``localhost``)."""
         return f"https://localhost:{self.port}"
 
-    def set_mode(self, mode: Mode, *, times: int | None = 1) -> None:
-        """Misbehave like ``mode`` for the next ``times`` exchanges (None: until changed)."""
+    def set_mode(self, mode: Mode, *, times: int | None = 1, after: int = 0) -> None:
+        """Misbehave like ``mode`` for ``times`` exchanges (None: until changed).
+
+        ``after``: exchanges (connections, for :class:`Inject` and :class:`Refuse`)
+        forwarded untouched first, e.g. ``after=1`` spares the TD0.2 that opens
+        a consultation and hits the document list that follows.
+        """
         with self._lock:
-            self._modes = [] if isinstance(mode, Pass) else [(mode, times)]
+            self._modes = [] if isinstance(mode, Pass) else [(mode, times, after)]
 
     def clear(self) -> None:
         self.set_mode(Pass())
@@ -311,12 +317,15 @@ class FaultProxy:
         with self._lock:
             if not self._modes:
                 return Pass()
-            mode, remaining = self._modes[0]
+            mode, remaining, skip = self._modes[0]
             if isinstance(mode, _CONNECTION_MODES) != connection_level:
+                return Pass()
+            if skip > 0:
+                self._modes = [(mode, remaining, skip - 1)]
                 return Pass()
             if remaining is not None:
                 remaining -= 1
-                self._modes = [(mode, remaining)] if remaining > 0 else []
+                self._modes = [(mode, remaining, 0)] if remaining > 0 else []
             return mode
 
     def _next_connection_mode(self) -> Mode:
