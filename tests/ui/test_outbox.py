@@ -186,9 +186,9 @@ def test_abandon_asks_first_and_names_the_document(
     assert box is not None
     discard = next(b for b in box.buttons() if b.text() == "&Abandonner l'envoi")
     service = window.alimentation.service
-    with qtbot.waitSignal(service.outboxChanged, timeout=5000):
-        discard.click()
-    qtbot.waitUntil(lambda: service.items == [], timeout=5000)
+    discard.click()
+    qtbot.waitUntil(lambda: service.items == [], timeout=10000)
+    qtbot.waitUntil(lambda: not window.alimentation.indicator.isVisible(), timeout=5000)
     assert not window.alimentation.indicator.isVisible()
     assert "retiré des envois en attente" in panel.notice.text()
     assert len(list((Path(settings.data_dir or "") / "outbox").glob("outbox-*"))) == 0
