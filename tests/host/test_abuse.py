@@ -10,6 +10,7 @@ a missing certificate before any request exists: there is nothing to trace).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import http.client
 import ssl
@@ -18,8 +19,14 @@ import uuid
 import pytest
 from lxml import etree
 
+from dmp_desktop.connect import open_dmp
+from dmp_desktop.dmp.xds import default_query
+from dmp_desktop.domain.patient import Ins, InsKind
+from dmp_desktop.smartcard import CardManager
+from dmp_sandbox import replay
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.host import SERVICES
+from dmp_sandbox.replay import AssertionTimes
 from dmp_sandbox.server import RunningHost
 from dmp_sandbox.store import Trace
 from dmp_sandbox.training import TrainingEnv
@@ -289,3 +296,37 @@ def test_message_ids_are_not_what_makes_a_replay(client: TlsClient) -> None:
         token = assertion(DURAND, LEA, purpose=None)
         request, _ = envelope(td02_body(LEA), token, message_id=message_id)
         assert client.post(request).status == 200
+
+
+# --- the real client never replays ---------------------------------------------------------------
+
+
+def test_the_client_sends_a_fresh_assertion_with_every_request(
+    host: RunningHost,
+    training_env: TrainingEnv,
+    card_manager: CardManager,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dr Durand's card, the real DmpClient: each request carries a new ID, issued now."""
+    seen: list[AssertionTimes] = []
+    check = replay.GUARD.check
+
+    def recording(times: AssertionTimes) -> None:
+        seen.append(times)
+        check(times)
+
+    monkeypatch.setattr(replay.GUARD, "check", recording)
+    card = next(c for c in card_manager.list_cards() if c.token_label == "CPS3-DURAND")
+    session = card_manager.login(card, "1234")
+    settings = dataclasses.replace(training_env.client_settings(), host_url=host.url)
+    try:
+        with open_dmp(settings, session) as client:
+            for _ in range(3):
+                client.test_existence(Ins(LEA, InsKind.TEST_NIR))
+            client.find_documents(default_query(Ins(LEA, InsKind.TEST_NIR), dt.date.today()))
+    finally:
+        session.close()
+    assert len(seen) == 4
+    assert len({t.assertion_id for t in seen}) == 4
+    now = dt.datetime.now(dt.UTC)
+    assert all(abs(now - t.issue_instant) < dt.timedelta(minutes=1) for t in seen)
