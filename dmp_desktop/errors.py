@@ -114,6 +114,7 @@ _SERVICE_CODES_FR: dict[str, str] = {
     "DMPAccessDeniedByExcludedPs": "Le patient vous a bloqué : l'accès à son DMP vous est refusé.",
     "DMPClosed": "Le DMP de ce patient est fermé.",
     "DMPNotFound": "Ce patient n'a pas de DMP.",
+    "DMPFound": "Ce patient a déjà un DMP : il n'a pas été créé une seconde fois.",
     "DMPAuthenticationError": (
         "Le DMP n'a pas reconnu votre authentification. Retirez puis réinsérez votre carte CPS."
     ),

@@ -21,7 +21,15 @@ from dmp_desktop.dmp.vihf import VihfClaims
 from dmp_desktop.dmp.xmlutil import parse_cx
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import DmpProtocolError
-from dmp_sandbox import alimentation, consultation, habilitations, patients, updates, xds
+from dmp_sandbox import (
+    alimentation,
+    consultation,
+    habilitations,
+    patients,
+    records,
+    updates,
+    xds,
+)
 from dmp_sandbox.auth import CertIdentity, read_vihf
 from dmp_sandbox.soap import (
     FaultCode,
@@ -191,6 +199,30 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             ACTION_TD02_RESPONSE,
             _prpa_201307,
             {"ns1": patients.PATIENTS_SERVICE_NS},
+        ),
+        Operation(
+            "patients",
+            records.td11.ACTION_CREATE,
+            "TD1.1",
+            records.td11.ACTION_CREATE_RESPONSE,
+            records.create_dmp,
+            {"ns1": records.PATIENTS_SERVICE_NS},
+        ),
+        Operation(
+            "patients",
+            records.td12_14.ACTION_REVISE,
+            "TD1.4",  # TD1.2 for a reactivation
+            records.td12_14.ACTION_REVISE_RESPONSE,
+            records.revise_dmp,
+            {"ns1": records.PATIENTS_SERVICE_NS},
+        ),
+        Operation(
+            "habilitations",
+            records.td16.ACTION_LIST,
+            "TD1.6",
+            records.td16.ACTION_LIST_RESPONSE,
+            records.list_authorizations,
+            {"ns1": records.HABILITATIONS_NS},
         ),
         Operation(
             "registry",

@@ -158,6 +158,13 @@ class Patient(Base):
     # A minor's secret connection (accesses hidden from the legal representatives).
     secret_connection: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # TD1.1 creation (dmp_sandbox.records): the patient's contacts for the online
+    # access (adults only), a minor's legal representative, and the retention
+    # purge (dmp_sandbox.purge) that destroyed a long-closed record.
+    mobile: Mapped[str | None] = mapped_column(String(64), default=None)
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    legal_representative: Mapped[str | None] = mapped_column(String(255), default=None)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     authorizations: Mapped[list[Authorization]] = relationship(
         back_populates="patient", cascade="all, delete-orphan"

@@ -21,7 +21,7 @@ from lxml import etree
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda.header import author_code
 from dmp_desktop.cda.xmlutil import new_oid
-from dmp_desktop.dmp import iti41, iti57, ns, rim, td03, xades, xds
+from dmp_desktop.dmp import iti41, iti57, ns, rim, td03, td11, td12_14, td16, xades, xds
 from dmp_desktop.dmp.feed_errors import (
     DocumentStatusError,
     ForbiddenVisibilityError,
@@ -205,6 +205,88 @@ class DmpClient:
             url, request, expected_action=td03.ACTION_SET_AUTHORIZATION_RESPONSE, name="TD0.3"
         )
         td03.parse_set_authorization_response(answer.body)
+
+    def create_dmp(
+        self, ins: Ins, identity: td11.PatientIdentity, consent: td11.CreationConsent
+    ) -> td11.RegistrationResult:
+        """TD1.1: open ``ins``'s DMP. Without the recorded consent nothing is sent
+        (:class:`~dmp_desktop.dmp.td11.ConsentError`); ``DMPFound`` if it exists."""
+        body = td11.build_td11_request(
+            ins,
+            identity,
+            consent,
+            self._practitioner,
+            sender_oid=self._lps_oid,
+            sender_name=self._lps.name,
+        )
+        answer = self._patients_call(ins, body, td11.ACTION_CREATE, td11.ACTION_CREATE_RESPONSE)
+        return td11.parse_td11_response(answer.body)
+
+    def close_dmp(
+        self,
+        ins: Ins,
+        family_name: str,
+        given_name: str,
+        *,
+        reason: str = td12_14.CLOSURE_PATIENT_REQUEST,
+        reason_text: str | None = None,
+    ) -> td11.RegistrationResult:
+        """TD1.4: close ``ins``'s DMP (``DMPClosed`` if it is closed already)."""
+        body = td12_14.build_td14_request(
+            ins,
+            family_name,
+            given_name,
+            self._practitioner,
+            sender_oid=self._lps_oid,
+            sender_name=self._lps.name,
+            reason=reason,
+            reason_text=reason_text,
+        )
+        answer = self._patients_call(
+            ins, body, td12_14.ACTION_REVISE, td12_14.ACTION_REVISE_RESPONSE
+        )
+        return td12_14.parse_td14_response(answer.body)
+
+    def reactivate_dmp(
+        self, ins: Ins, family_name: str, given_name: str
+    ) -> td11.RegistrationResult:
+        """TD1.2: reactivate ``ins``'s closed DMP."""
+        body = td12_14.build_td14_request(
+            ins,
+            family_name,
+            given_name,
+            self._practitioner,
+            sender_oid=self._lps_oid,
+            sender_name=self._lps.name,
+            close=False,
+        )
+        answer = self._patients_call(
+            ins, body, td12_14.ACTION_REVISE, td12_14.ACTION_REVISE_RESPONSE
+        )
+        return td12_14.parse_td14_response(answer.body)
+
+    def list_authorizations(
+        self, ins: Ins, mode: str = td16.MODE_ALL
+    ) -> list[td16.PatientAuthorization]:
+        """TD1.6: the professionals authorised on (or blocked from) ``ins``'s DMP."""
+        url = self._settings.service_url(td16.SERVICE)
+        request = build_envelope(
+            td16.build_list_request(mode),
+            action=td16.ACTION_LIST,
+            to=url,
+            security_tokens=[self._vihf(ins, "normal")],
+        )
+        answer = self._call(url, request, expected_action=td16.ACTION_LIST_RESPONSE, name="TD1.6")
+        return td16.parse_list_response(answer.body)
+
+    def _patients_call(
+        self, ins: Ins, body: Element, action: str, response_action: str
+    ) -> SoapResponse:
+        url = self._settings.service_url(td11.SERVICE)
+        request = build_envelope(
+            body, action=action, to=url, security_tokens=[self._vihf(ins, "normal")]
+        )
+        return self._call(url, request, expected_action=response_action, name="TD1.x")
 
     def find_documents(
         self, query: DocumentQuery, *, purpose: str = "normal", reason: str | None = None
