@@ -36,6 +36,7 @@ professional's names when the host has seen their card, and
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -272,8 +273,13 @@ def build_answer(
     interaction: str,
     refusal: Refusal | None = None,
     patient: Patient | None = None,
+    request_subject: etree._Element | None = None,
 ) -> etree._Element:
-    """The official TD1.4 answer's shape, for TD1.1 / TD1.2 / TD1.4."""
+    """The official TD1.4 answer's shape, for TD1.1 / TD1.2 / TD1.4.
+
+    A refusal echoes ``request_subject`` (the request's
+    ``controlActProcess/subject``): the refusal schemas require it.
+    """
     root = etree.Element(f"{{{GDP}}}{kind.wrapper}", nsmap={None: H, "ns2": GDP})
     inner = _sub(root, interaction, ITSVersion="XML_1.0")
     _sub(inner, "id", extension=str(uuid.uuid4()), root=f"{ns.OID_DMP_DEVICE}.1")
@@ -307,6 +313,8 @@ def build_answer(
         codeSystem=ns.OID_TD_REASON,
         displayName=kind.reason_label,
     )
+    if refusal is not None and request_subject is not None:
+        cap.append(copy.deepcopy(request_subject))
     if patient is not None and refusal is None:
         event = _sub(
             _sub(cap, "subject", contextConductionInd="false", typeCode="SUBJ"),
@@ -371,6 +379,7 @@ def create_dmp(ctx: OperationContext) -> etree._Element:
                 request.ids,
                 answer,
                 interaction=td11.INTERACTION_REFUSED,
+                request_subject=_request_subject(ctx),
                 refusal=Refusal(
                     DMP_FOUND,
                     "Ce patient a déjà un DMP fermé : réactivez-le au lieu d'en créer un."
@@ -430,6 +439,10 @@ def create_dmp(ctx: OperationContext) -> etree._Element:
         )
 
 
+def _request_subject(ctx: OperationContext) -> etree._Element | None:
+    return ctx.request.payload.find(f"{_h('controlActProcess')}/{_h('subject')}")
+
+
 def _who(ctx: OperationContext) -> str:
     pro = ctx.store.professional(ctx.identity.national_id)
     if pro is not None and pro.family_name:
@@ -460,7 +473,11 @@ def revise_dmp(ctx: OperationContext) -> etree._Element:
         except Refusal as refusal:
             ctx.trace.outcome = ctx.trace.result = refusal.code
             return build_answer(
-                request.ids, answer, interaction=td12_14.INTERACTION_REFUSED, refusal=refusal
+                request.ids,
+                answer,
+                interaction=td12_14.INTERACTION_REFUSED,
+                refusal=refusal,
+                request_subject=_request_subject(ctx),
             )
         return build_answer(
             request.ids, answer, interaction=td12_14.INTERACTION_ACCEPTED, patient=patient
