@@ -450,7 +450,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, help="délai maximal en secondes (défaut : 30)"
     )
     wait.set_defaults(func=cmd_wait_ready)
+
+    from dmp_sandbox import patient_cli, purge
+
+    patient_cli.register(commands, _add_location, _store_for)
+    purge.register(commands, _add_location, _store_for)
     return parser
+
+
+def _add_location(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    _add_dir(where)
+    _add_db(where)
+
+
+def _store_for(args: argparse.Namespace) -> Store:
+    """The store of ``--db`` or of the environment of ``--dir``."""
+    env = _env(args)
+    if not args.db and not env.db_path.exists():
+        raise _StoreUnavailable(
+            f"Environnement de formation introuvable dans {env.root} : "
+            "créez-le avec « dmp-sandbox demo init --dir <dossier> »."
+        )
+    return _open_store(_db_url(args, env))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
