@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     from dmp_desktop.cli import alimentation
 
     alimentation.add_parsers(sub)
+    from dmp_desktop.cli import records
+
+    records.add_parsers(sub, _card_options)
 
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
@@ -202,6 +205,29 @@ def cmd_status(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: O
     return EXIT_OK
 
 
+def _with_dmp(
+    args: argparse.Namespace,
+    settings: Settings,
+    io: Io,
+    open_dmp: OpenDmp,
+    work: Callable[[Any], int],
+) -> int:
+    """Log in with the card, open the DMP client, run ``work(client)``, close everything."""
+    manager = CardManager(settings.middleware_candidates())
+    try:
+        session = _login(manager, args, io)
+        try:
+            client = open_dmp(settings, session)
+            try:
+                return work(client)
+            finally:
+                client.close()
+        finally:
+            session.close()
+    finally:
+        manager.close()
+
+
 def cmd_cards(args: argparse.Namespace, settings: Settings, io: Io) -> int:
     manager = CardManager(settings.middleware_candidates())
     try:
@@ -277,6 +303,17 @@ def main(
             return alimentation.run(args, settings, io, open_dmp)
         if args.command == "cards":
             return cmd_cards(args, settings, io)
+        from dmp_desktop.cli import records
+
+        if args.command in records.COMMANDS:
+            if open_dmp is None:
+                from dmp_desktop.connect import open_dmp as default_open
+
+                open_dmp = default_open
+            opener = open_dmp
+            return records.run(
+                args, settings, io, lambda work: _with_dmp(args, settings, io, opener, work)
+            )
     except _UsageError as exc:
         io.err.write(f"{exc}\n")
         return EXIT_USAGE
