@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from dmp_desktop.domain.practitioner import PROFESSION_CODES, Practitioner
 from dmp_desktop.errors import SettingsError
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -64,6 +65,10 @@ class Settings:
     read_timeout: float = 30.0
     # Where local state lives (drafts, outbox, last-seen); default ~/.local/share.
     data_dir: str = ""
+    # The practice's professionals a secretary may upload for ("Pour le compte de"):
+    # each {"national_id", "family_name", "given_name", "profession_code",
+    # "profession" (label), optional "specialty_code"/"specialty_label"}.
+    practice_professionals: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def middleware_candidates(self) -> list[str]:
@@ -92,6 +97,16 @@ class Settings:
             raise SettingsError("autorité d'affectation de l'INS inconnue.")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise SettingsError("les délais d'attente doivent être positifs.")
+        self.professionals()
+
+    def professionals(self) -> list[Practitioner]:
+        """The practice's professionals, typed (raises SettingsError on a bad entry)."""
+        return [_professional(raw, i) for i, raw in enumerate(self.practice_professionals or [])]
+
+    def professional(self, national_id: str) -> Practitioner | None:
+        """The practice's professional with this national id (None: not in the list)."""
+        wanted = national_id.strip()
+        return next((p for p in self.professionals() if p.national_id == wanted), None)
 
     def local_data_dir(self) -> Path:
         if self.data_dir:
@@ -103,6 +118,47 @@ class Settings:
         """SoftHSM reads its configuration from the environment at load time."""
         if self.softhsm_conf:
             os.environ["SOFTHSM2_CONF"] = self.softhsm_conf
+
+
+def _professional(raw: object, index: int) -> Practitioner:
+    where = f"professionnel n° {index + 1} du cabinet"
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where} : entrée illisible, corrigez les paramètres.")
+
+    def text(key: str, *, required: bool) -> str | None:
+        value = raw.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise SettingsError(f"{where} : « {key} » manque, complétez les paramètres.")
+            return None
+        if not isinstance(value, str):
+            raise SettingsError(f"{where} : « {key} » doit être un texte.")
+        return value.strip()
+
+    national_id = text("national_id", required=True) or ""
+    if not national_id.isalnum() or len(national_id) > 20:
+        raise SettingsError(
+            f"{where} : identifiant national « {national_id} » invalide (RPPS précédé de 8, "
+            "ou ADELI précédé de 0) ; corrigez les paramètres."
+        )
+    profession_code = text("profession_code", required=True) or ""
+    label = text("profession", required=False)
+    if label is None:
+        label = next((k for k, v in PROFESSION_CODES.items() if v == profession_code), None)
+    if profession_code not in PROFESSION_CODES.values() or label is None:
+        raise SettingsError(
+            f"{where} : code de profession « {profession_code} » inconnu (nomenclature G15) ; "
+            "corrigez les paramètres."
+        )
+    return Practitioner(
+        national_id=national_id,
+        family_name=text("family_name", required=True) or "",
+        given_name=text("given_name", required=True) or "",
+        profession=label,
+        profession_code=profession_code,
+        specialty_code=text("specialty_code", required=False),
+        specialty_label=text("specialty_label", required=False),
+    )
 
 
 def settings_path() -> Path:

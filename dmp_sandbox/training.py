@@ -89,6 +89,24 @@ class TrainingEnv:
             ins_kind="TEST_NIR",
             structure_id="499700433153007",
             data_dir=str(self.root / "client-data"),
+            practice_professionals=[
+                {
+                    "national_id": "899700433153",
+                    "family_name": "Durand",
+                    "given_name": "Marie",
+                    "profession_code": "10",
+                    "profession": "Médecin",
+                    "specialty_code": "SM26",
+                    "specialty_label": "Qualifié en médecine générale",
+                },
+                {
+                    "national_id": "899700433160",
+                    "family_name": "Martin",
+                    "given_name": "Paul",
+                    "profession_code": "10",
+                    "profession": "Médecin",
+                },
+            ],
         )
 
 

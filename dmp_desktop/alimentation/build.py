@@ -21,7 +21,7 @@ from dmp_desktop.alimentation import convert, doctypes
 from dmp_desktop.alimentation.request import UploadRequest
 from dmp_desktop.cda import codes, valuesets
 from dmp_desktop.cda.errors import CdaError
-from dmp_desktop.cda.header import read_header
+from dmp_desktop.cda.header import author_code, read_header
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
 from dmp_desktop.dmp import iti41, rim
 from dmp_desktop.dmp.feed_errors import UploadInvalidError
@@ -67,6 +67,22 @@ def author_provider(practitioner: Practitioner, settings: Settings) -> CareProvi
         practice_setting=setting,
     )
     return CareProvider(practitioner, structure)
+
+
+def author_values(provider: CareProvider) -> rim.AuthorValues:
+    """``provider`` as the XDS author slots write it (person, structure, specialty)."""
+    person = provider.practitioner
+    specialty = author_code(person)
+    st = provider.structure
+    return rim.AuthorValues(
+        person=rim.xcn(person.national_id, person.family_name, person.given_name),
+        institution=rim.xon(st.name, st.id) if st.id else None,
+        specialty=(
+            rim.ce(Code(specialty.code, specialty.label, specialty.system))
+            if specialty is not None
+            else None
+        ),
+    )
 
 
 def structure_info(provider: CareProvider) -> iti41.StructureInfo:
@@ -166,6 +182,7 @@ def build_submission(
     *,
     author: rim.AuthorValues,
     structure: iti41.StructureInfo,
+    document_author: rim.AuthorValues | None = None,
     submission_unique_id: str,
     signature_unique_id: str,
     source_id: str,
@@ -204,6 +221,7 @@ def build_submission(
         content=document.content,
         signature_unique_id=signature_unique_id,
         replaces_entry_uuid=replaces_entry_uuid,
+        document_author=document_author,
     )
 
 
@@ -217,6 +235,7 @@ __all__ = [
     "FORMAT_VSM",
     "BuiltDocument",
     "author_provider",
+    "author_values",
     "build_document",
     "build_submission",
     "document_id_of",

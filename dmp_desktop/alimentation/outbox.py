@@ -39,7 +39,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +50,7 @@ from dmp_desktop.cda.xmlutil import new_oid
 from dmp_desktop.dmp import iti41, rim
 from dmp_desktop.dmp.feed_errors import (
     NotAuthorError,
+    OnBehalfRefusedError,
     OutboxItemGoneError,
     UploadUnconfirmedError,
 )
@@ -68,6 +69,9 @@ from dmp_desktop.settings import Settings
 from dmp_desktop.storage.secure import CorruptFileError, SecureStore
 
 log = logging.getLogger(__name__)
+
+# The DMP refuses a secretary's upload for the chosen professional.
+_STAFF_REFUSALS = frozenset({"DMPAccessDenied", "DMPAccessDeniedByExcludedPs"})
 
 _PREFIX = "outbox-"
 _FORMAT = 1
@@ -186,7 +190,15 @@ def _request_to_json(req: UploadRequest, data: bytes) -> dict[str, Any]:
         "invisible_legal_reps": req.invisible_legal_reps,
         "replaces": serial.entry_to_json(req.replaces),
         "identity": serial.identity_to_json(req.identity),
+        "on_behalf_of": asdict(req.on_behalf_of) if req.on_behalf_of is not None else None,
     }
+
+
+def _practitioner_from_json(data: Any) -> Practitioner | None:
+    if not isinstance(data, dict):
+        return None
+    known = {f.name for f in fields(Practitioner)}
+    return Practitioner(**{k: v for k, v in data.items() if k in known})
 
 
 def _request_from_json(data: dict[str, Any]) -> UploadRequest:
@@ -206,6 +218,7 @@ def _request_from_json(data: dict[str, Any]) -> UploadRequest:
         replaces=serial.entry_from_json(data.get("replaces")),
         identity=serial.identity_from_json(data.get("identity")),
         comments=str(data.get("comments", "")),
+        on_behalf_of=_practitioner_from_json(data.get("on_behalf_of")),
     )
 
 
@@ -408,7 +421,7 @@ class Outbox:
                 if found is not None:
                     log.info("outbox %s already in the DMP: confirmed, not sent again", item.id)
                     return self._confirm(record, found)
-            require_valid(req)
+            require_valid(req, practitioner)
             submission = self._prepare(record, client, practitioner)
             self._mark(record, OutboxState.SENT_UNCONFIRMED, attempt=True)
             try:
@@ -422,6 +435,8 @@ class Outbox:
                     if found is not None:
                         return self._confirm(record, found)
                 self._mark(record, OutboxState.PENDING, error=exc.code)
+                if req.on_behalf_of is not None and exc.code in _STAFF_REFUSALS:
+                    raise OnBehalfRefusedError(exc.code, req.on_behalf_of.display_name) from exc
                 raise
             except CardError as exc:
                 # The card signs before anything leaves (XAdES, then TLS): nothing was sent.
@@ -463,6 +478,19 @@ class Outbox:
         """The submission of ``record``: the CDA is built once, at the first attempt."""
         req = record.item.request
         provider = build.author_provider(practitioner, client.settings)
+        document_author = None
+        if req.on_behalf_of is not None and practitioner.is_staff:
+            # A secretary sends for a professional of the card's structure: the
+            # document is that professional's, the submission set stays the card's.
+            provider = build.author_provider(
+                replace(
+                    req.on_behalf_of,
+                    structure_id=provider.structure.id,
+                    structure_name=provider.structure.name,
+                ),
+                client.settings,
+            )
+            document_author = build.author_values(provider)
         if record.cda is None or record.format_code is None or record.creation_time is None:
             set_id, version = None, 1
             if req.replaces is not None and req.media_type != build.convert.MEDIA_CDA:
@@ -490,6 +518,7 @@ class Outbox:
             req,
             document,
             author=client.author_values(),
+            document_author=document_author,
             structure=build.structure_info(provider),
             submission_unique_id=record.submission_unique_id,
             signature_unique_id=record.signature_unique_id,
@@ -562,7 +591,7 @@ def _local_entry(submission: iti41.Submission, req: UploadRequest) -> DocumentEn
 def _author_of(submission: iti41.Submission) -> Author:
     from dmp_desktop.dmp.xds import parse_xcn
 
-    national_id, family, given, _ = parse_xcn(submission.author.person)
+    national_id, family, given, _ = parse_xcn(submission.document_author_values.person)
     return Author(
         national_id=national_id,
         family_name=family,

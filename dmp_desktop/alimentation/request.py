@@ -3,7 +3,8 @@
 :class:`UploadRequest` is what the upload dialog (and ``dmp upload``) fills
 in: the patient and the traits of the qualified INS, the file, the document
 type (J07), the date of the act, the title and the three visibility choices,
-each always given explicitly; optionally the document it replaces.
+each always given explicitly; optionally the document it replaces and, for a
+staff card (secretary), the practice's professional it is sent for.
 :func:`validate_upload` lists every problem at once, in French; nothing is
 sent while one remains (:class:`~dmp_desktop.alimentation.Outbox` refuses it).
 """
@@ -22,6 +23,7 @@ from dmp_desktop.cda.header import read_header
 from dmp_desktop.dmp.feed_errors import UploadInvalidError, problem_fr
 from dmp_desktop.domain.document import Code, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.patient import Ins
+from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import PatientIdentity
 
 MAX_TITLE = 255
@@ -51,6 +53,9 @@ class UploadRequest:
     replaces: DocumentEntry | None = None
     identity: PatientIdentity | None = field(default=None, repr=False)
     comments: str = ""
+    # A staff card (secretary) uploads for one of the practice's professionals:
+    # the document's author; the card holder stays the submitter.
+    on_behalf_of: Practitioner | None = None
 
     def data(self) -> bytes:
         """The file's bytes (read from disk when ``source`` is a path)."""
@@ -88,9 +93,29 @@ def _cda_problems(req: UploadRequest, data: bytes) -> list[str]:
     return []
 
 
-def check_upload(req: UploadRequest, *, today: date | None = None) -> list[str]:
-    """Problem codes (see :data:`dmp_desktop.dmp.feed_errors.PROBLEMS_FR`); empty: can be sent."""
-    problems: list[str] = []
+def _author_problems(req: UploadRequest, holder: Practitioner | None) -> list[str]:
+    """Who the document's author is: the professional, never a secretary."""
+    other = req.on_behalf_of
+    if other is not None and other.is_staff:
+        return ["on_behalf_of_staff"]
+    if holder is None:
+        return []
+    if holder.is_staff:
+        return ["on_behalf_of_missing"] if other is None else []
+    if other is not None and other.national_id != holder.national_id:
+        return ["on_behalf_of_not_staff"]
+    return []
+
+
+def check_upload(
+    req: UploadRequest, *, today: date | None = None, holder: Practitioner | None = None
+) -> list[str]:
+    """Problem codes (see :data:`dmp_desktop.dmp.feed_errors.PROBLEMS_FR`); empty: can be sent.
+
+    ``holder``: the card holder, when known (a staff card must name the
+    professional it uploads for; a professional uploads only as themself).
+    """
+    problems: list[str] = _author_problems(req, holder)
     if req.media_type != convert.MEDIA_CDA:
         problems += _identity_problems(req)
     try:
@@ -126,13 +151,13 @@ def check_upload(req: UploadRequest, *, today: date | None = None) -> list[str]:
     return list(dict.fromkeys(problems))  # each once, in order
 
 
-def validate_upload(req: UploadRequest) -> list[str]:
+def validate_upload(req: UploadRequest, holder: Practitioner | None = None) -> list[str]:
     """Every reason ``req`` cannot be sent, in French (empty list: it can be sent)."""
-    return [problem_fr(code) for code in check_upload(req)]
+    return [problem_fr(code) for code in check_upload(req, holder=holder)]
 
 
-def require_valid(req: UploadRequest) -> None:
-    problems = check_upload(req)
+def require_valid(req: UploadRequest, holder: Practitioner | None = None) -> None:
+    problems = check_upload(req, holder=holder)
     if problems:
         raise UploadInvalidError(problems)
 

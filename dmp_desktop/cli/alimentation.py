@@ -44,11 +44,12 @@ from dmp_desktop.alimentation import (
 from dmp_desktop.alimentation.build import author_provider, version_of
 from dmp_desktop.alimentation.doctypes import for_professionals, type_code
 from dmp_desktop.cli.main import EXIT_DMP, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, Io, OpenDmp, _login
-from dmp_desktop.dmp.feed_errors import problem_fr
+from dmp_desktop.dmp.feed_errors import OnBehalfRefusedError, problem_fr
 from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import Gender, PatientIdentity
-from dmp_desktop.errors import DmpServiceError, describe
+from dmp_desktop.errors import DmpServiceError, SettingsError, describe
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardManager, CardSession
 
@@ -181,6 +182,15 @@ def _document_options(p: argparse.ArgumentParser) -> None:
         help="date de l'acte (défaut : aujourd'hui)",
     )
     p.add_argument("--comment", default="", help="commentaire joint au document")
+    p.add_argument(
+        "--on-behalf-of",
+        dest="on_behalf_of",
+        metavar="IDENTIFIANT_NATIONAL",
+        help=(
+            "carte de secrétariat (obligatoire) : le professionnel du cabinet pour le compte "
+            "duquel le document est envoyé (identifiant national, ex. 899700433153)"
+        ),
+    )
     visibility_options(p)
     _identity_options(p)
     p.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
@@ -345,11 +355,34 @@ def _request(
         replaces=replaces,
         identity=_identity(args, ins),
         comments=args.comment,
+        on_behalf_of=_on_behalf_of(args, settings),
     )
 
 
-def _check(req: UploadRequest, *, skip: frozenset[str] = frozenset()) -> None:
-    problems = [p for p in check_upload(req) if p not in skip]
+def _on_behalf_of(args: argparse.Namespace, settings: Settings) -> Practitioner | None:
+    wanted = (getattr(args, "on_behalf_of", None) or "").strip()
+    if not wanted:
+        return None
+    try:
+        professional = settings.professional(wanted)
+    except SettingsError as exc:
+        raise CliUsageError(describe(exc)) from None
+    if professional is None:
+        raise CliUsageError(
+            f"Le professionnel {wanted} n'est pas dans la liste des professionnels du cabinet "
+            "(paramètres « practice_professionals ») : vérifiez son identifiant national ou "
+            "faites-le ajouter."
+        )
+    return professional
+
+
+def _check(
+    req: UploadRequest,
+    *,
+    skip: frozenset[str] = frozenset(),
+    holder: Practitioner | None = None,
+) -> None:
+    problems = [p for p in check_upload(req, holder=holder) if p not in skip]
     if problems:
         raise CliUsageError(
             "Le document n'a pas été envoyé :\n" + "\n".join(f"- {problem_fr(p)}" for p in problems)
@@ -405,7 +438,7 @@ def _send(
         io.err.write(describe(exc) + "\n")
         io.err.write(f"Reprenez avec « dmp outbox --resume » (élément {item.id}).\n")
         return EXIT_NETWORK
-    except DmpServiceError as exc:
+    except (DmpServiceError, OnBehalfRefusedError) as exc:
         io.err.write(describe(exc) + "\n")
         io.err.write(
             f"Le document reste dans la boîte d'envoi (élément {item.id}) : "
@@ -435,6 +468,7 @@ def cmd_upload(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: O
     outbox = Outbox.open(settings)
 
     def work(client: Any, session: CardSession) -> int:
+        _check(req, holder=session.practitioner)
         item = outbox.add(req)  # the card is open: the upload starts now
         return _send(outbox, item, client, session, io, args.json)
 
@@ -450,7 +484,7 @@ def cmd_replace(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: 
     def work(client: Any, session: CardSession) -> int:
         old = _find(client, draft.patient, args.unique_id)
         req = replace(draft, replaces=old)
-        _check(req)
+        _check(req, holder=session.practitioner)
         item = outbox.add(req)
         return _send(outbox, item, client, session, io, args.json)
 

@@ -52,6 +52,20 @@ class OutboxItemGoneError(FeedError):
     """The outbox item was confirmed or discarded meanwhile (another window, the CLI)."""
 
 
+class OnBehalfRefusedError(FeedError):
+    """The DMP refused a secretary's upload for ``author`` (display name of the professional).
+
+    ``code``: the DMP's code (``DMPAccessDenied``: not authorised by the
+    patient or not of the card's structure; ``DMPAccessDeniedByExcludedPs``:
+    the patient blocked that professional). Nothing was registered.
+    """
+
+    def __init__(self, code: str, author: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.author = author
+
+
 class UploadUnconfirmedError(FeedError):
     """The request may have reached the DMP but no answer came back.
 
@@ -125,6 +139,18 @@ PROBLEMS_FR: dict[str, str] = {
     "replaced_other_patient": "Le document à remplacer appartient au DMP d'un autre patient.",
     "replaced_not_mine": "Vous ne pouvez remplacer que les documents dont vous êtes l'auteur.",
     "not_a_vsm": "Ce document CDA n'est pas une synthèse médicale (VSM) : il n'a pas été envoyé.",
+    "on_behalf_of_missing": (
+        "Un secrétariat envoie un document pour le compte d'un professionnel du cabinet : "
+        "choisissez ce professionnel (« Pour le compte de ») avant d'envoyer."
+    ),
+    "on_behalf_of_staff": (
+        "L'auteur d'un document doit être un professionnel de santé, pas un secrétariat : "
+        "choisissez un professionnel du cabinet."
+    ),
+    "on_behalf_of_not_staff": (
+        "Avec votre carte de professionnel, vous envoyez vos propres documents : seul un "
+        "secrétariat envoie pour le compte d'un autre professionnel."
+    ),
 }
 
 _ACTIONS_FR = {
@@ -171,6 +197,20 @@ def describe_fr(exc: FeedError) -> str:
             "Ce document n'est plus dans la boîte d'envoi : il a déjà été confirmé ou retiré "
             "(depuis une autre fenêtre ?). Actualisez la boîte d'envoi."
         )
+    if isinstance(exc, OnBehalfRefusedError):
+        if exc.code == "DMPAccessDeniedByExcludedPs":
+            why = f"le patient a interdit l'accès à son DMP à {exc.author}"
+        else:
+            why = (
+                f"{exc.author} n'est pas autorisé par le patient à accéder à son DMP (ou "
+                "n'exerce pas dans votre structure)"
+            )
+        return (
+            f"Le DMP a refusé le document : {why}. Un secrétariat ne peut envoyer que pour "
+            "un professionnel du cabinet que le patient a autorisé. Le document reste dans la "
+            "boîte d'envoi : faites enregistrer l'autorisation du patient puis réessayez, ou "
+            "retirez-le et envoyez-le pour le compte d'un autre professionnel."
+        )
     if isinstance(exc, UploadUnconfirmedError):
         return (
             "L'envoi au DMP n'a pas pu être confirmé (la connexion a été interrompue pendant "
@@ -186,6 +226,7 @@ __all__ = [
     "FeedError",
     "ForbiddenVisibilityError",
     "NotAuthorError",
+    "OnBehalfRefusedError",
     "OutboxItemGoneError",
     "PatientObjectionError",
     "UploadInvalidError",

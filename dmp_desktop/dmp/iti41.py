@@ -146,10 +146,18 @@ class Submission:
     signature_unique_id: str = ""
     replaces_entry_uuid: str | None = None  # RPLC target: the old document's entryUUID
     content_type: Code = rim.CONTENT_TYPE_CONSULTATION
+    # The document's author when it is not the submitter (a secretary sending for
+    # a professional of the structure); None: ``author`` wrote the document.
+    document_author: AuthorValues | None = None
 
     @property
     def patient(self) -> Ins:
         return self.document.patient
+
+    @property
+    def document_author_values(self) -> AuthorValues:
+        """Who wrote the document (authorPerson, legalAuthenticator)."""
+        return self.document_author or self.author
 
 
 def _date_value(value: date | datetime) -> str:
@@ -181,7 +189,7 @@ def _document_entry(
     rim.localized(eo, "Name", meta.title)
     if meta.comments:
         rim.localized(eo, "Description", meta.comments)
-    rim.author_classification(eo, ids, CLASS_AUTHOR, object_id, submission.author)
+    rim.author_classification(eo, ids, CLASS_AUTHOR, object_id, submission.document_author_values)
     rim.classification(eo, ids, CLASS_CLASS_CODE, object_id, meta.class_code)
     rim.classification(eo, ids, CLASS_TYPE_CODE, object_id, meta.type_code)
     for code in meta.confidentiality:
@@ -256,7 +264,7 @@ def build_request(submission: Submission, signature: bytes) -> tuple[Element, li
         DOCUMENT_ID,
         meta,
         submission,
-        legal_authenticator=submission.author.person,
+        legal_authenticator=submission.document_author_values.person,
         source_patient_id=ins_cx,
     )
     _document_entry(
@@ -265,7 +273,7 @@ def build_request(submission: Submission, signature: bytes) -> tuple[Element, li
         SIGNATURE_ID,
         signature_metadata(submission),
         submission,
-        legal_authenticator=submission.author.person,
+        legal_authenticator=submission.document_author_values.person,
         source_patient_id=ins_cx,
     )
     original = [("SubmissionSetStatus", ["Original"])]

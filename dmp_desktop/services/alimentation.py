@@ -105,6 +105,8 @@ class UploadContext:
     structure_name: str = ""
     structure_id: str = ""
     today: date | None = None
+    # A staff card: the practice's professionals it may upload for (settings).
+    professionals: tuple[Practitioner, ...] = ()
 
     @property
     def ins(self) -> Ins:
@@ -387,7 +389,15 @@ class AlimentationService(QObject):
             (self._settings.extra or {}).get("structure_name", "")
         )
         structure_id = practitioner.structure_id or self._settings.structure_id
-        return UploadContext(status, practitioner, structure, structure_id)
+        professionals: tuple[Practitioner, ...] = ()
+        if practitioner.is_staff:
+            try:
+                professionals = tuple(self._settings.professionals())
+            except DmpDesktopError as exc:
+                return describe(exc)
+        return UploadContext(
+            status, practitioner, structure, structure_id, professionals=professionals
+        )
 
     # -- stores -----------------------------------------------------------------------------
     def _stores(self) -> tuple[Outbox, ObjectionStore, TypeUsage]:

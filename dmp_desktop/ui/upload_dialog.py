@@ -58,6 +58,7 @@ from dmp_desktop.alimentation.doctypes import for_professionals, is_known_type
 from dmp_desktop.alimentation.request import MAX_TITLE
 from dmp_desktop.dmp.feed_errors import problem_fr
 from dmp_desktop.domain.document import Code, DocumentEntry
+from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import PatientIdentity
 from dmp_desktop.services.alimentation import UploadContext, Visibility
 from dmp_desktop.smartcard.specialties import headline
@@ -92,6 +93,9 @@ FIELD_OF_PROBLEM: dict[str, str] = {
     "date_in_future": "date",
     "date_too_old": "date",
     "forbidden_visibility": "visibility",
+    "on_behalf_of_missing": "author",
+    "on_behalf_of_staff": "author",
+    "on_behalf_of_not_staff": "author",
 }
 
 
@@ -607,10 +611,29 @@ class UploadDialog(QDialog):
         self.author_label.setTextFormat(Qt.TextFormat.PlainText)
         self.author_label.setText(self._author_text())
         self.author_message = _message_label(self)
-        form.addRow(
-            QLabel(self.tr("Auteur :"), self),
-            _with_message(self.author_label, self.author_message, self),
-        )
+        # A staff card (secretary) sends for one of the practice's professionals:
+        # chosen explicitly, never preselected.
+        self.on_behalf_combo: QComboBox | None = None
+        if context.practitioner.is_staff:
+            combo = QComboBox(self)
+            combo.setObjectName("uploadOnBehalfOf")
+            combo.setAccessibleName(self.tr("Pour le compte de"))
+            combo.setPlaceholderText(self.tr("Choisissez le professionnel auteur du document"))
+            for professional in context.professionals:
+                combo.addItem(professional.display_line, professional.national_id)
+            combo.setCurrentIndex(-1)
+            combo.currentIndexChanged.connect(lambda _i: self.refresh())
+            self.on_behalf_combo = combo
+            caption = QLabel(self.tr("Pour le &compte de :"), self)
+            caption.setBuddy(combo)
+            self.author_label.setText(self._author_text())
+            form.addRow(caption, _with_message(combo, self.author_message, self))
+            form.addRow(QLabel(self.tr("Envoyé par :"), self), self.author_label)
+        else:
+            form.addRow(
+                QLabel(self.tr("Auteur :"), self),
+                _with_message(self.author_label, self.author_message, self),
+            )
 
         # -- visibility --
         self.choices = VisibilityChoices(minor=context.minor, parent=self)
@@ -797,13 +820,23 @@ class UploadDialog(QDialog):
         if self.choices.forbidden:
             codes.append("forbidden_visibility")
         out: dict[str, list[str]] = {}
-        if not self.context.structure_id or not self.context.structure_name:
+        if self.on_behalf_combo is not None and not self.context.professionals:
             out["author"] = [
+                self.tr(
+                    "Aucun professionnel du cabinet n'est renseigné dans les paramètres : un "
+                    "secrétariat envoie pour le compte d'un professionnel. Demandez à "
+                    "l'administrateur de compléter la liste des professionnels du cabinet."
+                )
+            ]
+        elif self.on_behalf_combo is not None and self.on_behalf_of() is None:
+            codes.append("on_behalf_of_missing")
+        if not self.context.structure_id or not self.context.structure_name:
+            out.setdefault("author", []).append(
                 self.tr(
                     "Votre structure (identifiant et nom) n'est pas connue : renseignez-la dans "
                     "les paramètres (Ctrl+,), elle figure dans l'en-tête du document."
                 )
-            ]
+            )
         for problem in codes:
             out.setdefault(FIELD_OF_PROBLEM.get(problem, "file"), []).append(problem_fr(problem))
         if code is None:
@@ -853,6 +886,14 @@ class UploadDialog(QDialog):
     def visibility(self) -> Visibility | None:
         return self.choices.visibility()
 
+    def on_behalf_of(self) -> Practitioner | None:
+        """The professional a staff card sends for (None: none chosen, or not a staff card)."""
+        combo = self.on_behalf_combo
+        if combo is None or combo.currentIndex() < 0:
+            return None
+        national_id = combo.currentData()
+        return next((p for p in self.context.professionals if p.national_id == national_id), None)
+
     def request(self) -> UploadRequest:
         """What the doctor checked (file mode); raises ValueError while something is missing."""
         code = self.type_picker.code
@@ -872,6 +913,7 @@ class UploadDialog(QDialog):
             invisible_legal_reps=visibility.invisible_legal_reps,
             replaces=self.replaces,
             identity=self.identity(),
+            on_behalf_of=self.on_behalf_of(),
         )
 
     def clear(self) -> None:
@@ -889,7 +931,9 @@ class UploadDialog(QDialog):
         if not self.send_button.isEnabled():
             return False
         if not self.vsm:
-            problems = check_upload(self.request(), today=self.today)
+            problems = check_upload(
+                self.request(), today=self.today, holder=self.context.practitioner
+            )
             if problems:
                 grouped: dict[str, list[str]] = {}
                 for problem in problems:
