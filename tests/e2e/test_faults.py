@@ -184,12 +184,25 @@ def test_connection_reset_in_the_middle_of_an_answer(
     assert client.find_documents(query)  # the next try gets the whole list
 
 
+@pytest.mark.parametrize("forwarded", [True, False], ids=["traitee", "jamais-recue"])
 def test_connection_closed_before_the_answer(
-    client: DmpClient, proxy: FaultProxy, host: RunningHost
+    client: DmpClient, proxy: FaultProxy, host: RunningHost, forwarded: bool
 ) -> None:
-    proxy.set_mode(CloseBeforeAnswer())
+    first = host.store.last_trace_id()
+    proxy.set_mode(CloseBeforeAnswer(forward_request=forwarded))
     fails(lambda: client.test_existence(LEA.ins), HostUnreachableError | DmpProtocolError)
+    if not forwarded:
+        assert traces_since(host, first) == []  # the host never saw the request
     still_works(client)
+
+
+def test_a_slow_host(client: DmpClient, faults: HostFaults) -> None:
+    """The host's own delay (no proxy): the real answer, late."""
+    faults.inject(delay=0.3, service="patients")
+    started = time.monotonic()
+    still_works(client)
+    assert time.monotonic() - started >= 0.3
+    assert [hit.status for hit in faults.hits] == [200]
 
 
 def test_broken_tls_handshake(client: DmpClient, proxy: FaultProxy, host: RunningHost) -> None:
