@@ -46,7 +46,7 @@ def read_everything(data: bytes) -> None:
             pass
 
 
-@fuzz_settings(default=80)
+@fuzz_settings(default=60)
 @given(st.sampled_from(DOCUMENTS).flatmap(mutate_xml))
 def test_mutated_documents_raise_only_typed_errors(data: bytes) -> None:
     read_everything(data)

@@ -68,7 +68,7 @@ def handle(host: DmpHost, service: str, content_type: str, body: bytes) -> None:
     assert trace.outcome is not None
 
 
-@fuzz_settings(default=80)
+@fuzz_settings(default=60)
 @given(
     st.sampled_from(REQUESTS).flatmap(
         lambda request: st.tuples(st.just(request), mutate_xml(request.body))
@@ -81,7 +81,7 @@ def test_mutated_requests_get_answers_not_internal_errors(
     handle(dmp_host, request.service, request.content_type, body)
 
 
-@fuzz_settings(default=30)
+@fuzz_settings(default=20)
 @given(
     st.sampled_from(REQUESTS).flatmap(
         lambda request: st.tuples(st.just(request), mutate_content_type(request.content_type))

@@ -67,7 +67,7 @@ def _root_mutated(answer: Answer) -> st.SearchStrategy[bytes]:
     return mutate_xml(root).map(lambda new: answer.body.replace(root, new, 1))
 
 
-@fuzz_settings(default=100)
+@fuzz_settings(default=70)
 @given(
     st.sampled_from(MTOM_ANSWERS).flatmap(
         lambda answer: st.tuples(
@@ -80,7 +80,7 @@ def test_mutated_multiparts_raise_only_typed_errors(case: tuple[str, bytes]) -> 
     read_mtom(*case)
 
 
-@fuzz_settings(default=40)
+@fuzz_settings(default=30)
 @given(
     st.sampled_from(RETRIEVED).flatmap(
         lambda pair: st.tuples(

@@ -76,7 +76,7 @@ def read_everything(status: int, content_type: str, data: bytes) -> None:
             pass
 
 
-@fuzz_settings(default=120)
+@fuzz_settings(default=100)
 @given(
     st.sampled_from(ANSWERS).flatmap(
         lambda answer: st.tuples(
@@ -122,7 +122,7 @@ CLIENT_CALLS: dict[str, Callable[[DmpClient], object]] = {
 }
 
 
-@fuzz_settings(default=60)
+@fuzz_settings(default=40)
 @given(
     st.sampled_from([a for a in ANSWERS if a.transaction in CLIENT_CALLS]).flatmap(
         lambda answer: st.tuples(st.just(answer), mutate_xml(answer.body))
