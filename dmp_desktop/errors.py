@@ -116,7 +116,8 @@ _SERVICE_CODES_FR: dict[str, str] = {
     "DMPNotFound": "Ce patient n'a pas de DMP.",
     "DMPFound": "Ce patient a déjà un DMP : il n'a pas été créé une seconde fois.",
     "DMPAuthenticationError": (
-        "Le DMP n'a pas reconnu votre authentification. Retirez puis réinsérez votre carte CPS."
+        "Le DMP n'a pas reconnu votre authentification. Vérifiez que la date et l'heure "
+        "de l'ordinateur sont justes, puis retirez et réinsérez votre carte CPS."
     ),
     "DMPInvalidRequest": "Le DMP a refusé une requête mal formée. Contactez le support.",
     "DMPInternalError": "Le DMP a rencontré une erreur interne. Réessayez dans quelques minutes.",
