@@ -5,7 +5,6 @@ card the next login shows what was left; another professional never sees it."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,55 +22,28 @@ from dmp_desktop.ui.main_window import MainWindow
 from dmp_desktop.ui.outbox_panel import OutboxModel, OutboxPanel, OutboxProxy, pending_text
 from tests.ui.conftest import WindowFactory, visible_texts
 from tests.ui.consultation_fakes import AUTHORISED
-from tests.ui.fakes import MARTIN, FakeCard, FakeCardManager, ui_settings
+from tests.ui.fakes import MARTIN, FakeCard, FakeCardManager
 from tests.ui.test_upload_support import (
     PDF,
     AlimentationDmp,
+    alimentation_settings,
     answer,
     choose_type,
     drop_files,
+    log_in,
+    ready_window,
     write,
 )
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        ui_settings(),
-        data_dir=str(tmp_path / "data"),
-        structure_id="10B0012345",
-        extra={"structure_name": "Cabinet médical des Tilleuls"},
-    )
+    return alimentation_settings(tmp_path)
 
 
 @pytest.fixture
 def dmp(settings: Settings) -> AlimentationDmp:
     return AlimentationDmp(settings)
-
-
-def log_in(qtbot: QtBot, window: MainWindow, pin: str = "1234") -> None:
-    qtbot.waitUntil(lambda: window.pin_dialog is not None and window.pin_dialog.isVisible())
-    dialog = window.pin_dialog
-    assert dialog is not None
-    qtbot.keyClicks(dialog.pin_edit, pin)
-    with qtbot.waitSignal(window.card_service.loggedIn):
-        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
-
-
-def ready_window(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    cards: FakeCardManager,
-    dmp: AlimentationDmp,
-) -> MainWindow:
-    window = make_window(settings, cards, dmp)
-    log_in(qtbot, window)
-    edit = window.workspace.patient_pane.ins_edit
-    qtbot.keyClicks(edit, AUTHORISED.value)
-    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
-        qtbot.keyClick(edit, Qt.Key.Key_Return)
-    return window
 
 
 def send_one(

@@ -24,63 +24,30 @@ from dmp_desktop.ui.main_window import MainWindow
 from dmp_desktop.ui.upload_dialog import UploadDialog
 from tests.ui.conftest import WindowFactory, visible_texts
 from tests.ui.consultation_fakes import AUTHORISED, UNAUTHORISED, ConsultationClient
-from tests.ui.fakes import FakeCardManager, ui_settings
+from tests.ui.fakes import FakeCardManager
 from tests.ui.test_upload_support import (
     PDF,
     AlimentationDmp,
+    alimentation_settings,
     answer,
+    check,
     choose_type,
     drop_files,
     jpeg_bytes,
+    log_in,
+    ready_window,
     write,
 )
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        ui_settings(),
-        data_dir=str(tmp_path / "data"),
-        structure_id="10B0012345",
-        extra={"structure_name": "Cabinet médical des Tilleuls"},
-    )
+    return alimentation_settings(tmp_path)
 
 
 @pytest.fixture
 def dmp(settings: Settings) -> AlimentationDmp:
     return AlimentationDmp(settings)
-
-
-def log_in(qtbot: QtBot, window: MainWindow, pin: str = "1234") -> None:
-    qtbot.waitUntil(lambda: window.pin_dialog is not None and window.pin_dialog.isVisible())
-    dialog = window.pin_dialog
-    assert dialog is not None
-    qtbot.keyClicks(dialog.pin_edit, pin)
-    with qtbot.waitSignal(window.card_service.loggedIn):
-        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
-
-
-def check(qtbot: QtBot, window: MainWindow, ins: Ins, *, listed: bool = True) -> None:
-    edit = window.workspace.patient_pane.ins_edit
-    edit.setText("")
-    qtbot.keyClicks(edit, ins.value)
-    signal = window.consultation.documentsReady if listed else window.dmp_service.statusReady
-    with qtbot.waitSignal(signal, timeout=5000):
-        qtbot.keyClick(edit, Qt.Key.Key_Return)
-
-
-def ready_window(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    cards: FakeCardManager,
-    dmp: AlimentationDmp,
-    ins: Ins = AUTHORISED,
-) -> MainWindow:
-    window = make_window(settings, cards, dmp)
-    log_in(qtbot, window)
-    check(qtbot, window, ins)
-    return window
 
 
 def upload_dialog(window: MainWindow) -> UploadDialog:

@@ -15,8 +15,9 @@ import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QImage
 
 from dmp_desktop.dmp import iti41, rim
@@ -29,7 +30,20 @@ from dmp_desktop.domain.document import (
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import DmpDesktopError, TimeoutError_
 from dmp_desktop.settings import Settings
-from tests.ui.consultation_fakes import REPOSITORY, ConsultationClient, ConsultationDmp
+from tests.ui.consultation_fakes import (
+    AUTHORISED,
+    REPOSITORY,
+    ConsultationClient,
+    ConsultationDmp,
+)
+from tests.ui.fakes import ui_settings
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from dmp_desktop.ui.main_window import MainWindow
+    from tests.ui.conftest import WindowFactory
+    from tests.ui.fakes import FakeCardManager
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -240,3 +254,45 @@ def answer(dialog: object, masked: bool, patient: bool, legal: bool) -> None:
         ("invisible_legal_reps", legal),
     ):
         (choices.yes if value else choices.no)[key].click()
+
+
+def alimentation_settings(tmp_path: Path) -> Settings:
+    """Window settings with a data folder and a known structure (the upload needs one)."""
+    return dataclasses.replace(
+        ui_settings(),
+        data_dir=str(tmp_path / "data"),
+        structure_id="10B0012345",
+        extra={"structure_name": "Cabinet médical des Tilleuls"},
+    )
+
+
+def log_in(qtbot: QtBot, window: MainWindow, pin: str = "1234") -> None:
+    qtbot.waitUntil(lambda: window.pin_dialog is not None and window.pin_dialog.isVisible())
+    dialog = window.pin_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.pin_edit, pin)
+    with qtbot.waitSignal(window.card_service.loggedIn):
+        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+
+
+def check(qtbot: QtBot, window: MainWindow, ins: Ins, *, listed: bool = True) -> None:
+    edit = window.workspace.patient_pane.ins_edit
+    edit.setText("")
+    qtbot.keyClicks(edit, ins.value)
+    signal = window.consultation.documentsReady if listed else window.dmp_service.statusReady
+    with qtbot.waitSignal(signal, timeout=5000):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def ready_window(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    cards: FakeCardManager,
+    dmp: AlimentationDmp,
+    ins: Ins = AUTHORISED,
+) -> MainWindow:
+    window = make_window(settings, cards, dmp)
+    log_in(qtbot, window)
+    check(qtbot, window, ins)
+    return window
