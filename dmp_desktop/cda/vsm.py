@@ -564,18 +564,14 @@ class _VsmWriter:
         name = sub(entity, "name")
         name.text = clean(allergy.agent)
         if allergy.severity is not None:
-            rel = sub(obs, "entryRelationship", {"typeCode": "SUBJ", "inversionInd": "true"})
-            sev = sub(rel, "observation", {"classCode": "OBS", "moodCode": "EVN"})
-            for root in codes.TPL_SEVERITY:
-                sub(sev, "templateId", {"root": root})
-            _code(sev, "code", "SEV", codes.OID_ACT_CODE, "Sévérité")
-            _reference(sub(sev, "text"), f"{ident}-severite")
-            sub(sev, "statusCode", {"code": "completed"})
             sev_code, sev_label = codes.SEVERITY_CODES[allergy.severity]
-            sub(
-                sev,
-                "value",
-                {
+            _qualifier(
+                obs,
+                relationship={"typeCode": "SUBJ", "inversionInd": "true"},
+                templates=codes.TPL_SEVERITY,
+                code=("SEV", codes.OID_ACT_CODE, "Sévérité"),
+                reference=f"{ident}-severite",
+                value={
                     "xsi:type": "CD",
                     "code": sev_code,
                     "displayName": sev_label,
@@ -583,18 +579,14 @@ class _VsmWriter:
                     "codeSystemName": "SNOMED CT",
                 },
             )
-        rel = sub(obs, "entryRelationship", {"typeCode": "REFR", "inversionInd": "false"})
-        status = sub(rel, "observation", {"classCode": "OBS", "moodCode": "EVN"})
-        for root in codes.TPL_PROBLEM_STATUS:
-            sub(status, "templateId", {"root": root})
-        _code(status, "code", "33999-4", codes.OID_LOINC, "Statut")
-        _reference(sub(status, "text"), f"{ident}-statut")
-        sub(status, "statusCode", {"code": "completed"})
         status_code, status_label = codes.ALLERGY_STATUS_CODES[allergy.status]
-        sub(
-            status,
-            "value",
-            {
+        _qualifier(
+            obs,
+            relationship={"typeCode": "REFR", "inversionInd": "false"},
+            templates=codes.TPL_PROBLEM_STATUS,
+            code=("33999-4", codes.OID_LOINC, "Statut"),
+            reference=f"{ident}-statut",
+            value={
                 "xsi:type": "CE",
                 "code": status_code,
                 "displayName": status_label,
@@ -744,6 +736,26 @@ def _code(
     if name:
         attrs["codeSystemName"] = name
     return sub(parent, tag, attrs)
+
+
+def _qualifier(
+    parent: etree._Element,
+    *,
+    relationship: dict[str, str],
+    templates: tuple[str, ...] | list[str],
+    code: tuple[str, str, str],
+    reference: str,
+    value: dict[str, str],
+) -> None:
+    """A completed observation qualifying ``parent`` (severity, clinical status)."""
+    rel = sub(parent, "entryRelationship", relationship)
+    obs = sub(rel, "observation", {"classCode": "OBS", "moodCode": "EVN"})
+    for root in templates:
+        sub(obs, "templateId", {"root": root})
+    _code(obs, "code", *code)
+    _reference(sub(obs, "text"), reference)
+    sub(obs, "statusCode", {"code": "completed"})
+    sub(obs, "value", value)
 
 
 def _reference(parent: etree._Element, ident: str) -> None:
