@@ -44,7 +44,7 @@ from tests.unit.test_smartcard_fakes import (
     foreign_card,
 )
 
-PIN = "7391"  # distinctive: searched for in memory afterwards
+PIN = "73915842"  # distinctive (8 digits: no chance match in random ids or bytes)
 FAMILY, GIVEN, _GENDER = NAMES[AUTHORISED.value]
 ROLES = (
     Qt.ItemDataRole.DisplayRole,
