@@ -73,3 +73,36 @@ def card_manager(training_env: TrainingEnv) -> Iterator[CardManager]:
     manager = CardManager([SOFTHSM_MODULE])
     yield manager
     manager.close()
+
+
+HOST_DATABASE_ENV = "DMP_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def host_db_url(tmp_path: Path) -> Iterator[str]:
+    """The database URL for one training host started by a test.
+
+    SQLite in the test's directory by default. When ``DMP_TEST_POSTGRES_URL``
+    names a PostgreSQL server (``postgresql+psycopg://user@/postgres?host=...``),
+    each test gets a fresh database on it, dropped afterwards, so the same
+    end-to-end suite runs on both engines.
+    """
+    admin_url = os.environ.get(HOST_DATABASE_ENV)
+    if not admin_url:
+        yield f"sqlite:///{tmp_path}/host.db"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"dmp_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
