@@ -8,9 +8,12 @@ booleans, dates, timestamps stored as naive UTC), no SQLite-only feature and
 no database-side enum, so that new states can be added without a migration
 of constraints.
 
-The schema is created at start-up (``create_all``). A database made by an
-earlier version gets the columns added since then (nullable or defaulted
-columns only, ``ALTER TABLE ... ADD COLUMN``, which both databases accept).
+The schema is managed by Alembic migrations (``dmp_sandbox/migrations``,
+see docs/database.md): ``Store`` upgrades the database to the newest revision
+at start-up. A database made by ``create_all`` before migrations existed (no
+``alembic_version`` table) gets the missing tables and columns (nullable or
+defaulted columns only, ``ALTER TABLE ... ADD COLUMN``) and is then stamped
+at the newest revision.
 
 The document registry and repository (IHE XDS.b) live here too:
 
@@ -59,7 +62,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -414,8 +417,7 @@ class Store:
         # "database is locked" and makes the in-memory database thread-safe.
         self._lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        _migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -631,12 +633,37 @@ class Store:
             return [(row[0], row[1], row[2]) for row in session.execute(query)]
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _migrate(engine: Engine) -> None:
+    """Bring the database to the newest schema revision (see the module docstring)."""
+    from dmp_sandbox import migrations
+
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it: dropping the old copy must not
+            # cascade to the rows that refer to it (the setting is per connection).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            tables = set(inspect(connection).get_table_names())
+            if "alembic_version" not in tables and tables & set(Base.metadata.tables):
+                # Made by create_all before migrations: complete it, then adopt it.
+                Base.metadata.create_all(connection)
+                _add_missing_columns(connection)
+                migrations.stamp(connection, "head")
+            else:
+                migrations.upgrade(connection, "head")
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def _add_missing_columns(connection: Connection) -> None:
     """Add the columns a database made by an earlier version lacks (nullable or defaulted)."""
-    inspector = inspect(engine)
+    inspector = inspect(connection)
     existing_tables = set(inspector.get_table_names())
     statements: list[str] = []
-    preparer = engine.dialect.identifier_preparer
+    preparer = connection.dialect.identifier_preparer
     for table in Base.metadata.sorted_tables:
         if table.name not in existing_tables:
             continue
@@ -651,7 +678,7 @@ def _add_missing_columns(engine: Engine) -> None:
                     f"cannot add the required column {table.name}.{column.name} to an "
                     "existing database: recreate it"
                 )
-            type_sql = column.type.compile(dialect=engine.dialect)
+            type_sql = column.type.compile(dialect=connection.dialect)
             sql = (
                 f"ALTER TABLE {preparer.format_table(table)} "
                 f"ADD COLUMN {preparer.format_column(column)} {type_sql}"
@@ -659,10 +686,8 @@ def _add_missing_columns(engine: Engine) -> None:
             if scalar:
                 sql += f" DEFAULT {_sql_literal(default.arg)}"  # type: ignore[union-attr]
             statements.append(sql)
-    if statements:
-        with engine.begin() as connection:
-            for sql in statements:
-                connection.exec_driver_sql(sql)
+    for sql in statements:
+        connection.exec_driver_sql(sql)
 
 
 def _sql_literal(value: object) -> str:
