@@ -451,10 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wait.set_defaults(func=cmd_wait_ready)
 
-    from dmp_sandbox import patient_cli, purge
+    from dmp_sandbox import care_team, patient_cli, purge
 
     patient_cli.register(commands, _add_location, _store_for)
     purge.register(commands, _add_location, _store_for)
+    care_team.register(commands, _add_location, _store_for)
     return parser
 
 

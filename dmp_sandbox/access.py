@@ -10,7 +10,8 @@ Consultation (TD3.1 search, TD3.2 retrieval) is granted by
 3. a professional the patient blocked (``INTERDIT``) is refused, even in an
    emergency: ``DMPAccessDeniedByExcludedPs``;
 4. normal access needs a valid authorisation (``VALIDE``, end date not
-   passed): ``DMPAccessDenied`` otherwise;
+   passed), or the presumption of a care team member in a health
+   establishment (:mod:`dmp_sandbox.care_team`): ``DMPAccessDenied`` otherwise;
 5. emergency access (VIHF PurposeOfUse ``bris_de_glace`` or ``centre_15``,
    code system 1.2.250.1.213.1.1.4.248) needs no authorisation, unless the
    patient opposed that mode: ``DMPEmergencyAccessOpposed``. Break-glass
@@ -34,7 +35,7 @@ from dmp_desktop.dmp.vihf import VihfClaims
 from dmp_desktop.domain.document import Confidentiality, DocumentStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import DmpProtocolError
-from dmp_sandbox import xds
+from dmp_sandbox import care_team, xds
 from dmp_sandbox.auth import CertIdentity
 from dmp_sandbox.store import AuthorizationStatus, DmpState, DocumentRecord, Patient, Store
 
@@ -152,7 +153,11 @@ def grant_consultation(store: Store, session: Session, ins: Ins, request: Access
             xds.DMP_EXCLUDED_PS,
             "Le patient vous a interdit l'accès à son DMP, y compris en mode d'urgence.",
         )
-    if request.mode is AccessMode.NORMAL and status is not AuthorizationStatus.VALIDE:
+    if (
+        request.mode is AccessMode.NORMAL
+        and status is not AuthorizationStatus.VALIDE
+        and not care_team.presumed(session, patient, request.identity)
+    ):
         if status is AuthorizationStatus.EXPIRE:
             context = (
                 "Votre autorisation d'accès à ce DMP a expiré : demandez au patient son accord "

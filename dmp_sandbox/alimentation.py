@@ -80,7 +80,7 @@ from dmp_desktop.domain.document import Confidentiality, DocumentStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import DmpProtocolError
 from dmp_desktop.xmlsafe import UnsafeXmlError, parse
-from dmp_sandbox import ebrim, xds
+from dmp_sandbox import care_team, ebrim, xds
 from dmp_sandbox.access import (
     AccessMode,
     AccessRequest,
@@ -217,7 +217,11 @@ def grant_feed(
             "Le patient vous a interdit l'accès à son DMP : vous ne pouvez ni y déposer ni y "
             "modifier de document, même en mode d'urgence.",
         )
-    if request.mode is AccessMode.NORMAL and status is not AuthorizationStatus.VALIDE:
+    if (
+        request.mode is AccessMode.NORMAL
+        and status is not AuthorizationStatus.VALIDE
+        and not care_team.presumed(session, patient, request.identity)
+    ):
         if status is AuthorizationStatus.EXPIRE:
             context = (
                 "Votre autorisation d'accès à ce DMP a expiré : demandez au patient son accord "

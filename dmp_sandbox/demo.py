@@ -173,6 +173,7 @@ def demo_patients() -> tuple[DemoPatient, ...]:
 
 def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
     """Create or reset the demo patients and their documents; returns them."""
+    from dmp_sandbox import care_team
     from dmp_sandbox.demo_documents import demo_documents, seed_patient_documents
 
     now = utcnow()
@@ -209,6 +210,7 @@ def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
             )
             store.remove_authorizations(session, patient)
             store.clear_outbox(session, patient)
+            care_team.reset_demo_stay(session, patient, demo.key)
             seed_patient_documents(
                 store, session, patient, number, documents.get(demo.key, ()), now
             )

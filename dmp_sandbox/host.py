@@ -94,6 +94,7 @@ class TraceContext:
     reason: str | None = None
     document_count: int | None = None
     document_unique_id: str | None = None
+    structure_id: str | None = None  # structure mode: the structure acted for
 
     def row(self) -> dict[str, object]:
         def cut(value: str | None, size: int) -> str | None:
@@ -116,6 +117,7 @@ class TraceContext:
             "reason": cut(self.reason, 500),
             "document_count": self.document_count,
             "document_unique_id": cut(self.document_unique_id, 255),
+            "structure_id": cut(self.structure_id, 64),
         }
 
 
@@ -184,7 +186,7 @@ def _prpa_201307(ctx: OperationContext) -> etree._Element:
     request = patients.read_td02(payload)
     ctx.trace.patient_ins, ctx.trace.patient_ins_root = request.ins.value, request.ins.oid
     _check_resource_id(ctx.vihf, request.ins)
-    result = patients.lookup(ctx.store, request.ins, ctx.identity.national_id)
+    result = patients.lookup(ctx.store, request.ins, ctx.identity.national_id, ctx.identity)
     ctx.trace.result = result.trace_result
     return patients.build_td02_answer(request, result)
 

@@ -59,6 +59,8 @@ from dmp_desktop.dmp.td02 import (
     STATUS_CLOSED,
 )
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_sandbox import care_team
+from dmp_sandbox.auth import CertIdentity
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Store
 
@@ -184,14 +186,27 @@ def read_td02(payload: etree._Element) -> Td02Request:
     )
 
 
-def lookup(store: Store, ins: Ins, national_id: str) -> Td02Result:
-    """TD0.2 against the store, for the professional ``national_id``."""
+def lookup(
+    store: Store, ins: Ins, national_id: str, identity: CertIdentity | None = None
+) -> Td02Result:
+    """TD0.2 against the store, for the professional ``national_id``.
+
+    A care team member presumed authorised in an establishment
+    (:mod:`dmp_sandbox.care_team`; ``identity`` tells) reads ``VALIDE`` unless blocked.
+    """
     with store.session() as session:
         patient = store.find_patient(session, ins.value, ins.oid)
         if patient is None or patient.state is DmpState.NONE:
             return Td02Result(exists=False)
         auth = store.find_authorization(session, patient, national_id)
         status = auth.effective_status() if auth is not None else None
+        if (
+            identity is not None
+            and status not in (AuthorizationStatus.VALIDE, AuthorizationStatus.INTERDIT)
+            and patient.state is DmpState.ACTIVE
+            and care_team.presumed(session, patient, identity)
+        ):
+            status = AuthorizationStatus.VALIDE
         return Td02Result(
             exists=True,
             state=patient.state,

@@ -27,6 +27,7 @@ from dmp_sandbox.store import (
     DmpState,
     DocumentContent,
     DocumentRecord,
+    EstablishmentStay,
     OutboxMessage,
     Patient,
     SubmissionSetRecord,
@@ -107,6 +108,9 @@ def purge(store: Store, now: dt.datetime | None = None) -> PurgeCounts:
                 or 0
             )
             session.execute(delete(OutboxMessage).where(OutboxMessage.patient_id == patient.id))
+            session.execute(
+                delete(EstablishmentStay).where(EstablishmentStay.patient_id == patient.id)
+            )
             about = (
                 Trace.patient_ins == patient.ins_value,
                 Trace.patient_ins_root == patient.ins_root,

@@ -255,6 +255,9 @@ class Trace(Base):
     reason: Mapped[str | None] = mapped_column(String(500), default=None)
     document_count: Mapped[int | None] = mapped_column(Integer, default=None)
     document_unique_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Structure mode: the structure (Identifiant_Structure of its certificate) the
+    # professional acted for, e.g. an establishment's care team (dmp_sandbox.care_team).
+    structure_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class SubmissionSetRecord(Base):
@@ -389,6 +392,27 @@ class OutboxMessage(Base):
     professional_national_id: Mapped[str | None] = mapped_column(String(64), default=None)
     reason: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+
+class EstablishmentStay(Base):
+    """A patient known to a health establishment (a stay): its care team is presumed
+    authorised while the stay is open (see :mod:`dmp_sandbox.care_team`)."""
+
+    __tablename__ = "establishment_stays"
+    __table_args__ = (
+        UniqueConstraint("structure_id", "patient_id", name="uq_establishment_stays"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    structure_id: Mapped[str] = mapped_column(String(64), index=True)
+    structure_name: Mapped[str] = mapped_column(String(255), default="")
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    admitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    discharged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # The patient opposed access by the establishment's care team for this stay.
+    care_team_opposed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 def _is_memory_sqlite(url: str) -> bool:

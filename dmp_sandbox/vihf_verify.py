@@ -210,6 +210,8 @@ def _professional_from_vihf(structure: CertIdentity, vihf: VihfClaims) -> CertId
         profession=profession,
         is_structure=False,
         certificate_der=None,
+        via_structure=True,
+        activity_sector=vihf.activity_sector_code,
     )
 
 
@@ -285,4 +287,5 @@ def authenticate(
     person = check_structure_vihf(identity, vihf, security, trust, trace)
     if trace is not None:
         trace.professional_national_id = person.national_id
+        trace.structure_id = person.structure_id  # who acted, and for which structure
     return person
