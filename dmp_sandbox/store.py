@@ -168,6 +168,20 @@ class Patient(Base):
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     legal_representative: Mapped[str | None] = mapped_column(String(255), default=None)
     purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # TD1.3 administrative data (dmp_sandbox.admin_data): home phone, postal
+    # address, the legal representative's contacts (a minor's record), and the
+    # TD1.5 online access: login (never a password) and one-time-code channels.
+    home_phone: Mapped[str | None] = mapped_column(String(64), default=None)
+    address_lines: Mapped[str | None] = mapped_column(String(512), default=None)
+    postal_code: Mapped[str | None] = mapped_column(String(16), default=None)
+    city: Mapped[str | None] = mapped_column(String(100), default=None)
+    country: Mapped[str | None] = mapped_column(String(64), default=None)
+    legal_representative_mobile: Mapped[str | None] = mapped_column(String(64), default=None)
+    legal_representative_email: Mapped[str | None] = mapped_column(String(254), default=None)
+    online_login: Mapped[str | None] = mapped_column(String(32), default=None)
+    online_access_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+    otp_sms: Mapped[str | None] = mapped_column(String(64), default=None)
+    otp_email: Mapped[str | None] = mapped_column(String(254), default=None)
 
     authorizations: Mapped[list[Authorization]] = relationship(
         back_populates="patient", cascade="all, delete-orphan"
