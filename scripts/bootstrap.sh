@@ -15,6 +15,8 @@ APT_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
   libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
 )
+# The tests run the training host on PostgreSQL too (start_test_postgres).
+TEST_APT_PACKAGES=(postgresql)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -52,5 +54,46 @@ install_python_packages() {
     "$PY" -m pip install -q --upgrade pip
     "$PY" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT[$extras]"
     touch "$stamp"
+  fi
+}
+
+# A throwaway PostgreSQL server for the tests: a new cluster in a temporary
+# directory, listening only on a Unix socket in that directory (no TCP), run
+# by an unprivileged user (the "postgres" account when we are root), with
+# durability off (fsync) since it is deleted at exit. Exports
+# DMP_TEST_POSTGRES_URL (the superuser "postgres" on its "postgres" database)
+# and stops the server and deletes the directory on exit (trap).
+start_test_postgres() {
+  local bin pgdir
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    echo "PostgreSQL introuvable (/usr/lib/postgresql/*/bin) : installez le paquet postgresql." >&2
+    return 1
+  fi
+  pgdir="$(mktemp -d "${TMPDIR:-/tmp}/dmp-test-pg.XXXXXX")"
+  local -a run_as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin postgres
+    chown postgres: "$pgdir"
+    run_as=(runuser -u postgres --)
+  fi
+  chmod 700 "$pgdir"
+  DMP_TEST_PG_DIR="$pgdir"
+  DMP_TEST_PG_CTL=("${run_as[@]}" "$bin/pg_ctl")
+  trap stop_test_postgres EXIT
+  echo "==> PostgreSQL de test ($("$bin/postgres" --version | awk '{print $3}')) dans $pgdir"
+  "${run_as[@]}" "$bin/initdb" -D "$pgdir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+    --no-sync >"$pgdir/initdb.log" 2>&1 || { cat "$pgdir/initdb.log" >&2; return 1; }
+  "${DMP_TEST_PG_CTL[@]}" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 start \
+    -o "-c listen_addresses='' -c unix_socket_directories='$pgdir' -p 5432 \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+        -c max_connections=200" >/dev/null || { cat "$pgdir/server.log" >&2; return 1; }
+  export DMP_TEST_POSTGRES_URL="postgresql+psycopg://postgres@/postgres?host=$pgdir&port=5432"
+}
+
+stop_test_postgres() {
+  if [ -n "${DMP_TEST_PG_DIR:-}" ] && [ -d "$DMP_TEST_PG_DIR" ]; then
+    "${DMP_TEST_PG_CTL[@]}" -D "$DMP_TEST_PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$DMP_TEST_PG_DIR"
   fi
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,10 @@ def card_manager(training_env: TrainingEnv) -> Iterator[CardManager]:
 
 
 HOST_DATABASE_ENV = "DMP_TEST_POSTGRES_URL"
+# A PostgreSQL server for the PostgreSQL-only tests (postgres_db_url) without
+# moving the training hosts to it: scripts/test.sh sets it (not the above) for
+# the run on SQLite, then runs tests/e2e again with DMP_TEST_POSTGRES_URL.
+POSTGRES_SERVER_ENV = "DMP_TEST_POSTGRES_SERVER"
 
 
 @pytest.fixture
@@ -91,6 +96,38 @@ def host_db_url(tmp_path: Path) -> Iterator[str]:
     if not admin_url:
         yield f"sqlite:///{tmp_path}/host.db"
         return
+    with fresh_postgres_database(admin_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_host_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``host_db_url`` for a training host shared by a test module (module-scoped fixtures)."""
+    admin_url = os.environ.get(HOST_DATABASE_ENV)
+    if not admin_url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('host-db')}/host.db"
+        return
+    with fresh_postgres_database(admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_db_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server given (else skip), whatever host_db_url gives."""
+    admin_url = os.environ.get(POSTGRES_SERVER_ENV) or os.environ.get(HOST_DATABASE_ENV)
+    if not admin_url:
+        pytest.skip(
+            f"neither {POSTGRES_SERVER_ENV} nor {HOST_DATABASE_ENV} set: "
+            "no PostgreSQL server to test against"
+        )
+    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+    with fresh_postgres_database(admin_url) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    """Create an empty database on the server, yield its URL, drop it afterwards."""
     import uuid
 
     from sqlalchemy import create_engine, text

@@ -70,12 +70,11 @@ def _handlers_ready() -> bool:
 
 @pytest.fixture(scope="module")
 def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
+    training_env: TrainingEnv, module_host_db_url: str
 ) -> Iterator[RunningHost]:
     if not _handlers_ready():
         pytest.skip("the training host has no ITI-41 / ITI-57 handlers yet")
-    db = tmp_path_factory.mktemp("cli-alimentation") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as running:
+    with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 
 

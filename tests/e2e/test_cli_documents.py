@@ -115,10 +115,9 @@ def seed_document(
 
 @pytest.fixture(scope="module")
 def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
+    training_env: TrainingEnv, module_host_db_url: str
 ) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("cli-documents") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as running:
+    with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         lea = PATIENTS["actif-autorise"]
         seed_document(running.store, lea, P + "1", CDA, days_ago=20)
         seed_document(running.store, lea, P + "2", b"old", days_ago=3 * 365)

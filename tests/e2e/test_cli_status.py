@@ -25,10 +25,9 @@ PATIENTS = {p.key: p for p in demo_patients()}
 
 @pytest.fixture(scope="module")
 def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
+    training_env: TrainingEnv, module_host_db_url: str
 ) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("cli-e2e") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as running:
+    with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 
 

@@ -81,10 +81,9 @@ def faults() -> HostFaults:
 
 @pytest.fixture(scope="module")
 def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory, faults: HostFaults
+    training_env: TrainingEnv, module_host_db_url: str, faults: HostFaults
 ) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("faults-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True, faults=faults) as running:
+    with run_in_thread(training_env, module_host_db_url, seed=True, faults=faults) as running:
         yield running
 
 

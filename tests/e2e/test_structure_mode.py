@@ -69,10 +69,9 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 @pytest.fixture(scope="module")
 def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
+    training_env: TrainingEnv, module_host_db_url: str
 ) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("structure-e2e") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as running:
+    with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 
 

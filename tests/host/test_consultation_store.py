@@ -166,16 +166,10 @@ def test_outbox_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 @pytest.fixture
-def pg_store() -> Iterator[Store]:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} not set: no PostgreSQL server to test against")
-    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
-    with Store(url) as pg:
-        Base.metadata.drop_all(pg.engine)
-        Base.metadata.create_all(pg.engine)
+def pg_store(postgres_db_url: str) -> Iterator[Store]:
+    # A fresh database on the server of DMP_TEST_POSTGRES_URL (tests/conftest.py).
+    with Store(postgres_db_url) as pg:
         yield pg
-        Base.metadata.drop_all(pg.engine)
 
 
 def test_postgresql_store_and_consultation(

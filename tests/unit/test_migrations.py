@@ -33,6 +33,15 @@ def test_the_models_match_the_migrations(host_db_url: str) -> None:
         assert _differences(store) == []
 
 
+def test_the_models_match_the_migrations_on_postgresql(postgres_db_url: str) -> None:
+    # Skipped without a PostgreSQL server (scripts/test.sh starts one).
+    with Store(postgres_db_url) as store:
+        assert _differences(store) == []
+    with Store(postgres_db_url) as again:  # the second start finds it at the head
+        with again.engine.connect() as connection:
+            assert migrations.current_revision(connection) == migrations.head_revision()
+
+
 def test_one_head_and_a_linear_history() -> None:
     script = ScriptDirectory.from_config(migrations.config())
     assert len(script.get_heads()) == 1, "several heads: chain the new revision after the head"
