@@ -109,6 +109,28 @@ class SettingsError(DmpDesktopError):
         self.reason = reason
 
 
+class InvalidContactError(DmpDesktopError):
+    """A patient's contact typed by the user is invalid (nothing was sent).
+
+    ``field``: ``mobile``, ``phone``, ``email`` or ``postal_code``.
+    """
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+_INVALID_CONTACT_FR: dict[str, str] = {
+    "mobile": (
+        "Numéro de mobile invalide : saisissez un mobile français à 10 chiffres "
+        "commençant par 06 ou 07 (par exemple 06 12 34 56 78)."
+    ),
+    "phone": "Numéro de téléphone invalide : saisissez 10 chiffres (par exemple 01 23 45 67 89).",
+    "email": "Adresse électronique invalide : vérifiez-la (par exemple prenom.nom@exemple.fr).",
+    "postal_code": "Code postal invalide : saisissez 5 chiffres.",
+}
+
+
 _SERVICE_CODES_FR: dict[str, str] = {
     "DMPAccessDenied": "Le DMP a refusé l'accès à ce dossier.",
     "DMPAccessDeniedByExcludedPs": "Le patient vous a bloqué : l'accès à son DMP vous est refusé.",
@@ -157,6 +179,19 @@ _SERVICE_CODES_FR: dict[str, str] = {
         "invisible pour le patient."
     ),
     "DMPNotAuthor": "Seul l'auteur du document peut faire cette opération.",
+    "DMPMinorPatient": (
+        "Patient mineur : il ne peut pas avoir d'accès en ligne à son DMP. Son représentant "
+        "légal y accède avec ses propres coordonnées."
+    ),
+    "DMPPatientAccessExists": (
+        "Ce patient a déjà un accès en ligne. Pour lui remettre de nouveaux identifiants, "
+        "utilisez « Renouveler les identifiants »."
+    ),
+    "DMPPatientAccessNotFound": "Ce patient n'a pas encore d'accès en ligne : créez-le d'abord.",
+    "DMPOtpChannelRequired": (
+        "Le patient doit garder au moins un moyen de recevoir ses codes (mobile ou courriel) : "
+        "ajoutez-en un autre avant de supprimer celui-ci."
+    ),
     "DMPInvalidDocument": (
         "Le DMP a refusé le document : ce n'est pas un document CDA valide ou il est vide. "
         "Vérifiez le fichier puis renvoyez-le."
@@ -314,6 +349,8 @@ def describe(exc: BaseException) -> str:
         )
     if isinstance(exc, SettingsError):
         return f"Paramètres invalides : {exc.reason}"
+    if isinstance(exc, InvalidContactError):
+        return _INVALID_CONTACT_FR.get(exc.field, _INVALID_CONTACT_FR["phone"])
     from dmp_desktop.cda.errors import CdaError, describe_fr
 
     if isinstance(exc, CdaError):

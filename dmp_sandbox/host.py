@@ -22,6 +22,7 @@ from dmp_desktop.dmp.xmlutil import parse_cx
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import DmpProtocolError
 from dmp_sandbox import (
+    admin_data,
     alimentation,
     consultation,
     habilitations,
@@ -180,6 +181,8 @@ def _check_resource_id(vihf: VihfClaims, ins: Ins) -> None:
 def _prpa_201307(ctx: OperationContext) -> etree._Element:
     payload = ctx.request.payload
     reason = patients.read_reason(payload)
+    if reason == admin_data.td13.REASON_READ:
+        return admin_data.read_admin_data(ctx)
     if reason != patients.REASON_TEST_EXISTENCE:
         ctx.trace.transaction = None
         raise invalid("Motif (reasonCode) non pris en charge par l'hôte de formation.")
@@ -213,9 +216,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         Operation(
             "patients",
             records.td12_14.ACTION_REVISE,
-            "TD1.4",  # TD1.2 for a reactivation
+            "TD1.4",  # TD1.2 for a reactivation, TD1.3b for MODIF_DATA
             records.td12_14.ACTION_REVISE_RESPONSE,
-            records.revise_dmp,
+            admin_data.revise,
             {"ns1": records.PATIENTS_SERVICE_NS},
         ),
         Operation(
@@ -225,6 +228,36 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             records.td16.ACTION_LIST_RESPONSE,
             records.list_authorizations,
             {"ns1": records.HABILITATIONS_NS},
+        ),
+        *(
+            Operation(
+                "patientsSpecific",
+                action,
+                transaction,
+                response,
+                run,
+                {"ns1": admin_data.PATIENTS_NS},
+            )
+            for action, transaction, response, run in (
+                (
+                    admin_data.td15.ACTION_CREATE,
+                    "TD1.5a",
+                    admin_data.td15.ACTION_CREATE_RESPONSE,
+                    admin_data.create_access,
+                ),
+                (
+                    admin_data.td15.ACTION_OTP,
+                    "TD1.5b",
+                    admin_data.td15.ACTION_OTP_RESPONSE,
+                    admin_data.update_otp,
+                ),
+                (
+                    admin_data.td15.ACTION_UPDATE,
+                    "TD1.5d",
+                    admin_data.td15.ACTION_UPDATE_RESPONSE,
+                    admin_data.renew_access,
+                ),
+            )
         ),
         Operation(
             "registry",

@@ -21,7 +21,7 @@ from lxml import etree
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda.header import author_code
 from dmp_desktop.cda.xmlutil import new_oid
-from dmp_desktop.dmp import iti41, iti57, ns, rim, td03, td11, td12_14, td16, xades, xds
+from dmp_desktop.dmp import iti41, iti57, ns, rim, td03, td11, td12_14, td13, td15, td16, xades, xds
 from dmp_desktop.dmp.feed_errors import (
     DocumentStatusError,
     ForbiddenVisibilityError,
@@ -51,6 +51,7 @@ from dmp_desktop.dmp.vihf import (
 from dmp_desktop.dmp.vihf_signature import SigningKey, sign_vihf
 from dmp_desktop.dmp.xmlutil import Element, children, qn
 from dmp_desktop.domain import DmpStatus, Ins, Practitioner
+from dmp_desktop.domain.admin_data import AdministrativeData, OnlineAccessCredentials
 from dmp_desktop.domain.document import (
     Code,
     DocumentEntry,
@@ -278,6 +279,61 @@ class DmpClient:
         )
         answer = self._call(url, request, expected_action=td16.ACTION_LIST_RESPONSE, name="TD1.6")
         return td16.parse_list_response(answer.body)
+
+    def get_admin_data(self, ins: Ins) -> AdministrativeData:
+        """TD1.3a: ``ins``'s administrative data (``DMPNotFound`` without a DMP)."""
+        body = td13.build_read_request(ins, sender_oid=self._lps_oid, sender_name=self._lps.name)
+        answer = self._patients_call(ins, body, td13.ACTION_READ, td13.ACTION_READ_RESPONSE)
+        return td13.parse_read_response(answer.body, requested=ins)
+
+    def update_admin_data(self, data: AdministrativeData) -> td11.RegistrationResult:
+        """TD1.3b: send ``data`` (read with :meth:`get_admin_data`, contacts edited).
+
+        Invalid contacts raise ``InvalidContactError`` before anything is sent.
+        """
+        body = td13.build_update_request(
+            data, self._practitioner, sender_oid=self._lps_oid, sender_name=self._lps.name
+        )
+        answer = self._patients_call(
+            data.ins, body, td13.ACTION_UPDATE, td13.ACTION_UPDATE_RESPONSE
+        )
+        return td13.parse_update_response(answer.body)
+
+    def create_online_access(
+        self, ins: Ins, channel_type: str, value: str
+    ) -> OnlineAccessCredentials:
+        """TD1.5a: open ``ins``'s online access; the one-time codes go to ``value``
+        (a mobile for ``SMS``, an e-mail for ``EMAIL``). Returns the login and the
+        temporary password to hand to the patient (never logged)."""
+        body = td15.build_create_request(channel_type, value)
+        answer = self._specific_call(ins, body, td15.ACTION_CREATE, {td15.ACTION_CREATE_RESPONSE})
+        return td15.parse_create_response(answer.body)
+
+    def update_otp_channel(
+        self, ins: Ins, channel_type: str, value: str, action: str = td15.OTP_ADD
+    ) -> OnlineAccessCredentials:
+        """TD1.5b: add (``AJOUT``), change or remove a one-time-code channel."""
+        body = td15.build_otp_request(channel_type, value, action)
+        answer = self._specific_call(ins, body, td15.ACTION_OTP, {td15.ACTION_OTP_RESPONSE})
+        return td15.parse_otp_response(answer.body)
+
+    def renew_online_access(self, ins: Ins) -> OnlineAccessCredentials:
+        """TD1.5d: new temporary credentials for ``ins``'s existing online access."""
+        answer = self._specific_call(
+            ins, td15.build_update_request(), td15.ACTION_UPDATE, td15.ACTION_UPDATE_RESPONSES
+        )
+        return td15.parse_update_response(answer.body)
+
+    def _specific_call(
+        self, ins: Ins, body: Element, action: str, responses: Collection[str]
+    ) -> SoapResponse:
+        url = self._settings.service_url(td15.SERVICE)
+        request = build_envelope(
+            body, action=action, to=url, security_tokens=[self._vihf(ins, "normal")]
+        )
+        answer = self._call(url, request, expected_action=None, name="TD1.5")
+        _check_action(answer, responses)
+        return answer
 
     def _patients_call(
         self, ins: Ins, body: Element, action: str, response_action: str
