@@ -1,0 +1,369 @@
+"""Load test of the training host: concurrent professionals searching, retrieving, uploading.
+
+Run on demand (not collected by pytest)::
+
+    .venv/bin/python tests/bench/bench_load.py [--db sqlite|postgresql|both]
+        [--professionals 50] [--iterations 4] [--postgres-url URL]
+
+``--db postgresql`` (or ``both``, the default) needs a PostgreSQL server:
+``--postgres-url`` or ``DMP_TEST_POSTGRES_URL`` (an administrator URL such as
+``postgresql+psycopg://postgres@/postgres?host=/socket/dir&port=5432``; the
+bench creates and drops its own database there). Without one, the bench starts
+a throwaway server the way the test command does (``scripts/bootstrap.sh``).
+
+What it does, for each database:
+
+1. A test PKI in a temporary directory and ``--professionals`` professionals,
+   each with a software client certificate and key issued by the test persons
+   CA (like a CPS card's authentication certificate, distinct RPPS
+   ``8997009000NN``) and a signature certificate for the XAdES submission
+   signature. SoftHSM cards would work as well but take about a second each
+   to create and serialise every signature on one PKCS#11 thread: software
+   keys keep the load on the host, not on the client's token.
+2. The demo patients are loaded and every professional is authorised on the
+   three active adult records (setup, not measured).
+3. The host runs in a separate process (its own interpreter, as in
+   production), on loopback with mutual TLS. Each professional is a thread
+   with the real client (:class:`dmp_desktop.dmp.client.DmpClient` over httpx,
+   its own kept-alive connection, a fresh VIHF with each request) and does
+   ``--iterations`` rounds of: search (TD3.1, ITI-18), retrieve one document
+   found (TD3.2, ITI-43), upload a new CDA level-1 document (TD2.1, ITI-41 over
+   MTOM, XAdES-signed). All professionals start together (a barrier).
+4. It reports throughput and p50 / p99 latency per operation, and asserts
+   that no request failed and that the host wrote exactly one trace row per
+   request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import multiprocessing
+import multiprocessing.connection
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from dmp_desktop.alimentation import build, doctypes  # noqa: E402
+from dmp_desktop.alimentation.request import UploadRequest  # noqa: E402
+from dmp_desktop.dmp.client import DmpClient  # noqa: E402
+from dmp_desktop.domain.document import DocumentQuery  # noqa: E402
+from dmp_desktop.domain.practitioner import Practitioner  # noqa: E402
+from dmp_sandbox.demo import demo_patients, seed_demo  # noqa: E402
+from dmp_sandbox.pki import init_pki  # noqa: E402
+from dmp_sandbox.store import AuthorizationStatus, Store, Trace  # noqa: E402
+from dmp_sandbox.training import TrainingEnv  # noqa: E402
+from tests.host.test_alimentation_wire import (  # noqa: E402
+    Author,
+    FileSigner,
+    make_signer,
+    new_uid,
+    patient_identity,
+)
+from tests.host.wire import ClientIdentity, client_context, make_identity  # noqa: E402
+
+STRUCTURE_ID = "499700433153007"
+STRUCTURE_NAME = "CABINET MEDICAL FORMATION"
+PATIENT_KEYS = ("actif-autorise", "actif-sans-autorisation", "autorisation-expiree")
+OPERATIONS = ("search", "retrieve", "upload")
+NOT_SENT = "nothing found to retrieve (request not sent)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Professional:
+    practitioner: Practitioner
+    identity: ClientIdentity
+    signer: FileSigner
+
+
+def make_professionals(env: TrainingEnv, directory: Path, count: int) -> list[Professional]:
+    pros = []
+    for i in range(count):
+        national_id = f"8997009{i:05d}"
+        family, given = f"CHARGE{i:02d}", "TEST"
+        identity = make_identity(
+            env.pki, directory, national_id, family=family, given=given, structure_id=STRUCTURE_ID
+        )
+        signer = make_signer(env.pki, Author(national_id, family, given))
+        practitioner = Practitioner(
+            national_id,
+            family,
+            given,
+            "Médecin",
+            profession_code="10",
+            structure_id=STRUCTURE_ID,
+            structure_name=STRUCTURE_NAME,
+        )
+        pros.append(Professional(practitioner, identity, signer))
+    return pros
+
+
+def prepare_database(url: str, pros: list[Professional]) -> None:
+    """Demo data, and every professional authorised on the three active adult records."""
+    patients = {p.key: p for p in demo_patients()}
+    with Store(url) as store:
+        seed_demo(store)
+        with store.session() as session:
+            for key in PATIENT_KEYS:
+                ins = patients[key].ins
+                patient = store.find_patient(session, ins.value, ins.oid)
+                assert patient is not None
+                for pro in pros:
+                    store.set_authorization(
+                        session, patient, pro.practitioner.national_id, AuthorizationStatus.VALIDE
+                    )
+
+
+def _host_process(root: str, url: str, conn: multiprocessing.connection.Connection) -> None:
+    from dmp_sandbox.server import run_in_thread
+
+    with run_in_thread(TrainingEnv(Path(root), port=0), url) as host:
+        conn.send(host.url)
+        conn.recv()  # stop
+
+
+@contextmanager
+def host_process(env: TrainingEnv, url: str) -> Iterator[str]:
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_host_process, args=(str(env.root), url, child), daemon=True)
+    process.start()
+    try:
+        if not parent.poll(60):
+            raise RuntimeError("the training host did not start")
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        process.join(30)
+
+
+@dataclasses.dataclass
+class Sample:
+    operation: str
+    seconds: float
+    error: str | None = None
+
+
+def professional_run(
+    pro: Professional,
+    env: TrainingEnv,
+    host_url: str,
+    index: int,
+    iterations: int,
+    barrier: threading.Barrier,
+    samples: list[Sample],
+) -> None:
+    settings = dataclasses.replace(env.client_settings(), host_url=host_url)
+    http = httpx.Client(verify=client_context(env.pki.trust_roots, pro.identity), timeout=120)
+    patients = {p.key: p for p in demo_patients()}
+    mine: list[Sample] = []
+
+    def timed(operation: str, fn: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            mine.append(Sample(operation, time.perf_counter() - start, repr(exc)))
+            return None
+        mine.append(Sample(operation, time.perf_counter() - start))
+        return result
+
+    with DmpClient(http, settings, pro.practitioner) as dmp:
+        barrier.wait()
+        for round_ in range(iterations):
+            demo = patients[PATIENT_KEYS[(index + round_) % len(PATIENT_KEYS)]]
+            entries = timed("search", dmp.find_documents, DocumentQuery(demo.ins))
+            if entries:
+                timed("retrieve", dmp.retrieve_document, entries[(index + round_) % len(entries)])
+            else:
+                mine.append(Sample("retrieve", 0.0, NOT_SENT))
+            timed("upload", upload, dmp, pro, demo.ins, round_)
+    samples.extend(mine)
+
+
+def upload(dmp: DmpClient, pro: Professional, ins: object, round_: int) -> str:
+    now = dt.datetime.now(dt.UTC)
+    req = UploadRequest(
+        patient=ins,  # type: ignore[arg-type]
+        source=f"Note de charge {round_}\n\nExamen clinique sans particularité.".encode(),
+        filename="note.txt",
+        media_type="text/plain",
+        type_code=doctypes.type_code("11488-4"),
+        service_date=now.date(),
+        title=f"Note de charge {round_}",
+        masked=False,
+        invisible_patient=False,
+        invisible_legal_reps=False,
+        identity=patient_identity(ins),  # type: ignore[arg-type]
+    )
+    provider = build.author_provider(pro.practitioner, dmp.settings)
+    built = build.build_document(req, provider, unique_id=new_uid(), now=now)
+    submission = build.build_submission(
+        req,
+        built,
+        author=dmp.author_values(),
+        structure=build.structure_info(provider),
+        submission_unique_id=new_uid(),
+        signature_unique_id=new_uid(),
+        source_id=dmp.lps_oid,
+        submission_time=now,
+    )
+    return dmp.upload_document(submission, pro.signer)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def count_traces(url: str, after_id: int) -> tuple[int, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            count = connection.scalar(select(func.count(Trace.id)).where(Trace.id > after_id)) or 0
+            last = connection.scalar(select(func.coalesce(func.max(Trace.id), 0))) or 0
+    finally:
+        engine.dispose()
+    return count, last
+
+
+def run_one(
+    label: str, url: str, env: TrainingEnv, pros: list[Professional], iterations: int
+) -> dict[str, object]:
+    prepare_database(url, pros)
+    _, before = count_traces(url, 0)
+    samples: list[Sample] = []
+    with host_process(env, url) as host_url:
+        barrier = threading.Barrier(len(pros) + 1)
+        threads = [
+            threading.Thread(
+                target=professional_run,
+                args=(pro, env, host_url, i, iterations, barrier, samples),
+                name=f"pro-{i}",
+            )
+            for i, pro in enumerate(pros)
+        ]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        start = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start
+    added, _ = count_traces(url, before)
+    failures = [s for s in samples if s.error is not None]
+    sent = sum(1 for s in samples if s.error != NOT_SENT)
+    print(f"\n== {label}: {len(pros)} professionals x {iterations} rounds, {elapsed:.1f} s")
+    heads = ("requests", "req/s", "p50 ms", "p99 ms", "max ms")
+    print(f"{'operation':<10} " + " ".join(f"{h:>8}" for h in heads))
+    report: dict[str, object] = {"elapsed": elapsed, "requests": len(samples)}
+    for op in OPERATIONS:
+        times = [s.seconds for s in samples if s.operation == op and s.error is None]
+        print(
+            f"{op:<10} {len(times):>8} {len(times) / elapsed:>7.1f} "
+            f"{percentile(times, 0.50) * 1000:>8.0f} {percentile(times, 0.99) * 1000:>8.0f} "
+            f"{max(times, default=0) * 1000:>8.0f}"
+        )
+    all_times = [s.seconds for s in samples if s.error is None]
+    print(
+        f"{'all':<10} {len(all_times):>8} {len(all_times) / elapsed:>7.1f} "
+        f"{percentile(all_times, 0.50) * 1000:>8.0f} {percentile(all_times, 0.99) * 1000:>8.0f} "
+        f"{max(all_times, default=0) * 1000:>8.0f}"
+    )
+    print(f"failed requests: {len(failures)}; trace rows added: {added} for {sent} requests")
+    for failure in failures[:5]:
+        print(f"  {failure.operation}: {failure.error}")
+    assert not failures, f"{len(failures)} requests failed"
+    assert added == sent == len(pros) * iterations * len(OPERATIONS), (added, sent)
+    return report
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    name = f"dmp_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def postgres_server(given: str | None) -> Iterator[str]:
+    """``given``, or a throwaway server started like the test command does."""
+    if given:
+        yield given
+        return
+    script = (
+        f'source "{ROOT}/scripts/bootstrap.sh"; start_test_postgres >&2; trap - EXIT; '
+        'echo "$DMP_TEST_POSTGRES_URL"; echo "$DMP_TEST_PG_DIR"'
+    )
+    out = subprocess.run(
+        ["bash", "-c", script], check=True, capture_output=True, text=True
+    ).stdout.split()
+    url, directory = out[-2], out[-1]
+    try:
+        yield url
+    finally:
+        ctl = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1])
+        command = [str(ctl), "-D", f"{directory}/data", "-m", "immediate", "-w", "stop"]
+        if os.getuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=False, capture_output=True)
+        subprocess.run(["rm", "-rf", directory], check=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--professionals", type=int, default=50)
+    parser.add_argument("--iterations", type=int, default=4)
+    parser.add_argument("--postgres-url", default=os.environ.get("DMP_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dmp-bench-load-") as tmp:
+        root = Path(tmp)
+        env = TrainingEnv(root / "training", port=0)
+        env.root.mkdir()
+        init_pki(env.pki.root)
+        started = time.perf_counter()
+        pros = make_professionals(env, root / "identities", args.professionals)
+        print(
+            f"{len(pros)} professionals (software keys from the test PKI) in "
+            f"{time.perf_counter() - started:.1f} s; host: {os.cpu_count()} CPU"
+        )
+        if args.db in ("sqlite", "both"):
+            run_one("SQLite", f"sqlite:///{root / 'host.db'}", env, pros, args.iterations)
+        if args.db in ("postgresql", "both"):
+            with (
+                postgres_server(args.postgres_url) as server,
+                postgres_database(server) as url,
+            ):
+                run_one("PostgreSQL", url, env, pros, args.iterations)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
