@@ -26,7 +26,6 @@ from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.structures import CreatedStructure, StructureSpec, create_structure
 from dmp_sandbox.training import TrainingEnv
 from tests.e2e.test_structure_mode import MemoryKeyring
-from tests.support.shared_db import database_url
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +36,8 @@ DURAND, MARTIN = CARDS
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    with (
-        database_url(tmp_path_factory.mktemp("care-team-e2e")) as url,
-        run_in_thread(training_env, url, seed=True) as running,
-    ):
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
+    with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 
 

@@ -41,7 +41,6 @@ from dmp_sandbox.demo import demo_ins, demo_patients
 from dmp_sandbox.purge import retention_end
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
-from tests.support.shared_db import database_url
 from tests.unit.test_alimentation_support import identity, request
 
 pytestmark = pytest.mark.e2e
@@ -56,13 +55,8 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    with (
-        database_url(tmp_path_factory.mktemp("record-life")) as url,
-        run_in_thread(training_env, url, seed=True) as running,
-    ):
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
+    with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 
 

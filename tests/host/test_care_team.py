@@ -26,7 +26,6 @@ from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.store import EstablishmentStay, Trace
 from dmp_sandbox.structures import StructureSpec, create_structure
 from dmp_sandbox.training import TrainingEnv
-from tests.support.shared_db import database_url
 
 PATIENTS = {p.key: p for p in demo_patients()}
 GIRARD = PATIENTS["bloque"]  # in a stay at the training establishment; blocked Dr Durand
@@ -41,13 +40,8 @@ DURAND = Practitioner(
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    with (
-        database_url(tmp_path_factory.mktemp("care-team-host")) as url,
-        run_in_thread(training_env, url, seed=True) as running,
-    ):
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
+    with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 
 
