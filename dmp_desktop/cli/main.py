@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     from dmp_desktop.cli import records
 
     records.add_parsers(sub, _card_options)
+    from dmp_desktop.cli import admin_data
+
+    admin_data.add_parsers(sub, _card_options)
 
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
@@ -313,6 +316,17 @@ def main(
             opener = open_dmp
             return records.run(
                 args, settings, io, lambda work: _with_dmp(args, settings, io, opener, work)
+            )
+        from dmp_desktop.cli import admin_data
+
+        if args.command in admin_data.COMMANDS:
+            if open_dmp is None:
+                from dmp_desktop.connect import open_dmp as default_open
+
+                open_dmp = default_open
+            admin_opener = open_dmp
+            return admin_data.run(
+                args, settings, io, lambda work: _with_dmp(args, settings, io, admin_opener, work)
             )
     except _UsageError as exc:
         io.err.write(f"{exc}\n")
