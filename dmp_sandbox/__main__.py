@@ -214,6 +214,58 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- db -------------------------------------------------------------------------
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from dmp_sandbox import migrations
+
+    env = _env(args)
+    if not args.db:
+        env.root.mkdir(parents=True, exist_ok=True)
+    try:
+        store = _open_store(_db_url(args, env))  # the store upgrades the schema when opened
+    except _StoreUnavailable as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    with store, store.engine.connect() as connection:
+        revision = migrations.current_revision(connection)
+    _out(f"Base à jour (révision {revision}).")
+    return EXIT_OK
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dmp_sandbox import migrations
+    from dmp_sandbox.migrations import cli
+
+    env = _env(args)
+    if not args.db and not env.db_path.exists():
+        return _missing_env(env)
+    try:
+        revision, has_tables = cli.current(_db_url(args, env))
+    except (ModuleNotFoundError, SQLAlchemyError) as exc:
+        _err(f"Base de données inaccessible ({type(exc).__name__}).")
+        return EXIT_USAGE
+    head = migrations.head_revision()
+    if revision is None:
+        state = "créée avant les migrations" if has_tables else "vide"
+        _out(f"Aucune révision (base {state}) ; dernière révision : {head}.")
+    elif revision == head:
+        _out(f"Révision {revision} (la dernière).")
+    else:
+        _out(f"Révision {revision} ; dernière révision : {head} (dmp-sandbox db upgrade).")
+    return EXIT_OK
+
+
+def cmd_db_revision(args: argparse.Namespace) -> int:
+    from dmp_sandbox.migrations import cli
+
+    paths = cli.new_revision(args.message, args.rev_id)
+    for path in paths:
+        _out(f"Révision créée : {path} (relisez-la : docs/database.md).")
+    return EXIT_OK
+
+
 # --- outbox -----------------------------------------------------------------------
 _OUTBOX_KINDS = {"BRIS_DE_GLACE": "bris de glace", "CENTRE_15": "centre 15"}
 
@@ -429,6 +481,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dir(where)
     _add_db(where)
     outbox.set_defaults(func=cmd_outbox)
+
+    db = commands.add_parser("db", help="schéma de la base de l'hôte (migrations Alembic)")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_upgrade = db_commands.add_parser(
+        "upgrade", help="mettre la base à jour (ce que fait l'hôte au démarrage)"
+    )
+    db_current = db_commands.add_parser("current", help="afficher la révision de la base")
+    for sub, func in ((db_upgrade, cmd_db_upgrade), (db_current, cmd_db_current)):
+        where = sub.add_mutually_exclusive_group()
+        _add_dir(where)
+        _add_db(where)
+        sub.set_defaults(func=func)
+    db_revision = db_commands.add_parser(
+        "revision",
+        help="développeurs : créer une révision d'après les modèles (docs/database.md)",
+    )
+    db_revision.add_argument("-m", "--message", required=True, help="objet de la révision")
+    db_revision.add_argument(
+        "--rev-id", help="identifiant de la révision (l'usage ici : le numéro suivant, 0004…)"
+    )
+    db_revision.set_defaults(func=cmd_db_revision)
 
     serve = commands.add_parser("serve", help="démarrer l'hôte de formation (TLS mutuel)")
     _add_dir(serve)

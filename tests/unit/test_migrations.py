@@ -10,12 +10,14 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, select
 
 from dmp_sandbox import migrations
+from dmp_sandbox.__main__ import main
 from dmp_sandbox.store import Base, Patient, Store
 
 
@@ -96,3 +98,14 @@ def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
         assert "purged_at" in {c["name"] for c in inspect(store.engine).get_columns("patients")}
         with store.session() as session:
             assert session.scalars(select(Patient.family_name)).all() == ["ANCIEN"]
+
+
+def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'hote.db'}"
+    head = migrations.head_revision()
+    assert main(["db", "current", "--db", url]) == 0
+    assert "Aucune révision (base vide)" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", url]) == 0
+    assert f"Base à jour (révision {head})" in capsys.readouterr().out
+    assert main(["db", "current", "--db", url]) == 0
+    assert f"Révision {head} (la dernière)" in capsys.readouterr().out
