@@ -52,10 +52,12 @@ class CertIdentity:
     is_structure: bool = False
     organisation: str | None = None
     certificate_der: bytes | None = None
-    # Structure mode: the professional named by the structure's signed VIHF, and the
-    # structure's activity sector (J02, e.g. "SA01") as that VIHF states it.
+    # Structure mode: the professional named by the structure's signed VIHF, the
+    # structure's activity sector (J02, e.g. "SA01") and how the structure says the
+    # professional authenticated (AuthnContextClassRef), as that VIHF states them.
     via_structure: bool = False
     activity_sector: str | None = None
+    authn_context: str | None = None
 
     @property
     def profession_code(self) -> str | None:

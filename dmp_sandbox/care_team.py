@@ -8,9 +8,10 @@ this presumption (:func:`presumed`) when all of the following hold:
 1. the request comes in structure mode ("authentification indirecte
    renforcée"): the TLS client certificate is the establishment's, the VIHF is
    signed with it and names the professional (``Subject/NameID``) who logged
-   in with their own CPS card (checked by :mod:`dmp_sandbox.vihf_verify`);
-   a card connection (direct mode) never gets it, whatever sector its VIHF
-   claims;
+   in with their own CPS card (checked by :mod:`dmp_sandbox.vihf_verify`), as
+   its ``AuthnContextClassRef`` ``SmartcardPKI`` states (a member logged in
+   another way, e.g. ``Password``, gets no presumption); a card connection
+   (direct mode) never gets it, whatever sector its VIHF claims;
 2. the signed VIHF's ``Secteur_Activite`` is a health establishment's
    (nomenclature J02: ``SA01`` to ``SA04``);
 3. the professional is a health professional (a profession in the VIHF;
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from dmp_desktop.dmp.ns import AC_SMARTCARD_PKI
 from dmp_sandbox.store import DmpState, EstablishmentStay, Patient, utcnow
 
 if TYPE_CHECKING:
@@ -63,9 +65,11 @@ EXIT_OK, EXIT_FAILURE = 0, 1
 
 
 def is_establishment_member(identity: CertIdentity) -> bool:
-    """Rules 1 to 3: a health professional acting through an establishment's certificate."""
+    """Rules 1 to 3: a health professional, logged in with their card, acting through an
+    establishment's certificate."""
     return bool(
         identity.via_structure
+        and identity.authn_context == AC_SMARTCARD_PKI
         and identity.structure_id
         and identity.activity_sector in ESTABLISHMENT_SECTORS
         and identity.profession_code is not None

@@ -212,6 +212,7 @@ def _professional_from_vihf(structure: CertIdentity, vihf: VihfClaims) -> CertId
         certificate_der=None,
         via_structure=True,
         activity_sector=vihf.activity_sector_code,
+        authn_context=vihf.authn_context,
     )
 
 

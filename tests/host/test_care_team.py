@@ -195,3 +195,54 @@ def test_establishment_command(host: RunningHost, capsys: pytest.CaptureFixture[
     with host.store.session() as session:
         stays = session.query(EstablishmentStay).count()
     assert stays >= 2
+
+
+@pytest.mark.parametrize(
+    ("authn", "expected"),
+    [
+        ("urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI", "VALIDE"),
+        ("urn:oasis:names:tc:SAML:2.0:ac:classes:Password", "NON_EXISTE"),
+    ],
+)
+def test_only_a_member_logged_in_with_a_card_is_presumed(
+    host: RunningHost,
+    training_env: TrainingEnv,
+    tmp_path_factory: pytest.TempPathFactory,
+    authn: str,
+    expected: str,
+) -> None:
+    """The signed VIHF must say the member logged in with a CPS card (SmartcardPKI)."""
+    from dmp_desktop.dmp.vihf_signature import sign_vihf
+    from tests.host.test_structure_mode import _structure
+    from tests.host.wire import SAML, envelope, td02_body, vihf
+
+    establishment = _structure(
+        host,
+        training_env.pki,
+        tmp_path_factory.mktemp("care-team-wire"),
+        ESTABLISHMENT,
+        care_team.TRAINING_ESTABLISHMENT_NAME,
+    )
+    assertion = vihf(
+        MARTIN.national_id,
+        resource_id=f"{GIRARD.ins.value}^^^&{GIRARD.ins.oid}&ISO^NH",
+        auth_mode="INDIRECTE_RENFORCEE",
+    )
+    replacements = {
+        "499700433153007": ESTABLISHMENT,
+        "SA07^1.2.250.1.71.4.2.4": "SA01^1.2.250.1.71.4.2.4",
+    }
+    for value in assertion.iter(f"{{{SAML}}}AttributeValue"):
+        value.text = replacements.get(value.text or "", value.text)
+    assertion.find(f".//{{{SAML}}}AuthnContextClassRef").text = authn
+    sign_vihf(assertion, establishment.key)
+    data, _ = envelope(td02_body(GIRARD.ins.value), assertion)
+    before = host.store.last_trace_id()
+    reply = establishment.tls.post(data)
+    assert reply.status == 200, reply.body
+    (trace,) = host.store.traces(after_id=before)
+    assert (trace.professional_national_id, trace.structure_id) == (
+        MARTIN.national_id,
+        ESTABLISHMENT,
+    )
+    assert trace.result is not None and trace.result.endswith(expected)
