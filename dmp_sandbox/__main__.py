@@ -529,6 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     patient_cli.register(commands, _add_location, _store_for)
     purge.register(commands, _add_location, _store_for)
     care_team.register(commands, _add_location, _store_for)
+    from dmp_sandbox import insurer
+
+    insurer.register(commands, _add_location, _env, _store_for)
     return parser
 
 

@@ -4,7 +4,9 @@ Consultation (TD3.1 search, TD3.2 retrieval) is granted by
 :func:`grant_consultation`, checked in this order:
 
 1. a structure staff member (secretary: no profession on the card) never
-   lists nor reads documents: ``DMPAccessDenied``;
+   lists nor reads documents: ``DMPAccessDenied``; neither does the
+   Assurance Maladie's feed (VIHF role ``ALIM_AM``, see
+   :mod:`dmp_sandbox.insurer`);
 2. the patient must have a DMP (``DMPNotFound``) that is not closed
    (``DMPClosed``);
 3. a professional the patient blocked (``INTERDIT``) is refused, even in an
@@ -33,7 +35,9 @@ from sqlalchemy.orm import Session
 
 from dmp_desktop.dmp.vihf import VihfClaims
 from dmp_desktop.domain.document import Confidentiality, DocumentStatus
+from dmp_desktop.domain.origin import ROLE_ALIM_AM
 from dmp_desktop.domain.patient import Ins
+from dmp_desktop.domain.practitioner import NON_PS_ROLE_OID
 from dmp_desktop.errors import DmpProtocolError
 from dmp_sandbox import care_team, xds
 from dmp_sandbox.auth import CertIdentity
@@ -63,10 +67,17 @@ class AccessRequest:
     identity: CertIdentity
     mode: AccessMode
     reason: str | None
+    # Non-professional VIHF roles (1.2.250.1.213.1.1.4.6), e.g. ALIM_AM.
+    roles: tuple[str, ...] = ()
 
     @property
     def national_id(self) -> str:
         return self.identity.national_id
+
+    @property
+    def is_insurer(self) -> bool:
+        """The Assurance Maladie's feed (role ALIM_AM): may upload, never read."""
+        return ROLE_ALIM_AM in self.roles
 
     @property
     def is_staff(self) -> bool:
@@ -103,7 +114,8 @@ def read_access(identity: CertIdentity, vihf: VihfClaims) -> AccessRequest:
             "Accès en mode bris de glace sans motif : saisissez le motif de l'accès d'urgence "
             f"(attribut VIHF {ATTR_EMERGENCY_REASON})."
         )
-    return AccessRequest(identity, mode, reason if mode.emergency else None)
+    roles = tuple(vihf.role_codes(NON_PS_ROLE_OID))
+    return AccessRequest(identity, mode, reason if mode.emergency else None, roles)
 
 
 def vihf_patient(vihf: VihfClaims) -> Ins | None:
@@ -132,6 +144,12 @@ class Grant:
 
 def grant_consultation(store: Store, session: Session, ins: Ins, request: AccessRequest) -> Grant:
     """Apply the rules of the module docstring; raise :class:`xds.XdsError` on refusal."""
+    if request.is_insurer:
+        raise xds.XdsError(
+            xds.DMP_ACCESS_DENIED,
+            "L'Assurance Maladie (rôle ALIM_AM) alimente le DMP mais ne peut ni rechercher ni "
+            "consulter ses documents.",
+        )
     if request.is_staff:
         raise xds.XdsError(
             xds.DMP_ACCESS_DENIED,

@@ -40,7 +40,9 @@ Checks, in this order (the first failure is answered):
    notifies the patient. Structure staff (secretary: no profession) may
    upload for the practice, in normal access only: each document's author
    must be a professional of the staff member's structure (authorInstitution)
-   with a valid authorisation;
+   with a valid authorisation. The Assurance Maladie (VIHF role ``ALIM_AM``)
+   feeds its own documents only, without authorisation
+   (:func:`dmp_sandbox.insurer.grant_insurer_feed`);
 6. registry: a unique id already registered (documents, submission sets,
    signatures) is ``XDSDuplicateUniqueIdInRegistry``;
 7. replacement (``RPLC``): the replaced document exists and is visible to
@@ -180,6 +182,10 @@ def grant_feed(
     See the module docstring (step 5); ``authors``: for a staff upload, the
     first author of each document. Raises :class:`xds.XdsError`.
     """
+    if request.is_insurer:  # the Assurance Maladie's feed: its own rules
+        from dmp_sandbox.insurer import grant_insurer_feed
+
+        return grant_insurer_feed(store, session, ins, request, update=update, authors=authors)
     if request.is_staff and update:
         raise xds.XdsError(
             xds.DMP_ACCESS_DENIED,

@@ -214,6 +214,10 @@ def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
             seed_patient_documents(
                 store, session, patient, number, documents.get(demo.key, ()), now
             )
+            if demo.key == "actif-autorise":  # Léa: her own space and her care history
+                from dmp_sandbox.patient_space import seed_demo_patient_space
+
+                seed_demo_patient_space(store, session, patient, number, now)
             for auth in demo.authorizations:
                 store.set_authorization(
                     session,

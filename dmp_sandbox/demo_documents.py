@@ -767,6 +767,9 @@ def seed_patient_documents(
                     "given_name": patient.given_name,
                     "id_root": patient.ins_root,
                     "id_type": "NH",
+                    "specialty_code": "EXP_PATIENT",
+                    "specialty_display": "Expression personnelle du patient",
+                    "specialty_scheme": "1.2.250.1.213.1.1.4.6",
                 }
             ]
             facility, practice, legal = "SA43", "AMBULATOIRE", None

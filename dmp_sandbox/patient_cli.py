@@ -26,8 +26,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from dmp_desktop.cda.care_history import INSURER_AUTHOR_ID
 from dmp_desktop.domain.document import Confidentiality
 from dmp_desktop.domain.patient import Ins, InsError, InsKind, normalize_ins_text
+from dmp_sandbox import care_team
 from dmp_sandbox.store import (
     AuthorizationStatus,
     DmpState,
@@ -72,6 +74,12 @@ PATIENT_ACTIONS = {
     "unmask": "Vous avez rendu un document visible aux professionnels",
     "emergency": "Vous avez modifié vos choix d'accès en urgence",
     "close": "Vous avez fermé votre DMP",
+    # dmp_sandbox.patient_space
+    "add-document": "Vous avez ajouté un document",
+    "emergency-contact": "Vous avez ajouté une personne à prévenir",
+    "allergy": "Vous avez déclaré une allergie ou une intolérance",
+    "directives": "Vous avez enregistré vos directives anticipées",
+    "copy": "Vous avez demandé une copie de votre DMP",
 }
 MODES = {"bris_de_glace": " (accès en urgence, bris de glace)", "centre_15": " (centre 15)"}
 
@@ -131,6 +139,8 @@ def _trace(session: Session, ins: Ins, action: str, detail: str | None = None) -
 
 
 def _professional_name(session: Session, national_id: str) -> str:
+    if national_id == INSURER_AUTHOR_ID:
+        return "L'Assurance Maladie"
     pro = session.scalars(
         select(Professional).where(Professional.national_id == national_id)
     ).one_or_none()
@@ -274,6 +284,8 @@ def history(store: Store, ins: Ins) -> list[str]:
                 if trace.professional_national_id
                 else "un professionnel non identifié"
             )
+            if trace.structure_id:  # structure mode: who, and for which structure
+                who += care_team.acting_for(session, trace.structure_id)
             what = TRANSACTION_LABELS.get(trace.transaction or "", "a accédé à votre DMP")
             mode = MODES.get(trace.purpose or "", "")
             refused = "" if trace.outcome == "OK" else " — refusé"
@@ -396,3 +408,6 @@ def register(
         lambda s, a: _print(close(s, parse_ins(a.ins), a.reason)),
     )
     closing.add_argument("--reason", required=True, metavar="TEXTE", help="motif de la fermeture")
+    from dmp_sandbox import patient_space
+
+    patient_space.register(action)

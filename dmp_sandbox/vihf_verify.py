@@ -282,10 +282,14 @@ def authenticate(
     certificate: :func:`check_structure_vihf`; the trace then names the
     professional of the VIHF.
     """
+    from dmp_sandbox.insurer import check_insurer_role
+
     if not identity.is_structure:
         check_vihf(identity, vihf)
+        check_insurer_role(identity, vihf, trace)
         return identity
     person = check_structure_vihf(identity, vihf, security, trust, trace)
+    check_insurer_role(identity, vihf, trace)
     if trace is not None:
         trace.professional_national_id = person.national_id
         trace.structure_id = person.structure_id  # who acted, and for which structure

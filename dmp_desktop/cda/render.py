@@ -82,6 +82,7 @@ def render_html(document: bytes | etree._Element) -> str:
         f"<style>{_CSS}</style></head><body>",
     ]
     out.append(_render_header(header))
+    out.extend(_origin_note(root))
     body = first(root, "h:component/h:structuredBody")
     if body is not None:
         for section in xp(body, "h:component/h:section"):
@@ -113,8 +114,8 @@ def _render_header(h: HeaderSummary) -> str:
     rows.append(("Patient", patient))
     if h.patient is not None:
         rows.append(("INS", h.patient.ins.value))
-    author = h.author_name or "-"
-    if h.author_organization:
+    author = h.author_name or h.author_organization or "-"
+    if h.author_name and h.author_organization:
         author += f", {h.author_organization}"
     rows.append(("Auteur", author))
     rows.append(("Date", _fmt_datetime(h.effective_time)))
@@ -128,6 +129,20 @@ def _render_header(h: HeaderSummary) -> str:
         parts.append(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>")
     parts.append("</dl>")
     return "\n".join(parts)
+
+
+_ORIGIN_NOTES = {
+    "EXP_PATIENT": "Document ajouté par le patient dans son espace (Mon espace santé).",
+    "ALIM_AM": "Document alimenté par l'Assurance Maladie : historique des soins remboursés, "
+    "sans aucun montant.",
+}
+
+
+def _origin_note(root: etree._Element) -> list[str]:
+    """Who added the document, when its author is the patient or the Assurance Maladie."""
+    code = first(root, "h:author/h:assignedAuthor/h:code")
+    note = _ORIGIN_NOTES.get(code.get("code", "")) if code is not None else None
+    return [f'<p class="note">{esc(note)}</p>'] if note else []
 
 
 def _render_section(section: etree._Element, level: int, out: list[str]) -> None:

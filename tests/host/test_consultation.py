@@ -63,7 +63,7 @@ LEA, LEFEBVRE, GIRARD, FAURE = (
     P["autorisation-expiree"],
 )
 BLANC, ROUSSEL, EMMA = P["ferme"], P["sans-dmp"], P["mineur"]
-LEA_ALL = 17  # documents of Moreau Léa in the demo data
+LEA_ALL = 22  # documents of Moreau Léa in the demo data (5 from her space and the insurer)
 LEA_APPROVED = LEA_ALL - 2  # one archived, one deprecated
 
 
@@ -190,7 +190,13 @@ def test_time_and_code_filters(durand_tls: TlsClient) -> None:
             DURAND, LEA, extra=(("$XDSDocumentEntryClassCode", ("('90^^1.2.250.1.213.1.1.4.1')",)),)
         ),
     )
-    assert patient_authored.titles() == ["Carnet de suivi de mon asthme"]
+    assert sorted(patient_authored.titles()) == [
+        "Allergies et intolérances",
+        "Carnet de suivi de mon asthme",
+        "Directives anticipées",
+        "Personnes à prévenir",
+        "Photo de mon carnet de vaccination",
+    ]
     masked = find(
         durand_tls,
         find_request(

@@ -71,7 +71,7 @@ def test_first_search_and_reading_every_document(dr_durand: DmpClient) -> None:
     titles = {e.title for e in entries}
     # Two years back: the 2023 operation report is not there; the rest is.
     assert "Compte rendu opératoire (appendicectomie)" not in titles
-    assert len(entries) == 15
+    assert len(entries) == 20  # 15 from professionals, 4 from the patient, 1 from the insurer
     by_title = {e.title: e for e in entries}
     assert by_title["Carnet de suivi de mon asthme"].patient_authored
     assert by_title["Compte rendu de consultation de psychiatrie"].masked_from_professionals
@@ -85,14 +85,17 @@ def test_first_search_and_reading_every_document(dr_durand: DmpClient) -> None:
     for entry in entries:
         document = dr_durand.retrieve_document(entry)  # size and SHA-1 checked by the client
         assert document.unique_id == entry.unique_id
-        if entry.format_code.code != "urn:asip:ci-sis:vsm:2012":
+        if entry.format_code.code not in (
+            "urn:asip:ci-sis:vsm:2012",
+            "urn:asip:ci-sis:cnam-hr:2021",  # the Assurance Maladie's structured history
+        ):
             assert extract_level1(document.content)[1]
 
 
 def test_the_client_hides_masked_documents_unless_asked(dr_durand: DmpClient) -> None:
     entries = dr_durand.find_documents(default_query(LEA))
     assert not any(e.has_flag(Confidentiality.MASKED_PS) for e in entries)
-    assert len(entries) == 12  # 14 active documents of the last two years, 2 masked
+    assert len(entries) == 17  # 19 active documents of the last two years, 2 masked
 
 
 def test_refusals_are_explained_in_french(dr_durand: DmpClient) -> None:
