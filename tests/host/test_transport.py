@@ -124,7 +124,8 @@ def test_refused_requests_get_soap_faults(
         data, _ = envelope(td02_body(INS), vihf(DURAND, resource_id=None), action=None)
         content_type = "application/soap+xml"
     elif case == "other-reason":
-        data, _ = envelope(td02_body(INS, reason="CNSLT_DATA"), vihf(DURAND, resource_id=None))
+        # (CNSLT_DATA is TD1.3a: an unknown reason instead.)
+        data, _ = envelope(td02_body(INS, reason="MOTIF_INCONNU"), vihf(DURAND, resource_id=None))
     elif case == "must-understand":
         extra = etree.Element("{urn:example:unknown}Extension", nsmap={"soap": SOAP})
         extra.set(f"{{{SOAP}}}mustUnderstand", "true")
