@@ -327,3 +327,13 @@ def reset_demo_stay(session: Session, patient: Patient, key: str) -> None:
                 structure_name=TRAINING_ESTABLISHMENT_NAME,
             )
         )
+
+
+def acting_for(session: Session, structure_id: str) -> str:
+    """For the access history: ", au sein de <establishment>," (structure mode)."""
+    name = session.scalars(
+        select(EstablishmentStay.structure_name)
+        .where(EstablishmentStay.structure_id == structure_id)
+        .limit(1)
+    ).first()
+    return f", au sein de {name or f'la structure {structure_id}'},"

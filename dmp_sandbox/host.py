@@ -367,6 +367,15 @@ class DmpHost:
             vihf = read_vihf(request.security, trace)
             _peek_vihf_patient(vihf, trace)
             identity = authenticate(identity, vihf, request.security, self.vihf_trust, trace)
+            if identity.via_structure:  # the card holder the structure's signed VIHF names
+                self.store.seen_professional(
+                    identity.national_id,
+                    family_name=identity.family_name,
+                    given_name=identity.given_name,
+                    profession=identity.profession,
+                    profession_code=identity.profession_code,
+                    structure_id=identity.structure_id,
+                )
             answer = operation.run(
                 OperationContext(self.store, identity, vihf, request, trace, self.signatures)
             )

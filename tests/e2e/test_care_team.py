@@ -141,6 +141,17 @@ def test_two_members_traced_individually_and_a_blocked_one_refused(
         ("OK", DURAND, ESTABLISHMENT),
         ("OK", DURAND, ESTABLISHMENT),
     ]
+    # The patient's access history names each doctor and the establishment.
+    assert sandbox(host, "patient", "history", "--ins", FAURE.ins.value) == 0
+    history = [line.split("  ", 1)[1] for line in capsys.readouterr().out.splitlines()[1:]]
+    where = f"au sein de {care_team.TRAINING_ESTABLISHMENT_NAME}"
+    assert history[-5:] == [
+        "Vous avez bloqué un professionnel.",
+        f"Dr Paul MARTIN ({MARTIN}), {where}, a vérifié l'existence de votre DMP.",
+        f"Dr Paul MARTIN ({MARTIN}), {where}, a consulté la liste de vos documents — refusé.",
+        f"Dr Marie DURAND ({DURAND}), {where}, a vérifié l'existence de votre DMP.",
+        f"Dr Marie DURAND ({DURAND}), {where}, a consulté la liste de vos documents.",
+    ]
 
 
 def test_a_card_connection_gets_no_presumption(
