@@ -134,7 +134,15 @@ _INVALID_CONTACT_FR: dict[str, str] = {
 _SERVICE_CODES_FR: dict[str, str] = {
     "DMPAccessDenied": "Le DMP a refusé l'accès à ce dossier.",
     "DMPAccessDeniedByExcludedPs": "Le patient vous a bloqué : l'accès à son DMP vous est refusé.",
-    "DMPClosed": "Le DMP de ce patient est fermé.",
+    "DMPClosed": (
+        "Le DMP de ce patient est fermé : il n'accepte plus de nouveaux documents ni de "
+        "modifications. À la demande du patient, vous pouvez le réactiver (menu Dossier, "
+        "« Réactiver le DMP… »)."
+    ),
+    "DMPTreatingPhysicianProtected": (
+        "Le médecin traitant DMP du patient ne peut pas être bloqué. Le patient doit d'abord "
+        "désigner un autre médecin traitant."
+    ),
     "DMPNotFound": "Ce patient n'a pas de DMP.",
     "DMPFound": "Ce patient a déjà un DMP : il n'a pas été créé une seconde fois.",
     "DMPAuthenticationError": (

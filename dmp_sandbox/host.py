@@ -24,6 +24,7 @@ from dmp_desktop.errors import DmpProtocolError
 from dmp_sandbox import (
     admin_data,
     alimentation,
+    block_on_behalf,
     consultation,
     habilitations,
     patients,
@@ -228,6 +229,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             records.td16.ACTION_LIST_RESPONSE,
             records.list_authorizations,
             {"ns1": records.HABILITATIONS_NS},
+        ),
+        # Training extension: the médecin traitant blocks a professional for the patient.
+        *(
+            Operation(
+                "habilitations",
+                action,
+                transaction,
+                f"{action}Response",
+                run,
+                {"ns1": block_on_behalf.NS},
+            )
+            for action, transaction, run in (
+                (
+                    block_on_behalf.td16_block.ACTION_BLOCK,
+                    block_on_behalf.TRANSACTION_BLOCK,
+                    block_on_behalf.block_professional,
+                ),
+                (
+                    block_on_behalf.td16_block.ACTION_UNBLOCK,
+                    block_on_behalf.TRANSACTION_UNBLOCK,
+                    block_on_behalf.unblock_professional,
+                ),
+            )
         ),
         *(
             Operation(

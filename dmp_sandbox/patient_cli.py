@@ -66,6 +66,8 @@ TRANSACTION_LABELS = {
     "TD3.3b": "a modifié la visibilité d'un document",
     "TD3.3c": "a supprimé un document",
     "TD3.3d": "a archivé un document",
+    "MT-BLOCK": "a bloqué un professionnel à votre demande (médecin traitant)",
+    "MT-UNBLOCK": "a débloqué un professionnel à votre demande (médecin traitant)",
 }
 PATIENT_ACTIONS = {
     "block": "Vous avez bloqué un professionnel",

@@ -21,7 +21,21 @@ from lxml import etree
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda.header import author_code
 from dmp_desktop.cda.xmlutil import new_oid
-from dmp_desktop.dmp import iti41, iti57, ns, rim, td03, td11, td12_14, td13, td15, td16, xades, xds
+from dmp_desktop.dmp import (
+    iti41,
+    iti57,
+    ns,
+    rim,
+    td03,
+    td11,
+    td12_14,
+    td13,
+    td15,
+    td16,
+    td16_block,
+    xades,
+    xds,
+)
 from dmp_desktop.dmp.feed_errors import (
     DocumentStatusError,
     ForbiddenVisibilityError,
@@ -279,6 +293,21 @@ class DmpClient:
         )
         answer = self._call(url, request, expected_action=td16.ACTION_LIST_RESPONSE, name="TD1.6")
         return td16.parse_list_response(answer.body)
+
+    def set_professional_blocked(self, ins: Ins, national_id: str, *, blocked: bool) -> str:
+        """Training extension (:mod:`~dmp_desktop.dmp.td16_block`): as ``ins``'s médecin
+        traitant DMP, block (``blocked``) or unblock the professional ``national_id`` on
+        the patient's behalf. Returns the host's French context."""
+        url = self._settings.service_url(td16_block.SERVICE)
+        action = td16_block.ACTION_BLOCK if blocked else td16_block.ACTION_UNBLOCK
+        request = build_envelope(
+            td16_block.build_request(national_id, block=blocked),
+            action=action,
+            to=url,
+            security_tokens=[self._vihf(ins, "normal")],
+        )
+        answer = self._call(url, request, expected_action=f"{action}Response", name="TD1.6-ext")
+        return td16_block.parse_response(answer.body, block=blocked)
 
     def get_admin_data(self, ins: Ins) -> AdministrativeData:
         """TD1.3a: ``ins``'s administrative data (``DMPNotFound`` without a DMP)."""
