@@ -25,14 +25,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dmp_desktop.alimentation import Outbox
+from dmp_desktop.alimentation import Outbox, UploadRequest
 from dmp_desktop.connect import open_dmp
 from dmp_desktop.dmp import td11
 from dmp_desktop.dmp.client import DmpClient
 from dmp_desktop.domain import Authorization, DmpState
 from dmp_desktop.domain.document import DocumentQuery
 from dmp_desktop.domain.patient import Ins
-from dmp_desktop.errors import DmpServiceError, describe
+from dmp_desktop.errors import DmpDesktopError, DmpServiceError, describe
 from dmp_desktop.settings import Settings, save_settings
 from dmp_desktop.smartcard import CardManager
 from dmp_desktop.smartcard.card import CardSession
@@ -130,6 +130,16 @@ def create(
     )
 
 
+def _request_for(ins: Ins, family: str, given: str, born: dt.date) -> UploadRequest:
+    """A PDF report for the patient (the identity traits the INS goes with)."""
+    return request(
+        patient=ins,
+        identity=identity(
+            ins, birth_family_name=family, birth_given_names=[given], birth_date=born
+        ),
+    )
+
+
 def patient_row(host: RunningHost, ins: Ins) -> dict[str, object]:
     with host.store.session() as session:
         patient = host.store.find_patient(session, ins.value, ins.oid)
@@ -209,11 +219,21 @@ def test_closure_reactivation_then_purge_after_ten_years_not_before(
         closed = client.test_existence(ins)
         with pytest.raises(DmpServiceError) as refused:
             client.find_documents(DocumentQuery(patient=ins))
+    session = _login(card_manager, DURAND)
+    try:
+        with open_dmp(settings, session) as feeding, pytest.raises(DmpDesktopError) as upload:
+            outbox = Outbox.open(settings)
+            item = outbox.add(_request_for(ins, "ROY", "JEANNE", dt.date(1957, 1, 9)))
+            outbox.send(item, feeding, session)
+    finally:
+        session.close()
+    with as_doctor(card_manager, settings, DURAND) as client:
         client.reactivate_dmp(ins, "Roy", "Jeanne")
         reactivated = client.test_existence(ins)
         client.close_dmp(ins, "Roy", "Jeanne", reason_text="Demande de la patiente")
     assert closed.state is DmpState.CLOSED and closed.closure_date is not None
     assert refused.value.code == "DMPClosed" and "fermé" in describe(refused.value)
+    assert "fermé" in describe(upload.value)  # a closed record refuses new documents
     assert reactivated.state is DmpState.ACTIVE
 
     end = retention_end(closed.closure_date)
@@ -310,6 +330,11 @@ def test_an_emergency_access_is_notified_in_the_outbox(
     notices = [line for line in out.splitlines() if "[bris de glace]" in line]
     assert len(notices) == 1
     assert "DURAND" in notices[0] and reason in notices[0]
+    code, out, _ = sandbox(host, capsys, "patient", "history", "--ins", LEFEBVRE.ins.value)
+    assert [line[18:] for line in out.splitlines()[-2:]] == [
+        f"{DURAND_NAME} a consulté la liste de vos documents — refusé.",
+        f"{DURAND_NAME} a consulté la liste de vos documents (accès en urgence, bris de glace).",
+    ]
 
 
 # --- the access history -----------------------------------------------------------------------
@@ -333,17 +358,7 @@ def test_the_access_history_lists_every_action_of_the_test_in_order(
     try:
         with open_dmp(settings, session) as client:
             outbox = Outbox.open(settings)
-            item = outbox.add(
-                request(
-                    patient=ins,
-                    identity=identity(
-                        ins,
-                        birth_family_name="VIDAL",
-                        birth_given_names=["CHLOÉ"],
-                        birth_date=born,
-                    ),
-                )
-            )
+            item = outbox.add(_request_for(ins, "VIDAL", "CHLOÉ", born))
             uploaded = outbox.send(item, client, session)
             entries = client.find_documents(DocumentQuery(patient=ins))
             client.retrieve_document(entries[0])
@@ -353,6 +368,11 @@ def test_the_access_history_lists_every_action_of_the_test_in_order(
     sandbox(
         host, capsys, "patient", "mask-document", "--ins", ins.value, "--id", uploaded.unique_id
     )
+    with as_doctor(card_manager, settings, DURAND) as client:  # the author shows it again
+        (masked,) = client.find_documents(DocumentQuery(patient=ins, include_masked=True))
+        client.update_confidentiality(
+            masked, masked=False, invisible_patient=False, invisible_legal_reps=False
+        )
     with as_doctor(card_manager, settings, MARTIN) as client:
         with pytest.raises(DmpServiceError):
             client.find_documents(DocumentQuery(patient=ins))
@@ -364,7 +384,7 @@ def test_the_access_history_lists_every_action_of_the_test_in_order(
     lines = out.splitlines()
     # Every trace row about this patient is a line of the history.
     traced = [t for t in host.store.traces() if t.patient_ins == ins.value]
-    assert len(lines) - 1 == len(traced) == 9
+    assert len(lines) - 1 == len(traced) == 11
     assert lines[0] == f"Historique des accès à votre DMP ({len(lines) - 1}) :"
     parsed = [_LINE.match(line) for line in lines[1:]]
     assert all(parsed), lines
@@ -382,6 +402,8 @@ def test_the_access_history_lists_every_action_of_the_test_in_order(
         f"{DURAND_NAME} a consulté la liste de vos documents.",
         f"{DURAND_NAME} a consulté un document.",
         "Vous avez masqué un document aux professionnels.",
+        f"{DURAND_NAME} a consulté la liste de vos documents.",
+        f"{DURAND_NAME} a masqué ou démasqué un document.",
         f"{martin} a consulté la liste de vos documents — refusé.",
         "Vous avez bloqué un professionnel.",
     ]
