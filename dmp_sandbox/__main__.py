@@ -531,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     care_team.register(commands, _add_location, _store_for)
     from dmp_sandbox import insurer
 
-    insurer.register(commands, _add_location, _env, _store_for)
+    insurer.register(commands, _env, _store_for)
     return parser
 
 

@@ -632,7 +632,6 @@ def _history_from_json(base: CareHistory, path: Path) -> CareHistory:
 
 def register(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_location: Callable[[argparse.ArgumentParser], None],
     env_for: Callable[[argparse.Namespace], TrainingEnv],
     store_for: Callable[[argparse.Namespace], Store],
 ) -> None:
@@ -654,7 +653,17 @@ def register(
         metavar="FICHIER.json",
         help="éléments de l'historique (medicines, acts, stays) ; défaut : ceux de la démo",
     )
-    add_location(feed_parser)
+    # The environment gives the test PKI (the insurer's certificate lives there); the
+    # database, where the patient's identity traits are read, may be another one.
+    feed_parser.add_argument(
+        "--dir",
+        metavar="DOSSIER",
+        help="dossier de l'environnement de formation "
+        "(défaut : $DMP_TRAINING_DIR ou ~/.local/share/dmp-desktop/training)",
+    )
+    feed_parser.add_argument(
+        "--db", metavar="URL", help="base de l'hôte (défaut : host.db du dossier)"
+    )
     feed_parser.set_defaults(func=_cmd_feed(env_for, store_for))
 
 

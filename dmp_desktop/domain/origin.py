@@ -72,15 +72,14 @@ def _author_role(entry: DocumentEntry) -> str:
 
 
 def origin_of(entry: DocumentEntry) -> DocumentOrigin:
-    """Who added ``entry`` (class 90 or EXP_PATIENT: the patient; REMB or ALIM_AM: the insurer)."""
+    """Who added ``entry`` (class 90 or EXP_PATIENT: the patient; REMB or ALIM_AM: the insurer).
+
+    The class code alone never makes a document the insurer's: the role or the type does.
+    """
     role = _author_role(entry)
     if entry.class_code.code == PATIENT_AUTHORED_CLASS or role == ROLE_EXP_PATIENT:
         return DocumentOrigin.PATIENT
-    if (
-        role == ROLE_ALIM_AM
-        or entry.type_code.code == TYPE_CARE_HISTORY
-        or entry.class_code.code == INSURER_CLASS
-    ):
+    if role == ROLE_ALIM_AM or entry.type_code.code == TYPE_CARE_HISTORY:
         return DocumentOrigin.INSURER
     return DocumentOrigin.PROFESSIONAL
 

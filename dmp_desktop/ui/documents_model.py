@@ -2,7 +2,9 @@
 
 Meaning is never carried by colour alone: a new document is bold *and* marked
 with a dot; a document written by the patient (class 90) has a tinted row *and*
-a "✎" before its title and the words "rédigé par le patient" in the flags.
+a "✎" before its title, "Ajouté par le patient" as author and the words "ajouté par le
+patient" in the flags; the Assurance Maladie's care history says "Assurance Maladie" as
+author and in the flags (see :mod:`dmp_desktop.domain.origin`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
+from dmp_desktop.domain.origin import DocumentOrigin, in_patient_space, origin_of, type_label
 from dmp_desktop.services.consultation import ListScope, entry_date
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -56,6 +59,7 @@ EntryRole = int(Qt.ItemDataRole.UserRole) + 1  # the DocumentEntry
 SortRole = int(Qt.ItemDataRole.UserRole) + 2  # str or int, comparable within a column
 IsNewRole = int(Qt.ItemDataRole.UserRole) + 3  # bool
 UniqueIdRole = int(Qt.ItemDataRole.UserRole) + 4  # str
+OriginRole = int(Qt.ItemDataRole.UserRole) + 5  # DocumentOrigin
 
 
 def fold(text: str) -> str:
@@ -65,7 +69,7 @@ def fold(text: str) -> str:
 
 
 def type_text(entry: DocumentEntry) -> str:
-    return entry.type_code.display or entry.type_code.code
+    return type_label(entry)
 
 
 def category_text(entry: DocumentEntry) -> str:
@@ -73,6 +77,11 @@ def category_text(entry: DocumentEntry) -> str:
 
 
 def author_text(entry: DocumentEntry) -> str:
+    origin = origin_of(entry)
+    if origin is DocumentOrigin.PATIENT:
+        return _tr("Ajouté par le patient")
+    if origin is DocumentOrigin.INSURER:
+        return _tr("Assurance Maladie")
     author = entry.main_author
     if author is None:
         return ""
@@ -102,8 +111,11 @@ def status_text(entry: DocumentEntry) -> str:
 
 def flag_texts(entry: DocumentEntry) -> list[str]:
     flags = []
-    if entry.patient_authored:
-        flags.append(_tr("rédigé par le patient"))
+    origin = origin_of(entry)
+    if origin is DocumentOrigin.PATIENT:
+        flags.append(_tr("ajouté par le patient"))
+    elif origin is DocumentOrigin.INSURER:
+        flags.append(_tr("alimenté par l'Assurance Maladie"))
     if entry.masked_from_professionals:
         flags.append(_tr("masqué aux professionnels"))
     if entry.invisible_to_patient:
@@ -227,6 +239,8 @@ class DocumentsModel(QAbstractTableModel):
             return new
         if role == UniqueIdRole:
             return entry.unique_id
+        if role == OriginRole:
+            return origin_of(entry)
         return None
 
     def _display(self, entry: DocumentEntry, column: Column, new: bool) -> str:
@@ -253,7 +267,11 @@ class DocumentsModel(QAbstractTableModel):
         if column is Column.NEW:
             return _tr("Nouveau depuis votre dernière consultation") if new else None
         if column is Column.TITLE and entry.patient_authored:
-            return _tr("Document rédigé par le patient : {title}").format(title=entry.title)
+            return _tr("Document ajouté par le patient : {title}").format(title=entry.title)
+        if column is Column.TITLE and origin_of(entry) is DocumentOrigin.INSURER:
+            return _tr(
+                "Document de l'Assurance Maladie (soins remboursés, sans montant) : {title}"
+            ).format(title=entry.title)
         text = self._display(entry, column, new)
         return text or None
 
@@ -293,6 +311,7 @@ class DocumentsProxy(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
         self._text = ""
         self._choices: dict[Column, str] = {}
+        self._patient_space_only = False
         self._scope = ListScope()
         self._today: date | None = None
         self.sort(int(Column.DATE), Qt.SortOrder.DescendingOrder)
@@ -328,6 +347,15 @@ class DocumentsProxy(QSortFilterProxyModel):
 
         self._change(apply)
 
+    @property
+    def patient_space_only(self) -> bool:
+        return self._patient_space_only
+
+    def set_patient_space_only(self, only: bool) -> None:
+        """Show only the patient's space: contacts, allergies, directives, their documents."""
+        if only != self._patient_space_only:
+            self._change(lambda: setattr(self, "_patient_space_only", only))
+
     def set_scope(self, scope: ListScope, today: date | None = None) -> None:
         if scope == self._scope and today == self._today:
             return
@@ -342,6 +370,7 @@ class DocumentsProxy(QSortFilterProxyModel):
         def apply() -> None:
             self._text = ""
             self._choices.clear()
+            self._patient_space_only = False
 
         self._change(apply)
 
@@ -380,6 +409,8 @@ class DocumentsProxy(QSortFilterProxyModel):
             return True
         entry = model.entry(source_row)
         if not self._scope.accepts(entry, self._today):
+            return False
+        if self._patient_space_only and not in_patient_space(entry):
             return False
         for column, value in self._choices.items():
             if model.data(model.index(source_row, int(column))) != value:

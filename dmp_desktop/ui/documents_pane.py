@@ -7,6 +7,7 @@ itself: "Oui" is the only way, and only after a click (or Enter on it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import (
@@ -38,7 +39,8 @@ from PySide6.QtWidgets import (
 )
 
 from dmp_desktop.domain.dmp_status import Authorization
-from dmp_desktop.domain.document import DocumentEntry
+from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
+from dmp_desktop.domain.origin import PATIENT_SPACE_LABELS
 from dmp_desktop.services.consultation import (
     ConsultationService,
     DocumentList,
@@ -288,6 +290,11 @@ class DocumentListPage(QWidget):
         self.notice_label.setObjectName("documentsNotice")
         self.notice_label.setWordWrap(True)
         self.notice_label.hide()
+        # What the patient's own space holds (contacts, allergies, directives): easy to find.
+        self.patient_space_label = QLabel(self)
+        self.patient_space_label.setObjectName("patientSpaceLabel")
+        self.patient_space_label.setWordWrap(True)
+        self.patient_space_label.hide()
         self.loading_label = QLabel(self.tr("Recherche des documents dans le DMP…"), self)
         self.loading_label.setObjectName("documentsLoading")
         self.loading_label.hide()
@@ -358,12 +365,21 @@ class DocumentListPage(QWidget):
         self.deprecated_check.setObjectName("deprecatedCheck")
         self.masked_check = QCheckBox(self.tr("&masqués aux professionnels"), self)
         self.masked_check.setObjectName("maskedCheck")
+        self.patient_space_check = QCheckBox(self.tr("&Espace du patient seulement"), self)
+        self.patient_space_check.setObjectName("patientSpaceCheck")
+        self.patient_space_check.setToolTip(
+            self.tr(
+                "Personnes à prévenir, allergies et intolérances, directives anticipées et "
+                "documents ajoutés par le patient"
+            )
+        )
         row3 = QHBoxLayout()
         row3.addWidget(include_label)
         row3.addWidget(self.archived_check)
         row3.addWidget(self.deprecated_check)
         row3.addWidget(self.masked_check)
         row3.addStretch(1)
+        row3.addWidget(self.patient_space_check)
 
         self.table = QTableView(self)
         self.table.setObjectName("documentsTable")
@@ -391,7 +407,7 @@ class DocumentListPage(QWidget):
         hint = QLabel(
             self.tr(
                 "Entrée : ouvrir · Alt+↑/↓ : document précédent/suivant · F5 : actualiser · "
-                "● nouveau · ✎ rédigé par le patient · glissez un fichier ici pour l'envoyer "
+                "● nouveau · ✎ ajouté par le patient · glissez un fichier ici pour l'envoyer "
                 "au DMP (Ctrl+U)"
             ),
             self,
@@ -406,6 +422,7 @@ class DocumentListPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.new_label)
         layout.addWidget(self.notice_label)
+        layout.addWidget(self.patient_space_label)
         layout.addLayout(row1)
         layout.addLayout(grid)
         layout.addLayout(row3)
@@ -416,6 +433,7 @@ class DocumentListPage(QWidget):
         self._filter_keys = _FilterKeys(self.table, self)
         self.filter_edit.installEventFilter(self._filter_keys)
         self.filter_edit.textChanged.connect(self.proxy.set_text_filter)
+        self.patient_space_check.toggled.connect(self.proxy.set_patient_space_only)
         for column, combo in self.combos.items():
             combo.currentIndexChanged.connect(
                 lambda _i, c=column, box=combo: self.proxy.set_choice(c, box.currentData())
@@ -467,6 +485,7 @@ class DocumentListPage(QWidget):
         keep = current.unique_id if current is not None else None
         self.model.set_entries(listing.entries, listing.new_ids)
         self._refill_combos()
+        self._show_patient_space(listing.entries)
         self.proxy.set_scope(self.scope())
         self.table.resizeColumnsToContents()
         header = self.table.horizontalHeader()
@@ -503,6 +522,27 @@ class DocumentListPage(QWidget):
                 combo.blockSignals(False)
             self.proxy.set_choice(column, combo.currentData())
 
+    def _show_patient_space(self, entries: Sequence[DocumentEntry]) -> None:
+        """One line naming what the patient's space holds, for the doctor to find it."""
+        labels: list[str] = []
+        for entry in entries:
+            if entry.status is DocumentStatus.APPROVED and entry.type_code.code in (
+                PATIENT_SPACE_LABELS
+            ):
+                label = PATIENT_SPACE_LABELS[entry.type_code.code]
+                if label not in labels:
+                    labels.append(label)
+        if not labels:
+            self.patient_space_label.hide()
+            self.patient_space_label.setText("")
+            return
+        self.patient_space_label.setText(
+            self.tr("Espace du patient : {items} (Alt+E pour ne voir que ceux-là)").format(
+                items=" · ".join(labels)
+            )
+        )
+        self.patient_space_label.show()
+
     def update_counts(self, *_args: object) -> None:
         total = self.model.rowCount()
         shown = self.proxy.rowCount()
@@ -524,6 +564,8 @@ class DocumentListPage(QWidget):
         self.model.clear()
         self.proxy.clear_filters()
         self.filter_edit.setText("")
+        self.patient_space_check.setChecked(False)
+        self.patient_space_label.hide()
         for combo in self.combos.values():
             combo.blockSignals(True)
             while combo.count() > 1:

@@ -403,8 +403,8 @@ def test_filters_combos_and_text(
     items = [authors.itemText(i) for i in range(authors.count())]
     assert items == [
         "Auteur : tous",
+        "Ajouté par le patient",
         "Hélène BONNET",
-        "Jeanne LEGRAND",
         "Marc PETIT",
         "Marie DURAND",
     ]

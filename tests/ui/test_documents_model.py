@@ -181,7 +181,7 @@ def test_patient_authored_documents_are_marked(qtbot: QtBot) -> None:
     model, _proxy = make(qtbot)
     row = model.row_of("u3")
     assert str(model.data(model.index(row, int(Column.TITLE)))).startswith("✎ ")
-    assert "rédigé par le patient" in str(model.data(model.index(row, int(Column.FLAGS))))
+    assert "ajouté par le patient" in str(model.data(model.index(row, int(Column.FLAGS))))
     brush = model.data(model.index(row, int(Column.DATE)), Qt.ItemDataRole.BackgroundRole)
     assert brush.color() == PATIENT_ROW_BACKGROUND  # type: ignore[union-attr]
     other = model.row_of("u1")
@@ -210,8 +210,8 @@ def test_default_order_is_newest_first_and_sorting_ignores_accents(qtbot: QtBot)
 def test_combo_filters_and_distinct_values(qtbot: QtBot) -> None:
     model, proxy = make(qtbot)
     assert distinct_values(model, Column.AUTHOR) == [
+        "Ajouté par le patient",
         "Hélène BONNET",
-        "Jeanne LEGRAND",
         "Marc PETIT",
         "Marie DURAND",
     ]
@@ -233,7 +233,7 @@ def test_free_text_filter_is_case_and_accent_insensitive_on_every_column(qtbot: 
     assert titles(proxy) == ["u2"]
     proxy.set_text_filter("petit imagerie")  # all words, any column
     assert titles(proxy) == ["u2"]
-    proxy.set_text_filter("rédigé patient")
+    proxy.set_text_filter("ajouté patient")
     assert titles(proxy) == ["u3"]
     proxy.set_text_filter("masque")
     assert titles(proxy) == ["u6"]
