@@ -311,6 +311,31 @@ def test_the_treating_physician_cannot_be_blocked_and_still_sees_masked_document
     assert target not in {d.unique_id for d in other}
 
 
+def test_the_treating_physician_blocks_on_the_patients_behalf_and_is_never_blocked(
+    card_manager: CardManager, host: RunningHost, settings: Settings
+) -> None:
+    with as_doctor(card_manager, settings, MARTIN) as client:
+        client.set_authorization(LEA.ins)
+        with pytest.raises(DmpServiceError) as not_treating:
+            client.set_professional_blocked(LEA.ins, DURAND, blocked=True)
+    with as_doctor(card_manager, settings, DURAND) as client:
+        with pytest.raises(DmpServiceError) as himself:
+            client.set_professional_blocked(LEA.ins, DURAND, blocked=True)
+        client.set_professional_blocked(LEA.ins, MARTIN, blocked=True)
+    try:
+        with as_doctor(card_manager, settings, MARTIN) as client:
+            with pytest.raises(DmpServiceError) as blocked:
+                client.find_documents(DocumentQuery(patient=LEA.ins))
+    finally:
+        with as_doctor(card_manager, settings, DURAND) as client:
+            client.set_professional_blocked(LEA.ins, MARTIN, blocked=False)
+    assert not_treating.value.code == "DMPAccessDenied"  # only the médecin traitant may
+    assert "ne peut pas être bloqué" in describe(himself.value)
+    assert blocked.value.code == "DMPAccessDeniedByExcludedPs"
+    with as_doctor(card_manager, settings, DURAND) as client:
+        assert client.test_existence(LEA.ins).authorization is Authorization.VALIDE
+
+
 def test_an_emergency_access_is_notified_in_the_outbox(
     card_manager: CardManager,
     host: RunningHost,
