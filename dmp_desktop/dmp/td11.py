@@ -62,6 +62,7 @@ OBS_CONSENT = "CONSENTEMENT_OUVERTURE_DMP"
 OBS_OPPOSITION_BRIS_DE_GLACE = "OPPOSITION_BRIS_DE_GLACE"
 OBS_OPPOSITION_CENTRE_15 = "OPPOSITION_ACCES_URGENCE"
 GUARDIAN_CLASS = "GUARD"
+OID_RELATIONSHIP = "2.16.840.1.113883.1.11.19579"  # as TD1.3 (dmp/td13.py)
 DMP_DEVICE_NAME = "DMP"
 ACK_ERROR_CODES = frozenset({"AE", "AR", "CE", "CR"})
 STATUS_FOUND = "DMPFound"
@@ -91,6 +92,9 @@ class LegalRepresentative:
     family_name: str
     given_name: str
     consent_given: bool
+    # HL7 PersonalRelationshipRoleType (MTH mother, FTH father, GUARD guardian…), sent
+    # as ``personalRelationship/code`` after the ``guardian`` (docs/wire-conventions.md).
+    relationship: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,13 @@ def build_td11_request(
             guardian, "guardianPerson", classCode="PSN", determinerCode="INSTANCE"
         )
         person_name(guardian_person, rep.family_name, rep.given_name)
+        if rep.relationship:
+            relation = sub(person, "personalRelationship", classCode="PRS")
+            sub(relation, "code", code=rep.relationship[:16], codeSystem=OID_RELATIONSHIP)
+            holder = sub(
+                relation, "relationshipHolder1", classCode="PSN", determinerCode="INSTANCE"
+            )
+            person_name(holder, rep.family_name, rep.given_name)
     org = _nil(patient, "providerOrganization")
     org.set("classCode", "ORG")
     org.set("determinerCode", "INSTANCE")

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from dmp_desktop.alimentation import MAX_SOURCE_BYTES, OutboxItem
 from dmp_desktop.alimentation.convert import check_source
 from dmp_desktop.dmp.feed_errors import problem_fr
+from dmp_desktop.domain.dmp_status import DmpState
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.services.alimentation import (
     AlimentationService,
@@ -312,7 +313,17 @@ class DocumentActions(QObject):
 
     def update_actions(self) -> None:
         logged_in = self.service.practitioner is not None
-        self.act_upload.setEnabled(logged_in)
+        status = self.window.consultation.status
+        closed = status is not None and status.state is DmpState.CLOSED
+        self.act_upload.setEnabled(logged_in and not closed)
+        self.act_upload.setToolTip(
+            self.tr(
+                "Le DMP de ce patient est fermé : il n'accepte plus de nouveaux documents. "
+                "À la demande du patient, réactivez-le (menu Dossier, « Réactiver le DMP… »)."
+            )
+            if closed
+            else self.act_upload.statusTip()
+        )
         self.act_outbox.setEnabled(logged_in)
         entry = self.current_entry()
         self._reasons = {k: v for k, v in self.rules(entry).items() if v is not None}

@@ -42,6 +42,7 @@ from dmp_desktop.ui.document_actions import DocumentActions
 from dmp_desktop.ui.emergency_dialog import EmergencyBanner
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.pin_dialog import PinDialog
+from dmp_desktop.ui.record_panel import RecordActions
 from dmp_desktop.ui.settings_dialog import open_settings_dialog
 from dmp_desktop.ui.style import Tone
 from dmp_desktop.ui.vsm_feature import VsmFeature
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.vsm = VsmFeature(self)  # the medical summary editor (Ctrl+Shift+S)
         self.alimentation = DocumentActions(self)  # uploads (Ctrl+U), outbox, document changes
+        self.record = RecordActions(self)  # the record's life: create, authorisations, close
         self._build_menus()
         self._connect()
         self._on_card_state(card_service.state)
@@ -255,6 +257,8 @@ class MainWindow(QMainWindow):
         documents_menu.addAction(self.act_zoom_out)
         documents_menu.addSeparator()
         documents_menu.addAction(self.act_print)
+        record_menu = menu_bar.addMenu(self.tr("D&ossier"))
+        self.record.fill_menu(record_menu)
         help_menu = menu_bar.addMenu(self.tr("&Aide"))
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)

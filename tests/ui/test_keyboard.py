@@ -56,7 +56,7 @@ def test_menus_have_mnemonics_and_standard_shortcuts(
 ) -> None:
     window = make_window(ui_settings(), fake_cards, fake_dmp)
     titles = [action.text() for action in window.menuBar().actions()]
-    assert titles == ["&Fichier", "&Carte", "&Patient", "&Documents", "&Aide"]
+    assert titles == ["&Fichier", "&Carte", "&Patient", "&Documents", "D&ossier", "&Aide"]
     assert window.act_quit.shortcut().toString() == "Ctrl+Q"
     assert window.act_focus_ins.shortcut().toString() == "Ctrl+L"
     card_menu = window.menuBar().actions()[1].menu()
