@@ -727,11 +727,11 @@ def seed_demo_patient_space(
             now - dt.timedelta(minutes=10),
         )
 
-    def ids(index: int, key: str) -> dict[str, str]:
-        return {
-            "unique_id": f"{UNIQUE_ID_ROOT}.{patient_number}.{100 + index}",
-            "entry_uuid": entry_uuid_for(patient.ins_value, key),
-        }
+    def uid(index: int) -> str:
+        return f"{UNIQUE_ID_ROOT}.{patient_number}.{100 + index}"
+
+    def euid(key: str) -> str:
+        return entry_uuid_for(patient.ins_value, key)
 
     contacts = [
         EmergencyContact("Paul MOREAU", "père", "06 12 34 56 78"),
@@ -752,7 +752,8 @@ def seed_demo_patient_space(
             payload=image_to_pdf(_demo_photo()),
             media_type=MEDIA_PDF,
             at=when(200, 20),
-            **ids(1, "patient-space/photo"),
+            unique_id=uid(1),
+            entry_uuid=euid("patient-space/photo"),
         ),
         add_patient_document(
             store,
@@ -763,7 +764,8 @@ def seed_demo_patient_space(
             payload=items_text(CONTACTS_HEADING, [c.line() for c in contacts]).encode(),
             media_type=MEDIA_TEXT,
             at=when(150, 21),
-            **ids(2, "patient-space/contacts"),
+            unique_id=uid(2),
+            entry_uuid=euid("patient-space/contacts"),
         ),
         add_patient_document(
             store,
@@ -774,7 +776,8 @@ def seed_demo_patient_space(
             payload=items_text(ALLERGIES_HEADING, [a.line() for a in allergies]).encode(),
             media_type=MEDIA_TEXT,
             at=when(140, 21),
-            **ids(3, "patient-space/allergies"),
+            unique_id=uid(3),
+            entry_uuid=euid("patient-space/allergies"),
         ),
         add_patient_document(
             store,
@@ -791,17 +794,17 @@ def seed_demo_patient_space(
             ).encode(),
             media_type=MEDIA_TEXT,
             at=when(130, 22),
-            **ids(4, "patient-space/directives"),
+            unique_id=uid(4),
+            entry_uuid=euid("patient-space/directives"),
         ),
     ]
     at = when(8, 6)
-    uid = ids(5, "insurer/care-history")
     history = demo_care_history(
         patient_identity(patient),
         now.astimezone(_PARIS).date(),
-        document_id=uid["unique_id"],
-        set_id=f"{uid['unique_id']}.0",
+        document_id=uid(5),
+        set_id=f"{uid(5)}.0",
         effective_time=at,
     )
-    added.append(seed_care_history(store, session, patient, history, uid["entry_uuid"]))
+    added.append(seed_care_history(store, session, patient, history, euid("insurer/care-history")))
     return len(added)
