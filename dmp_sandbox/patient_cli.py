@@ -286,7 +286,8 @@ def history(store: Store, ins: Ins) -> list[str]:
                 if trace.professional_national_id
                 else "un professionnel non identifié"
             )
-            if trace.structure_id:  # structure mode: who, and for which structure
+            if trace.structure_id and trace.professional_national_id != INSURER_AUTHOR_ID:
+                # structure mode: who, and for which structure
                 who += care_team.acting_for(session, trace.structure_id)
             what = TRANSACTION_LABELS.get(trace.transaction or "", "a accédé à votre DMP")
             mode = MODES.get(trace.purpose or "", "")

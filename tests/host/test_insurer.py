@@ -169,3 +169,47 @@ def durand_identity(
     training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
 ) -> ClientIdentity:
     return make_identity(training_env.pki, tmp_path_factory.mktemp("durand-id"), DURAND)
+
+
+def test_the_insurer_rules(insurer_host: RunningHost) -> None:
+    """Never an update, never in emergency, only its own documents; the patient's history."""
+    from dmp_sandbox import xds
+    from dmp_sandbox.access import AccessMode, AccessRequest
+    from dmp_sandbox.auth import CertIdentity
+    from dmp_sandbox.insurer import grant_insurer_feed
+    from dmp_sandbox.patient_cli import history
+
+    system = CertIdentity(INSURER_AUTHOR_ID, "Maladie", "Assurance", "", "318003502400041")
+    normal = AccessRequest(system, AccessMode.NORMAL, None, ("ALIM_AM",))
+    own = [{"national_id": INSURER_AUTHOR_ID, "specialty_code": "ALIM_AM"}]
+    lea = PATIENTS["actif-autorise"].ins
+    store = insurer_host.store
+    with store.session() as session:
+        assert grant_insurer_feed(store, session, lea, normal, authors=own).patient is not None
+        refusals = [
+            dict(request=normal, update=True, authors=own),
+            dict(
+                request=AccessRequest(system, AccessMode.CENTRE_15, None, ("ALIM_AM",)),
+                update=False,
+                authors=own,
+            ),
+            dict(
+                request=normal,
+                update=False,
+                authors=[{"national_id": DURAND, "specialty_code": "G15_10/SM26"}],
+            ),
+        ]
+        for case in refusals:
+            with pytest.raises(xds.XdsError) as refused:
+                grant_insurer_feed(
+                    store,
+                    session,
+                    lea,
+                    case["request"],  # type: ignore[arg-type]
+                    update=bool(case["update"]),
+                    authors=case["authors"],  # type: ignore[arg-type]
+                )
+            assert refused.value.code == xds.DMP_ACCESS_DENIED
+    girard = PATIENTS["bloque"].ins
+    lines = history(store, girard)
+    assert any("L'Assurance Maladie a ajouté un document" in line for line in lines), lines
