@@ -89,7 +89,9 @@ def demo_patients() -> tuple[DemoPatient, ...]:
             dt.date(2007, 5, 25),
             "F",
             DmpState.ACTIVE,
-            "DMP actif ; Dr Durand autorisée et médecin traitant DMP",
+            "DMP actif ; Dr Durand autorisée et médecin traitant DMP ; espace du patient "
+            "(contacts, allergies, directives anticipées, photo) et historique de "
+            "l'Assurance Maladie",
             (DemoAuthorization(DURAND, AuthorizationStatus.VALIDE, treating_physician=True),),
             internet_account_open=True,
         ),
