@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import unicodedata
 import uuid
@@ -522,7 +523,12 @@ def copy_record(store: Store, ins: Ins, out: Path) -> tuple[int, Path]:
         index: list[dict[str, Any]] = []
         tmp = out.with_name(out.name + ".part")
         try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            # Health data: readable by the owner only.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with (
+                os.fdopen(fd, "wb") as fh,
+                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+            ):
                 for number, doc in enumerate(documents, 1):
                     content = store.document_content(session, doc)
                     stem = f"documents/{number:03d}-{_slug(doc.title)}"

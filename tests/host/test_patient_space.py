@@ -144,6 +144,7 @@ def test_the_copy_of_the_record(
     before = space_host.store.last_trace_id()
     assert patient(space_host, "copy", "--ins", LEA.value, "--out", str(out)) == 0
     assert str(out) in capsys.readouterr().out
+    assert (out.stat().st_mode & 0o777) == 0o600  # health data: the owner only
     with zipfile.ZipFile(out) as archive:
         names = set(archive.namelist())
         index = json.loads(archive.read("index.json"))
