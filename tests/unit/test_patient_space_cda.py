@@ -239,3 +239,32 @@ def test_the_viewer_shows_them() -> None:
     assert contacts.kind is ViewKind.TEXT and "Paul MOREAU" in (contacts.text or "")
     scan = prepare(RetrievedDocument("3", "r", "text/xml", docs["scan.xml"]))
     assert scan.kind is ViewKind.PDF
+
+
+def test_the_insurer_request_is_valid_against_the_official_schema() -> None:
+    """The ITI-41 body the Assurance Maladie sends (no signature entry) is XDS.b-valid."""
+    import copy
+
+    from lxml import etree
+
+    from dmp_desktop.dmp import iti41
+    from dmp_desktop.dmp.ebrs import RIM
+    from dmp_desktop.dmp.xds import XDSB
+    from dmp_sandbox.insurer import build_feed_request
+    from tests.conftest import DMP_SCHEMAS
+
+    path = require_shared(DMP_SCHEMAS / "IHE" / "XDS.b_DocumentRepository.xsd")
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)  # trusted local files
+    schema = etree.XMLSchema(etree.parse(str(path), parser))
+    body, parts = build_feed_request(history(), submission_time=AT, source_id="1.2.250.1.999.4")
+    assert len(parts) == 1 and parts[0].data == build_care_history(history())
+    ids = {el.get("id") for el in body.iter(f"{{{RIM}}}ExtrinsicObject")}
+    assert ids == {iti41.DOCUMENT_ID}
+    inline = copy.deepcopy(body)
+    for document in inline.iter(f"{{{XDSB}}}Document"):
+        for include in list(document):
+            document.remove(include)
+        document.text = "Y29udGVudA=="
+    assert schema.validate(etree.ElementTree(inline)), "\n".join(str(e) for e in schema.error_log)
+    text = etree.tostring(body, encoding="unicode")
+    assert "ALIM_AM" in text and "REMB" in text and iti41.SIGNATURE_ID not in text
