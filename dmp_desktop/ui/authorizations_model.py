@@ -9,6 +9,7 @@ first, then the authorised, then the blocked; the proxy sorts by any column
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -166,12 +167,20 @@ class AuthorizationsProxy(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_access(self, access: AccessFilter) -> None:
-        self._access = access
-        self.invalidateFilter()
+        self._change(lambda: setattr(self, "_access", access))
 
     def set_text(self, text: str) -> None:
-        self._text = text.strip().casefold()
-        self.invalidateFilter()
+        self._change(lambda: setattr(self, "_text", text.strip().casefold()))
+
+    def _change(self, apply: Callable[[], object]) -> None:
+        begin = getattr(self, "beginFilterChange", None)
+        if begin is not None:  # Qt 6.9+ (invalidateFilter is deprecated there)
+            begin()
+            apply()
+            self.endFilterChange()
+        else:  # pragma: no cover - older Qt
+            apply()
+            self.invalidateFilter()
 
     def entry_at(self, index: ModelIndex) -> PatientAuthorization | None:
         if not index.isValid():

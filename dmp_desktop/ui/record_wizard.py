@@ -141,6 +141,7 @@ class RecordWizard(QWizard):
         self.ins = ins
         self._today = today or dt.date.today()
         self._sending = False
+        self._created = False
         self.setWindowTitle(self.tr("Créer le DMP du patient"))
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -580,6 +581,8 @@ class RecordWizard(QWizard):
     # -- sending ------------------------------------------------------------------------
     def _send(self) -> bool:
         """Finish pressed: ask for the creation; the wizard stays until the DMP answers."""
+        if self._created:
+            return True  # the DMP said yes: the wizard may close
         identity, consent = self.identity(), self.consent()
         if identity is None or consent is None or self._sending:
             return False
@@ -602,6 +605,7 @@ class RecordWizard(QWizard):
 
     def creation_succeeded(self) -> None:
         self._sending = False
+        self._created = True
         self.accept()
 
     def forget(self) -> None:
