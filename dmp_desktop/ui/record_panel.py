@@ -419,7 +419,7 @@ class RecordActions(QObject):
         box.setObjectName("recordButtons")
         row = QHBoxLayout(box)
         row.setContentsMargins(0, 6, 0, 0)
-        self.create_button = QPushButton(self.tr("Créer le &DMP…"), box)
+        self.create_button = QPushButton(self.tr("Créer le D&MP…"), box)
         self.create_button.setObjectName("createDmpButton")
         make_primary(self.create_button)
         self.create_button.clicked.connect(self.act_create.trigger)

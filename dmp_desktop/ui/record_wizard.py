@@ -106,14 +106,21 @@ class _Page(QWizardPage):
 class _Choice(QGroupBox):
     """A question with two answers, none preselected (keyboard: Tab then arrows / Alt+key)."""
 
-    def __init__(self, title: str, yes: str, no: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, question: str, yes: str, no: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(title, parent)
+        text = QLabel(question, self)
+        text.setWordWrap(True)
         self.accept_button = QRadioButton(yes, self)
         self.oppose_button = QRadioButton(no, self)
+        for button in (self.accept_button, self.oppose_button):
+            button.setAccessibleDescription(question)
         self.group = QButtonGroup(self)
         self.group.addButton(self.accept_button)
         self.group.addButton(self.oppose_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(text)
         layout.addWidget(self.accept_button)
         layout.addWidget(self.oppose_button)
 
@@ -219,18 +226,25 @@ class RecordWizard(QWizard):
     def _build_consent(self) -> None:
         page = _Page(
             self.tr("Consentement du patient"),
-            self.tr(
-                "Le DMP n'est créé qu'avec le consentement du patient, après l'avoir informé "
-                "de son fonctionnement et de ses droits (masquer un document, bloquer un "
-                "professionnel, fermer son DMP)."
-            ),
+            self.tr("Le DMP n'est créé qu'avec le consentement du patient."),
             self,
         )
+        information = QLabel(
+            self.tr(
+                "Informez d'abord le patient du fonctionnement du DMP et de ses droits : "
+                "masquer un document, bloquer un professionnel, s'opposer à l'accès en "
+                "urgence, fermer son DMP."
+            ),
+            page,
+        )
+        information.setWordWrap(True)
         self.consent_check = QCheckBox(
             self.tr("Le patient a été informé et &consent à la création de son DMP"), page
         )
         self.consent_check.setObjectName("wizardConsent")
         layout = QVBoxLayout(page)
+        layout.addWidget(information)
+        layout.addSpacing(8)
         layout.addWidget(self.consent_check)
         layout.addStretch(1)
         page.complete = self.consent_check.isChecked
@@ -294,9 +308,10 @@ class RecordWizard(QWizard):
             self,
         )
         self.bris_de_glace = _Choice(
+            self.tr("Accès en mode bris de glace"),
             self.tr(
-                "Accès en mode bris de glace : un professionnel sans autorisation peut "
-                "consulter le DMP en cas d'urgence"
+                "En cas d'urgence, un professionnel de santé sans autorisation peut consulter "
+                "le DMP ; l'accès est tracé et le patient en est informé."
             ),
             self.tr("Le patient l'&accepte"),
             self.tr("Le patient s'y &oppose"),
@@ -304,7 +319,11 @@ class RecordWizard(QWizard):
         )
         self.bris_de_glace.setObjectName("wizardBrisDeGlace")
         self.centre_15 = _Choice(
-            self.tr("Accès par le médecin régulateur du centre 15 (SAMU) en cas d'appel d'urgence"),
+            self.tr("Accès par le centre 15 (SAMU)"),
+            self.tr(
+                "Lors d'un appel d'urgence, le médecin régulateur du centre 15 peut consulter "
+                "le DMP."
+            ),
             self.tr("Le patient l'acc&epte"),
             self.tr("Le patient s'y opp&ose"),
             page,
@@ -324,14 +343,19 @@ class RecordWizard(QWizard):
     def _build_online(self) -> None:
         page = _Page(
             self.tr("Accès en ligne du patient (facultatif)"),
+            self.tr("Pour que le patient consulte lui-même son DMP en ligne."),
+            self,
+        )
+        self.online_explanation = QLabel(
             self.tr(
                 "Avec un mobile ou une adresse électronique, le patient reçoit ses codes "
                 "d'accès et consulte lui-même son DMP en ligne (Mon espace santé). Sans eux, "
                 "le patient ne peut voir son DMP que par l'intermédiaire d'un professionnel "
                 "de santé."
             ),
-            self,
+            page,
         )
+        self.online_explanation.setWordWrap(True)
         self.mobile_edit = QLineEdit(page)
         self.mobile_edit.setObjectName("wizardMobile")
         self.mobile_edit.setPlaceholderText(self.tr("06 12 34 56 78"))
@@ -344,6 +368,7 @@ class RecordWizard(QWizard):
         self.online_feedback.setObjectName("wizardOnlineFeedback")
         self.online_feedback.setWordWrap(True)
         form = QFormLayout(page)
+        form.addRow(self.online_explanation)
         for text, field, name in (
             (self.tr("&Mobile :"), self.mobile_edit, self.tr("Mobile du patient")),
             (self.tr("&Courriel :"), self.email_edit, self.tr("Courriel du patient")),

@@ -100,7 +100,7 @@ def test_adult_creation_by_keyboard(qtbot: QtBot) -> None:
     enter(qtbot, wizard)
 
     assert wizard.currentId() == PAGE_ONLINE
-    assert "que par l'intermédiaire d'un professionnel" in wizard.online_page.subTitle()
+    assert "que par l'intermédiaire d'un professionnel" in wizard.online_explanation.text()
     assert "que par l'intermédiaire d'un professionnel" in wizard.online_feedback.text()
     assert next_enabled(wizard)  # optional
     qtbot.keyClicks(wizard.mobile_edit, "01 23")
