@@ -44,6 +44,7 @@ from dmp_desktop.domain.document import (
     DocumentQuery,
     DocumentStatus,
 )
+from dmp_desktop.domain.origin import DocumentOrigin, origin_of, type_label
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardManager
@@ -229,8 +230,11 @@ def _flags(entry: DocumentEntry) -> list[str]:
     flags: list[str] = []
     if entry.status is not DocumentStatus.APPROVED:
         flags.append(entry.status.label_fr)
-    if entry.patient_authored:
-        flags.append("rédigé par le patient")
+    origin = origin_of(entry)
+    if origin is DocumentOrigin.PATIENT:
+        flags.append("ajouté par le patient")
+    elif origin is DocumentOrigin.INSURER:
+        flags.append("Assurance Maladie, sans montant")
     if entry.masked_from_professionals:
         flags.append("masqué aux professionnels")
     if entry.invisible_to_patient:
@@ -290,7 +294,7 @@ def _entry_line(entry: DocumentEntry) -> str:
     who = author.display_name if author else ""
     if author and author.specialty and author.specialty.display:
         who = f"{who} ({author.specialty.display})" if who else author.specialty.display
-    kind = entry.type_code.display or entry.type_code.code or "?"
+    kind = type_label(entry) or "?"
     flags = _flags(entry)
     parts = [_when(entry), kind, entry.title or "(sans titre)", who or "auteur inconnu"]
     line = " | ".join(parts)

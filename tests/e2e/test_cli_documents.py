@@ -207,7 +207,7 @@ def test_text_listing_marks_what_the_doctor_must_see(config: Path) -> None:
     own = lines.index(f"    id : {P}6") - 1
     assert lines[own].endswith(
         "| Mes notes | Paul MARTIN (Médecin - Qualifié en Médecine Générale (SM))"
-        " [rédigé par le patient]"
+        " [ajouté par le patient]"
     )
     hidden = lines.index(f"    id : {P}5") - 1
     assert lines[hidden].endswith("[invisible pour le patient]")
