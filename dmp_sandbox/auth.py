@@ -101,9 +101,7 @@ def identity_from_der(der: bytes) -> CertIdentity | None:
     )
 
 
-def read_vihf(
-    security: etree._Element | None, trace: TraceContext | None = None
-) -> VihfClaims:
+def read_vihf(security: etree._Element | None, trace: TraceContext | None = None) -> VihfClaims:
     """The VIHF in ``wsse:Security``; missing or unreadable is an authentication fault.
 
     A stale, future-dated or replayed assertion is refused too

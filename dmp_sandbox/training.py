@@ -37,9 +37,7 @@ def default_root() -> Path:
 
 # The demo cards (test identities, RPPS in the 899700 test range).
 DEMO_CARDS: tuple[CardSpec, ...] = (
-    CardSpec(
-        "CPS3-DURAND", "899700433153", "Durand", "Marie", "Médecin", "1234", specialty="SM26"
-    ),
+    CardSpec("CPS3-DURAND", "899700433153", "Durand", "Marie", "Médecin", "1234", specialty="SM26"),
     CardSpec("CPS4-MARTIN", "899700433160", "Martin", "Paul", "Médecin", "4321", cps4=True),
     CardSpec("CPE-BERNARD", "3499700433153007/SEC0001", "Bernard", "Sophie", STAFF_TITLE, "1111"),
 )

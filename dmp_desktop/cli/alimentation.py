@@ -129,8 +129,7 @@ VISIBILITY_CHOICES = (
     ),
     (
         "invisible_legal_reps",
-        "--invisible-legal-reps ou --visible-legal-reps "
-        "(visibilité pour les représentants légaux)",
+        "--invisible-legal-reps ou --visible-legal-reps (visibilité pour les représentants légaux)",
     ),
 )
 

@@ -69,9 +69,7 @@ def _handlers_ready() -> bool:
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, module_host_db_url: str
-) -> Iterator[RunningHost]:
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
     if not _handlers_ready():
         pytest.skip("the training host has no ITI-41 / ITI-57 handlers yet")
     with run_in_thread(training_env, module_host_db_url, seed=True) as running:

@@ -114,9 +114,7 @@ def seed_document(
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, module_host_db_url: str
-) -> Iterator[RunningHost]:
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
     with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         lea = PATIENTS["actif-autorise"]
         seed_document(running.store, lea, P + "1", CDA, days_ago=20)

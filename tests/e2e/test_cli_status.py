@@ -24,9 +24,7 @@ PATIENTS = {p.key: p for p in demo_patients()}
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, module_host_db_url: str
-) -> Iterator[RunningHost]:
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
     with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 

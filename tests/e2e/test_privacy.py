@@ -63,9 +63,7 @@ PLAIN_ALLOWED = {"local-storage.key", "settings.json", "terminology.sqlite"}
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, module_host_db_url: str
-) -> Iterator[RunningHost]:
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
     with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 

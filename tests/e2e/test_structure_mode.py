@@ -68,9 +68,7 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 
 @pytest.fixture(scope="module")
-def host(
-    training_env: TrainingEnv, module_host_db_url: str
-) -> Iterator[RunningHost]:
+def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
     with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 

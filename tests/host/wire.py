@@ -183,9 +183,7 @@ def vihf(
     issuer.text = f"CN={name_id},OU=499700433153007,O=CABINET MEDICAL FORMATION,C=FR"
     subject = etree.SubElement(assertion, f"{{{SAML}}}Subject")
     etree.SubElement(subject, f"{{{SAML}}}NameID").text = name_id
-    authn = etree.SubElement(
-        assertion, f"{{{SAML}}}AuthnStatement", AuthnInstant=now
-    )
+    authn = etree.SubElement(assertion, f"{{{SAML}}}AuthnStatement", AuthnInstant=now)
     etree.SubElement(
         etree.SubElement(authn, f"{{{SAML}}}AuthnContext"), f"{{{SAML}}}AuthnContextClassRef"
     ).text = "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI"
