@@ -139,6 +139,12 @@ def check_vihf(identity: CertIdentity, vihf: VihfClaims) -> None:
     check_roles(identity, vihf)
 
 
+# The non-professional roles (1.2.250.1.213.1.1.4.6) the DMP grants something to:
+# practice staff feed on behalf of a professional, the Assurance Maladie feeds its
+# care history. Nothing else: an insurer, an employer or a bank has no role at all.
+KNOWN_NON_PS_ROLES = frozenset({"SECRETARIAT_MEDICAL", "ALIM_AM"})
+
+
 def check_roles(identity: CertIdentity, vihf: VihfClaims) -> None:
     """The VIHF's roles are those of the professional (profession, or staff role)."""
     claimed = set(vihf.role_codes(PROFESSION_OID))
@@ -147,6 +153,14 @@ def check_roles(identity: CertIdentity, vihf: VihfClaims) -> None:
         raise SoapFault(
             FaultCode.AUTHENTICATION,
             "La profession déclarée dans le jeton VIHF ne correspond pas à la carte.",
+        )
+    unknown = sorted(set(vihf.role_codes(NON_PS_ROLE_OID)) - KNOWN_NON_PS_ROLES)
+    if unknown:
+        # Insurers, employers, banks...: no role exists for them, so no access path.
+        raise SoapFault(
+            FaultCode.AUTHENTICATION,
+            f"Rôle inconnu du DMP dans le jeton VIHF ({', '.join(unknown)}) : "
+            "aucun accès n'existe pour ce rôle.",
         )
     if expected is None and not vihf.role_codes(NON_PS_ROLE_OID):
         raise SoapFault(

@@ -148,6 +148,17 @@ def test_vihf_of_another_professional_is_refused_and_traced(
     assert (row.transaction, row.message_id, row.patient_ins) == ("TD0.2", message_id, LEA)
 
 
+@pytest.mark.parametrize("role", ["ASSUREUR", "EMPLOYEUR", "BANQUE", "AUTOMATE"])
+def test_no_role_gives_an_insurer_an_employer_or_a_bank_any_access(
+    host: RunningHost, client: TlsClient, role: str
+) -> None:
+    request, _ = td02_request(DURAND, LEA, role=(role, "1.2.250.1.213.1.1.4.6"))
+    reason = refused(client.post(request))
+    assert f"Rôle inconnu du DMP dans le jeton VIHF ({role})" in reason
+    row = last_trace(host)
+    assert (row.professional_national_id, row.outcome, row.http_status) == (DURAND, AUTH, 400)
+
+
 # --- freshness and replay of the VIHF -------------------------------------------------------
 
 
