@@ -176,6 +176,7 @@ def test_postgresql_store_and_consultation(
     pg_store: Store, training_env: TrainingEnv, durand: ClientIdentity
 ) -> None:
     from dmp_sandbox.server import run_in_thread
+    from tests.host.test_consultation import LEA_APPROVED
     from tests.host.test_consultation_wire import (
         document_uid,
         find,
@@ -193,7 +194,7 @@ def test_postgresql_store_and_consultation(
         answer = find(
             client, find_request(DURAND, LEA.value, purpose="bris_de_glace", reason=reason)
         )
-        assert len(answer.objects) == 15
+        assert len(answer.objects) == LEA_APPROVED
         uid = document_uid(host, LEA.value, "vsm")
         got = retrieve(client, retrieve_request(DURAND, LEA.value, uid))
         with pg_store.session() as session:
@@ -204,7 +205,10 @@ def test_postgresql_store_and_consultation(
             assert got.documents[uid] == pg_store.document_content(session, doc)
     assert [m.reason for m, _, _ in pg_store.outbox(ins_value=LEA.value)] == [reason]
     traces = pg_store.traces()
-    assert [(t.transaction, t.document_count) for t in traces[-2:]] == [("TD3.1", 15), ("TD3.2", 1)]
+    assert [(t.transaction, t.document_count) for t in traces[-2:]] == [
+        ("TD3.1", LEA_APPROVED),
+        ("TD3.2", 1),
+    ]
     assert traces[-1].at <= utcnow()
 
 
