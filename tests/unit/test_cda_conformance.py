@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -75,22 +74,23 @@ def _level1_documents() -> dict[str, bytes]:
     }
 
 
-@pytest.fixture(scope="module")
-def kit_run() -> tuple[ValidationReport, float, int]:
-    require_shared(KIT_VSM)
+def kit_documents() -> dict[str, bytes]:
+    """The VSMs and level-1 documents this module puts through the official kit."""
     documents = {f"vsm-{name}.xml": build_vsm(s) for name, s in variant_summaries().items()}
     documents["vsm-kit-example-rebuilt.xml"] = build_vsm(parse_vsm(KIT_VSM.read_bytes()))
     documents["vsm-ald-example.xml"] = (EXAMPLES_DIR / "vsm-ald-example.xml").read_bytes()
     documents.update(_level1_documents())
     documents[BROKEN] = build_vsm(minimal_summary()).replace(b'<versionNumber value="1"/>', b"")
-    start = time.perf_counter()
-    report = validate_documents(documents, profile="auto")
-    elapsed = time.perf_counter() - start
-    print(
-        f"\nvalidate-cda: {len(documents)} documents in one run, {elapsed:.1f} s "
-        f"(schematron compilation {report.seconds_compile:.1f} s)"
-    )
-    return report, elapsed, len(documents)
+    return documents
+
+
+@pytest.fixture(scope="module")
+def kit_run(
+    cda_kit_batch: tuple[ValidationReport, float, int],
+) -> tuple[ValidationReport, float, int]:
+    """The unit tests' one validate-cda run (tests/unit/conftest.py), these documents in it."""
+    require_shared(KIT_VSM)
+    return cda_kit_batch
 
 
 @pytest.mark.parametrize("name", VSM_NAMES)

@@ -34,12 +34,12 @@ from dmp_desktop.cda.patient_space import (
 )
 from dmp_desktop.cda.render import render_html
 from dmp_desktop.cda.samples import minimal_pdf
-from dmp_desktop.cda.validation import ValidationReport, validate_documents
+from dmp_desktop.cda.validation import ValidationReport
 from dmp_desktop.cda.xmlutil import first
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.summary import Gender, PatientIdentity
 from dmp_desktop.xmlsafe import parse
-from tests.conftest import CDA_KIT, require_shared
+from tests.conftest import require_shared
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
 AT = dt.datetime(2026, 11, 2, 10, 30, tzinfo=PARIS)
@@ -120,9 +120,9 @@ def documents() -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def kit_report() -> ValidationReport:
-    require_shared(CDA_KIT / "validate-cda")
-    return validate_documents(documents(), profile="auto")
+def kit_report(cda_kit_batch: tuple[ValidationReport, float, int]) -> ValidationReport:
+    """These documents are in the unit tests' one validate-cda run (tests/unit/conftest.py)."""
+    return cda_kit_batch[0]
 
 
 @pytest.mark.parametrize(
