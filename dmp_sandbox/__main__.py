@@ -267,7 +267,20 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
 
 
 # --- outbox -----------------------------------------------------------------------
-_OUTBOX_KINDS = {"BRIS_DE_GLACE": "bris de glace", "CENTRE_15": "centre 15"}
+_OUTBOX_KINDS = {
+    "BRIS_DE_GLACE": "bris de glace",
+    "CENTRE_15": "centre 15",
+    "DMP_CREE": "création du DMP",
+    "DMP_FERME": "fermeture du DMP",
+    "DMP_REACTIVE": "réactivation du DMP",
+    "DONNEES_MODIFIEES": "données administratives",
+    "ACCES_EN_LIGNE": "accès en ligne",
+    "CANAL_OTP_AJOUTE": "code à usage unique",
+    "CANAL_OTP_SUPPRIME": "canal de code retiré",
+    "ACCES_RENOUVELE": "accès en ligne renouvelé",
+    "PS_BLOQUE": "professionnel bloqué",
+    "PS_DEBLOQUE": "professionnel débloqué",
+}
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
