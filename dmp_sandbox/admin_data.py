@@ -574,6 +574,30 @@ def create_access(ctx: OperationContext) -> etree._Element:
         return _access_answer(operation, STATUS_OK, login=login, password=password)
 
 
+def open_access_at_creation(patient: Patient) -> str:
+    """TD1.1 with a mobile or an e-mail (adults): open the online access and say how.
+
+    The login and one-time-code channels are set as TD1.5a would; no password is
+    made here (the patient's first login goes through a one-time code, and a
+    professional can renew the credentials with TD1.5d). Returns the notice's text.
+    """
+    patient.online_login = _new_login()
+    patient.online_access_at = utcnow()
+    patient.internet_account_open = True
+    sent = []
+    if patient.mobile:
+        patient.otp_sms = patient.mobile
+        sent.append(f"{_channel_label(OTP_SMS)} {_masked(OTP_SMS, patient.mobile)}")
+    if patient.email:
+        patient.otp_email = patient.email
+        sent.append(f"{_channel_label(OTP_EMAIL)} {_masked(OTP_EMAIL, patient.email)}")
+    return (
+        f"Votre accès en ligne est ouvert : identifiant {patient.online_login}. "
+        f"Code de première connexion envoyé {' et '.join(sent)} : {_code()} "
+        f"(valable {CODE_VALIDITY_MINUTES} minutes)."
+    )
+
+
 def update_otp(ctx: OperationContext) -> etree._Element:
     """TD1.5b ``patientOTPUpdate``."""
     operation = "patientOTPUpdate"

@@ -417,6 +417,10 @@ def create_dmp(ctx: OperationContext) -> etree._Element:
             store.set_authorization(
                 session, patient, ctx.identity.national_id, AuthorizationStatus.VALIDE
             )
+        if online:
+            from dmp_sandbox.admin_data import open_access_at_creation  # (imports this module)
+
+            access_notice = open_access_at_creation(patient)
         store.notify_patient(
             session,
             patient,
@@ -424,7 +428,7 @@ def create_dmp(ctx: OperationContext) -> etree._Element:
             "Votre DMP a été créé le "
             f"{now.astimezone(_PARIS):%d/%m/%Y} par {_who(ctx)}. "
             + (
-                "Vos accès en ligne vous seront envoyés par SMS ou courriel."
+                access_notice
                 if online
                 else "Vous pouvez demander un accès en ligne à tout moment."
                 if not minor

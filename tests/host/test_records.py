@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -97,8 +98,13 @@ def test_create_an_adults_dmp_then_found(
         assert status.state is DmpState.ACTIVE and status.patient_family_name == "PETIT"
         with pytest.raises(DmpServiceError) as info:
             dmp.create_dmp(ins, ADULT, consent)
+        # The mobile given at creation opened the online access (TD1.5a says so).
+        with pytest.raises(DmpServiceError) as opened:
+            dmp.create_online_access(ins, "SMS", "+33611223344")
+        dmp.update_otp_channel(ins, "EMAIL", "lea.petit@example.org")
     assert info.value.code == "DMPFound"
     assert "déjà un DMP" in describe(info.value)
+    assert opened.value.code == "DMPPatientAccessExists"
     row = patient_row(records_host, ins)
     assert row == {
         "state": DmpState.ACTIVE,
@@ -110,7 +116,13 @@ def test_create_an_adults_dmp_then_found(
         "c15": True,
         "reason": None,
     }
-    assert outbox_texts(records_host, ins)[0].startswith("Votre DMP a été créé")
+    created = outbox_texts(records_host, ins)[0]
+    assert created.startswith("Votre DMP a été créé")
+    assert re.search(
+        r"identifiant [a-z]{4}\d{4}\. Code de première connexion envoyé "
+        r"par SMS au \+3 •• •• •• 44 et par courriel à h•••@example\.org : \d{6}",
+        created,
+    ), created
     traces = [t for t in records_host.store.traces() if t.patient_ins == ins.value]
     assert [(t.transaction, t.result) for t in traces if t.transaction == "TD1.1"] == [
         ("TD1.1", "CREE"),
