@@ -261,7 +261,8 @@ def _patient_subject(cap: etree._Element, patient: Patient) -> None:
         td13.write_address(person, address)
     if patient.is_minor and patient.legal_representative:
         rel = _sub(person, "personalRelationship", classCode="PRS")
-        _sub(rel, "code", code="GUARD", codeSystem=td13.OID_RELATIONSHIP)
+        relationship = patient.legal_representative_relationship or "GUARD"
+        _sub(rel, "code", code=relationship, codeSystem=td13.OID_RELATIONSHIP)
         _telecoms(
             rel, None, patient.legal_representative_mobile, patient.legal_representative_email
         )

@@ -103,6 +103,7 @@ class CreateRequest:
     email: str | None
     guardian: str | None
     observations: dict[str, bool]
+    guardian_relationship: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,12 @@ def read_create(payload: etree._Element) -> CreateRequest:
             email = value[7:][:254] or None
     guardian_family, guardian_given = _name(person.find(f"{_h('guardian')}/{_h('guardianPerson')}"))
     guardian = f"{guardian_family} {guardian_given}".strip() or None
+    relationship = None
+    for relation in person.findall(_h("personalRelationship")):
+        code = relation.find(_h("code"))
+        if code is not None and (code.get("code") or "").strip():
+            relationship = (code.get("code") or "").strip()[:16]
+            break
     observations: dict[str, bool] = {}
     for obs in patient.findall(f"{_h('subjectOf')}/{_h('administrativeObservation')}"):
         code = obs.find(_h("code"))
@@ -226,6 +233,7 @@ def read_create(payload: etree._Element) -> CreateRequest:
         email,
         guardian,
         observations,
+        relationship,
     )
 
 
@@ -412,6 +420,9 @@ def create_dmp(ctx: OperationContext) -> etree._Element:
             mobile=None if minor else request.mobile,
             email=None if minor else request.email,
             legal_representative=request.guardian if minor else None,
+            legal_representative_relationship=(
+                (request.guardian_relationship or "GUARD") if minor else None
+            ),
         )
         if ctx.identity.profession_code is not None:
             store.set_authorization(

@@ -167,6 +167,8 @@ class Patient(Base):
     mobile: Mapped[str | None] = mapped_column(String(64), default=None)
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     legal_representative: Mapped[str | None] = mapped_column(String(255), default=None)
+    # HL7 PersonalRelationshipRoleType given at creation (MTH, FTH, GUARD...).
+    legal_representative_relationship: Mapped[str | None] = mapped_column(String(16), default=None)
     purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
     # TD1.3 administrative data (dmp_sandbox.admin_data): home phone, postal
     # address, the legal representative's contacts (a minor's record), and the

@@ -135,13 +135,16 @@ def test_create_a_minors_dmp_without_online_access(
 ) -> None:
     ins = demo_ins("2180575123457")
     consent = dataclasses.replace(
-        CONSENT, legal_representative=LegalRepresentative("Petit", "Hugo", consent_given=True)
+        CONSENT,
+        legal_representative=LegalRepresentative("Petit", "Hugo", True, relationship="FTH"),
     )
     with client(records_host, training_env, durand) as dmp:
         with pytest.raises(ConsentError):  # nothing sent without the representative's consent
             dmp.create_dmp(ins, CHILD, CONSENT)
         dmp.create_dmp(ins, CHILD, consent)
         assert dmp.test_existence(ins).minor is True
+        (representative,) = dmp.get_admin_data(ins).legal_representatives
+    assert representative.relationship == "FTH"  # kept from the creation (TD1.3a)
     row = patient_row(records_host, ins)
     assert (row["minor"], row["online"], row["mobile"]) == (True, False, None)
     assert row["representative"] == "PETIT HUGO"
