@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -41,7 +42,11 @@ from dmp_desktop.domain.practitioner import NON_PS_ROLE_OID
 from dmp_desktop.errors import DmpProtocolError
 from dmp_sandbox import care_team, xds
 from dmp_sandbox.auth import CertIdentity
+from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, DocumentRecord, Patient, Store
+
+if TYPE_CHECKING:
+    from dmp_sandbox.host import OperationContext
 
 OID_PURPOSE_OF_USE = "1.2.250.1.213.1.1.4.248"
 # Training-host convention (docs/wire-conventions.md): the reason typed for an
@@ -128,6 +133,21 @@ def vihf_patient(vihf: VihfClaims) -> Ins | None:
         raise xds.invalid(
             "Le patient désigné par le jeton VIHF (resource-id) est invalide."
         ) from None
+
+
+def required_vihf_patient(ctx: OperationContext) -> Ins:
+    """The patient a patient-scoped service acts on, named by the VIHF's resource-id.
+
+    Absent or invalid: an invalid-request SOAP fault. Recorded on the trace.
+    """
+    try:
+        ins = vihf_patient(ctx.vihf)
+    except xds.XdsError as exc:
+        raise invalid(exc.context) from None
+    if ins is None:
+        raise invalid("Le jeton VIHF doit désigner le patient (attribut resource-id).")
+    ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
+    return ins
 
 
 @dataclass

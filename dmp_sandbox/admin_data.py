@@ -69,7 +69,7 @@ from dmp_desktop.domain.admin_data import (
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import InvalidContactError, describe
 from dmp_sandbox import patients, records, xds
-from dmp_sandbox.access import vihf_patient
+from dmp_sandbox.access import required_vihf_patient
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Patient, utcnow
 
@@ -231,26 +231,10 @@ def _address(patient: Patient) -> PostalAddress:
 
 
 def _patient_subject(cap: etree._Element, patient: Patient) -> None:
-    event = _sub(
-        _sub(cap, "subject", contextConductionInd="false", typeCode="SUBJ"),
-        "registrationEvent",
-        classCode="REG",
-        moodCode="EVN",
-    )
-    _sub(event, "statusCode", code="completed")
-    pat = _sub(_sub(event, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
-    if patient.dmp_id:
-        _sub(pat, "id", extension=patient.dmp_id, root=ns.OID_DMP_ID)
-    _sub(pat, "id", extension=patient.ins_value, root=patient.ins_root)
-    closed = patient.state is DmpState.CLOSED
-    _sub(pat, "statusCode", code="terminated" if closed else "active")
-    person = _sub(pat, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
-    name = _sub(person, "name")
-    prefix = {"M": "M", "F": "MME"}.get(patient.gender)
-    if prefix:
-        _sub(name, "prefix").text = prefix
-    _sub(name, "given").text = patient.given_name.upper()
-    _sub(name, "family", qualifier="SP").text = patient.family_name.upper()
+    subject = records.patient_subject(cap, patient)
+    pat, person = subject.patient, subject.person
+    _sub(subject.name, "given").text = patient.given_name.upper()
+    _sub(subject.name, "family", qualifier="SP").text = patient.family_name.upper()
     if not patient.is_minor:
         _telecoms(person, patient.home_phone, patient.mobile, patient.email)
     _sub(person, "administrativeGenderCode", code=patient.gender or "U")
@@ -276,8 +260,7 @@ def _patient_subject(cap: etree._Element, patient: Patient) -> None:
         (OBS_OPPOSITION_CENTRE_15, patient.opposition_centre_15),
     ):
         td13.write_observation(pat, code, flag)
-    custodian = _sub(event, "custodian", typeCode="CST")
-    _sub(_sub(custodian, "assignedEntity", classCode="ASSIGNED"), "id", root=ns.OID_DMP_DEVICE)
+    records.add_custodian(subject.event)
 
 
 def _telecoms(
@@ -459,13 +442,7 @@ def _payload(ctx: OperationContext, operation: str) -> etree._Element:
     payload = ctx.request.payload
     if payload.tag != _p(operation):
         raise invalid(f"Corps inattendu : {operation} attendu.")
-    try:
-        ins = vihf_patient(ctx.vihf)
-    except xds.XdsError as exc:
-        raise invalid(exc.context) from None
-    if ins is None:
-        raise invalid("Le jeton VIHF doit désigner le patient (attribut resource-id).")
-    ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
+    required_vihf_patient(ctx)
     return payload
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from dmp_desktop.dmp import td16_block
 from dmp_sandbox import xds
-from dmp_sandbox.access import vihf_patient
+from dmp_sandbox.access import required_vihf_patient
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Professional, utcnow
 
@@ -90,13 +90,7 @@ def _handle(ctx: OperationContext, *, block: bool) -> etree._Element:
     if not target or len(target) > 64:
         raise invalid("Identifiant national du professionnel (nationalId) absent ou invalide.")
     ctx.trace.result = target
-    try:
-        ins = vihf_patient(ctx.vihf)
-    except xds.XdsError as exc:
-        raise invalid(exc.context) from None
-    if ins is None:
-        raise invalid("Le jeton VIHF doit désigner le patient (attribut resource-id).")
-    ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
+    ins = required_vihf_patient(ctx)
     try:
         context = _apply(ctx, ins.value, ins.oid, target, block)
     except _Refusal as refusal:

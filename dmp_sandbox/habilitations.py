@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from dmp_sandbox import xds
-from dmp_sandbox.access import vihf_patient
+from dmp_sandbox.access import required_vihf_patient
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, utcnow
 
@@ -87,13 +87,7 @@ def _read(payload: etree._Element) -> tuple[str, str | None]:
 def set_authorization(ctx: OperationContext) -> etree._Element:
     action, role = _read(ctx.request.payload)
     ctx.trace.result = f"{action}/{role}" if role else action
-    try:
-        ins = vihf_patient(ctx.vihf)
-    except xds.XdsError as exc:
-        raise invalid(exc.context) from None
-    if ins is None:
-        raise invalid("Le jeton VIHF doit désigner le patient (attribut resource-id).")
-    ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
+    ins = required_vihf_patient(ctx)
     try:
         context = _apply(ctx, ins.value, ins.oid, action, role)
     except _Refusal as refusal:

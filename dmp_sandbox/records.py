@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from dmp_desktop.dmp import ns, td11, td12_14, td16
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_sandbox import xds
-from dmp_sandbox.access import vihf_patient
+from dmp_sandbox.access import required_vihf_patient, vihf_patient
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Patient, Professional, utcnow
 
@@ -324,29 +324,54 @@ def build_answer(
     if refusal is not None and request_subject is not None:
         cap.append(copy.deepcopy(request_subject))
     if patient is not None and refusal is None:
-        event = _sub(
-            _sub(cap, "subject", contextConductionInd="false", typeCode="SUBJ"),
-            "registrationEvent",
-            classCode="REG",
-            moodCode="EVN",
-        )
-        _sub(event, "statusCode", code="completed")
-        pat = _sub(_sub(event, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
-        if patient.dmp_id:
-            _sub(pat, "id", extension=patient.dmp_id, root=ns.OID_DMP_ID)
-        _sub(pat, "id", extension=patient.ins_value, root=patient.ins_root)
-        closed = patient.state is DmpState.CLOSED
-        _sub(pat, "statusCode", code="terminated" if closed else "active")
-        person = _sub(pat, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
-        name = _sub(person, "name")
-        prefix = {"M": "M", "F": "MME"}.get(patient.gender)
-        if prefix:
-            _sub(name, "prefix").text = prefix
-        _sub(name, "family", qualifier="SP").text = patient.family_name.upper()
-        _sub(name, "given").text = patient.given_name.upper()
-        custodian = _sub(event, "custodian", typeCode="CST")
-        _sub(_sub(custodian, "assignedEntity", classCode="ASSIGNED"), "id", root=ns.OID_DMP_DEVICE)
+        subject = patient_subject(cap, patient)
+        _sub(subject.name, "family", qualifier="SP").text = patient.family_name.upper()
+        _sub(subject.name, "given").text = patient.given_name.upper()
+        add_custodian(subject.event)
     return root
+
+
+@dataclass(frozen=True)
+class PatientSubject:
+    """The parts of an answer's ``subject/registrationEvent`` that callers fill further."""
+
+    event: etree._Element
+    patient: etree._Element
+    person: etree._Element
+    name: etree._Element
+
+
+def patient_subject(cap: etree._Element, patient: Patient) -> PatientSubject:
+    """Append the record's ``subject`` to ``cap``: ids, status, person and name prefix.
+
+    The name parts are left to the caller: the official TD1.4 answer has
+    family then given, the TD1.3a answer given then family.
+    """
+    event = _sub(
+        _sub(cap, "subject", contextConductionInd="false", typeCode="SUBJ"),
+        "registrationEvent",
+        classCode="REG",
+        moodCode="EVN",
+    )
+    _sub(event, "statusCode", code="completed")
+    pat = _sub(_sub(event, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
+    if patient.dmp_id:
+        _sub(pat, "id", extension=patient.dmp_id, root=ns.OID_DMP_ID)
+    _sub(pat, "id", extension=patient.ins_value, root=patient.ins_root)
+    closed = patient.state is DmpState.CLOSED
+    _sub(pat, "statusCode", code="terminated" if closed else "active")
+    person = _sub(pat, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
+    name = _sub(person, "name")
+    prefix = {"M": "M", "F": "MME"}.get(patient.gender)
+    if prefix:
+        _sub(name, "prefix").text = prefix
+    return PatientSubject(event=event, patient=pat, person=person, name=name)
+
+
+def add_custodian(event: etree._Element) -> None:
+    """The DMP as the record's custodian, last child of ``registrationEvent``."""
+    custodian = _sub(event, "custodian", typeCode="CST")
+    _sub(_sub(custodian, "assignedEntity", classCode="ASSIGNED"), "id", root=ns.OID_DMP_DEVICE)
 
 
 # --- TD1.1 -----------------------------------------------------------------------------------
@@ -600,13 +625,7 @@ def list_authorizations(ctx: OperationContext) -> etree._Element:
     mode = (payload.findtext(_hab("mode")) or td16.MODE_ALL).strip()
     if mode not in td16.MODES:
         raise invalid("Mode inconnu : ACTIVE, INTERDITE ou TOUTE attendu.")
-    try:
-        ins = vihf_patient(ctx.vihf)
-    except xds.XdsError as exc:
-        raise invalid(exc.context) from None
-    if ins is None:
-        raise invalid("Le jeton VIHF doit désigner le patient (attribut resource-id).")
-    ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
+    ins = required_vihf_patient(ctx)
     ctx.trace.result = mode
     store = ctx.store
     with store.session() as session:
