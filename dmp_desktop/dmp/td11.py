@@ -182,6 +182,46 @@ def message_header(
     return root
 
 
+def control_act(root: Element, reason_code: str, reason_label: str) -> Element:
+    """``controlActProcess`` with its ``reasonCode`` (TD reasons, 1.2.250.1.213.1.1.4.11)."""
+    cap = sub(root, "controlActProcess", classCode="CACT", moodCode="EVN")
+    sub(
+        cap,
+        "reasonCode",
+        code=reason_code,
+        codeSystem=ns.OID_TD_REASON,
+        displayName=reason_label,
+    )
+    return cap
+
+
+def registration_request(
+    cap: Element,
+    ins: Ins,
+    status: str,
+    family: str,
+    given: str,
+    gender: str | None,
+) -> tuple[Element, Element, Element]:
+    """``subject/registrationRequest`` with the patient's INS, status and name.
+
+    Returns ``(registrationRequest, patient, patientPerson)`` for the caller to fill.
+    """
+    request = sub(
+        sub(cap, "subject", typeCode="SUBJ", contextConductionInd="false"),
+        "registrationRequest",
+        classCode="REG",
+        moodCode="RQO",
+    )
+    sub(request, "statusCode", code="active")
+    patient = sub(sub(request, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
+    sub(patient, "id", root=ins.oid, extension=ins.value)
+    sub(patient, "statusCode", code=status)
+    person = sub(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
+    person_name(person, family, given, gender)
+    return request, patient, person
+
+
 def person_name(parent: Element, family: str, given: str, gender: str | None = None) -> None:
     name = sub(parent, "name")
     prefix = {"M": "M", "F": "MME"}.get(gender or "")
@@ -237,26 +277,10 @@ def build_td11_request(
     minor = is_minor(identity.birth_date, today)
     consent.check(minor)
     root = message_header(INTERACTION_REQUEST, sender_oid=sender_oid, sender_name=sender_name)
-    cap = sub(root, "controlActProcess", classCode="CACT", moodCode="EVN")
-    sub(
-        cap,
-        "reasonCode",
-        code=REASON_CREATE,
-        codeSystem=ns.OID_TD_REASON,
-        displayName=REASON_CREATE_LABEL,
+    cap = control_act(root, REASON_CREATE, REASON_CREATE_LABEL)
+    request, patient, person = registration_request(
+        cap, ins, "active", identity.family_name, identity.given_name, identity.gender
     )
-    request = sub(
-        sub(cap, "subject", typeCode="SUBJ", contextConductionInd="false"),
-        "registrationRequest",
-        classCode="REG",
-        moodCode="RQO",
-    )
-    sub(request, "statusCode", code="active")
-    patient = sub(sub(request, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
-    sub(patient, "id", root=ins.oid, extension=ins.value)
-    sub(patient, "statusCode", code="active")
-    person = sub(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
-    person_name(person, identity.family_name, identity.given_name, identity.gender)
     if not minor:
         if consent.mobile:
             sub(person, "telecom", value=f"tel:{consent.mobile.strip()[:_MAX_CONTACT]}")

@@ -20,9 +20,10 @@ from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.td11 import (
     RegistrationResult,
     author,
+    control_act,
     message_header,
     parse_registration_response,
-    person_name,
+    registration_request,
     sub,
 )
 from dmp_desktop.dmp.xmlutil import Element
@@ -66,26 +67,14 @@ def build_td14_request(
     if close and reason not in CLOSURE_REASONS:
         raise ValueError(f"unknown closure reason: {reason}")
     root = message_header(INTERACTION_REQUEST, sender_oid=sender_oid, sender_name=sender_name)
-    cap = sub(root, "controlActProcess", classCode="CACT", moodCode="EVN")
-    sub(
-        cap,
-        "reasonCode",
-        code=REASON_CLOSE if close else REASON_REACTIVATE,
-        codeSystem=ns.OID_TD_REASON,
-        displayName=REASON_CLOSE_LABEL if close else REASON_REACTIVATE_LABEL,
+    cap = control_act(
+        root,
+        REASON_CLOSE if close else REASON_REACTIVATE,
+        REASON_CLOSE_LABEL if close else REASON_REACTIVATE_LABEL,
     )
-    request = sub(
-        sub(cap, "subject", typeCode="SUBJ", contextConductionInd="false"),
-        "registrationRequest",
-        classCode="REG",
-        moodCode="RQO",
+    request, _patient, _person = registration_request(
+        cap, ins, STATUS_CLOSED if close else STATUS_ACTIVE, family_name, given_name, gender
     )
-    sub(request, "statusCode", code="active")
-    patient = sub(sub(request, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
-    sub(patient, "id", root=ins.oid, extension=ins.value)
-    sub(patient, "statusCode", code=STATUS_CLOSED if close else STATUS_ACTIVE)
-    person = sub(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
-    person_name(person, family_name, given_name, gender)
     author(request, practitioner)
     if close:
         issue = sub(

@@ -38,9 +38,10 @@ from dmp_desktop.dmp.td11 import (
     OID_CONSENT,
     RegistrationResult,
     author,
+    control_act,
     message_header,
     parse_registration_response,
-    person_name,
+    registration_request,
     sub,
 )
 from dmp_desktop.dmp.td12_14 import INTERACTION_ACCEPTED as REVISE_ACCEPTED
@@ -90,14 +91,7 @@ _MAX = 255
 def build_read_request(ins: Ins, *, sender_oid: str, sender_name: str) -> Element:
     """The ``PRPA_IN201307UV02`` body with reasonCode ``CNSLT_DATA``."""
     root = message_header(READ_REQUEST, sender_oid=sender_oid, sender_name=sender_name)
-    cap = sub(root, "controlActProcess", classCode="CACT", moodCode="EVN")
-    sub(
-        cap,
-        "reasonCode",
-        code=REASON_READ,
-        codeSystem=ns.OID_TD_REASON,
-        displayName=REASON_READ_LABEL,
-    )
+    cap = control_act(root, REASON_READ, REASON_READ_LABEL)
     query = sub(cap, "queryByParameter")
     sub(query, "queryId", root=f"{sender_oid}.2", extension=str(uuid.uuid4()))
     sub(query, "statusCode", code="new")
@@ -315,26 +309,10 @@ def build_update_request(
     """
     data = data.checked()
     root = message_header(UPDATE_REQUEST, sender_oid=sender_oid, sender_name=sender_name)
-    cap = sub(root, "controlActProcess", classCode="CACT", moodCode="EVN")
-    sub(
-        cap,
-        "reasonCode",
-        code=REASON_UPDATE,
-        codeSystem=ns.OID_TD_REASON,
-        displayName=REASON_UPDATE_LABEL,
+    cap = control_act(root, REASON_UPDATE, REASON_UPDATE_LABEL)
+    request, patient, person = registration_request(
+        cap, data.ins, "active", data.family_name, data.given_name, data.gender
     )
-    request = sub(
-        sub(cap, "subject", typeCode="SUBJ", contextConductionInd="false"),
-        "registrationRequest",
-        classCode="REG",
-        moodCode="RQO",
-    )
-    sub(request, "statusCode", code="active")
-    patient = sub(sub(request, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
-    sub(patient, "id", root=data.ins.oid, extension=data.ins.value)
-    sub(patient, "statusCode", code="active")
-    person = sub(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
-    person_name(person, data.family_name, data.given_name, data.gender)
     write_telecoms(person, data.home_phone, data.mobile, data.email)
     sub(person, "administrativeGenderCode", code=data.gender or "U")
     if data.birth_date is not None:
