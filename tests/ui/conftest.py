@@ -1,11 +1,15 @@
 """Fixtures of the window tests: one real CardManager on the SoftHSM cards per run,
-fakes for the rest, and a helper that finds every text a widget shows."""
+fakes for the rest, a helper that finds every text a widget shows, and the helpers of the
+end-to-end window tests (the real window on a training host, logging in with a card)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QLabel,
@@ -20,6 +24,7 @@ from dmp_desktop.app import build_app
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.settings import SOFTHSM_MODULE, Settings
 from dmp_desktop.ui.main_window import MainWindow
+from dmp_sandbox.training import TrainingEnv
 from tests.ui.fakes import DURAND, FakeCard, FakeCardManager, FakeDmp
 
 
@@ -91,3 +96,47 @@ def visible_texts(root: QWidget) -> list[str]:
             texts.append(widget.text())
         texts += [widget.toolTip(), widget.accessibleName(), widget.accessibleDescription()]
     return [t for t in texts if t]
+
+
+def real_window(
+    qtbot: QtBot,
+    training_env: TrainingEnv,
+    host_url: str,
+    card_manager: CardBackend,
+    *,
+    data_dir: Path | None = None,
+    size: tuple[int, int] | None = None,
+) -> MainWindow:
+    """The real window (real open_dmp, the given card manager) on a running training host."""
+    settings: Settings = training_env.client_settings()
+    settings = dataclasses.replace(settings, host_url=host_url)
+    if data_dir is not None:
+        settings = dataclasses.replace(settings, data_dir=str(data_dir))
+    window = build_app(settings, card_manager=card_manager)
+    qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    return window
+
+
+def log_in(qtbot: QtBot, window: MainWindow, label: str = "CPS3-DURAND", pin: str = "1234") -> None:
+    """Choose the card ``label`` on the card screen and type its PIN; wait for the login."""
+    screen = window.card_screen
+    model = screen.model
+
+    def row_of_card() -> int | None:
+        rows = range(model.rowCount())
+        return next((r for r in rows if label in model.data(model.index(r, 0))), None)
+
+    qtbot.waitUntil(lambda: row_of_card() is not None)
+    row = row_of_card()
+    assert row is not None
+    screen.card_list.setCurrentIndex(model.index(row, 0))
+    with qtbot.waitSignal(window.card_service.pinRequested, timeout=10000):
+        qtbot.keyClick(screen.card_list, Qt.Key.Key_Return)
+    dialog = window.pin_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.pin_edit, pin)
+    with qtbot.waitSignal(window.card_service.loggedIn, timeout=10000):
+        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)

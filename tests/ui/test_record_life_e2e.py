@@ -7,7 +7,6 @@ reactivated. The host's store and the patient's history agree."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,17 +15,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.app import build_app
 from dmp_desktop.domain.dmp_status import DmpState
 from dmp_desktop.errors import DmpServiceError, describe
 from dmp_desktop.services.card_service import CardBackend
-from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.patient_cli import history
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
-from tests.ui.test_alimentation_e2e import log_in
+from tests.ui.conftest import log_in, real_window
 
 pytestmark = pytest.mark.e2e
 
@@ -48,14 +45,14 @@ def window(
     real_card_manager: CardBackend,
     tmp_path: Path,
 ) -> MainWindow:
-    settings: Settings = dataclasses.replace(
-        training_env.client_settings(), host_url=training_host.url, data_dir=str(tmp_path)
+    return real_window(
+        qtbot,
+        training_env,
+        training_host.url,
+        real_card_manager,
+        data_dir=tmp_path,
+        size=(1400, 900),
     )
-    window = build_app(settings, card_manager=real_card_manager)  # the real open_dmp
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    return window
 
 
 def check(qtbot: QtBot, window: MainWindow) -> None:

@@ -3,7 +3,6 @@ mutual TLS, the demo patient's VSM found (ITI-18), retrieved (ITI-43) and read b
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,13 +10,12 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.app import build_app
 from dmp_desktop.services.card_service import CardBackend
-from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.ui.conftest import log_in, real_window
 
 pytestmark = pytest.mark.e2e
 
@@ -41,28 +39,11 @@ def window(
     real_card_manager: CardBackend,
     tmp_path: Path,
 ) -> MainWindow:
-    settings: Settings = dataclasses.replace(
-        training_env.client_settings(), host_url=training_host.url, data_dir=str(tmp_path)
-    )
-    window = build_app(settings, card_manager=real_card_manager)  # the real open_dmp
-    qtbot.addWidget(window)
-    window.show()
-    return window
+    return real_window(qtbot, training_env, training_host.url, real_card_manager, data_dir=tmp_path)
 
 
 def test_the_latest_vsm_of_the_dmp_prefills_the_editor(qtbot: QtBot, window: MainWindow) -> None:
-    screen = window.card_screen
-    qtbot.waitUntil(lambda: screen.model.rowCount() >= 1)
-    rows = range(screen.model.rowCount())
-    row = next(r for r in rows if "CPS3-DURAND" in screen.model.data(screen.model.index(r, 0)))
-    screen.card_list.setCurrentIndex(screen.model.index(row, 0))
-    with qtbot.waitSignal(window.card_service.pinRequested, timeout=10000):
-        qtbot.keyClick(screen.card_list, Qt.Key.Key_Return)
-    dialog = window.pin_dialog
-    assert dialog is not None
-    qtbot.keyClicks(dialog.pin_edit, "1234")
-    with qtbot.waitSignal(window.card_service.loggedIn, timeout=10000):
-        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+    log_in(qtbot, window)
     edit = window.workspace.patient_pane.ins_edit
     qtbot.keyClicks(edit, LEA.ins.value)
     with qtbot.waitSignal(window.dmp_service.statusReady, timeout=15000):
