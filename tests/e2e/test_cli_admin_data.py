@@ -4,9 +4,7 @@ SoftHSM card, the training host on loopback over real mutual TLS, then
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from dmp_desktop.settings import save_settings
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cli import client_config, run_dmp
 
 pytestmark = pytest.mark.e2e
 
 PATIENTS = {p.key: p.ins for p in demo_patients()}
-DURAND = ("CPS3-DURAND", "1234")
 
 
 @pytest.fixture
@@ -33,22 +30,11 @@ def host(training_env: TrainingEnv, host_db_url: str) -> Iterator[RunningHost]:
 
 @pytest.fixture
 def config(training_env: TrainingEnv, host: RunningHost, tmp_path: Path) -> Path:
-    path = tmp_path / "settings.json"
-    save_settings(dataclasses.replace(training_env.client_settings(), host_url=host.url), path)
-    return path
+    return client_config(training_env, host.url, tmp_path / "settings.json")
 
 
 def dmp(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DMP_DESKTOP_CONFIG": str(config)}
-    return subprocess.run(
-        [sys.executable, "-m", "dmp_desktop", "cli", *args, "--card", DURAND[0], "--pin-stdin"],
-        input=DURAND[1] + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_dmp(config, *args)
 
 
 def sandbox_outbox(host_db_url: str, ins: str) -> subprocess.CompletedProcess[str]:

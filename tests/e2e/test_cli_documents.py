@@ -8,13 +8,10 @@ TD0.3, and the host's own access rules and traces.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-import os
 import re
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +22,11 @@ import pytest
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf
 from dmp_desktop.cda.samples import minimal_pdf, sample_author, sample_patient
 from dmp_desktop.domain.document import DocumentStatus
-from dmp_desktop.settings import save_settings
 from dmp_sandbox.demo import DemoPatient, demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.store import Store, utcnow
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cli import client_config, run_dmp
 
 pytestmark = pytest.mark.e2e
 
@@ -135,23 +132,13 @@ def config(
     training_env: TrainingEnv, host: RunningHost, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     path = tmp_path_factory.mktemp("cli-documents-config") / "settings.json"
-    save_settings(dataclasses.replace(training_env.client_settings(), host_url=host.url), path)
-    return path
+    return client_config(training_env, host.url, path)
 
 
 def dmp(
     config: Path, *args: str, card: tuple[str, str] = DURAND, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DMP_DESKTOP_CONFIG": str(config)}
-    return subprocess.run(
-        [sys.executable, "-m", "dmp_desktop", "cli", *args, "--card", card[0], "--pin-stdin"],
-        input=stdin if stdin is not None else card[1] + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_dmp(config, *args, card=card, stdin=stdin)
 
 
 def list_json(config: Path, key: str, *options: str) -> list[dict[str, Any]]:

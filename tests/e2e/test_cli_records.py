@@ -3,27 +3,23 @@ card, the training host on loopback over real mutual TLS, the real ``dmp`` comma
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dmp_desktop.settings import save_settings
 from dmp_sandbox.demo import demo_ins, demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.store import DmpState
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cli import client_config, run_dmp
 
 pytestmark = pytest.mark.e2e
 
 PATIENTS = {p.key: p for p in demo_patients()}
-DURAND = ("CPS3-DURAND", "1234")
 
 
 @pytest.fixture(scope="module")
@@ -37,21 +33,11 @@ def config(
     training_env: TrainingEnv, host: RunningHost, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     path = tmp_path_factory.mktemp("cli-records-config") / "settings.json"
-    save_settings(dataclasses.replace(training_env.client_settings(), host_url=host.url), path)
-    return path
+    return client_config(training_env, host.url, path)
 
 
 def dmp(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DMP_DESKTOP_CONFIG": str(config)}
-    return subprocess.run(
-        [sys.executable, "-m", "dmp_desktop", "cli", *args, "--card", DURAND[0], "--pin-stdin"],
-        input=DURAND[1] + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_dmp(config, *args)
 
 
 def state(host: RunningHost, ins_value: str, root: str) -> tuple[DmpState, bool, bool]:

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +39,7 @@ from dmp_sandbox.demo import demo_ins, demo_patients
 from dmp_sandbox.purge import retention_end
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cli import run_dmp
 from tests.unit.test_alimentation_support import identity, request
 
 pytestmark = pytest.mark.e2e
@@ -103,21 +102,8 @@ def dmp_cli(
     """The real ``dmp`` command in its own process, with the doctor's card and PIN."""
     config = tmp_path / "settings.json"
     save_settings(settings, config)
-    label, pin = CARDS[national_id]
-    env = {
-        **os.environ,
-        "DMP_DESKTOP_CONFIG": str(config),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "dmp_desktop", "cli", *argv, "--card", label, "--pin-stdin"],
-        input=pin + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    return run_dmp(config, *argv, card=CARDS[national_id], env=keyring)
 
 
 def create(
