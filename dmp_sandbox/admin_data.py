@@ -463,6 +463,17 @@ def _online_patient(ctx: OperationContext, session: Session) -> Patient:
     return patient
 
 
+def _patient_with_access(ctx: OperationContext, session: Session) -> Patient:
+    """:func:`_online_patient`, who must already have an online access (TD1.5b/d)."""
+    patient = _online_patient(ctx, session)
+    if not patient.online_login:
+        raise Refusal(
+            ACCESS_NOT_FOUND,
+            "Ce patient n'a pas encore d'accès en ligne : créez-le d'abord.",
+        )
+    return patient
+
+
 def _channel(payload: etree._Element) -> tuple[str, str]:
     channel_type = (payload.findtext(_p("type")) or "").strip().upper()
     value = (payload.findtext(_p("canal")) or "").strip()
@@ -588,12 +599,7 @@ def update_otp(ctx: OperationContext) -> etree._Element:
     other = "otp_email" if channel_type == OTP_SMS else "otp_sms"
     with ctx.store.session() as session:
         try:
-            patient = _online_patient(ctx, session)
-            if not patient.online_login:
-                raise Refusal(
-                    ACCESS_NOT_FOUND,
-                    "Ce patient n'a pas encore d'accès en ligne : créez-le d'abord.",
-                )
+            patient = _patient_with_access(ctx, session)
             if action == td15.OTP_REMOVE and getattr(patient, other) is None:
                 raise Refusal(
                     CHANNEL_REQUIRED,
@@ -636,12 +642,7 @@ def renew_access(ctx: OperationContext) -> etree._Element:
     _payload(ctx, operation)
     with ctx.store.session() as session:
         try:
-            patient = _online_patient(ctx, session)
-            if not patient.online_login:
-                raise Refusal(
-                    ACCESS_NOT_FOUND,
-                    "Ce patient n'a pas encore d'accès en ligne : créez-le d'abord.",
-                )
+            patient = _patient_with_access(ctx, session)
         except Refusal as refusal:
             return _refused(ctx, operation, refusal)
         password = _new_password()
