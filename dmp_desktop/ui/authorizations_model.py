@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from dmp_desktop.dmp.td16 import STATUS_BLOCKED, STATUS_VALID, PatientAuthorization
+from dmp_desktop.ui.proxy import change_filter
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -173,14 +174,7 @@ class AuthorizationsProxy(QSortFilterProxyModel):
         self._change(lambda: setattr(self, "_text", text.strip().casefold()))
 
     def _change(self, apply: Callable[[], object]) -> None:
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is not None:  # Qt 6.9+ (invalidateFilter is deprecated there)
-            begin()
-            apply()
-            self.endFilterChange()
-        else:  # pragma: no cover - older Qt
-            apply()
-            self.invalidateFilter()
+        change_filter(self, apply)
 
     def entry_at(self, index: ModelIndex) -> PatientAuthorization | None:
         if not index.isValid():

@@ -28,6 +28,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.domain.origin import DocumentOrigin, in_patient_space, origin_of, type_label
 from dmp_desktop.services.consultation import ListScope, entry_date
+from dmp_desktop.ui.proxy import change_filter
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -375,14 +376,7 @@ class DocumentsProxy(QSortFilterProxyModel):
         self._change(apply)
 
     def _change(self, apply: Callable[[], object]) -> None:
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is not None:  # Qt 6.9+ (invalidateFilter is deprecated there)
-            begin()
-            apply()
-            self.endFilterChange()
-        else:  # pragma: no cover - older Qt
-            apply()
-            self.invalidateFilter()
+        change_filter(self, apply)
 
     # -- Qt -----------------------------------------------------------------------------
     def source(self) -> DocumentsModel:
