@@ -50,6 +50,7 @@ from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import InvalidContactError, describe
 from dmp_desktop.services.operations import Operation
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
+from dmp_desktop.ui.vsm_fields import set_invalid
 
 __all__ = ["AdminDataDialog", "ClientCaller", "open_admin_data_dialog"]
 
@@ -311,9 +312,9 @@ class AdminDataDialog(QDialog):
         loaded = self._data is not None
         closed = loaded and self._data is not None and self._data.closed
         wrong = self._invalid_fields()
+        for field, edit in self._edits().items():  # marked while wrong, cleared once corrected
+            set_invalid(edit, field in wrong, describe(InvalidContactError(field)))
         if wrong:
-            for field, edit in self._edits().items():
-                edit.setProperty("invalid", field in wrong)
             set_tone(self.contact_feedback, Tone.ERROR, describe(InvalidContactError(wrong[0])))
         else:
             self.contact_feedback.clear()

@@ -123,7 +123,9 @@ def test_identity_read_only_contacts_checked_and_saved(
     dialog.mobile_edit.setText("01 23 45 67 89")
     assert not dialog.save_button.isEnabled()
     assert "mobile" in dialog.contact_feedback.text()
+    assert dialog.mobile_edit.property("invalid") and "06" in dialog.mobile_edit.toolTip()
     dialog.mobile_edit.setText("06 12 34 56 78")
+    assert not dialog.mobile_edit.property("invalid") and dialog.mobile_edit.toolTip() == ""
     dialog.email_edit.setText("lea@")
     assert not dialog.save_button.isEnabled() and "électronique" in dialog.contact_feedback.text()
     dialog.email_edit.setText("lea@exemple.fr")
