@@ -541,10 +541,9 @@ class RecordActions(QObject):
             self.wizard = None
 
     def _send_creation(self, wizard: RecordWizard, identity: Any, consent: Any) -> None:
-        if not self.service.create(wizard.ins, identity, consent) and not self.service.busy(
-            records.CREATE
-        ):
-            wizard.creation_failed(self.tr("La demande n'a pas pu être envoyée : réessayez."))
+        # When nothing is sent, the service has already said why (failed → _on_failed →
+        # wizard.creation_failed), or a creation is still under way and will answer.
+        self.service.create(wizard.ins, identity, consent)
 
     def _on_created(self, ins: Ins) -> None:
         wizard = self.wizard
