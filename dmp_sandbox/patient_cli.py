@@ -124,7 +124,15 @@ def _active(store: Store, session: Session, ins: Ins) -> Patient:
     return patient
 
 
-def _trace(session: Session, ins: Ins, action: str, detail: str | None = None) -> None:
+def patient_trace(
+    session: Session,
+    ins: Ins,
+    action: str,
+    detail: str | None = None,
+    *,
+    unique_ids: list[str] | None = None,
+) -> None:
+    """A trace row for what the patient did in their own space (listed by ``history``)."""
     session.add(
         Trace(
             at=utcnow(),
@@ -136,6 +144,8 @@ def _trace(session: Session, ins: Ins, action: str, detail: str | None = None) -
             outcome="OK",
             result=detail[:64] if detail else None,
             http_status=0,
+            document_count=len(unique_ids) if unique_ids is not None else None,
+            document_unique_id=" ".join(unique_ids)[:255] if unique_ids else None,
         )
     )
 
@@ -169,7 +179,7 @@ def block(store: Store, ins: Ins, national_id: str) -> str:
         if auth is not None and auth.status == AuthorizationStatus.INTERDIT.value:
             return f"{name} est déjà bloqué : rien n'a changé."
         store.set_authorization(session, patient, national_id, AuthorizationStatus.INTERDIT)
-        _trace(session, ins, "block", national_id)
+        patient_trace(session, ins, "block", national_id)
         return f"{name} est bloqué : il ne peut plus accéder à votre DMP, même en urgence."
 
 
@@ -181,7 +191,7 @@ def unblock(store: Store, ins: Ins, national_id: str) -> str:
         if auth is None or auth.status != AuthorizationStatus.INTERDIT.value:
             return f"{name} n'est pas bloqué : rien n'a changé."
         session.delete(auth)
-        _trace(session, ins, "unblock", national_id)
+        patient_trace(session, ins, "unblock", national_id)
         return f"{name} est débloqué : il pourra accéder à votre DMP quand vous l'y autoriserez."
 
 
@@ -214,7 +224,7 @@ def set_masked(store: Store, ins: Ins, unique_id: str, masked: bool) -> str:
             codes = [c for c in codes if c.get("code") != code]
         document.confidentiality = codes
         document.status_changed_at = utcnow()
-        _trace(session, ins, "mask" if masked else "unmask", unique_id)
+        patient_trace(session, ins, "mask" if masked else "unmask", unique_id)
         return (
             "Document masqué : seuls ses auteurs et votre médecin traitant DMP le voient."
             if masked
@@ -227,7 +237,7 @@ def set_emergency(store: Store, ins: Ins, bris_de_glace: bool, centre_15: bool) 
         patient = _active(store, session, ins)
         patient.opposition_bris_de_glace = not bris_de_glace
         patient.opposition_centre_15 = not centre_15
-        _trace(
+        patient_trace(
             session,
             ins,
             "emergency",
@@ -260,7 +270,7 @@ def close(store: Store, ins: Ins, reason: str) -> str:
             f"Votre DMP a été fermé à votre demande le {now.astimezone(_PARIS):%d/%m/%Y}. "
             "Ses données sont conservées 10 ans ; un professionnel peut le réactiver.",
         )
-        _trace(session, ins, "close")
+        patient_trace(session, ins, "close")
     return "Votre DMP est fermé. Ses données sont conservées 10 ans puis détruites."
 
 

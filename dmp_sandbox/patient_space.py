@@ -81,14 +81,13 @@ from dmp_desktop.domain.origin import (
     TYPE_OTHER_PATIENT_DOCUMENT,
 )
 from dmp_desktop.domain.patient import Ins
-from dmp_sandbox.patient_cli import PatientError, parse_ins
+from dmp_sandbox.patient_cli import PatientError, parse_ins, patient_trace
 from dmp_sandbox.store import (
     DMP_REPOSITORY_ID,
     DmpState,
     DocumentRecord,
     Patient,
     SubmissionSetRecord,
-    Trace,
     utcnow,
 )
 
@@ -98,7 +97,6 @@ if TYPE_CHECKING:
     from dmp_sandbox.store import Store
 
 EXIT_OK = 0
-PATIENT_TRANSACTION = "PATIENT"
 OID_CLASS_CODES = "1.2.250.1.213.1.1.4.1"
 OID_CONFIDENTIALITY_HL7 = "2.16.840.1.113883.5.25"
 OID_FORMAT_CODES = "1.3.6.1.4.1.19376.1.2.3"
@@ -329,21 +327,8 @@ def _active(store: Store, session: Session, ins: Ins) -> Patient:
     return patient
 
 
-def _trace(session: Session, ins: Ins, action: str, unique_ids: list[str] | None = None) -> None:
-    session.add(
-        Trace(
-            at=utcnow(),
-            patient_ins=ins.value,
-            patient_ins_root=ins.oid,
-            service="patient",
-            transaction=PATIENT_TRANSACTION,
-            action=action,
-            outcome="OK",
-            http_status=0,
-            document_count=len(unique_ids) if unique_ids is not None else None,
-            document_unique_id=" ".join(unique_ids)[:255] if unique_ids else None,
-        )
-    )
+def _trace(session: Session, ins: Ins, action: str, unique_ids: list[str]) -> None:
+    patient_trace(session, ins, action, unique_ids=unique_ids)
 
 
 def add_document(
