@@ -1,23 +1,27 @@
 """Unit-test fixtures: one run of the official CDA kit for every document the unit tests check.
 
 Starting validate-cda compiles the CI-SIS schematrons (about 8 s here): the
-documents of every module that needs the kit go through a single run.
+documents of every module that needs the kit go through a single run. That
+run is a subprocess, so it starts in the background as soon as collection
+ends and overlaps the other tests; the fixture waits for its result.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
 from dmp_desktop.cda.validation import ValidationReport, validate_documents
 from tests.conftest import CDA_KIT, require_shared
 
+KIT_SCRIPT = CDA_KIT / "validate-cda"
+Batch = tuple[ValidationReport, float, int]
+_started: list[Future[Batch]] = []
 
-@pytest.fixture(scope="session")
-def cda_kit_batch() -> tuple[ValidationReport, float, int]:
-    """(report, seconds, number of documents) of one validate-cda run over them all."""
-    require_shared(CDA_KIT / "validate-cda")
+
+def _run_batch() -> Batch:
     from tests.unit.test_cda_conformance import kit_documents
     from tests.unit.test_patient_space_cda import documents as patient_space_documents
 
@@ -27,9 +31,33 @@ def cda_kit_batch() -> tuple[ValidationReport, float, int]:
     documents.update(extra)
     start = time.perf_counter()
     report = validate_documents(documents, profile="auto")
-    elapsed = time.perf_counter() - start
+    return report, time.perf_counter() - start, len(documents)
+
+
+def _uses_kit(item: pytest.Item) -> bool:
+    return "cda_kit_batch" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that read the kit's report run last, so its run overlaps the others."""
+    items.sort(key=_uses_kit)  # stable: the order within each group is kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    wanted = any(_uses_kit(item) for item in session.items)
+    if wanted and KIT_SCRIPT.is_file() and not _started:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cda-kit")
+        _started.append(executor.submit(_run_batch))
+        executor.shutdown(wait=False)
+
+
+@pytest.fixture(scope="session")
+def cda_kit_batch() -> Batch:
+    """(report, seconds, number of documents) of one validate-cda run over them all."""
+    require_shared(KIT_SCRIPT)
+    report, elapsed, count = _started[0].result() if _started else _run_batch()
     print(
-        f"\nvalidate-cda: {len(documents)} documents in one run, {elapsed:.1f} s "
+        f"\nvalidate-cda: {count} documents in one run, {elapsed:.1f} s "
         f"(schematron compilation {report.seconds_compile:.1f} s)"
     )
-    return report, elapsed, len(documents)
+    return report, elapsed, count
