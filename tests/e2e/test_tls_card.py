@@ -115,6 +115,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+def _linger(sock: socket.socket) -> None:
+    """Read what the client still sends before closing, as web servers do.
+
+    In TLS 1.3 the client sends its request right after its Finished message,
+    before it can know its certificate was refused; closing with that request
+    unread makes the kernel answer with a reset, which may reach the client
+    before the server's alert. Draining lets the alert arrive first.
+    """
+    try:
+        sock.settimeout(2.0)
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
 class _TlsServer(ThreadingHTTPServer):
     """The TLS handshake runs in the connection's thread, not in the accept loop."""
 
@@ -132,6 +148,7 @@ class _TlsServer(ThreadingHTTPServer):
             with self.stats.lock:
                 self.stats.handshake_errors.append(str(exc))
                 self.stats.lock.notify_all()
+            _linger(request)
             return
         try:
             with self.stats.lock:
