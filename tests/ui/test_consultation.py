@@ -104,15 +104,24 @@ def row_of(window: MainWindow, unique_id: str) -> int:
     return window.workspace.documents_pane.list_page.proxy.index_of(unique_id).row()
 
 
-# -- authorisation ------------------------------------------------------------------------
-def test_authorised_patient_lists_documents_at_once(
+@pytest.fixture
+def window(
     qtbot: QtBot,
     make_window: WindowFactory,
     settings: Settings,
     fake_cards: FakeCardManager,
     dmp: ConsultationDmp,
+) -> MainWindow:
+    """The window over the fake DMP, Dr Durand logged in."""
+    return open_window(qtbot, make_window, settings, fake_cards, dmp)
+
+
+# -- authorisation ------------------------------------------------------------------------
+def test_authorised_patient_lists_documents_at_once(
+    qtbot: QtBot,
+    window: MainWindow,
+    dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     pane = window.workspace.documents_pane
     assert window.consultation.state is PaneState.DOCUMENTS
@@ -137,13 +146,10 @@ def test_authorised_patient_lists_documents_at_once(
 @pytest.mark.parametrize("ins", [UNAUTHORISED, EXPIRED])
 def test_consent_is_asked_and_never_recorded_automatically(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
     ins: Ins,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check(qtbot, window, ins)
     pane = window.workspace.documents_pane
     page = pane.consent_page
@@ -176,12 +182,9 @@ def test_consent_is_asked_and_never_recorded_automatically(
 
 def test_treating_physician_is_a_separate_explicit_choice(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check(qtbot, window, UNAUTHORISED)
     page = window.workspace.documents_pane.consent_page
     page.treating_check.setChecked(True)
@@ -216,12 +219,9 @@ def test_treating_physician_is_a_separate_explicit_choice(
 
 def test_no_records_nothing_and_keeps_the_emergency_apart(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check(qtbot, window, UNAUTHORISED)
     pane = window.workspace.documents_pane
     pane.consent_page.no_button.click()
@@ -236,12 +236,9 @@ def test_no_records_nothing_and_keeps_the_emergency_apart(
 
 def test_blocked_professional_has_no_way_around(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check(qtbot, window, BLOCKED)
     pane = window.workspace.documents_pane
     assert window.consultation.state is PaneState.BLOCKED
@@ -263,12 +260,9 @@ def test_blocked_professional_has_no_way_around(
 # -- emergency access ------------------------------------------------------------------------
 def test_emergency_access_needs_a_reason_and_the_banner_stays(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check(qtbot, window, UNAUTHORISED)
     assert window.act_emergency.isEnabled()
     window.workspace.documents_pane.consent_page.emergency_button.click()
@@ -315,12 +309,10 @@ def test_emergency_access_needs_a_reason_and_the_banner_stays(
 
 def test_centre_15_is_explained_and_the_card_removal_ends_it(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
+    window: MainWindow,
     fake_cards: FakeCardManager,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check(qtbot, window, EXPIRED)
     window.act_emergency.trigger()
     dialog = window.workspace.emergency_dialog
@@ -344,12 +336,9 @@ def test_centre_15_is_explained_and_the_card_removal_ends_it(
 # -- the list ------------------------------------------------------------------------------
 def test_period_and_statuses_widen_by_asking_and_narrow_locally(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     page = window.workspace.documents_pane.list_page
     assert page.period_combo.currentText() == "2 ans"
@@ -391,12 +380,8 @@ def test_period_and_statuses_widen_by_asking_and_narrow_locally(
 
 def test_filters_combos_and_text(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
-    dmp: ConsultationDmp,
+    window: MainWindow,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     page = window.workspace.documents_pane.list_page
     authors = page.combos[Column.AUTHOR]
@@ -563,12 +548,9 @@ def open_row(qtbot: QtBot, window: MainWindow, unique_id: str) -> None:
 
 def test_viewer_opens_pdf_level1_vsm_image_and_text(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     viewer = window.workspace.viewer
     assert not viewer.isVisible()
@@ -725,12 +707,9 @@ def test_keyboard_only_flow(
 
 def test_card_removed_leaves_nothing_of_the_patient(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
+    window: MainWindow,
     fake_cards: FakeCardManager,
-    dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     for uid in ("1.2.250.1.999.1.1", "1.2.250.1.999.1.3", "1.2.250.1.999.1.4"):
         open_row(qtbot, window, uid)
@@ -775,12 +754,8 @@ def test_card_removed_leaves_nothing_of_the_patient(
 
 def test_another_patient_replaces_everything(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
-    dmp: ConsultationDmp,
+    window: MainWindow,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     open_row(qtbot, window, "1.2.250.1.999.1.1")
     # Typing another INS clears the documents at once (they belong to the first patient).
@@ -795,12 +770,9 @@ def test_another_patient_replaces_everything(
 
 def test_cancelled_retrieval_and_search_leave_a_clear_state(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: ConsultationDmp,
 ) -> None:
-    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     dmp.retrieve_gate = threading.Event()
     view = table(window)

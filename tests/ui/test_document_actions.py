@@ -73,14 +73,23 @@ def stored(dmp: AlimentationDmp, unique_id: str, ins: Ins = AUTHORISED) -> Docum
     return dmp.patients[ins.value].documents[unique_id][0]
 
 
-def test_the_context_menu_follows_the_rules_and_says_why(
+@pytest.fixture
+def window(
     qtbot: QtBot,
     make_window: WindowFactory,
     settings: Settings,
     fake_cards: FakeCardManager,
     dmp: AlimentationDmp,
+) -> MainWindow:
+    """The window over the fake DMP, logged in, the authorised patient checked."""
+    return ready_window(qtbot, make_window, settings, fake_cards, dmp)
+
+
+def test_the_context_menu_follows_the_rules_and_says_why(
+    qtbot: QtBot,
+    window: MainWindow,
+    dmp: AlimentationDmp,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     actions = window.alimentation
     table = window.workspace.documents_pane.table
 
@@ -126,12 +135,9 @@ def test_the_context_menu_follows_the_rules_and_says_why(
 
 def test_mask_then_unmask_my_document(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: AlimentationDmp,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     actions = window.alimentation
     select(window, MINE)
     actions.update_actions()
@@ -160,12 +166,9 @@ def test_mask_then_unmask_my_document(
 
 def test_change_the_visibility_with_the_three_questions(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: AlimentationDmp,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     select(window, MINE)
     dialog = window.alimentation.request_visibility()
     assert dialog is not None
@@ -187,12 +190,9 @@ def test_change_the_visibility_with_the_three_questions(
 
 def test_archive_then_delete_with_a_confirmation_naming_the_document(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: AlimentationDmp,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     actions = window.alimentation
     select(window, THEIRS)  # médecin traitant: may archive another doctor's document
     with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
@@ -222,12 +222,9 @@ def test_archive_then_delete_with_a_confirmation_naming_the_document(
 
 def test_a_refused_change_says_why(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: AlimentationDmp,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     dmp.change_error = DmpServiceError("DMPAccessDenied")
     select(window, MINE)
     with qtbot.waitSignal(window.alimentation.service.changeFailed, timeout=5000) as failed:
@@ -239,13 +236,10 @@ def test_a_refused_change_says_why(
 
 def test_replace_my_document_with_a_new_version(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
+    window: MainWindow,
     dmp: AlimentationDmp,
     tmp_path: Path,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     old = select(window, MINE)
     qtbot.keyClick(
         window,
@@ -322,12 +316,8 @@ def test_a_secretary_uploads_but_never_lists(
 
 def test_the_documents_menu_holds_the_actions(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
-    fake_cards: FakeCardManager,
-    dmp: AlimentationDmp,
+    window: MainWindow,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Documents")
     texts = [a.text() for a in menu.actions()]
     assert texts[:2] == ["&Envoyer un document…", "En&vois en attente…"]
@@ -353,12 +343,10 @@ def test_the_documents_menu_holds_the_actions(
 
 def test_the_card_leaving_closes_every_dialog(
     qtbot: QtBot,
-    make_window: WindowFactory,
-    settings: Settings,
+    window: MainWindow,
     fake_cards: FakeCardManager,
     dmp: AlimentationDmp,
 ) -> None:
-    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
     select(window, MINE)
     box = window.alimentation.request_delete()
     assert box is not None
