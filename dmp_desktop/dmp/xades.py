@@ -22,13 +22,14 @@ XML signature over the submission, shaped like the official
           <DigestMethod …sha256/><DigestValue>(SHA-256 of the bytes sent)</DigestValue>
         </Reference>…
       </Manifest></Object>
-      <Object><SignatureProperties>
+      <Object><SignatureProperties xmlns="">
         <SignatureProperty Id="purposeOfSignature" Target="#id-…">1.2.840.10065.1.12.1.14</…>
       </SignatureProperties></Object>
       <Object><QualifyingProperties xmlns="http://uri.etsi.org/01903/v1.1.1#" Target="#id-…">
         <SignedProperties Id="S0-SignedProperties"><SignedSignatureProperties>
           <SigningTime>…</SigningTime>
-          <SigningCertificate><Cert><CertDigest>…</CertDigest><IssuerSerial>…</IssuerSerial></Cert>
+          <SigningCertificate><Cert><CertDigest>(ds:DigestMethod, ds:DigestValue)</CertDigest>
+            <IssuerSerial>(ds:X509IssuerName, ds:X509SerialNumber)</IssuerSerial></Cert>
           </SigningCertificate>
           <SignaturePolicyIdentifier><SignaturePolicyImplied/></SignaturePolicyIdentifier>
         </SignedSignatureProperties><SignedDataObjectProperties/></SignedProperties>
@@ -37,9 +38,17 @@ XML signature over the submission, shaped like the official
 
 Where we differ from the example, on purpose: SHA-256 and RSA-SHA256 instead
 of SHA-1 (the example's algorithms are read too), exclusive C14N without
-comments, stated as an explicit transform on each reference, and
-``SignatureProperties`` in the XML-DSig namespace (the example writes it with
-``xmlns=""``, which XML-DSig does not allow). The card signs ``SignedInfo``
+comments, stated as an explicit transform on each reference.
+
+Like the example, ``SignatureProperties`` / ``SignatureProperty`` are in no
+namespace (the example declares ``xmlns=""``; we write the signature with the
+``ds:`` prefix instead of a default namespace, which is the same XML): the
+XML-DSig schema lets a ``ds:Object`` hold any element (lax), but a
+``ds:SignatureProperty`` must contain an element of another namespace, never
+text alone, so the XML-DSig-namespaced form is invalid and a strict verifier
+(signxml with schema checking) refuses it. Unlike the example, the
+``CertDigest`` children are ``ds:DigestMethod`` / ``ds:DigestValue``, as the
+XAdES schema wants (the example has them in the XAdES namespace). The card signs ``SignedInfo``
 itself (SHA256withRSA, PKCS#1 v1.5: :meth:`CardSession.sign_with_signature_key`);
 the key never leaves it.
 
@@ -201,7 +210,10 @@ def sign_submission(
     if certificate is None:
         raise CardNotRecognisedError()
     signature_id = signature_id or f"id-{uuid.uuid4()}"
-    root = etree.Element(_ds("Signature"), nsmap={None: DS})
+    # The "ds" prefix (same namespace as the example's default one) lets the
+    # no-namespace SignatureProperties below serialise as such: libxml2 writes
+    # no xmlns="" undeclaration under a default namespace.
+    root = etree.Element(_ds("Signature"), nsmap={"ds": DS})
     root.set("Id", signature_id)
     signed_info = etree.SubElement(root, _ds("SignedInfo"))
     etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=C14N_EXCLUSIVE)
@@ -217,8 +229,11 @@ def sign_submission(
     for document in documents:
         _reference(manifest, document.uri, _digest(document.content), kind=None, c14n=False)
 
-    properties = etree.SubElement(etree.SubElement(root, _ds("Object")), _ds("SignatureProperties"))
-    purpose = etree.SubElement(properties, _ds("SignatureProperty"))
+    # As in the official example: SignatureProperties in no namespace.
+    # Inside ds:Object (any content, lax) that is valid XML-DSig, whereas a
+    # ds:SignatureProperty holding only text is not (it needs a child element).
+    properties = etree.SubElement(etree.SubElement(root, _ds("Object")), "SignatureProperties")
+    purpose = etree.SubElement(properties, "SignatureProperty")
     purpose.set("Id", "purposeOfSignature")
     purpose.set("Target", f"#{signature_id}")
     purpose.text = PURPOSE_SOURCE
@@ -236,18 +251,19 @@ def sign_submission(
     cert = etree.SubElement(
         etree.SubElement(signature_properties, _xades("SigningCertificate")), _xades("Cert")
     )
+    # XAdES' DigestAlgAndValueType and X509IssuerSerialType hold XML-DSig elements
+    # (the official example writes CertDigest's children in the XAdES namespace,
+    # which the XAdES schema refuses; both are read).
     cert_digest = etree.SubElement(cert, _xades("CertDigest"))
-    etree.SubElement(cert_digest, _xades("DigestMethod"), Algorithm=DIGEST_SHA256)
-    etree.SubElement(cert_digest, _xades("DigestValue")).text = _b64(
+    etree.SubElement(cert_digest, _ds("DigestMethod"), Algorithm=DIGEST_SHA256)
+    etree.SubElement(cert_digest, _ds("DigestValue")).text = _b64(
         _digest(certificate.public_bytes(Encoding.DER))
     )
     issuer_serial = etree.SubElement(cert, _xades("IssuerSerial"))
     etree.SubElement(
-        issuer_serial, _ds("X509IssuerName"), nsmap={None: DS}
+        issuer_serial, _ds("X509IssuerName")
     ).text = certificate.issuer.rfc4514_string()
-    etree.SubElement(issuer_serial, _ds("X509SerialNumber"), nsmap={None: DS}).text = str(
-        certificate.serial_number
-    )
+    etree.SubElement(issuer_serial, _ds("X509SerialNumber")).text = str(certificate.serial_number)
     policy = etree.SubElement(signature_properties, _xades("SignaturePolicyIdentifier"))
     etree.SubElement(policy, _xades("SignaturePolicyImplied"))
     etree.SubElement(signed_properties, _xades("SignedDataObjectProperties"))
@@ -272,6 +288,14 @@ def sign_submission(
 
 def _only(parent: Element, tag: str) -> Element:
     found = parent.findall(tag)
+    if len(found) != 1:
+        raise XadesError("forme")
+    return found[0]
+
+
+def _either(parent: Element, local: str) -> Element:
+    """The one child ``local``, in the XML-DSig (schema) or XAdES (example) namespace."""
+    found = parent.findall(_ds(local)) + parent.findall(_xades(local))
     if len(found) != 1:
         raise XadesError("forme")
     return found[0]
@@ -434,10 +458,10 @@ def verify_signature(data: bytes, documents: Mapping[str, bytes]) -> VerifiedSig
     if cert is None:
         raise XadesError("certificat")
     digest_el = _only(cert, _xades("CertDigest"))
-    method = _only(digest_el, _xades("DigestMethod")).get("Algorithm") or ""
+    method = _either(digest_el, "DigestMethod").get("Algorithm") or ""
     if method not in _DIGESTS:
         raise XadesError("algorithme")
-    expected = _decode(_only(digest_el, _xades("DigestValue")).text)
+    expected = _decode(_either(digest_el, "DigestValue").text)
     if not hmac.compare_digest(_digest(certificate.public_bytes(Encoding.DER), method), expected):
         raise XadesError("certificat")
     _verify_value(root, certificate)

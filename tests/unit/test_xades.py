@@ -16,6 +16,7 @@ from dmp_desktop.errors import CardNotRecognisedError
 from dmp_desktop.smartcard import CardManager
 from dmp_desktop.smartcard.card import CardSession
 from tests.conftest import DMP_MESSAGES, require_shared
+from tests.support.xmldsig import XADES_132, XMLDSIG_SCHEMA, xades_as_132
 from tests.unit.test_alimentation_support import SoftSigner
 
 DS = f"{{{ns.DS}}}"
@@ -80,7 +81,8 @@ def test_shape_of_the_official_signature(soft: SoftSigner) -> None:
         f"{DS}Object",
         f"{DS}Object",
     ]
-    purpose = root.find(f"{DS}Object/{DS}SignatureProperties/{DS}SignatureProperty")
+    # As in the official example, the purpose is in no namespace (see xades.py).
+    purpose = root.find(f"{DS}Object/SignatureProperties/SignatureProperty")
     assert purpose.get("Id") == "purposeOfSignature"
     assert purpose.get("Target") == "#" + root.get("Id")
     assert purpose.text == "1.2.840.10065.1.12.1.14"
@@ -113,12 +115,12 @@ def test_several_documents_are_all_in_the_manifest(soft: SoftSigner) -> None:
     [
         (lambda d: d, None),
         (lambda d: d.replace(b"T10:30:00", b"T11:30:00"), "empreinte"),  # signed properties
-        (lambda d: re.sub(rb"(<DigestValue>)[^<]{4}", rb"\1AAAA", d, count=1), "empreinte"),
-        (lambda d: re.sub(rb"(<SignatureValue>)[^<]{4}", rb"\1AAAA", d), "signature"),
+        (lambda d: re.sub(rb"(<ds:DigestValue>)[^<]{4}", rb"\1AAAA", d, count=1), "empreinte"),
+        (lambda d: re.sub(rb"(<ds:SignatureValue>)[^<]{4}", rb"\1AAAA", d), "signature"),
         (lambda d: d.replace(b'Id="IHEManifest"', b'Id="Other"'), "reference"),
         (lambda d: d.replace(b"rsa-sha256", b"rsa-md5"), "algorithme"),
         (lambda d: b"<!DOCTYPE x [<!ENTITY e 'x'>]>" + d.split(b"?>", 1)[1], "forme"),
-        (lambda d: d.replace(b"<Signature ", b"<Signatur "), "forme"),
+        (lambda d: d.replace(b"<ds:Signature ", b"<ds:Signatur "), "forme"),
     ],
 )
 def test_tampering_is_refused(soft: SoftSigner, tamper: object, reason: str | None) -> None:
@@ -175,3 +177,76 @@ def test_official_signature_reads_and_its_signed_info_verifies() -> None:
     end = request.index(b"</ClinicalDocument>") + len(b"</ClinicalDocument>")
     with pytest.raises(xades.XadesError, match=r"document|empreinte"):
         xades.verify_signature(data, {"1.2.250.1.999.1.1.7898.4.9956570902": request[start:end]})
+
+
+# --- the W3C XML-DSig and ETSI XAdES schemas, and a maintained verifier (signxml) ----------------
+
+
+def test_valid_against_the_xmldsig_schema(soft: SoftSigner) -> None:
+    """The W3C schema (as shipped by signxml) accepts the whole signature document."""
+    XMLDSIG_SCHEMA().assertValid(etree.fromstring(_sign(soft)))
+
+
+def test_the_official_example_fails_the_xmldsig_schema_only_by_its_id() -> None:
+    """Its no-namespace SignatureProperties pass; its Id starts with a digit (not an xs:ID),
+    which is why ours starts with "id-"."""
+    data = require_shared(DMP_MESSAGES / "TD2.1-SignatureXades.xml").read_bytes()
+    schema = XMLDSIG_SCHEMA()
+    assert not schema.validate(etree.fromstring(data))
+    assert [e.path for e in schema.error_log] == ["/*"]
+    assert "xs:ID" in schema.error_log[0].message
+    root = etree.fromstring(data)
+    root.set("Id", "id-" + root.get("Id"))
+    schema.assertValid(root)
+
+
+def test_a_ds_signature_property_with_text_only_is_what_the_schema_refuses(
+    soft: SoftSigner,
+) -> None:
+    """The former shape (ds:SignatureProperty holding the OID as text) is invalid."""
+    root = etree.fromstring(_sign(soft))
+    for el in root.iter("SignatureProperties", "SignatureProperty"):
+        el.tag = f"{DS}{el.tag}"
+    assert not XMLDSIG_SCHEMA().validate(root)
+
+
+def test_qualifying_properties_valid_against_the_xades_schema(soft: SoftSigner) -> None:
+    """XAdES as the official example writes it (namespace v1.1.1): checked with the ETSI
+    v1.3.2 schema shipped by signxml, whose content model for what we write
+    (SigningTime, SigningCertificate, SignaturePolicyImplied, SignedDataObjectProperties)
+    is the v1.1.1 one; no v1.1.1 schema is at hand."""
+    qualifying = etree.fromstring(_sign(soft)).find(f"{DS}Object/{XA}QualifyingProperties")
+    assert qualifying is not None
+    XADES_132().assertValid(xades_as_132(qualifying))
+    broken = xades_as_132(qualifying)
+    policy = broken.find(".//{*}SignaturePolicyIdentifier")
+    policy.getparent().remove(policy)
+    signed = broken.find(".//{*}SignedSignatureProperties")
+    etree.SubElement(signed, "{http://uri.etsi.org/01903/v1.3.2#}Unknown")
+    assert not XADES_132().validate(broken)  # the check can fail
+
+
+def test_verified_by_signxml_with_the_card_signature_certificate(durand: CardSession) -> None:
+    from signxml import XMLVerifier
+    from signxml.exceptions import InvalidDigest, InvalidSignature
+
+    assert durand.sign_certificate is not None
+    pem = durand.sign_certificate.public_bytes(Encoding.PEM)
+    data = _sign(durand)
+    results = XMLVerifier().verify(data, x509_cert=pem, expect_references=2)
+    assert isinstance(results, list)
+    assert sorted(etree.QName(r.signed_xml).localname for r in results) == [
+        "Manifest",
+        "SignedProperties",
+    ]
+    with pytest.raises((InvalidDigest, InvalidSignature)):
+        XMLVerifier().verify(
+            data.replace(b"T10:30:00", b"T11:30:00"), x509_cert=pem, expect_references=2
+        )
+    with pytest.raises(InvalidSignature):
+        assert durand.auth_certificate is not None
+        XMLVerifier().verify(
+            data,
+            x509_cert=durand.auth_certificate.public_bytes(Encoding.PEM),
+            expect_references=2,
+        )
