@@ -47,6 +47,9 @@ class Settings:
     softhsm_conf: str = ""
     # DMP host base URL (services at <url>/si-dmp-server/v2/services/<name>).
     host_url: str = "https://localhost:8443"
+    # INSi teleservice (INS search). Empty: <host_url>/lps in training mode (the
+    # training host plays INSi), the national service otherwise (dmp/insi.py).
+    insi_url: str = ""
     # PEM bundle of the pinned roots the host certificate must chain to.
     trust_roots: str = ""
     # "DIRECTE" (card) or "INDIRECTE_RENFORCEE" (structure certificate).
@@ -78,6 +81,14 @@ class Settings:
 
     def service_url(self, service: str) -> str:
         return f"{self.host_url.rstrip('/')}/si-dmp-server/v2/services/{service}"
+
+    def insi_service_url(self) -> str:
+        """Where the INSi teleservice answers (see ``insi_url``)."""
+        if self.insi_url:
+            return self.insi_url
+        if self.training_mode:
+            return f"{self.host_url.rstrip('/')}/lps"
+        return "https://services-ps.ameli.fr/lps"
 
     def validate(self) -> None:
         parts = urlsplit(self.host_url)

@@ -22,11 +22,14 @@ from dmp_desktop import xmlsafe
 from dmp_desktop.cda.header import author_code
 from dmp_desktop.cda.xmlutil import new_oid
 from dmp_desktop.dmp import (
+    insi,
     iti41,
     iti57,
     ns,
     rim,
     td03,
+    td04,
+    td05,
     td11,
     td12_14,
     td13,
@@ -74,6 +77,7 @@ from dmp_desktop.domain.document import (
     RetrievedDocument,
 )
 from dmp_desktop.errors import (
+    CardNotRecognisedError,
     ClientCertificateRejectedError,
     DmpDesktopError,
     DmpProtocolError,
@@ -82,6 +86,7 @@ from dmp_desktop.errors import (
     SettingsError,
     TimeoutError_,
 )
+from dmp_desktop.identity.traits import TraitsQuery
 from dmp_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -308,6 +313,60 @@ class DmpClient:
         )
         answer = self._call(url, request, expected_action=f"{action}Response", name="TD1.6-ext")
         return td16_block.parse_response(answer.body, block=blocked)
+
+    def search_ins(self, query: TraitsQuery, signer: xades.DocumentSigner) -> insi.InsiResult:
+        """INSi ``rechercherInsAvecTraitsIdentite``: the qualified INS of the traits typed.
+
+        ``signer`` (the logged-in card) signs the professional's assertion with
+        its signature key. The answer's code says what happened: ``00`` one
+        identity (qualified INS and official traits), ``01`` none, ``02``
+        several (:class:`~dmp_desktop.dmp.insi.InsiResult`).
+        """
+        certificate = signer.sign_certificate
+        if certificate is None:
+            raise CardNotRecognisedError()
+        extra = self._settings.extra or {}
+        context = insi.InsiContext(
+            practitioner=self._practitioner,
+            signature_certificate=certificate,
+            sign=signer.sign_with_signature_key,
+            software_name=self._lps.name,
+            software_version=self._lps.version,
+            homologation_id=self._lps.homologation_id,
+            instance_id=self._lps_oid,
+            billing_id=str(extra["billing_id"]) if extra.get("billing_id") else None,
+        )
+        request = insi.build_request(query, context)
+        url = self._settings.insi_service_url()
+        envelope = SoapRequest(request.message_id, insi.ACTION_SEARCH_TRAITS, url, request.data)
+        answer = self._call(url, envelope, expected_action=None, name="INSi")
+        return insi.parse_result(answer.body)
+
+    def search_patients(self, query: td05.PdqQuery) -> list[td05.PdqMatch]:
+        """TD0.5 (PDQv3): the DMP's patients matching a name (and birth date, sex)."""
+        url = self._settings.service_url(td05.SERVICE)
+        body = td05.build_request(query, sender_oid=self._lps_oid, sender_name=self._lps.name)
+        request = build_envelope(
+            body, action=td05.ACTION, to=url, security_tokens=[self._vihf(None, "normal")]
+        )
+        answer = self._call(url, request, expected_action=td05.ACTION_RESPONSE, name="TD0.5")
+        return td05.parse_response(answer.body)
+
+    def list_authorised_patients(
+        self,
+        since: datetime = td04.EVERYTHING_SINCE,
+        date_type: td04.DateType = td04.DateType.LAST_AUTHORIZATION,
+    ) -> list[td04.AuthorisedPatient]:
+        """TD0.4 « Liste des DMP autorisés »: the DMPs this professional may open."""
+        url = self._settings.service_url(td04.SERVICE)
+        request = build_envelope(
+            td04.build_request(since, date_type),
+            action=td04.ACTION,
+            to=url,
+            security_tokens=[self._vihf(None, "normal")],
+        )
+        answer = self._call(url, request, expected_action=td04.ACTION_RESPONSE, name="TD0.4")
+        return td04.parse_response(answer.body)
 
     def get_admin_data(self, ins: Ins) -> AdministrativeData:
         """TD1.3a: ``ins``'s administrative data (``DMPNotFound`` without a DMP)."""

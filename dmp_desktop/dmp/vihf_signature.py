@@ -41,6 +41,7 @@ import base64
 import binascii
 import copy
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -135,6 +136,27 @@ def _without_signature(assertion: Element, signature: Element | None) -> Element
 
 def sign_vihf(assertion: Element, key: SigningKey) -> Element:
     """Sign ``assertion`` in place (enveloped, exclusive C14N, RSA-SHA256); returns it."""
+    chain = key.certificate_chain()
+    if not chain:
+        raise ValueError("no signing certificate")
+
+    def rsa_sha256(data: bytes) -> bytes:
+        return key.sign_pkcs1(_SHA256_DIGEST_INFO + _digest(data, hashes.SHA256))
+
+    return sign_assertion(assertion, chain[0], rsa_sha256)
+
+
+def sign_assertion(
+    assertion: Element,
+    certificate: x509.Certificate,
+    rsa_sha256: Callable[[bytes], bytes],
+) -> Element:
+    """Sign a SAML 2.0 ``assertion`` in place, the shape of the module docstring.
+
+    ``rsa_sha256(data)`` returns the RSA PKCS#1 v1.5 signature of SHA-256(data)
+    (a card's signature key does that in one call: ``CardSession.sign_with_signature_key``);
+    ``certificate`` goes in ``KeyInfo``.
+    """
     if assertion.tag != qn(ns.SAML2, "Assertion"):
         raise ValueError("not a SAML 2.0 assertion")
     assertion_id = assertion.get("ID")
@@ -145,10 +167,6 @@ def sign_vihf(assertion: Element, key: SigningKey) -> Element:
     issuer = assertion.find(qn(ns.SAML2, "Issuer"))
     if issuer is None:
         raise ValueError("the assertion has no Issuer")
-    chain = key.certificate_chain()
-    if not chain:
-        raise ValueError("no signing certificate")
-    certificate = chain[0]
 
     digest = _digest(_c14n(assertion), hashes.SHA256)
 
@@ -170,8 +188,7 @@ def sign_vihf(assertion: Element, key: SigningKey) -> Element:
     ).decode()
     issuer.addnext(signature)  # SAML 2.0: ds:Signature comes right after Issuer
 
-    signed_digest = _digest(_c14n(signed_info), hashes.SHA256)
-    raw = key.sign_pkcs1(_SHA256_DIGEST_INFO + signed_digest)
+    raw = rsa_sha256(_c14n(signed_info))
     value.text = base64.b64encode(raw).decode()
     return assertion
 
@@ -317,6 +334,7 @@ __all__ = [
     "SigningKey",
     "VerifiedSignature",
     "VihfSignatureError",
+    "sign_assertion",
     "sign_vihf",
     "verify_signed_info",
     "verify_vihf_signature",
