@@ -368,6 +368,10 @@ def describe(exc: BaseException) -> str:
 
     if isinstance(exc, FeedError):
         return feed_describe_fr(exc)
+    from dmp_desktop.identity.coherence import IdentityMismatchError
+
+    if isinstance(exc, IdentityMismatchError):
+        return exc.message_fr()
     from dmp_desktop.terminology.errors import TerminologyImportError, TerminologyIndexError
 
     if isinstance(exc, TerminologyImportError):
