@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dmp_desktop.domain.practitioner import PROFESSION_CODES, Practitioner
 from dmp_desktop.errors import SettingsError
+from dmp_desktop.messages import msg
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -93,21 +94,17 @@ class Settings:
     def validate(self) -> None:
         parts = urlsplit(self.host_url)
         if parts.scheme != "https" or not parts.hostname:
-            raise SettingsError("l'adresse du DMP doit commencer par https:// et nommer un hôte.")
+            raise SettingsError("settings.host_url")
         if self.auth_mode not in ("DIRECTE", "INDIRECTE_RENFORCEE"):
-            raise SettingsError("mode d'authentification inconnu.")
+            raise SettingsError("settings.auth_mode_unknown")
         if self.auth_mode == "INDIRECTE_RENFORCEE" and not self.structure_p12:
-            raise SettingsError(
-                "le mode certificat de structure demande le fichier PKCS#12 de la structure."
-            )
+            raise SettingsError("settings.structure_p12_required")
         if self.trust_roots and not Path(self.trust_roots).is_file():
-            raise SettingsError(
-                f"fichier des autorités de confiance introuvable : {self.trust_roots}"
-            )
+            raise SettingsError("settings.trust_roots_missing", path=self.trust_roots)
         if self.ins_kind not in ("NIR", "NIA", "TEST_NIR", "DEMO_NIR"):
-            raise SettingsError("autorité d'affectation de l'INS inconnue.")
+            raise SettingsError("settings.ins_kind_unknown")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
-            raise SettingsError("les délais d'attente doivent être positifs.")
+            raise SettingsError("settings.timeouts")
         self.professionals()
 
     def professionals(self) -> list[Practitioner]:
@@ -132,35 +129,29 @@ class Settings:
 
 
 def _professional(raw: object, index: int) -> Practitioner:
-    where = f"professionnel n° {index + 1} du cabinet"
+    where = msg("settings.professional", number=index + 1)
     if not isinstance(raw, dict):
-        raise SettingsError(f"{where} : entrée illisible, corrigez les paramètres.")
+        raise SettingsError("settings.professional_unreadable", where=where)
 
     def text(key: str, *, required: bool) -> str | None:
         value = raw.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                raise SettingsError(f"{where} : « {key} » manque, complétez les paramètres.")
+                raise SettingsError("settings.professional_missing", where=where, key=key)
             return None
         if not isinstance(value, str):
-            raise SettingsError(f"{where} : « {key} » doit être un texte.")
+            raise SettingsError("settings.professional_not_text", where=where, key=key)
         return value.strip()
 
     national_id = text("national_id", required=True) or ""
     if not national_id.isalnum() or len(national_id) > 20:
-        raise SettingsError(
-            f"{where} : identifiant national « {national_id} » invalide (RPPS précédé de 8, "
-            "ou ADELI précédé de 0) ; corrigez les paramètres."
-        )
+        raise SettingsError("settings.professional_national_id", where=where, value=national_id)
     profession_code = text("profession_code", required=True) or ""
     label = text("profession", required=False)
     if label is None:
         label = next((k for k, v in PROFESSION_CODES.items() if v == profession_code), None)
     if profession_code not in PROFESSION_CODES.values() or label is None:
-        raise SettingsError(
-            f"{where} : code de profession « {profession_code} » inconnu (nomenclature G15) ; "
-            "corrigez les paramètres."
-        )
+        raise SettingsError("settings.professional_profession", where=where, value=profession_code)
     return Practitioner(
         national_id=national_id,
         family_name=text("family_name", required=True) or "",
@@ -187,9 +178,9 @@ def load_settings(path: Path | None = None) -> Settings:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SettingsError(f"fichier de paramètres illisible ({path.name}).") from exc
+        raise SettingsError("settings.file_unreadable", name=path.name) from exc
     if not isinstance(raw, dict):
-        raise SettingsError(f"fichier de paramètres illisible ({path.name}).")
+        raise SettingsError("settings.file_unreadable", name=path.name)
     known = {f.name for f in fields(Settings)}
     values = {k: v for k, v in raw.items() if k in known}
     return Settings(**values)

@@ -1,7 +1,6 @@
 """The alimentation errors (defined with the wire, in :mod:`dmp_desktop.dmp.feed_errors`)."""
 
 from dmp_desktop.dmp.feed_errors import (
-    PROBLEMS_FR,
     DocumentStatusError,
     FeedError,
     ForbiddenVisibilityError,
@@ -10,12 +9,11 @@ from dmp_desktop.dmp.feed_errors import (
     PatientObjectionError,
     UploadInvalidError,
     UploadUnconfirmedError,
-    describe_fr,
     problem_fr,
+    problem_message,
 )
 
 __all__ = [
-    "PROBLEMS_FR",
     "DocumentStatusError",
     "FeedError",
     "ForbiddenVisibilityError",
@@ -24,6 +22,6 @@ __all__ = [
     "PatientObjectionError",
     "UploadInvalidError",
     "UploadUnconfirmedError",
-    "describe_fr",
     "problem_fr",
+    "problem_message",
 ]

@@ -15,7 +15,6 @@ from dmp_desktop.cda.errors import (
     EmptyPayloadError,
     SummaryInvalidError,
     SummaryProblem,
-    describe_fr,
 )
 from dmp_desktop.cda.header import HeaderSummary, read_header
 from dmp_desktop.cda.level1 import Level1Document, extract_level1, wrap_pdf, wrap_text
@@ -32,7 +31,6 @@ __all__ = [
     "SummaryProblem",
     "build_vsm",
     "check_summary",
-    "describe_fr",
     "extract_level1",
     "parse_vsm",
     "preview_html",

@@ -185,7 +185,7 @@ def run(
     try:
         ins = _ins(args, settings)
     except InsError as exc:
-        io.err.write(f"{exc}\n")
+        io.err.write(describe(exc) + "\n")
         return EXIT_USAGE
     if args.command == "admin-data" and args.admin_command == "update":
         try:  # typed values are checked before the card is even used

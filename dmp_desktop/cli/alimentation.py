@@ -298,7 +298,7 @@ def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
     try:
         return Ins.parse(args.ins, InsKind[settings.ins_kind])
     except InsError as exc:
-        raise CliUsageError(str(exc)) from None
+        raise CliUsageError(describe(exc)) from None
 
 
 def _type(args: argparse.Namespace) -> Any:

@@ -46,6 +46,7 @@ from dmp_desktop.domain.document import (
 )
 from dmp_desktop.domain.origin import DocumentOrigin, origin_of, type_label
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.errors import describe
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardManager
 
@@ -173,7 +174,7 @@ def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
     try:
         return Ins.parse(args.ins, InsKind[settings.ins_kind])
     except InsError as exc:
-        raise CliUsageError(str(exc)) from None
+        raise CliUsageError(describe(exc)) from None
 
 
 def _emergency(args: argparse.Namespace) -> tuple[str, str | None]:

@@ -186,7 +186,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: O
     try:
         ins = Ins.parse(args.ins, InsKind[settings.ins_kind])
     except InsError as exc:
-        io.err.write(f"{exc}\n")
+        io.err.write(describe(exc) + "\n")
         return EXIT_USAGE
     manager = CardManager(settings.middleware_candidates())
     try:

@@ -27,6 +27,7 @@ from dmp_desktop.dmp.td11 import (
 from dmp_desktop.dmp.td16 import MODES
 from dmp_desktop.domain.dmp_status import DmpState
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.errors import describe
 from dmp_desktop.settings import Settings
 
 COMMANDS = ("create", "close", "reactivate", "authorizations")
@@ -97,7 +98,7 @@ def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
     try:
         return Ins.parse(args.ins, InsKind[settings.ins_kind])
     except InsError as exc:
-        raise _Usage(str(exc)) from None
+        raise _Usage(describe(exc)) from None
 
 
 def _creation(args: argparse.Namespace) -> tuple[PatientIdentity, CreationConsent]:

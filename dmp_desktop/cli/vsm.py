@@ -18,9 +18,10 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TextIO
 
-from dmp_desktop.cda.errors import CdaError, SummaryInvalidError, describe_fr
+from dmp_desktop.cda.errors import CdaError, SummaryInvalidError
 from dmp_desktop.cda.vsm import build_vsm, parse_vsm
 from dmp_desktop.domain.summary import SummaryFormatError, summary_from_json, summary_to_json
+from dmp_desktop.errors import describe
 from dmp_desktop.storage.secure import atomic_write
 from dmp_desktop.xmlsafe import UnsafeXmlError
 
@@ -157,7 +158,7 @@ def _build(data: bytes, args: argparse.Namespace, err: Any, stdout: TextIO) -> i
     try:
         document = build_vsm(summary)
     except SummaryInvalidError as exc:
-        err.write(describe_fr(exc) + "\n")
+        err.write(describe(exc) + "\n")
         err.write("Corrigez le résumé JSON (docs/vsm-json.md) puis relancez la commande.\n")
         return EXIT_INVALID
     try:
@@ -174,7 +175,7 @@ def _to_json(data: bytes, args: argparse.Namespace, err: Any, stdout: TextIO) ->
     try:
         summary = parse_vsm(data)
     except CdaError as exc:
-        err.write(describe_fr(exc) + "\n")
+        err.write(describe(exc) + "\n")
         return EXIT_USAGE
     except UnsafeXmlError:
         err.write(

@@ -77,6 +77,9 @@ from dmp_desktop.domain.document import (
     RetrievedDocument,
 )
 from dmp_desktop.errors import (
+    TLS_CHAIN,
+    TLS_EXPIRED,
+    TLS_NAME,
     CardNotRecognisedError,
     ClientCertificateRejectedError,
     DmpDesktopError,
@@ -126,6 +129,16 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
+def _verify_reason(verify_message: str) -> str:
+    """The code (``TLS_*``) of an OpenSSL verification failure, from its message."""
+    lowered = verify_message.lower()
+    if "expired" in lowered or "not yet valid" in lowered:
+        return TLS_EXPIRED
+    if "mismatch" in lowered:
+        return TLS_NAME
+    return TLS_CHAIN
+
+
 def translate_http_error(exc: BaseException) -> DmpDesktopError:
     """httpx (or socket / TLS) failure -> the core's typed error (a typed cause wins)."""
     chain = _causes(exc)
@@ -134,8 +147,8 @@ def translate_http_error(exc: BaseException) -> DmpDesktopError:
             return cause
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            message = getattr(cause, "verify_message", None) or "certificate not trusted"
-            return HostCertificateError(str(message))
+            message = str(getattr(cause, "verify_message", None) or "certificate not trusted")
+            return HostCertificateError(_verify_reason(message), message)
         if isinstance(cause, ssl.SSLError):
             reason = str(getattr(cause, "reason", None) or "").upper()
             if reason.startswith(("TLSV1_ALERT_", "SSLV3_ALERT_", "TLSV13_ALERT_")) and any(
@@ -145,7 +158,7 @@ def translate_http_error(exc: BaseException) -> DmpDesktopError:
     if isinstance(exc, httpx.TimeoutException):
         return TimeoutError_()
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return SettingsError("adresse du DMP invalide.")
+        return SettingsError("settings.host_url_invalid")
     if isinstance(exc, httpx.TransportError | OSError):
         return HostUnreachableError(type(exc).__name__)
     return DmpProtocolError(type(exc).__name__)
@@ -694,13 +707,10 @@ class DmpClient:
         signer = self._vihf_signer if auth_mode == AUTH_MODE_INDIRECT_STRONG else None
         if auth_mode != AUTH_MODE_DIRECT and signer is None:
             # Indirect modes need a VIHF signed with the structure's certificate.
-            raise SettingsError(
-                "mode d'authentification pris en charge : carte CPS, ou certificat de structure "
-                "(indirect renforcé) avec son fichier PKCS#12."
-            )
+            raise SettingsError("settings.auth_mode_unsupported")
         structure_id = self._settings.structure_id or self._practitioner.structure_id or ""
         if not structure_id:
-            raise SettingsError("identifiant de la structure manquant.")
+            raise SettingsError("settings.structure_id_missing")
         context = VihfContext(
             practitioner=self._practitioner,
             issuer_dn=self._issuer_dn,
@@ -760,7 +770,7 @@ class DmpClient:
 
     def _exchange(self, url: str, request: SoapRequest, name: str) -> tuple[int, str | None, bytes]:
         if urlsplit(url).scheme != "https":
-            raise SettingsError("l'adresse du DMP doit commencer par https://.")
+            raise SettingsError("settings.https_required")
         started = time.monotonic()
         try:
             status, content_type, data = self._post(url, request)

@@ -6,6 +6,10 @@ import enum
 import re
 from dataclasses import dataclass
 
+from dmp_desktop.errors import DmpDesktopError
+from dmp_desktop.messages import Msg, msg, render
+from dmp_desktop.messages import text as message_text
+
 
 class InsKind(enum.Enum):
     """Assigning authority of an INS (OID of the identifier's root)."""
@@ -20,11 +24,19 @@ class InsKind(enum.Enum):
         for kind in cls:
             if kind.value == oid:
                 return kind
-        raise InsError(f"Autorité d'affectation de l'INS inconnue : {oid}")
+        raise InsError("ins.unknown_authority", oid=oid)
 
 
-class InsError(ValueError):
-    """An INS that cannot be used; the message is French and user-facing."""
+class InsError(DmpDesktopError, ValueError):
+    """An INS that cannot be used; ``describe`` gives the French (``ins.*`` messages)."""
+
+    def __init__(self, message_id: str, **params: str) -> None:
+        super().__init__(message_id)
+        self.reason_id = message_id
+        self.params = params
+
+    def message(self) -> Msg:
+        return msg(self.reason_id, **self.params)
 
 
 _NIR_RE = re.compile(r"^[12378][0-9]{2}[0-9]{2}(?:[0-9]{2}|2A|2B)[0-9]{3}[0-9]{3}[0-9]{2}$")
@@ -38,7 +50,7 @@ def _numeric_nir(nir13: str) -> int:
 def nir_key(nir13: str) -> int:
     """The 2-digit control key of a 13-character NIR: 97 - (NIR mod 97)."""
     if len(nir13) != 13:
-        raise InsError("Le NIR doit comporter 13 caractères avant la clé.")
+        raise InsError("ins.nir_length")
     return 97 - (_numeric_nir(nir13) % 97)
 
 
@@ -60,18 +72,18 @@ def check_ins_text(text: str) -> InsCheck:
     """Check a possibly incomplete INS as the user types it."""
     value = normalize_ins_text(text)
     if not value:
-        return InsCheck(False, False, "Saisissez l'INS du patient (15 caractères).")
+        return InsCheck(False, False, message_text("ins.typing.empty"))
     if not re.fullmatch(r"[0-9AB]*", value):
-        return InsCheck(False, False, "L'INS ne contient que des chiffres (2A/2B pour la Corse).")
+        return InsCheck(False, False, message_text("ins.typing.not_digits"))
     if len(value) < 15:
-        return InsCheck(False, False, f"{len(value)}/15 caractères saisis.")
+        return InsCheck(False, False, message_text("ins.typing.count", count=len(value)))
     if len(value) > 15:
-        return InsCheck(True, False, "L'INS comporte 15 caractères : il y en a trop.")
+        return InsCheck(True, False, message_text("ins.typing.too_long"))
     try:
         Ins.parse(value)
     except InsError as exc:
-        return InsCheck(True, False, str(exc))
-    return InsCheck(True, True, "INS valide (clé de contrôle correcte).")
+        return InsCheck(True, False, render(exc.message()))
+    return InsCheck(True, True, message_text("ins.typing.valid"))
 
 
 @dataclass(frozen=True)
@@ -83,10 +95,10 @@ class Ins:
 
     def __post_init__(self) -> None:
         if not _NIR_RE.match(self.value):
-            raise InsError("L'INS doit comporter 15 caractères : 13 pour le numéro, 2 pour la clé.")
+            raise InsError("ins.length")
         key = int(self.value[13:])
         if nir_key(self.value[:13]) != key:
-            raise InsError("La clé de l'INS ne correspond pas au numéro : vérifiez la saisie.")
+            raise InsError("ins.key_mismatch")
 
     @classmethod
     def parse(cls, text: str, kind: InsKind | None = None) -> Ins:

@@ -198,9 +198,9 @@ class FileClientKey:
             certs = x509.load_pem_x509_certificates(Path(cert_path).read_bytes())
             key = serialization.load_pem_private_key(Path(key_path).read_bytes(), password)
         except (OSError, ValueError, TypeError) as exc:
-            raise SettingsError("certificat ou clé privée illisible.") from exc
+            raise SettingsError("settings.key_unreadable") from exc
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise SettingsError("la clé privée doit être une clé RSA.")
+            raise SettingsError("settings.key_not_rsa")
         return cls(key, certs, supports_pss=supports_pss)
 
     @classmethod
@@ -211,9 +211,9 @@ class FileClientKey:
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(Path(path).read_bytes(), password)
         except (OSError, ValueError, TypeError) as exc:
-            raise SettingsError("fichier PKCS#12 illisible ou mot de passe incorrect.") from exc
+            raise SettingsError("settings.p12_unreadable") from exc
         if not isinstance(key, rsa.RSAPrivateKey) or cert is None:
-            raise SettingsError("le fichier PKCS#12 doit contenir une clé RSA et son certificat.")
+            raise SettingsError("settings.p12_incomplete")
         return cls(key, [cert, *extra], supports_pss=supports_pss)
 
     def certificate_chain(self) -> list[x509.Certificate]:

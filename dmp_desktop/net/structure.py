@@ -44,10 +44,7 @@ def keyring_available() -> bool:
 
 
 def _no_keyring() -> SettingsError:
-    return SettingsError(
-        "aucun trousseau système (GNOME Keyring, KWallet, trousseau macOS ou Windows) n'est "
-        "disponible pour garder le mot de passe du certificat de structure."
-    )
+    return SettingsError("settings.structure_no_keyring")
 
 
 def store_passphrase(path: str | Path, passphrase: str) -> None:
@@ -105,25 +102,19 @@ class StructureCredentials:
 def load_structure(path: str | Path, passphrase: str | None = None) -> StructureCredentials:
     """Open the structure's PKCS#12 (passphrase from the keyring unless given)."""
     if not path:
-        raise SettingsError("aucun fichier PKCS#12 de structure n'est indiqué dans les paramètres.")
+        raise SettingsError("settings.structure_p12_unset")
     p = Path(path).expanduser()
     if not p.is_file():
-        raise SettingsError(f"fichier PKCS#12 de la structure introuvable : {p}")
+        raise SettingsError("settings.structure_p12_missing", path=str(p))
     if passphrase is None:
         passphrase = load_passphrase(p)
         if passphrase is None:
-            raise SettingsError(
-                "le mot de passe du certificat de structure n'est pas dans le trousseau "
-                "système : saisissez-le dans Paramètres (Ctrl+,)."
-            )
+            raise SettingsError("settings.structure_passphrase_missing")
     key = FileClientKey.from_pkcs12(p, passphrase.encode("utf-8") if passphrase else None)
     certificate = key.certificate_chain()[0]
     structure_id = _attribute(certificate.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
     if not structure_id:
-        raise SettingsError(
-            "le certificat du fichier PKCS#12 n'est pas un certificat de structure "
-            "(identifiant de structure absent)."
-        )
+        raise SettingsError("settings.structure_not_structure_certificate")
     name = _attribute(certificate.subject, NameOID.ORGANIZATION_NAME) or structure_id
     log.info("structure certificate loaded")
     return StructureCredentials(key, certificate, structure_id, name)

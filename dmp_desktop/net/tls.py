@@ -54,6 +54,7 @@ from tlslite.x509 import X509
 from tlslite.x509certchain import X509CertChain
 
 from dmp_desktop.errors import (
+    TLS_NEGOTIATION,
     ClientCertificateRejectedError,
     DmpDesktopError,
     HostCertificateError,
@@ -71,7 +72,7 @@ ALPN_HTTP11 = b"http/1.1"
 AEAD_CIPHERS = ("aes256gcm", "aes128gcm")
 SIGNATURE_HASHES = ("sha256", "sha384", "sha512")
 
-REASON_NEGOTIATION = "version TLS ou chiffrement non acceptés"
+REASON_NEGOTIATION = TLS_NEGOTIATION
 
 # Alerts by which a server says "your certificate (or its signature) is refused".
 _CLIENT_CERT_ALERTS = frozenset(

@@ -17,16 +17,24 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
-from dmp_desktop.errors import HostCertificateError, SettingsError
+from dmp_desktop.errors import (
+    TLS_BAD_NAME,
+    TLS_CHAIN,
+    TLS_EXPIRED,
+    TLS_NAME,
+    TLS_NO_CERTIFICATE,
+    HostCertificateError,
+    SettingsError,
+)
 
 log = logging.getLogger(__name__)
 
-# Reasons shown to the user inside describe()'s French sentence.
-REASON_NO_CERTIFICATE = "aucun certificat présenté"
-REASON_EXPIRED = "certificat expiré ou pas encore valide"
-REASON_NAME = "le certificat ne correspond pas au nom du serveur"
-REASON_CHAIN = "autorité de certification inconnue ou chaîne non conforme"
-REASON_BAD_NAME = "nom de serveur invalide"
+# Why a host certificate is refused (codes; the French is ``tls.reason.*`` in messages).
+REASON_NO_CERTIFICATE = TLS_NO_CERTIFICATE
+REASON_EXPIRED = TLS_EXPIRED
+REASON_NAME = TLS_NAME
+REASON_CHAIN = TLS_CHAIN
+REASON_BAD_NAME = TLS_BAD_NAME
 
 
 def load_trust_roots(path: str | Path) -> list[x509.Certificate]:
@@ -35,13 +43,13 @@ def load_trust_roots(path: str | Path) -> list[x509.Certificate]:
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise SettingsError(f"fichier des autorités de confiance introuvable : {p}") from exc
+        raise SettingsError("settings.trust_roots_missing", path=str(p)) from exc
     try:
         roots = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
-        raise SettingsError(f"fichier des autorités de confiance illisible : {p.name}") from exc
+        raise SettingsError("settings.trust_roots_unreadable", name=p.name) from exc
     if not roots:
-        raise SettingsError(f"aucune autorité de confiance dans {p.name}")
+        raise SettingsError("settings.trust_roots_empty", name=p.name)
     return roots
 
 
@@ -87,7 +95,7 @@ class HostVerifier:
 
     def __init__(self, roots: Sequence[x509.Certificate]) -> None:
         if not roots:
-            raise SettingsError("aucune autorité de confiance configurée")
+            raise SettingsError("settings.trust_roots_none")
         self._store = Store(list(roots))
 
     def verify(self, chain: Sequence[x509.Certificate], host: str) -> None:

@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dmp_desktop.errors import DmpDesktopError
+from dmp_desktop.messages import Msg, coded
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,13 @@ _NONCE = 12
 class KeyUnavailableError(DmpDesktopError):
     """No keyring to hold the local encryption key (outside training mode)."""
 
+    message_id = "storage.key_unavailable"
+
 
 class CorruptFileError(DmpDesktopError):
     """A local file could not be decrypted (wrong key, tampering, truncation)."""
+
+    message_id = "storage.corrupt"
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -63,6 +68,9 @@ class LocalWriteError(DmpDesktopError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+    def message(self) -> Msg:
+        return coded("storage.write", self.reason, "storage.write.failed")
 
     @classmethod
     def from_os_error(cls, exc: OSError) -> LocalWriteError:

@@ -1,13 +1,14 @@
 """Typed errors of the terminology package.
 
 They carry short reason codes and file names, never prose for the user: the
-French wording belongs to :func:`dmp_desktop.errors.describe`. Reference files
+French wording is in :mod:`dmp_desktop.messages` (``terminology.*``). Reference files
 hold no patient data, so naming a file or a line number is safe.
 """
 
 from __future__ import annotations
 
 from dmp_desktop.errors import DmpDesktopError
+from dmp_desktop.messages import Msg, coded
 
 
 class TerminologyError(DmpDesktopError):
@@ -28,6 +29,9 @@ class TerminologyIndexError(TerminologyError):
         self.reason = reason
         self.detail = detail
 
+    def message(self) -> Msg:
+        return coded("terminology.index", self.reason, "terminology.index.corrupt")
+
 
 class TerminologyImportError(TerminologyError):
     """An import failed; the index still holds what it held before.
@@ -43,6 +47,14 @@ class TerminologyImportError(TerminologyError):
         self.source = source
         self.reason = reason
         self.detail = detail
+
+    def message(self) -> Msg:
+        return coded(
+            "terminology.import",
+            self.reason,
+            "terminology.import.unrecognised",
+            name=self.detail or self.source,
+        )
 
 
 class ImportCancelledError(TerminologyImportError):

@@ -39,12 +39,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dmp_desktop.cda.errors import SummaryInvalidError, SummaryProblem, describe_fr
+from dmp_desktop.cda.errors import SummaryProblem, problem_message
 from dmp_desktop.cda.render import render_html
 from dmp_desktop.cda.vsm import build_vsm_tree, check_summary
 from dmp_desktop.cda.xmlutil import first, serialize
 from dmp_desktop.domain.summary import CareProvider, Gender, MedicalSummary
 from dmp_desktop.errors import describe
+from dmp_desktop.messages import render
 from dmp_desktop.services.drafts import (
     DraftAutosaver,
     DraftStore,
@@ -106,7 +107,7 @@ def problem_text(problem: SummaryProblem) -> str:
     local = _LOCAL_REASONS.get(problem.reason)
     if local is not None:
         return _tr(local)
-    text = describe_fr(SummaryInvalidError([problem])).split("\n", 1)[-1]
+    text = render(problem_message(problem))
     if problem.path.startswith(("author.structure", "treating_physician.structure")):
         text += " " + QCoreApplication.translate(
             "VsmEditor",

@@ -29,9 +29,9 @@ from dmp_desktop.alimentation.errors import UploadInvalidError
 from dmp_desktop.cda.level1 import extract_level1
 from dmp_desktop.cda.samples import minimal_summary, sample_author
 from dmp_desktop.cda.vsm import build_vsm
-from dmp_desktop.dmp.feed_errors import PROBLEMS_FR
 from dmp_desktop.domain.document import Code, DocumentStatus
 from dmp_desktop.errors import describe
+from dmp_desktop.messages import known
 from tests.unit.test_alimentation_support import PDF, TODAY, identity, request
 from tests.unit.test_dmp_support import INS
 from tests.unit.test_dmp_xds import OTHER_INS
@@ -82,7 +82,7 @@ def test_a_complete_request_has_no_problem() -> None:
 )
 def test_every_reason_not_to_send(changes: dict[str, object], expected: list[str]) -> None:
     assert _codes(**changes) == expected
-    assert all(code in PROBLEMS_FR for code in expected)
+    assert all(known(f"upload.problem.{code}") for code in expected)
 
 
 def test_all_problems_at_once_in_french() -> None:

@@ -11,7 +11,7 @@ from lxml import etree
 
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda import codes
-from dmp_desktop.cda.errors import CdaFormatError, SummaryInvalidError, describe_fr
+from dmp_desktop.cda.errors import CdaFormatError, SummaryInvalidError
 from dmp_desktop.cda.examples import EXAMPLES_DIR, build_example
 from dmp_desktop.cda.examples import main as examples_main
 from dmp_desktop.cda.level1 import Level1Document, wrap_text
@@ -34,6 +34,7 @@ from dmp_desktop.domain.summary import (
     Severity,
     summary_to_dict,
 )
+from dmp_desktop.errors import describe
 from tests.conftest import CDA_KIT, require_shared
 
 NS = {"h": codes.NS_HL7, "xsi": codes.NS_XSI}
@@ -296,7 +297,7 @@ def test_check_summary_lists_every_problem() -> None:
     }
     with pytest.raises(SummaryInvalidError) as caught:
         build_vsm(summary)
-    message = describe_fr(caught.value)
+    message = describe(caught.value)
     assert "lieu de naissance" in message and "Allergie n° 1" in message
     assert "Pénicill" not in message
 

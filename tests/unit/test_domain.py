@@ -6,6 +6,7 @@ import pytest
 
 from dmp_desktop.domain import Authorization, DmpState, DmpStatus, Ins, InsError, InsKind, nir_key
 from dmp_desktop.domain.patient import check_ins_text
+from dmp_desktop.errors import describe
 
 
 def test_nir_key_matches_the_official_example() -> None:
@@ -39,8 +40,11 @@ def test_ins_check_as_you_type(text: str, complete: bool, valid: bool) -> None:
 
 
 def test_wrong_key_is_explained_in_french() -> None:
-    with pytest.raises(InsError, match="clé"):
+    with pytest.raises(InsError) as caught:
         Ins.parse("207058575627098")
+    assert describe(caught.value) == (
+        "La clé de l'INS ne correspond pas au numéro : vérifiez la saisie."
+    )
 
 
 def test_cx_and_masking() -> None:

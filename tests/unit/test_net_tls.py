@@ -25,7 +25,13 @@ from dmp_desktop.errors import (
 from dmp_desktop.net import FileClientKey, HostVerifier, load_trust_roots, make_http_client
 from dmp_desktop.net.tls import REASON_NEGOTIATION, TlsSession, handshake_settings, map_tls_error
 from dmp_desktop.net.transport import MutualTlsTransport, TlsStream
-from dmp_desktop.net.trust import REASON_CHAIN, REASON_EXPIRED, REASON_NAME, name_matches
+from dmp_desktop.net.trust import (
+    REASON_CHAIN,
+    REASON_EXPIRED,
+    REASON_NAME,
+    REASON_NO_CERTIFICATE,
+    name_matches,
+)
 from dmp_desktop.settings import Settings
 from dmp_sandbox.pki import PkiPaths, issue_leaf, load_cert, load_key
 
@@ -117,7 +123,7 @@ def test_verifier_explains_its_refusals(training_env: Any, rogue_pki: Any) -> No
         (rogue, "localhost", REASON_CHAIN),
         (good[:1], "localhost", REASON_CHAIN),  # intermediate missing
         ([expired, orgs], "localhost", REASON_EXPIRED),
-        ([], "localhost", "aucun certificat présenté"),
+        ([], "localhost", REASON_NO_CERTIFICATE),
     ]
     for chain, host, reason in cases:
         with pytest.raises(HostCertificateError) as err:

@@ -1,0 +1,626 @@
+"""Every French message of the core, and the one translator that shows them.
+
+The core never writes prose for the user: a typed error (see
+:mod:`dmp_desktop.errors`) carries a :class:`Msg`, a message id and its
+parameters. :func:`render` looks the id up in :data:`CATALOGUE` (French is
+the source language), translates it, then fills in the parameters.
+Parameters may themselves be messages (rendered the same way) or sequences
+of messages (rendered one per line), so a sentence and its parts are all
+translatable.
+
+Translation: when the window runs, the Qt core module is loaded and
+``QCoreApplication.translate("Messages", source, id)`` is used (the id is
+the disambiguation, so two ids with the same French stay two entries for
+the translator). The ``dmp`` command never loads Qt: this module imports
+nothing from Qt, and without it the French source is used as is.
+:func:`set_translator` replaces both (tests).
+
+No message may carry health data: parameters are codes, counts, field
+names, file names and the host's own refusal reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CONTEXT = "Messages"
+UNEXPECTED = "error.unexpected"
+
+Translator = Callable[[str, str], str]  # (French source, message id) -> shown text
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A message to show: an id of :data:`CATALOGUE` and the values of its fields."""
+
+    id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return render(self)
+
+
+def msg(message_id: str, **params: Any) -> Msg:
+    return Msg(message_id, MappingProxyType(dict(params)))
+
+
+def _qt_translator(source: str, message_id: str) -> str:
+    qtcore = sys.modules.get("PySide6.QtCore")  # loaded by the window, never by the CLI
+    if qtcore is None:
+        return source
+    return str(qtcore.QCoreApplication.translate(CONTEXT, source, message_id))
+
+
+_translator: Translator = _qt_translator
+
+
+def set_translator(translator: Translator | None) -> None:
+    """Use ``translator`` for every message (None: back to Qt-when-loaded)."""
+    global _translator
+    _translator = translator or _qt_translator
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, Msg):
+        return render(value)
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return "\n".join(_value(item) for item in value)
+    return str(value)
+
+
+def render(message: Msg) -> str:
+    """The text of ``message``: translated, its fields filled in."""
+    source = CATALOGUE.get(message.id)
+    if source is None:
+        log.warning("unknown message id %s", message.id)
+        return render(Msg(UNEXPECTED))
+    translated = _translator(source, message.id)
+    if not message.params:
+        return translated
+    values = {name: _value(value) for name, value in message.params.items()}
+    try:
+        return translated.format_map(values)
+    except (KeyError, IndexError, ValueError):  # a translation with a wrong field: the source
+        log.warning("message %s: translation does not match its fields", message.id)
+        return source.format_map(values)
+
+
+def text(message_id: str, **params: Any) -> str:
+    """Shortcut: ``render(msg(message_id, **params))``."""
+    return render(msg(message_id, **params))
+
+
+def fields_of(message_id: str) -> frozenset[str]:
+    """The names of the fields a message's French source expects."""
+    return frozenset(
+        name for _, name, _, _ in string.Formatter().parse(CATALOGUE[message_id]) if name
+    )
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+# Ids are grouped by family; a family whose last part is a code (``dmp.code.<code>``,
+# ``upload.problem.<code>``…) is looked up by that code.
+
+_CATALOGUE: dict[str, str] = {
+    UNEXPECTED: "Une erreur inattendue est survenue. Réessayez ; aucune donnée n'a été perdue.",
+    "lines": "{lines}",  # several messages, one per line
+    # --- card ---
+    "card.middleware_unloadable": (
+        "Le logiciel de la carte CPS ({path}) est présent mais ne peut pas être "
+        "chargé (installation incomplète ou version 32/64 bits inadaptée). "
+        "Réinstallez la Cryptolib CPS ou choisissez un autre module dans les paramètres."
+    ),
+    "card.middleware_missing": (
+        "Le logiciel de la carte CPS (Cryptolib CPS) est introuvable. "
+        "Installez-le ou indiquez son emplacement dans les paramètres."
+    ),
+    "card.middleware_missing_at": (
+        "Le logiciel de la carte CPS (Cryptolib CPS) est introuvable ({path}). "
+        "Installez-le ou indiquez son emplacement dans les paramètres."
+    ),
+    "card.no_reader": "Aucun lecteur de carte n'est détecté. Branchez le lecteur puis réessayez.",
+    "card.no_card": "Aucune carte CPS dans le lecteur. Insérez votre carte.",
+    "card.not_recognised": (
+        "La carte insérée n'est pas reconnue comme une carte CPS. "
+        "Vérifiez qu'il s'agit bien de votre carte professionnelle."
+    ),
+    "card.pin_incorrect_last_try": (
+        "Code PIN incorrect. ATTENTION : il ne vous reste qu'un essai ; "
+        "un nouvel échec bloquera la carte."
+    ),
+    "card.pin_incorrect_tries": "Code PIN incorrect. Il vous reste {tries} essais.",
+    "card.pin_incorrect": (
+        "Code PIN incorrect. Vérifiez votre saisie : la carte se bloque après 3 échecs."
+    ),
+    "card.pin_locked": (
+        "La carte CPS est bloquée après trop de codes PIN erronés. "
+        "Débloquez-la avec votre code PUK (outil de gestion de la carte CPS)."
+    ),
+    "card.pin_format": "Le code PIN comporte 4 à 8 caractères.",
+    "card.removed": (
+        "La carte CPS a été retirée : la session est fermée. Réinsérez-la pour continuer."
+    ),
+    # --- network and TLS ---
+    "net.host_certificate": (
+        "Le serveur contacté n'a pas présenté de certificat de confiance "
+        "({reason}). Aucune donnée n'a été envoyée. Vérifiez l'adresse du DMP "
+        "dans les paramètres."
+    ),
+    "tls.reason.no_certificate": "aucun certificat présenté",
+    "tls.reason.expired": "certificat expiré ou pas encore valide",
+    "tls.reason.name": "le certificat ne correspond pas au nom du serveur",
+    "tls.reason.chain": "autorité de certification inconnue ou chaîne non conforme",
+    "tls.reason.bad_name": "nom de serveur invalide",
+    "tls.reason.negotiation": "version TLS ou chiffrement non acceptés",
+    "net.client_certificate_rejected": (
+        "Le DMP a refusé le certificat de votre carte. Vérifiez que votre carte est "
+        "valide et que le mode (formation ou production) est le bon."
+    ),
+    "net.timeout": "Le DMP ne répond pas dans les délais. Vérifiez votre connexion puis réessayez.",
+    "net.unreachable": (
+        "Impossible de joindre le DMP. Vérifiez votre connexion Internet "
+        "et l'adresse du service dans les paramètres."
+    ),
+    # --- the DMP's answers ---
+    "dmp.protocol": (
+        "La réponse du DMP est illisible ou inattendue ; elle a été ignorée. "
+        "Réessayez ; si le problème persiste, contactez le support."
+    ),
+    "dmp.code.unknown": (
+        "Le DMP a refusé la demande (code {code}). Réessayez ou contactez le support."
+    ),
+    "dmp.refused_with_reason": "{message}\nMotif donné par le DMP : {reason}",
+    "dmp.code.DMPAccessDenied": "Le DMP a refusé l'accès à ce dossier.",
+    "dmp.code.DMPAccessDeniedByExcludedPs": (
+        "Le patient vous a bloqué : l'accès à son DMP vous est refusé."
+    ),
+    "dmp.code.DMPClosed": (
+        "Le DMP de ce patient est fermé : il n'accepte plus de nouveaux documents ni de "
+        "modifications. À la demande du patient, vous pouvez le réactiver (menu Dossier, "
+        "« Réactiver le DMP… »)."
+    ),
+    "dmp.code.DMPTreatingPhysicianProtected": (
+        "Le médecin traitant DMP du patient ne peut pas être bloqué. Le patient doit d'abord "
+        "désigner un autre médecin traitant."
+    ),
+    "dmp.code.DMPNotFound": "Ce patient n'a pas de DMP.",
+    "dmp.code.DMPFound": "Ce patient a déjà un DMP : il n'a pas été créé une seconde fois.",
+    "dmp.code.DMPAuthenticationError": (
+        "Le DMP n'a pas reconnu votre authentification. Vérifiez que la date et l'heure "
+        "de l'ordinateur sont justes, puis retirez et réinsérez votre carte CPS."
+    ),
+    "dmp.code.DMPInvalidRequest": "Le DMP a refusé une requête mal formée. Contactez le support.",
+    "dmp.code.DMPInternalError": (
+        "Le DMP a rencontré une erreur interne. Réessayez dans quelques minutes."
+    ),
+    "dmp.code.DMPEmergencyAccessOpposed": (
+        "Le patient s'est opposé à l'accès d'urgence à son DMP : cet accès vous est refusé."
+    ),
+    "dmp.code.XDSDocumentUniqueIdError": (
+        "Ce document n'existe pas (ou plus) dans le DMP. Actualisez la liste des documents."
+    ),
+    "dmp.code.XDSUnknownRepositoryId": (
+        "Le DMP ne trouve pas l'entrepôt de ce document. Actualisez la liste des documents ; "
+        "si le problème persiste, contactez le support."
+    ),
+    "dmp.code.XDSRegistryError": (
+        "Le DMP n'a pas pu traiter la recherche. Réessayez dans quelques minutes."
+    ),
+    "dmp.code.XDSRepositoryError": (
+        "Le DMP n'a pas pu fournir le document. Réessayez dans quelques minutes."
+    ),
+    "dmp.code.XDSRegistryMetadataError": (
+        "Le DMP a refusé les informations jointes au document (type, dates, auteur…). "
+        "Vérifiez-les ; si le problème persiste, contactez le support."
+    ),
+    "dmp.code.XDSPatientIdDoesNotMatch": (
+        "Le document ne concerne pas le patient indiqué : vérifiez l'INS avant de renvoyer."
+    ),
+    "dmp.code.XDSUnknownPatientId": ("Ce patient n'a pas de DMP : le document n'a pas été envoyé."),
+    "dmp.code.XDSMissingDocument": "Le document n'est pas parvenu au DMP. Renvoyez-le.",
+    "dmp.code.XDSDuplicateUniqueIdInRegistry": "Ce document est déjà dans le DMP.",
+    "dmp.code.XDSMetadataVersionError": (
+        "Le document a été modifié entre-temps (par vous ou un confrère) : actualisez la "
+        "liste des documents puis recommencez."
+    ),
+    "dmp.code.DMPDocumentSignatureError": (
+        "Le DMP a refusé la signature du document. Vérifiez votre carte CPS puis réessayez."
+    ),
+    "dmp.code.DMPForbiddenConfidentiality": (
+        "Un document ne peut pas être à la fois masqué aux professionnels de santé et "
+        "invisible pour le patient."
+    ),
+    "dmp.code.DMPNotAuthor": "Seul l'auteur du document peut faire cette opération.",
+    "dmp.code.DMPMinorPatient": (
+        "Patient mineur : il ne peut pas avoir d'accès en ligne à son DMP. Son représentant "
+        "légal y accède avec ses propres coordonnées."
+    ),
+    "dmp.code.DMPPatientAccessExists": (
+        "Ce patient a déjà un accès en ligne. Pour lui remettre de nouveaux identifiants, "
+        "utilisez « Renouveler les identifiants »."
+    ),
+    "dmp.code.DMPPatientAccessNotFound": (
+        "Ce patient n'a pas encore d'accès en ligne : créez-le d'abord."
+    ),
+    "dmp.code.DMPOtpChannelRequired": (
+        "Le patient doit garder au moins un moyen de recevoir ses codes (mobile ou courriel) : "
+        "ajoutez-en un autre avant de supprimer celui-ci."
+    ),
+    "dmp.code.DMPInvalidDocument": (
+        "Le DMP a refusé le document : ce n'est pas un document CDA valide ou il est vide. "
+        "Vérifiez le fichier puis renvoyez-le."
+    ),
+    "dmp.code.XDSRepositoryMetadataError": (
+        "Le DMP a refusé le document : sa taille ou son empreinte ne correspond pas au "
+        "contenu reçu. Renvoyez-le depuis les envois en attente."
+    ),
+    "dmp.code.XDSRegistryDuplicateUniqueIdInMessage": (
+        "Le DMP a refusé l'envoi : le même identifiant de document y figure deux fois. "
+        "Contactez le support."
+    ),
+    "dmp.code.XDSMissingDocumentMetadata": (
+        "Le DMP a refusé l'envoi : des informations obligatoires du document manquent. "
+        "Contactez le support."
+    ),
+    "dmp.code.XDSMetadataUpdateError": (
+        "Le DMP a refusé la modification du document (il a peut-être déjà été modifié "
+        "ou supprimé). Actualisez la liste (F5) puis réessayez."
+    ),
+    # --- settings ---
+    "settings.invalid": "Paramètres invalides : {reason}",
+    "settings.host_url": "l'adresse du DMP doit commencer par https:// et nommer un hôte.",
+    "settings.host_url_invalid": "adresse du DMP invalide.",
+    "settings.https_required": "l'adresse du DMP doit commencer par https://.",
+    "settings.auth_mode_unknown": "mode d'authentification inconnu.",
+    "settings.auth_mode_unsupported": (
+        "mode d'authentification pris en charge : carte CPS, ou certificat de structure "
+        "(indirect renforcé) avec son fichier PKCS#12."
+    ),
+    "settings.structure_p12_required": (
+        "le mode certificat de structure demande le fichier PKCS#12 de la structure."
+    ),
+    "settings.structure_id_missing": "identifiant de la structure manquant.",
+    "settings.ins_kind_unknown": "autorité d'affectation de l'INS inconnue.",
+    "settings.timeouts": "les délais d'attente doivent être positifs.",
+    "settings.file_unreadable": "fichier de paramètres illisible ({name}).",
+    "settings.trust_roots_missing": "fichier des autorités de confiance introuvable : {path}",
+    "settings.trust_roots_unreadable": "fichier des autorités de confiance illisible : {name}",
+    "settings.trust_roots_empty": "aucune autorité de confiance dans {name}",
+    "settings.trust_roots_none": "aucune autorité de confiance configurée",
+    "settings.professional": "professionnel n° {number} du cabinet",
+    "settings.professional_unreadable": "{where} : entrée illisible, corrigez les paramètres.",
+    "settings.professional_missing": "{where} : « {key} » manque, complétez les paramètres.",
+    "settings.professional_not_text": "{where} : « {key} » doit être un texte.",
+    "settings.professional_national_id": (
+        "{where} : identifiant national « {value} » invalide (RPPS précédé de 8, "
+        "ou ADELI précédé de 0) ; corrigez les paramètres."
+    ),
+    "settings.professional_profession": (
+        "{where} : code de profession « {value} » inconnu (nomenclature G15) ; "
+        "corrigez les paramètres."
+    ),
+    "settings.key_unreadable": "certificat ou clé privée illisible.",
+    "settings.key_not_rsa": "la clé privée doit être une clé RSA.",
+    "settings.p12_unreadable": "fichier PKCS#12 illisible ou mot de passe incorrect.",
+    "settings.p12_incomplete": "le fichier PKCS#12 doit contenir une clé RSA et son certificat.",
+    "settings.structure_no_keyring": (
+        "aucun trousseau système (GNOME Keyring, KWallet, trousseau macOS ou Windows) n'est "
+        "disponible pour garder le mot de passe du certificat de structure."
+    ),
+    "settings.structure_p12_unset": (
+        "aucun fichier PKCS#12 de structure n'est indiqué dans les paramètres."
+    ),
+    "settings.structure_p12_missing": "fichier PKCS#12 de la structure introuvable : {path}",
+    "settings.structure_passphrase_missing": (
+        "le mot de passe du certificat de structure n'est pas dans le trousseau "
+        "système : saisissez-le dans Paramètres (Ctrl+,)."
+    ),
+    "settings.structure_not_structure_certificate": (
+        "le certificat du fichier PKCS#12 n'est pas un certificat de structure "
+        "(identifiant de structure absent)."
+    ),
+    # --- local files ---
+    "storage.key_unavailable": (
+        "Aucun trousseau de clés système n'est disponible pour chiffrer les données "
+        "locales. Installez ou déverrouillez le trousseau (GNOME Keyring, KWallet…)."
+    ),
+    "storage.write.full": (
+        "Le disque de l'ordinateur est plein : l'enregistrement n'a pas pu se faire. "
+        "Libérez de l'espace disque puis réessayez ; votre saisie est conservée."
+    ),
+    "storage.write.denied": (
+        "Impossible d'écrire dans le dossier de données de DMP Desktop (droits "
+        "insuffisants ou disque en lecture seule). Faites vérifier ce dossier, puis "
+        "réessayez ; votre saisie est conservée."
+    ),
+    "storage.write.failed": (
+        "L'enregistrement sur le disque a échoué. Réessayez ; votre saisie est conservée. "
+        "Si le problème persiste, faites vérifier le disque."
+    ),
+    "storage.corrupt": (
+        "Un fichier local chiffré est illisible (clé différente ou fichier abîmé). "
+        "Il a été laissé en place ; contactez le support."
+    ),
+    # --- the patient's identity and contacts ---
+    "ins.unknown_authority": "Autorité d'affectation de l'INS inconnue : {oid}",
+    "ins.nir_length": "Le NIR doit comporter 13 caractères avant la clé.",
+    "ins.length": "L'INS doit comporter 15 caractères : 13 pour le numéro, 2 pour la clé.",
+    "ins.key_mismatch": "La clé de l'INS ne correspond pas au numéro : vérifiez la saisie.",
+    "ins.typing.empty": "Saisissez l'INS du patient (15 caractères).",
+    "ins.typing.not_digits": "L'INS ne contient que des chiffres (2A/2B pour la Corse).",
+    "ins.typing.count": "{count}/15 caractères saisis.",
+    "ins.typing.too_long": "L'INS comporte 15 caractères : il y en a trop.",
+    "ins.typing.valid": "INS valide (clé de contrôle correcte).",
+    "contact.mobile": (
+        "Numéro de mobile invalide : saisissez un mobile français à 10 chiffres "
+        "commençant par 06 ou 07 (par exemple 06 12 34 56 78)."
+    ),
+    "contact.phone": (
+        "Numéro de téléphone invalide : saisissez 10 chiffres (par exemple 01 23 45 67 89)."
+    ),
+    "contact.email": (
+        "Adresse électronique invalide : vérifiez-la (par exemple prenom.nom@exemple.fr)."
+    ),
+    "contact.postal_code": "Code postal invalide : saisissez 5 chiffres.",
+    # --- CDA documents and the VSM ---
+    "cda.error": "Erreur sur un document CDA.",
+    "cda.summary_invalid": "Le document ne peut pas être généré :\n{problems}",
+    "cda.problem": "{where} : {reason}.",
+    "cda.problem_field": "{where} ({field}) : {reason}.",
+    "cda.numbered": "{where} n° {number}",
+    "cda.empty_payload": (
+        "Le document à envoyer est vide : choisissez un fichier PDF ou saisissez un texte."
+    ),
+    "cda.format": "Ce document n'est pas un document CDA lisible ; il n'a pas été ouvert.",
+    "cda.kit_missing": (
+        "Le kit de validation CDA de l'ANS est introuvable (variable DMP_CDA_KIT)."
+    ),
+    "cda.validation_run": "La validation du document CDA n'a pas pu être exécutée.",
+    "cda.reason.required": "est obligatoire",
+    "cda.reason.empty": "ne peut pas être vide",
+    "cda.reason.birthplace_required": (
+        "le lieu de naissance (code INSEE de la commune, ou 99xxx pour un pays étranger) "
+        "est obligatoire avec l'INS"
+    ),
+    "cda.reason.unknown_code": "n'est pas un code connu",
+    "cda.reason.bad_format": "n'a pas le format attendu",
+    "cda.reason.naive_time": "doit comporter le fuseau horaire",
+    "cda.reason.resolution_needs_resolved": "une date de fin implique le statut « résolu »",
+    "cda.reason.conflicts_with_allergies": (
+        "« aucune allergie connue » alors que des allergies sont saisies"
+    ),
+    "cda.path.patient": "Patient",
+    "cda.path.author": "Auteur",
+    "cda.path.treating_physician": "Médecin traitant",
+    "cda.path.active_problems": "Pathologie en cours",
+    "cda.path.medical_history": "Antécédent médical",
+    "cda.path.surgical_history": "Antécédent chirurgical",
+    "cda.path.allergies": "Allergie",
+    "cda.path.lifestyle": "Mode de vie",
+    "cda.path.occupational_risks": "Facteur de risque professionnel",
+    "cda.path.family_history": "Antécédent familial",
+    "cda.path.vigilance_points": "Point de vigilance",
+    "cda.path.treatments": "Traitement",
+    "cda.path.no_known_allergies": "Allergies",
+    "cda.path.effective_time": "Document",
+    "cda.path.document_id": "Document",
+    "cda.path.set_id": "Document",
+    "cda.path.version": "Document",
+    "cda.path.title": "Document",
+    "cda.path.type_code": "Document",
+    "cda.field.birth_family_name": "nom de naissance",
+    "cda.field.birth_given_names": "prénoms de naissance",
+    "cda.field.birthplace_code": "lieu de naissance",
+    "cda.field.root": "identifiant local",
+    "cda.field.extension": "identifiant local",
+    "cda.field.national_id": "identifiant national",
+    "cda.field.family_name": "nom",
+    "cda.field.given_name": "prénom",
+    "cda.field.id": "identifiant de la structure",
+    "cda.field.name": "nom",
+    "cda.field.facility_type": "type de structure",
+    "cda.field.practice_setting": "cadre d'exercice",
+    "cda.field.effective_time": "date",
+    "cda.field.document_id": "identifiant du document",
+    "cda.field.set_id": "identifiant du lot de versions",
+    "cda.field.version": "version",
+    "cda.field.title": "titre",
+    "cda.field.label": "libellé",
+    "cda.field.cim10": "code CIM-10",
+    "cda.field.ccam": "code CCAM",
+    "cda.field.resolution": "date de fin",
+    "cda.field.agent": "agent",
+    "cda.field.type_code": "type",
+    "cda.field.agent_cis": "code CIS",
+    "cda.field.agent_atc": "code ATC",
+    "cda.field.cis": "code CIS",
+    "cda.field.cip": "code CIP",
+    "cda.field.atc": "code ATC",
+    "cda.field.text": "texte",
+    "cda.field.quantity": "quantité",
+    "cda.field.unit": "unité",
+    "cda.field.relationship": "lien de parenté",
+    # --- uploads and changes (alimentation) ---
+    "feed.error": "L'envoi du document au DMP n'a pas abouti. Réessayez.",
+    "upload.problem.unknown": "Le document ne peut pas être envoyé tel quel.",
+    "upload.problem.ins_not_qualified": (
+        "L'INS du patient n'est pas qualifié : renseignez ses traits d'identité (nom et prénoms "
+        "de naissance, date et lieu de naissance, sexe) tels que le téléservice INSi les a "
+        "retournés. Aucun document ne peut être envoyé au DMP sans INS qualifié."
+    ),
+    "upload.problem.identity_mismatch": (
+        "Les traits d'identité renseignés concernent un autre INS que celui du patient : "
+        "vérifiez le patient avant d'envoyer."
+    ),
+    "upload.problem.birthplace_missing": (
+        "Le lieu de naissance du patient (code INSEE de la commune, 99xxx à l'étranger) manque : "
+        "il fait partie des traits de l'INS qualifié."
+    ),
+    "upload.problem.empty_file": (
+        "Le fichier est vide : choisissez le bon fichier. Rien n'a été envoyé."
+    ),
+    "upload.problem.blank_text": "Le texte est vide : rien n'a été envoyé.",
+    "upload.problem.file_too_large": (
+        "Le fichier dépasse la taille maximale acceptée (20 Mo). Réduisez-le (PDF compressé, "
+        "image moins définie) puis recommencez."
+    ),
+    "upload.problem.unsupported_format": (
+        "Format de fichier non pris en charge : envoyez un PDF, une image JPEG, PNG ou TIFF, "
+        "ou un texte."
+    ),
+    "upload.problem.media_type_mismatch": (
+        "Le contenu du fichier ne correspond pas à son type annoncé : vérifiez le fichier."
+    ),
+    "upload.problem.corrupt_image": (
+        "L'image est illisible ou endommagée : ouvrez-la pour vérifier, puis réessayez."
+    ),
+    "upload.problem.image_too_large": (
+        "L'image est trop grande pour être convertie en PDF : réduisez sa définition."
+    ),
+    "upload.problem.not_pdf": "Ce fichier n'est pas un PDF valide.",
+    "upload.problem.unreadable_text": (
+        "Le texte n'est pas lisible (encodage inconnu ou fichier binaire) : enregistrez-le en "
+        "UTF-8 puis réessayez."
+    ),
+    "upload.problem.unknown_type": (
+        "Type de document inconnu : choisissez un type de la liste des types du DMP (jeu de "
+        "valeurs J07)."
+    ),
+    "upload.problem.type_not_for_professionals": (
+        "Ce type de document est réservé aux documents déposés par le patient ou par "
+        "l'Assurance Maladie : choisissez un autre type."
+    ),
+    "upload.problem.title_missing": "Donnez un titre au document.",
+    "upload.problem.title_too_long": "Le titre est trop long (255 caractères au plus).",
+    "upload.problem.date_in_future": "La date de l'acte ne peut pas être dans le futur.",
+    "upload.problem.date_too_old": "La date de l'acte est antérieure à 1900 : vérifiez-la.",
+    "upload.problem.forbidden_visibility": (
+        "Un document ne peut pas être à la fois masqué aux professionnels de santé et invisible "
+        "pour le patient : le DMP refuse cette combinaison. Changez l'un des deux choix."
+    ),
+    "upload.problem.replaced_not_approved": (
+        "Seul un document actif peut être remplacé : celui-ci est archivé, remplacé ou supprimé."
+    ),
+    "upload.problem.replaced_other_patient": (
+        "Le document à remplacer appartient au DMP d'un autre patient."
+    ),
+    "upload.problem.replaced_not_mine": (
+        "Vous ne pouvez remplacer que les documents dont vous êtes l'auteur."
+    ),
+    "upload.problem.not_a_vsm": (
+        "Ce document CDA n'est pas une synthèse médicale (VSM) : il n'a pas été envoyé."
+    ),
+    "upload.problem.on_behalf_of_missing": (
+        "Un secrétariat envoie un document pour le compte d'un professionnel du cabinet : "
+        "choisissez ce professionnel (« Pour le compte de ») avant d'envoyer."
+    ),
+    "upload.problem.on_behalf_of_staff": (
+        "L'auteur d'un document doit être un professionnel de santé, pas un secrétariat : "
+        "choisissez un professionnel du cabinet."
+    ),
+    "upload.problem.on_behalf_of_not_staff": (
+        "Avec votre carte de professionnel, vous envoyez vos propres documents : seul un "
+        "secrétariat envoie pour le compte d'un autre professionnel."
+    ),
+    "feed.action.delete": "supprimer ce document",
+    "feed.action.replace": "remplacer ce document",
+    "feed.action.archive": "archiver ce document",
+    "feed.action.update": "modifier ce document",
+    "feed.action.unknown": "faire cette opération",
+    "feed.status.approved": "actif",
+    "feed.status.deprecated": "remplacé",
+    "feed.status.archived": "archivé",
+    "feed.status.deleted": "supprimé",
+    "feed.status.unknown": "dans un état qui ne le permet pas",
+    "feed.not_author": (
+        "Seul l'auteur du document peut {action}. Rien n'a été modifié ; "
+        "demandez à l'auteur de le faire."
+    ),
+    "feed.status_forbids": (
+        "Impossible de {action} : il est {status}. Actualisez la liste des documents "
+        "pour voir son état actuel."
+    ),
+    "feed.patient_objection": (
+        "Le patient s'est opposé à l'envoi de ce document au DMP : il ne sera pas envoyé."
+    ),
+    "feed.outbox_item_gone": (
+        "Ce document n'est plus dans la boîte d'envoi : il a déjà été confirmé ou retiré "
+        "(depuis une autre fenêtre ?). Actualisez la boîte d'envoi."
+    ),
+    "feed.on_behalf.blocked": "le patient a interdit l'accès à son DMP à {author}",
+    "feed.on_behalf.not_authorised": (
+        "{author} n'est pas autorisé par le patient à accéder à son DMP (ou "
+        "n'exerce pas dans votre structure)"
+    ),
+    "feed.on_behalf_refused": (
+        "Le DMP a refusé le document : {why}. Un secrétariat ne peut envoyer que pour "
+        "un professionnel du cabinet que le patient a autorisé. Le document reste dans la "
+        "boîte d'envoi : faites enregistrer l'autorisation du patient puis réessayez, ou "
+        "retirez-le et envoyez-le pour le compte d'un autre professionnel."
+    ),
+    "feed.unconfirmed": (
+        "L'envoi au DMP n'a pas pu être confirmé (la connexion a été interrompue pendant "
+        "l'envoi). Le document reste dans la boîte d'envoi : à la reprise, le logiciel "
+        "vérifiera d'abord s'il est déjà dans le DMP, pour ne jamais l'envoyer deux fois."
+    ),
+    # --- terminologies ---
+    "terminology.import.missing": (
+        "Le fichier {name} est introuvable. Choisissez le fichier téléchargé (ATIH : "
+        "LIBCIM10MULTI.TXT ; ANSM : dossier contenant CIS_bdpm.txt)."
+    ),
+    "terminology.import.unreadable": "Le fichier {name} n'a pas pu être lu ; rien n'a été modifié.",
+    "terminology.import.unrecognised": (
+        "Ce fichier ne ressemble pas à la liste attendue ; rien n'a été modifié. "
+        "Vérifiez que c'est le bon fichier."
+    ),
+    "terminology.import.cancelled": "Import annulé ; la liste précédente est conservée.",
+    "terminology.index.corrupt": (
+        "La base des terminologies est endommagée. Supprimez le fichier terminology.sqlite "
+        "du dossier de données : il sera recréé ; réimportez ensuite vos fichiers."
+    ),
+    "terminology.index.newer-schema": (
+        "La base des terminologies a été créée par une version plus récente du logiciel. "
+        "Mettez DMP Desktop à jour."
+    ),
+    "terminology.index.unwritable": (
+        "Impossible d'écrire la base des terminologies dans le dossier de l'application. "
+        "Vérifiez les droits sur ce dossier."
+    ),
+    "terminology.index.closed": (
+        "La base des terminologies est fermée. Rouvrez la synthèse médicale."
+    ),
+}
+
+CATALOGUE: Mapping[str, str] = MappingProxyType(_CATALOGUE)
+
+
+def known(message_id: str) -> bool:
+    return message_id in CATALOGUE
+
+
+def coded(family: str, key: str, fallback: str, **params: Any) -> Msg:
+    """``<family>.<key>`` when the catalogue has it, else ``fallback`` (same fields)."""
+    wanted = f"{family}.{key}"
+    return msg(wanted if wanted in CATALOGUE else fallback, **params)
+
+
+__all__ = [
+    "CATALOGUE",
+    "CONTEXT",
+    "Msg",
+    "coded",
+    "fields_of",
+    "known",
+    "msg",
+    "render",
+    "set_translator",
+    "text",
+]
