@@ -33,6 +33,7 @@ pytestmark = pytest.mark.e2e
 PATIENTS = {p.key: p for p in demo_patients()}
 DURAND = ("CPS3-DURAND", "1234")
 MARTIN = ("CPS4-MARTIN", "4321")
+BERNARD = ("CPE-BERNARD", "1111")
 PDF = minimal_pdf("Compte rendu de consultation de formation")
 CDA = wrap_pdf(
     Level1Document(
@@ -236,10 +237,25 @@ def test_get_an_unknown_document(config: Path, tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_list_without_authorisation_is_refused(config: Path) -> None:
+def test_list_without_authorisation_is_refused_with_the_hosts_reason(config: Path) -> None:
     result = dmp(config, "list", "--ins", PATIENTS["actif-sans-autorisation"].ins.value)
     assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-2:] == [
+        "Le DMP a refusé l'accès à ce dossier.",
+        "Motif donné par le DMP : Vous n'êtes pas autorisé à accéder à ce DMP : demandez au "
+        "patient son accord puis enregistrez l'autorisation.",
+    ]
+
+
+def test_a_secretary_is_told_why_she_cannot_read_the_record(config: Path) -> None:
+    result = dmp(config, "list", "--ins", PATIENTS["actif-autorise"].ins.value, card=BERNARD)
+    assert result.returncode == 1
     assert "Le DMP a refusé l'accès à ce dossier." in result.stderr
+    assert (
+        "Motif donné par le DMP : Un personnel de structure (secrétariat) ne peut ni "
+        "rechercher ni consulter les documents du DMP" in result.stderr
+    )
 
 
 def test_break_glass_reaches_the_host_trace(config: Path, host: RunningHost) -> None:

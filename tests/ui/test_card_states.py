@@ -204,11 +204,18 @@ def test_dmp_refusal_and_unreachable_host_in_french(
     log_in(qtbot, window)
     edit = window.workspace.patient_pane.ins_edit
     qtbot.keyClicks(edit, PATIENT_INS)
-    fake_dmp.error = DmpServiceError("DMPAccessDenied", "detail technique")
+    fake_dmp.error = DmpServiceError(
+        "DMPAccessDenied",
+        "Une secrétaire ne peut pas consulter ce DMP : demandez à un médecin du cabinet.",
+    )
     with qtbot.waitSignal(window.dmp_service.statusFailed):
         qtbot.mouseClick(window.workspace.patient_pane.check_button, Qt.MouseButton.LeftButton)
     error = window.workspace.status_panel.error_label
-    assert error.text() == "✖ Le DMP a refusé l'accès à ce dossier."
+    assert error.text() == (
+        "✖ Le DMP a refusé l'accès à ce dossier.\n"
+        "Motif donné par le DMP : Une secrétaire ne peut pas consulter ce DMP : demandez à "
+        "un médecin du cabinet."
+    )
     assert error.property("tone") == "error"
 
     fake_dmp.error = HostUnreachableError("connexion refusée")
