@@ -28,7 +28,6 @@ type and body into the body's first element, or raises only typed errors:
 
 from __future__ import annotations
 
-import email.message
 import re
 import uuid
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ from lxml import etree
 
 from dmp_desktop import xmlsafe
 from dmp_desktop.dmp import ns
+from dmp_desktop.dmp.mtom import MULTIPART_RELATED, media_type, parse_mtom
 from dmp_desktop.dmp.xmlutil import (
     Element,
     child,
@@ -221,73 +221,13 @@ def parse_envelope(
     )
 
 
-def _media_type(content_type: str | None) -> tuple[str | None, email.message.Message]:
-    msg = email.message.Message()
-    if not content_type:
-        return None, msg
-    msg["Content-Type"] = content_type
-    return msg.get_content_type().lower(), msg
-
-
-def _part_headers(raw: bytes) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for line in raw.decode("latin-1").splitlines():
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return headers
-
-
-def multipart_root(content_type: str, data: bytes) -> bytes:
-    """The root part of a ``multipart/related`` (MTOM/XOP) answer.
-
-    The root is the part named by the ``start`` parameter, else the first one.
-    """
-    _, msg = _media_type(content_type)
-    boundary = msg.get_param("boundary")
-    start = msg.get_param("start")
-    if not isinstance(boundary, str) or not boundary:
-        raise DmpProtocolError("multipart answer without a boundary")
-    delimiter = b"--" + boundary.encode("latin-1")
-    segments = data.split(delimiter)
-    parts: list[tuple[dict[str, str], bytes]] = []
-    for segment in segments[1:]:
-        if segment.startswith(b"--"):
-            break
-        segment = segment.removeprefix(b"\r\n").removeprefix(b"\n")
-        head, sep, content = segment.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, content = segment.partition(b"\n\n")
-        if not sep:
-            raise DmpProtocolError("malformed multipart answer")
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
-        elif content.endswith(b"\n"):
-            content = content[:-1]
-        parts.append((_part_headers(head), content))
-    if not parts:
-        raise DmpProtocolError("multipart answer without parts")
-    chosen = parts[0]
-    if isinstance(start, str) and start:
-        wanted = start.strip().strip("<>")
-        for headers, content in parts:
-            if headers.get("content-id", "").strip().strip("<>") == wanted:
-                chosen = (headers, content)
-                break
-        else:
-            raise DmpProtocolError("multipart answer without its root part")
-    encoding = chosen[0].get("content-transfer-encoding", "binary").lower()
-    if encoding not in ("binary", "8bit", "7bit"):
-        raise DmpProtocolError("unsupported transfer encoding in a multipart answer")
-    return chosen[1]
-
-
 def _envelope_bytes(content_type: str | None, data: bytes) -> bytes:
-    media, _ = _media_type(content_type)
+    media = media_type(content_type)
     if media is None or media in _XML_CONTENT_TYPES:
         return data
-    if media == "multipart/related":
-        return multipart_root(content_type or "", data)
+    if media == MULTIPART_RELATED:
+        # The one strict reader (dmp/mtom.py): a truncated or malformed body is refused.
+        return parse_mtom(content_type or "", data).root
     raise DmpProtocolError(f"unexpected content type {media}")
 
 

@@ -9,7 +9,6 @@ from dmp_desktop import xmlsafe
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.soap import (
     build_envelope,
-    multipart_root,
     parse_envelope,
     read_http_response,
     soap_content_type,
@@ -226,9 +225,10 @@ def test_mtom_multipart_answer_is_read() -> None:
     assert answer.body.tag.endswith("PRPA_IN201308UV02")
 
 
-def test_multipart_without_start_takes_the_first_part() -> None:
+def test_multipart_without_start_takes_the_first_part_which_must_be_xml() -> None:
     content_type, data = _multipart(b"<x/>", start=False)
-    assert multipart_root(content_type, data) == b"junk"
+    with pytest.raises(DmpProtocolError, match="not XML"):
+        read_http_response(200, content_type, data)
 
 
 @pytest.mark.parametrize(
