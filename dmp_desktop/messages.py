@@ -359,6 +359,26 @@ _CATALOGUE: dict[str, str] = {
     "ins.typing.count": "{count}/15 caractères saisis.",
     "ins.typing.too_long": "L'INS comporte 15 caractères : il y en a trop.",
     "ins.typing.valid": "INS valide (clé de contrôle correcte).",
+    "identity.mismatch": (
+        "Envoi refusé, identité incohérente : {clause}. "
+        "Rien n'a été envoyé : vérifiez que le document concerne bien ce patient, "
+        "ou corrigez ses traits d'identité."
+    ),
+    "identity.mismatch_more": (
+        "Envoi refusé, identité incohérente : {clause} ({others} autre(s) trait(s) "
+        "différent(s)). Rien n'a été envoyé : vérifiez que le document concerne bien ce "
+        "patient, ou corrigez ses traits d'identité."
+    ),
+    "identity.clause": "{trait} de {where} ne correspond pas à l'identité INS du patient",
+    "identity.trait.INS": "l'INS",
+    "identity.trait.birth_name": "le nom de naissance",
+    "identity.trait.given_names": "le(s) prénom(s) de naissance",
+    "identity.trait.birth_date": "la date de naissance",
+    "identity.trait.sex": "le sexe",
+    "identity.trait.birthplace": "le lieu de naissance",
+    "identity.where.cda": "l'en-tête CDA du document (recordTarget)",
+    "identity.where.xds": "les métadonnées XDS de l'envoi",
+    "identity.where.form": "les traits saisis",
     "contact.mobile": (
         "Numéro de mobile invalide : saisissez un mobile français à 10 chiffres "
         "commençant par 06 ou 07 (par exemple 06 12 34 56 78)."

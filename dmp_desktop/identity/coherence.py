@@ -41,6 +41,7 @@ from dmp_desktop.identity.traits import (
     normalize_sex,
     normalize_trait,
 )
+from dmp_desktop.messages import Msg, msg, render
 
 HL7 = "urn:hl7-org:v3"
 _NS = {"h": HL7}
@@ -131,14 +132,20 @@ class IdentityMismatchError(DmpDesktopError):
     def first(self) -> TraitMismatch:
         return self.mismatches[0]
 
-    def message_fr(self) -> str:
-        others = len(self.mismatches) - 1
-        more = f" ({others} autre(s) trait(s) différent(s))" if others > 0 else ""
-        return (
-            f"Envoi refusé, identité incohérente : {self.first.clause_fr()}{more}. "
-            "Rien n'a été envoyé : vérifiez que le document concerne bien ce patient, "
-            "ou corrigez ses traits d'identité."
+    def message(self) -> Msg:
+        first = self.first
+        clause = msg(
+            "identity.clause",
+            trait=msg(f"identity.trait.{first.trait.value}"),
+            where=msg(f"identity.where.{first.where.value}"),
         )
+        others = len(self.mismatches) - 1
+        if others > 0:
+            return msg("identity.mismatch_more", clause=clause, others=others)
+        return msg("identity.mismatch", clause=clause)
+
+    def message_fr(self) -> str:
+        return render(self.message())
 
     def details_fr(self) -> list[str]:
         return [f"{_upper_first(m.trait.label_fr)} — {m.values_fr()}" for m in self.mismatches]

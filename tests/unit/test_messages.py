@@ -69,6 +69,7 @@ from dmp_desktop.errors import (
     TimeoutError_,
     describe,
 )
+from dmp_desktop.identity.coherence import IdentityMismatchError, Trait, TraitMismatch, Where
 from dmp_desktop.messages import CATALOGUE, Msg, fields_of, msg, render, set_translator
 from dmp_desktop.storage.secure import CorruptFileError, KeyUnavailableError, LocalWriteError
 from dmp_desktop.terminology.errors import (
@@ -156,6 +157,13 @@ SAMPLES: list[DmpDesktopError] = [
     OnBehalfRefusedError("DMPAccessDenied", "Dr Paul MARTIN"),
     OnBehalfRefusedError("DMPAccessDeniedByExcludedPs", "Dr Paul MARTIN"),
     UploadUnconfirmedError(TimeoutError_()),
+    IdentityMismatchError([TraitMismatch(Trait.BIRTH_NAME, Where.CDA_HEADER, "A", "B")]),
+    IdentityMismatchError(
+        [
+            TraitMismatch(Trait.SEX, Where.XDS_METADATA, "M", "F"),
+            TraitMismatch(Trait.BIRTHPLACE, Where.FORM, "", "75056"),
+        ]
+    ),
 ]
 
 
@@ -234,6 +242,8 @@ def test_known_texts_are_unchanged() -> None:
 
 
 _DYNAMIC_FAMILIES = (
+    "identity.trait.",
+    "identity.where.",
     "dmp.code.",
     "upload.problem.",
     "cda.path.",
