@@ -269,3 +269,118 @@ LIFESTYLE_CODES: dict[LifestyleKind, tuple[str, str]] = {
     LifestyleKind.BEHAVIOUR: ("29556-8", "Trouble du comportement"),
     LifestyleKind.OTHER: ("11345-6", "Autre élément social"),
 }
+
+# --- sections and entries beyond the VSM 1.4 example (CI-SIS templates, as in IPS-FR / DLU) ------
+
+OID_EDQM = "0.4.0.127.0.16.1.1.2.1"
+OID_TA_ASIP = "1.2.250.1.213.1.1.4.322"
+OID_RELATION_TUTELLE = "1.2.250.1.213.1.1.4.327"
+CODE_SYSTEM_NAMES.update({OID_EDQM: "EDQM", OID_TA_ASIP: "TA_ASIP", OID_UCUM: "UCUM"})
+
+SEC_VACCINATIONS = SectionSpec(
+    "vaccinations",
+    ("2.16.840.1.113883.10.20.1.6", f"{PCC}.1.3.23", "1.2.250.1.213.1.1.2.147"),
+    "11369-6",
+    "Historique des vaccinations",
+    "Vaccinations",
+)
+SEC_VITAL_SIGNS = SectionSpec(
+    "vital_signs",
+    (
+        "2.16.840.1.113883.10.20.1.16",
+        f"{PCC}.1.3.25",
+        f"{PCC}.1.1.5.3.2",
+        "1.2.250.1.213.1.1.2.75",
+    ),
+    "8716-3",
+    "Signes vitaux",
+    "Signes vitaux",
+)
+SEC_FUNCTIONAL_STATUS = SectionSpec(
+    "functional_status",
+    ("2.16.840.1.113883.10.22.3.8", "1.2.250.1.213.1.1.2.246"),
+    "47420-5",
+    "Évaluation du statut fonctionnel",
+    "Statut fonctionnel (dépendance, autonomie)",
+)
+SEC_RESULTS = SectionSpec(
+    "results",
+    (f"{PCC}.1.3.27", f"{PCC}.1.3.28", "1.2.250.1.213.1.1.2.151"),
+    "30954-2",
+    "Résultats d'examens",
+    "Résultats d'examens",
+)
+SEC_CARE_PLAN = SectionSpec(
+    "care_plan",
+    ("2.16.840.1.113883.10.20.1.10", f"{PCC}.1.3.36", "1.2.250.1.213.1.1.2.158"),
+    "18776-5",
+    "Plan de soins",
+    "Plan de soins",
+)
+SEC_ADVANCE_DIRECTIVES = SectionSpec(
+    "advance_directives",
+    (
+        "2.16.840.1.113883.10.20.1.1",
+        f"{PCC}.1.3.34",
+        f"{PCC}.1.3.35",
+        "1.2.250.1.213.1.1.2.157",
+    ),
+    "42348-3",
+    "Directives anticipées",
+    "Directives anticipées",
+)
+
+# Other CI-SIS templates a section of another software's VSM or IPS-FR may carry for ours.
+SECTION_ALIASES: dict[str, tuple[str, ...]] = {
+    "vigilance_points": ("1.2.250.1.213.1.1.2.245",),  # IPS-FR « Points de vigilance »
+    "results": ("1.2.250.1.213.1.1.2.244",),  # IPS-FR « Résultats »
+    "treatments": (),
+}
+
+TPL_IMMUNIZATION = ("2.16.840.1.113883.10.20.1.24", f"{PCC}.1.4.12", "1.2.250.1.213.1.1.3.45")
+TPL_IMMUNIZATION_RANK = ("2.16.840.1.113883.10.20.1.46", "1.2.250.1.213.1.1.3.82")
+TPL_VITAL_ORGANIZER = (
+    "2.16.840.1.113883.10.20.1.32",
+    "2.16.840.1.113883.10.20.1.35",
+    f"{PCC}.1.4.13.1",
+    "1.2.250.1.213.1.1.3.49",
+)
+TPL_VITAL_OBSERVATION = (
+    "2.16.840.1.113883.10.20.1.31",
+    f"{PCC}.1.4.13",
+    f"{PCC}.1.4.13.2",
+    "1.2.250.1.213.1.1.3.50",
+)
+TPL_FUNCTIONAL_ORGANIZER = (
+    "2.16.840.1.113883.10.20.1.32",
+    f"{PCC}.1.1.12.3.7",
+    "1.2.250.1.213.1.1.3.95",
+)
+TPL_FUNCTIONAL_OBSERVATION = (
+    "2.16.840.1.113883.10.20.1.31",
+    f"{PCC}.1.1.12.3.6",
+    f"{PCC}.1.4.13",
+    "1.2.250.1.213.1.1.3.25",
+)
+TPL_SIMPLE_OBSERVATION = (f"{PCC}.1.4.13", "1.2.250.1.213.1.1.3.48")
+TPL_PLANNED_OBSERVATION = (
+    "2.16.840.1.113883.10.20.1.25",
+    f"{PCC}.1.1.20.3.1",
+    "1.2.250.1.213.1.1.3.27",
+)
+TPL_PLANNED_PROCEDURE = (f"{PCC}.1.4.19", "2.16.840.1.113883.10.20.1.25", "1.2.250.1.213.1.1.3.62")
+TPL_PLANNED_ENCOUNTER = ("2.16.840.1.113883.10.20.1.25", f"{PCC}.1.4.14", "1.2.250.1.213.1.1.3.58")
+TPL_ADVANCE_DIRECTIVE = (
+    "2.16.840.1.113883.10.20.1.17",
+    f"{PCC}.1.4.13",
+    f"{PCC}.1.4.13.7",
+    "1.2.250.1.213.1.1.3.54",
+)
+TPL_INTERNAL_REFERENCE = (f"{PCC}.1.4.4.1", "1.2.250.1.213.1.1.3.36")
+
+# TA_ASIP codes for what has no code of its own (as the IPS-FR example uses them)
+CODE_OTHER_FUNCTIONAL_STATUS = ("GEN-092.04.23", "Autre statut fonctionnel")
+CODE_OTHER_FOLLOW_UP = ("GEN-092.04.20", "Autre demande d'examen ou de suivi")
+CODE_OTHER_ACT = ("GEN-092.04.13", "Autre acte")
+VITAL_SIGNS_ORGANIZER_CODE = ("85353-1", "Signes vitaux")
+IMMUNIZATION_RANK_CODE = ("30973-2", "Rang de la vaccination")

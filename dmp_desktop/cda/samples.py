@@ -13,12 +13,18 @@ from decimal import Decimal
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import (
+    AdvanceDirective,
     Allergy,
     AllergyStatus,
+    CarePlanItem,
+    CarePlanKind,
     CareProvider,
     CareStructure,
+    ContactPerson,
     FamilyHistory,
+    FunctionalStatus,
     Gender,
+    ImmunizationKind,
     LifestyleItem,
     LifestyleKind,
     LocalId,
@@ -26,12 +32,17 @@ from dmp_desktop.domain.summary import (
     MedicalSummary,
     PartialDate,
     PatientIdentity,
+    Posology,
     PostalAddress,
     Problem,
     ProblemStatus,
+    Result,
+    ResultKind,
     Severity,
     SurgicalHistory,
     Treatment,
+    Vaccination,
+    VitalSign,
 )
 
 PARIS_WINTER = timezone(timedelta(hours=1))
@@ -187,14 +198,48 @@ def full_summary() -> MedicalSummary:
             cis="67346461",
             cip="3400939718330",
             atc="A10BA02",
-            dosage="1 comprimé matin et soir, au milieu du repas",
+            dosage="au milieu du repas",
             start=PartialDate(2015, 6, 1),
+            posology=Posology(
+                dose=Decimal(1),
+                dose_unit="{tablet}",
+                times=2,
+                period=Decimal(1),
+                period_unit="d",
+                route="20053000",
+            ),
+            reason="Diabète de type 2",
+            reason_cim10="E11.9",
+            reason_cim10_label="Diabète sucré de type 2, sans complication",
         ),
         Treatment(
             "RAMIPRIL BIOGARAN 5 mg, comprimé sécable",
             cis="61599041",
             dosage="1 comprimé le matin",
             start=PartialDate(2012),
+            posology=Posology(
+                dose=Decimal(1), dose_unit="{tablet}", times=1, period=Decimal(1), period_unit="d"
+            ),
+            reason="Hypertension artérielle",
+            reason_cim10="I10",
+        ),
+        Treatment(
+            "DOLIPRANE 1000 mg, comprimé",
+            cis="60234100",
+            long_term=False,
+            start=PartialDate(2026, 3, 1),
+            posology=Posology(
+                dose=Decimal(1),
+                dose_max=Decimal(2),
+                dose_unit="{tablet}",
+                times=1,
+                period=Decimal(6),
+                period_unit="h",
+                route="20053000",
+                duration=Decimal(5),
+                duration_unit="d",
+            ),
+            reason="Lombalgies",
         ),
         Treatment(
             "Crème émolliente",
@@ -204,6 +249,63 @@ def full_summary() -> MedicalSummary:
             end=PartialDate(2026, 4, 5),
         ),
     ]
+    summary.vaccinations = [
+        Vaccination(
+            "BOOSTRIXTETRA, suspension injectable en seringue préremplie",
+            cis="62404793",
+            atc="J07CA02",
+            date=PartialDate(2021, 9, 14),
+            kind=ImmunizationKind.BOOSTER,
+            rank=3,
+            lot="AC37B472AB",
+            route="20035000",
+        ),
+        Vaccination("Grippe saisonnière", date=PartialDate(2025, 10), comment="Bien tolérée."),
+    ]
+    summary.vital_signs = [
+        VitalSign("29463-7", Decimal("92.5"), "kg", PartialDate(2026, 3, 12)),
+        VitalSign("8302-2", Decimal(178), "cm", PartialDate(2026, 3, 12)),
+    ]
+    summary.functional_status = [
+        FunctionalStatus("Autonomie (grille AGGIR)", "GIR 6, autonome", PartialDate(2026, 1)),
+    ]
+    summary.results = [
+        Result(
+            "HbA1c",
+            loinc="4548-4",
+            loinc_label="Hémoglobine A1c/hémoglobine totale [Fraction massique] Sang ; Numérique",
+            quantity=Decimal("7.2"),
+            unit="%",
+            date=PartialDate(2026, 1, 15),
+        ),
+        Result(
+            "Échographie abdominale",
+            kind=ResultKind.IMAGING,
+            value_text="Stéatose hépatique modérée",
+            date=PartialDate(2025, 11),
+        ),
+    ]
+    summary.care_plan = [
+        CarePlanItem("Fond d'œil annuel", date=PartialDate(2026, 6)),
+        CarePlanItem(
+            "Consultation de cardiologie (Dr Roux)",
+            kind=CarePlanKind.ENCOUNTER,
+            date=PartialDate(2026, 9),
+        ),
+    ]
+    summary.advance_directives = [
+        AdvanceDirective(
+            text="Ne souhaite pas d'acharnement thérapeutique.",
+            date=PartialDate(2024, 2, 3),
+            document_id="1.2.250.1.999.4.1^DA-2024",
+            document_title="Directives anticipées du 03/02/2024",
+        ),
+        AdvanceDirective(code="75779-9", accepted=False, date=PartialDate(2024, 2, 3)),
+    ]
+    summary.trusted_person = ContactPerson(
+        "LEFEBVRE", "Claire", relationship="WIFE", phone="0612345678"
+    )
+    summary.emergency_contact = ContactPerson("LEFEBVRE", "Claire", relationship="WIFE")
     return summary
 
 
@@ -296,6 +398,24 @@ def variant_summaries() -> dict[str, MedicalSummary]:
         for code, label in list(valuesets.FAMILY_RELATIONSHIPS.items())[:12]
     ]
     variant("vigilance-only").vigilance_points = ["Risque de chute", "Vit seul"]
+    minor = variant("minor-with-legal-representative")
+    minor.legal_representative = ContactPerson(
+        "LEFEBVRE",
+        "Claire",
+        phone="0612345678",
+        email="claire.lefebvre@example.org",
+        address=PostalAddress(("3 rue des Lilas",), "69003", "LYON"),
+    )
+    minor.vaccinations = full.vaccinations
+    minor.vital_signs = full.vital_signs
+    plan = variant("care-plan-and-directives")
+    plan.care_plan = [
+        *full.care_plan,
+        CarePlanItem("Coloscopie de dépistage", kind=CarePlanKind.PROCEDURE),
+    ]
+    plan.advance_directives = full.advance_directives
+    plan.results = full.results
+    plan.functional_status = full.functional_status
     variant("treatments-only").treatments = [
         Treatment("DOLIPRANE 1000 mg, comprimé", cis="60234100"),
         Treatment("Metformine (classe seule)", atc="A10BA02", dosage="selon glycémies"),

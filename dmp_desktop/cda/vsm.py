@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda import codes, valuesets
+from dmp_desktop.cda import posology as posology_words
 from dmp_desktop.cda.codes import SectionSpec
+from dmp_desktop.cda.entries import EntryReader, LeftOut
 from dmp_desktop.cda.errors import CdaFormatError, SummaryInvalidError, SummaryProblem
 from dmp_desktop.cda.header import (
     CodedValue,
@@ -36,9 +38,8 @@ from dmp_desktop.cda.header import (
     read_header,
     require_clinical_document,
 )
-from dmp_desktop.cda.narrative import Table, cell, id_index, resolve, rich, text_items
+from dmp_desktop.cda.narrative import Table, cell, rich
 from dmp_desktop.cda.xmlutil import (
-    XSI_TYPE,
     attr,
     clean,
     derived_uuid,
@@ -52,16 +53,18 @@ from dmp_desktop.cda.xmlutil import (
 from dmp_desktop.domain.summary import (
     Allergy,
     AllergyStatus,
+    CarePlanKind,
     Confidentiality,
-    FamilyHistory,
+    ContactPerson,
+    ImmunizationKind,
     LifestyleItem,
-    LifestyleKind,
-    MedicalHistory,
     MedicalSummary,
     PartialDate,
+    PostalAddress,
     Problem,
     ProblemStatus,
-    SurgicalHistory,
+    Result,
+    ResultKind,
     Treatment,
 )
 
@@ -74,6 +77,12 @@ _CIS_RE = re.compile(r"^[0-9]{8}$")
 _CIP_RE = re.compile(r"^([0-9]{7}|[0-9]{13})$")
 _ATC_RE = re.compile(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
 _UCUM_RE = re.compile(r"^\S+$")
+
+RESULT_KIND_LABELS = {
+    ResultKind.LAB: "Biologie",
+    ResultKind.IMAGING: "Imagerie",
+    ResultKind.OTHER: "Autre examen",
+}
 
 PROBLEM_HEADERS = ["Début", "Fin", "Pathologie", "Code CIM-10", "Statut", "Commentaire"]
 
@@ -233,11 +242,50 @@ class _VsmWriter:
             first(doc, "h:id").set("extension", doc_ext)  # type: ignore[union-attr]
         if set_ext:
             first(doc, "h:setId").set("extension", set_ext)  # type: ignore[union-attr]
+        self._contacts(doc)
         body = sub(sub(doc, "component"), "structuredBody")
         self._summary_section(body)
         self._vigilance_section(body)
         self._treatment_plan_section(body)
+        self._vaccinations(body)
+        self._vital_signs(body)
+        self._functional_status(body)
+        self._results(body)
+        self._care_plan(body)
+        self._advance_directives(body)
         return doc
+
+    # header: legal representative, trusted person, emergency contact -----------------------
+
+    def _contacts(self, doc: etree._Element) -> None:
+        s = self.s
+        if s.legal_representative is not None:
+            person = first(doc, "h:recordTarget/h:patientRole/h:patient")
+            if person is not None:
+                guardian = etree.Element(f"{{{codes.NS_HL7}}}guardian")
+                place = first(person, "h:birthplace")
+                if place is not None:
+                    place.addprevious(guardian)
+                else:
+                    person.append(guardian)
+                rep = s.legal_representative
+                # no relationship code: the CI-SIS header template has none for the guardian
+                _contact_details(guardian, rep)
+                _person_name(sub(guardian, "guardianPerson"), rep)
+        custodian = first(doc, "h:custodian")
+        for contact, class_code in (
+            (s.emergency_contact, "ECON"),
+            (s.trusted_person, "NOK"),
+        ):
+            if contact is None or custodian is None:
+                continue
+            informant = etree.Element(f"{{{codes.NS_HL7}}}informant")
+            custodian.addprevious(informant)
+            related = sub(informant, "relatedEntity", {"classCode": class_code})
+            if contact.relationship:
+                _relationship_code(related, contact.relationship)
+            _contact_details(related, contact)
+            _person_name(sub(related, "relatedPerson"), contact)
 
     # sections ------------------------------------------------------------------------
 
@@ -352,16 +400,38 @@ class _VsmWriter:
         section = self.section(plan, codes.SEC_TREATMENTS, with_id=False)
         text = sub(section, "text")
         table = Table(
-            text, ["Médicament", "Code CIS", "Posologie", "Début", "Fin", "Au long cours"]
+            text,
+            [
+                "Médicament",
+                "Code CIS",
+                "Posologie",
+                "Voie",
+                "Début",
+                "Fin",
+                "Motif",
+                "Au long cours",
+            ],
         )
         for i, treatment in enumerate(self.s.treatments, 1):
             ident = f"med-{i}"
+            posology = treatment.posology
+            route = posology_words.route_label(posology.route) if posology else None
             row = table.row()
             cell(row, treatment.name, ident)
             cell(row, treatment.cis)
-            cell(row, treatment.dosage, f"{ident}-dosage")
+            coded = posology_words.describe(posology)
+            if coded and treatment.dosage:
+                dosage_cell = cell(row, coded, f"{ident}-poso")
+                rich(dosage_cell, "content", treatment.dosage, f"{ident}-dosage")
+                first(dosage_cell, "h:content").tail = " "  # type: ignore[union-attr]
+            elif coded:
+                cell(row, coded, f"{ident}-poso")
+            else:
+                cell(row, treatment.dosage, f"{ident}-dosage")
+            cell(row, route, f"{ident}-voie" if route else None)
             cell(row, treatment.start.french() if treatment.start else None)
             cell(row, treatment.end.french() if treatment.end else None)
+            cell(row, treatment.reason, f"{ident}-motif" if treatment.reason else None)
             cell(row, "Oui" if treatment.long_term else "Non", f"{ident}-longterm")
         for i, treatment in enumerate(self.s.treatments, 1):
             self._medication_entry(section, treatment, f"med-{i}")
@@ -697,9 +767,40 @@ class _VsmWriter:
         _code(sa, "code", "DRUG", codes.OID_ACT_CODE, "Médicament")
         _reference(sub(sa, "text"), ident)
         sub(sa, "statusCode", {"code": "completed"})
+        posology = treatment.posology
         period = sub(sa, "effectiveTime", {"xsi:type": "IVL_TS"})
         _bound(period, "low", treatment.start)
-        _bound(period, "high", treatment.end)
+        if (
+            treatment.end is None
+            and posology is not None
+            and posology.duration is not None
+            and posology.duration_unit
+        ):
+            sub(
+                period,
+                "width",
+                {"value": _decimal_text(posology.duration), "unit": posology.duration_unit},
+            )
+        else:
+            _bound(period, "high", treatment.end)
+        if posology is not None:
+            frequency = posology_words.frequency_period(posology)
+            if frequency is not None:
+                value, unit, institution = frequency
+                pivl = sub(sa, "effectiveTime", {"xsi:type": "PIVL_TS", "operator": "A"})
+                if institution:
+                    pivl.set("institutionSpecified", "true")
+                sub(pivl, "period", {"value": _decimal_text(value), "unit": unit})
+            if posology.route:
+                label = posology_words.route_label(posology.route)
+                route = _code(sa, "routeCode", posology.route, codes.OID_EDQM, label)
+                _reference(sub(route, "originalText"), f"{ident}-voie")
+            if posology.dose is not None:
+                unit = posology.dose_unit or "1"
+                dose = sub(sa, "doseQuantity")
+                top = posology.dose_max if posology.dose_max is not None else posology.dose
+                sub(dose, "low", {"value": _decimal_text(posology.dose), "unit": unit})
+                sub(dose, "high", {"value": _decimal_text(top), "unit": unit})
         product = sub(sub(sa, "consumable"), "manufacturedProduct")
         for root in codes.TPL_PRODUCT:
             sub(product, "templateId", {"root": root})
@@ -715,6 +816,425 @@ class _VsmWriter:
             _code(code, "translation", treatment.atc, codes.OID_ATC, None)
         name = sub(material, "name")
         name.text = clean(treatment.name)
+        if treatment.reason:
+            rel = sub(sa, "entryRelationship", {"typeCode": "RSON"})
+            act = sub(rel, "act", {"classCode": "ACT", "moodCode": "EVN"})
+            for root in codes.TPL_INTERNAL_REFERENCE:
+                sub(act, "templateId", {"root": root})
+            sub(act, "id", {"root": self.uid(f"{ident}/motif")})
+            if treatment.reason_cim10:
+                reason = _code(
+                    act,
+                    "code",
+                    treatment.reason_cim10,
+                    codes.OID_CIM10,
+                    treatment.reason_cim10_label or treatment.reason,
+                )
+            else:
+                reason = sub(act, "code", {"nullFlavor": "NA"})
+            _reference(sub(reason, "originalText"), f"{ident}-motif")
+
+    # sections the VSM 1.4 example does not have (CI-SIS templates of IPS-FR and the DLU) -----
+
+    def _table_section(
+        self, body: etree._Element, spec: SectionSpec, headers: list[str]
+    ) -> tuple[etree._Element, Table]:
+        section = self.section(body, spec)
+        return section, Table(sub(section, "text"), headers)
+
+    def _vaccinations(self, body: etree._Element) -> None:
+        items = self.s.vaccinations
+        if not items:
+            return
+        section, table = self._table_section(
+            body,
+            codes.SEC_VACCINATIONS,
+            ["Date", "Vaccin", "Type / rang", "Lot", "Voie", "Commentaire"],
+        )
+        for i, vac in enumerate(items, 1):
+            ident = f"vaccin-{i}"
+            row = table.row()
+            cell(row, vac.date.french() if vac.date else None)
+            cell(row, vac.vaccine, ident)
+            kind = valuesets.IMMUNIZATION_KINDS.get(vac.kind.value, "")
+            if vac.kind is ImmunizationKind.UNSPECIFIED:
+                kind = ""
+            rank = f"rang {vac.rank}" if vac.rank else ""
+            cell(row, " / ".join(p for p in (kind, rank) if p) or None)
+            cell(row, vac.lot)
+            route = valuesets.IMMUNIZATION_ROUTES.get(
+                vac.route or ""
+            ) or posology_words.route_label(vac.route)
+            cell(row, route, f"{ident}-voie" if route else None)
+            cell(row, vac.comment, f"{ident}-comment")
+        for i, vac in enumerate(items, 1):
+            ident = f"vaccin-{i}"
+            sa = sub(
+                sub(section, "entry"),
+                "substanceAdministration",
+                {"classCode": "SBADM", "moodCode": "EVN", "negationInd": "false"},
+            )
+            for root in codes.TPL_IMMUNIZATION:
+                sub(sa, "templateId", {"root": root})
+            sub(sa, "id", {"root": self.uid(ident)})
+            _code(
+                sa,
+                "code",
+                vac.kind.value,
+                codes.OID_ACT_CODE,
+                valuesets.IMMUNIZATION_KINDS.get(vac.kind.value),
+            )
+            _reference(sub(sa, "text"), ident)
+            sub(sa, "statusCode", {"code": "completed"})
+            if vac.date:
+                sub(sa, "effectiveTime", {"value": vac.date.hl7()})
+            else:
+                sub(sa, "effectiveTime", {"nullFlavor": "UNK"})
+            if vac.route:
+                route = _code(
+                    sa,
+                    "routeCode",
+                    vac.route,
+                    codes.OID_EDQM,
+                    posology_words.route_label(vac.route),
+                )
+                _reference(sub(route, "originalText"), f"{ident}-voie")
+            product = sub(sub(sa, "consumable", {"typeCode": "CSM"}), "manufacturedProduct")
+            for root in codes.TPL_PRODUCT:
+                sub(product, "templateId", {"root": root})
+            material = sub(product, "manufacturedMaterial")
+            if vac.cis:
+                code = _code(material, "code", vac.cis, codes.OID_CIS, vac.vaccine)
+            else:
+                code = sub(material, "code", {"nullFlavor": "UNK"})
+            _reference(sub(code, "originalText"), ident)
+            if vac.atc:
+                _code(code, "translation", vac.atc, codes.OID_ATC, None)
+            name = sub(material, "name")
+            name.text = clean(vac.vaccine)
+            if vac.lot:
+                lot = sub(material, "lotNumberText")
+                lot.text = clean(vac.lot)
+            if vac.rank:
+                rel = sub(sa, "entryRelationship", {"typeCode": "SUBJ"})
+                obs = sub(rel, "observation", {"classCode": "OBS", "moodCode": "EVN"})
+                for root in codes.TPL_IMMUNIZATION_RANK:
+                    sub(obs, "templateId", {"root": root})
+                _code(
+                    obs,
+                    "code",
+                    *codes.IMMUNIZATION_RANK_CODE[:1],
+                    codes.OID_LOINC,
+                    codes.IMMUNIZATION_RANK_CODE[1],
+                )
+                sub(obs, "statusCode", {"code": "completed"})
+                sub(obs, "value", {"xsi:type": "INT", "value": str(vac.rank)})
+            if vac.comment:
+                self._comment(sa, f"{ident}-comment")
+
+    def _vital_signs(self, body: etree._Element) -> None:
+        items = self.s.vital_signs
+        if not items:
+            return
+        section, table = self._table_section(
+            body, codes.SEC_VITAL_SIGNS, ["Mesure", "Valeur", "Date", "Commentaire"]
+        )
+        for i, sign in enumerate(items, 1):
+            ident = f"signe-{i}"
+            row = table.row()
+            cell(row, valuesets.VITAL_SIGNS.get(sign.code, sign.code), ident)
+            cell(row, f"{_decimal_text(sign.value).replace('.', ',')} {sign.unit}")
+            cell(row, sign.date.french() if sign.date else None)
+            cell(row, sign.comment, f"{ident}-comment")
+        organizer = sub(
+            sub(section, "entry"), "organizer", {"classCode": "CLUSTER", "moodCode": "EVN"}
+        )
+        for root in codes.TPL_VITAL_ORGANIZER:
+            sub(organizer, "templateId", {"root": root})
+        sub(organizer, "id", {"root": self.uid("signes-vitaux")})
+        _code(
+            organizer,
+            "code",
+            codes.VITAL_SIGNS_ORGANIZER_CODE[0],
+            codes.OID_LOINC,
+            codes.VITAL_SIGNS_ORGANIZER_CODE[1],
+        )
+        sub(organizer, "statusCode", {"code": "completed"})
+        dates = [sign.date for sign in items if sign.date]
+        if dates:
+            sub(organizer, "effectiveTime", {"value": max(dates).hl7()})
+        else:
+            sub(organizer, "effectiveTime", {"nullFlavor": "UNK"})
+        for i, sign in enumerate(items, 1):
+            ident = f"signe-{i}"
+            obs = sub(
+                sub(organizer, "component", {"typeCode": "COMP"}),
+                "observation",
+                {"classCode": "OBS", "moodCode": "EVN"},
+            )
+            for root in codes.TPL_VITAL_OBSERVATION:
+                sub(obs, "templateId", {"root": root})
+            sub(obs, "id", {"root": self.uid(ident)})
+            _code(obs, "code", sign.code, codes.OID_LOINC, valuesets.VITAL_SIGNS.get(sign.code))
+            _reference(sub(obs, "text"), ident)
+            sub(obs, "statusCode", {"code": "completed"})
+            if sign.date:
+                sub(obs, "effectiveTime", {"value": sign.date.hl7()})
+            else:
+                sub(obs, "effectiveTime", {"nullFlavor": "UNK"})
+            sub(
+                obs,
+                "value",
+                {"xsi:type": "PQ", "value": _decimal_text(sign.value), "unit": sign.unit},
+            )
+            if sign.comment:
+                self._comment(obs, f"{ident}-comment")
+
+    def _functional_status(self, body: etree._Element) -> None:
+        items = self.s.functional_status
+        if not items:
+            return
+        section, table = self._table_section(
+            body, codes.SEC_FUNCTIONAL_STATUS, ["Évaluation", "Résultat", "Date", "Commentaire"]
+        )
+        for i, item in enumerate(items, 1):
+            ident = f"statut-{i}"
+            row = table.row()
+            cell(row, item.label, ident)
+            cell(row, item.value, f"{ident}-valeur" if item.value else None)
+            cell(row, item.date.french() if item.date else None)
+            cell(row, item.comment, f"{ident}-comment")
+        organizer = sub(
+            sub(section, "entry", {"typeCode": "COMP", "contextConductionInd": "true"}),
+            "organizer",
+            {"classCode": "CLUSTER", "moodCode": "EVN"},
+        )
+        for root in codes.TPL_FUNCTIONAL_ORGANIZER:
+            sub(organizer, "templateId", {"root": root})
+        sub(organizer, "id", {"root": self.uid("statut-fonctionnel")})
+        sub(organizer, "code", {"nullFlavor": "NA"})
+        sub(organizer, "statusCode", {"code": "completed"})
+        period = sub(organizer, "effectiveTime")
+        dates = [item.date for item in items if item.date]
+        _bound(period, "low", min(dates) if dates else None)
+        for i, item in enumerate(items, 1):
+            ident = f"statut-{i}"
+            obs = sub(
+                sub(organizer, "component", {"typeCode": "COMP"}),
+                "observation",
+                {"classCode": "OBS", "moodCode": "EVN", "negationInd": "false"},
+            )
+            for root in codes.TPL_FUNCTIONAL_OBSERVATION:
+                sub(obs, "templateId", {"root": root})
+            sub(obs, "id", {"root": self.uid(ident)})
+            code = _code(
+                obs,
+                "code",
+                codes.CODE_OTHER_FUNCTIONAL_STATUS[0],
+                codes.OID_TA_ASIP,
+                codes.CODE_OTHER_FUNCTIONAL_STATUS[1],
+                xsi_type="CD",
+            )
+            _reference(sub(code, "originalText"), ident)
+            _reference(sub(obs, "text"), ident)
+            sub(obs, "statusCode", {"code": "completed"})
+            _bound(sub(obs, "effectiveTime"), "low", item.date)
+            value = sub(obs, "value", {"xsi:type": "CD"})
+            _reference(sub(value, "originalText"), f"{ident}-valeur" if item.value else ident)
+            if item.comment:
+                self._comment(obs, f"{ident}-comment")
+
+    def _results(self, body: etree._Element) -> None:
+        items = self.s.results
+        if not items:
+            return
+        section, table = self._table_section(
+            body, codes.SEC_RESULTS, ["Date", "Type", "Examen", "Résultat", "Commentaire"]
+        )
+        for i, result in enumerate(items, 1):
+            ident = f"resultat-{i}"
+            row = table.row()
+            cell(row, result.date.french() if result.date else None)
+            cell(row, RESULT_KIND_LABELS[result.kind], f"{ident}-type")
+            cell(row, result.label, ident)
+            cell(row, _result_value_text(result), f"{ident}-valeur")
+            cell(row, result.comment, f"{ident}-comment")
+        # The coded-results section needs one FR-Acte: the examinations the results come from.
+        text = first(section, "h:text")
+        if text is not None:
+            rich(text, "paragraph", "Examens dont les résultats sont repris ici.", "examens")
+        proc = sub(sub(section, "entry"), "procedure", {"classCode": "PROC", "moodCode": "EVN"})
+        for root in codes.TPL_PROCEDURE:
+            sub(proc, "templateId", {"root": root})
+        sub(proc, "id", {"root": self.uid("examens")})
+        code = sub(proc, "code", {"nullFlavor": "NA"})
+        _reference(sub(code, "originalText"), "examens")
+        _reference(sub(proc, "text"), "examens")
+        sub(proc, "statusCode", {"code": "completed"})
+        dates = [result.date for result in items if result.date]
+        if dates:
+            sub(proc, "effectiveTime", {"value": max(dates).hl7()})
+        else:
+            sub(proc, "effectiveTime", {"nullFlavor": "UNK"})
+        for i, result in enumerate(items, 1):
+            ident = f"resultat-{i}"
+            obs = sub(sub(section, "entry"), "observation", {"classCode": "OBS", "moodCode": "EVN"})
+            for root in codes.TPL_SIMPLE_OBSERVATION:
+                sub(obs, "templateId", {"root": root})
+            sub(obs, "id", {"root": self.uid(ident)})
+            if result.loinc:
+                code = _code(
+                    obs, "code", result.loinc, codes.OID_LOINC, result.loinc_label or result.label
+                )
+            else:
+                code = sub(obs, "code", {"nullFlavor": "UNK"})
+            _reference(sub(code, "originalText"), ident)
+            _reference(sub(obs, "text"), ident)
+            sub(obs, "statusCode", {"code": "completed"})
+            if result.date:
+                sub(obs, "effectiveTime", {"value": result.date.hl7()})
+            else:
+                sub(obs, "effectiveTime", {"nullFlavor": "UNK"})
+            if result.quantity is not None:
+                sub(
+                    obs,
+                    "value",
+                    {
+                        "xsi:type": "PQ",
+                        "value": _decimal_text(result.quantity),
+                        "unit": result.unit or "1",
+                    },
+                )
+            elif result.value_text:
+                value = sub(obs, "value", {"xsi:type": "ST"})
+                value.text = clean(result.value_text)
+            if result.comment:
+                self._comment(obs, f"{ident}-comment")
+
+    def _care_plan(self, body: etree._Element) -> None:
+        items = self.s.care_plan
+        if not items:
+            return
+        section, table = self._table_section(
+            body, codes.SEC_CARE_PLAN, ["Prévu", "Type", "Date", "Commentaire"]
+        )
+        kinds = {
+            CarePlanKind.FOLLOW_UP: "Examen ou suivi",
+            CarePlanKind.PROCEDURE: "Acte",
+            CarePlanKind.ENCOUNTER: "Consultation",
+        }
+        for i, item in enumerate(items, 1):
+            ident = f"plan-{i}"
+            row = table.row()
+            cell(row, item.label, ident)
+            cell(row, kinds[item.kind])
+            cell(row, item.date.french() if item.date else None)
+            cell(row, item.comment, f"{ident}-comment")
+        for i, item in enumerate(items, 1):
+            ident = f"plan-{i}"
+            entry = sub(section, "entry")
+            if item.kind is CarePlanKind.PROCEDURE:
+                act = sub(entry, "procedure", {"classCode": "PROC", "moodCode": "INT"})
+                templates = codes.TPL_PLANNED_PROCEDURE
+            elif item.kind is CarePlanKind.ENCOUNTER:
+                act = sub(entry, "encounter", {"classCode": "ENC", "moodCode": "ARQ"})
+                templates = codes.TPL_PLANNED_ENCOUNTER
+            else:
+                act = sub(entry, "observation", {"classCode": "OBS", "moodCode": "INT"})
+                templates = codes.TPL_PLANNED_OBSERVATION
+            for root in templates:
+                sub(act, "templateId", {"root": root})
+            sub(act, "id", {"root": self.uid(ident)})
+            if item.kind is CarePlanKind.PROCEDURE and item.ccam:
+                code = _code(act, "code", item.ccam, codes.OID_CCAM, item.ccam_label or item.label)
+            elif item.kind is CarePlanKind.PROCEDURE:
+                code = _code(
+                    act, "code", codes.CODE_OTHER_ACT[0], codes.OID_TA_ASIP, codes.CODE_OTHER_ACT[1]
+                )
+            elif item.kind is CarePlanKind.ENCOUNTER:
+                code = _code(act, "code", "AMB", codes.OID_ACT_CODE, "Ambulatoire")
+            else:
+                code = _code(
+                    act,
+                    "code",
+                    codes.CODE_OTHER_FOLLOW_UP[0],
+                    codes.OID_TA_ASIP,
+                    codes.CODE_OTHER_FOLLOW_UP[1],
+                )
+            _reference(sub(code, "originalText"), ident)
+            _reference(sub(act, "text"), ident)
+            if item.kind is not CarePlanKind.ENCOUNTER:
+                sub(act, "statusCode", {"code": "active"})
+            if item.date:
+                sub(act, "effectiveTime", {"value": item.date.hl7()})
+            else:
+                sub(act, "effectiveTime", {"nullFlavor": "UNK"})
+            if item.comment:
+                self._comment(act, f"{ident}-comment")
+
+    def _advance_directives(self, body: etree._Element) -> None:
+        items = self.s.advance_directives
+        if not items:
+            return
+        section, table = self._table_section(
+            body,
+            codes.SEC_ADVANCE_DIRECTIVES,
+            ["Type", "Souhait du patient", "Date", "Document", "Commentaire"],
+        )
+        for i, item in enumerate(items, 1):
+            ident = f"directive-{i}"
+            row = table.row()
+            label = valuesets.ADVANCE_DIRECTIVE_TYPES.get(item.code, ("", item.code))[1]
+            cell(row, label, f"{ident}-type")
+            wish = item.text or ""
+            if item.accepted is not None:
+                choice = "Accepte" if item.accepted else "Refuse"
+                wish = f"{choice}. {wish}".strip() if wish else choice
+            cell(row, wish or None, ident if wish else None)
+            cell(row, item.date.french() if item.date else None)
+            document = item.document_title or (
+                "Document du patient dans son DMP" if item.document_id else None
+            )
+            cell(row, document, f"{ident}-document" if document else None)
+            cell(row, item.comment, f"{ident}-comment")
+        for i, item in enumerate(items, 1):
+            ident = f"directive-{i}"
+            obs = sub(sub(section, "entry"), "observation", {"classCode": "OBS", "moodCode": "EVN"})
+            for root in codes.TPL_ADVANCE_DIRECTIVE:
+                sub(obs, "templateId", {"root": root})
+            sub(obs, "id", {"root": self.uid(ident)})
+            system, label = valuesets.ADVANCE_DIRECTIVE_TYPES.get(
+                item.code, (codes.OID_LOINC, item.code)
+            )
+            _code(obs, "code", item.code, system, label)
+            has_text = bool(item.text or item.accepted is not None)
+            _reference(sub(obs, "text"), ident if has_text else f"{ident}-type")
+            sub(obs, "statusCode", {"code": "completed"})
+            period = sub(obs, "effectiveTime")
+            _bound(period, "low", item.date)
+            sub(period, "high", {"nullFlavor": "NA"})
+            if item.accepted is not None:
+                sub(obs, "value", {"xsi:type": "BL", "value": "true" if item.accepted else "false"})
+            if item.comment:
+                self._comment(obs, f"{ident}-comment")
+            if item.document_id:
+                doc_root, doc_ext = _split_ii(item.document_id)
+                ref = sub(obs, "reference", {"typeCode": "REFR"})
+                sub(ref, "templateId", {"root": "2.16.840.1.113883.10.20.1.36"})
+                external = sub(ref, "externalDocument", {"classCode": "DOC", "moodCode": "EVN"})
+                ids = {"root": doc_root}
+                if doc_ext:
+                    ids["extension"] = doc_ext
+                sub(external, "id", ids)
+                _code(
+                    external,
+                    "code",
+                    "EXPPAT_3",
+                    codes.OID_DOC_TYPES_ASIP,
+                    valuesets.DOCUMENT_TYPES.get("EXPPAT_3", ("", "Directives anticipées"))[1],
+                )
+                if item.document_title:
+                    _reference(sub(external, "text"), f"{ident}-document")
 
 
 def _code(
@@ -793,6 +1313,45 @@ def _decimal_text(value: Decimal) -> str:
     return text or "0"
 
 
+def _result_value_text(result: Result) -> str | None:
+    if result.quantity is not None:
+        number = _decimal_text(result.quantity).replace(".", ",")
+        return f"{number} {result.unit or ''}".strip()
+    return result.value_text
+
+
+def _relationship_code(parent: etree._Element, code: str) -> None:
+    system, label = valuesets.RELATIONSHIPS.get(code, (codes.OID_ROLE_CODE, code))
+    _code(parent, "code", code, system, label)
+
+
+def _contact_details(parent: etree._Element, contact: ContactPerson) -> None:
+    if contact.address is not None:
+        address = contact.address
+        addr = sub(parent, "addr")
+        for i, line in enumerate(address.lines):
+            el = sub(addr, "streetName" if i == 0 else "additionalLocator")
+            el.text = clean(line)
+        for tag, value in (
+            ("postalCode", address.postal_code),
+            ("city", address.city),
+            ("country", address.country),
+        ):
+            if value:
+                sub(addr, tag).text = clean(value)
+    if contact.phone:
+        sub(parent, "telecom", {"value": f"tel:{contact.phone.replace(' ', '')}"})
+    if contact.email:
+        sub(parent, "telecom", {"value": f"mailto:{contact.email}"})
+
+
+def _person_name(parent: etree._Element, contact: ContactPerson) -> None:
+    name = sub(parent, "name")
+    sub(name, "family").text = clean(contact.family_name)
+    if contact.given_name:
+        sub(name, "given").text = clean(contact.given_name)
+
+
 def _lifestyle_value_text(item: LifestyleItem) -> str | None:
     if item.quantity is not None:
         return f"{_decimal_text(item.quantity)} {item.unit or ''}".strip()
@@ -804,8 +1363,14 @@ def _lifestyle_value_text(item: LifestyleItem) -> str | None:
 # --- reading ------------------------------------------------------------------------------
 
 _PARIS = ZoneInfo("Europe/Paris")
-P = TypeVar("P", bound=Problem)
-_PCC = codes.PCC
+
+
+@dataclass
+class VsmReading:
+    """A VSM (or IPS-FR) read back: the summary, and what it held that the model could not."""
+
+    summary: MedicalSummary
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 def parse_vsm(data: bytes) -> MedicalSummary:
@@ -813,8 +1378,13 @@ def parse_vsm(data: bytes) -> MedicalSummary:
 
     Raises :class:`~dmp_desktop.xmlsafe.UnsafeXmlError` for hostile XML and
     :class:`CdaFormatError` when the document is not a VSM with a patient INS
-    and an author.
+    and an author. :func:`read_vsm` also says what could not be kept.
     """
+    return read_vsm(data).summary
+
+
+def read_vsm(data: bytes) -> VsmReading:
+    """Read a VSM or an IPS-FR: the summary and the list of what it could not represent."""
     root = xmlsafe.parse(data)
     require_clinical_document(root)
     return _VsmReader(root).read()
@@ -823,14 +1393,9 @@ def parse_vsm(data: bytes) -> MedicalSummary:
 class _VsmReader:
     def __init__(self, root: etree._Element) -> None:
         self.root = root
-        self.index = id_index(root)
+        self.entries = EntryReader(root)
 
-    def text_of(self, node: etree._Element | None, path: str = "h:text/h:reference") -> str:
-        if node is None:
-            return ""
-        return resolve(self.index, attr(node, path, "value"))
-
-    def read(self) -> MedicalSummary:
+    def read(self) -> VsmReading:
         root = self.root
         if not xp(root, "h:component/h:structuredBody"):
             raise CdaFormatError("no structured body")
@@ -865,304 +1430,77 @@ class _VsmReader:
                 header.confidentiality or "N", Confidentiality.NORMAL
             ),
         )
-        summary.active_problems = self.problems(codes.SEC_ACTIVE_PROBLEMS, Problem)
-        summary.medical_history = self.problems(codes.SEC_MEDICAL_HISTORY, MedicalHistory)
-        summary.surgical_history = self.surgeries()
-        summary.allergies = self.allergies()
-        summary.no_known_allergies = not summary.allergies and "allergies-none-known" in self.index
-        summary.lifestyle = self.lifestyle()
-        occupational = self.section(codes.SEC_OCCUPATIONAL)
-        summary.occupational_risks = (
-            text_items(first(occupational, "h:text"), "risque-pro-")
-            if occupational is not None
-            else []
+        found = self.entries.collect()
+        for name in (
+            "active_problems",
+            "medical_history",
+            "surgical_history",
+            "allergies",
+            "lifestyle",
+            "occupational_risks",
+            "family_history",
+            "vigilance_points",
+            "treatments",
+            "vaccinations",
+            "vital_signs",
+            "functional_status",
+            "results",
+            "care_plan",
+            "advance_directives",
+        ):
+            setattr(summary, name, getattr(found, name))
+        summary.no_known_allergies = (
+            not summary.allergies and "allergies-none-known" in self.entries.index
         )
-        summary.family_history = self.family()
-        vigilance = self.section(codes.SEC_VIGILANCE)
-        summary.vigilance_points = (
-            text_items(first(vigilance, "h:text"), "vigilance-") if vigilance is not None else []
+        patient = first(root, "h:recordTarget/h:patientRole/h:patient")
+        guardian = first(patient, "h:guardian") if patient is not None else None
+        summary.legal_representative = _read_contact(guardian, "h:guardianPerson")
+        for informant in xp(root, "h:informant/h:relatedEntity"):
+            contact = _read_contact(informant, "h:relatedPerson")
+            if informant.get("classCode") == "NOK" and summary.trusted_person is None:
+                summary.trusted_person = contact
+            elif informant.get("classCode") == "ECON" and summary.emergency_contact is None:
+                summary.emergency_contact = contact
+        return VsmReading(summary, self.entries.left_out())
+
+
+def _read_contact(node: etree._Element | None, person_path: str) -> ContactPerson | None:
+    if node is None:
+        return None
+    name = first(node, f"{person_path}/h:name")
+    family = plain_text(first(name, "h:family")) if name is not None else ""
+    given = " ".join(plain_text(g) for g in xp(name, "h:given")) if name is not None else ""
+    if not family and not given:
+        return None
+    phone = email = None
+    for telecom in xp(node, "h:telecom"):
+        value = telecom.get("value") or ""
+        if value.startswith("tel:") and phone is None:
+            phone = value[4:]
+        elif value.startswith("mailto:") and email is None:
+            email = value[7:]
+    address = None
+    addr = first(node, "h:addr")
+    if addr is not None and addr.get("nullFlavor") is None:
+        lines = [plain_text(line) for line in xp(addr, "h:streetAddressLine")]
+        number = plain_text(first(addr, "h:houseNumber"))
+        street = plain_text(first(addr, "h:streetName"))
+        if street:
+            lines.append(f"{number} {street}".strip())
+        lines += [plain_text(n) for n in xp(addr, "h:unitID | h:additionalLocator")]
+        address = PostalAddress(
+            tuple(line for line in lines if line),
+            plain_text(first(addr, "h:postalCode")) or None,
+            plain_text(first(addr, "h:city")) or None,
+            plain_text(first(addr, "h:country")) or None,
         )
-        summary.treatments = self.treatments()
-        return summary
-
-    def section(self, spec: SectionSpec) -> etree._Element | None:
-        body = first(self.root, "h:component/h:structuredBody")
-        if body is None:
-            return None
-        for root in reversed(spec.template_ids):
-            found = first(body, f".//h:section[h:templateId/@root='{root}']")
-            if found is not None:
-                return found
-        return first(body, f".//h:section[h:code/@code='{spec.code}']")
-
-    def comment(self, node: etree._Element) -> str | None:
-        act = first(node, f"h:entryRelationship/h:act[h:templateId/@root='{_PCC}.1.4.2']")
-        if act is None:
-            return None
-        return self.text_of(act) or None
-
-    def problems(self, spec: SectionSpec, cls: type[P]) -> list[P]:
-        section = self.section(spec)
-        if section is None:
-            return []
-        out: list[P] = []
-        for act in xp(section, f"h:entry/h:act[h:templateId/@root='{_PCC}.1.4.5.2']"):
-            concern = act.find("{urn:hl7-org:v3}statusCode")
-            resolved = concern is not None and concern.get("code") in ("completed", "aborted")
-            for obs in xp(
-                act, f"h:entryRelationship/h:observation[h:templateId/@root='{_PCC}.1.4.5']"
-            ):
-                value = first(obs, "h:value")
-                label = (
-                    self.text_of(value, "h:originalText/h:reference")
-                    or self.text_of(obs)
-                    or (value.get("displayName", "") if value is not None else "")
-                )
-                if not label:
-                    continue
-                cim10 = cim10_label = None
-                if value is not None and value.get("codeSystem") == codes.OID_CIM10:
-                    cim10 = value.get("code")
-                    cim10_label = value.get("displayName")
-                out.append(
-                    cls(
-                        label=label,
-                        cim10=cim10,
-                        cim10_label=cim10_label,
-                        status=ProblemStatus.RESOLVED if resolved else ProblemStatus.ACTIVE,
-                        onset=_date_at(obs, "h:effectiveTime/h:low"),
-                        resolution=_date_at(obs, "h:effectiveTime/h:high"),
-                        comment=self.comment(obs),
-                    )
-                )
-        return out
-
-    def surgeries(self) -> list[SurgicalHistory]:
-        section = self.section(codes.SEC_SURGICAL_HISTORY)
-        if section is None:
-            return []
-        out: list[SurgicalHistory] = []
-        for proc in xp(section, f"h:entry/h:procedure[h:templateId/@root='{_PCC}.1.4.19']"):
-            code = first(proc, "h:code")
-            label = (
-                self.text_of(proc)
-                or self.text_of(code, "h:originalText/h:reference")
-                or (code.get("displayName", "") if code is not None else "")
-            )
-            if not label:
-                continue
-            ccam = ccam_label = None
-            if code is not None and code.get("codeSystem") == codes.OID_CCAM:
-                ccam, ccam_label = code.get("code"), code.get("displayName")
-            when = _date_at(proc, "h:effectiveTime") or _date_at(proc, "h:effectiveTime/h:low")
-            out.append(
-                SurgicalHistory(
-                    label=label,
-                    ccam=ccam,
-                    ccam_label=ccam_label,
-                    date=when,
-                    comment=self.comment(proc),
-                )
-            )
-        return out
-
-    def allergies(self) -> list[Allergy]:
-        section = self.section(codes.SEC_ALLERGIES)
-        if section is None:
-            return []
-        severities = {code: sev for sev, (code, _) in codes.SEVERITY_CODES.items()}
-        statuses = {code: st for st, (code, _) in codes.ALLERGY_STATUS_CODES.items()}
-        out: list[Allergy] = []
-        for act in xp(section, f"h:entry/h:act[h:templateId/@root='{_PCC}.1.4.5.3']"):
-            concern = act.find("{urn:hl7-org:v3}statusCode")
-            concern_done = concern is not None and concern.get("code") in ("completed", "aborted")
-            for obs in xp(
-                act, f"h:entryRelationship/h:observation[h:templateId/@root='{_PCC}.1.4.6']"
-            ):
-                entity = first(obs, "h:participant/h:participantRole/h:playingEntity")
-                agent_code = first(entity, "h:code") if entity is not None else None
-                agent_ref = attr(agent_code, "h:originalText/h:reference", "value")
-                agent = (
-                    resolve(self.index, agent_ref)
-                    or (_text(first(entity, "h:name")) if entity is not None else "")
-                    or (agent_code.get("displayName", "") if agent_code is not None else "")
-                )
-                if not agent:
-                    continue
-                agent_cis = agent_atc = None
-                if agent_code is not None:
-                    system = agent_code.get("codeSystem")
-                    if system == codes.OID_CIS:
-                        agent_cis = agent_code.get("code")
-                    elif system == codes.OID_ATC:
-                        agent_atc = agent_code.get("code")
-                    for tr in xp(agent_code, "h:translation"):
-                        if tr.get("codeSystem") == codes.OID_ATC and agent_atc is None:
-                            agent_atc = tr.get("code")
-                type_ref = attr(obs, "h:text/h:reference", "value")
-                value_ref = attr(obs, "h:value/h:originalText/h:reference", "value")
-                reaction = None
-                if value_ref and value_ref not in (type_ref, agent_ref, "#"):
-                    reaction = resolve(self.index, value_ref) or None
-                severity = None
-                sev_value = first(
-                    obs,
-                    f"h:entryRelationship/h:observation[h:templateId/@root='{_PCC}.1.4.1']/h:value",
-                )
-                if sev_value is not None:
-                    severity = severities.get(sev_value.get("code", ""))
-                status_value = attr(
-                    obs,
-                    f"h:entryRelationship/h:observation[h:templateId/@root='{_PCC}.1.4.1.1']/h:value",
-                    "code",
-                )
-                status = statuses.get(status_value or "")
-                if status is None:
-                    status = AllergyStatus.RESOLVED if concern_done else AllergyStatus.ACTIVE
-                out.append(
-                    Allergy(
-                        agent=agent,
-                        type_code=attr(obs, "h:code", "code") or "416098002",
-                        agent_cis=agent_cis,
-                        agent_atc=agent_atc,
-                        reaction=reaction,
-                        severity=severity,
-                        status=status,
-                        onset=_date_at(obs, "h:effectiveTime/h:low"),
-                        comment=self.comment(obs),
-                    )
-                )
-        return out
-
-    def lifestyle(self) -> list[LifestyleItem]:
-        section = self.section(codes.SEC_LIFESTYLE)
-        if section is None:
-            return []
-        kinds = {code: kind for kind, (code, _) in codes.LIFESTYLE_CODES.items()}
-        out: list[LifestyleItem] = []
-        for obs in xp(section, f"h:entry/h:observation[h:templateId/@root='{_PCC}.1.4.13.4']"):
-            code = first(obs, "h:code")
-            kind = kinds.get(code.get("code", "") if code is not None else "", LifestyleKind.OTHER)
-            text = self.text_of(obs)
-            value = first(obs, "h:value")
-            quantity = unit = value_code = value_label = None
-            if value is not None:
-                kind_of_value = (value.get(XSI_TYPE) or "").rsplit(":", 1)[-1]
-                if kind_of_value == "PQ" and value.get("value"):
-                    try:
-                        quantity = Decimal(value.get("value", ""))
-                    except InvalidOperation:
-                        quantity = None
-                    unit = value.get("unit")
-                elif kind_of_value in ("CD", "CE") and value.get("code"):
-                    if value.get("codeSystem") == codes.OID_SNOMED:
-                        value_code = value.get("code")
-                        value_label = value.get("displayName")
-                    elif not text:
-                        text = value.get("displayName", "")
-                elif kind_of_value == "ST" and not text:
-                    text = _text(value)
-            if not text and code is not None:
-                text = code.get("displayName", "")
-            if not text:
-                continue
-            if value_label == text:
-                value_label = None
-            out.append(
-                LifestyleItem(
-                    kind=kind,
-                    text=text,
-                    quantity=quantity,
-                    unit=unit,
-                    value_code=value_code,
-                    value_label=value_label,
-                    date=_date_at(obs, "h:effectiveTime") or _date_at(obs, "h:effectiveTime/h:low"),
-                )
-            )
-        return out
-
-    def family(self) -> list[FamilyHistory]:
-        section = self.section(codes.SEC_FAMILY_HISTORY)
-        if section is None:
-            return []
-        out: list[FamilyHistory] = []
-        for organizer in xp(section, f"h:entry/h:organizer[h:templateId/@root='{_PCC}.1.4.15']"):
-            relationship = attr(organizer, "h:subject/h:relatedSubject/h:code", "code") or "FAMMEMB"
-            for obs in xp(organizer, "h:component/h:observation"):
-                value = first(obs, "h:value")
-                label = (
-                    self.text_of(obs)
-                    or self.text_of(value, "h:originalText/h:reference")
-                    or (value.get("displayName", "") if value is not None else "")
-                )
-                if not label:
-                    continue
-                cim10 = cim10_label = None
-                if value is not None and value.get("codeSystem") == codes.OID_CIM10:
-                    cim10, cim10_label = value.get("code"), value.get("displayName")
-                out.append(FamilyHistory(relationship, label, cim10, cim10_label))
-        return out
-
-    def treatments(self) -> list[Treatment]:
-        plan = self.section(codes.SEC_TREATMENT_PLAN)
-        section = self.section(codes.SEC_TREATMENTS)
-        scope = section if section is not None else plan
-        if scope is None:
-            return []
-        out: list[Treatment] = []
-        for sa in xp(scope, f".//h:substanceAdministration[h:templateId/@root='{_PCC}.1.4.7']"):
-            material = first(sa, "h:consumable/h:manufacturedProduct/h:manufacturedMaterial")
-            code = first(material, "h:code") if material is not None else None
-            reference = attr(sa, "h:text/h:reference", "value") or attr(
-                code, "h:originalText/h:reference", "value"
-            )
-            name = (
-                resolve(self.index, reference)
-                or (_text(first(material, "h:name")) if material is not None else "")
-                or (code.get("displayName", "") if code is not None else "")
-            )
-            if not name:
-                continue
-            cis = cip = atc = None
-            if code is not None:
-                if code.get("codeSystem") == codes.OID_CIS:
-                    cis = code.get("code")
-                elif code.get("codeSystem") == codes.OID_ATC:
-                    atc = code.get("code")
-                for tr in xp(code, "h:translation"):
-                    if tr.get("codeSystem") == codes.OID_CIP and cip is None:
-                        cip = tr.get("code")
-                    elif tr.get("codeSystem") == codes.OID_ATC and atc is None:
-                        atc = tr.get("code")
-            dosage = long_term_text = ""
-            if reference and reference.startswith("#"):
-                dosage = resolve(self.index, f"{reference}-dosage")
-                long_term_text = resolve(self.index, f"{reference}-longterm")
-            period = first(sa, "h:effectiveTime[h:low or h:high]")
-            out.append(
-                Treatment(
-                    name=name,
-                    cis=cis,
-                    cip=cip,
-                    atc=atc,
-                    dosage=dosage or None,
-                    start=_date_at(period, "h:low") if period is not None else None,
-                    end=_date_at(period, "h:high") if period is not None else None,
-                    long_term=long_term_text != "Non",
-                )
-            )
-        return out
-
-
-def _text(node: etree._Element | None) -> str:
-    return plain_text(node)
-
-
-def _date_at(node: etree._Element | None, path: str) -> PartialDate | None:
-    value = attr(node, path, "value")
-    if not value:
-        return None
-    try:
-        return PartialDate.from_hl7(value)
-    except ValueError:
-        return None
+        if not (address.lines or address.postal_code or address.city):
+            address = None
+    return ContactPerson(
+        family_name=family or given,
+        given_name=given if family else None,
+        relationship=attr(node, "h:code", "code"),
+        phone=phone,
+        email=email,
+        address=address,
+    )

@@ -10,27 +10,40 @@ ISO dates, unknown keys refused so that a typo never goes unnoticed.
 from __future__ import annotations
 
 import enum
-import json
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
-from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 
-JSON_SCHEMA_ID = "dmp-desktop/vsm-summary/1"
+JSON_SCHEMA_ID = "dmp-desktop/vsm-summary/1"  # also declared by summary_json
 
 
 class SummaryFormatError(ValueError):
-    """A summary in JSON that cannot be read; ``path`` says where (no health data)."""
+    """A summary in JSON that cannot be read; ``path`` says where, ``reason`` why (a code).
 
-    def __init__(self, path: str, reason: str) -> None:
+    ``problems`` lists every (path, reason) found; :meth:`french` words them. No
+    health data: paths and reason codes only, never the values.
+    """
+
+    def __init__(
+        self, path: str, reason: str, problems: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(f"{path or '<root>'}: {reason}")
         self.path = path
         self.reason = reason
+        self.problems = problems or [(path, reason)]
+
+    def french(self) -> str:
+        from dmp_desktop.domain.summary_json import REASONS_FR
+
+        return "\n".join(
+            f"{path or 'racine'} : {REASONS_FR.get(reason, reason)}"
+            for path, reason in self.problems
+        )
 
 
 # --- small value types ---------------------------------------------------------------
@@ -321,8 +334,37 @@ class FamilyHistory:
 
 
 @dataclass
+class Posology:
+    """A coded posology, as the CI-SIS FR-Traitement entry carries it (ANS VSM example).
+
+    ``dose`` (and ``dose_max`` for "1 à 2") in ``dose_unit`` (UCUM: ``{tablet}``,
+    ``mg``, ``mL``, ``[iU]``...), ``times`` per ``period`` ``period_unit`` (UCUM time
+    unit: ``h``, ``d``, ``wk``, ``mo``; "2 fois par jour" is times 2, period 1 d),
+    ``route`` an EDQM code of JDV_RouteofAdministration_CISIS, and ``duration``
+    ``duration_unit`` for how long it is taken.
+    """
+
+    dose: Decimal | None = None
+    dose_max: Decimal | None = None
+    dose_unit: str | None = None
+    times: int | None = None
+    period: Decimal | None = None
+    period_unit: str | None = None
+    route: str | None = None
+    duration: Decimal | None = None
+    duration_unit: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
+
+@dataclass
 class Treatment:
-    """A long-term treatment: CIS code (CIP13 and ATC as translations) or name only."""
+    """A long-term treatment: CIS code (CIP13 and ATC as translations) or name only.
+
+    ``dosage`` is the posology as written (or a precision added to the coded
+    ``posology``); ``reason`` the indication, CIM-10 coded or not.
+    """
 
     name: str
     cis: str | None = None
@@ -332,6 +374,148 @@ class Treatment:
     start: PartialDate | None = None
     end: PartialDate | None = None
     long_term: bool = True
+    posology: Posology | None = None
+    reason: str | None = None
+    reason_cim10: str | None = None
+    reason_cim10_label: str | None = None
+
+
+class ImmunizationKind(enum.Enum):
+    """JDV_HL7_ActSubstanceAdministrationImmunizationCode_CISIS (HL7 ActCode)."""
+
+    UNSPECIFIED = "IMMUNIZ"
+    PRIMARY = "INITIMMUNIZ"
+    BOOSTER = "BOOSTER"
+
+
+@dataclass
+class Vaccination:
+    """A vaccine given (FR-Vaccination): the product (CIS, ATC for the disease), date, rank."""
+
+    vaccine: str
+    cis: str | None = None
+    atc: str | None = None
+    date: PartialDate | None = None
+    kind: ImmunizationKind = ImmunizationKind.UNSPECIFIED
+    rank: int | None = None
+    lot: str | None = None
+    route: str | None = None
+    comment: str | None = None
+
+
+@dataclass
+class VitalSign:
+    """A measure (FR-Signe-vital-observe): LOINC code of JDV_SignesVitaux_CISIS, value, UCUM unit.
+
+    Weight is ``29463-7`` in ``kg``, height ``8302-2`` in ``cm`` (or ``m``).
+    """
+
+    code: str
+    value: Decimal
+    unit: str
+    date: PartialDate | None = None
+    comment: str | None = None
+
+
+@dataclass
+class FunctionalStatus:
+    """Dependency and autonomy (FR-Statut-fonctionnel): what is assessed and the finding.
+
+    ``label`` names the assessment (« Autonomie pour la toilette », « GIR »...),
+    ``value`` the finding as written (« GIR 3 », « aide partielle »).
+    """
+
+    label: str
+    value: str | None = None
+    date: PartialDate | None = None
+    comment: str | None = None
+
+
+class ResultKind(enum.Enum):
+    LAB = "lab"
+    IMAGING = "imaging"
+    OTHER = "other"
+
+
+@dataclass
+class Result:
+    """A result the doctor chose to keep in the summary (FR-Resultats-examens).
+
+    ``label`` names the test, optionally LOINC-coded (``loinc``, ``loinc_label``);
+    the value is a quantity with its UCUM ``unit`` or a text.
+    """
+
+    label: str
+    kind: ResultKind = ResultKind.LAB
+    loinc: str | None = None
+    loinc_label: str | None = None
+    quantity: Decimal | None = None
+    unit: str | None = None
+    value_text: str | None = None
+    date: PartialDate | None = None
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        self.loinc_label = _drop_same(self.label, self.loinc_label)
+
+
+class CarePlanKind(enum.Enum):
+    """What is planned: an examination or follow-up, a procedure, a consultation."""
+
+    FOLLOW_UP = "follow_up"
+    PROCEDURE = "procedure"
+    ENCOUNTER = "encounter"
+
+
+@dataclass
+class CarePlanItem:
+    """Something planned for the patient (FR-Plan-de-soins): what, when, CCAM code for an act."""
+
+    label: str
+    kind: CarePlanKind = CarePlanKind.FOLLOW_UP
+    ccam: str | None = None
+    ccam_label: str | None = None
+    date: PartialDate | None = None
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        self.ccam_label = _drop_same(self.label, self.ccam_label)
+
+
+@dataclass
+class AdvanceDirective:
+    """Advance directives (FR-Directive-anticipee): their kind, the choice, where they are.
+
+    ``code`` is a code of JDV_TypeDirectiveAnticipee_CISIS (``42348-3``: the
+    directives as a whole); ``accepted`` the patient's choice for that kind
+    (True: wants it, False: refuses it, None: not said). ``document_id`` and
+    ``document_title`` refer to the patient's own document (in their DMP, type
+    EXPPAT_3) rather than copy it.
+    """
+
+    code: str = "42348-3"
+    text: str | None = None
+    accepted: bool | None = None
+    date: PartialDate | None = None
+    document_id: str | None = None
+    document_title: str | None = None
+    comment: str | None = None
+
+
+@dataclass
+class ContactPerson:
+    """The trusted person, the legal representative or who to call in an emergency.
+
+    ``relationship`` is an HL7 RoleCode (value set J11, e.g. ``SIS`` sœur, ``SON``
+    fils, ``FRND`` autre proche).
+    """
+
+    family_name: str
+    given_name: str | None = None
+    relationship: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: PostalAddress | None = None
 
 
 @dataclass
@@ -361,545 +545,41 @@ class MedicalSummary:
     family_history: list[FamilyHistory] = field(default_factory=list)
     vigilance_points: list[str] = field(default_factory=list)
     treatments: list[Treatment] = field(default_factory=list)
+    vaccinations: list[Vaccination] = field(default_factory=list)
+    vital_signs: list[VitalSign] = field(default_factory=list)
+    functional_status: list[FunctionalStatus] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    care_plan: list[CarePlanItem] = field(default_factory=list)
+    advance_directives: list[AdvanceDirective] = field(default_factory=list)
+    trusted_person: ContactPerson | None = None
+    legal_representative: ContactPerson | None = None
+    emergency_contact: ContactPerson | None = None
 
 
-# --- JSON ----------------------------------------------------------------------------
-
-_INS_KIND_NAMES: dict[InsKind, str] = {
-    InsKind.NIR: "nir",
-    InsKind.NIA: "nia",
-    InsKind.TEST_NIR: "test_nir",
-    InsKind.DEMO_NIR: "demo_nir",
-}
-_GENDER_NAMES: dict[Gender, str] = {
-    Gender.FEMALE: "F",
-    Gender.MALE: "M",
-    Gender.UNKNOWN: "U",
-}
-
-E = TypeVar("E", bound=enum.Enum)
-T = TypeVar("T")
+# --- JSON (declared in dmp_desktop.domain.summary_json, loaded on first use) -------------
 
 
 def summary_to_json(summary: MedicalSummary) -> str:
-    """The summary as pretty, deterministic JSON (UTF-8 text, trailing newline)."""
-    return json.dumps(summary_to_dict(summary), ensure_ascii=False, indent=2) + "\n"
+    """The summary as pretty, deterministic JSON (docs/vsm-json.md)."""
+    from dmp_desktop.domain import summary_json
+
+    return summary_json.summary_to_json(summary)
 
 
 def summary_from_json(text: str | bytes) -> MedicalSummary:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SummaryFormatError("", f"not JSON ({exc.msg}, line {exc.lineno})") from exc
-    return summary_from_dict(data)
+    """Read a summary in JSON; raises :class:`SummaryFormatError` with the path of a problem."""
+    from dmp_desktop.domain import summary_json
+
+    return summary_json.summary_from_json(text)
 
 
 def summary_to_dict(summary: MedicalSummary) -> dict[str, Any]:
-    out: dict[str, Any] = {"schema": JSON_SCHEMA_ID}
-    _put(out, "document_id", summary.document_id)
-    _put(out, "set_id", summary.set_id)
-    out["version"] = summary.version
-    out["effective_time"] = summary.effective_time.isoformat()
-    out["title"] = summary.title
-    out["confidentiality"] = summary.confidentiality.value
-    out["patient"] = _patient_to_dict(summary.patient)
-    out["author"] = _provider_to_dict(summary.author)
-    if summary.treating_physician is not None:
-        out["treating_physician"] = _provider_to_dict(summary.treating_physician)
-    out["active_problems"] = [_problem_to_dict(p) for p in summary.active_problems]
-    out["medical_history"] = [_problem_to_dict(p) for p in summary.medical_history]
-    out["surgical_history"] = [_surgery_to_dict(s) for s in summary.surgical_history]
-    out["allergies"] = [_allergy_to_dict(a) for a in summary.allergies]
-    if summary.no_known_allergies:
-        out["no_known_allergies"] = True
-    out["lifestyle"] = [_lifestyle_to_dict(item) for item in summary.lifestyle]
-    out["occupational_risks"] = list(summary.occupational_risks)
-    out["family_history"] = [_family_to_dict(f) for f in summary.family_history]
-    out["vigilance_points"] = list(summary.vigilance_points)
-    out["treatments"] = [_treatment_to_dict(t) for t in summary.treatments]
-    return out
+    from dmp_desktop.domain import summary_json
+
+    return summary_json.summary_to_dict(summary)
 
 
 def summary_from_dict(data: Any) -> MedicalSummary:
-    r = _Reader(data, "")
-    schema = r.opt_str("schema")
-    if schema is not None and schema != JSON_SCHEMA_ID:
-        raise SummaryFormatError("schema", f"unknown schema {schema!r}, expected {JSON_SCHEMA_ID}")
-    effective_time = r.req("effective_time", _parse_datetime)
-    summary = MedicalSummary(
-        patient=r.req("patient", _patient_from_dict),
-        author=r.req("author", _provider_from_dict),
-        effective_time=effective_time,
-        treating_physician=r.opt("treating_physician", _provider_from_dict),
-        document_id=r.opt_str("document_id"),
-        set_id=r.opt_str("set_id"),
-        version=r.opt("version", _parse_positive_int) or 1,
-        title=r.opt_str("title") or "Synthèse médicale",
-        confidentiality=r.opt_enum("confidentiality", Confidentiality) or Confidentiality.NORMAL,
-        active_problems=r.many("active_problems", lambda d, p: _problem_from_dict(d, p, Problem)),
-        medical_history=r.many(
-            "medical_history", lambda d, p: _problem_from_dict(d, p, MedicalHistory)
-        ),
-        surgical_history=r.many("surgical_history", _surgery_from_dict),
-        allergies=r.many("allergies", _allergy_from_dict),
-        no_known_allergies=r.opt_bool("no_known_allergies", False),
-        lifestyle=r.many("lifestyle", _lifestyle_from_dict),
-        occupational_risks=r.str_list("occupational_risks"),
-        family_history=r.many("family_history", _family_from_dict),
-        vigilance_points=r.str_list("vigilance_points"),
-        treatments=r.many("treatments", _treatment_from_dict),
-    )
-    r.done()
-    return summary
+    from dmp_desktop.domain import summary_json
 
-
-def _put(out: dict[str, Any], key: str, value: Any) -> None:
-    if value is not None:
-        out[key] = value
-
-
-def _patient_to_dict(p: PatientIdentity) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "ins": p.ins.value,
-        "ins_kind": _INS_KIND_NAMES[p.ins.kind],
-        "birth_family_name": p.birth_family_name,
-        "birth_given_names": list(p.birth_given_names),
-        "birth_date": p.birth_date.isoformat(),
-        "gender": _GENDER_NAMES[p.gender],
-    }
-    _put(out, "birthplace_code", p.birthplace_code)
-    if p.local_id is not None:
-        out["local_id"] = {"root": p.local_id.root, "extension": p.local_id.extension}
-    _put(out, "used_family_name", p.used_family_name)
-    _put(out, "used_given_name", p.used_given_name)
-    return out
-
-
-def _patient_from_dict(data: Any, path: str) -> PatientIdentity:
-    r = _Reader(data, path)
-    kind_name = r.opt_str("ins_kind") or "nir"
-    kinds = {v: k for k, v in _INS_KIND_NAMES.items()}
-    if kind_name not in kinds:
-        raise SummaryFormatError(r.sub("ins_kind"), f"one of {sorted(kinds)}")
-    ins_text = r.req_str("ins")
-    try:
-        ins = Ins.parse(ins_text, kinds[kind_name])
-    except InsError as exc:
-        raise SummaryFormatError(r.sub("ins"), "invalid INS (format or key)") from exc
-    genders = {v: k for k, v in _GENDER_NAMES.items()}
-    gender_name = r.req_str("gender")
-    if gender_name not in genders:
-        raise SummaryFormatError(r.sub("gender"), "one of F, M, U")
-    local = r.opt("local_id", _local_id_from_dict)
-    patient = PatientIdentity(
-        ins=ins,
-        birth_family_name=r.req_str("birth_family_name"),
-        birth_given_names=r.str_list("birth_given_names"),
-        birth_date=r.req("birth_date", _parse_date),
-        gender=genders[gender_name],
-        birthplace_code=r.opt_str("birthplace_code"),
-        local_id=local,
-        used_family_name=r.opt_str("used_family_name"),
-        used_given_name=r.opt_str("used_given_name"),
-    )
-    if not patient.birth_given_names:
-        raise SummaryFormatError(r.sub("birth_given_names"), "at least one first name")
-    r.done()
-    return patient
-
-
-def _local_id_from_dict(data: Any, path: str) -> LocalId:
-    r = _Reader(data, path)
-    local = LocalId(root=r.req_str("root"), extension=r.req_str("extension"))
-    r.done()
-    return local
-
-
-_PRACTITIONER_FIELDS = (
-    "national_id",
-    "family_name",
-    "given_name",
-    "profession",
-    "profession_code",
-    "specialty_code",
-    "specialty_label",
-    "structure_id",
-    "structure_name",
-)
-
-
-def _provider_to_dict(c: CareProvider) -> dict[str, Any]:
-    pr: dict[str, Any] = {}
-    for name in _PRACTITIONER_FIELDS:
-        _put(pr, name, getattr(c.practitioner, name))
-    st: dict[str, Any] = {
-        "id": c.structure.id,
-        "name": c.structure.name,
-        "facility_type": c.structure.facility_type,
-        "practice_setting": c.structure.practice_setting,
-    }
-    if c.structure.address is not None:
-        a = c.structure.address
-        addr: dict[str, Any] = {"lines": list(a.lines)}
-        _put(addr, "postal_code", a.postal_code)
-        _put(addr, "city", a.city)
-        _put(addr, "country", a.country)
-        st["address"] = addr
-    _put(st, "phone", c.structure.phone)
-    return {"practitioner": pr, "structure": st}
-
-
-def _provider_from_dict(data: Any, path: str) -> CareProvider:
-    r = _Reader(data, path)
-    provider = CareProvider(
-        practitioner=r.req("practitioner", _practitioner_from_dict),
-        structure=r.req("structure", _structure_from_dict),
-    )
-    r.done()
-    return provider
-
-
-def _practitioner_from_dict(data: Any, path: str) -> Practitioner:
-    r = _Reader(data, path)
-    practitioner = Practitioner(
-        national_id=r.req_str("national_id"),
-        family_name=r.req_str("family_name"),
-        given_name=r.req_str("given_name"),
-        profession=r.opt_str("profession") or "Médecin",
-        profession_code=r.opt_str("profession_code"),
-        specialty_code=r.opt_str("specialty_code"),
-        specialty_label=r.opt_str("specialty_label"),
-        structure_id=r.opt_str("structure_id"),
-        structure_name=r.opt_str("structure_name"),
-    )
-    r.done()
-    return practitioner
-
-
-def _structure_from_dict(data: Any, path: str) -> CareStructure:
-    r = _Reader(data, path)
-    structure = CareStructure(
-        id=r.req_str("id"),
-        name=r.req_str("name"),
-        facility_type=r.opt_str("facility_type") or "SA07",
-        practice_setting=r.opt_str("practice_setting") or "AMBULATOIRE",
-        address=r.opt("address", _address_from_dict),
-        phone=r.opt_str("phone"),
-    )
-    r.done()
-    return structure
-
-
-def _address_from_dict(data: Any, path: str) -> PostalAddress:
-    r = _Reader(data, path)
-    address = PostalAddress(
-        lines=tuple(r.str_list("lines")),
-        postal_code=r.opt_str("postal_code"),
-        city=r.opt_str("city"),
-        country=r.opt_str("country"),
-    )
-    r.done()
-    return address
-
-
-def _date_str(value: PartialDate | None) -> str | None:
-    return value.iso() if value is not None else None
-
-
-def _problem_to_dict(p: Problem) -> dict[str, Any]:
-    out: dict[str, Any] = {"label": p.label}
-    _put(out, "cim10", p.cim10)
-    _put(out, "cim10_label", p.cim10_label)
-    out["status"] = p.status.value
-    _put(out, "onset", _date_str(p.onset))
-    _put(out, "resolution", _date_str(p.resolution))
-    _put(out, "comment", p.comment)
-    return out
-
-
-P = TypeVar("P", bound=Problem)
-
-
-def _problem_from_dict(data: Any, path: str, cls: type[P]) -> P:
-    r = _Reader(data, path)
-    kwargs: dict[str, Any] = {
-        "label": r.req_str("label"),
-        "cim10": r.opt_str("cim10"),
-        "cim10_label": r.opt_str("cim10_label"),
-        "onset": r.opt("onset", _parse_partial_date),
-        "resolution": r.opt("resolution", _parse_partial_date),
-        "comment": r.opt_str("comment"),
-    }
-    status = r.opt_enum("status", ProblemStatus)
-    if status is not None:
-        kwargs["status"] = status
-    problem = cls(**kwargs)
-    r.done()
-    return problem
-
-
-def _surgery_to_dict(s: SurgicalHistory) -> dict[str, Any]:
-    out: dict[str, Any] = {"label": s.label}
-    _put(out, "ccam", s.ccam)
-    _put(out, "ccam_label", s.ccam_label)
-    _put(out, "date", _date_str(s.date))
-    _put(out, "comment", s.comment)
-    return out
-
-
-def _surgery_from_dict(data: Any, path: str) -> SurgicalHistory:
-    r = _Reader(data, path)
-    surgery = SurgicalHistory(
-        label=r.req_str("label"),
-        ccam=r.opt_str("ccam"),
-        ccam_label=r.opt_str("ccam_label"),
-        date=r.opt("date", _parse_partial_date),
-        comment=r.opt_str("comment"),
-    )
-    r.done()
-    return surgery
-
-
-def _allergy_to_dict(a: Allergy) -> dict[str, Any]:
-    out: dict[str, Any] = {"agent": a.agent, "type_code": a.type_code}
-    _put(out, "agent_cis", a.agent_cis)
-    _put(out, "agent_atc", a.agent_atc)
-    _put(out, "reaction", a.reaction)
-    _put(out, "severity", a.severity.value if a.severity else None)
-    out["status"] = a.status.value
-    _put(out, "onset", _date_str(a.onset))
-    _put(out, "comment", a.comment)
-    return out
-
-
-def _allergy_from_dict(data: Any, path: str) -> Allergy:
-    r = _Reader(data, path)
-    allergy = Allergy(
-        agent=r.req_str("agent"),
-        type_code=r.opt_str("type_code") or "416098002",
-        agent_cis=r.opt_str("agent_cis"),
-        agent_atc=r.opt_str("agent_atc"),
-        reaction=r.opt_str("reaction"),
-        severity=r.opt_enum("severity", Severity),
-        status=r.opt_enum("status", AllergyStatus) or AllergyStatus.ACTIVE,
-        onset=r.opt("onset", _parse_partial_date),
-        comment=r.opt_str("comment"),
-    )
-    r.done()
-    return allergy
-
-
-def _decimal_to_json(value: Decimal) -> int | float:
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
-
-
-def _lifestyle_to_dict(item: LifestyleItem) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": item.kind.value, "text": item.text}
-    if item.quantity is not None:
-        out["quantity"] = _decimal_to_json(item.quantity)
-    _put(out, "unit", item.unit)
-    _put(out, "value_code", item.value_code)
-    _put(out, "value_label", item.value_label)
-    _put(out, "date", _date_str(item.date))
-    return out
-
-
-def _lifestyle_from_dict(data: Any, path: str) -> LifestyleItem:
-    r = _Reader(data, path)
-    item = LifestyleItem(
-        kind=r.req("kind", lambda v, p: _enum_value(LifestyleKind, v, p)),
-        text=r.req_str("text"),
-        quantity=r.opt("quantity", _parse_decimal),
-        unit=r.opt_str("unit"),
-        value_code=r.opt_str("value_code"),
-        value_label=r.opt_str("value_label"),
-        date=r.opt("date", _parse_partial_date),
-    )
-    r.done()
-    return item
-
-
-def _family_to_dict(f: FamilyHistory) -> dict[str, Any]:
-    out: dict[str, Any] = {"relationship": f.relationship, "label": f.label}
-    _put(out, "cim10", f.cim10)
-    _put(out, "cim10_label", f.cim10_label)
-    return out
-
-
-def _family_from_dict(data: Any, path: str) -> FamilyHistory:
-    r = _Reader(data, path)
-    family = FamilyHistory(
-        relationship=r.req_str("relationship"),
-        label=r.req_str("label"),
-        cim10=r.opt_str("cim10"),
-        cim10_label=r.opt_str("cim10_label"),
-    )
-    r.done()
-    return family
-
-
-def _treatment_to_dict(t: Treatment) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": t.name}
-    _put(out, "cis", t.cis)
-    _put(out, "cip", t.cip)
-    _put(out, "atc", t.atc)
-    _put(out, "dosage", t.dosage)
-    _put(out, "start", _date_str(t.start))
-    _put(out, "end", _date_str(t.end))
-    out["long_term"] = t.long_term
-    return out
-
-
-def _treatment_from_dict(data: Any, path: str) -> Treatment:
-    r = _Reader(data, path)
-    treatment = Treatment(
-        name=r.req_str("name"),
-        cis=r.opt_str("cis"),
-        cip=r.opt_str("cip"),
-        atc=r.opt_str("atc"),
-        dosage=r.opt_str("dosage"),
-        start=r.opt("start", _parse_partial_date),
-        end=r.opt("end", _parse_partial_date),
-        long_term=r.opt_bool("long_term", True),
-    )
-    r.done()
-    return treatment
-
-
-# --- JSON reading helpers --------------------------------------------------------------
-
-
-def _parse_datetime(value: Any, path: str) -> datetime:
-    if not isinstance(value, str):
-        raise SummaryFormatError(path, "expected an ISO 8601 date-time string")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise SummaryFormatError(path, "not an ISO 8601 date-time") from exc
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise SummaryFormatError(path, "the date-time needs a UTC offset (e.g. +01:00)")
-    return parsed
-
-
-def _parse_date(value: Any, path: str) -> date:
-    if not isinstance(value, str):
-        raise SummaryFormatError(path, "expected a YYYY-MM-DD string")
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise SummaryFormatError(path, "not a YYYY-MM-DD date") from exc
-
-
-def _parse_partial_date(value: Any, path: str) -> PartialDate:
-    if not isinstance(value, str):
-        raise SummaryFormatError(path, "expected YYYY, YYYY-MM or YYYY-MM-DD")
-    try:
-        return PartialDate.parse(value)
-    except ValueError as exc:
-        raise SummaryFormatError(path, "expected YYYY, YYYY-MM or YYYY-MM-DD") from exc
-
-
-def _parse_decimal(value: Any, path: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise SummaryFormatError(path, "expected a number")
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise SummaryFormatError(path, "expected a number") from exc
-    if not result.is_finite():
-        raise SummaryFormatError(path, "expected a finite number")
-    return result
-
-
-def _parse_positive_int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SummaryFormatError(path, "expected a positive integer")
-    return value
-
-
-def _enum_value(cls: type[E], value: Any, path: str) -> E:
-    for member in cls:
-        if member.value == value:
-            return member
-    raise SummaryFormatError(path, f"one of {[m.value for m in cls]}")
-
-
-class _Reader:
-    """Reads one JSON object, remembering which keys were used to refuse the others."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise SummaryFormatError(path, "expected an object")
-        self.data = data
-        self.path = path
-        self.seen: set[str] = set()
-
-    def sub(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def _get(self, key: str) -> Any:
-        self.seen.add(key)
-        return self.data.get(key)
-
-    def req(self, key: str, parse: Callable[[Any, str], T]) -> T:
-        value = self._get(key)
-        if value is None:
-            raise SummaryFormatError(self.sub(key), "required")
-        return parse(value, self.sub(key))
-
-    def opt(self, key: str, parse: Callable[[Any, str], T]) -> T | None:
-        value = self._get(key)
-        if value is None:
-            return None
-        return parse(value, self.sub(key))
-
-    def req_str(self, key: str) -> str:
-        value = self.opt_str(key)
-        if not value:
-            raise SummaryFormatError(self.sub(key), "required (non-empty text)")
-        return value
-
-    def opt_str(self, key: str) -> str | None:
-        value = self._get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise SummaryFormatError(self.sub(key), "expected text")
-        return value
-
-    def opt_bool(self, key: str, default: bool) -> bool:
-        value = self._get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise SummaryFormatError(self.sub(key), "expected true or false")
-        return value
-
-    def opt_enum(self, key: str, cls: type[E]) -> E | None:
-        value = self._get(key)
-        if value is None:
-            return None
-        return _enum_value(cls, value, self.sub(key))
-
-    def many(self, key: str, parse: Callable[[Any, str], T]) -> list[T]:
-        value = self._get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise SummaryFormatError(self.sub(key), "expected a list")
-        return [parse(item, f"{self.sub(key)}[{i}]") for i, item in enumerate(value)]
-
-    def str_list(self, key: str) -> list[str]:
-        def parse(item: Any, path: str) -> str:
-            if not isinstance(item, str):
-                raise SummaryFormatError(path, "expected text")
-            return item
-
-        return self.many(key, parse)
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise SummaryFormatError(self.sub(unknown[0]), "unknown key")
+    return summary_json.summary_from_dict(data)
