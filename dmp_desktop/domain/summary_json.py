@@ -871,6 +871,8 @@ def _type_text(annotation: Any) -> str:
         inner = _type_text(args[0])
         if inner == "text":
             return "list of texts"
+        if inner.startswith("object ("):
+            return f"list of objects{inner.removeprefix('object')}"
         return f"list of {inner}"
     if origin is Literal:
         return ", ".join(f'`"{a}"`' for a in args)
@@ -888,6 +890,8 @@ def _type_text(annotation: Any) -> str:
 
 
 def _anchor(schema: type[_Schema]) -> str:
+    if schema is MedicalHistorySchema:
+        return "Problem"  # the same keys, another default status
     return schema.__name__.removesuffix("Schema")
 
 

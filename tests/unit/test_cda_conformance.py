@@ -34,8 +34,10 @@ from dmp_desktop.domain.summary import Confidentiality
 from tests.conftest import CDA_KIT, require_shared
 
 KIT_VSM = CDA_KIT / "ans" / "ExemplesCDA" / "VSM_1.4_2022.01.xml"
+KIT_IPS = CDA_KIT / "ans" / "ExemplesCDA" / "IPS-FR_2024.01.xml"
 VSM_NAMES = [f"vsm-{name}.xml" for name in variant_summaries()] + [
     "vsm-kit-example-rebuilt.xml",
+    "vsm-ips-fr-rebuilt.xml",
     "vsm-ald-example.xml",
 ]
 N1_NAMES = ["n1-pdf.xml", "n1-text.xml", "n1-pdf-restricted.xml"]
@@ -78,6 +80,7 @@ def kit_documents() -> dict[str, bytes]:
     """The VSMs and level-1 documents this module puts through the official kit."""
     documents = {f"vsm-{name}.xml": build_vsm(s) for name, s in variant_summaries().items()}
     documents["vsm-kit-example-rebuilt.xml"] = build_vsm(parse_vsm(KIT_VSM.read_bytes()))
+    documents["vsm-ips-fr-rebuilt.xml"] = build_vsm(parse_vsm(KIT_IPS.read_bytes()))
     documents["vsm-ald-example.xml"] = (EXAMPLES_DIR / "vsm-ald-example.xml").read_bytes()
     documents.update(_level1_documents())
     documents[BROKEN] = build_vsm(minimal_summary()).replace(b'<versionNumber value="1"/>', b"")
@@ -160,10 +163,23 @@ def test_value_set_tables_match_the_kit() -> None:
         ),
         (valuesets.FAMILY_RELATIONSHIPS, "JDV_HL7_PersonalRelationshipRoleType_CISIS.xml", None),
         (valuesets.ALLERGY_TYPES, "JDV_TypeEvenementIndesirablePrevisible_CISIS.xml", None),
+        (valuesets.ROUTES, "JDV_RouteofAdministration_CISIS.xml", None),
+        (valuesets.IMMUNIZATION_ROUTES, "JDV_ImmunizationRouteCodes_CISIS.xml", None),
+        (valuesets.VITAL_SIGNS, "JDV_SignesVitaux_CISIS.xml", None),
+        (
+            valuesets.IMMUNIZATION_KINDS,
+            "JDV_HL7_ActSubstanceAdministrationImmunizationCode_CISIS.xml",
+            None,
+        ),
     ]
     for table, name, system in pairs:
         kit = _kit_value_set(name, system)
         assert table == {code: label for code, (_, label) in kit.items()}, name
+    for with_systems, name in (
+        (valuesets.ADVANCE_DIRECTIVE_TYPES, "JDV_TypeDirectiveAnticipee_CISIS.xml"),
+        (valuesets.RELATIONSHIPS, "JDV_J11_RelationPatient_CISIS.xml"),
+    ):
+        assert with_systems == _kit_value_set(name), name
 
 
 # --- the validation helper, against a fake kit -------------------------------------------------

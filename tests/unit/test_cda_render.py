@@ -44,6 +44,12 @@ def test_vsm_header_and_sections_in_order() -> None:
         "Points de vigilance",
         "Traitement au long cours",
         "Traitements",
+        "Vaccinations",
+        "Signes vitaux",
+        "Statut fonctionnel (dépendance, autonomie)",
+        "Résultats d&#x27;examens",
+        "Plan de soins",
+        "Directives anticipées",
     ]
     assert "<table>" in page and "<th>Pathologie</th>" in page
     assert "HbA1c à 7,2 % en janvier.<br>Objectif &lt; 7 %" in page

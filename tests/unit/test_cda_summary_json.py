@@ -160,3 +160,92 @@ def test_decimal_quantities_keep_their_value() -> None:
 def test_code_label_equal_to_label_is_not_repeated() -> None:
     problem = Problem("Hypertension", cim10="I10", cim10_label="Hypertension")
     assert problem.cim10_label is None
+
+
+# --- the declared schema (domain/summary_json.py) -------------------------------------------------
+
+
+def test_the_documentation_tables_are_generated_and_up_to_date() -> None:
+    from dmp_desktop.domain import summary_json
+
+    text = summary_json.DOC_PATH.read_text(encoding="utf-8")
+    assert summary_json.render_doc(text) == text, (
+        "docs/vsm-json.md is stale: python -m dmp_desktop.domain.summary_json --write"
+    )
+    assert summary_json.main(["--check"], out=lambda _line: None) == 0
+    documented = summary_json.documented_names(text)
+    for schema in summary_json.DOCUMENTED:
+        assert schema.__name__.removesuffix("Schema") in documented
+    # Every key of every object is in the document, with its meaning.
+    for schema in summary_json.DOCUMENTED:
+        for name, info in schema.model_fields.items():
+            assert f"| `{info.alias or name}` |" in text, (schema.__name__, name)
+            assert info.description, (schema.__name__, name)
+
+
+def test_a_stale_documentation_is_detected(tmp_path: Path) -> None:
+    from dmp_desktop.domain import summary_json
+
+    doc = tmp_path / "vsm-json.md"
+    text = summary_json.DOC_PATH.read_text(encoding="utf-8")
+    doc.write_text(text.replace("| `dose_max` |", "| `dose_maxi` |"), encoding="utf-8")
+    lines: list[str] = []
+    assert summary_json.main(["--check", "--doc", str(doc)], out=lines.append) == 1
+    assert "out of date" in lines[0]
+    assert summary_json.main(["--write", "--doc", str(doc)], out=lines.append) == 0
+    assert doc.read_text(encoding="utf-8") == text
+
+
+def test_the_schema_covers_every_field_of_the_model() -> None:
+    """A field added to a dataclass and forgotten in the schema would be silently dropped."""
+    import dataclasses
+
+    from dmp_desktop.domain import summary_json
+
+    for cls, schema in summary_json._SCHEMA_OF.items():
+        fields = {f.name for f in dataclasses.fields(cls)}
+        keys = set(schema.model_fields) - {"schema_id"}
+        if cls is summary_json.m.PatientIdentity:
+            fields = (fields - {"ins"}) | {"ins", "ins_kind"}
+        assert fields == keys, cls.__name__
+
+
+def test_every_problem_is_listed_with_a_french_reason() -> None:
+    data = summary_to_dict(minimal_summary())
+    data["allergies"] = [{"agnet": "x"}]
+    data["treatments"] = [{"name": "x", "long_term": "oui", "posology": {"times": 0}}]
+    data["vital_signs"] = [{"code": "29463-7", "value": "lourd", "unit": "kg"}]
+    with pytest.raises(SummaryFormatError) as caught:
+        summary_from_dict(data)
+    problems = dict(caught.value.problems)
+    assert problems["allergies[0].agent"] == "required"
+    assert problems["allergies[0].agnet"] == "unknown_key"
+    assert problems["treatments[0].long_term"] == "boolean_expected"
+    assert problems["treatments[0].posology.times"] == "positive_integer_expected"
+    assert problems["vital_signs[0].value"] == "number_expected"
+    french = caught.value.french()
+    assert "allergies[0].agnet : clé inconnue" in french
+    assert "treatments[0].long_term : true ou false attendu" in french
+    assert "lourd" not in french  # values are never echoed
+
+
+def test_new_sections_round_trip_in_json() -> None:
+    summary = full_summary()
+    data = summary_to_dict(summary)
+    assert data["treatments"][0]["posology"] == {
+        "dose": 1,
+        "dose_unit": "{tablet}",
+        "times": 2,
+        "period": 1,
+        "period_unit": "d",
+        "route": "20053000",
+    }
+    assert data["vital_signs"][0] == {
+        "code": "29463-7",
+        "value": 92.5,
+        "unit": "kg",
+        "date": "2026-03-12",
+    }
+    assert data["trusted_person"]["relationship"] == "WIFE"
+    assert data["advance_directives"][0]["document_id"] == "1.2.250.1.999.4.1^DA-2024"
+    assert summary_from_dict(data) == summary

@@ -143,6 +143,16 @@ def test_treating_physician_defaults_to_the_author() -> None:
 # --- body ----------------------------------------------------------------------------------
 
 TOP_SECTIONS = ["1.2.250.1.213.1.1.2.29", "1.2.250.1.213.1.1.2.150", "1.2.250.1.213.1.1.2.32"]
+# After the three the VSM requires, in this order, only when filled in (CI-SIS templates of the
+# IPS-FR and DLU sections).
+OPTIONAL_SECTIONS = [
+    ("vaccinations", "1.2.250.1.213.1.1.2.147"),
+    ("vital_signs", "1.2.250.1.213.1.1.2.75"),
+    ("functional_status", "1.2.250.1.213.1.1.2.246"),
+    ("results", "1.2.250.1.213.1.1.2.151"),
+    ("care_plan", "1.2.250.1.213.1.1.2.158"),
+    ("advance_directives", "1.2.250.1.213.1.1.2.157"),
+]
 
 
 def top_templates(root: etree._Element) -> list[str]:
@@ -155,7 +165,12 @@ def top_templates(root: etree._Element) -> list[str]:
 def test_sections_are_in_order_and_text_rules_hold(name: str) -> None:
     summary = variant_summaries()[name]
     root = tree(build_vsm(summary))
-    assert top_templates(root) == TOP_SECTIONS
+    optional = [
+        template
+        for key, template in OPTIONAL_SECTIONS
+        if getattr(summary, key)  # an empty list gives no section
+    ]
+    assert top_templates(root) == TOP_SECTIONS + optional
     history = section(root, "1.2.250.1.213.1.1.2.30")
     risks = section(root, "1.2.250.1.213.1.1.2.31")
     plan = section(root, "1.2.250.1.213.1.1.2.32")
