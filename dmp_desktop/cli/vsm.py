@@ -151,7 +151,7 @@ def _build(data: bytes, args: argparse.Namespace, err: Any, stdout: TextIO) -> i
         summary = summary_from_json(data)
     except SummaryFormatError as exc:
         err.write(
-            f"Résumé JSON illisible : {exc.path or 'racine'} : {exc.reason}.\n"
+            f"Résumé JSON illisible :\n{exc.french()}\n"
             "Le format est décrit dans docs/vsm-json.md.\n"
         )
         return EXIT_USAGE

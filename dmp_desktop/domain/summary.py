@@ -23,27 +23,30 @@ JSON_SCHEMA_ID = "dmp-desktop/vsm-summary/1"  # also declared by summary_json
 
 
 class SummaryFormatError(ValueError):
-    """A summary in JSON that cannot be read; ``path`` says where, ``reason`` why (a code).
+    """A summary in JSON that cannot be read.
 
-    ``problems`` lists every (path, reason) found; :meth:`french` words them. No
-    health data: paths and reason codes only, never the values.
+    ``path`` says where (``allergies[2].agnet``), ``code`` why (``unknown_key``),
+    ``reason`` the same in French; ``problems`` lists every (path, code) found and
+    :meth:`french` words them all. No health data: paths and reasons only, never
+    the values.
     """
 
-    def __init__(
-        self, path: str, reason: str, problems: list[tuple[str, str]] | None = None
-    ) -> None:
-        super().__init__(f"{path or '<root>'}: {reason}")
+    def __init__(self, path: str, code: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(f"{path or '<root>'}: {code}")
         self.path = path
-        self.reason = reason
-        self.problems = problems or [(path, reason)]
+        self.code = code
+        self.problems = problems or [(path, code)]
+        self.reason = _reason_fr(code)
 
     def french(self) -> str:
-        from dmp_desktop.domain.summary_json import REASONS_FR
+        """One line per problem: « allergies[0].agnet : clé inconnue (faute de frappe ?) »."""
+        return "\n".join(f"{path or 'racine'} : {_reason_fr(code)}" for path, code in self.problems)
 
-        return "\n".join(
-            f"{path or 'racine'} : {REASONS_FR.get(reason, reason)}"
-            for path, reason in self.problems
-        )
+
+def _reason_fr(code: str) -> str:
+    from dmp_desktop.domain.summary_json import REASONS_FR
+
+    return REASONS_FR.get(code, code)
 
 
 # --- small value types ---------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_unreadable_input_is_a_usage_error(tmp_path: Path) -> None:
     data = json.loads(EXAMPLE_JSON.read_text(encoding="utf-8"))
     data["allergies"][0]["agnet"] = "typo"
     code, _, err = run("build", "--from", "-", stdin=json.dumps(data))
-    assert code == 2 and "allergies[0].agnet : unknown key" in err
+    assert code == 2 and "allergies[0].agnet : clé inconnue" in err
     hostile = tmp_path / "hostile.xml"
     hostile.write_text('<!DOCTYPE x [<!ENTITY e "x">]><x>&e;</x>', encoding="utf-8")
     code, _, err = run("json", str(hostile))

@@ -217,6 +217,7 @@ def test_every_problem_is_listed_with_a_french_reason() -> None:
     data["vital_signs"] = [{"code": "29463-7", "value": "lourd", "unit": "kg"}]
     with pytest.raises(SummaryFormatError) as caught:
         summary_from_dict(data)
+    assert caught.value.code == "required" and caught.value.reason == "obligatoire"
     problems = dict(caught.value.problems)
     assert problems["allergies[0].agent"] == "required"
     assert problems["allergies[0].agnet"] == "unknown_key"
