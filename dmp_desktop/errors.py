@@ -167,6 +167,19 @@ def host_reason(detail: str, code: str = "") -> str | None:
     return cleaned
 
 
+class AnswerTooLargeError(DmpProtocolError):
+    """A list answer holds more documents than the client accepts at once (``limit``)."""
+
+    message_id = "dmp.list_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("answer too large")
+        self.limit = limit
+
+    def message_params(self) -> dict[str, Any]:
+        return {"limit": f"{self.limit:,}".replace(",", "\u202f")}  # 100 000
+
+
 class DmpServiceError(DmpDesktopError):
     """The DMP refused the request with a business code (SOAP fault, HL7 or XDS error).
 

@@ -174,6 +174,11 @@ _CATALOGUE: dict[str, str] = {
         "La réponse du DMP est illisible ou inattendue ; elle a été ignorée. "
         "Réessayez ; si le problème persiste, contactez le support."
     ),
+    "dmp.list_too_large": (
+        "Le DMP renvoie plus de {limit} documents pour cette recherche : c'est plus que "
+        "DMP Desktop n'en affiche à la fois. Réduisez la période ou cherchez un type de "
+        "document précis."
+    ),
     "dmp.code.unknown": (
         "Le DMP a refusé la demande (code {code}). Réessayez ou contactez le support."
     ),

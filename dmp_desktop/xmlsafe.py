@@ -11,9 +11,20 @@ such node: its base 64. Such a document is parsed a second time without
 that limit, only when the DTD check on the raw bytes is reliable (an
 ASCII-compatible encoding: a UTF-16 document is not given that second
 chance), and its depth is then checked here.
+
+Large answers (an ITI-18 list of thousands of documents) are read with
+:class:`StreamParser` instead: the bytes are fed as they arrive and the
+caller takes each element of interest as soon as it is complete, then
+drops it, so memory holds one element at a time rather than the whole
+answer. The same protections apply (no DTD, no entity, no network, libxml2's
+depth and text-node limits); the caller bounds the total size and the bytes
+between two elements it takes (:class:`StreamParser` ``max_bytes`` and
+``max_gap``), so that a hostile answer cannot grow the tree either.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from lxml import etree
 
@@ -78,3 +89,98 @@ def parse(data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree._Element:
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise UnsafeXmlError("DTD refused")
     return root
+
+
+_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+_CARRY = max(len(m) for m in _MARKERS) - 1
+
+
+class StreamParser:
+    """Incremental parse of untrusted XML, for answers too large to hold as a tree.
+
+    ``tags``: the elements (Clark notation) reported when complete. Feed bytes
+    with :meth:`feed`, which returns the elements completed so far; the caller
+    must detach what it has read (:func:`release`) to keep memory bounded.
+    :meth:`close` returns the root of what remains.
+
+    Refused with :class:`UnsafeXmlError`: malformed XML, a DTD or entity
+    declaration (seen in the bytes, or in the parsed document), more than
+    ``max_bytes`` in total, or more than ``max_gap`` bytes fed since the last
+    reported element (nothing else may pile up in the tree).
+    """
+
+    def __init__(self, tags: Iterable[str], *, max_bytes: int, max_gap: int) -> None:
+        self._parser = etree.XMLPullParser(
+            events=("end",),
+            tag=list(tags),
+            resolve_entities=False,
+            no_network=True,
+            dtd_validation=False,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=False,
+            remove_pis=True,
+        )
+        self._max_bytes = max_bytes
+        self._max_gap = max_gap
+        self._size = 0
+        self._gap = 0
+        self._tail = b""
+        self._checked = False
+
+    @property
+    def size(self) -> int:
+        """Bytes fed so far."""
+        return self._size
+
+    def feed(self, data: bytes) -> list[etree._Element]:
+        """Parse ``data`` (the next bytes); the watched elements completed meanwhile."""
+        if not data:
+            return []
+        self._size += len(data)
+        self._gap += len(data)
+        if self._size > self._max_bytes:
+            raise UnsafeXmlError("document too large")
+        window = self._tail + data[:_CARRY]  # a marker split between two chunks
+        if any(m in data or m in window for m in _MARKERS):
+            raise UnsafeXmlError("DTD or entity declaration refused")
+        self._tail = data[-_CARRY:]
+        try:
+            self._parser.feed(data)
+            completed = [element for _event, element in self._parser.read_events()]
+        except etree.XMLSyntaxError as exc:
+            raise UnsafeXmlError("malformed XML") from exc
+        if completed:
+            self._gap = 0
+            if not self._checked:
+                self._check_doctype(completed[0])
+        elif self._gap > self._max_gap:
+            raise UnsafeXmlError("document too large")
+        return completed
+
+    def close(self) -> tuple[etree._Element, list[etree._Element]]:
+        """End of the input: the root of what remains, and the last watched elements."""
+        try:
+            root = self._parser.close()
+            completed = [element for _event, element in self._parser.read_events()]
+        except etree.XMLSyntaxError as exc:
+            raise UnsafeXmlError("malformed XML") from exc
+        self._check_doctype(root)
+        return root, completed
+
+    def _check_doctype(self, element: etree._Element) -> None:
+        # A DTD precedes the root: once any element exists, the document info is final.
+        docinfo = element.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None:
+            raise UnsafeXmlError("DTD refused")
+        self._checked = True
+
+
+def release(element: etree._Element) -> None:
+    """Drop a completed element read from a :class:`StreamParser`, and any earlier sibling."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is None:
+        return
+    while element.getprevious() is not None:
+        del parent[0]

@@ -11,8 +11,9 @@ import dataclasses
 import logging
 import ssl
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -49,6 +50,8 @@ from dmp_desktop.dmp.soap import (
     SoapRequest,
     SoapResponse,
     build_envelope,
+    envelope_bytes,
+    is_xml_media,
     parse_envelope,
     read_http_response,
 )
@@ -468,8 +471,7 @@ class DmpClient:
             to=url,
             security_tokens=[self._vihf(query.patient, purpose, reason)],
         )
-        answer = self._call(url, request, expected_action=xds.ACTION_FIND_RESPONSE, name="TD3.1")
-        result = xds.parse_find_documents_response(answer.body, requested=query.patient)
+        result = self._call_find(url, request, query.patient)
         entries = xds.filter_entries(result.entries, query)
         log.info(
             "TD3.1 %s: %d entries, %d shown, %d warnings",
@@ -768,32 +770,97 @@ class DmpClient:
             log.info("%s %s refused: %s", name, request.message_id, type(exc).__name__)
             raise
 
-    def _exchange(self, url: str, request: SoapRequest, name: str) -> tuple[int, str | None, bytes]:
+    def _call_find(self, url: str, request: SoapRequest, patient: Ins) -> xds.FindDocumentsResult:
+        """TD3.1's exchange: a SOAP answer is read as it arrives (:class:`xds.FindDocumentsReader`),
+        so that a list of thousands of documents never sits whole in memory."""
+        reader = xds.FindDocumentsReader(patient)
+
+        def stream_to(status: int, content_type: str | None) -> xds.FindDocumentsReader | None:
+            return reader if 200 <= status < 300 and is_xml_media(content_type) else None
+
+        status, content_type, data = self._exchange(url, request, "TD3.1", stream_to=stream_to)
+        try:
+            if not (200 <= status < 300 and is_xml_media(content_type)):
+                if not 200 <= status < 300:
+                    read_http_response(status, content_type, data)  # raises the fault
+                    raise DmpProtocolError(f"HTTP {status}")
+                envelope = envelope_bytes(content_type, data)  # the root of a multipart answer
+                view = memoryview(envelope)
+                for start in range(0, len(envelope), _FEED_SIZE):
+                    reader.feed(bytes(view[start : start + _FEED_SIZE]))
+            return reader.close(
+                expected_action=xds.ACTION_FIND_RESPONSE, relates_to=request.message_id
+            )
+        except DmpDesktopError as exc:
+            log.info("TD3.1 %s refused: %s", request.message_id, type(exc).__name__)
+            raise
+
+    def _exchange(
+        self,
+        url: str,
+        request: SoapRequest,
+        name: str,
+        *,
+        stream_to: _StreamChooser | None = None,
+    ) -> tuple[int, str | None, bytes]:
         if urlsplit(url).scheme != "https":
             raise SettingsError("settings.https_required")
         started = time.monotonic()
         try:
-            status, content_type, data = self._post(url, request)
+            status, content_type, data = self._post(url, request, stream_to)
         except (httpx.HTTPError, OSError) as exc:
             error = translate_http_error(exc)
             log.info("%s %s failed: %s", name, request.message_id, type(error).__name__)
             raise error from None
+        except DmpDesktopError as exc:
+            log.info("%s %s refused: %s", name, request.message_id, type(exc).__name__)
+            raise
         elapsed_ms = (time.monotonic() - started) * 1000
         log.info("%s %s -> HTTP %d in %.0f ms", name, request.message_id, status, elapsed_ms)
         return status, content_type, data
 
-    def _post(self, url: str, request: SoapRequest) -> tuple[int, str | None, bytes]:
+    def _post(
+        self, url: str, request: SoapRequest, stream_to: _StreamChooser | None = None
+    ) -> tuple[int, str | None, bytes]:
+        """POST ``request``; the answer's status, content type and body.
+
+        ``stream_to`` may take the body as it arrives instead (then the body
+        returned is empty): given the status and content type, it returns a
+        sink (``feed(bytes)``) or None to have the body buffered as usual.
+        """
         headers = {"Content-Type": request.content_type, "Accept": ns.SOAP12_CONTENT_TYPE}
         limit = xmlsafe.MAX_XML_BYTES
         with self._http.stream("POST", url, content=request.data, headers=headers) as response:
+            status, content_type = response.status_code, response.headers.get("content-type")
+            sink = stream_to(status, content_type) if stream_to is not None else None
             chunks: list[bytes] = []
             size = 0
+            if sink is not None:
+                # libxml2 parses large pieces faster than the network's small ones.
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= _FEED_SIZE:
+                        sink.feed(b"".join(chunks))
+                        chunks, size = [], 0
+                if chunks:
+                    sink.feed(b"".join(chunks))
+                return status, content_type, b""
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > limit:
                     raise DmpProtocolError("answer too large")
                 chunks.append(chunk)
-            return response.status_code, response.headers.get("content-type"), b"".join(chunks)
+            return status, content_type, b"".join(chunks)
+
+
+class _Sink(Protocol):
+    def feed(self, data: bytes) -> None: ...
+
+
+_StreamChooser = Callable[[int, str | None], _Sink | None]
+# Bytes handed to the parser at a time when an answer is streamed.
+_FEED_SIZE = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)

@@ -196,6 +196,16 @@ def parse_envelope(
         raise DmpProtocolError(f"unreadable answer: {exc}") from None
     except (etree.LxmlError, ValueError) as exc:  # defensive: lxml corner cases
         raise DmpProtocolError(f"unreadable answer: {type(exc).__name__}") from None
+    return read_envelope(root, expected_action=expected_action, relates_to=relates_to)
+
+
+def read_envelope(
+    root: Element,
+    *,
+    expected_action: str | None = None,
+    relates_to: str | None = None,
+) -> SoapResponse:
+    """:func:`parse_envelope` on an already parsed (and safe) tree."""
     if root.tag == qn(SOAP11, "Envelope"):
         raise DmpProtocolError("SOAP 1.1 envelope where SOAP 1.2 is expected")
     if root.tag != qn(ns.SOAP12, "Envelope"):
@@ -219,6 +229,17 @@ def parse_envelope(
     return SoapResponse(
         body=first, action=action, message_id=message_id, relates_to=answer_relates_to
     )
+
+
+def is_xml_media(content_type: str | None) -> bool:
+    """Whether an answer of this content type is the SOAP envelope itself (no MIME parts)."""
+    media = media_type(content_type)
+    return media is None or media in _XML_CONTENT_TYPES
+
+
+def envelope_bytes(content_type: str | None, data: bytes) -> bytes:
+    """The SOAP envelope of a 2xx answer: the body itself, or the root part of a multipart."""
+    return _envelope_bytes(content_type, data)
 
 
 def _envelope_bytes(content_type: str | None, data: bytes) -> bytes:

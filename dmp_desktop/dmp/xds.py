@@ -44,10 +44,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from lxml import etree
 
-from dmp_desktop.dmp import ebrs
+from dmp_desktop import xmlsafe
+from dmp_desktop.dmp import ebrs, ns, soap
 from dmp_desktop.dmp.ebrs import QUERY, RIM, RS, RegistryError
 from dmp_desktop.dmp.mtom import MtomMessage, element_bytes
-from dmp_desktop.dmp.xmlutil import Element, attr, child, children, qn, text
+from dmp_desktop.dmp.xmlutil import Element, child, children, qn, text
 from dmp_desktop.domain.document import (
     Author,
     Code,
@@ -58,7 +59,7 @@ from dmp_desktop.domain.document import (
     RetrievedDocument,
 )
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
-from dmp_desktop.errors import DmpProtocolError
+from dmp_desktop.errors import AnswerTooLargeError, DmpProtocolError
 
 XDSB = "urn:ihe:iti:xds-b:2007"
 
@@ -159,7 +160,21 @@ def parse_dtm(value: str | None) -> datetime | None:
     """An XDS DTM (``YYYY[MM[DD[hh[mm[ss]]]]]``, UTC) as an aware datetime."""
     if value is None or not value.strip():
         return None
-    match = _DTM.match(value.strip())
+    value = value.strip()
+    if len(value) == 14 and value.isascii() and value.isdigit():  # the usual full form
+        try:
+            return datetime(
+                int(value[:4]),
+                int(value[4:6]),
+                int(value[6:8]),
+                int(value[8:10]),
+                int(value[10:12]),
+                int(value[12:]),
+                tzinfo=UTC,
+            )
+        except ValueError:
+            raise DmpProtocolError("invalid XDS date") from None
+    match = _DTM.match(value)
     if match is None:
         raise DmpProtocolError("invalid XDS date")
     parts = [int(p) if p else None for p in match.groups()]
@@ -304,36 +319,116 @@ def build_find_documents(query: DocumentQuery) -> Element:
 
 # --- FindDocuments answer -------------------------------------------------------------------------
 
+# How much of a list answer is read at most. A real record has up to some
+# thousands of documents (a few kB each): the answer is read as it arrives and
+# each entry dropped from the tree once read, so memory follows the entries,
+# not the bytes. These bounds stop a hostile host, not a real record.
+MAX_ENTRIES = 100_000
+MAX_ANSWER_BYTES = 1 << 30
+MAX_ENTRY_BYTES = 4 << 20  # bytes between two entries (one entry is a few kB)
 
-def _classifications(eo: Element, scheme: str) -> list[Element]:
-    return [
-        c for c in children(eo, RIM, "Classification") if c.get("classificationScheme") == scheme
-    ]
+_SLOT = qn(RIM, "Slot")
+_VALUE_LIST = qn(RIM, "ValueList")
+_VALUE = qn(RIM, "Value")
+_NAME = qn(RIM, "Name")
+_DESCRIPTION = qn(RIM, "Description")
+_LOCALIZED = qn(RIM, "LocalizedString")
+_CLASSIFICATION = qn(RIM, "Classification")
+_EXTERNAL_ID = qn(RIM, "ExternalIdentifier")
+_VERSION_INFO = qn(RIM, "VersionInfo")
+_EXTRINSIC_OBJECT = qn(RIM, "ExtrinsicObject")
+_OBJECT_LIST = qn(RIM, "RegistryObjectList")
+_QUERY_RESPONSE = qn(QUERY, "AdhocQueryResponse")
+_STATUSES = {status.value: status for status in DocumentStatus}
+_NO_CODE = Code("")
 
 
-def _code(classification: Element) -> Code:
-    return Code(
-        code=(classification.get("nodeRepresentation") or "").strip(),
-        display=ebrs.localized(classification, "Name"),
-        scheme=ebrs.slot_value(classification, "codingScheme") or "",
-    )
-
-
-def _single_code(eo: Element, scheme: str) -> Code | None:
-    found = _classifications(eo, scheme)
-    return _code(found[0]) if found else None
-
-
-def _external_id(eo: Element, scheme: str) -> str | None:
-    for ext in children(eo, RIM, "ExternalIdentifier"):
-        if ext.get("identificationScheme") == scheme:
-            value = (ext.get("value") or "").strip()
-            return value or None
+def _first(values: list[str] | None) -> str | None:
+    """The first non-blank value, stripped (``ebrs.slot_value``'s rule)."""
+    for value in values or ():
+        value = value.strip()
+        if value:
+            return value
     return None
 
 
-def _author(classification: Element) -> Author:
-    slots = ebrs.all_slots(classification)
+def _values(slot: Element) -> list[str]:
+    """The values of a ``Slot`` (its first ``ValueList``), in order."""
+    for value_list in slot:
+        if value_list.tag == _VALUE_LIST:
+            return [value.text or "" for value in value_list if value.tag == _VALUE]
+    return []
+
+
+def _localized(holder: Element) -> str:
+    """The first ``LocalizedString/@value`` of ``holder`` (stripped), else ""."""
+    for string in holder:
+        if string.tag == _LOCALIZED:
+            return (string.get("value") or "").strip()
+    return ""
+
+
+class _Shared:
+    """Values repeated from entry to entry, made once per answer (time and memory).
+
+    Codes and authors are frozen values: entries of one answer share them.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[tuple[str, str, str], Code] = {}
+        self.authors: dict[tuple[tuple[str, tuple[str, ...]], ...], Author] = {}
+        self.patients: dict[str, Ins] = {}
+        self.dates: dict[str, datetime | None] = {}
+
+    def code(self, classification: Element) -> Code:
+        """A classification's code: ``nodeRepresentation``, its ``Name``, its ``codingScheme``."""
+        display: str | None = None
+        scheme: str | None = None
+        for node in classification:
+            tag = node.tag
+            if tag == _SLOT:
+                if scheme is None and node.get("name") == "codingScheme":
+                    scheme = next((v.strip() for v in _values(node) if v.strip()), None)
+            elif tag == _NAME and display is None:
+                display = _localized(node)
+        representation = classification.get("nodeRepresentation")
+        key = (representation.strip() if representation else "", display or "", scheme or "")
+        found = self.codes.get(key)
+        if found is None:
+            found = self.codes[key] = Code(*key)
+        return found
+
+    def author(self, classification: Element) -> Author:
+        slots: dict[str, list[str]] = {}
+        for slot in classification:
+            if slot.tag == _SLOT:
+                name = slot.get("name")
+                if name:
+                    slots.setdefault(name, []).extend(_values(slot))
+        key = tuple((name, tuple(values)) for name, values in slots.items())
+        found = self.authors.get(key)
+        if found is None:
+            found = self.authors[key] = _author_from_slots(slots)
+        return found
+
+    def patient(self, value: str) -> Ins:
+        found = self.patients.get(value)
+        if found is None:
+            found = self.patients[value] = parse_patient_cx(value)
+        return found
+
+    def date(self, values: list[str] | None) -> datetime | None:
+        value = _first(values)
+        if value is None:
+            return None
+        if value not in self.dates:
+            if len(self.dates) > 4096:  # dates mostly differ from entry to entry
+                self.dates.clear()
+            self.dates[value] = parse_dtm(value)
+        return self.dates[value]
+
+
+def _author_from_slots(slots: dict[str, list[str]]) -> Author:
     person = next((v for v in slots.get("authorPerson", []) if v.strip()), "")
     national_id, family, given = None, "", ""
     if person:
@@ -358,10 +453,10 @@ def _author(classification: Element) -> Author:
 
 
 def _status(value: str | None) -> DocumentStatus:
-    for status in DocumentStatus:
-        if status.value == (value or "").strip():
-            return status
-    raise DmpProtocolError("a document has an unknown status")
+    status = _STATUSES.get((value or "").strip())
+    if status is None:
+        raise DmpProtocolError("a document has an unknown status")
+    return status
 
 
 def _int(value: str | None) -> int | None:
@@ -389,23 +484,84 @@ _MAPPED_SLOTS = frozenset(
 )
 
 
-def parse_extrinsic_object(eo: Element, requested: Ins | None = None) -> DocumentEntry:
-    """One ``ExtrinsicObject`` -> DocumentEntry. ``requested``: the patient asked about."""
+def parse_extrinsic_object(
+    eo: Element, requested: Ins | None = None, *, shared: _Shared | None = None
+) -> DocumentEntry:
+    """One ``ExtrinsicObject`` -> DocumentEntry. ``requested``: the patient asked about.
+
+    One pass over the entry's children: slots (first ``ValueList`` of each),
+    classifications by scheme (the first one for single codes), external
+    identifiers by scheme (the first one), the first ``Name``, ``Description``
+    and ``VersionInfo``. ``shared``: codes, authors and patient ids already
+    made for earlier entries of the same answer.
+    """
+    shared = shared or _Shared()
+    code = shared.code
+    slots: dict[str, list[str]] = {}
+    external: dict[str | None, str | None] = {}
+    title = comments = version = None
+    seen_version = False
+    type_code = class_code = format_code = practice = facility = None
+    authors: list[Author] = []
+    confidentiality: list[Code] = []
+    events: list[Code] = []
+    for node in eo:
+        tag = node.tag
+        if tag == _CLASSIFICATION:
+            scheme = node.get("classificationScheme")
+            if scheme == CLASS_CONFIDENTIALITY:
+                confidentiality.append(code(node))
+            elif scheme == CLASS_AUTHOR:
+                authors.append(shared.author(node))
+            elif scheme == CLASS_EVENT_CODE:
+                events.append(code(node))
+            elif scheme == CLASS_TYPE_CODE:
+                type_code = type_code or code(node)
+            elif scheme == CLASS_CLASS_CODE:
+                class_code = class_code or code(node)
+            elif scheme == CLASS_FORMAT_CODE:
+                format_code = format_code or code(node)
+            elif scheme == CLASS_PRACTICE_SETTING:
+                practice = practice or code(node)
+            elif scheme == CLASS_FACILITY_TYPE:
+                facility = facility or code(node)
+        elif tag == _SLOT:
+            name = node.get("name")
+            if name:
+                values = slots.get(name)
+                if values is None:
+                    slots[name] = _values(node)
+                else:
+                    values.extend(_values(node))
+        elif tag == _EXTERNAL_ID:
+            scheme = node.get("identificationScheme")
+            if scheme not in external:
+                value = node.get("value")
+                external[scheme] = (value.strip() or None) if value else None
+        elif tag == _NAME:
+            if title is None:
+                title = _localized(node)
+        elif tag == _DESCRIPTION:
+            if comments is None:
+                comments = _localized(node)
+        elif tag == _VERSION_INFO and not seen_version:
+            seen_version = True
+            version = node.get("versionName")
+
     entry_uuid = (eo.get("id") or "").strip()
-    unique_id = _external_id(eo, EXT_UNIQUE_ID)
-    patient_cx = _external_id(eo, EXT_PATIENT_ID)
+    unique_id = external.get(EXT_UNIQUE_ID)
+    patient_cx = external.get(EXT_PATIENT_ID)
     if not entry_uuid or not unique_id or not patient_cx:
         raise DmpProtocolError("a document lacks its id, unique id or patient id")
-    patient = parse_patient_cx(patient_cx)
+    patient = shared.patient(patient_cx)
     if requested is not None and (
         patient.value != requested.value or patient.kind is not requested.kind
     ):
         raise DmpProtocolError("the answer lists a document of another patient")
-    slots = ebrs.all_slots(eo)
-    repository = ebrs.slot_value(eo, "repositoryUniqueId")
+    repository = _first(slots.get("repositoryUniqueId"))
     if repository is None:
         raise DmpProtocolError("a document lacks its repository id")
-    digest = ebrs.slot_value(eo, "hash")
+    digest = _first(slots.get("hash"))
     if digest is not None and not _HEX40.match(digest):
         raise DmpProtocolError("a document has an invalid hash")
     extra = {
@@ -419,52 +575,172 @@ def parse_extrinsic_object(eo: Element, requested: Ins | None = None) -> Documen
     object_type = (eo.get("objectType") or "").strip()
     if object_type and object_type != OBJECT_TYPE_STABLE:
         extra["objectType"] = object_type
-    version = attr(child(eo, RIM, "VersionInfo"), "versionName")
+    date = shared.date
     return DocumentEntry(
         entry_uuid=entry_uuid,
         unique_id=unique_id,
         repository_id=repository,
         patient=patient,
-        title=ebrs.localized(eo, "Name"),
-        type_code=_single_code(eo, CLASS_TYPE_CODE) or Code(""),
-        class_code=_single_code(eo, CLASS_CLASS_CODE) or Code(""),
-        format_code=_single_code(eo, CLASS_FORMAT_CODE) or Code(""),
+        title=title or "",
+        type_code=type_code or _NO_CODE,
+        class_code=class_code or _NO_CODE,
+        format_code=format_code or _NO_CODE,
         mime_type=(eo.get("mimeType") or "").strip() or "application/octet-stream",
-        creation_time=parse_dtm(ebrs.slot_value(eo, "creationTime")),
-        service_start=parse_dtm(ebrs.slot_value(eo, "serviceStartTime")),
-        service_stop=parse_dtm(ebrs.slot_value(eo, "serviceStopTime")),
-        authors=tuple(_author(c) for c in _classifications(eo, CLASS_AUTHOR)),
-        confidentiality=tuple(_code(c) for c in _classifications(eo, CLASS_CONFIDENTIALITY)),
+        creation_time=date(slots.get("creationTime")),
+        service_start=date(slots.get("serviceStartTime")),
+        service_stop=date(slots.get("serviceStopTime")),
+        authors=tuple(authors),
+        confidentiality=tuple(confidentiality),
         status=_status(eo.get("status")),
-        practice_setting=_single_code(eo, CLASS_PRACTICE_SETTING),
-        facility_type=_single_code(eo, CLASS_FACILITY_TYPE),
-        event_codes=tuple(_code(c) for c in _classifications(eo, CLASS_EVENT_CODE)),
-        language=ebrs.slot_value(eo, "languageCode") or "fr-FR",
-        size=_int(ebrs.slot_value(eo, "size")),
+        practice_setting=practice,
+        facility_type=facility,
+        event_codes=tuple(events),
+        language=_first(slots.get("languageCode")) or "fr-FR",
+        size=_int(_first(slots.get("size"))),
         hash_sha1=digest.lower() if digest else None,
-        comments=ebrs.localized(eo, "Description"),
+        comments=comments or "",
         version=(version or "").strip() or None,
         extra=extra,
     )
+
+
+def _total(body: Element) -> int | None:
+    total_raw = body.get("totalResultCount")
+    if total_raw is not None and total_raw.strip().isdigit():
+        return int(total_raw.strip())
+    return None
 
 
 def parse_find_documents_response(
     body: Element, requested: Ins | None = None
 ) -> FindDocumentsResult:
     """An ``AdhocQueryResponse`` -> entries (errors raise, warnings are kept)."""
-    if body is None or body.tag != qn(QUERY, "AdhocQueryResponse"):
+    if body is None or body.tag != _QUERY_RESPONSE:
         raise DmpProtocolError("answer is not an AdhocQueryResponse")
     warnings = ebrs.check_response(body)
     object_list = child(body, RIM, "RegistryObjectList")
+    shared = _Shared()
     entries = tuple(
-        parse_extrinsic_object(eo, requested)
+        parse_extrinsic_object(eo, requested, shared=shared)
         for eo in children(object_list, RIM, "ExtrinsicObject")
     )
-    total_raw = body.get("totalResultCount")
-    total: int | None = None
-    if total_raw is not None and total_raw.strip().isdigit():
-        total = int(total_raw.strip())
-    return FindDocumentsResult(entries=entries, warnings=tuple(warnings), total=total)
+    return FindDocumentsResult(entries=entries, warnings=tuple(warnings), total=_total(body))
+
+
+class FindDocumentsReader:
+    """An ITI-18 answer read as its bytes arrive (:meth:`feed`), then :meth:`close`.
+
+    Each ``ExtrinsicObject`` becomes a :class:`DocumentEntry` as soon as it is
+    complete and is then dropped from the tree, so a list of 20,000 documents
+    never exists as a whole tree nor as a whole byte string. The outcome is
+    that of :func:`~dmp_desktop.dmp.soap.parse_envelope` followed by
+    :func:`parse_find_documents_response` on the whole answer: a SOAP fault,
+    a registry error, a wrong WS-Addressing header or an unreadable entry
+    raise the same typed errors, in the same order. Beyond :data:`MAX_ENTRIES`
+    entries: :class:`~dmp_desktop.errors.AnswerTooLargeError`.
+    """
+
+    def __init__(
+        self,
+        requested: Ins | None = None,
+        *,
+        max_entries: int = MAX_ENTRIES,
+        max_bytes: int = MAX_ANSWER_BYTES,
+        max_entry_bytes: int = MAX_ENTRY_BYTES,
+    ) -> None:
+        self._requested = requested
+        self._max_entries = max_entries
+        self._parser = xmlsafe.StreamParser(
+            [_EXTRINSIC_OBJECT], max_bytes=max_bytes, max_gap=max_entry_bytes
+        )
+        self._shared = _Shared()
+        self._entries: list[DocumentEntry] = []
+        self._error: DmpProtocolError | None = None
+        self._object_list: Element | None = None
+
+    @property
+    def entries_read(self) -> int:
+        return len(self._entries)
+
+    def feed(self, data: bytes) -> None:
+        try:
+            completed = self._parser.feed(data)
+        except xmlsafe.UnsafeXmlError as exc:
+            raise DmpProtocolError(f"unreadable answer: {exc}") from None
+        self._take(completed)
+
+    def _listed(self, eo: Element) -> bool:
+        """Whether ``eo`` is an entry of the answer (Body/AdhocQueryResponse/RegistryObjectList)."""
+        parent = eo.getparent()
+        if self._object_list is not None:
+            return bool(eo.getparent() is self._object_list)
+        if parent is None or parent.tag != _OBJECT_LIST:
+            return False
+        response = parent.getparent()
+        if response is None or response.tag != _QUERY_RESPONSE:
+            return False
+        body = response.getparent()
+        envelope = body.getparent() if body is not None else None
+        if envelope is None or envelope.getparent() is not None:
+            return False
+        first_in_body = next(body.iterchildren(etree.Element), None)
+        first_list = next(response.iterchildren(_OBJECT_LIST), None)
+        soap_body = child(envelope, ns.SOAP12, "Body")
+        if first_in_body is not response or first_list is not parent or soap_body is not body:
+            return False
+        self._object_list = parent
+        return True
+
+    def _take(self, completed: list[Element]) -> None:
+        for eo in completed:
+            if not self._listed(eo):
+                raise DmpProtocolError("a document entry outside the answer's list")
+            if self._error is None:
+                if len(self._entries) >= self._max_entries:
+                    raise AnswerTooLargeError(self._max_entries)
+                try:
+                    self._entries.append(
+                        parse_extrinsic_object(eo, self._requested, shared=self._shared)
+                    )
+                except DmpProtocolError as exc:
+                    self._error = exc  # raised after the envelope's own errors (see close)
+            xmlsafe.release(eo)
+
+    def close(
+        self, *, expected_action: str | None = None, relates_to: str | None = None
+    ) -> FindDocumentsResult:
+        """The end of the answer: check the envelope, then the entries read."""
+        try:
+            root, completed = self._parser.close()
+        except xmlsafe.UnsafeXmlError as exc:
+            raise DmpProtocolError(f"unreadable answer: {exc}") from None
+        self._take(completed)
+        answer = soap.read_envelope(root, expected_action=expected_action, relates_to=relates_to)
+        body = answer.body
+        if body.tag != _QUERY_RESPONSE:
+            raise DmpProtocolError("answer is not an AdhocQueryResponse")
+        warnings = ebrs.check_response(body)
+        if self._error is not None:
+            raise self._error
+        return FindDocumentsResult(
+            entries=tuple(self._entries), warnings=tuple(warnings), total=_total(body)
+        )
+
+
+def read_find_documents(
+    data: bytes,
+    requested: Ins | None = None,
+    *,
+    expected_action: str | None = None,
+    relates_to: str | None = None,
+    chunk: int = 1 << 16,
+) -> FindDocumentsResult:
+    """A whole ITI-18 answer envelope (bytes) through :class:`FindDocumentsReader`."""
+    reader = FindDocumentsReader(requested)
+    view = memoryview(data)
+    for start in range(0, len(data), chunk):
+        reader.feed(bytes(view[start : start + chunk]))
+    return reader.close(expected_action=expected_action, relates_to=relates_to)
 
 
 def filter_entries(entries: Iterable[DocumentEntry], query: DocumentQuery) -> list[DocumentEntry]:
@@ -561,8 +837,11 @@ __all__ = [
     "ACTION_RETRIEVE",
     "ACTION_RETRIEVE_RESPONSE",
     "DEFAULT_YEARS",
+    "MAX_ANSWER_BYTES",
+    "MAX_ENTRIES",
     "QUERY_FIND_DOCUMENTS",
     "XDSB",
+    "FindDocumentsReader",
     "FindDocumentsResult",
     "RetrieveResult",
     "build_find_documents",
@@ -577,5 +856,6 @@ __all__ = [
     "parse_retrieve_response",
     "parse_xcn",
     "parse_xon",
+    "read_find_documents",
     "two_years_before",
 ]

@@ -30,9 +30,8 @@ def is_element(node: Any) -> bool:
 
 
 def element_children(el: Element) -> Iterator[Element]:
-    for node in el:
-        if is_element(node):
-            yield node
+    """Child elements of ``el`` (comments, processing instructions and entities left out)."""
+    return el.iterchildren(etree.Element)
 
 
 def local_name(el: Element) -> str:
@@ -48,18 +47,13 @@ def child(el: Element | None, ns: str, local: str) -> Element | None:
     """First child element ``{ns}local`` of ``el``, or None."""
     if el is None:
         return None
-    tag = qn(ns, local)
-    for node in element_children(el):
-        if node.tag == tag:
-            return node
-    return None
+    return next(el.iterchildren(f"{{{ns}}}{local}"), None)
 
 
 def children(el: Element | None, ns: str, local: str) -> list[Element]:
     if el is None:
         return []
-    tag = qn(ns, local)
-    return [node for node in element_children(el) if node.tag == tag]
+    return list(el.iterchildren(f"{{{ns}}}{local}"))
 
 
 def path(el: Element | None, ns: str, *locals_: str) -> Element | None:

@@ -40,7 +40,7 @@ class Confidentiality(enum.Enum):
     INVISIBLE_LEGAL_REPS = "INVISIBLE_REPRESENTANTS_LEGAUX"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Code:
     """A coded value: code, display name, coding scheme (OID or name)."""
 
@@ -49,7 +49,7 @@ class Code:
     scheme: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     national_id: str | None = None
     family_name: str = ""
@@ -64,7 +64,7 @@ class Author:
         return f"{self.given_name.title()} {self.family_name.upper()}".strip()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentEntry:
     """One DocumentEntry of the registry (metadata only; the bytes are retrieved apart)."""
 

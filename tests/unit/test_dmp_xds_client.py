@@ -321,3 +321,62 @@ def test_statuses_of_the_query_reach_the_wire() -> None:
     )
     assert [e.status for e in entries] == [DocumentStatus.ARCHIVED]
     assert b"StatusType:Archived" in request.content
+
+
+# --- a long list, streamed ------------------------------------------------------------------------
+
+
+class _Pieces(httpx.SyncByteStream):
+    """An answer delivered in small pieces, as the network does; counts what was read."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.data, self.size, self.read = data, size, 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for start in range(0, len(self.data), self.size):
+            self.read += min(self.size, len(self.data) - start)
+            yield self.data[start : start + self.size]
+
+
+def test_a_long_list_is_read_as_it_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Larger than the cap of whole answers (lowered here), read piece by piece."""
+    monkeypatch.setattr(xmlsafe, "MAX_XML_BYTES", 64 * 1024)
+    objects = [
+        extrinsic_object(unique_id=f"1.2.{n}", entry_uuid=f"urn:uuid:{n}") for n in range(150)
+    ]
+    streams: list[_Pieces] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        stream = _Pieces(query_response(*objects, relates_to=_message_id(request)), 1500)
+        streams.append(stream)
+        return httpx.Response(200, stream=stream, headers=SOAP_CT)
+
+    with _client(handler) as client:
+        entries = client.find_documents(DocumentQuery(patient=INS))
+    assert [e.unique_id for e in entries] == [f"1.2.{n}" for n in range(150)]
+    assert streams[0].read == len(streams[0].data) > xmlsafe.MAX_XML_BYTES
+
+
+def test_a_fault_on_a_list_is_a_service_error_whatever_the_status() -> None:
+    fault = (
+        '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
+        "<soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value><soap:Subcode>"
+        "<soap:Value>DMPAccessDenied</soap:Value></soap:Subcode></soap:Code><soap:Reason>"
+        '<soap:Text xml:lang="fr">refus</soap:Text></soap:Reason></soap:Fault>'
+        "</soap:Body></soap:Envelope>"
+    ).encode()
+    for status in (200, 500):
+        with _client(lambda _r, s=status: httpx.Response(s, content=fault, headers=SOAP_CT)) as c:
+            with pytest.raises(DmpServiceError) as raised:
+                c.find_documents(DocumentQuery(patient=INS))
+        assert raised.value.code == "DMPAccessDenied"
+
+
+def test_a_list_in_a_multipart_answer_is_read_too() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        envelope = query_response(extrinsic_object(), relates_to=_message_id(request))
+        content_type, body = mtom.build_mtom(envelope, [], action=xds.ACTION_FIND_RESPONSE)
+        return httpx.Response(200, content=body, headers={"Content-Type": content_type})
+
+    with _client(handler) as client:
+        assert len(client.find_documents(DocumentQuery(patient=INS))) == 1

@@ -47,6 +47,7 @@ from dmp_desktop.dmp.vihf_signature import VihfSignatureError
 from dmp_desktop.dmp.xades import XadesError
 from dmp_desktop.domain.patient import InsError
 from dmp_desktop.errors import (
+    AnswerTooLargeError,
     CardError,
     CardNotRecognisedError,
     CardRemovedError,
@@ -109,6 +110,7 @@ SAMPLES: list[DmpDesktopError] = [
     ClientCertificateRejectedError(),
     TimeoutError_(),
     DmpProtocolError("unreadable answer"),
+    AnswerTooLargeError(100_000),
     VihfSignatureError("certificat"),
     XadesError("signature"),
     DmpServiceError("DMPAccessDenied"),

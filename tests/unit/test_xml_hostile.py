@@ -29,7 +29,7 @@ from dmp_desktop.cda.level1 import extract_level1, wrap_pdf
 from dmp_desktop.cda.render import render_html
 from dmp_desktop.cda.samples import minimal_pdf, minimal_summary
 from dmp_desktop.cda.vsm import parse_vsm
-from dmp_desktop.dmp import xades
+from dmp_desktop.dmp import xades, xds
 from dmp_desktop.dmp.mtom import MimePart, build_mtom, parse_mtom
 from dmp_desktop.dmp.soap import parse_envelope, read_http_response
 from dmp_desktop.domain.document import RetrievedDocument
@@ -94,6 +94,7 @@ CLIENT_PARSERS: dict[str, Callable[[bytes], object]] = {
     "réponse SOAP 500": lambda data: read_http_response(500, SOAP_CT, data),
     "réponse MTOM": _read_mtom,
     "réponse multipart": _read_multipart_as_soap,
+    "liste TD3.1 lue en flux": lambda data: xds.read_find_documents(data, chunk=64),
     "rendu CDA": render_html,
     "CDA niveau 1": extract_level1,
     "VSM": parse_vsm,
@@ -230,6 +231,22 @@ def test_answers_carrying_entities_are_refused(tmp_path: Path, listener: Listene
                 body = plant(answer.body, subset, reference)
             with pytest.raises(DmpProtocolError) as refused:
                 read(body)
+            assert CANARY not in repr(refused.value), (answer.name, label)
+    assert listener.connections() == 0
+
+
+def test_lists_carrying_entities_are_refused_when_streamed(
+    tmp_path: Path, listener: Listener
+) -> None:
+    """The TD3.1 answers (official and the host's) through the streamed list reader."""
+    secret = canary_file(tmp_path)
+    lists = [a for a in (*official_answers(), *host_answers()) if a.transaction == "TD3.1"]
+    assert lists
+    for answer in lists:
+        assert not answer.content_type.startswith("multipart/")
+        for label, (subset, reference) in _plants(secret, listener).items():
+            with pytest.raises(DmpProtocolError) as refused:
+                xds.read_find_documents(plant(answer.body, subset, reference), chunk=512)
             assert CANARY not in repr(refused.value), (answer.name, label)
     assert listener.connections() == 0
 
