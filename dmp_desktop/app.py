@@ -7,6 +7,7 @@ what the real components cannot show.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -182,6 +183,19 @@ def configure_application(app: QApplication) -> None:
     install_translations(app)
 
 
+def settle_heap() -> None:
+    """Once the window is built: keep what start-up made out of the collector's full passes.
+
+    Modules, classes and the window's widgets live as long as the application.
+    Without this, each full pass of Python's cyclic garbage collector walks them
+    all again (some 85,000 objects, 50 to 100 ms during which no thread runs
+    Python, so the window cannot repaint), which happens while a long list of
+    documents is being read. Objects made later (the patients' documents) are
+    collected as usual.
+    """
+    gc.freeze()
+
+
 def gui_main(argv: Sequence[str] | None = None) -> int:
     """Run the window; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -199,6 +213,7 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
     settings.apply_environment()
     window = build_app(settings)
     window.show()
+    settle_heap()
     try:
         return app.exec()
     finally:

@@ -24,7 +24,7 @@ between two elements it takes (:class:`StreamParser` ``max_bytes`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from lxml import etree
 
@@ -133,10 +133,15 @@ class StreamParser:
         """Bytes fed so far."""
         return self._size
 
-    def feed(self, data: bytes) -> list[etree._Element]:
-        """Parse ``data`` (the next bytes); the watched elements completed meanwhile."""
+    def feed(self, data: bytes) -> Iterator[etree._Element]:
+        """Parse ``data`` (the next bytes); yields the watched elements completed meanwhile.
+
+        Iterate it to the end before feeding more. Each element is best released
+        (:func:`release`) before taking the next one: no reference to it kept, it is
+        freed as a whole once a later one is released.
+        """
         if not data:
-            return []
+            return iter(())
         self._size += len(data)
         self._gap += len(data)
         if self._size > self._max_bytes:
@@ -147,26 +152,30 @@ class StreamParser:
         self._tail = data[-_CARRY:]
         try:
             self._parser.feed(data)
-            completed = [element for _event, element in self._parser.read_events()]
         except etree.XMLSyntaxError as exc:
             raise UnsafeXmlError("malformed XML") from exc
-        if completed:
-            self._gap = 0
+        return self._completed()
+
+    def _completed(self) -> Iterator[etree._Element]:
+        any_element = False
+        for _event, element in self._parser.read_events():
             if not self._checked:
-                self._check_doctype(completed[0])
+                self._check_doctype(element)
+            any_element = True
+            yield element
+        if any_element:
+            self._gap = 0
         elif self._gap > self._max_gap:
             raise UnsafeXmlError("document too large")
-        return completed
 
-    def close(self) -> tuple[etree._Element, list[etree._Element]]:
+    def close(self) -> tuple[etree._Element, Iterator[etree._Element]]:
         """End of the input: the root of what remains, and the last watched elements."""
         try:
             root = self._parser.close()
-            completed = [element for _event, element in self._parser.read_events()]
         except etree.XMLSyntaxError as exc:
             raise UnsafeXmlError("malformed XML") from exc
         self._check_doctype(root)
-        return root, completed
+        return root, self._completed()
 
     def _check_doctype(self, element: etree._Element) -> None:
         # A DTD precedes the root: once any element exists, the document info is final.

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -354,6 +354,12 @@ def _first(values: list[str] | None) -> str | None:
 
 def _values(slot: Element) -> list[str]:
     """The values of a ``Slot`` (its first ``ValueList``), in order."""
+    if len(slot) == 1:  # the usual shape, read without a loop: ValueList/Value
+        value_list = slot[0]
+        if value_list.tag == _VALUE_LIST and len(value_list) == 1:
+            value = value_list[0]
+            if value.tag == _VALUE:
+                return [value.text or ""]
     for value_list in slot:
         if value_list.tag == _VALUE_LIST:
             return [value.text or "" for value in value_list if value.tag == _VALUE]
@@ -384,13 +390,32 @@ class _Shared:
         """A classification's code: ``nodeRepresentation``, its ``Name``, its ``codingScheme``."""
         display: str | None = None
         scheme: str | None = None
-        for node in classification:
-            tag = node.tag
-            if tag == _SLOT:
-                if scheme is None and node.get("name") == "codingScheme":
-                    scheme = next((v.strip() for v in _values(node) if v.strip()), None)
-            elif tag == _NAME and display is None:
-                display = _localized(node)
+        if len(classification) == 2:
+            # The usual shape, read without loops: Slot(codingScheme)/ValueList/Value, then
+            # Name/LocalizedString. Anything else goes the general way below.
+            slot, name = classification[0], classification[1]
+            if (
+                slot.tag == _SLOT
+                and name.tag == _NAME
+                and len(slot) == 1
+                and len(name) >= 1
+                and slot.get("name") == "codingScheme"
+            ):
+                value_list, string = slot[0], name[0]
+                if value_list.tag == _VALUE_LIST and len(value_list) == 1:
+                    value = value_list[0]
+                    if value.tag == _VALUE and string.tag == _LOCALIZED:
+                        scheme = (value.text or "").strip()
+                        display = (string.get("value") or "").strip()
+        if scheme is None or display is None:
+            display = scheme = None
+            for node in classification:
+                tag = node.tag
+                if tag == _SLOT:
+                    if scheme is None and node.get("name") == "codingScheme":
+                        scheme = next((v.strip() for v in _values(node) if v.strip()), None)
+                elif tag == _NAME and display is None:
+                    display = _localized(node)
         representation = classification.get("nodeRepresentation")
         key = (representation.strip() if representation else "", display or "", scheme or "")
         found = self.codes.get(key)
@@ -691,20 +716,23 @@ class FindDocumentsReader:
         self._object_list = parent
         return True
 
-    def _take(self, completed: list[Element]) -> None:
-        for eo in completed:
-            if not self._listed(eo):
-                raise DmpProtocolError("a document entry outside the answer's list")
-            if self._error is None:
-                if len(self._entries) >= self._max_entries:
-                    raise AnswerTooLargeError(self._max_entries)
-                try:
-                    self._entries.append(
-                        parse_extrinsic_object(eo, self._requested, shared=self._shared)
-                    )
-                except DmpProtocolError as exc:
-                    self._error = exc  # raised after the envelope's own errors (see close)
-            xmlsafe.release(eo)
+    def _take(self, completed: Iterator[Element]) -> None:
+        try:
+            for eo in completed:
+                if not self._listed(eo):
+                    raise DmpProtocolError("a document entry outside the answer's list")
+                if self._error is None:
+                    if len(self._entries) >= self._max_entries:
+                        raise AnswerTooLargeError(self._max_entries)
+                    try:
+                        self._entries.append(
+                            parse_extrinsic_object(eo, self._requested, shared=self._shared)
+                        )
+                    except DmpProtocolError as exc:
+                        self._error = exc  # raised after the envelope's own errors (see close)
+                xmlsafe.release(eo)
+        except xmlsafe.UnsafeXmlError as exc:
+            raise DmpProtocolError(f"unreadable answer: {exc}") from None
 
     def close(
         self, *, expected_action: str | None = None, relates_to: str | None = None

@@ -5,6 +5,19 @@ with a dot; a document written by the patient (class 90) has a tinted row *and*
 a "✎" before its title, "Ajouté par le patient" as author and the words "ajouté par le
 patient" in the flags; the Assurance Maladie's care history says "Assurance Maladie" as
 author and in the flags (see :mod:`dmp_desktop.domain.origin`).
+
+Built for records of thousands of documents without a pause on screen:
+
+* every text, sort key and filter field of a row is computed once, by
+  :func:`prepare_rows` (plain Python, callable off the UI thread), so that
+  :meth:`DocumentsModel.data` only picks a value out of a tuple;
+* the proxy (:class:`DocumentsProxy`) sorts and filters with Python's own
+  list operations over those precomputed fields, never through one Qt call per
+  row and per comparison (which is what makes ``QSortFilterProxyModel`` slow
+  with a Python model: a few microseconds per call, hundreds of thousands of
+  calls for a sort);
+* rows can be added in batches (:meth:`DocumentsModel.append_rows`): the
+  proxy inserts them at the end when they come in its order.
 """
 
 from __future__ import annotations
@@ -12,23 +25,29 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractProxyModel,
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
-from dmp_desktop.domain.origin import DocumentOrigin, in_patient_space, origin_of, type_label
+from dmp_desktop.domain.document import Confidentiality, DocumentEntry, DocumentStatus
+from dmp_desktop.domain.origin import (
+    PATIENT_SPACE_LABELS,
+    DocumentOrigin,
+    origin_of,
+    type_label,
+)
 from dmp_desktop.services.consultation import ListScope, entry_date
-from dmp_desktop.ui.proxy import change_filter
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -62,9 +81,22 @@ IsNewRole = int(Qt.ItemDataRole.UserRole) + 3  # bool
 UniqueIdRole = int(Qt.ItemDataRole.UserRole) + 4  # str
 OriginRole = int(Qt.ItemDataRole.UserRole) + 5  # DocumentOrigin
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_COLUMNS = len(Column)
+_NEW = int(Column.NEW)
+_TITLE = int(Column.TITLE)
+
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form for searching ("Échographie" ~ "echo")."""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -78,7 +110,10 @@ def category_text(entry: DocumentEntry) -> str:
 
 
 def author_text(entry: DocumentEntry) -> str:
-    origin = origin_of(entry)
+    return _author_text(entry, origin_of(entry))
+
+
+def _author_text(entry: DocumentEntry, origin: DocumentOrigin) -> str:
     if origin is DocumentOrigin.PATIENT:
         return _tr("Ajouté par le patient")
     if origin is DocumentOrigin.INSURER:
@@ -102,26 +137,34 @@ def specialty_text(entry: DocumentEntry) -> str:
 
 
 def status_text(entry: DocumentEntry) -> str:
+    return _status_texts()[entry.status]
+
+
+def _status_texts() -> dict[DocumentStatus, str]:
     return {
         DocumentStatus.APPROVED: _tr("actif"),
         DocumentStatus.DEPRECATED: _tr("remplacé (obsolète)"),
         DocumentStatus.ARCHIVED: _tr("archivé"),
         DocumentStatus.DELETED: _tr("supprimé"),
-    }[entry.status]
+    }
 
 
 def flag_texts(entry: DocumentEntry) -> list[str]:
+    return _flag_texts(origin_of(entry), {c.code for c in entry.confidentiality})
+
+
+def _flag_texts(origin: DocumentOrigin, codes: Iterable[str]) -> list[str]:
     flags = []
-    origin = origin_of(entry)
+    present = set(codes)
     if origin is DocumentOrigin.PATIENT:
         flags.append(_tr("ajouté par le patient"))
     elif origin is DocumentOrigin.INSURER:
         flags.append(_tr("alimenté par l'Assurance Maladie"))
-    if entry.masked_from_professionals:
+    if Confidentiality.MASKED_PS.value in present:
         flags.append(_tr("masqué aux professionnels"))
-    if entry.invisible_to_patient:
+    if Confidentiality.INVISIBLE_PATIENT.value in present:
         flags.append(_tr("invisible pour le patient"))
-    if entry.invisible_to_legal_reps:
+    if Confidentiality.INVISIBLE_LEGAL_REPS.value in present:
         flags.append(_tr("invisible pour les représentants légaux"))
     return flags
 
@@ -131,62 +174,263 @@ def date_text(entry: DocumentEntry) -> str:
     return f"{when:%d/%m/%Y}" if when is not None else ""
 
 
-def _date_key(entry: DocumentEntry) -> str:
-    when = entry_date(entry)
+def _date_key(when: datetime | None) -> str:
     if when is None:
         return ""
-    if isinstance(when, datetime):
-        return when.replace(tzinfo=None).isoformat()
-    return when.isoformat()
+    return when.replace(tzinfo=None).isoformat()
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+class Row:
+    """One document as the list shows it: texts, sort keys and filter fields, computed once."""
+
+    __slots__ = (
+        "display",
+        "entry",
+        "haystack",
+        "keys",
+        "origin",
+        "patient",
+        "space",
+        "status",
+        "tooltip",
+        "uid",
+        "when",
+    )
+
+    def __init__(
+        self,
+        entry: DocumentEntry,
+        display: tuple[str, ...],
+        keys: tuple[object, ...],
+        haystack: str,
+        origin: DocumentOrigin,
+        space: bool,
+        tooltip: str | None,
+        patient: bool,
+    ) -> None:
+        self.entry = entry
+        self.uid = entry.unique_id
+        self.display = display  # one text per column; the NEW column's is ""
+        self.keys = keys  # one sort key per column; the NEW column's is 0
+        self.haystack = haystack  # folded texts of every column, for the free-text filter
+        self.origin = origin
+        self.patient = patient  # written by the patient (class 90): a tinted row
+        self.space = space  # shown with "Espace du patient seulement"
+        self.status = entry.status
+        when = entry_date(entry)
+        self.when = when.date() if when is not None else None
+        self.tooltip = tooltip  # the title's tooltip, when it says more than the title
+
+
+@dataclass(frozen=True)
+class PreparedList:
+    """Rows and what the list's widgets need about them, computed off the UI thread."""
+
+    rows: list[Row]
+    distinct: dict[Column, list[str]]  # the values of each filter combo, sorted
+    widest: dict[Column, list[str]]  # the longest texts of each column (column widths)
+    patient_space: list[str]  # what the patient's space holds (labels, in order)
+
+
+def prepare_rows(entries: Iterable[DocumentEntry]) -> list[Row]:
+    """The rows of ``entries`` (same order). Plain Python: safe on any thread.
+
+    Texts shared by many rows (types, authors, categories, statuses, flags) are
+    made and folded once per distinct value.
+    """
+    folded: dict[str, str] = {}
+    statuses = _status_texts()
+    authors: dict[tuple[int, DocumentOrigin], tuple[str, str]] = {}
+    categories: dict[int, str] = {}
+    flag_cache: dict[tuple[DocumentOrigin, tuple[str, ...]], str] = {}
+    patient_tip = _tr("Document ajouté par le patient : {title}")
+    insurer_tip = _tr("Document de l'Assurance Maladie (soins remboursés, sans montant) : {title}")
+
+    def fold_once(text: str) -> str:
+        found = folded.get(text)
+        if found is None:
+            found = folded[text] = fold(text)
+        return found
+
+    rows = []
+    for entry in entries:
+        origin = origin_of(entry)
+        when = entry_date(entry)
+        day = f"{when.day:02d}/{when.month:02d}/{when.year:04d}" if when is not None else ""
+        kind = type_label(entry)
+        title = entry.title or kind
+        patient = entry.patient_authored
+        shown_title = f"{PATIENT_MARK} {title}" if patient else title
+        main = entry.main_author
+        key = (id(main), origin)
+        person = authors.get(key)
+        if person is None:
+            person = authors[key] = (_author_text(entry, origin), specialty_text(entry))
+        category = categories.get(id(entry.class_code))
+        if category is None:
+            category = categories[id(entry.class_code)] = category_text(entry)
+        codes = tuple(c.code for c in entry.confidentiality)
+        flags = flag_cache.get((origin, codes))
+        if flags is None:
+            flags = flag_cache[(origin, codes)] = ", ".join(_flag_texts(origin, codes))
+        status = statuses[entry.status]
+        display = ("", day, shown_title, kind, person[0], person[1], category, status, flags)
+        title_key = fold_once(title)
+        keys = (
+            0,
+            _date_key(when),
+            title_key,
+            fold_once(kind),
+            fold_once(person[0]),
+            fold_once(person[1]),
+            fold_once(category),
+            fold_once(status),
+            fold_once(flags),
+        )
+        haystack = " ".join(
+            (day, fold_once(shown_title), keys[3], keys[4], keys[5], keys[6], keys[7], keys[8])
+        )
+        if patient:
+            tooltip: str | None = patient_tip.format(title=entry.title)
+        elif origin is DocumentOrigin.INSURER:
+            tooltip = insurer_tip.format(title=entry.title)
+        else:
+            tooltip = None
+        space = entry.type_code.code in PATIENT_SPACE_LABELS or origin is DocumentOrigin.PATIENT
+        rows.append(Row(entry, display, keys, haystack, origin, space, tooltip, patient))
+    return rows
+
+
+WIDEST_SAMPLES = 4  # texts measured per column to size it
+
+
+def prepare_list(
+    entries: Iterable[DocumentEntry],
+    *,
+    sort_column: int = int(Column.DATE),
+    descending: bool = True,
+    new_ids: frozenset[str] = frozenset(),
+) -> PreparedList:
+    """:func:`prepare_rows`, sorted as the proxy sorts, with the combos' values and
+    the column widths' samples. Plain Python: safe on any thread."""
+    rows = prepare_rows(entries)
+    rows = sort_rows(rows, sort_column, descending, new_ids)
+    distinct: dict[Column, list[str]] = {}
+    for column in FILTER_COLUMNS:
+        values = {row.display[column] for row in rows}
+        values.discard("")
+        distinct[column] = sorted(values, key=fold)
+    widest: dict[Column, list[str]] = {}
+    for column in Column:
+        longest: dict[str, None] = {}
+        for row in rows:
+            longest[row.display[column]] = None
+            if len(longest) > 4096:  # keep the candidates few: only the longest matter
+                longest = dict.fromkeys(sorted(longest, key=len)[-WIDEST_SAMPLES:])
+        widest[column] = sorted(longest, key=len)[-WIDEST_SAMPLES:]
+    labels: list[str] = []
+    for row in rows:
+        entry = row.entry
+        if entry.status is DocumentStatus.APPROVED and entry.type_code.code in (
+            PATIENT_SPACE_LABELS
+        ):
+            label = PATIENT_SPACE_LABELS[entry.type_code.code]
+            if label not in labels:
+                labels.append(label)
+    return PreparedList(rows, distinct, widest, labels)
+
+
+def sort_rows(
+    rows: Sequence[Row], column: int, descending: bool, new_ids: frozenset[str] = frozenset()
+) -> list[Row]:
+    """``rows`` in the proxy's order for ``column`` (stable; ties keep their order)."""
+    if column == _NEW:
+        return sorted(rows, key=lambda r: r.uid in new_ids, reverse=descending)
+    if 0 <= column < _COLUMNS:
+        return sorted(rows, key=lambda r: r.keys[column], reverse=descending)  # type: ignore[arg-type, return-value]
+    return list(rows)
+
+
+# --- the model -----------------------------------------------------------------------------------
 
 
 class DocumentsModel(QAbstractTableModel):
-    """One row per DocumentEntry (unique ids are unique: the service de-duplicates)."""
+    """One row per DocumentEntry (unique ids are unique: the service de-duplicates).
+
+    Filled at once (:meth:`set_entries`, :meth:`set_rows`) or in batches
+    (:meth:`set_rows` with the first batch, then :meth:`append_rows`).
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._entries: list[DocumentEntry] = []
+        self._rows: list[Row] = []
         self._new: frozenset[str] = frozenset()
-        self._rows: dict[str, int] = {}
+        self._index: dict[str, int] = {}
         self._bold = QFont()
         self._bold.setBold(True)
         self._patient_bg = QBrush(PATIENT_ROW_BACKGROUND)
         self._patient_fg = QBrush(PATIENT_ROW_FOREGROUND)
+        self._center = int(Qt.AlignmentFlag.AlignCenter)
+        self._new_tip = _tr("Nouveau depuis votre dernière consultation")
+        self._new_text = _tr("nouveau")
+        self._seen_text = _tr("déjà vu")
 
     # -- content ------------------------------------------------------------------------
     def set_entries(self, entries: Sequence[DocumentEntry], new_ids: Iterable[str] = ()) -> None:
+        self.set_rows(prepare_rows(entries), new_ids)
+
+    def set_rows(self, rows: Sequence[Row], new_ids: Iterable[str] = ()) -> None:
+        """Replace the content (one model reset)."""
         self.beginResetModel()
-        self._entries = list(entries)
+        self._rows = list(rows)
         self._new = frozenset(new_ids)
-        self._rows = {e.unique_id: row for row, e in enumerate(self._entries)}
+        self._index = {row.uid: n for n, row in enumerate(self._rows)}
         self.endResetModel()
 
+    def append_rows(self, rows: Sequence[Row]) -> None:
+        """Add rows after the last one (a batch of a long list)."""
+        if not rows:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self._rows.extend(rows)
+        for n, row in enumerate(rows, first):
+            self._index[row.uid] = n
+        self.endInsertRows()
+
     def clear(self) -> None:
-        self.set_entries([], ())
+        self.set_rows([], ())
+
+    @property
+    def rows(self) -> list[Row]:
+        return self._rows
 
     @property
     def entries(self) -> list[DocumentEntry]:
-        return list(self._entries)
+        return [row.entry for row in self._rows]
 
     @property
     def new_ids(self) -> frozenset[str]:
         return self._new
 
     def entry(self, row: int) -> DocumentEntry:
-        return self._entries[row]
+        return self._rows[row].entry
 
     def row_of(self, unique_id: str) -> int:
-        return self._rows.get(unique_id, -1)
+        return self._index.get(unique_id, -1)
 
     def is_new(self, entry: DocumentEntry) -> bool:
         return entry.unique_id in self._new
 
     # -- Qt model -------------------------------------------------------------------------
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMNS
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -208,82 +452,50 @@ class DocumentsModel(QAbstractTableModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or index.parent().isValid():
+        if not index.isValid():
             return None
-        row, col = index.row(), index.column()
-        if not (0 <= row < len(self._entries) and 0 <= col < len(Column)):
+        return self.value(index.row(), index.column(), int(role))
+
+    def value(self, row: int, column: int, role: int) -> object:
+        """What :meth:`data` gives for (``row``, ``column``): a pick in precomputed values."""
+        if not (0 <= row < len(self._rows) and 0 <= column < _COLUMNS):
             return None
-        entry = self._entries[row]
-        column = Column(col)
-        new = entry.unique_id in self._new
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(entry, column, new)
-        if role == Qt.ItemDataRole.FontRole:
-            return self._bold if new else None
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return self._patient_bg if entry.patient_authored else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._patient_fg if entry.patient_authored else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(entry, column, new)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            if column is Column.NEW:
-                return _tr("nouveau") if new else _tr("déjà vu")
-            return self._display(entry, column, new)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column is Column.NEW:
-            return int(Qt.AlignmentFlag.AlignCenter)
+        item = self._rows[row]
+        if role == _DISPLAY:
+            if column == _NEW:
+                return NEW_MARK if item.uid in self._new else ""
+            return item.display[column]
+        if role == _FONT:
+            return self._bold if item.uid in self._new else None
+        if role == _BACKGROUND:
+            return self._patient_bg if item.patient else None
+        if role == _FOREGROUND:
+            return self._patient_fg if item.patient else None
+        if role == _TOOLTIP:
+            if column == _NEW:
+                return self._new_tip if item.uid in self._new else None
+            if column == _TITLE and item.tooltip is not None:
+                return item.tooltip
+            return item.display[column] or None
+        if role == _ACCESSIBLE:
+            if column == _NEW:
+                return self._new_text if item.uid in self._new else self._seen_text
+            return item.display[column]
+        if role == _ALIGNMENT:
+            return self._center if column == _NEW else None
         if role == SortRole:
-            return self._sort_key(entry, column, new)
+            if column == _NEW:
+                return 1 if item.uid in self._new else 0
+            return item.keys[column]
         if role == EntryRole:
-            return entry
+            return item.entry
         if role == IsNewRole:
-            return new
+            return item.uid in self._new
         if role == UniqueIdRole:
-            return entry.unique_id
+            return item.uid
         if role == OriginRole:
-            return origin_of(entry)
+            return item.origin
         return None
-
-    def _display(self, entry: DocumentEntry, column: Column, new: bool) -> str:
-        if column is Column.NEW:
-            return NEW_MARK if new else ""
-        if column is Column.DATE:
-            return date_text(entry)
-        if column is Column.TYPE:
-            return type_text(entry)
-        if column is Column.TITLE:
-            title = entry.title or type_text(entry)
-            return f"{PATIENT_MARK} {title}" if entry.patient_authored else title
-        if column is Column.AUTHOR:
-            return author_text(entry)
-        if column is Column.SPECIALTY:
-            return specialty_text(entry)
-        if column is Column.CATEGORY:
-            return category_text(entry)
-        if column is Column.STATUS:
-            return status_text(entry)
-        return ", ".join(flag_texts(entry))
-
-    def _tooltip(self, entry: DocumentEntry, column: Column, new: bool) -> str | None:
-        if column is Column.NEW:
-            return _tr("Nouveau depuis votre dernière consultation") if new else None
-        if column is Column.TITLE and entry.patient_authored:
-            return _tr("Document ajouté par le patient : {title}").format(title=entry.title)
-        if column is Column.TITLE and origin_of(entry) is DocumentOrigin.INSURER:
-            return _tr(
-                "Document de l'Assurance Maladie (soins remboursés, sans montant) : {title}"
-            ).format(title=entry.title)
-        text = self._display(entry, column, new)
-        return text or None
-
-    def _sort_key(self, entry: DocumentEntry, column: Column, new: bool) -> object:
-        if column is Column.NEW:
-            return 1 if new else 0
-        if column is Column.DATE:
-            return _date_key(entry)
-        if column is Column.TITLE:
-            return fold(entry.title or type_text(entry))
-        return fold(self._display(entry, column, new))
 
 
 _HEADERS = {
@@ -302,20 +514,30 @@ _HEADERS = {
 FILTER_COLUMNS = (Column.TYPE, Column.AUTHOR, Column.SPECIALTY, Column.CATEGORY, Column.STATUS)
 
 
-class DocumentsProxy(QSortFilterProxyModel):
-    """Sorts on every column (newest first by default) and filters on what the doctor chose."""
+# --- the proxy -----------------------------------------------------------------------------------
+
+
+class DocumentsProxy(QAbstractProxyModel):
+    """Sorts on every column (newest first by default) and filters on what the doctor chose.
+
+    The visible rows are a list of source rows (:attr:`_visible`), recomputed
+    with list operations when the order or a filter changes (a layout change:
+    selection and current row follow their document), and extended when the
+    source adds a batch.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.setSortRole(SortRole)
-        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setDynamicSortFilter(True)
         self._text = ""
         self._choices: dict[Column, str] = {}
         self._patient_space_only = False
         self._scope = ListScope()
         self._today: date | None = None
-        self.sort(int(Column.DATE), Qt.SortOrder.DescendingOrder)
+        self._sort_column = int(Column.DATE)
+        self._descending = True
+        self._visible: list[int] = []  # source rows, in display order
+        self._position: list[int] = []  # source row -> proxy row, -1 when filtered out
+        self._model: DocumentsModel | None = None
 
     # -- what is filtered -----------------------------------------------------------------
     @property
@@ -325,6 +547,14 @@ class DocumentsProxy(QSortFilterProxyModel):
     @property
     def scope(self) -> ListScope:
         return self._scope
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    @property
+    def descending(self) -> bool:
+        return self._descending
 
     def choice(self, column: Column) -> str | None:
         return self._choices.get(column)
@@ -376,15 +606,220 @@ class DocumentsProxy(QSortFilterProxyModel):
         self._change(apply)
 
     def _change(self, apply: Callable[[], object]) -> None:
-        change_filter(self, apply)
+        apply()
+        self._relayout()
 
-    # -- Qt -----------------------------------------------------------------------------
-    def source(self) -> DocumentsModel:
-        model = self.sourceModel()
+    def _accepting(self) -> Callable[[Row], bool]:
+        """The filter as one predicate over a row's precomputed fields."""
+        statuses = self._scope.statuses()
+        since = self._scope.period.since(self._today or date.today())
+        choices = [(int(column), value) for column, value in self._choices.items()]
+        words = self._text.split()
+        space_only = self._patient_space_only
+
+        def accepts(row: Row) -> bool:
+            if row.status not in statuses:
+                return False
+            if since is not None and row.when is not None and row.when < since:
+                return False
+            if space_only and not row.space:
+                return False
+            for column, value in choices:
+                if row.display[column] != value:
+                    return False
+            haystack = row.haystack
+            return all(word in haystack for word in words)
+
+        return accepts
+
+    def _ordered(self, sources: list[int]) -> list[int]:
+        model = self._model
+        if model is None:
+            return sources
+        rows = model.rows
+        column = self._sort_column
+        if column == _NEW:
+            new = model.new_ids
+            return sorted(sources, key=lambda s: rows[s].uid in new, reverse=self._descending)
+        if 0 <= column < _COLUMNS:
+            return sorted(sources, key=lambda s: rows[s].keys[column], reverse=self._descending)  # type: ignore[arg-type, return-value]
+        return sources
+
+    def _compute(self, first: int = 0) -> list[int]:
+        model = self._model
+        if model is None:
+            return []
+        rows = model.rows
+        accepts = self._accepting()
+        return self._ordered([s for s in range(first, len(rows)) if accepts(rows[s])])
+
+    def _set_visible(self, visible: list[int]) -> None:
+        self._visible = visible
+        size = len(self._model.rows) if self._model is not None else 0
+        position = [-1] * size
+        for proxy_row, source_row in enumerate(visible):
+            position[source_row] = proxy_row
+        self._position = position
+
+    def _relayout(self) -> None:
+        """Recompute the visible rows; persistent indexes follow their source row."""
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        sources = [
+            (self._visible[i.row()], i.column()) if 0 <= i.row() < len(self._visible) else None
+            for i in persistent
+        ]
+        self._set_visible(self._compute())
+        moved = []
+        for found in sources:
+            row = self._position[found[0]] if found is not None else -1
+            moved.append(self.index(row, found[1]) if found is not None and row >= 0 else None)
+        self.changePersistentIndexList(
+            persistent, [QModelIndex() if m is None else m for m in moved]
+        )
+        self.layoutChanged.emit()
+
+    # -- the source -----------------------------------------------------------------------
+    def setSourceModel(self, model: QAbstractTableModel) -> None:  # type: ignore[override]
         if not isinstance(model, DocumentsModel):
             raise TypeError("DocumentsProxy works on a DocumentsModel")
-        return model
+        self.beginResetModel()
+        old = self._model
+        if old is not None:
+            for signal, slot in self._connections(old):
+                signal.disconnect(slot)
+        super().setSourceModel(model)
+        self._model = model
+        for signal, slot in self._connections(model):
+            signal.connect(slot)
+        self._set_visible(self._compute())
+        self.endResetModel()
 
+    def _connections(self, model: DocumentsModel) -> list[tuple[Any, Callable[..., None]]]:
+        return [
+            (model.modelAboutToBeReset, self._source_about_to_reset),
+            (model.modelReset, self._source_reset),
+            (model.rowsInserted, self._source_rows_inserted),
+            (model.rowsRemoved, self._source_rows_removed),
+            (model.dataChanged, self._source_data_changed),
+        ]
+
+    def _source_about_to_reset(self) -> None:
+        self.beginResetModel()
+
+    def _source_reset(self) -> None:
+        self._set_visible(self._compute())
+        self.endResetModel()
+
+    def _source_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        model = self._model
+        if model is None or parent.isValid():
+            return
+        if last != len(model.rows) - 1:  # not an append: start over
+            self.beginResetModel()
+            self._set_visible(self._compute())
+            self.endResetModel()
+            return
+        self._position.extend([-1] * (last - first + 1))
+        added = self._compute(first)
+        if not added:
+            return
+        if self._visible and self._ordered([self._visible[-1], added[0]])[0] != self._visible[-1]:
+            # The batch does not come after what is shown: re-sort everything.
+            self._relayout()
+            return
+        start = len(self._visible)
+        self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
+        self._visible.extend(added)
+        for proxy_row, source_row in enumerate(added, start):
+            self._position[source_row] = proxy_row
+        self.endInsertRows()
+
+    def _source_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        self.beginResetModel()
+        self._set_visible(self._compute())
+        self.endResetModel()
+
+    def _source_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        if self._visible:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._visible) - 1, _COLUMNS - 1)
+            )
+
+    def source(self) -> DocumentsModel:
+        if self._model is None:
+            raise TypeError("DocumentsProxy works on a DocumentsModel")
+        return self._model
+
+    # -- Qt proxy ---------------------------------------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (column, descending) == (self._sort_column, self._descending):
+            return
+        self._sort_column, self._descending = column, descending
+        self._relayout()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._visible)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else _COLUMNS
+
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if parent.isValid() or not (0 <= row < len(self._visible) and 0 <= column < _COLUMNS):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def parent(self, child: AnyIndex | None = None) -> QModelIndex:  # type: ignore[override]
+        if child is None:
+            return QObject.parent(self)  # type: ignore[return-value]
+        return QModelIndex()
+
+    def sibling(self, row: int, column: int, index: AnyIndex) -> QModelIndex:
+        return self.index(row, column)
+
+    def hasChildren(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and bool(self._visible)
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def mapToSource(self, proxy_index: AnyIndex) -> QModelIndex:
+        model = self._model
+        if model is None or not proxy_index.isValid():
+            return QModelIndex()
+        row = proxy_index.row()
+        if not 0 <= row < len(self._visible):
+            return QModelIndex()
+        return model.index(self._visible[row], proxy_index.column())
+
+    def mapFromSource(self, source_index: AnyIndex) -> QModelIndex:
+        if not source_index.isValid():
+            return QModelIndex()
+        row = source_index.row()
+        if not 0 <= row < len(self._position) or self._position[row] < 0:
+            return QModelIndex()
+        return self.index(self._position[row], source_index.column())
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        model = self._model
+        if model is None or not index.isValid():
+            return None
+        row = index.row()
+        if not 0 <= row < len(self._visible):
+            return None
+        return model.value(self._visible[row], index.column(), int(role))
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if self._model is None or orientation is not Qt.Orientation.Horizontal:
+            return None
+        return self._model.headerData(section, orientation, role)
+
+    # -- the window's questions ---------------------------------------------------------
     def entry_at(self, index: AnyIndex) -> DocumentEntry | None:
         if not index.isValid():
             return None
@@ -397,31 +832,26 @@ class DocumentsProxy(QSortFilterProxyModel):
             return QModelIndex()
         return self.mapFromSource(self.source().index(row, int(Column.DATE)))
 
-    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
-        model = self.sourceModel()
-        if not isinstance(model, DocumentsModel) or source_parent.isValid():
-            return True
-        entry = model.entry(source_row)
-        if not self._scope.accepts(entry, self._today):
-            return False
-        if self._patient_space_only and not in_patient_space(entry):
-            return False
-        for column, value in self._choices.items():
-            if model.data(model.index(source_row, int(column))) != value:
-                return False
-        if self._text:
-            haystack = " ".join(
-                str(model.data(model.index(source_row, int(c))) or "") for c in Column
-            )
-            if not all(word in fold(haystack) for word in self._text.split()):
-                return False
-        return True
-
 
 def distinct_values(model: DocumentsModel, column: Column) -> list[str]:
     """The values present in ``column``, sorted for a filter combo (empty ones left out)."""
-    values = {
-        str(model.data(model.index(row, int(column))) or "") for row in range(model.rowCount())
-    }
+    values = {row.display[column] for row in model.rows}
     values.discard("")
     return sorted(values, key=fold)
+
+
+__all__ = [
+    "FILTER_COLUMNS",
+    "NEW_MARK",
+    "PATIENT_MARK",
+    "Column",
+    "DocumentsModel",
+    "DocumentsProxy",
+    "PreparedList",
+    "Row",
+    "distinct_values",
+    "fold",
+    "prepare_list",
+    "prepare_rows",
+    "sort_rows",
+]

@@ -17,9 +17,10 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -33,14 +34,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from dmp_desktop.domain.dmp_status import Authorization
-from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
-from dmp_desktop.domain.origin import PATIENT_SPACE_LABELS
+from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.services.consultation import (
     ConsultationService,
     DocumentList,
@@ -48,18 +49,26 @@ from dmp_desktop.services.consultation import (
     PaneState,
     Period,
 )
+from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.ui.documents_model import (
     FILTER_COLUMNS,
     Column,
     DocumentsModel,
     DocumentsProxy,
-    distinct_values,
+    PreparedList,
+    Row,
+    prepare_list,
 )
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.widgets import heading
 
 MAX_COLUMN_WIDTH = 180
 MAX_TITLE_WIDTH = 340
+# Up to this many documents, the list is prepared and shown at once (a few ms);
+# longer ones are prepared off the UI thread and shown in batches.
+SYNC_ROWS = 400
+FIRST_BATCH = 400
+BATCH = 1000
 
 
 def new_count_text(count: int) -> str:
@@ -263,9 +272,14 @@ def select_row(table: QTableView, row: int) -> None:
 class DocumentListPage(QWidget):
     """Filters, the table, the counts."""
 
+    filled = Signal()  # the list given to show_list is wholly in the model
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("documentListPage")
+        self._generation = 0
+        self.filling = False
+        self._runner = OperationRunner(self, max_workers=1)
         self.model = DocumentsModel(self)
         self.proxy = DocumentsProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -481,23 +495,46 @@ class DocumentListPage(QWidget):
 
     # -- content --------------------------------------------------------------------------
     def show_list(self, listing: DocumentList) -> None:
+        """Show ``listing``: at once when short, else prepared off the UI thread and
+        filled in batches (newest first), so that the window never pauses."""
         current = self.current_entry()
         keep = current.unique_id if current is not None else None
-        self.model.set_entries(listing.entries, listing.new_ids)
-        self._refill_combos()
-        self._show_patient_space(listing.entries)
+        self._generation += 1
+        generation = self._generation
+        entries = listing.entries
+        column, descending = self.proxy.sort_column, self.proxy.descending
+
+        def prepare() -> PreparedList:
+            return prepare_list(
+                entries, sort_column=column, descending=descending, new_ids=listing.new_ids
+            )
+
+        if len(entries) <= SYNC_ROWS:
+            self._fill(generation, listing, prepare(), keep)
+            return
+        self.filling = True
+        self._runner.run(
+            Operation(
+                self.tr("Préparation de la liste des documents"),
+                prepare,
+                lambda prepared: self._fill(generation, listing, prepared, keep),
+                lambda _exc: self._fill(generation, listing, prepare(), keep),  # re-raises here
+                silent=True,
+            )
+        )
+
+    def _fill(
+        self, generation: int, listing: DocumentList, prepared: PreparedList, keep: str | None
+    ) -> None:
+        if generation != self._generation:
+            return  # another list (or none) replaced this one meanwhile
+        rows = prepared.rows
+        self.filling = True
+        self.model.set_rows(rows[:FIRST_BATCH], listing.new_ids)
+        self._refill_combos(prepared)
+        self._show_patient_space(prepared.patient_space)
         self.proxy.set_scope(self.scope())
-        self.table.resizeColumnsToContents()
-        header = self.table.horizontalHeader()
-        for column in Column:
-            limit = MAX_TITLE_WIDTH if column is Column.TITLE else MAX_COLUMN_WIDTH
-            if header.sectionSize(int(column)) > limit:
-                header.resizeSection(int(column), limit)
-        header.resizeSection(int(Column.NEW), self.fontMetrics().horizontalAdvance("●") + 18)
-        if keep is not None:
-            index = self.proxy.index_of(keep)
-            if index.isValid():
-                select_row(self.table, index.row())
+        self._size_columns(prepared)
         if listing.new_count:
             self.new_label.setText(new_count_text(listing.new_count))
             self.new_label.setAccessibleName(self.new_label.text().lstrip("● "))
@@ -505,16 +542,51 @@ class DocumentListPage(QWidget):
         else:
             self.new_label.setText("")
             self.new_label.hide()
-        self.update_counts()
+        self._append(generation, rows, FIRST_BATCH, keep)
 
-    def _refill_combos(self) -> None:
+    def _append(self, generation: int, rows: list[Row], start: int, keep: str | None) -> None:
+        """The next batch of a long list, then yield to the event loop."""
+        if generation != self._generation:
+            return
+        if start < len(rows):
+            self.model.append_rows(rows[start : start + BATCH])
+            QTimer.singleShot(0, lambda: self._append(generation, rows, start + BATCH, keep))
+            return
+        if keep is not None:
+            index = self.proxy.index_of(keep)
+            if index.isValid():
+                select_row(self.table, index.row())
+        self.update_counts()
+        self.filling = False
+        self.filled.emit()
+
+    def _size_columns(self, prepared: PreparedList) -> None:
+        """Columns as wide as their longest texts (measured on a few, never on every row)."""
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        bold_metrics = QFontMetrics(bold)  # new rows are bold
+        padding = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12
+        for column in Column:
+            if column is Column.NEW:
+                header.resizeSection(int(column), metrics.horizontalAdvance("●") + 18)
+                continue
+            title = str(self.model.headerData(int(column), Qt.Orientation.Horizontal) or "")
+            width = metrics.horizontalAdvance(title) + 24  # the sort indicator
+            for text in prepared.widest.get(column, ()):
+                width = max(width, bold_metrics.horizontalAdvance(text) + padding)
+            limit = MAX_TITLE_WIDTH if column is Column.TITLE else MAX_COLUMN_WIDTH
+            header.resizeSection(int(column), min(width, limit))
+
+    def _refill_combos(self, prepared: PreparedList) -> None:
         for column, combo in self.combos.items():
             chosen = combo.currentData()
             combo.blockSignals(True)
             try:
                 while combo.count() > 1:
                     combo.removeItem(1)
-                for value in distinct_values(self.model, column):
+                for value in prepared.distinct.get(column, ()):
                     combo.addItem(value, value)
                 index = combo.findData(chosen) if chosen is not None else 0
                 combo.setCurrentIndex(max(0, index))
@@ -522,16 +594,8 @@ class DocumentListPage(QWidget):
                 combo.blockSignals(False)
             self.proxy.set_choice(column, combo.currentData())
 
-    def _show_patient_space(self, entries: Sequence[DocumentEntry]) -> None:
+    def _show_patient_space(self, labels: Sequence[str]) -> None:
         """One line naming what the patient's space holds, for the doctor to find it."""
-        labels: list[str] = []
-        for entry in entries:
-            if entry.status is DocumentStatus.APPROVED and entry.type_code.code in (
-                PATIENT_SPACE_LABELS
-            ):
-                label = PATIENT_SPACE_LABELS[entry.type_code.code]
-                if label not in labels:
-                    labels.append(label)
         if not labels:
             self.patient_space_label.hide()
             self.patient_space_label.setText("")
@@ -561,6 +625,8 @@ class DocumentListPage(QWidget):
         return self.proxy.entry_at(self.table.currentIndex())
 
     def clear(self) -> None:
+        self._generation += 1  # a list being filled stops here
+        self.filling = False
         self.model.clear()
         self.proxy.clear_filters()
         self.filter_edit.setText("")

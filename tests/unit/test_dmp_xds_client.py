@@ -359,12 +359,12 @@ def test_a_long_list_is_read_as_it_arrives(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_a_fault_on_a_list_is_a_service_error_whatever_the_status() -> None:
     fault = (
-        '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
-        "<soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value><soap:Subcode>"
-        "<soap:Value>DMPAccessDenied</soap:Value></soap:Subcode></soap:Code><soap:Reason>"
-        '<soap:Text xml:lang="fr">refus</soap:Text></soap:Reason></soap:Fault>'
-        "</soap:Body></soap:Envelope>"
-    ).encode()
+        b'<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
+        b"<soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value><soap:Subcode>"
+        b"<soap:Value>DMPAccessDenied</soap:Value></soap:Subcode></soap:Code><soap:Reason>"
+        b'<soap:Text xml:lang="fr">refus</soap:Text></soap:Reason></soap:Fault>'
+        b"</soap:Body></soap:Envelope>"
+    )
     for status in (200, 500):
         with _client(lambda _r, s=status: httpx.Response(s, content=fault, headers=SOAP_CT)) as c:
             with pytest.raises(DmpServiceError) as raised:

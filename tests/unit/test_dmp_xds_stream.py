@@ -174,7 +174,8 @@ def test_memory_holds_one_entry_at_a_time() -> None:
             root = element.getroottree().getroot()
             xmlsafe.release(element)
             largest = max(largest, sum(1 for _ in root.iter()))
-    root, _ = parser.close()
+    root, rest = parser.close()
+    assert list(rest) == []
     assert largest < 200  # the envelope, one entry being built, the last one released
     assert sum(1 for _ in root.iter()) < 20
 

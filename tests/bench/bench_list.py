@@ -1,0 +1,275 @@
+"""The list path: an ITI-18 answer of N entries -> the list model filled, against a bare lxml parse.
+
+Run on demand (not collected by pytest)::
+
+    .venv/bin/python tests/bench/bench_list.py                      # 2,000 and 20,000 entries
+    .venv/bin/python tests/bench/bench_list.py --entries 2000 --rounds 9
+    .venv/bin/python tests/bench/bench_list.py --no-memory          # time only
+
+What is measured, side by side in the same process, round after round:
+
+* project: ``DmpClient.query_documents`` (the app's client, made by
+  ``connect.open_dmp`` with the CPS3 SoftHSM card, TLS 1.2 with tlslite-ng)
+  asks a canned HTTPS host in another process for the patient's documents;
+  the answer (N entries made of the CNAM's official ones, about 6.9 kB each)
+  is received, parsed as it arrives and turned into entries, then the
+  window's list page (``DocumentListPage``: model, proxy, table, filter
+  combos) shows it, until it says the list is wholly filled. The connection
+  is already open (the consultation's TD0.2 opened it), as in the window.
+* reference: ``lxml.etree.fromstring`` of the same bytes, already in memory.
+
+Memory (``--memory``, the default): each side once more in a fresh process;
+peak resident memory minus what the process held before. The reference
+holds the answer's bytes and the tree (what receiving then parsing takes);
+the project holds what streaming takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests.bench.support import (  # noqa: E402
+    RELATES_TO_PLACEHOLDER,
+    canned_host,
+    interleave,
+    load_average,
+    peak_rss_mb,
+    rss_mb,
+    summary,
+)
+
+CARD, PIN = "CPS3-DURAND", "1234"
+
+
+def write_answer(directory: Path, count: int) -> Path:
+    from tests.support.big_answer import find_documents_answer
+
+    path = directory / f"iti18-{count}.xml"
+    if not path.exists():
+        path.write_bytes(find_documents_answer(count, relates_to=RELATES_TO_PLACEHOLDER.decode()))
+    return path
+
+
+class ProjectPath:
+    """The client and the list page, ready: one call = one list fetched and shown."""
+
+    def __init__(self, env_root: Path, host_url: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from dmp_desktop.connect import open_dmp
+        from dmp_desktop.domain.patient import Ins, InsKind
+        from dmp_desktop.settings import SOFTHSM_MODULE
+        from dmp_desktop.smartcard import CardManager
+        from dmp_desktop.ui.documents_pane import DocumentListPage
+        from dmp_sandbox.training import TrainingEnv
+        from tests.support.big_answer import OFFICIAL_INS
+
+        self.app = QApplication.instance() or QApplication([])
+        env = TrainingEnv(env_root, port=0)
+        settings = dataclasses.replace(env.client_settings(), host_url=host_url)
+        self.manager = CardManager([SOFTHSM_MODULE])
+        card = next(c for c in self.manager.list_cards() if c.token_label == CARD)
+        self.session = self.manager.login(card, PIN)
+        self.client = open_dmp(settings, self.session)
+        self.ins = Ins(OFFICIAL_INS, InsKind.TEST_NIR)
+        self.page = DocumentListPage()
+        self.page.resize(1200, 700)
+        self.page.show()
+        self.app.processEvents()
+        from dmp_desktop.app import settle_heap
+
+        settle_heap()  # as the window does once built
+
+    def run(self) -> float:
+        from PySide6.QtCore import QEventLoop
+
+        from dmp_desktop.domain.document import DocumentQuery
+        from dmp_desktop.services.consultation import DocumentList, ListScope, Period
+
+        scope = ListScope(Period.ALL)
+        started = time.perf_counter()
+        entries = self.client.find_documents(DocumentQuery(patient=self.ins))
+        listing = DocumentList(
+            ins=self.ins,
+            entries=tuple(entries),
+            new_ids=frozenset(),
+            loaded_scope=scope,
+            first_consultation=False,
+            last_consultation=None,
+        )
+        loop = QEventLoop()
+        self.page.filled.connect(loop.quit)
+        self.page.show_scope(scope)
+        self.page.show_list(listing)
+        if self.page.filling:
+            loop.exec()
+        self.page.filled.disconnect(loop.quit)
+        elapsed = time.perf_counter() - started
+        shown = self.page.proxy.rowCount()
+        if shown != len(entries):
+            raise RuntimeError(f"{shown} rows shown for {len(entries)} entries")
+        return elapsed
+
+    def reset(self) -> None:
+        """Between two runs, outside the measure: the page empty, memory returned."""
+        self.page.clear()
+        self.app.processEvents()
+        gc.collect()
+
+    def close(self) -> None:
+        self.client.close()
+        self.session.close()
+        self.manager.close()
+
+
+def reference_parse(data: bytes) -> float:
+    from lxml import etree
+
+    gc.collect()
+    started = time.perf_counter()
+    root = etree.fromstring(data)
+    elapsed = time.perf_counter() - started
+    del root
+    return elapsed
+
+
+def measure_times(env_root: Path, pki: object, count: int, rounds: int, tmp: Path) -> None:
+    from dmp_desktop.dmp import xds
+
+    path = write_answer(tmp, count)
+    data = path.read_bytes()
+    with canned_host(pki, {xds.ACTION_FIND: path}) as url:
+        project = ProjectPath(env_root, url)
+        try:
+            project.run()  # warm-up: opens the connection (handshake, card signature)
+            project.reset()
+
+            def run_project() -> float:
+                try:
+                    return project.run()
+                finally:
+                    project.reset()
+
+            series = interleave(
+                {
+                    "list path": run_project,
+                    "lxml.etree.fromstring": lambda: reference_parse(data),
+                },
+                rounds,
+            )
+        finally:
+            project.close()
+    mine, reference = series["list path"], series["lxml.etree.fromstring"]
+    print(f"{count:,} entries ({len(data) / 1e6:.1f} MB), {rounds} interleaved rounds:")
+    print("  " + summary(mine, reference))
+    print(
+        "  list path runs: "
+        + ", ".join(f"{v:.3f}" for v in mine.values)
+        + " | fromstring runs: "
+        + ", ".join(f"{v:.3f}" for v in reference.values)
+    )
+
+
+# --- memory, in fresh processes ---------------------------------------------------------------
+
+
+def memory_child(side: str, env_root: Path, answer: Path, host_url: str) -> None:
+    if side == "reference":
+        from lxml import etree
+
+        gc.collect()
+        before = rss_mb()
+        data = answer.read_bytes()
+        root = etree.fromstring(data)
+        peak = peak_rss_mb()
+        del root, data
+    else:
+        project = ProjectPath(env_root, host_url)
+        project.run()
+        project.reset()
+        before = rss_mb()
+        project.run()
+        peak = peak_rss_mb()
+        project.close()
+    print(json.dumps({"side": side, "before": before, "peak": peak}))
+
+
+def measure_memory(env_root: Path, pki: object, count: int, tmp: Path, rounds: int) -> None:
+    from dmp_desktop.dmp import xds
+
+    path = write_answer(tmp, count)
+    results: dict[str, list[float]] = {"project": [], "reference": []}
+    with canned_host(pki, {xds.ACTION_FIND: path}) as url:
+        for _ in range(rounds):
+            for side in ("project", "reference"):
+                out = (
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--memory-child",
+                            side,
+                            str(env_root),
+                            str(path),
+                            url,
+                        ],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                        env={**os.environ},
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )
+                found = json.loads(out)
+                results[side].append(found["peak"] - found["before"])
+    project, reference = min(results["project"]), min(results["reference"])
+    print(
+        f"  peak memory added, {count:,} entries: list path {project:.0f} MB, "
+        f"receive + lxml.etree.fromstring {reference:.0f} MB, ratio {project / reference:.2f} "
+        f"(min of {rounds}; all: project {[round(v) for v in results['project']]}, "
+        f"reference {[round(v) for v in results['reference']]})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, nargs="+", default=[2000, 20000])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--memory-rounds", type=int, default=2)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--memory-child", nargs=4, metavar=("SIDE", "ENV", "ANSWER", "URL"))
+    args = parser.parse_args()
+    if args.memory_child:
+        side, env_root, answer, url = args.memory_child
+        memory_child(side, Path(env_root), Path(answer), url)
+        return 0
+    print(f"{date.today()} load average {load_average()}, {os.cpu_count()} CPU")
+    with tempfile.TemporaryDirectory(prefix="dmp-bench-list-") as tmp:
+        from dmp_sandbox.training import init_training_env
+
+        env = init_training_env(Path(tmp) / "training", port=0)
+        os.environ["SOFTHSM2_CONF"] = str(env.softhsm_conf)
+        for count in args.entries:
+            measure_times(env.root, env.pki, count, args.rounds, Path(tmp))
+            if not args.no_memory:
+                measure_memory(env.root, env.pki, count, Path(tmp), args.memory_rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

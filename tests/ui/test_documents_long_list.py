@@ -1,0 +1,156 @@
+"""A record of thousands of documents: prepared off the UI thread, shown in batches.
+
+No clock here (speed is measured by ``tests/bench/bench_list.py``): these
+tests check the shape of the work instead. The list is not shown in one go,
+the newest documents come first, the UI thread asks the model for a bounded
+number of values (the visible cells, not one per row and per comparison), and
+sorting, filtering and the current document behave as with a short list.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
+from dmp_desktop.services.consultation import DocumentList, ListScope, Period
+from dmp_desktop.ui import documents_pane
+from dmp_desktop.ui.documents_model import Column, DocumentsModel, EntryRole
+from dmp_desktop.ui.documents_pane import DocumentListPage
+from tests.ui.consultation_fakes import AUTHORISED, CARDIO_AUTHOR, DURAND_AUTHOR, entry
+
+TODAY = date(2026, 11, 20)
+COUNT = 2_000
+
+
+def many(count: int = COUNT) -> list[DocumentEntry]:
+    """``count`` documents, the newest last (the page must show them newest first)."""
+    return [
+        entry(
+            f"u{n}",
+            f"Compte rendu n° {n}" if n % 3 else f"Échographie de contrôle {n}",
+            days_ago=count - n,
+            author=DURAND_AUTHOR if n % 2 else CARDIO_AUTHOR,
+            status=DocumentStatus.ARCHIVED if n % 10 == 0 else DocumentStatus.APPROVED,
+            today=TODAY,
+        )
+        for n in range(count)
+    ]
+
+
+def listing(entries: list[DocumentEntry], new: frozenset[str] = frozenset()) -> DocumentList:
+    return DocumentList(
+        AUTHORISED,
+        tuple(entries),
+        new,
+        ListScope(Period.ALL, archived=True),
+        first_consultation=False,
+        last_consultation=None,
+    )
+
+
+def shown_ids(page: DocumentListPage, rows: int) -> list[str]:
+    proxy = page.proxy
+    out = []
+    for row in range(rows):
+        found = proxy.data(proxy.index(row, 0), EntryRole)
+        assert isinstance(found, DocumentEntry)
+        out.append(found.unique_id)
+    return out
+
+
+@pytest.fixture
+def page(qtbot: QtBot) -> DocumentListPage:
+    widget = DocumentListPage()
+    qtbot.addWidget(widget)
+    widget.resize(1100, 600)
+    widget.show_scope(ListScope(Period.ALL, archived=True))
+    widget.show()
+    return widget
+
+
+def fill(qtbot: QtBot, page: DocumentListPage, docs: DocumentList) -> None:
+    with qtbot.waitSignal(page.filled, timeout=20_000):
+        page.show_list(docs)
+
+
+def test_a_long_list_is_shown_in_batches_newest_first(
+    qtbot: QtBot, page: DocumentListPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows_read: set[int] = set()
+    value = DocumentsModel.value
+
+    def counting(self: DocumentsModel, row: int, column: int, role: int) -> object:
+        rows_read.add(row)
+        return value(self, row, column, role)
+
+    monkeypatch.setattr(DocumentsModel, "value", counting)
+    sizes: list[int] = []
+    page.model.rowsInserted.connect(lambda *_: sizes.append(page.model.rowCount()))
+    page.model.modelReset.connect(lambda: sizes.append(page.model.rowCount()))
+    docs = listing(many())
+    with qtbot.waitSignal(page.filled, timeout=20_000):
+        page.show_list(docs)
+        assert page.filling and page.model.rowCount() == 0  # prepared off the UI thread
+    assert sizes[0] == documents_pane.FIRST_BATCH < COUNT and sizes[-1] == COUNT
+    assert len(sizes) >= 3  # several batches, each one a short turn of the event loop
+    assert not page.filling
+    assert page.proxy.rowCount() == COUNT
+    assert shown_ids(page, 3) == [f"u{COUNT - 1}", f"u{COUNT - 2}", f"u{COUNT - 3}"]
+    assert page.count_label.text() == f"{COUNT} document(s)"
+    # The UI thread read the rows on screen (some 30), never every row: no sort, no
+    # filter and no column sizing went through the model row by row.
+    assert len(rows_read) < 100, len(rows_read)
+
+
+def test_sorting_and_filtering_a_long_list(qtbot: QtBot, page: DocumentListPage) -> None:
+    fill(qtbot, page, listing(many()))
+    page.table.sortByColumn(int(Column.TITLE), Qt.SortOrder.AscendingOrder)
+    titles = [
+        str(page.proxy.data(page.proxy.index(row, int(Column.TITLE))))
+        for row in range(page.proxy.rowCount())
+    ]
+    assert titles[0].startswith("Compte rendu") and titles[-1].startswith("Échographie")
+    page.filter_edit.setText("echographie 1998")
+    assert shown_ids(page, page.proxy.rowCount()) == ["u1998"]
+    page.filter_edit.setText("")
+    page.combos[Column.STATUS].setCurrentIndex(page.combos[Column.STATUS].findData("archivé"))
+    assert page.proxy.rowCount() == COUNT // 10
+    assert "200 affiché(s) sur 2000" in page.count_label.text()
+
+
+def test_the_current_document_stays_current_when_the_list_comes_again(
+    qtbot: QtBot, page: DocumentListPage
+) -> None:
+    docs = many()
+    fill(qtbot, page, listing(docs))
+    target = page.proxy.index_of("u1234")
+    page.table.setCurrentIndex(target)
+    fill(qtbot, page, listing([*docs, entry("u-new", "Nouveau", days_ago=0, today=TODAY)]))
+    current = page.current_entry()
+    assert current is not None and current.unique_id == "u1234"
+    assert shown_ids(page, 1) == ["u-new"]
+
+
+def test_a_new_list_replaces_one_being_filled(qtbot: QtBot, page: DocumentListPage) -> None:
+    page.show_list(listing(many()))
+    short = [entry("s1", "Seul document", today=TODAY)]
+    fill(qtbot, page, listing(short))  # shown at once; the long one is dropped
+    qtbot.wait(50)
+    assert page.model.rowCount() == 1 and not page.filling
+    page.show_list(listing(many()))
+    page.clear()
+    qtbot.wait(50)
+    assert page.model.rowCount() == 0 and not page.filling
+
+
+def test_sorting_while_the_list_is_filled(qtbot: QtBot, page: DocumentListPage) -> None:
+    with qtbot.waitSignal(page.filled, timeout=20_000):
+        page.show_list(listing(many()))
+        qtbot.waitUntil(lambda: page.model.rowCount() > 0)
+        page.proxy.sort(int(Column.DATE), Qt.SortOrder.AscendingOrder)
+    assert shown_ids(page, 2) == ["u0", "u1"]
+    assert page.proxy.rowCount() == COUNT
