@@ -1,4 +1,4 @@
-"""Start-up: the window to its first paint, ``dmp --help`` and ``dmp cards``, each against a reference.
+"""Start-up: the window to its first paint, `dmp --help`, `dmp cards`, each against a reference.
 
 Run on demand (not collected by pytest)::
 
