@@ -28,7 +28,7 @@ from dmp_desktop.services.card_service import (
 )
 from dmp_desktop.services.dmp_service import DmpClientLike, DmpFactory, DmpService
 from dmp_desktop.services.operations import OperationRunner
-from dmp_desktop.settings import Settings, load_settings
+from dmp_desktop.settings import Settings, load_settings, settings_path
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.main_window import MainWindow
 
@@ -69,6 +69,7 @@ def build_app(
         runner,
         owns_manager=owns_manager,
         poll_interval_ms=poll_interval_ms,
+        preferred_structure=lambda: settings.structure_id,
     )
     dmp_service = DmpService(settings, runner, dmp_factory)
 
@@ -196,8 +197,21 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def _profile_option(argv: Sequence[str]) -> str | None:
+    """``--profile formation|dmp`` (or ``--profile=…``) among the window's arguments."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="dmp-desktop", add_help=False)
+    parser.add_argument("--profile", choices=("formation", "dmp"))
+    known, _rest = parser.parse_known_args(list(argv)[1:])
+    return known.profile
+
+
 def gui_main(argv: Sequence[str] | None = None) -> int:
-    """Run the window; returns the process exit code."""
+    """Run the window; returns the process exit code.
+
+    ``--profile formation|dmp`` runs with that profile instead of the settings' one.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     QGuiApplication.setApplicationDisplayName(LPS_NAME)
     existing = QApplication.instance()
@@ -205,13 +219,14 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
     configure_application(app)
     install_crash_handler()
     try:
-        settings = load_settings()
+        settings = load_settings(profile=_profile_option(argv or sys.argv))
         settings.validate()
     except DmpDesktopError as exc:
         QMessageBox.critical(None, LPS_NAME, describe(exc))
         return 2
     settings.apply_environment()
     window = build_app(settings)
+    window.settings_file = settings_path()
     window.show()
     settle_heap()
     try:

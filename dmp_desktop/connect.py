@@ -17,10 +17,39 @@ import dataclasses
 
 from dmp_desktop.dmp.client import DmpClient
 from dmp_desktop.dmp.vihf import AUTH_MODE_INDIRECT_STRONG, issuer_dn_from_certificate
+from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.errors import SituationChoiceRequiredError
 from dmp_desktop.net import CardClientKey, make_http_client
 from dmp_desktop.net.structure import load_structure
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardSession
+from dmp_desktop.smartcard.card_data import choose_situation
+from dmp_desktop.storage.audit import EmergencyJournal
+
+
+def emergency_journal(settings: Settings) -> EmergencyJournal:
+    """The local journal of emergency accesses (storage/audit.py)."""
+    return EmergencyJournal.open(
+        settings.local_data_dir() / "audit", training_mode=settings.training_mode
+    )
+
+
+def card_practitioner(settings: Settings, session: CardSession) -> Practitioner:
+    """The card holder in the practice situation of the card to use today.
+
+    The card's only situation, else the one the user chose (the settings'
+    ``structure_id``); a card with several and no choice raises
+    :class:`SituationChoiceRequiredError` (the window asks, the CLI says how).
+    A card without situations keeps the settings' structure.
+    """
+    if not session.situations or session.situation is not None:
+        return session.practitioner
+    chosen = choose_situation(session.situations, settings.structure_id)
+    if chosen is None:
+        raise SituationChoiceRequiredError(
+            tuple((s.structure_id, s.structure_name) for s in session.situations)
+        )
+    return session.choose_situation(chosen.structure_id)
 
 
 def open_dmp(settings: Settings, session: CardSession) -> DmpClient:
@@ -29,17 +58,26 @@ def open_dmp(settings: Settings, session: CardSession) -> DmpClient:
         structure = load_structure(settings.structure_p12)
         # The VIHF speaks for the structure of the certificate (its OU), as officially.
         settings = dataclasses.replace(settings, structure_id=structure.structure_id)
+        professional = dataclasses.replace(
+            session.practitioner,
+            structure_id=structure.structure_id,
+            structure_name=structure.name,
+            activity_sector=None,  # the structure's sector: the settings'
+        )
         return DmpClient(
             make_http_client(settings, structure.key),
             settings,
-            session.practitioner,
+            professional,
+            journal=emergency_journal(settings),
             issuer_dn=structure.subject_dn,
             vihf_signer=structure.key,
         )
+    practitioner = card_practitioner(settings, session)
     http = make_http_client(settings, CardClientKey(session))
     return DmpClient(
         http,
         settings,
-        session.practitioner,
+        practitioner,
+        journal=emergency_journal(settings),
         issuer_dn=issuer_dn_from_certificate(session.auth_certificate),
     )

@@ -66,6 +66,39 @@ class CardNotRecognisedError(CardError):
     message_id = "card.not_recognised"
 
 
+class UnknownProfessionError(CardNotRecognisedError):
+    """A professional's card whose profession (G15 code or title) this software does not know.
+
+    ``title``: the card's title attribute, ``code``: the G15 code of its certificate
+    extension (either may be None). Never read as a secretary's card.
+    """
+
+    def __init__(self, title: str | None, code: str | None = None) -> None:
+        super().__init__(title, code)
+        self.title = title
+        self.code = code
+
+    def message(self) -> Msg:
+        if self.code:
+            return msg("card.unknown_profession_code", title=self.title or "—", code=self.code)
+        return msg("card.unknown_profession", title=self.title or "—")
+
+
+class SituationChoiceRequiredError(CardError):
+    """The card holds several practice situations and none was chosen yet.
+
+    ``choices``: (structure id, structure name) of each situation.
+    """
+
+    def __init__(self, choices: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(choices)
+        self.choices = choices
+
+    def message(self) -> Msg:
+        names = ", ".join(f"{name or sid} ({sid})" for sid, name in self.choices)
+        return msg("card.situation_required", situations=names)
+
+
 class PinIncorrectError(CardError):
     def __init__(self, tries_left: int | None, final_try: bool = False) -> None:
         super().__init__(tries_left)
@@ -127,6 +160,39 @@ class HostCertificateError(NetworkError):
     def message(self) -> Msg:
         reason = coded("tls.reason", self.reason, "tls.reason.chain")
         return msg("net.host_certificate", reason=reason)
+
+
+class TlsNegotiationError(NetworkError):
+    """The server and we share no TLS version or cipher suite (nothing was sent).
+
+    Not a certificate problem: the server's certificate was not even looked at.
+    ``reason`` is :data:`TLS_NEGOTIATION` (kept for callers reading it).
+    """
+
+    message_id = "net.tls_negotiation"
+
+    def __init__(self, reason: str = TLS_NEGOTIATION) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ProxyError(NetworkError):
+    """The HTTP proxy refused to open the tunnel to the DMP (CONNECT).
+
+    ``status``: the proxy's HTTP status (407: it wants credentials), 0 when it
+    could not be reached or did not answer in HTTP.
+    """
+
+    def __init__(self, status: int = 0) -> None:
+        super().__init__(status)
+        self.status = status
+
+    def message(self) -> Msg:
+        if self.status == 407:
+            return msg("net.proxy_auth")
+        if self.status:
+            return msg("net.proxy_refused", status=self.status)
+        return msg("net.proxy_unreachable")
 
 
 class ClientCertificateRejectedError(NetworkError):
@@ -216,6 +282,23 @@ class SettingsError(DmpDesktopError):
 
     def message(self) -> Msg:
         return msg("settings.invalid", reason=msg(self.reason_id, **self.params))
+
+
+class TrainingOnlyError(DmpDesktopError):
+    """A function that exists only with the training host (« Formation » profile).
+
+    ``what``: ``online_access`` (TD1.5, removed from the official WSDL in June
+    2024) or ``block_on_behalf`` (the training extension of TD1.6).
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+    def message(self) -> Msg:
+        if self.what == "online_access":
+            return msg("dmp.online_access_by_patient")
+        return msg("dmp.training_only")
 
 
 class InvalidContactError(DmpDesktopError):

@@ -148,6 +148,24 @@ _CATALOGUE: dict[str, str] = {
     "card.removed": (
         "La carte CPS a été retirée : la session est fermée. Réinsérez-la pour continuer."
     ),
+    "card.unknown_profession": (
+        "La profession inscrite sur la carte CPS n'est pas reconnue : « {title} ». "
+        "DMP Desktop ne peut pas vous identifier auprès du DMP avec cette carte ; "
+        "vérifiez la carte ou contactez l'assistance de DMP Desktop."
+    ),
+    "card.unknown_profession_code": (
+        "La profession inscrite sur la carte CPS n'est pas reconnue : « {title} », "
+        "code {code}. DMP Desktop ne peut pas vous identifier auprès du DMP avec cette "
+        "carte ; vérifiez la carte ou contactez l'assistance de DMP Desktop."
+    ),
+    "card.situation_required": (
+        "Votre carte CPS comporte plusieurs situations d'exercice : {situations}. "
+        "Choisissez celle du lieu où vous exercez aujourd'hui (identifiant de structure "
+        "dans les paramètres, ou choix proposé par la fenêtre)."
+    ),
+    "card.situation_declined": (
+        "Aucune situation d'exercice choisie : la session n'est pas ouverte."
+    ),
     # --- network and TLS ---
     "net.host_certificate": (
         "Le serveur contacté n'a pas présenté de certificat de confiance "
@@ -165,11 +183,39 @@ _CATALOGUE: dict[str, str] = {
         "valide et que le mode (formation ou production) est le bon."
     ),
     "net.timeout": "Le DMP ne répond pas dans les délais. Vérifiez votre connexion puis réessayez.",
+    "net.tls_negotiation": (
+        "Le serveur contacté et DMP Desktop n'ont aucune version de TLS ou méthode de "
+        "chiffrement en commun (TLS 1.2 avec AES-GCM au minimum ; TLS 1.3 n'est possible "
+        "qu'avec une carte CPS4). Aucune donnée n'a été envoyée. Vérifiez l'adresse du "
+        "DMP dans les paramètres ; si elle est juste, le serveur n'est pas celui du DMP."
+    ),
+    "net.proxy_auth": (
+        "Le proxy du cabinet demande une identification pour joindre le DMP. "
+        "Indiquez-la dans l'adresse du proxy (http://identifiant:motdepasse@serveur:port) "
+        "ou demandez à votre prestataire d'autoriser l'accès au DMP."
+    ),
+    "net.proxy_refused": (
+        "Le proxy du cabinet a refusé l'accès au DMP (réponse {status}). "
+        "Vérifiez le proxy dans les paramètres ou auprès de votre prestataire."
+    ),
+    "net.proxy_unreachable": (
+        "Le proxy du cabinet ne répond pas. Vérifiez son adresse dans les paramètres "
+        "(ou celle du système), puis réessayez."
+    ),
     "net.unreachable": (
         "Impossible de joindre le DMP. Vérifiez votre connexion Internet "
         "et l'adresse du service dans les paramètres."
     ),
     # --- the DMP's answers ---
+    "dmp.online_access_by_patient": (
+        "Le patient active lui-même son accès en ligne à Mon espace santé "
+        "(www.monespacesante.fr, avec sa carte Vitale ou le code reçu par courrier) ; "
+        "le DMP ne permet plus de l'ouvrir depuis le logiciel du professionnel."
+    ),
+    "dmp.training_only": (
+        "Cette fonction n'existe qu'en mode formation : le DMP ne la propose pas aux "
+        "logiciels des professionnels."
+    ),
     "dmp.protocol": (
         "La réponse du DMP est illisible ou inattendue ; elle a été ignorée. "
         "Réessayez ; si le problème persiste, contactez le support."
@@ -293,6 +339,32 @@ _CATALOGUE: dict[str, str] = {
         "le mode certificat de structure demande le fichier PKCS#12 de la structure."
     ),
     "settings.structure_id_missing": "identifiant de la structure manquant.",
+    "settings.profile_unknown": "profil inconnu (« formation » ou « dmp »).",
+    "settings.platform_unknown": "plateforme DMP inconnue (« production » ou « test »).",
+    "settings.endpoint_unknown": "service DMP inconnu dans les adresses : {services}.",
+    "settings.proxy_url": (
+        "le proxy doit s'écrire http://serveur:port (ex. http://proxy.cabinet:3128) ; "
+        "les proxys https:// ne sont pas pris en charge."
+    ),
+    "settings.test_platform_url": (
+        "la plateforme de test du DMP demande son adresse (donnée par l'Assurance "
+        "Maladie) : renseignez « Adresse du DMP »."
+    ),
+    "settings.test_platform_roots": (
+        "la plateforme de test du DMP demande le certificat racine de test IGC-Santé "
+        "(TEST AC RACINE IGC-SANTE ELEMENTAIRE) : renseignez le fichier des autorités de "
+        "confiance."
+    ),
+    "settings.homologation_missing": (
+        "le profil DMP demande le numéro d'homologation DMP du logiciel (donné par "
+        "l'Assurance Maladie) : renseignez « N° d'homologation » dans les paramètres, "
+        "ou utilisez le profil Formation."
+    ),
+    "settings.lps_missing": "le nom et la version du logiciel (LPS) sont obligatoires.",
+    "settings.igc_sante_root_altered": (
+        "le certificat racine IGC-Santé livré avec DMP Desktop a été modifié "
+        "(empreinte SHA-256 inattendue) : réinstallez le logiciel."
+    ),
     "settings.ins_kind_unknown": "autorité d'affectation de l'INS inconnue.",
     "settings.timeouts": "les délais d'attente doivent être positifs.",
     "settings.file_unreadable": "fichier de paramètres illisible ({name}).",

@@ -81,8 +81,17 @@ def cmd_pki_init(args: argparse.Namespace) -> int:
 
 
 # --- card -------------------------------------------------------------------
+def _situation_arg(text: str) -> tuple[str, str, str]:
+    parts = [p.strip() for p in text.split(":")]
+    if len(parts) != 3 or not parts[0].isalnum() or not parts[2].startswith("SA"):
+        raise argparse.ArgumentTypeError(
+            "situation attendue sous la forme ID:NOM:SECTEUR, ex. 499700433153008:CENTRE:SA05"
+        )
+    return parts[0], parts[1], parts[2]
+
+
 def cmd_card_create(args: argparse.Namespace) -> int:
-    from dmp_sandbox.cards import STAFF_TITLE, CardSpec, create_card, write_softhsm_conf
+    from dmp_sandbox.cards import STAFF_TITLE, CardSpec, Situation, create_card, write_softhsm_conf
 
     env = _env(args)
     if not env.pki.persons_key.is_file():
@@ -99,6 +108,7 @@ def cmd_card_create(args: argparse.Namespace) -> int:
         cps4=args.cps4,
         structure_id=args.structure_id,
         specialty=args.specialty,
+        more_situations=tuple(Situation(*parts) for parts in args.situation or []),
     )
     create_card(spec, env.pki, env.softhsm_conf)
     kind = "CPS4" if args.cps4 else "CPS3"
@@ -420,7 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--specialty",
         metavar="CODE",
         help="spécialité (nomenclature R01), ex. SM26 pour la médecine générale ; écrite "
-        "dans l'objet CPS_INFO_PS au format de formation",
+        "comme sur une vraie carte (extension du certificat et objet CPS_INFO_PS)",
+    )
+    create.add_argument(
+        "--situation",
+        action="append",
+        type=_situation_arg,
+        metavar="ID:NOM:SECTEUR",
+        help="une situation d'exercice de plus (objet CPS_ACTIVITY_nn_PS), ex. "
+        "499700433153008:CENTRE DE SANTE:SA05 ; répétable",
     )
     create.set_defaults(func=cmd_card_create)
 

@@ -59,9 +59,12 @@ class CertIdentity:
     activity_sector: str | None = None
     authn_context: str | None = None
 
+    # The G15 code of the certificate's IGC-Santé extension 1.2.250.1.71.1.2.7, if any.
+    profession_extension: str | None = None
+
     @property
     def profession_code(self) -> str | None:
-        return PROFESSION_CODES.get(self.profession)
+        return self.profession_extension or PROFESSION_CODES.get(self.profession)
 
 
 def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
@@ -70,6 +73,19 @@ def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
         return None
     value = values[0].value
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _profession_extension(cert: x509.Certificate) -> str | None:
+    """IGC-Santé's profession extension (G15 code as a DER INTEGER), read by the host itself."""
+    try:
+        ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(PROFESSION_OID))
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    raw = ext.value.value if isinstance(ext.value, x509.UnrecognizedExtension) else b""
+    if len(raw) < 3 or raw[0] != 0x02 or raw[1] != len(raw) - 2 or raw[1] > 2:
+        return None
+    number = int.from_bytes(raw[2:], "big")
+    return f"{number:02d}" if 0 < number < 1000 else None
 
 
 def identity_from_der(der: bytes) -> CertIdentity | None:
@@ -97,7 +113,9 @@ def identity_from_der(der: bytes) -> CertIdentity | None:
         family_name=_first(subject, NameOID.SURNAME) or "",
         given_name=_first(subject, NameOID.GIVEN_NAME) or "",
         profession=_first(subject, NameOID.TITLE) or "",
+        # A card certificate names no structure (IGC-Santé): the VIHF's, see check_vihf.
         structure_id=_first(subject, NameOID.ORGANIZATIONAL_UNIT_NAME),
+        profession_extension=_profession_extension(cert),
     )
 
 

@@ -1,4 +1,4 @@
-"""SoftHSM2 test cards laid out like a CPS3 (or CPS4) card.
+"""SoftHSM2 test cards laid out like a real CPS3 (or CPS4) card.
 
 The key pairs are generated on the token (the private keys never exist
 outside it, as on a real card); certificates are issued by the test persons
@@ -6,10 +6,23 @@ CA and written next to their key with the same CKA_ID. A CPS3-like card
 restricts its keys to PKCS#1 v1.5 mechanisms (CKA_ALLOWED_MECHANISMS), a
 CPS4-like one also allows PSS.
 
-A professional's card also carries the public data object ``CPS_INFO_PS``
-with the profession and, when given, the specialty, in the *training
-layout* documented in :mod:`dmp_desktop.smartcard.card_data` (the real
-card's layout is not public).
+Made like the real thing, so that the client reads a training card with the
+code it uses for a real one (``dmp_desktop.smartcard``):
+
+- certificate subject as IGC-Santé writes it: ``C=FR, title=<profession>,
+  CN=<idNat>+SN=<NOM>+GN=<PRÉNOM>`` (no structure in it);
+- the IGC-Santé private extensions of the official TD2.1 card certificate:
+  ``1.2.250.1.71.1.2.5`` product category (OCTET STRING, ``0x80`` = test
+  CPx card), ``1.2.250.1.71.1.2.7`` profession (G15, INTEGER) and
+  ``1.2.250.1.71.4.2.5`` specialty (R01, SEQUENCE OF UTF8String) — the last
+  two for a professional only;
+- the data objects the Cryptolib CPS shows: ``CPS_INFO_PS`` (public; BER-TLV
+  ending with the specialty code, the only part a reader may rely on — the
+  real layout is not public) and one ``CPS_ACTIVITY_nn_PS`` per practice
+  situation (private, behind the PIN: ``0xEE`` { ``0x84`` structure name,
+  ``0x85`` structure national id, ``0x86`` activity sector }).
+
+The encoders here are the card factory's own (asn1crypto), not the client's.
 """
 
 from __future__ import annotations
@@ -18,11 +31,12 @@ import os
 import secrets
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pkcs11
+from asn1crypto import core
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 from cryptography.x509.oid import NameOID
@@ -37,7 +51,6 @@ from dmp_desktop.smartcard.card import (
     SIGN_CERT_LABEL,
     SIGN_KEY_LABEL,
 )
-from dmp_desktop.smartcard.card_data import INFO_PS_LABEL, encode_info_ps
 from dmp_sandbox.pki import PkiPaths, issue_leaf, load_cert, load_key
 
 CPS3_MECHANISMS = [Mechanism.RSA_PKCS, Mechanism.SHA1_RSA_PKCS, Mechanism.SHA256_RSA_PKCS]
@@ -47,9 +60,26 @@ CPS4_MECHANISMS = [
     Mechanism.SHA256_RSA_PKCS_PSS,
 ]
 
+# IGC-Santé private certificate extensions (official TD2.1 card certificate).
+OID_PRODUCT_CATEGORY = "1.2.250.1.71.1.2.5"  # TRE_G01
+OID_PROFESSION = "1.2.250.1.71.1.2.7"  # TRE_G15
+OID_SPECIALTY = "1.2.250.1.71.4.2.5"  # TRE_R01
+PRODUCT_TEST_CARD = 0x80  # TRE_G01 "80": CPx de TEST
+
+INFO_PS_LABEL = "CPS_INFO_PS"
+ACTIVITY_LABEL = "CPS_ACTIVITY_{:02d}_PS"
 
 # Profession titles as written on the card (certificate "title" attribute).
 STAFF_TITLE = "Secrétaire médicale"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A practice situation of the card: one ``CPS_ACTIVITY_nn_PS`` object."""
+
+    structure_id: str
+    structure_name: str
+    sector: str = "SA07"  # J02 activity sector
 
 
 @dataclass(frozen=True)
@@ -64,7 +94,82 @@ class CardSpec:
     cps4: bool = False
     structure_id: str = "499700433153007"
     structure_name: str = "CABINET MEDICAL FORMATION"
-    specialty: str | None = None  # R01 code written to CPS_INFO_PS, e.g. "SM26"
+    specialty: str | None = None  # R01 code, e.g. "SM26"
+    sector: str = "SA07"  # activity sector of the first situation
+    # More practice situations after the first (structure_id / structure_name / sector).
+    more_situations: tuple[Situation, ...] = field(default_factory=tuple)
+
+    @property
+    def situations(self) -> tuple[Situation, ...]:
+        return (
+            Situation(self.structure_id, self.structure_name, self.sector),
+            *self.more_situations,
+        )
+
+
+class _Specialties(core.SequenceOf):
+    _child_spec = core.UTF8String
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        head = bytes([size])
+    else:
+        raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+        head = bytes([0x80 | len(raw)]) + raw
+    return bytes([tag]) + head + content
+
+
+def encode_activity(situation: Situation) -> bytes:
+    """``CPS_ACTIVITY_nn_PS``: 0xEE { 0x84 name, 0x85 structure id, 0x86 sector }."""
+    return _tlv(
+        0xEE,
+        _tlv(0x84, situation.structure_name.encode("utf-8"))
+        + _tlv(0x85, situation.structure_id.encode("ascii"))
+        + _tlv(0x86, situation.sector.encode("ascii")),
+    )
+
+
+def encode_info_ps(
+    national_id: str, profession_code: str | None, specialty: str | None = None
+) -> bytes:
+    """``CPS_INFO_PS`` of a training card: BER-TLV whose last value is the specialty.
+
+    Training layout (the real one is not public): 0xEF { 0x81 national id,
+    0x82 profession code (G15), 0x83 specialty (R01, last) }.
+    """
+    content = _tlv(0x81, national_id.encode("ascii"))
+    if profession_code is not None:
+        content += _tlv(0x82, profession_code.encode("ascii"))
+    if specialty:
+        content += _tlv(0x83, specialty.encode("ascii"))
+    return _tlv(0xEF, content)
+
+
+def certificate_extensions(
+    profession_code: str | None, specialty: str | None = None
+) -> list[x509.UnrecognizedExtension]:
+    """The IGC-Santé private extensions of a (test) card certificate."""
+    extensions = [
+        x509.UnrecognizedExtension(
+            x509.ObjectIdentifier(OID_PRODUCT_CATEGORY),
+            core.OctetString(bytes([PRODUCT_TEST_CARD])).dump(),
+        )
+    ]
+    if profession_code is not None:
+        extensions.append(
+            x509.UnrecognizedExtension(
+                x509.ObjectIdentifier(OID_PROFESSION), core.Integer(int(profession_code)).dump()
+            )
+        )
+        if specialty:
+            extensions.append(
+                x509.UnrecognizedExtension(
+                    x509.ObjectIdentifier(OID_SPECIALTY), _Specialties([specialty]).dump()
+                )
+            )
+    return extensions
 
 
 def write_softhsm_conf(directory: Path) -> Path:
@@ -89,21 +194,16 @@ def _softhsm_util() -> str:
 
 
 def _subject(spec: CardSpec) -> x509.Name:
+    """``C=FR, title=…, CN=idNat+SN=…+GN=…`` as on the official TD2.1 card certificate."""
     return x509.Name(
         [
             x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR")]),
-            x509.RelativeDistinguishedName(
-                [x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.structure_name)]
-            ),
-            x509.RelativeDistinguishedName(
-                [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, spec.structure_id)]
-            ),
             x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.TITLE, spec.profession)]),
             x509.RelativeDistinguishedName(
                 [
-                    x509.NameAttribute(NameOID.COMMON_NAME, spec.national_id),
-                    x509.NameAttribute(NameOID.SURNAME, spec.family_name.upper()),
                     x509.NameAttribute(NameOID.GIVEN_NAME, spec.given_name.upper()),
+                    x509.NameAttribute(NameOID.SURNAME, spec.family_name.upper()),
+                    x509.NameAttribute(NameOID.COMMON_NAME, spec.national_id),
                 ]
             ),
         ]
@@ -167,6 +267,9 @@ def create_card(spec: CardSpec, pki: PkiPaths, softhsm_conf: Path) -> None:
                 issuer_key,
                 client=usage == "auth",
                 signing=usage == "sign",
+                extensions=certificate_extensions(
+                    PROFESSION_CODES.get(spec.profession), spec.specialty
+                ),
             )
             der = cert.public_bytes(encoding=_DER)
             session.create_object(
@@ -181,16 +284,27 @@ def create_card(spec: CardSpec, pki: PkiPaths, softhsm_conf: Path) -> None:
                     Attribute.VALUE: der,
                 }
             )
-        profession_code = PROFESSION_CODES.get(spec.profession)
-        if profession_code is not None:
+        session.create_object(
+            {
+                Attribute.CLASS: ObjectClass.DATA,
+                Attribute.TOKEN: True,
+                Attribute.PRIVATE: False,
+                Attribute.LABEL: INFO_PS_LABEL,
+                Attribute.APPLICATION: "CPS",
+                Attribute.VALUE: encode_info_ps(
+                    spec.national_id, PROFESSION_CODES.get(spec.profession), spec.specialty
+                ),
+            }
+        )
+        for index, situation in enumerate(spec.situations, start=1):
             session.create_object(
                 {
                     Attribute.CLASS: ObjectClass.DATA,
                     Attribute.TOKEN: True,
-                    Attribute.PRIVATE: False,
-                    Attribute.LABEL: INFO_PS_LABEL,
+                    Attribute.PRIVATE: True,  # behind the PIN, as on a real card
+                    Attribute.LABEL: ACTIVITY_LABEL.format(index),
                     Attribute.APPLICATION: "CPS",
-                    Attribute.VALUE: encode_info_ps(profession_code, spec.specialty),
+                    Attribute.VALUE: encode_activity(situation),
                 }
             )
     lib.reinitialize()

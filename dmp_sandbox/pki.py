@@ -173,7 +173,9 @@ def issue_leaf(
     ips: list[str] | None = None,
     days: int = 1095,
     not_before: dt.datetime | None = None,
+    extensions: list[x509.UnrecognizedExtension] | None = None,
 ) -> x509.Certificate:
+    """An end-entity certificate; ``extensions``: private ones (IGC-Santé's, non-critical)."""
     now = not_before or _now() - dt.timedelta(days=1)
     eku = []
     if client:
@@ -215,6 +217,8 @@ def issue_leaf(
     sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips or []]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    for extension in extensions or []:
+        builder = builder.add_extension(extension, critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 

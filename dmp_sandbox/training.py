@@ -83,7 +83,7 @@ class TrainingEnv:
             host_url=self.host_url,
             trust_roots=str(self.pki.trust_roots),
             auth_mode="DIRECTE",
-            training_mode=True,
+            profile="formation",
             ins_kind="TEST_NIR",
             structure_id="499700433153007",
             data_dir=str(self.root / "client-data"),

@@ -287,6 +287,10 @@ def authenticate(
     if not identity.is_structure:
         check_vihf(identity, vihf)
         check_insurer_role(identity, vihf, trace)
+        if identity.structure_id is None and vihf.structure_id:
+            # A real card certificate names no structure: the card's practice situation
+            # is what the client puts in Identifiant_Structure.
+            identity = replace(identity, structure_id=vihf.structure_id.strip())
         return identity
     person = check_structure_vihf(identity, vihf, security, trust, trace)
     check_insurer_role(identity, vihf, trace)

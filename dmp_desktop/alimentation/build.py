@@ -21,7 +21,7 @@ from dmp_desktop.alimentation import convert, doctypes
 from dmp_desktop.alimentation.request import UploadRequest
 from dmp_desktop.cda import codes, valuesets
 from dmp_desktop.cda.errors import CdaError
-from dmp_desktop.cda.header import author_code, read_header
+from dmp_desktop.cda.header import card_holder_code, read_header
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
 from dmp_desktop.dmp import iti41, rim
 from dmp_desktop.dmp.feed_errors import UploadInvalidError
@@ -54,9 +54,8 @@ class BuiltDocument:
 def author_provider(practitioner: Practitioner, settings: Settings) -> CareProvider:
     """The card holder acting for the structure of the card (else of the settings)."""
     extra = settings.extra or {}
-    facility = (
-        settings.activity_sector if settings.activity_sector in valuesets.FACILITY_TYPES else "SA07"
-    )
+    sector = practitioner.activity_sector or settings.activity_sector  # the card's first
+    facility = sector if sector in valuesets.FACILITY_TYPES else "SA07"
     setting = str(extra.get("practice_setting", "AMBULATOIRE"))
     if setting not in valuesets.PRACTICE_SETTINGS:
         setting = "AMBULATOIRE"
@@ -72,7 +71,7 @@ def author_provider(practitioner: Practitioner, settings: Settings) -> CareProvi
 def author_values(provider: CareProvider) -> rim.AuthorValues:
     """``provider`` as the XDS author slots write it (person, structure, specialty)."""
     person = provider.practitioner
-    specialty = author_code(person)
+    specialty = card_holder_code(person)
     st = provider.structure
     return rim.AuthorValues(
         person=rim.xcn(person.national_id, person.family_name, person.given_name),

@@ -562,9 +562,16 @@ def _same_upload(a: UploadRequest, b: UploadRequest) -> bool:
 def _before_sending(exc: DmpDesktopError) -> bool:
     """Errors raised before the request could leave (local checks, settings)."""
     from dmp_desktop.dmp.feed_errors import FeedError
-    from dmp_desktop.errors import HostCertificateError, SettingsError
+    from dmp_desktop.errors import (
+        HostCertificateError,
+        ProxyError,
+        SettingsError,
+        TlsNegotiationError,
+    )
 
-    return isinstance(exc, FeedError | SettingsError | HostCertificateError)
+    return isinstance(
+        exc, FeedError | SettingsError | HostCertificateError | TlsNegotiationError | ProxyError
+    )
 
 
 def _local_entry(submission: iti41.Submission, req: UploadRequest) -> DocumentEntry:

@@ -255,6 +255,21 @@ def encounter_code(structure: CareStructure) -> CodedValue:
     return CodedValue("AMB", codes.OID_ACT_CODE, "Ambulatoire (hors établissement)")
 
 
+SECRETARIAT_MEDICAL = CodedValue(
+    "SECRETARIAT_MEDICAL", "1.2.250.1.213.1.1.4.6", "Secrétariat médical"
+)
+
+
+def card_holder_code(practitioner: Practitioner) -> CodedValue | None:
+    """The XDS ``authorSpecialty`` of the card holder who submits.
+
+    A professional: :func:`author_code`. Structure staff (a secretary's card, no
+    profession): ``SECRETARIAT_MEDICAL`` of value set J01 (code system
+    1.2.250.1.213.1.1.4.6), the role the VIHF gives them too.
+    """
+    return author_code(practitioner) or (SECRETARIAT_MEDICAL if practitioner.is_staff else None)
+
+
 def author_code(practitioner: Practitioner) -> CodedValue | None:
     """Profession/specialty code of value set J01 (``G15_10/SM26``), when known."""
     if not practitioner.profession_code:

@@ -55,8 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", type=Path, help="fichier de paramètres (défaut : $DMP_DESKTOP_CONFIG)"
     )
+    parser.add_argument(
+        "--profile",
+        choices=("formation", "dmp"),
+        help="profil à utiliser : « formation » (hôte de formation) ou « dmp » (plateforme "
+        "de l'Assurance Maladie) ; défaut : celui des paramètres",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    from dmp_desktop.cli import settings_cmd
+
+    settings_cmd.add_parser(sub)
 
     status = sub.add_parser(
         "status",
@@ -279,7 +288,11 @@ def main(
     if args.command == "vsm" and args.vsm_command != "send":  # no card, no settings
         return vsm_cli.run(args, io)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, profile=args.profile)
+        if args.command == "settings":  # shows what is wrong rather than refusing
+            from dmp_desktop.cli import settings_cmd
+
+            return settings_cmd.run(args, settings, io.out)
         settings.validate()
         settings.apply_environment()
         if args.command == "status":

@@ -20,7 +20,7 @@ import httpx
 from lxml import etree
 
 from dmp_desktop import xmlsafe
-from dmp_desktop.cda.header import author_code
+from dmp_desktop.cda.header import card_holder_code
 from dmp_desktop.cda.xmlutil import new_oid
 from dmp_desktop.dmp import (
     insi,
@@ -91,9 +91,11 @@ from dmp_desktop.errors import (
     HostUnreachableError,
     SettingsError,
     TimeoutError_,
+    TrainingOnlyError,
 )
 from dmp_desktop.identity.traits import TraitsQuery
 from dmp_desktop.settings import Settings
+from dmp_desktop.storage.audit import EmergencyJournal
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ DEFAULT_LPS_OID = "2.25.95602768306245465660688465239265223939"
 # this string attribute placed right after the purpose of use. No public DMP
 # material names where the reason goes: this is the training host's
 # convention (docs/wire-conventions.md).
+# Training-only (« Formation » profile): no official form carries the reason.
 ATTR_EMERGENCY_REASON = "Motif_Acces_Urgence"
 EMERGENCY_PURPOSES = (PURPOSE_BREAK_GLASS, PURPOSE_CENTRE_15)
 MAX_REASON_LEN = 500
@@ -179,8 +182,11 @@ class DmpClient:
         *,
         owns_http: bool = True,
         vihf_signer: SigningKey | None = None,
+        journal: EmergencyJournal | None = None,
     ) -> None:
         self._http = http
+        # Where an emergency access and its reason are kept (storage/audit.py).
+        self._journal = journal
         self._settings = settings
         self._practitioner = practitioner
         # Direct mode: the issuer is the card certificate's subject. Without
@@ -214,7 +220,7 @@ class DmpClient:
             body,
             action=ns.ACTION_TD02,
             to=url,
-            security_tokens=[self._vihf(ins, purpose, reason)],
+            security_tokens=[self._vihf(ins, purpose, reason, transaction="TD0.2")],
         )
         answer = self._call(url, request, expected_action=ns.ACTION_TD02_RESPONSE, name="TD0.2")
         return parse_td02_response(answer.body, requested=ins)
@@ -319,6 +325,8 @@ class DmpClient:
         """Training extension (:mod:`~dmp_desktop.dmp.td16_block`): as ``ins``'s médecin
         traitant DMP, block (``blocked``) or unblock the professional ``national_id`` on
         the patient's behalf. Returns the host's French context."""
+        if not self._settings.is_training:
+            raise TrainingOnlyError("block_on_behalf")  # no such operation on a real DMP
         url = self._settings.service_url(td16_block.SERVICE)
         action = td16_block.ACTION_BLOCK if blocked else td16_block.ACTION_UNBLOCK
         request = build_envelope(
@@ -431,6 +439,9 @@ class DmpClient:
     def _specific_call(
         self, ins: Ins, body: Element, action: str, responses: Collection[str]
     ) -> SoapResponse:
+        if not self._settings.is_training:
+            # Removed from the official WSDL in June 2024: only the training host has it.
+            raise TrainingOnlyError("online_access")
         url = self._settings.service_url(td15.SERVICE)
         request = build_envelope(
             body, action=action, to=url, security_tokens=[self._vihf(ins, "normal")]
@@ -469,7 +480,7 @@ class DmpClient:
             xds.build_find_documents(query),
             action=xds.ACTION_FIND,
             to=url,
-            security_tokens=[self._vihf(query.patient, purpose, reason)],
+            security_tokens=[self._vihf(query.patient, purpose, reason, transaction="TD3.1")],
         )
         result = self._call_find(url, request, query.patient)
         entries = xds.filter_entries(result.entries, query)
@@ -499,7 +510,7 @@ class DmpClient:
             xds.build_retrieve_documents([(entry.repository_id, entry.unique_id)]),
             action=xds.ACTION_RETRIEVE,
             to=url,
-            security_tokens=[self._vihf(entry.patient, purpose, reason)],
+            security_tokens=[self._vihf(entry.patient, purpose, reason, transaction="TD3.2")],
         )
         answer, message = self._call_mtom(
             url, request, expected_action=xds.ACTION_RETRIEVE_RESPONSE, name="TD3.2"
@@ -663,11 +674,11 @@ class DmpClient:
     def author_values(self) -> rim.AuthorValues:
         """The card holder as the XDS author slots write them (person, structure, specialty)."""
         practitioner = self._practitioner
-        structure_id = self._settings.structure_id or practitioner.structure_id or ""
+        structure_id = practitioner.structure_id or self._settings.structure_id or ""
         structure_name = practitioner.structure_name or str(
             (self._settings.extra or {}).get("structure_name", "")
         )
-        specialty = author_code(practitioner)
+        specialty = card_holder_code(practitioner)
         return rim.AuthorValues(
             person=rim.xcn(
                 practitioner.national_id, practitioner.family_name, practitioner.given_name
@@ -700,8 +711,21 @@ class DmpClient:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _vihf(self, ins: Ins | None, purpose: str, reason: str | None = None) -> Element:
-        """The VIHF of one request: the single place where the assertion is built."""
+    def _vihf(
+        self,
+        ins: Ins | None,
+        purpose: str,
+        reason: str | None = None,
+        *,
+        transaction: str = "",
+    ) -> Element:
+        """The VIHF of one request: the single place where the assertion is built.
+
+        An emergency access's reason: kept in the local journal (always, before
+        anything is sent); on the wire only in the « Formation » profile, as the
+        training host's convention (docs/wire-conventions.md) — no official
+        form exists, so nothing of it reaches a real DMP.
+        """
         if purpose not in PURPOSE_LABELS:
             raise ValueError(f"unknown purpose of use: {purpose}")
         reason = _emergency_reason(purpose, reason)
@@ -710,21 +734,35 @@ class DmpClient:
         if auth_mode != AUTH_MODE_DIRECT and signer is None:
             # Indirect modes need a VIHF signed with the structure's certificate.
             raise SettingsError("settings.auth_mode_unsupported")
-        structure_id = self._settings.structure_id or self._practitioner.structure_id or ""
+        # Direct mode: the practice situation read on the card (connect.card_practitioner);
+        # structure mode: the structure certificate's. The settings only fill in.
+        structure_id = self._practitioner.structure_id or self._settings.structure_id or ""
         if not structure_id:
             raise SettingsError("settings.structure_id_missing")
         context = VihfContext(
             practitioner=self._practitioner,
             issuer_dn=self._issuer_dn,
             structure_id=structure_id,
-            activity_sector=self._settings.activity_sector or "SA07",
+            activity_sector=(
+                self._practitioner.activity_sector or self._settings.activity_sector or "SA07"
+            ),
             purpose=purpose,
             auth_mode=auth_mode,
             ins=ins,
             lps=self._lps,
         )
+        if purpose in EMERGENCY_PURPOSES and ins is not None and self._journal is not None:
+            self._journal.record(
+                professional=self._practitioner.national_id,
+                structure=structure_id,
+                patient_ins=ins.value,
+                purpose=purpose,
+                reason=reason or "",
+                transaction=transaction,
+            )
         assertion = build_vihf(context)
-        if reason is not None:
+        if reason is not None and self._settings.is_training:
+            # Training-only convention: the training host keeps it in its trace.
             _add_string_attribute(assertion, ATTR_EMERGENCY_REASON, reason, ATTR_PURPOSE_OF_USE)
         if signer is not None:
             sign_vihf(assertion, signer)  # last: the signature covers the whole assertion

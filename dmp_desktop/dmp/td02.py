@@ -31,13 +31,14 @@ imports the constants below and emits exactly these):
   ``AUTORISATION`` (codeSystem 1.2.250.1.213.4.1.2.6.1) = CV ``NON_EXISTE`` |
   ``INTERDIT`` | ``EXPIRE`` | ``VALIDE`` (codeSystem 1.2.250.1.213.4.1.2.6.2);
   ``STATUT_MT`` (1.2.250.1.213.4.1.2.6.3) = BL, the médecin traitant flag.
-* minor and secret-connection flags. The official names are not public; the
-  host emits, like ``STATUT_MT``, an ``attentionLine`` whose
-  ``keyWordText/@code`` is :data:`KEYWORD_MINOR` (``PATIENT_MINEUR``) or
-  :data:`KEYWORD_SECRET_CONNECTION` (``CONNEXION_SECRETE``), codeSystem
-  :data:`OID_STATUS_KEYWORD`, with a BL ``value``. This parser also accepts
-  the aliases in :data:`MINOR_CODES` / :data:`SECRET_CONNECTION_CODES`, and
-  the same codes as BL ``administrativeObservation``\\ s.
+* minor: from the official answer's own field, the patient's
+  ``patientPerson/birthTime``: under :data:`MAJORITY_AGE` on the day of the
+  answer. The official answer has no "minor" flag, and no field for a secret
+  connection either: that is the professional's declaration in the request
+  (the VIHF's confidentiality-code attribute, :mod:`dmp_desktop.dmp.vihf`),
+  so ``DmpStatus.secret_connection`` is never read from an answer. The
+  keywords :data:`KEYWORD_MINOR` / :data:`KEYWORD_SECRET_CONNECTION` were a
+  training-host convention; they are no longer read.
 """
 
 from __future__ import annotations
@@ -74,10 +75,11 @@ OID_AUTHORIZATION_KEYWORD = ns.OID_AUTH_KEYWORD  # 1.2.250.1.213.4.1.2.6.1
 OID_AUTHORIZATION_VALUE = ns.OID_AUTH_VALUE  # 1.2.250.1.213.4.1.2.6.2
 KEYWORD_TREATING_PHYSICIAN = "STATUT_MT"
 OID_STATUS_KEYWORD = ns.OID_MT_KEYWORD  # 1.2.250.1.213.4.1.2.6.3
+# Former training-host keywords (no official field): not read any more.
 KEYWORD_MINOR = "PATIENT_MINEUR"
 KEYWORD_SECRET_CONNECTION = "CONNEXION_SECRETE"  # noqa: S105 - not a secret
-MINOR_CODES = frozenset({KEYWORD_MINOR, "MINEUR", "STATUT_MINEUR"})
-SECRET_CONNECTION_CODES = frozenset({KEYWORD_SECRET_CONNECTION, "MODE_SECRET", "ACCES_SECRET"})
+# Majority in France; the DMP treats a younger patient's record as a minor's.
+MAJORITY_AGE = 18
 
 QUERY_FOUND = "OK"
 QUERY_NOT_FOUND = "NF"
@@ -228,7 +230,20 @@ def _family_name(name_el: Element | None) -> str | None:
     return text(families[0]) if families else None
 
 
-def parse_td02_response(body: Element, requested: Ins | None = None) -> DmpStatus:
+def is_minor(birth: date | None, today: date) -> bool:
+    """Under :data:`MAJORITY_AGE` on ``today`` (unknown birth date: not a minor)."""
+    if birth is None:
+        return False
+    try:
+        majority = birth.replace(year=birth.year + MAJORITY_AGE)
+    except ValueError:  # born on 29 February
+        majority = date(birth.year + MAJORITY_AGE, 3, 1)
+    return today < majority
+
+
+def parse_td02_response(
+    body: Element, requested: Ins | None = None, today: date | None = None
+) -> DmpStatus:
     """Read a ``PRPA_IN201308UV02`` into a DmpStatus (see the module docstring).
 
     ``requested`` is the INS asked for: an answer about another patient is
@@ -281,14 +296,6 @@ def parse_td02_response(body: Element, requested: Ins | None = None) -> DmpStatu
         if code:
             observations[code.strip()] = _value_string(child(observation, ns.HL7, "value"))
 
-    def flag(codes: frozenset[str]) -> bool:
-        for code in codes:
-            if code in lines and _bool(_value_string(lines[code])):
-                return True
-            if code in observations and _bool(observations[code]):
-                return True
-        return False
-
     closure_date: date | None = None
     closure_reason: str | None = None
     if state is DmpState.CLOSED:
@@ -309,18 +316,18 @@ def parse_td02_response(body: Element, requested: Ins | None = None) -> DmpStatu
 
     person = child(patient, ns.HL7, "patientPerson")
     name_el = child(person, ns.HL7, "name")
+    birth = hl7_date(attr(child(person, ns.HL7, "birthTime"), "value"))
     return DmpStatus(
         ins=ins,
         state=state,
         authorization=authorization,
         treating_physician=treating,
-        minor=flag(MINOR_CODES),
-        secret_connection=flag(SECRET_CONNECTION_CODES),
+        minor=is_minor(birth, today or date.today()),
         closure_date=closure_date,
         closure_reason=closure_reason,
         patient_family_name=_family_name(name_el),
         patient_given_name=text(child(name_el, ns.HL7, "given")),
-        patient_birth_date=hl7_date(attr(child(person, ns.HL7, "birthTime"), "value")),
+        patient_birth_date=birth,
         patient_gender=attr(child(person, ns.HL7, "administrativeGenderCode"), "code"),
         observations=observations,
     )

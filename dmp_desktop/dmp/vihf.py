@@ -1,9 +1,10 @@
 """The VIHF: the SAML 2.0 assertion that says who asks, for whom, and why.
 
 :func:`build_vihf` writes an assertion shaped exactly like the official
-``VIHF_DIRECTE_non signé.xml`` (same elements, same attribute names, same
-order); :func:`parse_vihf` reads any VIHF, including the four official
-examples, for the training host.
+``VIHF_DIRECTE_non signé.xml`` and the VIHF of every official request (same
+elements, same attribute names, same order; the indirect modes add
+``subject-id`` as the indirect examples do); :func:`parse_vihf` reads any
+VIHF, including the four official examples.
 
 Direct (card) mode is unsigned: the TLS client certificate from the card
 authenticates the caller. Indirect modes (``INDIRECTE``,
@@ -101,10 +102,13 @@ class LpsInfo:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LpsInfo:
-        extra = settings.extra or {}
+        """The settings' LPS identification (first-class settings; see settings.py)."""
+        version = settings.lps_version.strip() or __version__
         return cls(
-            id=str(extra.get("lps_id", __version__)),
-            homologation_id=str(extra.get("lps_homologation_id", DEFAULT_HOMOLOGATION_ID)),
+            name=settings.lps_name.strip() or LPS_NAME,
+            version=version,
+            id=settings.lps_id.strip() or version,
+            homologation_id=settings.homologation_id(),
         )
 
 
@@ -235,7 +239,9 @@ def build_vihf(ctx: VihfContext) -> Element:
     p = ctx.practitioner
     _string_attribute(statement, ATTR_STRUCTURE_ID, ctx.structure_id)
     _string_attribute(statement, ATTR_ACTIVITY_SECTOR, sector)
-    _string_attribute(statement, ATTR_SUBJECT_ID, f"{p.given_name} {p.family_name}".strip())
+    if ctx.auth_mode != AUTH_MODE_DIRECT:
+        # Only the indirect examples name the professional; in direct mode the card does.
+        _string_attribute(statement, ATTR_SUBJECT_ID, f"{p.given_name} {p.family_name}".strip())
     _coded_attribute(statement, ATTR_ROLE, "Role", practitioner_roles(p))
     _string_attribute(statement, ATTR_VIHF_VERSION, VIHF_VERSION)
     _string_attribute(statement, ATTR_AUTH_MODE, ctx.auth_mode)

@@ -6,8 +6,9 @@ import httpx
 from cryptography import x509
 
 from dmp_desktop.net.keys import ClientKey
+from dmp_desktop.net.proxy import ProxyConfig
 from dmp_desktop.net.transport import MutualTlsTransport
-from dmp_desktop.net.trust import load_trust_roots
+from dmp_desktop.net.trust import load_igc_sante_root, load_trust_roots
 from dmp_desktop.settings import Settings
 
 USER_AGENT = "dmp-desktop"
@@ -31,19 +32,28 @@ def make_http_client(
     trust_roots: list[x509.Certificate] | None = None,
 ) -> httpx.Client:
     """An ``httpx.Client`` whose TLS client key is ``key`` and whose host must chain
-    to ``trust_roots`` (default: the PEM bundle named by ``settings.trust_roots``).
+    to ``trust_roots`` (default: the PEM bundle named by ``settings.trust_roots``,
+    or the shipped IGC-Santé root on the production DMP), through the settings'
+    HTTP proxy if any (:mod:`dmp_desktop.net.proxy`).
 
     Share one client between worker threads; close it when the card session ends
     (open connections stay authenticated as the card's holder until closed).
     Errors come out typed, see :mod:`dmp_desktop.net.transport`.
     """
-    roots = trust_roots if trust_roots is not None else load_trust_roots(settings.trust_roots)
-    transport = MutualTlsTransport(key, roots)
+    if trust_roots is not None:
+        roots = trust_roots
+    elif settings.pins_shipped_root():
+        roots = load_igc_sante_root()  # production DMP: the root shipped, fingerprint checked
+    else:
+        roots = load_trust_roots(settings.trust_roots)
+    transport = MutualTlsTransport(
+        key, roots, proxy=ProxyConfig(settings.proxy_url, settings.proxy_from_environment)
+    )
     return httpx.Client(
         transport=transport,
         timeout=client_timeout(settings),
-        # No proxies or .netrc from the environment: an env proxy would get a
-        # transport of httpx's own, without the card.
+        # httpx must not route requests itself (an env proxy would get a transport of
+        # httpx's own, without the card): the transport tunnels through the proxy.
         trust_env=False,
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},

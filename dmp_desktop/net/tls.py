@@ -60,6 +60,7 @@ from dmp_desktop.errors import (
     HostCertificateError,
     HostUnreachableError,
     TimeoutError_,
+    TlsNegotiationError,
 )
 from dmp_desktop.net.keys import ClientKey, encode_digest_info, hash_algorithm
 from dmp_desktop.net.trust import HostVerifier
@@ -336,9 +337,9 @@ def map_tls_error(
         if isinstance(exc, TLSRemoteAlert) and cert_phase and description in _CLIENT_CERT_ALERTS:
             return ClientCertificateRejectedError(name)
         if in_handshake and not signed and description in _NEGOTIATION_ALERTS:
-            return HostCertificateError(REASON_NEGOTIATION)
+            return TlsNegotiationError(REASON_NEGOTIATION)
         if isinstance(exc, TLSLocalAlert) and in_handshake and description in _REFUSED_LOCALLY:
-            return HostCertificateError(REASON_NEGOTIATION)
+            return TlsNegotiationError(REASON_NEGOTIATION)
         return HostUnreachableError(f"TLS: {name}")
     if in_handshake and signed and isinstance(exc, (TLSAbruptCloseError, ConnectionError)):
         # The server hung up while reading our certificate and signature (a fast
@@ -438,7 +439,7 @@ class TlsClientConfig:
             self.verifier.verify(_cryptography_chain(conn.session.serverCertChain), host)
             conn.dmp_server_checked = True
         if conn.version < TLS12 or conn.getCipherName() not in AEAD_CIPHERS:
-            raise HostCertificateError(REASON_NEGOTIATION)
+            raise TlsNegotiationError(REASON_NEGOTIATION)
         proto = bytes(conn.session.appProto or b"")
         if proto not in (b"", ALPN_HTTP11):
-            raise HostCertificateError(REASON_NEGOTIATION)
+            raise TlsNegotiationError(REASON_NEGOTIATION)

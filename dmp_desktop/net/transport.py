@@ -9,8 +9,11 @@ Errors raised by ``httpx.Client`` calls going through :class:`MutualTlsTransport
 (directly from the transport, not wrapped in ``httpx.HTTPError``):
 
 * :class:`~dmp_desktop.errors.HostCertificateError`: the host's chain or name
-  is not trusted, or it only offers TLS versions/ciphers we refuse. Nothing
-  was sent (not even our certificate).
+  is not trusted. Nothing was sent (not even our certificate).
+* :class:`~dmp_desktop.errors.TlsNegotiationError`: the host only offers TLS
+  versions/ciphers we refuse (or the reverse). Nothing was sent.
+* :class:`~dmp_desktop.errors.ProxyError`: the HTTP proxy (settings or system)
+  could not be reached or refused the CONNECT tunnel (:mod:`.proxy`).
 * :class:`~dmp_desktop.errors.ClientCertificateRejectedError`: the host
   refused our certificate (alert after our certificate, TLS 1.2 or 1.3).
 * :class:`~dmp_desktop.errors.HostUnreachableError`: DNS failure, connection
@@ -47,6 +50,7 @@ from dmp_desktop.errors import (
     TimeoutError_,
 )
 from dmp_desktop.net.keys import ClientKey
+from dmp_desktop.net.proxy import ProxyConfig, connect_through
 from dmp_desktop.net.tls import TlsClientConfig, TlsSession, map_tls_error
 
 log = logging.getLogger(__name__)
@@ -247,8 +251,10 @@ class MutualTlsTransport(httpx.BaseTransport):
         *,
         max_connections: int = 4,
         keepalive_expiry: float = 30.0,
+        proxy: ProxyConfig | None = None,
     ) -> None:
         self._config = TlsClientConfig(key, trust_roots)
+        self._proxy = proxy or ProxyConfig(from_environment=False)
         self._keepalive_expiry = keepalive_expiry
         self._slots = threading.BoundedSemaphore(max_connections)
         self._lock = threading.Lock()
@@ -263,13 +269,17 @@ class MutualTlsTransport(httpx.BaseTransport):
 
     # -- connections ------------------------------------------------------------
     def _connect(self, host: str, port: int, timeout: float | None) -> TlsStream:
-        try:
-            sock = socket.create_connection((host, port), timeout)
-        except TimeoutError:
-            raise TimeoutError_() from None
-        except OSError as exc:
-            log.debug("connection to %s:%d failed: %s", host, port, type(exc).__name__)
-            raise HostUnreachableError(type(exc).__name__) from None
+        proxy = self._proxy.proxy_for(host)
+        if proxy is not None:
+            sock = connect_through(proxy, host, port, timeout)  # typed errors
+        else:
+            try:
+                sock = socket.create_connection((host, port), timeout)
+            except TimeoutError:
+                raise TimeoutError_() from None
+            except OSError as exc:
+                log.debug("connection to %s:%d failed: %s", host, port, type(exc).__name__)
+                raise HostUnreachableError(type(exc).__name__) from None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:

@@ -36,6 +36,31 @@ REASON_NAME = TLS_NAME
 REASON_CHAIN = TLS_CHAIN
 REASON_BAD_NAME = TLS_BAD_NAME
 
+# The production root of the DMP's servers, shipped in the package (public data).
+IGC_SANTE_ROOT_FILE = "ac-racine-igc-sante-elementaire.pem"
+IGC_SANTE_ROOT_SHA256 = (
+    "2D:9E:22:CA:19:F7:77:C6:B7:45:25:7C:72:3E:CB:8D:F3:C3:5F:A6:F1:F6:EC:36:B8:36:00:C9:73:46:96:7F"
+)
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    """SHA-256 fingerprint, as openssl prints it (``2D:9E:…``)."""
+    from cryptography.hazmat.primitives import hashes
+
+    return ":".join(f"{b:02X}" for b in certificate.fingerprint(hashes.SHA256()))
+
+
+def igc_sante_root_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "resources" / "trust" / IGC_SANTE_ROOT_FILE
+
+
+def load_igc_sante_root() -> list[x509.Certificate]:
+    """The shipped « AC RACINE IGC-SANTE ELEMENTAIRE », refused unless its fingerprint is right."""
+    roots = load_trust_roots(igc_sante_root_path())
+    if len(roots) != 1 or fingerprint(roots[0]) != IGC_SANTE_ROOT_SHA256:
+        raise SettingsError("settings.igc_sante_root_altered")
+    return roots
+
 
 def load_trust_roots(path: str | Path) -> list[x509.Certificate]:
     """Read a PEM bundle of root certificates (the pinned roots)."""

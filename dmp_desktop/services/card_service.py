@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -31,8 +32,10 @@ from dmp_desktop.errors import (
     PinLockedError,
     describe,
 )
+from dmp_desktop.messages import text
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.smartcard.card import CardInfo, PinState
+from dmp_desktop.smartcard.card_data import choose_situation
 from dmp_desktop.smartcard.thread import CardThread
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,8 @@ class CardService(QObject):
     cardsChanged = Signal(object)  # list[CardInfo], the cards present now
     pinRequested = Signal(object, int)  # CardInfo, tries left (-1: unknown)
     loggedIn = Signal(object)  # Practitioner
+    # The card holds several practice situations: which one today? (tuple[PracticeSituation])
+    situationRequested = Signal(object)
     loginFailed = Signal(str)  # French message (errors.describe)
     sessionEnded = Signal(str)  # French reason
 
@@ -98,9 +103,13 @@ class CardService(QObject):
         *,
         owns_manager: bool = False,
         poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS,
+        preferred_structure: Callable[[], str | None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        # The structure the user chose last time (settings), to pick the situation.
+        self._preferred_structure = preferred_structure or (lambda: None)
+        self._pending: CardSessionLike | None = None  # logged in, situation not chosen yet
         self._manager = manager
         self._runner = runner
         self._owns_manager = owns_manager
@@ -178,7 +187,8 @@ class CardService(QObject):
         for op in (self._poll_op, self._login_op):
             if op is not None:
                 op.cancel()
-        session, self._session = self._session, None
+        session, self._session = self._session or self._pending, None
+        self._pending = None
         if session is not None:
             try:
                 self._manager.thread.submit(session.close).result(timeout=5)
@@ -332,7 +342,7 @@ class CardService(QObject):
         self._prompted.add(card.key)
         self._last_pin_error = None
         if not card.recognised:
-            self.loginFailed.emit(describe(CardNotRecognisedError()))
+            self.loginFailed.emit(describe(card.problem or CardNotRecognisedError()))
             return False
         manager = self._manager
         self._runner.run(
@@ -400,6 +410,33 @@ class CardService(QObject):
 
     def _on_logged_in(self, session: CardSessionLike) -> None:
         self._login_op = None
+        situations: tuple[Any, ...] = tuple(getattr(session, "situations", ()))
+        if len(situations) > 1 and getattr(session, "situation", None) is None:
+            chosen = choose_situation(situations, self._preferred_structure())
+            if chosen is None:
+                self._pending = session
+                self.situationRequested.emit(situations)
+                return
+            session.choose_situation(chosen.structure_id)  # type: ignore[attr-defined]
+        self._open_session(session)
+
+    def choose_situation(self, structure_id: str | None) -> None:
+        """The situation chosen for the pending session; None: the user declined (logout)."""
+        session, self._pending = self._pending, None
+        if session is None or self._closed:
+            return
+        if structure_id is None:
+            self._runner.run(
+                Operation(self.tr("Fermeture de la session"), session.close, silent=True),
+                submit=self._manager.thread.submit,
+            )
+            self.loginFailed.emit(text("card.situation_declined"))
+            self._update_state()
+            return
+        session.choose_situation(structure_id)  # type: ignore[attr-defined]
+        self._open_session(session)
+
+    def _open_session(self, session: CardSessionLike) -> None:
         self._session = session
         self._selected = session.card
         self._problem = None
@@ -467,6 +504,12 @@ class CardService(QObject):
             self.poll_now()
 
     def _end_session(self, reason: str) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:  # the situation was never chosen
+            self._runner.run(
+                Operation(self.tr("Fermeture de la session"), pending.close, silent=True),
+                submit=self._manager.thread.submit,
+            )
         session, self._session = self._session, None
         if session is None:
             return

@@ -31,6 +31,7 @@ from pkcs11.exceptions import (
 
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.errors import (
+    CardError,
     CardNotRecognisedError,
     CardRemovedError,
     MiddlewareLoadError,
@@ -42,9 +43,13 @@ from dmp_desktop.errors import (
     PinLockedError,
 )
 from dmp_desktop.smartcard import pkcs11_compat  # noqa: F401 - CKA_ALLOWED_MECHANISMS
-from dmp_desktop.smartcard.card_data import INFO_PS_LABEL, decode_info_ps
-from dmp_desktop.smartcard.identity import practitioner_from_certificate
-from dmp_desktop.smartcard.specialties import with_specialty
+from dmp_desktop.smartcard.card_data import (
+    ACTIVITY_LABELS,
+    INFO_PS_LABEL,
+    PracticeSituation,
+    decode_activity,
+)
+from dmp_desktop.smartcard.identity import practitioner_from_certificate, with_situation
 from dmp_desktop.smartcard.thread import CardThread
 from dmp_desktop.smartcard.watch import SlotWatcher
 
@@ -100,14 +105,16 @@ class CardInfo:
     holder: Practitioner | None
     # False when the token holds no CPS authentication certificate (another card).
     recognised: bool = True
+    # Why a card is not recognised, when it says (e.g. an unknown profession).
+    problem: CardError | None = None
 
     @property
     def key(self) -> tuple[int, str]:
         return (self.slot_id, self.serial)
 
 
-# What the card says about its holder without the PIN: (holder, recognised).
-_Peek = tuple[Practitioner | None, bool]
+# What the card says about its holder without the PIN: (holder, recognised, problem).
+_Peek = tuple[Practitioner | None, bool, CardError | None]
 
 
 def _decode_serial(serial: bytes | str) -> str:
@@ -201,7 +208,7 @@ class CardManager:
                     peeked = self._peek_holder(token)
                     if peeked is not None:
                         self._peeked[cache_key] = peeked
-                holder, recognised = peeked if peeked is not None else (None, True)
+                holder, recognised, problem = peeked if peeked is not None else (None, True, None)
                 seen.add(cache_key)
                 cards.append(
                     CardInfo(
@@ -213,6 +220,7 @@ class CardManager:
                         protected_auth=bool(token.flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH),
                         holder=holder,
                         recognised=recognised,
+                        problem=problem,
                     )
                 )
             except (*_REMOVED, TokenNotRecognised):
@@ -248,17 +256,19 @@ class CardManager:
 
     @staticmethod
     def _peek_holder(token: Any) -> _Peek | None:
-        """(holder, recognised) from the public objects; None when the card could not be read."""
+        """(holder, recognised, problem) from the public objects; None when unreadable."""
         try:
             with token.open() as session:
                 der = _find_certificate(session, AUTH_CERT_LABEL)
                 if der is None:
-                    return (None, False)
+                    return (None, False, None)
                 try:
-                    holder = practitioner_from_certificate(x509.load_der_x509_certificate(der))
-                except (ValueError, CardNotRecognisedError):
-                    return (None, False)
-                return (_add_card_data(session, holder), True)
+                    holder = _holder(session, x509.load_der_x509_certificate(der))
+                except ValueError:
+                    return (None, False, None)
+                except CardNotRecognisedError as exc:
+                    return (None, False, exc)
+                return (holder, True, None)
         except (*_REMOVED, TokenNotRecognised):
             return None
         except PKCS11Error as exc:
@@ -340,17 +350,31 @@ def _read_data_object(session: Any, label: str) -> bytes | None:
     return None
 
 
-def _add_card_data(session: Any, holder: Practitioner) -> Practitioner:
-    """The holder with the specialty of ``CPS_INFO_PS`` (training layout; see card_data)."""
+def _read_optional(session: Any, label: str) -> bytes | None:
+    """A data object's value; None when absent or unreadable (never for a removed card)."""
     try:
-        data = decode_info_ps(_read_data_object(session, INFO_PS_LABEL))
+        return _read_data_object(session, label)
     except (PKCS11Error, KeyError, TypeError) as exc:
         if isinstance(exc, _REMOVED):
             raise
-        return holder
-    if data is None or data.profession_code != holder.profession_code:
-        return holder
-    return with_specialty(holder, data.specialty_code)
+        return None
+
+
+def _holder(session: Any, certificate: x509.Certificate) -> Practitioner:
+    """The holder from the authentication certificate and ``CPS_INFO_PS`` (see identity)."""
+    return practitioner_from_certificate(certificate, _read_optional(session, INFO_PS_LABEL))
+
+
+def _situations(session: Any) -> tuple[PracticeSituation, ...]:
+    """The practice situations (``CPS_ACTIVITY_nn_PS``, visible after login), in card order."""
+    found: list[PracticeSituation] = []
+    for index, label in enumerate(ACTIVITY_LABELS, start=1):
+        situation = decode_activity(index, _read_optional(session, label))
+        if situation is not None and all(
+            s.structure_id != situation.structure_id for s in found
+        ):
+            found.append(situation)
+    return tuple(found)
 
 
 def _find_certificate(session: Any, label: str) -> bytes | None:
@@ -386,6 +410,8 @@ class CardSession:
         self.auth_certificate: x509.Certificate
         self.sign_certificate: x509.Certificate | None
         self.practitioner: Practitioner
+        # The card's practice situations (structures); the one in use is in practitioner.
+        self.situations: tuple[PracticeSituation, ...] = ()
         self.supports_pss: bool
         self.closed = False
 
@@ -414,11 +440,26 @@ class CardSession:
                 self._sign_key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=sig[1])
             except NoSuchKey:
                 self._sign_key = None
-        self.practitioner = _add_card_data(
-            session, practitioner_from_certificate(self.auth_certificate)
-        )
+        self.practitioner = _holder(session, self.auth_certificate)
+        self.situations = _situations(session)
+        if len(self.situations) == 1:
+            self.practitioner = with_situation(self.practitioner, self.situations[0])
         self.supports_pss = self._detect_pss()
         return self
+
+    @property
+    def situation(self) -> PracticeSituation | None:
+        """The practice situation in use (None: not chosen yet, or the card has none)."""
+        current = self.practitioner.structure_id
+        return next((s for s in self.situations if s.structure_id == current), None)
+
+    def choose_situation(self, structure_id: str) -> Practitioner:
+        """Act in the card's situation of ``structure_id``; ValueError when the card has none."""
+        chosen = next((s for s in self.situations if s.structure_id == structure_id), None)
+        if chosen is None:
+            raise ValueError("no such practice situation on the card")
+        self.practitioner = with_situation(self.practitioner, chosen)
+        return self.practitioner
 
     def _detect_pss(self) -> bool:
         """CPS3 signs with PKCS#1 v1.5 only; CPS4 adds PSS. Ask the token and the key."""

@@ -48,6 +48,7 @@ from dmp_desktop.domain.admin_data import (
 )
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import InvalidContactError, describe
+from dmp_desktop.messages import text
 from dmp_desktop.services.operations import Operation
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.vsm_fields import set_invalid
@@ -84,10 +85,14 @@ class AdminDataDialog(QDialog):
         ins: Ins,
         *,
         minor: bool = False,
+        online_access: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("adminDataDialog")
+        # TD1.5 exists only with the training host (« Formation »); on the real DMP the
+        # patient activates Mon espace santé themselves.
+        self._online_access = online_access
         self.setWindowTitle(self.tr("Données administratives"))
         self.setMinimumWidth(560)
         self._service = service
@@ -321,7 +326,9 @@ class AdminDataDialog(QDialog):
         editable = loaded and not closed and not self.busy
         self.save_button.setEnabled(editable and not wrong)
         has_contact = bool(self.mobile_edit.text().strip() or self.email_edit.text().strip())
-        if self._minor:
+        if not self._online_access:
+            self.online_help.setText(text("dmp.online_access_by_patient"))
+        elif self._minor:
             self.online_help.setText(
                 self.tr(
                     "Patient mineur : pas d'accès en ligne à son DMP. Son représentant légal "
@@ -343,7 +350,17 @@ class AdminDataDialog(QDialog):
                 )
             )
         channel_ok = self._channel() is not None
-        online_ok = loaded and not closed and not self._minor and not self.busy
+        online_ok = (
+            self._online_access and loaded and not closed and not self._minor and not self.busy
+        )
+        for widget in (
+            self.create_button,
+            self.add_channel_button,
+            self.renew_button,
+            self.channel_combo,
+            self.channel_edit,
+        ):
+            widget.setVisible(self._online_access)
         self.create_button.setEnabled(online_ok and channel_ok)
         self.add_channel_button.setEnabled(online_ok and channel_ok)
         self.renew_button.setEnabled(online_ok)
@@ -524,13 +541,17 @@ def open_admin_data_dialog(
     ins: Ins,
     *,
     minor: bool = False,
+    online_access: bool = True,
 ) -> AdminDataDialog:
     """Open « Données administratives » for ``ins`` (window-modal) and start reading.
 
     ``service`` is the window's ``DmpService`` (anything with its ``call``);
-    ``minor``: the patient is a minor (from TD0.2), so no online access of their own.
+    ``minor``: the patient is a minor (from TD0.2), so no online access of their own;
+    ``online_access``: TD1.5 is offered (« Formation » profile only).
     """
-    dialog = AdminDataDialog(service, ins, minor=minor, parent=parent)
+    dialog = AdminDataDialog(
+        service, ins, minor=minor, online_access=online_access, parent=parent
+    )
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     dialog.load()

@@ -177,11 +177,14 @@ class CardScreen(QWidget):
         elif target is not None and not target.recognised and not several:
             icon = "card-missing"
             title = self.tr("Carte non reconnue")
-            detail = (
-                describe(CardNotRecognisedError())
-                + " "
-                + self.tr("Retirez-la et insérez votre carte CPS.")
-            )
+            if target.problem is not None:  # a CPS card we cannot use (e.g. its profession)
+                detail = describe(target.problem)
+            else:
+                detail = (
+                    describe(CardNotRecognisedError())
+                    + " "
+                    + self.tr("Retirez-la et insérez votre carte CPS.")
+                )
         elif several:
             icon = "card"
             title = self.tr("Plusieurs cartes sont insérées")

@@ -8,6 +8,7 @@ reason, it forgets the patient at once.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,6 +76,10 @@ class MainWindow(QMainWindow):
         self.runner = runner
         self.consultation = consultation or ConsultationService(settings, dmp_service, parent=self)
         self.pin_dialog: PinDialog | None = None
+        self.situation_dialog: Any = None  # SituationDialog while open
+        # Where the settings were read from (the entry point sets it): choices made in
+        # the window (the practice situation) are written back there. None: not saved.
+        self.settings_file: Path | None = None
         self._closed = False
 
         title = LPS_NAME
@@ -270,6 +275,7 @@ class MainWindow(QMainWindow):
         card.pinRequested.connect(self._on_pin_requested)
         card.loginFailed.connect(self._on_login_failed)
         card.loggedIn.connect(self._on_logged_in)
+        card.situationRequested.connect(self._on_situation_requested)
         card.sessionEnded.connect(self._on_session_ended)
 
         dmp = self.dmp_service
@@ -365,6 +371,34 @@ class MainWindow(QMainWindow):
     def _on_logged_in(self, practitioner: Practitioner) -> None:
         self._close_pin_dialog()
         self.consultation.set_practitioner(practitioner)
+
+    def _on_situation_requested(self, situations: tuple[Any, ...]) -> None:
+        """The card holds several practice situations: ask which one (remembered)."""
+        from dmp_desktop.ui.situation_dialog import SituationDialog
+
+        self._close_pin_dialog()
+        dialog = SituationDialog(situations, self.settings.structure_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(self._on_situation_chosen)
+        self.situation_dialog = dialog
+        dialog.open()
+
+    def _on_situation_chosen(self, structure_id: str | None) -> None:
+        self.situation_dialog = None
+        if structure_id is not None and structure_id != self.settings.structure_id:
+            from dmp_desktop.settings import save_settings
+
+            self.settings.structure_id = structure_id  # offered first next time
+            settings, path = self.settings, self.settings_file
+            if path is not None:
+                self.runner.run(
+                    Operation(
+                        self.tr("Enregistrement des paramètres"),
+                        lambda: save_settings(settings, path),
+                        silent=True,
+                    )
+                )
+        self.card_service.choose_situation(structure_id)
 
     def _on_session_ended(self, reason: str) -> None:
         """The card left (or the user closed the session): nothing of the patient stays."""

@@ -713,7 +713,11 @@ class RecordActions(QObject):
         from dmp_desktop.ui.admin_data_dialog import open_admin_data_dialog
 
         dialog = open_admin_data_dialog(
-            self.window, self.window.dmp_service, status.ins, minor=status.minor
+            self.window,
+            self.window.dmp_service,
+            status.ins,
+            minor=status.minor,
+            online_access=self.window.settings.is_training,  # TD1.5: training host only
         )
         self.admin_dialog = dialog
         dialog.finished.connect(lambda _r: setattr(self, "admin_dialog", None))

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 def author_for(practitioner: Practitioner, settings: Settings) -> CareProvider:
     """The professional of the card, acting for the structure of the card or of the settings."""
-    facility = settings.activity_sector
+    facility = practitioner.activity_sector or settings.activity_sector
     structure = CareStructure(
         id=practitioner.structure_id or settings.structure_id,
         name=practitioner.structure_name or str(settings.extra.get("structure_name", "")),

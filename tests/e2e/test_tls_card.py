@@ -29,6 +29,7 @@ from dmp_desktop.errors import (
     HostCertificateError,
     HostUnreachableError,
     TimeoutError_,
+    TlsNegotiationError,
     describe,
 )
 from dmp_desktop.net import CardClientKey, FileClientKey, make_http_client
@@ -499,9 +500,10 @@ def test_cps3_refuses_a_tls13_only_server(
     # TLS 1.3 forbids PKCS#1 v1.5 signatures: a CPS3 card cannot do it.
     server = tls_server(min_version=ssl.TLSVersion.TLSv1_3)
     key = CountingKey(CardClientKey(card_sessions["CPS3-DURAND"]))
-    with _client(settings, key) as client, pytest.raises(HostCertificateError) as err:
+    with _client(settings, key) as client, pytest.raises(TlsNegotiationError) as err:
         client.get(server.url())
     assert err.value.reason == REASON_NEGOTIATION
+    assert not isinstance(err.value, HostCertificateError)  # not an untrusted certificate
     assert server.stats.requests == 0 and key.pkcs1 == 0
 
 
@@ -512,9 +514,10 @@ def test_cbc_only_server_is_refused(
         max_version=ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA"
     )
     key = CountingKey(CardClientKey(card_sessions["CPS3-DURAND"]))
-    with _client(settings, key) as client, pytest.raises(HostCertificateError) as err:
+    with _client(settings, key) as client, pytest.raises(TlsNegotiationError) as err:
         client.get(server.url())
     assert err.value.reason == REASON_NEGOTIATION
+    assert not isinstance(err.value, HostCertificateError)  # not an untrusted certificate
     assert server.stats.requests == 0 and key.pkcs1 == 0
 
 

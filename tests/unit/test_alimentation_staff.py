@@ -43,7 +43,11 @@ MARTIN_RAW: dict[str, Any] = {
     "given_name": "Paul",
     "profession_code": "10",
 }
-SETTINGS = Settings(structure_id="499700433153007", practice_professionals=[DURAND_RAW, MARTIN_RAW])
+SETTINGS = Settings(
+    structure_id="499700433153007",
+    practice_professionals=[DURAND_RAW, MARTIN_RAW],
+    profile="formation",
+)
 DURAND = SETTINGS.professionals()[0]
 MARTIN = SETTINGS.professionals()[1]
 

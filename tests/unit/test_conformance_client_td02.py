@@ -30,7 +30,6 @@ from dmp_desktop.dmp.td02 import (
     KEYWORD_MINOR,
     KEYWORD_SECRET_CONNECTION,
     OID_CLOSURE_REASON,
-    OID_STATUS_KEYWORD,
     STATUS_CLOSED,
     parse_td02_response,
 )
@@ -186,13 +185,9 @@ def test_vihf_has_the_official_shape(sent_envelope: etree._Element) -> None:
     assert sorted(ours.attrib) == sorted(official.attrib)
     names = _attribute_names(ours)
     official_names = _attribute_names(official)
-    # Same names in the same order; we add the subject-id the brief asks for,
-    # placed where the official indirect examples put it.
-    assert [n for n in names if n != "urn:oasis:names:tc:xspa:1.0:subject:subject-id"] == (
-        official_names
-    )
-    indirect = xmlsafe.parse(_official(f"{VIHF_DIR}/VIHF_INDIRECTE_RENFORCEE_signé.xml"))
-    assert names == _attribute_names(indirect)
+    # Same names in the same order as the official direct-mode request: no subject-id
+    # (only the indirect tokens carry it; in direct mode the card names the professional).
+    assert names == official_names
 
 
 def test_vihf_coded_values_have_the_official_shape(sent_envelope: etree._Element) -> None:
@@ -208,8 +203,7 @@ def test_vihf_coded_values_have_the_official_shape(sent_envelope: etree._Element
     official = _assertion(xmlsafe.parse(_official(REQUEST_EXAMPLE)))
     ours = coded(_assertion(sent_envelope))
     theirs = coded(official)
-    subject_id = 2  # our extra string attribute (third attribute)
-    assert ours[:subject_id] + ours[subject_id + 1 :] == theirs
+    assert ours == theirs
 
 
 def test_client_vihf_reads_back_with_parse_vihf(sent_envelope: etree._Element) -> None:
@@ -350,30 +344,24 @@ def test_variant_closed(response_schema: etree.XMLSchema) -> None:
     assert "fermé le 15/03/2024" in status.summary_fr()
 
 
-def test_variant_minor_with_secret_connection(response_schema: etree.XMLSchema) -> None:
+def test_variant_minor_from_birth_time(response_schema: etree.XMLSchema) -> None:
+    """A minor is read from the official field (birthTime), not from invented keywords."""
     body = _official_body()
-    template = _attention(body, "STATUT_MT")
-    for keyword in (KEYWORD_MINOR, KEYWORD_SECRET_CONNECTION):
-        line = copy.deepcopy(template)
-        line.find(f"{H}keyWordText").set("code", keyword)
-        line.find(f"{H}keyWordText").set("codeSystem", OID_STATUS_KEYWORD)
-        body.find(f"{H}acknowledgement").addprevious(line)
-    status = _check(response_schema, body)
-    assert (status.minor, status.secret_connection, status.treating_physician) == (
-        True,
-        True,
-        True,
-    )
-
-
-def test_variant_minor_as_administrative_observation(response_schema: etree.XMLSchema) -> None:
-    body = _official_body()
-    observation = _patient(body).find(f"{H}subjectOf/{H}administrativeObservation/{H}code")
-    observation.set("code", KEYWORD_MINOR)
+    _patient(body).find(f"{H}patientPerson/{H}birthTime").set("value", "20150101")
     status = _check(response_schema, body)
     assert status.minor is True
-    assert status.secret_connection is False
-    assert status.observations[KEYWORD_MINOR] == "true"
+    assert status.secret_connection is False  # a request-side declaration, never answered
+    assert "Patient mineur" in status.summary_fr()
+
+
+def test_official_answer_is_an_adult(response_schema: etree.XMLSchema) -> None:
+    body = _official_body()
+    for keyword in (KEYWORD_MINOR, KEYWORD_SECRET_CONNECTION):  # the former training keywords
+        line = copy.deepcopy(_attention(body, "STATUT_MT"))
+        line.find(f"{H}keyWordText").set("code", keyword)
+        body.find(f"{H}acknowledgement").addprevious(line)
+    status = _check(response_schema, body)
+    assert (status.minor, status.secret_connection) == (False, False)
 
 
 # --- (e) the official VIHF examples -------------------------------------------------------------

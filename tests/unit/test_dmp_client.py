@@ -152,7 +152,7 @@ def test_staff_card_sends_the_secretary_role() -> None:
 
 def test_settings_extra_overrides_lps_identifiers() -> None:
     handler, seen = _answering()
-    custom = settings(extra={"lps_oid": "1.2.250.9", "lps_homologation_id": "HOMOL-1"})
+    custom = settings(extra={"lps_oid": "1.2.250.9"}, lps_homologation_id="HOMOL-1")
     with _client(handler, settings=custom) as client:
         client.test_existence(INS)
     envelope = xmlsafe.parse(seen[0].content)

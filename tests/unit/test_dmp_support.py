@@ -42,7 +42,11 @@ def secretary() -> Practitioner:
 
 
 def settings(**changes: object) -> Settings:
-    base = Settings(host_url="https://dmp.test:8443", structure_id=STRUCTURE_ID)
+    # The training profile: these tests also cover the training host's conventions
+    # (tests/unit/test_dmp_profile_wire.py covers the DMP profile).
+    base = Settings(
+        host_url="https://dmp.test:8443", structure_id=STRUCTURE_ID, profile="formation"
+    )
     for key, value in changes.items():
         setattr(base, key, value)
     return base

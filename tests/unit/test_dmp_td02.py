@@ -200,34 +200,35 @@ def test_closed_without_details() -> None:
     assert status.closure_date is None and status.closure_reason is None
 
 
-@pytest.mark.parametrize("minor_code", [KEYWORD_MINOR, "MINEUR"])
-def test_minor_and_secret_connection_from_attention_lines(minor_code: str) -> None:
+def _born(data: bytes, birth: str) -> bytes:
+    return data.replace(b'<birthTime value="19070525"/>', f'<birthTime value="{birth}"/>'.encode())
+
+
+@pytest.mark.parametrize(
+    ("birth", "minor"),
+    [("20080601", True), ("20080531", False), ("20120229", True), ("19070525", False)],
+)
+def test_minor_from_the_official_birth_time(birth: str, minor: bool) -> None:
+    """The official answer has no "minor" field: the birth date decides (18 years)."""
+    data = _born(td02_answer(attention=authorization_line("VALIDE")), birth)
+    status = parse_td02_response(parse_envelope(data).body, requested=INS, today=date(2026, 5, 31))
+    assert status.minor is minor
+    assert status.secret_connection is False
+
+
+def test_invented_keywords_are_not_read() -> None:
+    """The former training keywords say nothing: an adult stays an adult."""
     status = _status(
         td02_answer(
             attention=(
                 authorization_line("VALIDE")
-                + bl_line(minor_code, True)
+                + bl_line(KEYWORD_MINOR, True)
                 + bl_line(KEYWORD_SECRET_CONNECTION, True)
-            )
-        )
-    )
-    assert (status.minor, status.secret_connection) == (True, True)
-
-
-def test_flags_false_when_said_false() -> None:
-    status = _status(
-        td02_answer(
-            attention=(bl_line(KEYWORD_MINOR, False) + bl_line(KEYWORD_SECRET_CONNECTION, False))
+            ),
+            observations=f"{KEYWORD_MINOR}=true,{KEYWORD_SECRET_CONNECTION}=true",
         )
     )
     assert (status.minor, status.secret_connection) == (False, False)
-
-
-def test_flags_from_administrative_observations() -> None:
-    status = _status(
-        td02_answer(observations=f"{KEYWORD_MINOR}=true,{KEYWORD_SECRET_CONNECTION}=true")
-    )
-    assert (status.minor, status.secret_connection) == (True, True)
 
 
 def test_birth_name_preferred() -> None:

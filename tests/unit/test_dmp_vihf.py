@@ -25,6 +25,7 @@ from dmp_desktop.dmp.vihf import (
     practitioner_roles,
 )
 from dmp_desktop.errors import DmpProtocolError
+from dmp_desktop.settings import Settings
 from tests.unit.test_dmp_support import INS, STRUCTURE_ID, doctor, secretary, settings
 
 S = f"{{{ns.SAML2}}}"
@@ -79,10 +80,10 @@ def test_direct_assertion_header_elements() -> None:
 
 def test_direct_assertion_attributes() -> None:
     attrs = _attributes(_roundtrip(build_vihf(_context())))
+    # Exactly the official direct-mode token's attributes, in its order (no subject-id).
     assert list(attrs) == [
         "Identifiant_Structure",
         "Secteur_Activite",
-        "urn:oasis:names:tc:xspa:1.0:subject:subject-id",
         "urn:oasis:names:tc:xacml:2.0:subject:role",
         "VIHF_Version",
         "Authentification_mode",
@@ -103,7 +104,6 @@ def test_direct_assertion_attributes() -> None:
 
     assert string("Identifiant_Structure") == STRUCTURE_ID
     assert string("Secteur_Activite") == "SA07^1.2.250.1.71.4.2.4"
-    assert string("urn:oasis:names:tc:xspa:1.0:subject:subject-id") == "Claire MARTIN"
     assert string("VIHF_Version") == "3.0"
     assert string("Authentification_mode") == "DIRECTE"
     assert string("urn:oasis:names:tc:xacml:2.0:resource:resource-id") == (
@@ -198,9 +198,14 @@ def test_lps_info_from_settings() -> None:
     assert LpsInfo.from_settings(settings()) == LpsInfo(
         LPS_NAME, __version__, __version__, "FORMATION"
     )
-    custom = settings(extra={"lps_homologation_id": "HOMOL-42", "lps_id": "INST-7"})
+    custom = settings(lps_homologation_id="HOMOL-42", lps_id="INST-7", lps_name="Cabinet+")
     info = LpsInfo.from_settings(custom)
-    assert (info.homologation_id, info.id) == ("HOMOL-42", "INST-7")
+    assert (info.homologation_id, info.id, info.name) == ("HOMOL-42", "INST-7", "Cabinet+")
+    # Older settings files kept them in "extra": read as the first-class settings.
+    legacy = Settings(extra={"lps_homologation_id": "HOMOL-7", "lps_id": "INST-1"})
+    assert (legacy.lps_homologation_id, legacy.lps_id) == ("HOMOL-7", "INST-1")
+    # The DMP profile never sends the training placeholder.
+    assert LpsInfo.from_settings(settings(profile="dmp", training_mode=False)).homologation_id == ""
 
 
 def test_full_claims_roundtrip() -> None:
@@ -212,7 +217,9 @@ def test_full_claims_roundtrip() -> None:
     assert claims.auth_mode == "DIRECTE"
     assert claims.patient_ins() == INS
     assert claims.structure_id == STRUCTURE_ID
-    assert claims.subject_name == "Claire MARTIN"
+    assert claims.subject_name is None  # direct mode: the card names the professional
+    indirect = parse_vihf(build_vihf(_context(auth_mode="INDIRECTE_RENFORCEE")))
+    assert indirect.subject_name == "Claire MARTIN"  # as the official indirect tokens
     assert claims.lps_name == LPS_NAME
     assert claims.attributes[ATTR_ROLE] == ("10^1.2.250.1.71.1.2.7", "SM26^1.2.250.1.71.4.2.5")
 

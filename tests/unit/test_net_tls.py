@@ -21,6 +21,8 @@ from dmp_desktop.errors import (
     HostUnreachableError,
     SettingsError,
     TimeoutError_,
+    TlsNegotiationError,
+    describe,
 )
 from dmp_desktop.net import FileClientKey, HostVerifier, load_trust_roots, make_http_client
 from dmp_desktop.net.tls import REASON_NEGOTIATION, TlsSession, handshake_settings, map_tls_error
@@ -181,7 +183,7 @@ def test_alerts_after_our_certificate_mean_it_was_rejected() -> None:
     assert isinstance(hung_up, ClientCertificateRejectedError)
 
 
-def test_negotiation_failures_before_our_certificate_are_host_errors() -> None:
+def test_negotiation_failures_are_not_certificate_errors() -> None:
     for exc in (
         _remote(AlertDescription.protocol_version),
         _remote(AlertDescription.handshake_failure),
@@ -189,8 +191,11 @@ def test_negotiation_failures_before_our_certificate_are_host_errors() -> None:
         _local(AlertDescription.insufficient_security),
     ):
         mapped = map_tls_error(exc, signed=False, in_handshake=True)
-        assert isinstance(mapped, HostCertificateError)
+        assert isinstance(mapped, TlsNegotiationError)
+        assert not isinstance(mapped, HostCertificateError)
         assert mapped.reason == REASON_NEGOTIATION
+        assert "certificat" not in describe(mapped)
+        assert "TLS" in describe(mapped)
 
 
 def test_network_failures_and_pass_through() -> None:

@@ -40,7 +40,13 @@ from pkcs11.exceptions import (
 
 from dmp_desktop.net.keys import hash_algorithm, parse_digest_info
 from dmp_desktop.smartcard.card import AUTH_CERT_LABEL, SIGN_CERT_LABEL, CardManager
-from dmp_desktop.smartcard.card_data import INFO_PS_LABEL, encode_info_ps
+from dmp_desktop.smartcard.card_data import ACTIVITY_LABELS, INFO_PS_LABEL
+from dmp_sandbox.cards import (
+    Situation,
+    certificate_extensions,
+    encode_activity,
+    encode_info_ps,
+)
 
 CPS3_MECHANISMS = frozenset({Mechanism.RSA_PKCS, Mechanism.SHA256_RSA_PKCS})
 CPS4_MECHANISMS = CPS3_MECHANISMS | {Mechanism.RSA_PKCS_PSS, Mechanism.SHA256_RSA_PKCS_PSS}
@@ -57,30 +63,26 @@ def cps_certificate(
     family: str,
     given: str,
     title: str = "Médecin",
-    structure_id: str = "499700433153007",
+    *,
+    profession_code: str | None = "10",
+    specialty: str | None = None,
 ) -> x509.Certificate:
-    """A self-signed certificate with a CPS card's subject layout."""
+    """A self-signed certificate laid out like an IGC-Santé card's (subject and extensions)."""
     subject = x509.Name(
         [
             x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR")]),
-            x509.RelativeDistinguishedName(
-                [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "CABINET DE TEST")]
-            ),
-            x509.RelativeDistinguishedName(
-                [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, structure_id)]
-            ),
             x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.TITLE, title)]),
             x509.RelativeDistinguishedName(
                 [
-                    x509.NameAttribute(NameOID.COMMON_NAME, national_id),
-                    x509.NameAttribute(NameOID.SURNAME, family),
                     x509.NameAttribute(NameOID.GIVEN_NAME, given),
+                    x509.NameAttribute(NameOID.SURNAME, family),
+                    x509.NameAttribute(NameOID.COMMON_NAME, national_id),
                 ]
             ),
         ]
     )
     now = dt.datetime.now(dt.UTC)
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
@@ -88,8 +90,13 @@ def cps_certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
     )
+    for extension in certificate_extensions(profession_code, specialty):
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+DEFAULT_SITUATION = Situation("499700433153007", "CABINET DE TEST", "SA07")
 
 
 @dataclass
@@ -134,6 +141,8 @@ class FakeCard:
     serial: str = "0001"
     cps4: bool = False
     info_ps: bytes | None = None
+    # CPS_ACTIVITY_nn_PS values (private: listed only once logged in).
+    activities: tuple[bytes, ...] = ()
     reader: FakeReader | None = None
     generation: int = 0  # bumped at each insertion: old session handles go stale
     logins: list[object] = field(default_factory=list)  # what C_Login received (PIN or marker)
@@ -162,7 +171,7 @@ class FakeCard:
     def mechanisms(self) -> frozenset[Mechanism]:
         return CPS4_MECHANISMS if self.cps4 else CPS3_MECHANISMS
 
-    def objects(self, generation: int) -> list[dict[Attribute, Any]]:
+    def objects(self, generation: int, logged_in: bool = False) -> list[dict[Attribute, Any]]:
         found: list[dict[Attribute, Any]] = []
         if self.certificate is not None:
             der = self.certificate.public_bytes(Encoding.DER)
@@ -183,6 +192,15 @@ class FakeCard:
                     Attribute.VALUE: self.info_ps,
                 }
             )
+        if logged_in:
+            for label, value in zip(ACTIVITY_LABELS, self.activities, strict=False):
+                found.append(
+                    {
+                        Attribute.CLASS: ObjectClass.DATA,
+                        Attribute.LABEL: label,
+                        Attribute.VALUE: value,
+                    }
+                )
         return found
 
 
@@ -197,17 +215,19 @@ def doctor_card(
     serial: str = "0001",
     tries: int = 3,
     cps4: bool = False,
+    situations: tuple[Situation, ...] = (DEFAULT_SITUATION,),
 ) -> FakeCard:
     key = _rsa_key(0)
     return FakeCard(
         label=label,
         pin=pin,
-        certificate=cps_certificate(key, national_id, family, given),
+        certificate=cps_certificate(key, national_id, family, given, specialty=specialty),
         key=key,
         tries=tries,
         serial=serial,
         cps4=cps4,
-        info_ps=encode_info_ps("10", specialty),
+        info_ps=encode_info_ps(national_id, "10", specialty),
+        activities=tuple(encode_activity(s) for s in situations),
     )
 
 
@@ -250,7 +270,7 @@ class FakeSession:
 
     def get_objects(self, template: dict[Attribute, Any]) -> Iterator[FakeObject]:
         self.card.check(self.generation)
-        for obj in self.card.objects(self.generation):
+        for obj in self.card.objects(self.generation, self.logged_in):
             if all(obj.get(k) == v for k, v in template.items()):
                 yield FakeObject(obj)
 

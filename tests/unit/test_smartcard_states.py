@@ -21,6 +21,7 @@ from dmp_desktop.errors import (
     describe,
 )
 from dmp_desktop.smartcard import CardManager, PinState
+from dmp_sandbox.cards import encode_info_ps
 from tests.unit.test_smartcard_fakes import (
     FakeLib,
     FakeReader,
@@ -189,7 +190,8 @@ def test_several_readers_and_cards(lib: FakeLib, manager: CardManager) -> None:
 
 
 def test_public_objects_are_read_once_per_card(lib: FakeLib, manager: CardManager) -> None:
-    fake = doctor_card(specialty="SM26")
+    fake = doctor_card()  # the specialty only in CPS_INFO_PS, not in the certificate
+    fake.info_ps = encode_info_ps("899700433177", "10", "SM26")
     lib.insert(fake)
     first = manager.list_cards()
     fake.info_ps = None  # were the card read again, the specialty would vanish
