@@ -94,7 +94,7 @@ from dmp_desktop.errors import (
     TrainingOnlyError,
 )
 from dmp_desktop.identity.traits import TraitsQuery
-from dmp_desktop.settings import Settings
+from dmp_desktop.settings import Settings, is_placeholder_homologation
 from dmp_desktop.storage.audit import EmergencyJournal
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,8 @@ class DmpClient:
         self._http = http
         # Where an emergency access and its reason are kept (storage/audit.py).
         self._journal = journal
+        # Minors' INS for which the professional declared a secret connection.
+        self._secret_connections: set[str] = set()
         self._settings = settings
         self._practitioner = practitioner
         # Direct mode: the issuer is the card certificate's subject. Without
@@ -224,6 +226,22 @@ class DmpClient:
         )
         answer = self._call(url, request, expected_action=ns.ACTION_TD02_RESPONSE, name="TD0.2")
         return parse_td02_response(answer.body, requested=ins)
+
+    def declare_secret_connection(self, status: DmpStatus, secret: bool = True) -> None:
+        """At a minor's request, access their DMP secretly from now on (``secret``).
+
+        Every later request about this patient carries the VIHF confidentiality
+        code ``INVISIBLE_REPRESENTANTS_LEGAUX``: what is done stays invisible to
+        the legal representatives. Only for a minor (TD0.2's ``status``):
+        ValueError otherwise.
+        """
+        if secret and not status.minor:
+            raise ValueError("a secret connection is for a minor's DMP only")
+        key = status.ins.value
+        if secret:
+            self._secret_connections.add(key)
+        else:
+            self._secret_connections.discard(key)
 
     def set_authorization(
         self, ins: Ins, *, grant: bool = True, treating_physician: bool = False
@@ -736,6 +754,10 @@ class DmpClient:
             raise SettingsError("settings.auth_mode_unsupported")
         # Direct mode: the practice situation read on the card (connect.card_practitioner);
         # structure mode: the structure certificate's. The settings only fill in.
+        if not self._settings.is_training and is_placeholder_homologation(
+            self._lps.homologation_id
+        ):
+            raise SettingsError("settings.homologation_missing")  # never a placeholder
         structure_id = self._practitioner.structure_id or self._settings.structure_id or ""
         if not structure_id:
             raise SettingsError("settings.structure_id_missing")
@@ -750,6 +772,7 @@ class DmpClient:
             auth_mode=auth_mode,
             ins=ins,
             lps=self._lps,
+            secret_connection=ins is not None and ins.value in self._secret_connections,
         )
         if purpose in EMERGENCY_PURPOSES and ins is not None and self._journal is not None:
             self._journal.record(

@@ -77,6 +77,11 @@ ATTR_LPS_ID = "LPS_ID"
 ATTR_LPS_NAME = "LPS_Nom"
 ATTR_LPS_VERSION = "LPS_Version"
 ATTR_LPS_HOMOLOGATION = "LPS_ID_HOMOLOGATION_DMP"
+# A minor's secret connection (ANS table of VIHF attributes: « obligatoire si demande
+# de connexion secrète au DMP »), value INVISIBLE_REPRESENTANTS_LEGAUX.
+ATTR_CONFIDENTIALITY_CODE = "urn:oasis:names:tc:xspa:1.0:resource:patient:hl7:confidentiality-code"
+CONFIDENTIALITY_SECRET_CONNECTION = "INVISIBLE_REPRESENTANTS_LEGAUX"  # noqa: S105 - a code
+CONFIDENTIALITY_SECRET_CONNECTION_LABEL = "Non visible par les représentants légaux du patient"  # noqa: S105
 
 DEFAULT_HOMOLOGATION_ID = "FORMATION"
 
@@ -125,6 +130,8 @@ class VihfContext:
     ins: Ins | None = None  # None for requests about no patient (e.g. TD0.4)
     lps: LpsInfo = field(default_factory=LpsInfo)
     authn_context: str | None = None  # default from DEFAULT_AUTHN_CONTEXT
+    # A minor's secret connection, declared by the professional at the minor's request.
+    secret_connection: bool = False
     issue_instant: datetime | None = None  # default: now (UTC)
     assertion_id: str | None = None  # default: "_" + random uuid
 
@@ -252,6 +259,13 @@ def build_vihf(ctx: VihfContext) -> Element:
         ctx.purpose, ns.OID_PURPOSE_OF_USE, PURPOSE_LABELS[ctx.purpose], PURPOSE_CODE_SYSTEM_NAME
     )
     _coded_attribute(statement, ATTR_PURPOSE_OF_USE, "PurposeOfUse", [purpose])
+    if ctx.secret_connection:
+        secret = CodedValue(
+            CONFIDENTIALITY_SECRET_CONNECTION,
+            ns.OID_CONFIDENTIALITY,
+            CONFIDENTIALITY_SECRET_CONNECTION_LABEL,
+        )
+        _coded_attribute(statement, ATTR_CONFIDENTIALITY_CODE, "ConfidentialityCode", [secret])
     _string_attribute(statement, ATTR_LPS_ID, ctx.lps.id)
     _string_attribute(statement, ATTR_LPS_NAME, ctx.lps.name)
     _string_attribute(statement, ATTR_LPS_VERSION, ctx.lps.version)
@@ -288,6 +302,8 @@ class VihfClaims:
     lps_version: str | None = None
     lps_id: str | None = None
     lps_homologation_id: str | None = None
+    # Confidentiality codes (``code^codeSystem``): a minor's secret connection.
+    confidentiality_codes: tuple[str, ...] = ()
     signed: bool = False
     # Every attribute by its name as written: string values, or "code^codeSystem".
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -431,6 +447,7 @@ def parse_vihf(element: Element) -> VihfClaims:
         lps_version=first(ATTR_LPS_VERSION),
         lps_id=first(ATTR_LPS_ID),
         lps_homologation_id=first(ATTR_LPS_HOMOLOGATION),
+        confidentiality_codes=tuple(strings(ATTR_CONFIDENTIALITY_CODE)),
         signed=child(element, ns.DS, "Signature") is not None,
         attributes={names[key]: tuple(strings(key)) for key in values},
     )

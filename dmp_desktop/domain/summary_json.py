@@ -298,6 +298,9 @@ class PractitionerSchema(_Schema):
     specialty_label: OptText = Field(None, description="informative only")
     structure_id: OptCode = Field(None, description="structure named on the card")
     structure_name: OptText = Field(None, description="its name")
+    activity_sector: OptCode = Field(
+        None, description="activity sector of the card's practice situation (J02, `SA07`)"
+    )
 
 
 class AddressSchema(_Schema):

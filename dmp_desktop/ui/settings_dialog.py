@@ -1,9 +1,16 @@
-"""Paramètres (Ctrl+,): the card's middleware, the DMP address, the authentication mode.
+"""Paramètres (Ctrl+,): the profile, the card's middleware, the DMP, the software, the proxy.
 
+- "Profil": « Formation » (the training host) or « DMP » (a platform of the
+  Assurance Maladie: production or test). Each profile keeps its own address,
+  roots and card module (``Settings.with_profile``): switching refills them.
 - "Module PKCS#11": empty means the Cryptolib CPS at its usual place for this
   system; "Tester" loads the chosen module on the card thread (never on the
   UI thread) and lists the cards it sees.
-- "Adresse du DMP": https only.
+- "Adresse du DMP": https only; "Autorités de confiance": a PEM file, empty on
+  the production DMP (the IGC-Santé root shipped, its fingerprint shown).
+- "Logiciel": the LPS name, version and DMP homologation number the VIHF
+  carries (the « DMP » profile cannot be saved without a real number).
+- "Proxy": the system's, none, or an explicit ``http://host:port``.
 - "Authentification": the card (direct mode) or the structure's certificate
   (indirect reinforced mode: a PKCS#12 file; its passphrase goes to the
   system keyring, never to the settings file).
@@ -25,6 +32,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -41,7 +49,17 @@ from PySide6.QtWidgets import (
 
 from dmp_desktop.errors import SettingsError, describe
 from dmp_desktop.services.operations import Operation, OperationRunner
-from dmp_desktop.settings import Settings, default_middleware_paths, save_settings
+from dmp_desktop.settings import (
+    PLATFORM_PRODUCTION,
+    PLATFORM_TEST,
+    PRODUCTION_HOST_URL,
+    PROFILE_DMP,
+    PROFILE_TRAINING,
+    Settings,
+    default_middleware_paths,
+    is_placeholder_homologation,
+    save_settings,
+)
 from dmp_desktop.smartcard.card import CardInfo, CardManager
 from dmp_desktop.smartcard.thread import CardThread
 from dmp_desktop.ui.card_model import card_holder_text
@@ -54,8 +72,21 @@ log = logging.getLogger(__name__)
 
 AUTH_CARD = "DIRECTE"
 AUTH_STRUCTURE = "INDIRECTE_RENFORCEE"
-# Fields whose change needs a new DMP client (a new TLS identity or host).
-_CONNECTION_FIELDS = ("host_url", "auth_mode", "structure_p12")
+# Fields whose change needs a new DMP client (a new TLS identity, host, roots or route).
+_CONNECTION_FIELDS = (
+    "profile",
+    "dmp_platform",
+    "host_url",
+    "endpoints",
+    "trust_roots",
+    "auth_mode",
+    "structure_p12",
+    "proxy_url",
+    "proxy_from_environment",
+    "lps_name",
+    "lps_version",
+    "lps_homologation_id",
+)
 
 CardLister = Callable[[list[str]], list[CardInfo]]
 
@@ -103,6 +134,42 @@ class SettingsDialog(QDialog):
         self._keyring_op: Operation[Any] | None = None
         self.file_dialog: QFileDialog | None = None
 
+        # -- profile ----------------------------------------------------------------------
+        profile_box = QGroupBox(self.tr("Profil"), self)
+        self.training_radio = QRadioButton(
+            self.tr("&Formation : hôte de formation, cartes de test (rien ne part au DMP)"),
+            profile_box,
+        )
+        self.training_radio.setObjectName("trainingRadio")
+        self.dmp_radio = QRadioButton(
+            self.tr("&DMP : plateforme de l'Assurance Maladie, cartes CPS réelles"), profile_box
+        )
+        self.dmp_radio.setObjectName("dmpRadio")
+        self.profile_group = QButtonGroup(self)
+        self.profile_group.addButton(self.training_radio)
+        self.profile_group.addButton(self.dmp_radio)
+        self.platform_combo = QComboBox(profile_box)
+        self.platform_combo.setObjectName("platformCombo")
+        self.platform_combo.addItem(self.tr("Production"), PLATFORM_PRODUCTION)
+        self.platform_combo.addItem(self.tr("Plateforme de test"), PLATFORM_TEST)
+        self.platform_combo.setAccessibleName(self.tr("Plateforme du DMP"))
+        platform_label = QLabel(self.tr("P&lateforme :"), profile_box)
+        platform_label.setBuddy(self.platform_combo)
+        platform_row = QHBoxLayout()
+        platform_row.setContentsMargins(24, 0, 0, 0)
+        platform_row.addWidget(platform_label)
+        platform_row.addWidget(self.platform_combo, 1)
+        profile_layout = QVBoxLayout(profile_box)
+        profile_layout.addWidget(self.training_radio)
+        profile_layout.addWidget(self.dmp_radio)
+        profile_layout.addLayout(platform_row)
+        self._profile = settings.profile
+        self._platform = settings.dmp_platform
+        self.training_radio.setChecked(settings.is_training)
+        self.dmp_radio.setChecked(not settings.is_training)
+        index = self.platform_combo.findData(settings.dmp_platform)
+        self.platform_combo.setCurrentIndex(max(index, 0))
+
         # -- card middleware --------------------------------------------------------------
         card_box = QGroupBox(self.tr("Carte CPS"), self)
         self.module_edit = QLineEdit(settings.pkcs11_module, card_box)
@@ -139,9 +206,81 @@ class SettingsDialog(QDialog):
         host_label.setBuddy(self.host_edit)
         self.host_message = self._message_label(host_box, "hostMessage")
         self.host_edit.textChanged.connect(lambda _text: self._check_host())
+        self.roots_edit = QLineEdit(settings.trust_roots, host_box)
+        self.roots_edit.setObjectName("rootsEdit")
+        self.roots_edit.setAccessibleName(self.tr("Fichier des autorités de confiance"))
+        roots_label = QLabel(self.tr("Autorités de &confiance :"), host_box)
+        roots_label.setBuddy(self.roots_edit)
+        self.roots_browse = QPushButton(self.tr("Parco&urir…"), host_box)
+        self.roots_browse.clicked.connect(self._browse_roots)
+        roots_row = QHBoxLayout()
+        roots_row.addWidget(self.roots_edit, 1)
+        roots_row.addWidget(self.roots_browse)
+        self.roots_message = self._message_label(host_box, "rootsMessage")
+        self.roots_edit.textChanged.connect(lambda _text: self._show_roots())
         host_form = QFormLayout(host_box)
         host_form.addRow(host_label, self.host_edit)
         host_form.addRow("", self.host_message)
+        host_form.addRow(roots_label, roots_row)
+        host_form.addRow("", self.roots_message)
+
+        # -- this software (LPS) ----------------------------------------------------------
+        lps_box = QGroupBox(self.tr("Logiciel (identification auprès du DMP)"), self)
+        self.lps_name_edit = QLineEdit(settings.lps_name, lps_box)
+        self.lps_name_edit.setObjectName("lpsNameEdit")
+        self.lps_name_edit.setAccessibleName(self.tr("Nom du logiciel"))
+        lps_name_label = QLabel(self.tr("&Nom :"), lps_box)
+        lps_name_label.setBuddy(self.lps_name_edit)
+        self.lps_version_edit = QLineEdit(settings.lps_version, lps_box)
+        self.lps_version_edit.setObjectName("lpsVersionEdit")
+        self.lps_version_edit.setAccessibleName(self.tr("Version du logiciel"))
+        lps_version_label = QLabel(self.tr("&Version :"), lps_box)
+        lps_version_label.setBuddy(self.lps_version_edit)
+        self.homologation_edit = QLineEdit(settings.lps_homologation_id, lps_box)
+        self.homologation_edit.setObjectName("homologationEdit")
+        self.homologation_edit.setAccessibleName(self.tr("Numéro d'homologation DMP"))
+        homologation_label = QLabel(self.tr("N° d'&homologation DMP :"), lps_box)
+        homologation_label.setBuddy(self.homologation_edit)
+        self.homologation_message = self._message_label(lps_box, "homologationMessage")
+        self.homologation_edit.textChanged.connect(lambda _text: self._check_homologation())
+        lps_form = QFormLayout(lps_box)
+        lps_form.addRow(lps_name_label, self.lps_name_edit)
+        lps_form.addRow(lps_version_label, self.lps_version_edit)
+        lps_form.addRow(homologation_label, self.homologation_edit)
+        lps_form.addRow("", self.homologation_message)
+
+        # -- proxy ------------------------------------------------------------------------
+        proxy_box = QGroupBox(self.tr("Proxy"), self)
+        self.proxy_system_radio = QRadioButton(
+            self.tr("Proxy du s&ystème (variables HTTPS_PROXY / NO_PROXY, réglages du poste)"),
+            proxy_box,
+        )
+        self.proxy_none_radio = QRadioButton(self.tr("Aucun proxy (connexion &directe)"), proxy_box)
+        self.proxy_explicit_radio = QRadioButton(self.tr("Ce pro&xy :"), proxy_box)
+        self.proxy_group = QButtonGroup(self)
+        for radio in (self.proxy_system_radio, self.proxy_none_radio, self.proxy_explicit_radio):
+            self.proxy_group.addButton(radio)
+        self.proxy_edit = QLineEdit(settings.proxy_url, proxy_box)
+        self.proxy_edit.setObjectName("proxyEdit")
+        self.proxy_edit.setPlaceholderText("http://proxy.cabinet:3128")
+        self.proxy_edit.setAccessibleName(self.tr("Adresse du proxy"))
+        self.proxy_message = self._message_label(proxy_box, "proxyMessage")
+        if settings.proxy_url:
+            self.proxy_explicit_radio.setChecked(True)
+        elif settings.proxy_from_environment:
+            self.proxy_system_radio.setChecked(True)
+        else:
+            self.proxy_none_radio.setChecked(True)
+        proxy_row = QHBoxLayout()
+        proxy_row.addWidget(self.proxy_explicit_radio)
+        proxy_row.addWidget(self.proxy_edit, 1)
+        proxy_layout = QVBoxLayout(proxy_box)
+        proxy_layout.addWidget(self.proxy_system_radio)
+        proxy_layout.addWidget(self.proxy_none_radio)
+        proxy_layout.addLayout(proxy_row)
+        proxy_layout.addWidget(self.proxy_message)
+        self.proxy_explicit_radio.toggled.connect(lambda _checked: self._update_proxy())
+        self.proxy_edit.textChanged.connect(lambda _text: self._check_proxy())
 
         # -- authentication mode ----------------------------------------------------------
         auth_box = QGroupBox(self.tr("Authentification auprès du DMP"), self)
@@ -222,12 +361,19 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(profile_box)
         layout.addWidget(card_box)
         layout.addWidget(host_box)
+        layout.addWidget(lps_box)
         layout.addWidget(auth_box)
+        layout.addWidget(proxy_box)
         layout.addWidget(self.save_message)
         layout.addWidget(self.buttons)
+        self.training_radio.toggled.connect(lambda _checked: self._switch_profile())
+        self.platform_combo.currentIndexChanged.connect(lambda _i: self._switch_profile())
         self._update_mode()
+        self._update_profile()
+        self._update_proxy()
         self._look_for_passphrase()
         self.module_edit.setFocus()
 
@@ -251,6 +397,145 @@ class SettingsDialog(QDialog):
 
     def _update_mode(self) -> None:
         self.structure_panel.setEnabled(self.structure_radio.isChecked())
+
+    @property
+    def profile(self) -> str:
+        return PROFILE_TRAINING if self.training_radio.isChecked() else PROFILE_DMP
+
+    @property
+    def platform(self) -> str:
+        return str(self.platform_combo.currentData() or PLATFORM_PRODUCTION)
+
+    def _form_settings(self) -> Settings:
+        """The settings as the form says, in the profile the form was showing."""
+        return dataclasses.replace(
+            self._settings,
+            profile=self._profile,
+            training_mode=self._profile == PROFILE_TRAINING,
+            dmp_platform=self._platform,
+            pkcs11_module=self.module_edit.text().strip(),
+            host_url=self.host_edit.text().strip(),
+            trust_roots=self.roots_edit.text().strip(),
+        )
+
+    def _switch_profile(self) -> None:
+        """Another profile or platform: keep what the form said, show the other's fields."""
+        if (self.profile, self.platform) == (self._profile, self._platform):
+            self._update_profile()
+            return
+        switched = self._form_settings().with_profile(self.profile, self.platform)
+        self._settings_profiles = switched.profiles
+        self._profile, self._platform = switched.profile, switched.dmp_platform
+        self.module_edit.setText(switched.pkcs11_module)
+        self.host_edit.setText(switched.host_url)
+        self.roots_edit.setText(switched.trust_roots)
+
+        self._update_profile()
+
+    def _update_profile(self) -> None:
+        dmp = not self.training_radio.isChecked()
+        self.platform_combo.setEnabled(dmp)
+        for widget in (self.lps_name_edit, self.lps_version_edit, self.homologation_edit):
+            widget.setEnabled(dmp)
+        if dmp:
+            self.host_edit.setPlaceholderText(
+                PRODUCTION_HOST_URL
+                if self.platform == PLATFORM_PRODUCTION
+                else self.tr("adresse donnée par l'Assurance Maladie")
+            )
+        else:
+            self.host_edit.setPlaceholderText("https://localhost:8443")
+        self._show_roots()
+        self._check_homologation()
+
+    def _show_roots(self) -> None:
+        """Which root is pinned: the file given, or the IGC-Santé root shipped (production)."""
+        path = self.roots_edit.text().strip()
+        dmp = not self.training_radio.isChecked()
+        if path:
+            self.roots_edit.setPlaceholderText("")
+            if not Path(path).expanduser().is_file():
+                self._show(
+                    self.roots_message,
+                    Tone.ERROR,
+                    self.tr("Fichier introuvable : vérifiez le chemin du fichier PEM."),
+                )
+            else:
+                self._show(self.roots_message, Tone.INFO, "")
+            return
+        if dmp and self.platform == PLATFORM_PRODUCTION:
+            from dmp_desktop.net.trust import IGC_SANTE_ROOT_SHA256
+
+            self.roots_edit.setPlaceholderText(self.tr("racine IGC-Santé livrée avec le logiciel"))
+            self._show(
+                self.roots_message,
+                Tone.OK,
+                self.tr(
+                    "Racine épinglée : AC RACINE IGC-SANTE ELEMENTAIRE (livrée avec DMP "
+                    "Desktop), empreinte SHA-256 {fingerprint}"
+                ).format(fingerprint=IGC_SANTE_ROOT_SHA256),
+            )
+        elif dmp:
+            self.roots_edit.setPlaceholderText(self.tr("fichier PEM de la racine de test"))
+            self._show(
+                self.roots_message,
+                Tone.ERROR,
+                self.tr(
+                    "La plateforme de test demande le fichier de « TEST AC RACINE IGC-SANTE "
+                    "ELEMENTAIRE »."
+                ),
+            )
+        else:
+            self.roots_edit.setPlaceholderText(self.tr("trust-roots.pem de l'environnement"))
+            self._show(
+                self.roots_message,
+                Tone.INFO,
+                self.tr("Racine de test de l'hôte de formation (dmp-sandbox demo init)."),
+            )
+
+    def _check_homologation(self) -> bool:
+        if self.training_radio.isChecked():
+            self._show(
+                self.homologation_message,
+                Tone.INFO,
+                self.tr("En formation, le jeton porte « FORMATION » : rien ne part au DMP."),
+            )
+            return True
+        if is_placeholder_homologation(self.homologation_edit.text()):
+            self._show(
+                self.homologation_message,
+                Tone.ERROR,
+                self.tr(
+                    "Obligatoire pour le profil DMP : le numéro donné par l'Assurance Maladie "
+                    "à l'homologation du logiciel."
+                ),
+            )
+            return False
+        self._show(self.homologation_message, Tone.INFO, "")
+        return True
+
+    def _update_proxy(self) -> None:
+        self.proxy_edit.setEnabled(self.proxy_explicit_radio.isChecked())
+        self._check_proxy()
+
+    def _check_proxy(self) -> bool:
+        if not self.proxy_explicit_radio.isChecked():
+            self._show(self.proxy_message, Tone.INFO, "")
+            return True
+        parts = urlsplit(self.proxy_edit.text().strip())
+        try:
+            port_ok = parts.port is not None or bool(parts.hostname)
+        except ValueError:
+            port_ok = False
+        if parts.scheme != "http" or not parts.hostname or not port_ok:
+            self._show(
+                self.proxy_message,
+                Tone.ERROR,
+                self.tr("Écrivez le proxy sous la forme http://serveur:port."),
+            )
+            return False
+        self._show(self.proxy_message, Tone.INFO, "")
+        return True
 
     def _module_candidates(self) -> list[str]:
         path = self.module_edit.text().strip()
@@ -302,6 +587,13 @@ class SettingsDialog(QDialog):
             self.tr("Module PKCS#11 de la carte CPS"),
             self.tr("Modules PKCS#11 (*.so *.dylib *.dll);;Tous les fichiers (*)"),
             self.module_edit,
+        )
+
+    def _browse_roots(self) -> None:
+        self._choose_file(
+            self.tr("Autorités de confiance (certificats racines)"),
+            self.tr("Certificats PEM (*.pem *.crt *.cer);;Tous les fichiers (*)"),
+            self.roots_edit,
         )
 
     def _browse_p12(self) -> None:
@@ -382,19 +674,31 @@ class SettingsDialog(QDialog):
 
     # -- saving -----------------------------------------------------------------------------
     def new_settings(self) -> Settings:
+        base = self._form_settings()
+        explicit = self.proxy_explicit_radio.isChecked()
         return dataclasses.replace(
-            self._settings,
-            pkcs11_module=self.module_edit.text().strip(),
-            host_url=self.host_edit.text().strip(),
+            base,
             auth_mode=self.auth_mode,
             structure_p12=self.p12_edit.text().strip() if self.auth_mode == AUTH_STRUCTURE else "",
+            lps_name=self.lps_name_edit.text().strip(),
+            lps_version=self.lps_version_edit.text().strip(),
+            lps_homologation_id=self.homologation_edit.text().strip(),
+            proxy_url=self.proxy_edit.text().strip() if explicit else "",
+            proxy_from_environment=self.proxy_system_radio.isChecked(),
+            profiles=getattr(self, "_settings_profiles", base.profiles),
         )
 
     def save(self) -> None:
         """Check the fields, then the PKCS#12 and the keyring off the UI thread, then save."""
         if self._save_op is not None and not self._save_op.done:
             return
-        checks = [self._check_module(), self._check_host(), self._check_p12()]
+        checks = [
+            self._check_module(),
+            self._check_host(),
+            self._check_p12(),
+            self._check_homologation(),
+            self._check_proxy(),
+        ]
         if not all(checks):
             self._show(self.save_message, Tone.ERROR, self.tr("Corrigez les champs signalés."))
             return
@@ -467,6 +771,7 @@ class SettingsDialog(QDialog):
 
 def apply_settings(window: MainWindow, old: Settings, new: Settings) -> None:
     """Make the running window follow saved settings."""
+    window.top_bar.training_badge.setVisible(new.is_training)
     card = window.card_service
     if old.middleware_candidates() != new.middleware_candidates():
         card.reload_middleware(new.middleware_candidates())
