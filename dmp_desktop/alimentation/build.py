@@ -154,6 +154,7 @@ def build_document(
         document_id=unique_id,
         set_id=set_id,
         version=version,
+        service_date=req.service_date,  # the act's date, as in the XDS metadata
     )
     if media == convert.MEDIA_TEXT:
         text = convert.decode_text(data)

@@ -70,6 +70,9 @@ class HeaderData:
     template_ids: tuple[tuple[str, str | None], ...]
     service_event_code: CodedValue | None = None
     treating_physician: CareProvider | None = None
+    # The date of the act (serviceEvent and encompassingEncounter), when it is not the
+    # document's own time (an upload of a consultation held on another day).
+    service_date: date | None = None
 
 
 def check_header_parts(
@@ -211,8 +214,9 @@ def build_header(data: HeaderData) -> etree._Element:
     event = sub(sub(doc, "documentationOf"), "serviceEvent")
     if data.service_event_code is not None:
         _coded(event, "code", data.service_event_code)
+    act = f"{data.service_date:%Y%m%d}" if data.service_date is not None else when
     period = sub(event, "effectiveTime")
-    sub(period, "low", {"value": when})
+    sub(period, "low", {"value": act})
     performer = sub(event, "performer", {"typeCode": "PRF"})
     entity = sub(performer, "assignedEntity")
     _professional(entity, data.author, person_tag="assignedPerson", with_code=True)
@@ -231,7 +235,7 @@ def build_header(data: HeaderData) -> etree._Element:
     encounter = sub(sub(doc, "componentOf"), "encompassingEncounter")
     _coded(encounter, "code", encounter_code(data.author.structure))
     period = sub(encounter, "effectiveTime")
-    sub(period, "low", {"value": when})
+    sub(period, "low", {"value": act})
     facility = sub(sub(encounter, "location"), "healthCareFacility")
     facility_type = data.author.structure.facility_type
     sub(

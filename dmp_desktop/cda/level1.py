@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda import codes, valuesets
@@ -58,6 +58,9 @@ class Level1Document:
     set_id: str | None = None
     version: int = 1
     confidentiality: Confidentiality = Confidentiality.NORMAL
+    # The date of the act (XDS serviceStartTime), written in serviceEvent and
+    # encompassingEncounter; None: the document's time.
+    service_date: date | None = None
 
     @property
     def type_label(self) -> str:
@@ -121,6 +124,7 @@ def build_level1(doc: Level1Document, payload: bytes, media_type: str) -> bytes:
         title=doc.title or label,
         confidentiality=doc.confidentiality,
         template_ids=TEMPLATE_IDS,
+        service_date=doc.service_date,
     )
     root = build_header(header)
     body = sub(sub(root, "component"), "nonXMLBody")

@@ -176,6 +176,7 @@ def run(
             status.patient_family_name or "",
             status.patient_given_name or "",
             reason_text=args.motif,
+            gender=status.patient_gender,
         )
         io.out.write("DMP fermé. Ses données sont conservées 10 ans.\n")
         return EXIT_OK
@@ -189,7 +190,10 @@ def run(
             io.out.write("Ce DMP est déjà actif : rien n'a changé.\n")
             return EXIT_OK
         client.reactivate_dmp(
-            ins, status.patient_family_name or "", status.patient_given_name or ""
+            ins,
+            status.patient_family_name or "",
+            status.patient_given_name or "",
+            gender=status.patient_gender,
         )
         io.out.write("DMP réactivé.\n")
         return EXIT_OK

@@ -290,8 +290,13 @@ class DmpClient:
         *,
         reason: str = td12_14.CLOSURE_PATIENT_REQUEST,
         reason_text: str | None = None,
+        gender: str | None = None,
     ) -> td11.RegistrationResult:
-        """TD1.4: close ``ins``'s DMP (``DMPClosed`` if it is closed already)."""
+        """TD1.4: close ``ins``'s DMP (``DMPClosed`` if it is closed already).
+
+        ``gender`` (TD0.2's ``administrativeGenderCode``) gives the name's ``prefix``
+        the official request carries.
+        """
         body = td12_14.build_td14_request(
             ins,
             family_name,
@@ -301,6 +306,7 @@ class DmpClient:
             sender_name=self._lps.name,
             reason=reason,
             reason_text=reason_text,
+            gender=gender,
         )
         answer = self._patients_call(
             ins, body, td12_14.ACTION_REVISE, td12_14.ACTION_REVISE_RESPONSE
@@ -308,9 +314,9 @@ class DmpClient:
         return td12_14.parse_td14_response(answer.body)
 
     def reactivate_dmp(
-        self, ins: Ins, family_name: str, given_name: str
+        self, ins: Ins, family_name: str, given_name: str, gender: str | None = None
     ) -> td11.RegistrationResult:
-        """TD1.2: reactivate ``ins``'s closed DMP."""
+        """TD1.2: reactivate ``ins``'s closed DMP (``gender``: see :meth:`close_dmp`)."""
         body = td12_14.build_td14_request(
             ins,
             family_name,
@@ -319,6 +325,7 @@ class DmpClient:
             sender_oid=self._lps_oid,
             sender_name=self._lps.name,
             close=False,
+            gender=gender,
         )
         answer = self._patients_call(
             ins, body, td12_14.ACTION_REVISE, td12_14.ACTION_REVISE_RESPONSE
@@ -810,8 +817,12 @@ class DmpClient:
     def _call_mtom(
         self, url: str, request: SoapRequest, *, expected_action: str, name: str
     ) -> tuple[SoapResponse, MtomMessage | None]:
-        """Like :meth:`_call`, keeping the MIME parts of an MTOM answer."""
-        status, content_type, data = self._exchange(url, request, name)
+        """Like :meth:`_call`, keeping the MIME parts of an MTOM answer.
+
+        No ``Accept: application/soap+xml`` here: the answer is ``multipart/related``
+        (MTOM/XOP), which that header would refuse.
+        """
+        status, content_type, data = self._exchange(url, request, name, accept=None)
         try:
             if 200 <= status < 300 and is_multipart(content_type):
                 message = parse_mtom(content_type or "", data)
@@ -863,12 +874,13 @@ class DmpClient:
         name: str,
         *,
         stream_to: _StreamChooser | None = None,
+        accept: str | None = ns.SOAP12_CONTENT_TYPE,
     ) -> tuple[int, str | None, bytes]:
         if urlsplit(url).scheme != "https":
             raise SettingsError("settings.https_required")
         started = time.monotonic()
         try:
-            status, content_type, data = self._post(url, request, stream_to)
+            status, content_type, data = self._post(url, request, stream_to, accept)
         except (httpx.HTTPError, OSError) as exc:
             error = translate_http_error(exc)
             log.info("%s %s failed: %s", name, request.message_id, type(error).__name__)
@@ -881,15 +893,23 @@ class DmpClient:
         return status, content_type, data
 
     def _post(
-        self, url: str, request: SoapRequest, stream_to: _StreamChooser | None = None
+        self,
+        url: str,
+        request: SoapRequest,
+        stream_to: _StreamChooser | None = None,
+        accept: str | None = ns.SOAP12_CONTENT_TYPE,
     ) -> tuple[int, str | None, bytes]:
         """POST ``request``; the answer's status, content type and body.
 
         ``stream_to`` may take the body as it arrives instead (then the body
         returned is empty): given the status and content type, it returns a
         sink (``feed(bytes)``) or None to have the body buffered as usual.
+        ``accept``: the Accept header (None for MTOM retrievals, as the official
+        examples, whose answer is multipart).
         """
-        headers = {"Content-Type": request.content_type, "Accept": ns.SOAP12_CONTENT_TYPE}
+        headers = {"Content-Type": request.content_type}
+        if accept is not None:
+            headers["Accept"] = accept
         limit = xmlsafe.MAX_XML_BYTES
         with self._http.stream("POST", url, content=request.data, headers=headers) as response:
             status, content_type = response.status_code, response.headers.get("content-type")

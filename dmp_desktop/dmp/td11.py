@@ -283,7 +283,13 @@ def build_td11_request(
     )
     if not minor:
         if consent.mobile:
-            sub(person, "telecom", value=f"tel:{consent.mobile.strip()[:_MAX_CONTACT]}")
+            # A mobile: use="MC", as the official TD1.3 messages write it.
+            sub(
+                person,
+                "telecom",
+                value=f"tel:{consent.mobile.strip()[:_MAX_CONTACT]}",
+                use="MC",
+            )
         if consent.email:
             sub(person, "telecom", value=f"mailto:{consent.email.strip()[:_MAX_CONTACT]}")
     sub(person, "administrativeGenderCode", code=identity.gender or "U")

@@ -112,23 +112,31 @@ class RecordService(QObject):
         *,
         reason: str = CLOSURE_PATIENT_REQUEST,
         reason_text: str,
+        gender: str | None = None,
     ) -> bool:
         """TD1.4 at the patient's request, with the reason typed."""
         return self._run(
             CLOSE,
             self.tr("Fermeture du DMP"),
             lambda client: client.close_dmp(
-                ins, family_name, given_name, reason=reason, reason_text=reason_text
+                ins,
+                family_name,
+                given_name,
+                reason=reason,
+                reason_text=reason_text,
+                gender=gender,
             ),
             lambda _result: self.closed.emit(ins),
         )
 
-    def reactivate(self, ins: Ins, family_name: str, given_name: str) -> bool:
-        """TD1.2."""
+    def reactivate(
+        self, ins: Ins, family_name: str, given_name: str, gender: str | None = None
+    ) -> bool:
+        """TD1.2 (``gender``: the name's prefix, as the official request)."""
         return self._run(
             REACTIVATE,
             self.tr("Réactivation du DMP"),
-            lambda client: client.reactivate_dmp(ins, family_name, given_name),
+            lambda client: client.reactivate_dmp(ins, family_name, given_name, gender),
             lambda _result: self.reactivated.emit(ins),
         )
 

@@ -647,6 +647,7 @@ class RecordActions(QObject):
                     status.patient_given_name or "",
                     reason=dialog.reason(),
                     reason_text=dialog.reason_text(),
+                    gender=status.patient_gender,
                 )
                 self.window.statusBar().showMessage(self.tr("Fermeture du DMP…"), NOTICE_MS)
 
@@ -694,7 +695,10 @@ class RecordActions(QObject):
             self.confirm_box = None
             if box.clickedButton() is yes and self._current(ins):
                 self.service.reactivate(
-                    ins, status.patient_family_name or "", status.patient_given_name or ""
+                    ins,
+                    status.patient_family_name or "",
+                    status.patient_given_name or "",
+                    gender=status.patient_gender,
                 )
 
         box.finished.connect(done)

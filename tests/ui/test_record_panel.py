@@ -68,7 +68,14 @@ class RecordClient:
         return RegistrationResult("PRPA_IN201312UV02", "active", "1234")
 
     def close_dmp(
-        self, ins: Ins, family: str, given: str, *, reason: str, reason_text: str | None
+        self,
+        ins: Ins,
+        family: str,
+        given: str,
+        *,
+        reason: str,
+        reason_text: str | None,
+        gender: str | None = None,
     ) -> RegistrationResult:
         self._record("close", family, given, reason, reason_text)
         status = self.owner.statuses[ins.value]
@@ -77,7 +84,9 @@ class RecordClient:
         )
         return RegistrationResult("PRPA_IN201315UV02", "terminated")
 
-    def reactivate_dmp(self, ins: Ins, family: str, given: str) -> RegistrationResult:
+    def reactivate_dmp(
+        self, ins: Ins, family: str, given: str, gender: str | None = None
+    ) -> RegistrationResult:
         self._record("reactivate", family, given)
         status = self.owner.statuses[ins.value]
         self.owner.statuses[ins.value] = dataclasses.replace(

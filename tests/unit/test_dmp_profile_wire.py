@@ -174,10 +174,14 @@ TRANSACTIONS: dict[str, Work] = {
         td11.PatientIdentity("PATB-QUATRE", "LAURENCE", "F", dt.date(1980, 5, 25)),
         td11.CreationConsent(True, mobile="0611223344", email="l@exemple.fr"),
     ),
-    "TD1.2": lambda c: c.reactivate_dmp(OFFICIAL_INS, "PATB-QUATRE", "LAURENCE"),
+    "TD1.2": lambda c: c.reactivate_dmp(OFFICIAL_INS, "PATB-QUATRE", "LAURENCE", gender="F"),
     "TD1.3a": lambda c: c.get_admin_data(OFFICIAL_INS),
     "TD1.4": lambda c: c.close_dmp(
-        OFFICIAL_INS, "PATB-QUATRE", "LAURENCE", reason_text="Demande de la patiente"
+        OFFICIAL_INS,
+        "PATB-QUATRE",
+        "LAURENCE",
+        reason_text="Demande de la patiente",
+        gender="F",
     ),
     "TD1.6": lambda c: c.list_authorizations(OFFICIAL_INS),
     "TD2.1": lambda c: c.upload_document(
@@ -367,6 +371,32 @@ def test_the_submission_has_the_official_slots_and_classifications(
     assert set(ours) == set(official)
     for kind in official:
         assert ours[kind] == official[kind], kind
+
+
+def test_mtom_exchanges_do_not_ask_for_plain_soap(wired: tuple[DmpClient, Wire]) -> None:
+    """TD3.2 answers in multipart/related (MTOM): no Accept: application/soap+xml."""
+    client, wire = wired
+    _send(client, wire, TRANSACTIONS["TD3.2"])
+    assert "application/soap+xml" not in wire.sent[0].headers.get("accept", "")
+    wire.sent.clear()
+    _send(client, wire, TRANSACTIONS["TD3.1"])
+    assert wire.sent[0].headers["accept"] == "application/soap+xml"
+
+
+def test_names_and_contacts_as_the_official_messages(wired: tuple[DmpClient, Wire]) -> None:
+    """TD1.2/TD1.4: the patient's name has its prefix; TD1.1: the mobile is use="MC"."""
+    client, wire = wired
+    for name in ("TD1.2", "TD1.4"):
+        wire.sent.clear()
+        body = _body(_send(client, wire, TRANSACTIONS[name]))
+        person_name = body.find(f".//{H}patientPerson/{H}name")
+        assert person_name is not None
+        assert [etree.QName(e).localname for e in person_name] == ["prefix", "family", "given"]
+        assert person_name.findtext(f"{H}prefix") == "MME"
+    wire.sent.clear()
+    body = _body(_send(client, wire, TRANSACTIONS["TD1.1"]))
+    telecoms = [(t.get("value"), t.get("use")) for t in body.iter(f"{H}telecom")]
+    assert telecoms == [("tel:0611223344", "MC"), ("mailto:l@exemple.fr", None)]
 
 
 # --- refused or kept home -------------------------------------------------------------------------
