@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -360,13 +361,22 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
 
+        # Three tabs, so that the dialog fits a laptop screen.
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("settingsTabs")
+        for title, boxes in (
+            (self.tr("Profil et DMP"), (profile_box, host_box, lps_box)),
+            (self.tr("Carte CPS"), (card_box, auth_box)),
+            (self.tr("Réseau"), (proxy_box,)),
+        ):
+            page = QWidget(self.tabs)
+            page_layout = QVBoxLayout(page)
+            for box in boxes:
+                page_layout.addWidget(box)
+            page_layout.addStretch(1)
+            self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
-        layout.addWidget(profile_box)
-        layout.addWidget(card_box)
-        layout.addWidget(host_box)
-        layout.addWidget(lps_box)
-        layout.addWidget(auth_box)
-        layout.addWidget(proxy_box)
+        layout.addWidget(self.tabs)
         layout.addWidget(self.save_message)
         layout.addWidget(self.buttons)
         self.training_radio.toggled.connect(lambda _checked: self._switch_profile())
@@ -375,6 +385,11 @@ class SettingsDialog(QDialog):
         self._update_profile()
         self._update_proxy()
         self._look_for_passphrase()
+        (self.training_radio if self.training_radio.isChecked() else self.dmp_radio).setFocus()
+
+    def show_card_tab(self) -> None:
+        """Open on « Carte CPS », the module field focused (the middleware is the problem)."""
+        self.tabs.setCurrentIndex(1)
         self.module_edit.setFocus()
 
     @staticmethod
@@ -472,8 +487,10 @@ class SettingsDialog(QDialog):
                 Tone.OK,
                 self.tr(
                     "Racine épinglée : AC RACINE IGC-SANTE ELEMENTAIRE (livrée avec DMP "
-                    "Desktop), empreinte SHA-256 {fingerprint}"
-                ).format(fingerprint=IGC_SANTE_ROOT_SHA256),
+                    "Desktop), empreinte SHA-256 :\n{first}\n{second}"
+                ).format(
+                    first=IGC_SANTE_ROOT_SHA256[:47], second=IGC_SANTE_ROOT_SHA256[48:]
+                ),
             )
         elif dmp:
             self.roots_edit.setPlaceholderText(self.tr("fichier PEM de la racine de test"))
@@ -793,4 +810,8 @@ def open_settings_dialog(window: MainWindow, path: Path | None = None) -> Settin
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.applied.connect(lambda old, new: apply_settings(window, old, new))
     dialog.open()
+    from dmp_desktop.services.card_service import CardState
+
+    if window.card_service.state is CardState.NO_MIDDLEWARE:
+        dialog.show_card_tab()
     return dialog

@@ -164,6 +164,7 @@ def record_host_answers(directory: Path) -> Recording:
             host_url="https://dmp.formation.test",
             ins_kind="TEST_NIR",
             structure_id=STRUCTURE_ID,
+            profile="formation",
         )
         http = httpx.Client(transport=httpx.MockTransport(recorder))
         with DmpClient(http, settings, DURAND) as client:

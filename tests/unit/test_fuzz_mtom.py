@@ -100,7 +100,12 @@ def test_the_client_retrieves_mutated_documents_with_typed_errors(
         patched = answering(body, request.read())
         return httpx.Response(200, headers={"Content-Type": content_type}, content=patched)
 
-    settings = Settings(host_url="https://dmp.test", ins_kind="TEST_NIR", structure_id=STRUCTURE_ID)
+    settings = Settings(
+        host_url="https://dmp.test",
+        ins_kind="TEST_NIR",
+        structure_id=STRUCTURE_ID,
+        profile="formation",
+    )
     http = httpx.Client(transport=httpx.MockTransport(handle))
     with DmpClient(http, settings, DURAND) as client:
         try:

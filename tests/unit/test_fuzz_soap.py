@@ -111,7 +111,12 @@ def _client(answer_for: Callable[[bytes], tuple[int, str, bytes]]) -> DmpClient:
         body = answering(body, request.read())
         return httpx.Response(status, headers={"Content-Type": content_type}, content=body)
 
-    settings = Settings(host_url="https://dmp.test", ins_kind="TEST_NIR", structure_id=STRUCTURE_ID)
+    settings = Settings(
+        host_url="https://dmp.test",
+        ins_kind="TEST_NIR",
+        structure_id=STRUCTURE_ID,
+        profile="formation",
+    )
     return DmpClient(httpx.Client(transport=httpx.MockTransport(handle)), settings, DURAND)
 
 
