@@ -39,7 +39,8 @@ REASON_BAD_NAME = TLS_BAD_NAME
 # The production root of the DMP's servers, shipped in the package (public data).
 IGC_SANTE_ROOT_FILE = "ac-racine-igc-sante-elementaire.pem"
 IGC_SANTE_ROOT_SHA256 = (
-    "2D:9E:22:CA:19:F7:77:C6:B7:45:25:7C:72:3E:CB:8D:F3:C3:5F:A6:F1:F6:EC:36:B8:36:00:C9:73:46:96:7F"
+    "2D:9E:22:CA:19:F7:77:C6:B7:45:25:7C:72:3E:CB:8D:"
+    "F3:C3:5F:A6:F1:F6:EC:36:B8:36:00:C9:73:46:96:7F"
 )
 
 

@@ -370,9 +370,7 @@ def _situations(session: Any) -> tuple[PracticeSituation, ...]:
     found: list[PracticeSituation] = []
     for index, label in enumerate(ACTIVITY_LABELS, start=1):
         situation = decode_activity(index, _read_optional(session, label))
-        if situation is not None and all(
-            s.structure_id != situation.structure_id for s in found
-        ):
+        if situation is not None and all(s.structure_id != situation.structure_id for s in found):
             found.append(situation)
     return tuple(found)
 

@@ -62,8 +62,10 @@ class PracticeSituation:
 
     @property
     def label(self) -> str:
-        return f"{self.structure_name} ({self.structure_id})" if self.structure_name else (
-            self.structure_id
+        return (
+            f"{self.structure_name} ({self.structure_id})"
+            if self.structure_name
+            else (self.structure_id)
         )
 
 

@@ -549,9 +549,7 @@ def open_admin_data_dialog(
     ``minor``: the patient is a minor (from TD0.2), so no online access of their own;
     ``online_access``: TD1.5 is offered (« Formation » profile only).
     """
-    dialog = AdminDataDialog(
-        service, ins, minor=minor, online_access=online_access, parent=parent
-    )
+    dialog = AdminDataDialog(service, ins, minor=minor, online_access=online_access, parent=parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     dialog.load()

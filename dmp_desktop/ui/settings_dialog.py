@@ -488,9 +488,7 @@ class SettingsDialog(QDialog):
                 self.tr(
                     "Racine épinglée : AC RACINE IGC-SANTE ELEMENTAIRE (livrée avec DMP "
                     "Desktop), empreinte SHA-256 :\n{first}\n{second}"
-                ).format(
-                    first=IGC_SANTE_ROOT_SHA256[:47], second=IGC_SANTE_ROOT_SHA256[48:]
-                ),
+                ).format(first=IGC_SANTE_ROOT_SHA256[:47], second=IGC_SANTE_ROOT_SHA256[48:]),
             )
         elif dmp:
             self.roots_edit.setPlaceholderText(self.tr("fichier PEM de la racine de test"))
