@@ -135,6 +135,9 @@ class EntryReader:
         self.root = root
         self.index = id_index(root)
         self.used: set[etree._Element] = set()
+        # Sections another reader (a subclass) took entries from: only their unused entries
+        # are left out, as for the known sections.
+        self.read_sections: set[etree._Element] = set()
 
     # -- finding sections ---------------------------------------------------------------------
     def body(self) -> etree._Element | None:
@@ -822,14 +825,15 @@ class EntryReader:
             title = title or "Section sans titre"
             spec = self.spec_of(section)
             entries = xp(section, "h:entry")
-            if spec is None or (spec in KNOWN_SECTIONS and section not in read):
+            taken = section in self.read_sections
+            if not taken and (spec is None or (spec in KNOWN_SECTIONS and section not in read)):
                 has_sub = bool(xp(section, "h:component/h:section"))
                 if entries:
                     out.append(LeftOut(title, _kinds_of(entries), len(entries)))
                 elif not has_sub and plain_text(first(section, "h:text")):
                     out.append(LeftOut(title, "texte non repris"))
                 continue
-            if spec in CONTAINERS:
+            if spec in CONTAINERS and not taken:
                 continue
             unused = [entry for entry in entries if entry not in self.used]
             if unused:
