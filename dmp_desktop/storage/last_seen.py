@@ -2,9 +2,7 @@
 
 One small encrypted document per (professional, patient) in a
 :class:`~dmp_desktop.storage.secure.SecureStore`. Its name must not reveal who
-the patient is: it is a keyed HMAC of the professional's id and the INS. The
-HMAC key is random, created on first use and kept in the same store, hence
-encrypted with the store key (itself in the system keyring): without the
+the patient is (:class:`~dmp_desktop.storage.names.PrivateNames`): without the
 keyring, neither the names nor the contents mean anything.
 
 Plain Python, no Qt; called from worker threads (file and keyring access may block).
@@ -12,18 +10,14 @@ Plain Python, no Qt; called from worker threads (file and keyring access may blo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dmp_desktop.domain.patient import Ins
+from dmp_desktop.storage.names import PrivateNames
 from dmp_desktop.storage.secure import SecureStore
 
-_KEY_NAME = "last-seen-key"
 _PREFIX = "seen-"
 _FORMAT = 1
 # A DMP rarely holds more than a few hundred documents; this bounds a damaged or hostile file.
@@ -47,24 +41,11 @@ class LastSeenStore:
 
     def __init__(self, store: SecureStore) -> None:
         self._store = store
-        self._lock = threading.Lock()
-        self._hmac_key: bytes | None = None
-
-    def _key(self) -> bytes:
-        with self._lock:
-            if self._hmac_key is None:
-                key = self._store.read_bytes(_KEY_NAME)
-                if key is None or len(key) != 32:
-                    key = secrets.token_bytes(32)
-                    self._store.write_bytes(_KEY_NAME, key)
-                self._hmac_key = key
-            return self._hmac_key
+        self._names = PrivateNames(store)
 
     def name_for(self, professional_id: str, ins: Ins) -> str:
         """The storage name of one (professional, patient) pair: reveals neither."""
-        message = f"{professional_id}\x1f{ins.oid}\x1f{ins.value}".encode()
-        digest = hmac.new(self._key(), message, hashlib.sha256).hexdigest()
-        return f"{_PREFIX}{digest[:40]}"
+        return self._names.name_for(_PREFIX, professional_id, ins)
 
     def load(self, professional_id: str, ins: Ins) -> LastSeen | None:
         """What was seen before, or None at the first consultation from this computer."""
