@@ -24,9 +24,10 @@ _started: list[Future[Batch]] = []
 def _run_batch() -> Batch:
     from tests.unit.test_cda_conformance import kit_documents
     from tests.unit.test_patient_space_cda import documents as patient_space_documents
+    from tests.unit.test_structured_documents import documents as structured_documents
 
     documents = kit_documents()
-    extra = patient_space_documents()
+    extra = patient_space_documents() | structured_documents()
     assert not set(documents) & set(extra), "two modules gave the kit the same file name"
     documents.update(extra)
     start = time.perf_counter()
