@@ -243,6 +243,14 @@ class DmpClient:
         else:
             self._secret_connections.discard(key)
 
+    def use_secret_connections(self, registry: set[str]) -> None:
+        """Share the set of INS values accessed secretly (see :meth:`declare_secret_connection`).
+
+        The window keeps one set per card session, so that a declaration
+        survives a new client (a cancelled exchange opens a new connection).
+        """
+        self._secret_connections = registry
+
     def set_authorization(
         self, ins: Ins, *, grant: bool = True, treating_physician: bool = False
     ) -> None:

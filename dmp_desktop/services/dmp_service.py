@@ -71,16 +71,25 @@ class ConnectionState(enum.Enum):
 class _Connection:
     """One DMP client for one card session; built on first use, on a worker thread."""
 
-    def __init__(self, factory: DmpFactory, settings: Settings, session: Any) -> None:
+    def __init__(
+        self,
+        factory: DmpFactory,
+        settings: Settings,
+        session: Any,
+        secret_connections: set[str] | None = None,
+    ) -> None:
         self._factory = factory
         self._settings = settings
         self._session = session
         self._lock = threading.Lock()
         self._client: DmpClientLike | None = None
         self._closed = False
+        # INS values of the minors accessed secretly in this card session (shared with
+        # every client of the session, so a new connection keeps the declarations).
+        self.secret_connections = secret_connections if secret_connections is not None else set()
 
     def renewed(self) -> _Connection:
-        return _Connection(self._factory, self._settings, self._session)
+        return _Connection(self._factory, self._settings, self._session, self.secret_connections)
 
     def client(self) -> DmpClientLike:
         """The client, built if needed (worker thread only: may block on the network)."""
@@ -92,6 +101,9 @@ class _Connection:
                 if self._closed:  # closed while we were building it
                     _close_quietly(client)
                     raise OperationCancelled()
+                share = getattr(client, "use_secret_connections", None)
+                if share is not None:
+                    share(self.secret_connections)
                 self._client = client
             return self._client
 
@@ -233,6 +245,29 @@ class DmpService(QObject):
             self._conn = conn.renewed()
             self._set_state(ConnectionState.IDLE)
         self._runner.submit(conn.close)
+
+    # -- a minor's secret connection -----------------------------------------------------
+    def set_secret_connection(self, status: DmpStatus, secret: bool) -> bool:
+        """At a minor's request, access their DMP secretly (``secret``) for this card session.
+
+        Every later request about this patient carries the VIHF confidentiality code
+        (see ``DmpClient.declare_secret_connection``). False when no card session
+        is open; ValueError when ``status`` is not a minor's.
+        """
+        conn = self._conn
+        if conn is None:
+            return False
+        if secret and not status.minor:
+            raise ValueError("a secret connection is for a minor's DMP only")
+        if secret:
+            conn.secret_connections.add(status.ins.value)
+        else:
+            conn.secret_connections.discard(status.ins.value)
+        return True
+
+    def is_secret_connection(self, ins: Ins) -> bool:
+        conn = self._conn
+        return conn is not None and ins.value in conn.secret_connections
 
     # -- any exchange -------------------------------------------------------------------
     @property

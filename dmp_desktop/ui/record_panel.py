@@ -11,7 +11,11 @@ on screen:
   professional there on the patient's behalf (training extension);
 - « Fermer le DMP… » at the patient's request (TD1.4, reason required, the
   button names the patient), « Réactiver le DMP… » when it is closed (TD1.2);
-- « Données administratives… » (the dialog of ``ui/admin_data_dialog.py``).
+- « Données administratives… » (the dialog of ``ui/admin_data_dialog.py``);
+- « Connexion secrète (patient mineur) »: at a minor's request, every later
+  request about them in this card session carries the official VIHF
+  confidentiality code (invisible to the legal representatives); unticked,
+  the requests are ordinary again.
 
 Actions that do not apply stay visible but disabled, with a tooltip saying why.
 Every exchange runs through :class:`~dmp_desktop.services.records.RecordService`.
@@ -66,7 +70,7 @@ if TYPE_CHECKING:
 
 MIN_REASON_LENGTH = 5
 NOTICE_MS = 10000
-KEYS = ("create", "authorizations", "close", "reactivate", "admin_data")
+KEYS = ("create", "authorizations", "close", "reactivate", "admin_data", "secret")
 
 
 def patient_label(status: DmpStatus | None) -> str:
@@ -394,12 +398,22 @@ class RecordActions(QObject):
         self.act_reactivate = QAction(self.tr("&Réactiver le DMP…"), window)
         self.act_reactivate.setStatusTip(self.tr("Réactiver le DMP fermé, à la demande du patient"))
         self.act_reactivate.triggered.connect(self.request_reactivate)
+        self.act_secret = QAction(self.tr("Connexion &secrète (patient mineur)"), window)
+        self.act_secret.setCheckable(True)
+        self.act_secret.setStatusTip(
+            self.tr(
+                "À la demande du patient mineur : vos accès à son DMP restent invisibles "
+                "à ses représentants légaux"
+            )
+        )
+        self.act_secret.triggered.connect(self.toggle_secret_connection)
         self.actions = {
             "create": self.act_create,
             "authorizations": self.act_authorizations,
             "admin_data": self.act_admin_data,
             "close": self.act_close,
             "reactivate": self.act_reactivate,
+            "secret": self.act_secret,
         }
 
     def fill_menu(self, menu: QMenu) -> None:
@@ -408,6 +422,7 @@ class RecordActions(QObject):
         menu.addSeparator()
         menu.addAction(self.act_authorizations)
         menu.addAction(self.act_admin_data)
+        menu.addAction(self.act_secret)
         menu.addSeparator()
         menu.addAction(self.act_close)
         menu.addAction(self.act_reactivate)
@@ -451,7 +466,7 @@ class RecordActions(QObject):
         if status.state is DmpState.NONE:
             out["create"] = None
             why = self.tr("Ce patient n'a pas de DMP.")
-            for key in ("authorizations", "close", "reactivate", "admin_data"):
+            for key in ("authorizations", "close", "reactivate", "admin_data", "secret"):
                 out[key] = why
             return out
         out["create"] = self.tr("Ce patient a déjà un DMP.")
@@ -465,7 +480,7 @@ class RecordActions(QObject):
             why = self.tr(
                 "Le DMP de ce patient est fermé : réactivez-le d'abord, à la demande du patient."
             )
-            for key in ("authorizations", "close", "admin_data"):
+            for key in ("authorizations", "close", "admin_data", "secret"):
                 out[key] = why
             out["reactivate"] = staff or blocked
             return out
@@ -477,6 +492,11 @@ class RecordActions(QObject):
             )
         for key in ("authorizations", "close", "admin_data"):
             out[key] = staff or authorised
+        out["secret"] = (
+            staff or blocked
+            if status.minor
+            else self.tr("Réservé au DMP d'un patient mineur, à sa demande.")
+        )
         return out
 
     def update_actions(self) -> None:
@@ -487,6 +507,9 @@ class RecordActions(QObject):
             action.setEnabled(why is None)
             action.setToolTip(why or action.statusTip() or action.text().replace("&", ""))
         status = self.window.consultation.status
+        self.act_secret.setChecked(
+            status is not None and self.window.dmp_service.is_secret_connection(status.ins)
+        )
         self.create_button.setVisible(rules["create"] is None)
         self.reactivate_button.setVisible(status is not None and status.state is DmpState.CLOSED)
         self.reactivate_button.setEnabled(rules["reactivate"] is None)
@@ -516,6 +539,26 @@ class RecordActions(QObject):
 
     def _current(self, ins: Ins) -> bool:
         return self.window.consultation.ins == ins
+
+    # -- a minor's secret connection ---------------------------------------------------
+    def toggle_secret_connection(self, secret: bool) -> None:
+        """Tick: at the minor's request, access their DMP secretly; untick: ordinarily."""
+        status = self._allowed("secret")
+        if status is None:
+            self.update_actions()
+            return
+        if self.window.dmp_service.set_secret_connection(status, secret):
+            patient = patient_label(status)
+            self.window.statusBar().showMessage(
+                self.tr(
+                    "Connexion secrète pour {0} : vos accès à son DMP restent invisibles à ses "
+                    "représentants légaux jusqu'à la fin de la session de la carte."
+                ).format(patient)
+                if secret
+                else self.tr("Connexion ordinaire pour {0}.").format(patient),
+                NOTICE_MS,
+            )
+        self.update_actions()
 
     # -- creation -----------------------------------------------------------------------
     def open_wizard(self) -> RecordWizard | None:

@@ -32,6 +32,7 @@ from tests.ui.test_consultation import log_in
 
 ROUSSEL = demo_ins("1900675120045")
 LEA = demo_ins("2070585756270")
+EMMA = demo_ins("2150444109033")  # a minor
 DURAND_ID, MARTIN_ID = "899700433153", "899700433160"
 
 
@@ -46,7 +47,13 @@ class RecordClient:
             error, self.owner.fail = self.owner.fail, None
             raise error
 
+    def use_secret_connections(self, registry: set[str]) -> None:
+        self.owner.registries.append(registry)
+
     def test_existence(self, ins: Ins, purpose: str = "normal") -> DmpStatus:
+        # What the real client would declare in this request's VIHF.
+        secret = any(ins.value in registry for registry in self.owner.registries[-1:])
+        self.owner.calls.append(("status", (ins.value, secret)))
         return self.owner.statuses[ins.value]
 
     def find_documents(
@@ -127,7 +134,16 @@ class RecordDmp:
                 patient_family_name="MOREAU",
                 patient_given_name="LÉA",
             ),
+            EMMA.value: DmpStatus(
+                EMMA,
+                DmpState.ACTIVE,
+                Authorization.VALIDE,
+                minor=True,
+                patient_family_name="CHEVALIER",
+                patient_given_name="EMMA",
+            ),
         }
+        self.registries: list[set[str]] = []
         self.authorizations = [
             PatientAuthorization(DURAND_ID, "DURAND", "MARIE", "VALIDE", treating_physician=True),
             PatientAuthorization(MARTIN_ID, "MARTIN", "PAUL", "VALIDE"),
@@ -295,3 +311,41 @@ def test_close_then_reactivate_and_uploads_refused_while_closed(
         yes.click()
     assert window.alimentation.act_upload.isEnabled()
     assert not record.reactivate_button.isVisible()
+
+
+def test_a_minors_secret_connection_lasts_the_card_session(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    record = window.record
+    check(qtbot, window, LEA)  # 19 years old: not a minor
+    assert not record.act_secret.isEnabled()
+    assert record.act_secret.toolTip() == "Réservé au DMP d'un patient mineur, à sa demande."
+
+    check(qtbot, window, EMMA)
+    assert record.act_secret.isEnabled() and not record.act_secret.isChecked()
+    record.act_secret.trigger()  # ticks it
+    assert record.act_secret.isChecked()
+    assert window.dmp_service.is_secret_connection(EMMA)
+    assert "Connexion secrète pour CHEVALIER Emma" in window.statusBar().currentMessage()
+    check(qtbot, window, EMMA)
+    assert dmp_of(window).calls[-1] == ("status", (EMMA.value, True))
+    assert record.act_secret.isChecked()
+
+    # A cancelled question opens a new connection: the declaration stays.
+    clients = len(dmp_of(window).registries)
+    window.dmp_service._drop_connection(window.dmp_service._conn)  # type: ignore[arg-type]
+    check(qtbot, window, EMMA)
+    registries = dmp_of(window).registries
+    assert len(registries) > clients and all(r is registries[0] for r in registries)
+    assert dmp_of(window).calls[-1] == ("status", (EMMA.value, True))
+
+    record.act_secret.trigger()  # unticks it
+    assert not window.dmp_service.is_secret_connection(EMMA)
+    check(qtbot, window, EMMA)
+    assert dmp_of(window).calls[-1] == ("status", (EMMA.value, False))
+
+    # A new card session starts ordinary.
+    record.act_secret.trigger()
+    window.card_service.logout()
+    qtbot.waitUntil(lambda: not window.dmp_service.session_open)
+    assert not window.dmp_service.is_secret_connection(EMMA)

@@ -468,6 +468,17 @@ def test_a_minors_secret_connection_carries_the_official_attribute(
         "1.2.250.1.213.1.1.4.13",
     )
 
+    # The window shares one set per card session with each new client.
+    registry: set[str] = set()
+    client.use_secret_connections(registry)
+    with pytest.raises(DmpDesktopError):
+        client.find_documents(DocumentQuery(OFFICIAL_INS))
+    assert _attribute_names(_assertion(wire.envelopes()[1])) == official
+    registry.add(OFFICIAL_INS.value)
+    with pytest.raises(DmpDesktopError):
+        client.find_documents(DocumentQuery(OFFICIAL_INS))
+    assert _attribute_names(_assertion(wire.envelopes()[2])) == expected
+
 
 def test_no_request_with_a_placeholder_homologation_number() -> None:
     wire = Wire()
