@@ -23,6 +23,7 @@ from dmp_desktop.cda import codes, valuesets
 from dmp_desktop.cda.errors import CdaError
 from dmp_desktop.cda.header import card_holder_code, read_header
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
+from dmp_desktop.dates import PARIS, parse_iso_date
 from dmp_desktop.dmp import iti41, rim
 from dmp_desktop.dmp.feed_errors import UploadInvalidError
 from dmp_desktop.domain.document import Code
@@ -144,7 +145,7 @@ def build_document(
     if req.identity is None:
         raise UploadInvalidError(["ins_not_qualified"])
     if now.tzinfo is None:
-        now = now.astimezone()
+        now = now.astimezone(PARIS)  # a naive "now" is the machine's local time
     doc = Level1Document(
         patient=req.identity,
         author=provider,
@@ -226,7 +227,7 @@ def build_submission(
 
 
 def service_date_of(value: str) -> date:
-    return date.fromisoformat(value)
+    return parse_iso_date(value)
 
 
 __all__ = [

@@ -47,6 +47,7 @@ from typing import Any, Protocol
 from dmp_desktop.alimentation import build, serial
 from dmp_desktop.alimentation.request import UploadRequest, require_valid
 from dmp_desktop.cda.xmlutil import new_oid
+from dmp_desktop.dates import parse_iso_date
 from dmp_desktop.dmp import iti41, rim
 from dmp_desktop.dmp.feed_errors import (
     NotAuthorError,
@@ -210,7 +211,7 @@ def _request_from_json(data: dict[str, Any]) -> UploadRequest:
         filename=str(data.get("filename", "")),
         media_type=data.get("media_type"),
         type_code=type_code,
-        service_date=date.fromisoformat(data["service_date"]),
+        service_date=parse_iso_date(data["service_date"]),
         title=str(data.get("title", "")),
         masked=bool(data["masked"]),
         invisible_patient=bool(data["invisible_patient"]),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
+from dmp_desktop.dates import parse_iso_date
 from dmp_desktop.domain.document import Author, Code, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.summary import Gender, LocalId, PatientIdentity
@@ -71,7 +72,7 @@ def identity_from_json(data: Any) -> PatientIdentity | None:
         ins=ins_from_json(data["ins"]),
         birth_family_name=str(data["birth_family_name"]),
         birth_given_names=[str(g) for g in data["birth_given_names"]],
-        birth_date=date.fromisoformat(data["birth_date"]),
+        birth_date=parse_iso_date(data["birth_date"]),
         gender=Gender(data["gender"]),
         birthplace_code=data.get("birthplace_code"),
         local_id=LocalId(str(local["root"]), str(local["extension"])) if local else None,

@@ -33,6 +33,7 @@ from lxml import etree
 from dmp_desktop.cda import codes, valuesets
 from dmp_desktop.cda.header import CodedValue, HeaderData, build_header
 from dmp_desktop.cda.xmlutil import H, first, serialize, sub, text_el, xp
+from dmp_desktop.dates import fr_date, hl7_date
 from dmp_desktop.domain.origin import (
     INSURER_CLASS_LABEL,
     OID_NON_PS_ROLE,
@@ -241,8 +242,8 @@ def _insurer_header(root: etree._Element, history: CareHistory) -> None:
     if period is not None:
         for child in list(period):
             period.remove(child)
-        sub(period, "low", {"value": history.period_start.strftime("%Y%m%d")})
-        sub(period, "high", {"value": history.period_end.strftime("%Y%m%d")})
+        sub(period, "low", {"value": hl7_date(history.period_start)})
+        sub(period, "high", {"value": hl7_date(history.period_end)})
     for node in xp(
         root,
         "h:documentationOf/h:serviceEvent/h:performer/h:assignedEntity"
@@ -305,7 +306,7 @@ def _table(section: etree._Element, headers: Sequence[str], rows: list[list[str]
 
 
 def _day(value: date) -> str:
-    return f"{value:%d/%m/%Y}"
+    return fr_date(value)
 
 
 def _medicines_section(body: etree._Element, medicines: Sequence[DispensedMedicine]) -> None:

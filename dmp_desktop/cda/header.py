@@ -24,12 +24,11 @@ from dmp_desktop.cda.xmlutil import (
     attr,
     clean,
     first,
-    hl7_ts,
-    parse_hl7_ts,
     sub,
     text_el,
     xp,
 )
+from dmp_desktop.dates import hl7_date, hl7_ts, or_none, parse_hl7_date, parse_hl7_ts
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import (
@@ -320,7 +319,7 @@ def _record_target(doc: etree._Element, patient: PatientIdentity) -> None:
             "codeSystem": codes.OID_GENDER,
         },
     )
-    sub(person, "birthTime", {"value": patient.birth_date.strftime("%Y%m%d")})
+    sub(person, "birthTime", {"value": hl7_date(patient.birth_date)})
     if patient.birthplace_code:
         addr = sub(sub(sub(person, "birthplace"), "place"), "addr")
         text_el(addr, "county", patient.birthplace_code)
@@ -429,7 +428,7 @@ def read_header(root: etree._Element) -> HeaderSummary:
     title = first(root, "h:title")
     out.title = (title.text or "").strip() if title is not None else None
     when = attr(root, "h:effectiveTime", "value")
-    out.effective_time = parse_hl7_ts(when) if when else None
+    out.effective_time = or_none(parse_hl7_ts, when)
     out.confidentiality = attr(root, "h:confidentialityCode", "code")
     out.template_ids = [t.get("root", "") for t in xp(root, "h:templateId")]
 
@@ -437,7 +436,7 @@ def read_header(root: etree._Element) -> HeaderSummary:
     if patient is not None:
         out.patient_name = _person_name(first(patient, "h:name"))
         birth = attr(patient, "h:birthTime", "value")
-        out.patient_birth_date = _date8(birth)
+        out.patient_birth_date = or_none(parse_hl7_date, birth)
         out.patient_gender = attr(patient, "h:administrativeGenderCode", "code")
     out.patient = read_patient(root)
 
@@ -492,7 +491,7 @@ def read_patient(root: etree._Element) -> PatientIdentity | None:
     all_given = _text(first(name, "h:given[not(@qualifier)]")) if name is not None else ""
     first_given = _text(first(name, "h:given[@qualifier='BR']")) if name is not None else ""
     given_names = _given_names(all_given, first_given)
-    birth = _date8(attr(patient, "h:birthTime", "value"))
+    birth = or_none(parse_hl7_date, attr(patient, "h:birthTime", "value"))
     gender_code = attr(patient, "h:administrativeGenderCode", "code")
     genders = {g.value: g for g in Gender}
     if birth is None:
@@ -636,12 +635,3 @@ def _person_name(name: etree._Element | None) -> str | None:
     )
     full = f"{given} {family.upper()}".strip()
     return full or None
-
-
-def _date8(value: str | None) -> date | None:
-    if not value or len(value) < 8 or not value[:8].isdigit():
-        return None
-    try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
-    except ValueError:
-        return None

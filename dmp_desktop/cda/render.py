@@ -21,6 +21,7 @@ from dmp_desktop import xmlsafe
 from dmp_desktop.cda import codes
 from dmp_desktop.cda.header import HeaderSummary, read_header
 from dmp_desktop.cda.xmlutil import H, first, xp
+from dmp_desktop.dates import fr_date, fr_datetime
 
 _CSS = """
 body { font-family: sans-serif; font-size: 10pt; color: #222; margin: 0.5em 1em; }
@@ -97,8 +98,8 @@ def _fmt_datetime(value: datetime | None) -> str:
     if value is None:
         return "-"
     if value.hour == value.minute == value.second == 0:
-        return value.strftime("%d/%m/%Y")
-    return value.strftime("%d/%m/%Y à %H:%M")
+        return fr_date(value)
+    return fr_datetime(value)
 
 
 def _render_header(h: HeaderSummary) -> str:
@@ -106,7 +107,7 @@ def _render_header(h: HeaderSummary) -> str:
     patient = h.patient_name or "-"
     details = []
     if h.patient_birth_date:
-        details.append(f"né(e) le {h.patient_birth_date:%d/%m/%Y}")
+        details.append(f"né(e) le {fr_date(h.patient_birth_date)}")
     if h.patient_gender:
         details.append(_GENDERS.get(h.patient_gender, h.patient_gender))
     if details:

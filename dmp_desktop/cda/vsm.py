@@ -20,7 +20,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -50,6 +49,7 @@ from dmp_desktop.cda.xmlutil import (
     sub,
     xp,
 )
+from dmp_desktop.dates import PARIS
 from dmp_desktop.domain.summary import (
     Allergy,
     AllergyStatus,
@@ -1362,7 +1362,6 @@ def _lifestyle_value_text(item: LifestyleItem) -> str | None:
 
 # --- reading ------------------------------------------------------------------------------
 
-_PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -1408,7 +1407,7 @@ class _VsmReader:
         if when is None:
             raise CdaFormatError("no effectiveTime")
         if when.tzinfo is None:
-            when = when.replace(tzinfo=_PARIS)
+            when = when.replace(tzinfo=PARIS)
         treating = header.treating_physician
         if treating is not None and (
             treating.practitioner.national_id == header.author.practitioner.national_id

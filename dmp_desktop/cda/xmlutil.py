@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
 
 from lxml import etree
 
@@ -43,30 +42,6 @@ def text_el(
     child = sub(parent, tag, attrs)
     child.text = clean(text)
     return child
-
-
-def hl7_ts(value: datetime) -> str:
-    """A datetime as an HL7 TS with seconds and UTC offset: 20200312111700+0100.
-
-    Documents need aware datetimes (the builders check it); a naive one, only
-    seen in previews, is written without an offset.
-    """
-    return value.strftime("%Y%m%d%H%M%S%z")
-
-
-def parse_hl7_ts(value: str) -> datetime | None:
-    """Best-effort reading of an HL7 TS with or without seconds and offset."""
-    match = re.match(r"^(\d{8})(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?$", value.strip())
-    if not match:
-        return None
-    day, hour, minute, second, offset = match.groups()
-    text = day + (hour or "00") + (minute or "00") + (second or "00")
-    try:
-        if offset:
-            return datetime.strptime(text + offset, "%Y%m%d%H%M%S%z")
-        return datetime.strptime(text, "%Y%m%d%H%M%S")
-    except ValueError:
-        return None
 
 
 def new_oid() -> str:

@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp import td15
 from dmp_desktop.domain.admin_data import (
     OTP_EMAIL,
@@ -123,7 +124,7 @@ def _print(data: AdministrativeData, out: Any) -> None:
     line("Nom (INS)", data.family_name)
     line("Prénom (INS)", data.given_name)
     line("Sexe", {"M": "masculin", "F": "féminin"}.get(data.gender, "inconnu"))
-    line("Date de naissance", f"{data.birth_date:%d/%m/%Y}" if data.birth_date else None)
+    line("Date de naissance", fr_date(data.birth_date) if data.birth_date else None)
     line("DMP", "fermé" if data.closed else "actif")
     line("Téléphone", data.home_phone)
     line("Mobile", data.mobile)

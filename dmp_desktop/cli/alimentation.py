@@ -44,6 +44,7 @@ from dmp_desktop.alimentation import (
 from dmp_desktop.alimentation.build import author_provider, version_of
 from dmp_desktop.alimentation.doctypes import for_professionals, type_code
 from dmp_desktop.cli.main import EXIT_DMP, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, Io, OpenDmp, _login
+from dmp_desktop.dates import DateFormatError, fr_date, parse_iso_date
 from dmp_desktop.dmp.feed_errors import OnBehalfRefusedError, problem_fr
 from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
@@ -80,8 +81,8 @@ class CliUsageError(Exception):
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
+        return parse_iso_date(text)
+    except DateFormatError:
         raise argparse.ArgumentTypeError(
             f"date invalide « {text} » : écrivez-la AAAA-MM-JJ, par exemple 2024-01-31."
         ) from None
@@ -604,7 +605,7 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: O
         else:
             for item in items:
                 line = (
-                    f"{item.id}  {item.state.label_fr}  {item.service_date:%d/%m/%Y}  {item.title}"
+                    f"{item.id}  {item.state.label_fr}  {fr_date(item.service_date)}  {item.title}"
                 )
                 if item.last_error:
                     line += f"  (dernier échec : {item.last_error})"

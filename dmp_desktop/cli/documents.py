@@ -36,6 +36,7 @@ from dmp_desktop.cli.main import (
     OpenDmp,
     _login,
 )
+from dmp_desktop.dates import DateFormatError, fr_date, parse_iso_date
 from dmp_desktop.dmp.client import MAX_REASON_LEN
 from dmp_desktop.dmp.xds import two_years_before
 from dmp_desktop.domain.document import (
@@ -70,8 +71,8 @@ class CliUsageError(Exception):
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
+        return parse_iso_date(text)
+    except DateFormatError:
         raise argparse.ArgumentTypeError(
             f"date invalide « {text} » : écrivez-la AAAA-MM-JJ, par exemple 2024-01-31."
         ) from None
@@ -224,7 +225,7 @@ def _confirm(question: str, io: Io) -> bool:
 
 def _when(entry: DocumentEntry) -> str:
     moment = entry.service_start or entry.creation_time
-    return f"{moment:%d/%m/%Y}" if moment else "—"
+    return fr_date(moment) if moment else "—"
 
 
 def _flags(entry: DocumentEntry) -> list[str]:
@@ -405,7 +406,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: Ope
             json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=2) + "\n"
         )
         return code
-    period = f"depuis le {query.since:%d/%m/%Y}" if query.since is not None else "toutes les dates"
+    period = f"depuis le {fr_date(query.since)}" if query.since is not None else "toutes les dates"
     if not entries:
         io.out.write(f"Aucun document ({period}).\n")
         return code

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from dmp_desktop import __version__
 from dmp_desktop.cli import vsm as vsm_cli
+from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.dmp_status import AUTHORIZATION_TEXT, DmpState, DmpStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import (
@@ -176,7 +177,7 @@ def _status_text(status: DmpStatus) -> str:
     if status.patient_family_name or status.patient_given_name:
         name = f"{status.patient_family_name or ''} {status.patient_given_name or ''}".strip()
         born = (
-            f", né(e) le {status.patient_birth_date:%d/%m/%Y}" if status.patient_birth_date else ""
+            f", né(e) le {fr_date(status.patient_birth_date)}" if status.patient_birth_date else ""
         )
         lines.append(f"Patient : {name}{born}")
     if status.state is DmpState.ACTIVE and status.authorization:

@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
 
+from dmp_desktop.dates import DateFormatError, fr_date, parse_iso_date
 from dmp_desktop.dmp.td11 import (
     ConsentError,
     CreationConsent,
@@ -108,8 +108,8 @@ def _creation(args: argparse.Namespace) -> tuple[PatientIdentity, CreationConsen
             "puis relancez avec --consentement."
         )
     try:
-        birth = dt.date.fromisoformat(args.naissance)
-    except ValueError:
+        birth = parse_iso_date(args.naissance)
+    except DateFormatError:
         raise _Usage("Date de naissance invalide : format AAAA-MM-JJ attendu.") from None
     identity = PatientIdentity(args.nom, args.prenom, args.sexe, birth)
     representative = None
@@ -220,7 +220,7 @@ def run(
         for a in items:
             name = f"{a.given_name} {a.family_name}".strip() or "(nom inconnu)"
             role = " — médecin traitant DMP" if a.treating_physician else ""
-            since = f" depuis le {a.start:%d/%m/%Y}" if a.start else ""
+            since = f" depuis le {fr_date(a.start)}" if a.start else ""
             io.out.write(
                 f"{a.national_id}\t{name}\t{STATUS_FR.get(a.status, a.status)}{since}{role}\n"
             )

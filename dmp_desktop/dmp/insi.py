@@ -57,6 +57,7 @@ from datetime import UTC, date, datetime
 from cryptography import x509
 from lxml import etree
 
+from dmp_desktop.dates import DateFormatError, parse_iso_date, xs_datetime_utc
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.vihf_signature import sign_assertion
 from dmp_desktop.dmp.xmlutil import Element, child, children, qn, text
@@ -156,8 +157,7 @@ def _sub(parent: Element, namespace: str, local: str, value: str | None = None) 
 
 def _instant(now: datetime) -> str:
     """``2021-06-16T09:39:02.0041Z`` (UTC, as the official example)."""
-    now = now.astimezone(UTC)
-    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 100:04d}Z"
+    return xs_datetime_utc(now, 4)
 
 
 def build_search_body(query: TraitsQuery) -> Element:
@@ -176,7 +176,7 @@ def build_assertion(ctx: InsiContext, now: datetime) -> Element:
     """The professional's assertion, signed with the card's signature key."""
     assertion = etree.Element(qn(ns.SAML2, "Assertion"), nsmap={"saml2": ns.SAML2})
     assertion.set("ID", f"_{uuid.uuid4()}")
-    assertion.set("IssueInstant", now.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z")
+    assertion.set("IssueInstant", xs_datetime_utc(now, 3))
     assertion.set("Version", "2.0")
     issuer = _sub(assertion, ns.SAML2, "Issuer", ctx.signature_certificate.subject.rfc4514_string())
     issuer.set("Format", ns.SAML_X509_SUBJECT_NAME)
@@ -272,8 +272,8 @@ def _ins_of(node: Element | None) -> Ins:
 
 def _birth_date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
-    except ValueError:
+        return parse_iso_date(value)
+    except DateFormatError:
         # A "lunar" date (00 for an unknown day or month) cannot be a strict trait here.
         raise DmpProtocolError("INSi answer with an unusable birth date") from None
 

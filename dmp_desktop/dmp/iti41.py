@@ -36,6 +36,7 @@ from datetime import date, datetime
 
 from lxml import etree
 
+from dmp_desktop.dates import hl7_date, xds_dtm
 from dmp_desktop.dmp import ebrs, rim
 from dmp_desktop.dmp.ebrs import LCM, QUERY, RIM, RS, RegistryError
 from dmp_desktop.dmp.mtom import MimePart, new_content_id, xop_include
@@ -51,7 +52,6 @@ from dmp_desktop.dmp.xds import (
     CLASS_TYPE_CODE,
     OBJECT_TYPE_STABLE,
     XDSB,
-    dtm,
     hl7_escape,
 )
 from dmp_desktop.dmp.xmlutil import Element, qn
@@ -161,7 +161,7 @@ class Submission:
 
 
 def _date_value(value: date | datetime) -> str:
-    return dtm(value)
+    return xds_dtm(value)
 
 
 def _document_entry(
@@ -178,7 +178,7 @@ def _document_entry(
     eo.set("id", object_id)
     eo.set("mimeType", meta.mime_type)
     eo.set("objectType", OBJECT_TYPE_STABLE)
-    ebrs.add_slot(eo, "creationTime", [dtm(meta.creation_time)])
+    ebrs.add_slot(eo, "creationTime", [xds_dtm(meta.creation_time)])
     ebrs.add_slot(eo, "languageCode", [meta.language])
     ebrs.add_slot(eo, "legalAuthenticator", [legal_authenticator])
     ebrs.add_slot(eo, "serviceStartTime", [_date_value(meta.service_start)])
@@ -310,7 +310,7 @@ def source_patient_info(
     given = hl7_escape(" ".join(given_names))
     return (
         f"PID-5|{hl7_escape(family_name)}^{given}^^^^^L",
-        f"PID-7|{birth_date:%Y%m%d}",
+        f"PID-7|{hl7_date(birth_date)}",
         f"PID-8|{gender}",
     )
 

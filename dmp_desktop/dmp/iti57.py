@@ -32,6 +32,7 @@ from datetime import datetime
 
 from lxml import etree
 
+from dmp_desktop.dates import xds_dtm
 from dmp_desktop.dmp import ebrs, rim
 from dmp_desktop.dmp.ebrs import LCM, QUERY, RIM, RS
 from dmp_desktop.dmp.iti41 import CONFIDENTIALITY_NORMAL, flag_code
@@ -47,7 +48,6 @@ from dmp_desktop.dmp.xds import (
     CLASS_PRACTICE_SETTING,
     CLASS_TYPE_CODE,
     OBJECT_TYPE_STABLE,
-    dtm,
 )
 from dmp_desktop.dmp.xmlutil import Element, qn
 from dmp_desktop.domain.document import Code, Confidentiality, DocumentEntry, DocumentStatus
@@ -204,15 +204,15 @@ def _slots(entry: DocumentEntry) -> list[tuple[str, list[str]]]:
     """The entry's slots as the registry gave them (mapped fields and the others)."""
     values: dict[str, list[str]] = {}
     if entry.creation_time is not None:
-        values["creationTime"] = [dtm(entry.creation_time)]
+        values["creationTime"] = [xds_dtm(entry.creation_time)]
     if entry.hash_sha1:
         values["hash"] = [entry.hash_sha1]
     values["languageCode"] = [entry.language]
     values["repositoryUniqueId"] = [entry.repository_id]
     if entry.service_start is not None:
-        values["serviceStartTime"] = [dtm(entry.service_start)]
+        values["serviceStartTime"] = [xds_dtm(entry.service_start)]
     if entry.service_stop is not None:
-        values["serviceStopTime"] = [dtm(entry.service_stop)]
+        values["serviceStopTime"] = [xds_dtm(entry.service_stop)]
     if entry.size is not None:
         values["size"] = [str(entry.size)]
     for name, joined in entry.extra.items():

@@ -16,13 +16,13 @@ from datetime import datetime
 
 from lxml import etree
 
+from dmp_desktop.dates import xds_dtm
 from dmp_desktop.dmp import ebrs
 from dmp_desktop.dmp.ebrs import RIM
 from dmp_desktop.dmp.xds import (
     CLASS_AUTHOR,
     EXT_PATIENT_ID,
     EXT_UNIQUE_ID,
-    dtm,
     hl7_escape,
 )
 from dmp_desktop.dmp.xmlutil import Element, qn
@@ -182,7 +182,7 @@ def submission_set(
     """The ``RegistryPackage`` of the submission set, as in the official TD2.1 / TD3.3 requests."""
     package = etree.SubElement(parent, qn(RIM, "RegistryPackage"))
     package.set("id", SUBMISSION_SET_ID)
-    ebrs.add_slot(package, "submissionTime", [dtm(submission_time)])
+    ebrs.add_slot(package, "submissionTime", [xds_dtm(submission_time)])
     localized(package, "Name", title)
     if comments:
         localized(package, "Description", comments)

@@ -48,15 +48,16 @@ from datetime import date, datetime
 
 from lxml import etree
 
+from dmp_desktop.dates import hl7_ts, paris_now
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.xmlutil import (
     Element,
     attr,
     child,
     children,
-    hl7_date,
     path,
     qn,
+    read_hl7_date,
     text,
 )
 from dmp_desktop.domain import Authorization, DmpState, DmpStatus, Ins, InsError, InsKind
@@ -130,11 +131,11 @@ def build_td02_request(
     ``sender_oid`` is this software's OID: message ids use ``<oid>.1.1``, query
     ids ``<oid>.2`` (the layout of the official example).
     """
-    now = now or datetime.now()
+    now = now or paris_now()
     root = etree.Element(qn(ns.HL7, INTERACTION_REQUEST), nsmap={None: ns.HL7})
     root.set("ITSVersion", "XML_1.0")
     _sub(root, "id", root=f"{sender_oid}.1.1", extension=message_id or str(uuid.uuid4()))
-    _sub(root, "creationTime", value=f"{now:%Y%m%d%H%M%S}")
+    _sub(root, "creationTime", value=hl7_ts(now))
     _sub(root, "interactionId", root=ns.OID_HL7_INTERACTION, extension=INTERACTION_REQUEST)
     _sub(root, "processingCode", code="D")
     _sub(root, "processingModeCode", code="T")
@@ -301,10 +302,10 @@ def parse_td02_response(
     if state is DmpState.CLOSED:
         effective = child(event, ns.HL7, "effectiveTime")
         closure_date = (
-            hl7_date(attr(effective, "value"))
-            or hl7_date(attr(child(effective, ns.HL7, "high"), "value"))
-            or hl7_date(attr(path(patient, ns.HL7, "effectiveTime", "high"), "value"))
-            or hl7_date(observations.get(OBSERVATION_CLOSURE_DATE))
+            read_hl7_date(attr(effective, "value"))
+            or read_hl7_date(attr(child(effective, ns.HL7, "high"), "value"))
+            or read_hl7_date(attr(path(patient, ns.HL7, "effectiveTime", "high"), "value"))
+            or read_hl7_date(observations.get(OBSERVATION_CLOSURE_DATE))
         )
         issue = path(cap, ns.HL7, "reasonOf", "detectedIssueEvent")
         closure_reason = (
@@ -316,7 +317,7 @@ def parse_td02_response(
 
     person = child(patient, ns.HL7, "patientPerson")
     name_el = child(person, ns.HL7, "name")
-    birth = hl7_date(attr(child(person, ns.HL7, "birthTime"), "value"))
+    birth = read_hl7_date(attr(child(person, ns.HL7, "birthTime"), "value"))
     return DmpStatus(
         ins=ins,
         state=state,

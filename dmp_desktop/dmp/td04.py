@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 
 from lxml import etree
 
+from dmp_desktop.dates import or_none, parse_xds_dtm, xds_dtm
 from dmp_desktop.dmp.xmlutil import Element, child, children, qn, text
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import DmpProtocolError, DmpServiceError
@@ -66,7 +67,7 @@ class AuthorisedPatient:
 
 
 def _ts(value: datetime) -> str:
-    return f"{value.astimezone(UTC):%Y%m%d%H%M%S}"
+    return xds_dtm(value)  # UTC, no offset
 
 
 def build_request(
@@ -83,14 +84,7 @@ def _t(el: Element | None, local: str) -> str:
 
 
 def _when(value: str) -> datetime | None:
-    raw = value.strip()
-    if len(raw) < 8 or not raw.isdigit():
-        return None
-    raw = raw.ljust(14, "0")[:14]
-    try:
-        return datetime.strptime(raw, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
+    return or_none(parse_xds_dtm, value)  # UTC, no offset
 
 
 def _birth(value: str) -> date | None:

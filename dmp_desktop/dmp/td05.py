@@ -33,9 +33,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from dmp_desktop.dates import hl7_date
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.td11 import message_header, sub
-from dmp_desktop.dmp.xmlutil import Element, attr, child, children, hl7_date, path, qn, text
+from dmp_desktop.dmp.xmlutil import Element, attr, child, children, path, qn, read_hl7_date, text
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import DmpProtocolError, DmpServiceError
 from dmp_desktop.identity.traits import (
@@ -107,7 +108,7 @@ def build_request(
         sub(gender, "semanticsText").text = SEMANTICS_GENDER
     if query.birth_date is not None:
         birth = sub(params, "livingSubjectBirthTime")
-        sub(birth, "value", value=f"{query.birth_date:%Y%m%d}")
+        sub(birth, "value", value=hl7_date(query.birth_date))
         sub(birth, "semanticsText").text = SEMANTICS_BIRTH_TIME
     name = sub(params, "livingSubjectName")
     value = sub(name, "value")
@@ -160,7 +161,7 @@ def _match(patient: Element) -> PdqMatch | None:
             birth_name = _clean(text(family))
     given = [_clean(text(g)) for g in children(name_el, ns.HL7, "given") if _clean(text(g))]
     first = given[0] if given else ""
-    birth = hl7_date(attr(child(person, ns.HL7, "birthTime"), "value"))
+    birth = read_hl7_date(attr(child(person, ns.HL7, "birthTime"), "value"))
     if ins is None or birth is None or not (birth_name or used_name) or not first:
         return None  # an entry that cannot name a patient is left out
     sex = normalize_sex(attr(child(person, ns.HL7, "administrativeGenderCode"), "code"))

@@ -41,6 +41,7 @@ from datetime import date, datetime
 
 from lxml import etree
 
+from dmp_desktop.dates import hl7_date, hl7_ts, paris_now
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.xmlutil import Element, attr, child, children, path, qn, text
 from dmp_desktop.domain import Ins, Practitioner
@@ -161,11 +162,11 @@ def message_header(
     interaction: str, *, sender_oid: str, sender_name: str, now: datetime | None = None
 ) -> Element:
     """The transmission wrapper of a request, as in the official TD1.4 request."""
-    now = now or datetime.now()
+    now = now or paris_now()
     root = etree.Element(qn(ns.HL7, interaction), nsmap={None: ns.HL7, "xsi": ns.XSI})
     root.set("ITSVersion", "XML_1.0")
     sub(root, "id", root=f"{sender_oid}.1.1", extension=str(uuid.uuid4()))
-    sub(root, "creationTime", value=f"{now:%Y%m%d%H%M%S}")
+    sub(root, "creationTime", value=hl7_ts(now))
     sub(root, "interactionId", root=ns.OID_HL7_INTERACTION, extension=interaction)
     sub(root, "processingCode", code="D")
     sub(root, "processingModeCode", code="T")
@@ -293,7 +294,7 @@ def build_td11_request(
         if consent.email:
             sub(person, "telecom", value=f"mailto:{consent.email.strip()[:_MAX_CONTACT]}")
     sub(person, "administrativeGenderCode", code=identity.gender or "U")
-    sub(person, "birthTime", value=f"{identity.birth_date:%Y%m%d}")
+    sub(person, "birthTime", value=hl7_date(identity.birth_date))
     rep = consent.legal_representative
     if minor and rep is not None:
         guardian = sub(person, "guardian", classCode=GUARDIAN_CLASS)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+from dmp_desktop.dates import hl7_date
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.td11 import (
     OBS_OPPOSITION_BRIS_DE_GLACE,
@@ -47,7 +48,7 @@ from dmp_desktop.dmp.td11 import (
 from dmp_desktop.dmp.td12_14 import INTERACTION_ACCEPTED as REVISE_ACCEPTED
 from dmp_desktop.dmp.td12_14 import INTERACTION_REFUSED as REVISE_REFUSED
 from dmp_desktop.dmp.td12_14 import RESPONSE_WRAPPER as REVISE_WRAPPER
-from dmp_desktop.dmp.xmlutil import Element, attr, child, children, hl7_date, path, qn, text
+from dmp_desktop.dmp.xmlutil import Element, attr, child, children, path, qn, read_hl7_date, text
 from dmp_desktop.domain import Ins, Practitioner
 from dmp_desktop.domain.admin_data import (
     AdministrativeData,
@@ -239,7 +240,7 @@ def parse_read_response(body: Element, requested: Ins | None = None) -> Administ
         family_name=family,
         given_name=given,
         gender=gender.upper() if gender.upper() in ("M", "F") else "U",
-        birth_date=hl7_date(attr(child(person, ns.HL7, "birthTime"), "value")),
+        birth_date=read_hl7_date(attr(child(person, ns.HL7, "birthTime"), "value")),
         status=_clean(attr(child(patient, ns.HL7, "statusCode"), "code")) or "active",
         dmp_id=dmp_id,
         prefix=prefix,
@@ -316,7 +317,7 @@ def build_update_request(
     write_telecoms(person, data.home_phone, data.mobile, data.email)
     sub(person, "administrativeGenderCode", code=data.gender or "U")
     if data.birth_date is not None:
-        sub(person, "birthTime", value=f"{data.birth_date:%Y%m%d}")
+        sub(person, "birthTime", value=hl7_date(data.birth_date))
     write_address(person, data.address)
     for rep in data.legal_representatives:
         rel = sub(person, "personalRelationship", classCode="PRS")

@@ -31,6 +31,7 @@ from datetime import datetime
 
 from lxml import etree
 
+from dmp_desktop.dates import or_none, parse_hl7_ts
 from dmp_desktop.dmp.xmlutil import Element, child, children, qn, text
 from dmp_desktop.errors import DmpProtocolError, DmpServiceError
 
@@ -83,12 +84,7 @@ def _field(el: Element | None, local: str) -> str:
 
 
 def _timestamp(value: str) -> datetime | None:
-    for fmt, size in (("%Y%m%d%H%M%S", 14), ("%Y%m%d", 8)):
-        try:
-            return datetime.strptime(value[:size], fmt)
-        except ValueError:
-            continue
-    return None
+    return or_none(parse_hl7_ts, value)  # without offset: Paris legal time
 
 
 def _status(mode: str) -> str:

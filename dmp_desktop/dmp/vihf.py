@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from dmp_desktop import LPS_NAME, __version__
+from dmp_desktop.dates import DateFormatError, parse_xs_datetime, xs_datetime_utc
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.xmlutil import Element, attr, child, children, element_children, parse_cx, qn
 from dmp_desktop.domain import Ins, InsError, InsKind, Practitioner
@@ -190,8 +191,7 @@ def practitioner_dn(practitioner: Practitioner) -> str:
 
 
 def _instant(dt: datetime) -> str:
-    dt = dt.astimezone(UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
+    return xs_datetime_utc(dt, 3)
 
 
 def _string_attribute(statement: Element, name: str, value: str) -> None:
@@ -357,10 +357,9 @@ def _parse_instant(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return parse_xs_datetime(value)
+    except DateFormatError:
         raise DmpProtocolError("VIHF IssueInstant is not a date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_vihf(element: Element) -> VihfClaims:

@@ -77,6 +77,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from dmp_desktop import xmlsafe
+from dmp_desktop.dates import xs_datetime
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.vihf_signature import (
     C14N_EXCLUSIVE,
@@ -189,7 +190,7 @@ def _reference(
 def _signing_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.isoformat(timespec="milliseconds")
+    return xs_datetime(moment)
 
 
 def sign_submission(

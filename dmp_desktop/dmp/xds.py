@@ -40,11 +40,12 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from lxml import etree
 
 from dmp_desktop import xmlsafe
+from dmp_desktop.dates import DateFormatError, parse_xds_dtm, xds_dtm
 from dmp_desktop.dmp import ebrs, ns, soap
 from dmp_desktop.dmp.ebrs import QUERY, RIM, RS, RegistryError
 from dmp_desktop.dmp.mtom import MtomMessage, element_bytes
@@ -112,7 +113,6 @@ OID_CLASS_CODES = "1.2.250.1.213.1.1.4.1"
 DEFAULT_YEARS = 2
 
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
-_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?$")
 _LOINC_RE = re.compile(r"^\d{1,7}-\d$")
 
 
@@ -147,48 +147,13 @@ def default_query(patient: Ins, today: date | None = None) -> DocumentQuery:
     return DocumentQuery(patient=patient, since=two_years_before(today or date.today()))
 
 
-def dtm(value: date | datetime) -> str:
-    """An HL7 DTM as the DMP writes it: ``YYYYMMDDhhmmss`` (UTC for datetimes)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return f"{value:%Y%m%d%H%M%S}"
-    return f"{value:%Y%m%d}000000"
-
-
-def parse_dtm(value: str | None) -> datetime | None:
-    """An XDS DTM (``YYYY[MM[DD[hh[mm[ss]]]]]``, UTC) as an aware datetime."""
+def read_dtm(value: str | None) -> datetime | None:
+    """A DTM slot of an answer (:func:`dmp_desktop.dates.parse_xds_dtm`): None when absent."""
     if value is None or not value.strip():
         return None
-    value = value.strip()
-    if len(value) == 14 and value.isascii() and value.isdigit():  # the usual full form
-        try:
-            return datetime(
-                int(value[:4]),
-                int(value[4:6]),
-                int(value[6:8]),
-                int(value[8:10]),
-                int(value[10:12]),
-                int(value[12:]),
-                tzinfo=UTC,
-            )
-        except ValueError:
-            raise DmpProtocolError("invalid XDS date") from None
-    match = _DTM.match(value)
-    if match is None:
-        raise DmpProtocolError("invalid XDS date")
-    parts = [int(p) if p else None for p in match.groups()]
     try:
-        return datetime(
-            parts[0] or 1,
-            parts[1] or 1,
-            parts[2] or 1,
-            parts[3] or 0,
-            parts[4] or 0,
-            parts[5] or 0,
-            tzinfo=UTC,
-        )
-    except ValueError:
+        return parse_xds_dtm(value)
+    except DateFormatError:
         raise DmpProtocolError("invalid XDS date") from None
 
 
@@ -303,9 +268,9 @@ def build_find_documents(query: DocumentQuery) -> Element:
         [ebrs.quoted_list([s.value for s in sorted(statuses, key=order.index)])],
     )
     if query.since is not None:
-        ebrs.add_slot(adhoc, P_SERVICE_START_FROM, [dtm(query.since)])
+        ebrs.add_slot(adhoc, P_SERVICE_START_FROM, [xds_dtm(query.since)])
     if query.until is not None:
-        ebrs.add_slot(adhoc, P_SERVICE_START_TO, [dtm(query.until + timedelta(days=1))])
+        ebrs.add_slot(adhoc, P_SERVICE_START_TO, [xds_dtm(query.until + timedelta(days=1))])
     if query.class_codes:
         ebrs.add_slot(
             adhoc, P_CLASS_CODE, [ebrs.quoted_list([code_value(c) for c in query.class_codes])]
@@ -449,7 +414,7 @@ class _Shared:
         if value not in self.dates:
             if len(self.dates) > 4096:  # dates mostly differ from entry to entry
                 self.dates.clear()
-            self.dates[value] = parse_dtm(value)
+            self.dates[value] = read_dtm(value)
         return self.dates[value]
 
 
@@ -876,14 +841,13 @@ __all__ = [
     "build_retrieve_documents",
     "check_integrity",
     "default_query",
-    "dtm",
     "filter_entries",
-    "parse_dtm",
     "parse_extrinsic_object",
     "parse_find_documents_response",
     "parse_retrieve_response",
     "parse_xcn",
     "parse_xon",
+    "read_dtm",
     "read_find_documents",
     "two_years_before",
 ]

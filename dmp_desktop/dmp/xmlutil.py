@@ -7,13 +7,13 @@ anything but :class:`~dmp_desktop.errors.DmpProtocolError` on bad content.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 from lxml import etree
 
+from dmp_desktop.dates import DateFormatError, parse_hl7_date
 from dmp_desktop.errors import DmpProtocolError
 
 Element = Any  # lxml ships no type stubs here; keep annotations honest and simple
@@ -81,20 +81,14 @@ def text(el: Element | None) -> str | None:
     return value or None
 
 
-_TS_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})")
-
-
-def hl7_date(value: str | None) -> date | None:
-    """The date part of an HL7v3 TS (``YYYYMMDD[hhmm[ss]][+zzzz]``)."""
+def read_hl7_date(value: str | None) -> date | None:
+    """The day of an HL7v3 TS in an answer: None when absent, DmpProtocolError when malformed."""
     if value is None or not value.strip():
         return None
-    match = _TS_RE.match(value.strip())
-    if match is None:
-        raise DmpProtocolError("invalid HL7 timestamp")
     try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError as exc:
-        raise DmpProtocolError("invalid HL7 timestamp") from exc
+        return parse_hl7_date(value)
+    except DateFormatError:
+        raise DmpProtocolError("invalid HL7 timestamp") from None
 
 
 def parse_cx(value: str) -> tuple[str, str | None]:

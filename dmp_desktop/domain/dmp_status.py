@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.patient import Ins
 
 
@@ -43,7 +44,7 @@ class DmpStatus:
         if self.state is DmpState.NONE:
             return "Ce patient n'a pas de DMP."
         if self.state is DmpState.CLOSED:
-            when = f" le {self.closure_date:%d/%m/%Y}" if self.closure_date else ""
+            when = f" le {fr_date(self.closure_date)}" if self.closure_date else ""
             return f"Le DMP de ce patient a été fermé{when}."
         parts = ["Le patient a un DMP actif."]
         parts.append(AUTHORIZATION_TEXT.get(self.authorization, ""))

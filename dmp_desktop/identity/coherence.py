@@ -33,6 +33,7 @@ from datetime import date
 from lxml import etree
 
 from dmp_desktop import xmlsafe
+from dmp_desktop.dates import fr_date, or_none, parse_hl7_date
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import DmpDesktopError
 from dmp_desktop.identity.traits import (
@@ -186,8 +187,8 @@ def compare(reference: InsIdentity, stated: StatedIdentity, where: Where) -> lis
     if not _given_names_agree(traits, stated.given_names):
         differ(Trait.GIVEN_NAMES, " ".join(stated.given_names), traits.given_names_text)
     if stated.birth_date != traits.birth_date:
-        found = f"{stated.birth_date:%d/%m/%Y}" if stated.birth_date else ""
-        differ(Trait.BIRTH_DATE, found, f"{traits.birth_date:%d/%m/%Y}")
+        found = fr_date(stated.birth_date) if stated.birth_date else ""
+        differ(Trait.BIRTH_DATE, found, fr_date(traits.birth_date))
     sex = normalize_sex(stated.sex)
     if sex == "U" or sex != normalize_sex(traits.sex):
         differ(Trait.SEX, stated.sex or "", traits.sex)
@@ -234,13 +235,7 @@ def _text(node: etree._Element | None) -> str:
 
 
 def _date8(value: str | None) -> date | None:
-    raw = (value or "").strip()
-    if len(raw) < 8 or not raw[:8].isdigit():
-        return None
-    try:
-        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:8]))
-    except ValueError:
-        return None
+    return or_none(parse_hl7_date, value)
 
 
 def stated_in_cda(document: bytes | etree._Element) -> StatedIdentity:

@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.patient import Ins
 
 SEXES = ("F", "M")
@@ -212,7 +213,7 @@ def strict_traits_lines(identity: InsIdentity) -> list[tuple[str, str]]:
     return [
         ("Nom de naissance", traits.birth_name.upper()),
         ("Prénom(s) de naissance", traits.given_names_text or "—"),
-        ("Date de naissance", f"{traits.birth_date:%d/%m/%Y}"),
+        ("Date de naissance", fr_date(traits.birth_date)),
         ("Sexe", SEX_LABELS_FR.get(traits.sex, "inconnu")),
         ("Lieu de naissance", traits.birthplace or "non connu"),
     ]

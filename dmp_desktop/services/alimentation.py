@@ -50,6 +50,7 @@ from dmp_desktop.alimentation import (
     type_code,
 )
 from dmp_desktop.alimentation.build import version_of
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.feed_errors import OutboxItemGoneError, UploadInvalidError
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
@@ -816,11 +817,10 @@ class AlimentationService(QObject):
 
 
 def objection_message(when: datetime) -> str:
-    local = when.astimezone() if when.tzinfo is not None else when
     return _tr(
         "Le patient s'est opposé à l'envoi de ce document au DMP (opposition enregistrée le "
         "{date}) : il ne sera pas envoyé."
-    ).format(date=f"{local:%d/%m/%Y}")
+    ).format(date=fr_date(when))
 
 
 def item_patient_text(item: OutboxItem) -> str:

@@ -29,6 +29,7 @@ from typing import cast
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from dmp_desktop.dates import utc_now
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
 from dmp_desktop.domain.patient import Ins
@@ -717,7 +718,7 @@ class ConsultationService(QObject):
             first_consultation=patient.previous_loaded and previous is None,
             last_consultation=previous.at if previous is not None else None,
             changes=changes,
-            refreshed_at=datetime.now() if refresh else None,
+            refreshed_at=utc_now() if refresh else None,
             tracking_problem=patient.tracking_problem,
         )
         patient.last_list = listing

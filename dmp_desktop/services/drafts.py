@@ -32,10 +32,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from dmp_desktop.dates import paris_now, parse_iso_date
 from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.domain.summary import (
@@ -59,7 +59,6 @@ DRAFTS_FOLDER = "drafts"
 NAMING_KEY_ENTRY = "naming-key"
 DRAFT_PREFIX = "vsm-"
 DEFAULT_AUTOSAVE_MS = 1000
-PARIS = ZoneInfo("Europe/Paris")
 
 # Stand-ins used only to read the stored JSON back with summary_from_dict; the
 # real patient and author replace them at once (see _read_draft).
@@ -72,11 +71,6 @@ _STUB_AUTHOR: dict[str, Any] = {
 
 class DraftUnreadableError(CorruptFileError):
     """A draft was decrypted but is not a draft this version can read."""
-
-
-def now_paris() -> datetime:
-    """The current time in metropolitan France, to the second, with its UTC offset."""
-    return datetime.now(PARIS).replace(microsecond=0)
 
 
 # --- the patient as the editor knows it ------------------------------------------------------
@@ -220,7 +214,7 @@ class PatientHeader:
             ins=ins,
             birth_family_name=str(data.get("birth_family_name") or ""),
             birth_given_names=[str(g) for g in data.get("birth_given_names") or []],
-            birth_date=date.fromisoformat(birth) if birth else None,
+            birth_date=parse_iso_date(birth) if birth else None,
             gender=_GENDER_CODES[gender] if gender else None,
             birthplace_code=data.get("birthplace_code") or None,
             used_family_name=data.get("used_family_name") or None,
@@ -346,7 +340,7 @@ class DraftStore:
         self._store.write_bytes(name, payload)
 
     def save(self, author_id: str, draft: VsmDraft, saved_at: datetime | None = None) -> datetime:
-        when = saved_at or now_paris()
+        when = saved_at or paris_now()
         self.write(self.name_for(author_id, draft.header.ins), draft_to_bytes(draft, when))
         return when
 
@@ -487,7 +481,7 @@ class DraftAutosaver(QObject):
 
     def _prepare(self) -> tuple[str, bytes, datetime]:
         draft = self._snapshot()
-        when = now_paris()
+        when = paris_now()
         return (
             self._store.name_for(self._author_id, draft.header.ins),
             draft_to_bytes(draft, when),

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp import td15
 from dmp_desktop.domain.admin_data import (
     OTP_EMAIL,
@@ -426,7 +427,7 @@ class AdminDataDialog(QDialog):
         self.gender_edit.setText(
             {"M": self.tr("Masculin"), "F": self.tr("Féminin")}.get(data.gender, self.tr("Inconnu"))
         )
-        self.birth_edit.setText(f"{data.birth_date:%d/%m/%Y}" if data.birth_date else "")
+        self.birth_edit.setText(fr_date(data.birth_date) if data.birth_date else "")
         mobile, email = data.mobile, data.email
         if self._minor and data.legal_representatives:
             mobile = data.legal_representatives[0].mobile

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.td16 import STATUS_BLOCKED, STATUS_VALID, PatientAuthorization
 from dmp_desktop.ui.proxy import change_filter
 
@@ -149,7 +150,7 @@ class AuthorizationsModel(QAbstractTableModel):
             return access_text(item)
         if col is Column.TREATING:
             return f"{TREATING_MARK} {_tr('Médecin traitant')}" if item.treating_physician else ""
-        return f"{item.start:%d/%m/%Y}" if item.start else "—"
+        return fr_date(item.start) if item.start else "—"
 
 
 class AccessFilter(enum.Enum):

@@ -40,6 +40,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.document import Confidentiality, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.origin import (
     PATIENT_SPACE_LABELS,
@@ -171,7 +172,7 @@ def _flag_texts(origin: DocumentOrigin, codes: Iterable[str]) -> list[str]:
 
 def date_text(entry: DocumentEntry) -> str:
     when = entry_date(entry)
-    return f"{when:%d/%m/%Y}" if when is not None else ""
+    return fr_date(when) if when is not None else ""
 
 
 def _date_key(when: datetime | None) -> str:

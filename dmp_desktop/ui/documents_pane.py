@@ -8,7 +8,6 @@ itself: "Oui" is the only way, and only after a click (or Enter on it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop.dates import fr_time, utc_now
 from dmp_desktop.domain.dmp_status import Authorization
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.services.consultation import (
@@ -792,11 +792,11 @@ class DocumentsPane(QFrame):
         if listing.tracking_problem:
             page.set_notice(Tone.WARNING, listing.tracking_problem)
         elif listing.changes is not None:
-            when = listing.refreshed_at or datetime.now()
+            when = listing.refreshed_at or utc_now()
             page.set_notice(
                 Tone.INFO if not listing.changes.empty else Tone.OK,
                 self.tr("Liste actualisée à {time} : {changes}.").format(
-                    time=f"{when:%H:%M}", changes=listing.changes.summary_fr()
+                    time=fr_time(when), changes=listing.changes.summary_fr()
                 ),
             )
         elif listing.first_consultation and first:

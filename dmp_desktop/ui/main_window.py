@@ -7,7 +7,6 @@ reason, it forgets the patient at once.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from dmp_desktop import LPS_NAME, __version__
+from dmp_desktop.dates import fr_time, utc_now
 from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.practitioner import Practitioner
@@ -450,7 +450,7 @@ class MainWindow(QMainWindow):
 
     def _on_documents_ready(self, _listing: DocumentList) -> None:
         self.sync_label.setText(
-            self.tr("Documents synchronisés à {time}").format(time=datetime.now().strftime("%H:%M"))
+            self.tr("Documents synchronisés à {time}").format(time=fr_time(utc_now()))
         )
 
     def _update_document_actions(self) -> None:

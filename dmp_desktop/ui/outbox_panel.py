@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from dmp_desktop.alimentation import OutboxItem, OutboxState
+from dmp_desktop.dates import fr_date, fr_time
 from dmp_desktop.services.alimentation import (
     AlimentationService,
     item_patient_text,
@@ -151,8 +152,7 @@ class OutboxModel(QAbstractTableModel):
 
     def _text(self, item: OutboxItem, column: OutboxColumn) -> str:
         if column is OutboxColumn.CREATED:
-            local = item.created_at.astimezone()
-            return f"{local:%d/%m/%Y %H:%M}"
+            return f"{fr_date(item.created_at)} {fr_time(item.created_at)}"
         if column is OutboxColumn.PATIENT:
             return item_patient_text(item)
         if column is OutboxColumn.TITLE:

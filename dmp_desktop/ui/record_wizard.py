@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from dmp_desktop.dates import fr_date, or_none, parse_fr_date
 from dmp_desktop.dmp.td11 import (
     CreationConsent,
     LegalRepresentative,
@@ -66,11 +67,8 @@ def parse_birth_date(text: str) -> dt.date | None:
         raw = raw.replace(sep, "/")
     if "/" not in raw and len(raw) == 8 and raw.isdigit():
         raw = f"{raw[:2]}/{raw[2:4]}/{raw[4:]}"
-    try:
-        value = dt.datetime.strptime(raw, "%d/%m/%Y").date()
-    except ValueError:
-        return None
-    if value.year < 1890 or value > dt.date.today():
+    value = or_none(parse_fr_date, raw)
+    if value is None or value.year < 1890 or value > dt.date.today():
         return None
     return value
 
@@ -538,7 +536,7 @@ class RecordWizard(QWizard):
                 family=identity.family_name.upper(),
                 given=identity.given_name.title(),
                 gender=gender,
-                birth=f"{identity.birth_date:%d/%m/%Y}",
+                birth=fr_date(identity.birth_date),
             ),
             self.tr("INS : {ins}").format(ins=self.ins.value),
         ]

@@ -56,6 +56,7 @@ from dmp_desktop.alimentation import (
 from dmp_desktop.alimentation.convert import check_source
 from dmp_desktop.alimentation.doctypes import for_professionals, is_known_type
 from dmp_desktop.alimentation.request import MAX_TITLE
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.feed_errors import problem_fr
 from dmp_desktop.domain.document import Code, DocumentEntry
 from dmp_desktop.domain.practitioner import Practitioner
@@ -716,7 +717,7 @@ class UploadDialog(QDialog):
         status = self.context.status
         parts: list[str] = []
         if status.patient_birth_date is not None:
-            when = f"{status.patient_birth_date:%d/%m/%Y}"
+            when = fr_date(status.patient_birth_date)
             gender = (status.patient_gender or "").upper()
             if gender == "F":
                 parts.append(self.tr("née le {date}").format(date=when))
@@ -762,10 +763,8 @@ class UploadDialog(QDialog):
         code = self.type_picker.code
         if not self._title_auto or code is None:
             return
-        when = self.date_edit.date().toPython()
-        self._set_title(
-            self.tr("{type} du {date}").format(type=code.display, date=f"{when:%d/%m/%Y}")
-        )
+        when = self.service_date()
+        self._set_title(self.tr("{type} du {date}").format(type=code.display, date=fr_date(when)))
 
     def _on_type_changed(self, code: Code | None) -> None:
         if code is None:

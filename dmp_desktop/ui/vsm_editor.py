@@ -43,6 +43,7 @@ from dmp_desktop.cda.errors import SummaryProblem, problem_message
 from dmp_desktop.cda.render import render_html
 from dmp_desktop.cda.vsm import build_vsm_tree, check_summary
 from dmp_desktop.cda.xmlutil import first, serialize
+from dmp_desktop.dates import fr_date, fr_datetime, fr_time, paris_now
 from dmp_desktop.domain.summary import CareProvider, Gender, MedicalSummary
 from dmp_desktop.errors import describe
 from dmp_desktop.messages import render
@@ -51,7 +52,6 @@ from dmp_desktop.services.drafts import (
     DraftStore,
     PatientHeader,
     VsmDraft,
-    now_paris,
 )
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.services.vsm_source import VsmFetcher, next_version
@@ -403,7 +403,7 @@ class VsmEditor(QWidget):
         self.problems: list[SummaryProblem] = []
         self._header = header
         self._meta = MedicalSummary(
-            patient=header.stand_in(), author=author, effective_time=now_paris()
+            patient=header.stand_in(), author=author, effective_time=paris_now()
         )
         self._closed = False
         self._fetch_op: Operation[Any] | None = None
@@ -667,7 +667,7 @@ class VsmEditor(QWidget):
             base = next_version(summary, self.author)
         else:
             base = MedicalSummary(
-                patient=header.stand_in(), author=self.author, effective_time=now_paris()
+                patient=header.stand_in(), author=self.author, effective_time=paris_now()
             )
         self._fill(header, base, {})
         self.origin = origin
@@ -679,7 +679,7 @@ class VsmEditor(QWidget):
                 self.tr(
                     "Prérempli avec le dernier VSM du DMP ({date}, {author}) : "
                     "mettez à jour ce qui a changé."
-                ).format(date=f"{when:%d/%m/%Y}", author=_person(author)),
+                ).format(date=fr_date(when), author=_person(author)),
             )
         elif self.fetcher is not None:
             self._set_origin(
@@ -694,7 +694,7 @@ class VsmEditor(QWidget):
         self._fill(header, draft.summary, draft.unparsed)
         self.origin = "draft"
         saved = draft.saved_at
-        when = f"{saved:%d/%m/%Y à %H:%M}" if saved else ""
+        when = fr_datetime(saved) if saved else ""
         self._set_origin(
             Tone.INFO,
             self.tr("Brouillon du {date} repris : vous reprenez où vous en étiez.").format(
@@ -715,7 +715,7 @@ class VsmEditor(QWidget):
             self.header_box.load(header)
             if "patient.birth_date" in unparsed:
                 self.header_box.birth_date.setText(unparsed["patient.birth_date"])
-            self._meta = replace(summary, effective_time=now_paris(), author=self.author)
+            self._meta = replace(summary, effective_time=paris_now(), author=self.author)
             for key, box in self.sections.items():
                 per_entry: dict[str, dict[str, str]] = {}
                 for path, text in unparsed.items():
@@ -901,7 +901,7 @@ class VsmEditor(QWidget):
     def _on_saved(self, when: datetime) -> None:
         self.draft_label.setStyleSheet("color: palette(placeholder-text);")
         self.draft_label.setText(
-            self.tr("Brouillon enregistré à {time}").format(time=f"{when:%H:%M:%S}")
+            self.tr("Brouillon enregistré à {time}").format(time=fr_time(when, seconds=True))
         )
 
     def _on_save_failed(self, message: str) -> None:

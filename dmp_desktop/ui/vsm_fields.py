@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.summary import PartialDate
 from dmp_desktop.services.vsm_terminology import TerminologyService
 from dmp_desktop.terminology import Concept, System, display_code
@@ -124,7 +125,7 @@ class DateEdit(QLineEdit):
         return parse_full_date(self.text())
 
     def set_full_date(self, value: date | None) -> None:
-        self.setText(f"{value:%d/%m/%Y}" if value is not None else "")
+        self.setText(fr_date(value) if value is not None else "")
 
 
 # --- coded values --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins, InsError, InsKind, check_ins_text, normalize_ins_text
@@ -156,7 +157,7 @@ def _dmp_state_text(status: DmpStatus) -> str:
     if status.state is DmpState.CLOSED:
         if status.closure_date is not None:
             return QCoreApplication.translate("StatusPanel", "fermé le {date}").format(
-                date=f"{status.closure_date:%d/%m/%Y}"
+                date=fr_date(status.closure_date)
             )
         return QCoreApplication.translate("StatusPanel", "fermé")
     return QCoreApplication.translate("StatusPanel", "pas de DMP")
@@ -185,7 +186,7 @@ def _summary_tone(status: DmpStatus) -> Tone:
 
 
 def _birth_text(birth: date, gender: str | None) -> str:
-    when = f"{birth:%d/%m/%Y}"
+    when = fr_date(birth)
     if gender in ("F", "f"):
         return QCoreApplication.translate("StatusPanel", "née le {date}").format(date=when)
     if gender in ("M", "m"):
