@@ -52,6 +52,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from dmp_desktop.dates import parse_iso_date
 from dmp_desktop.domain import summary as m
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.domain.practitioner import Practitioner
@@ -86,7 +87,7 @@ def _date_in(value: Any) -> date:
     if not isinstance(value, str):
         raise PydanticCustomError("full_date", "expected YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        return parse_iso_date(value)  # exactly YYYY-MM-DD
     except ValueError:
         raise PydanticCustomError("full_date", "expected YYYY-MM-DD") from None
 

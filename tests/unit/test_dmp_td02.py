@@ -8,6 +8,7 @@ import pytest
 from lxml import etree
 
 from dmp_desktop import xmlsafe
+from dmp_desktop.dates import PARIS
 from dmp_desktop.dmp.soap import parse_envelope
 from dmp_desktop.dmp.td02 import (
     CLOSURE_REASON_PATIENT_REQUEST,
@@ -40,7 +41,7 @@ def _request() -> etree._Element:
         sender_name="DMP Desktop",
         message_id="m-1",
         query_id="q-1",
-        now=datetime(2026, 1, 2, 3, 4, 5),
+        now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=PARIS),
     )
     return xmlsafe.parse(etree.tostring(element))
 
@@ -50,7 +51,7 @@ def test_request_header_fields() -> None:
     assert root.tag == f"{H}PRPA_IN201307UV02"
     assert root.get("ITSVersion") == "XML_1.0"
     assert dict(root.find(f"{H}id").attrib) == {"root": "1.2.3.4.1.1", "extension": "m-1"}
-    assert root.find(f"{H}creationTime").get("value") == "20260102030405"
+    assert root.find(f"{H}creationTime").get("value") == "20260102030405+0100"
     assert dict(root.find(f"{H}interactionId").attrib) == {
         "root": "2.16.840.1.113883.1.6",
         "extension": "PRPA_IN201307UV02",

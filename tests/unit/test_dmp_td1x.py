@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from dmp_desktop.dates import PARIS
 from dmp_desktop.dmp import td11, td12_14, td16
 from dmp_desktop.errors import DmpProtocolError, DmpServiceError
 from tests.conftest import DMP_MESSAGES, DMP_SCHEMAS, require_shared
@@ -188,7 +189,7 @@ def test_official_list_answer_reads() -> None:
     assert (item.family_name, item.given_name) == ("LIBRE", "MAX")
     assert item.status == "VALIDE" and not item.treating_physician
     assert item.specialties == ("G15_10/SM26",)
-    assert item.start == dt.datetime(2021, 6, 1, 13, 58, 4)
+    assert item.start == dt.datetime(2021, 6, 1, 13, 58, 4, tzinfo=PARIS)  # no offset: Paris
 
 
 def test_list_refusal_and_blocked_items() -> None:
