@@ -30,13 +30,12 @@ from PIL import Image
 
 from dmp_desktop.alimentation import build
 from dmp_desktop.cda.samples import minimal_summary, sample_author
-from dmp_desktop.dmp import iti41, iti57
 from dmp_desktop.domain.summary import summary_to_json
 from dmp_desktop.settings import Settings, save_settings
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
-from tests.conftest import CDA_KIT, require_shared
+from tests.conftest import require_cda_kit
 from tests.unit.test_alimentation_support import identity, request
 
 pytestmark = pytest.mark.e2e
@@ -61,17 +60,10 @@ IDENTITY = (
 )
 
 
-def _handlers_ready() -> bool:
-    from dmp_sandbox import host
-
-    operations = getattr(host, "OPERATIONS", {})
-    return ("repository", iti41.ACTION) in operations and ("registry", iti57.ACTION) in operations
 
 
 @pytest.fixture(scope="module")
 def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[RunningHost]:
-    if not _handlers_ready():
-        pytest.skip("the training host has no ITI-41 / ITI-57 handlers yet")
     with run_in_thread(training_env, module_host_db_url, seed=True) as running:
         yield running
 
@@ -504,11 +496,9 @@ def test_vsm_send_replaces_my_previous_vsm(config: Path, tmp_path: Path) -> None
 
 
 def test_level1_documents_pass_the_official_cda_kit() -> None:
-    from dmp_desktop.cda.validation import kit_available, validate_documents
+    from dmp_desktop.cda.validation import validate_documents
 
-    require_shared(CDA_KIT)
-    if not kit_available():
-        pytest.skip("the ANS CDA validation kit is not installed")
+    require_cda_kit()
     png, tiff = io.BytesIO(), io.BytesIO()
     Image.new("RGBA", (64, 48), (10, 120, 200, 128)).save(png, "PNG")
     pages = [Image.new("L", (50, 70), 200), Image.new("L", (50, 70), 90)]

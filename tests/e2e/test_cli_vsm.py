@@ -14,9 +14,10 @@ import pytest
 
 from dmp_desktop.cda.examples import EXAMPLES_DIR
 from dmp_desktop.cda.samples import full_summary
-from dmp_desktop.cda.validation import kit_available, validate_files
+from dmp_desktop.cda.validation import validate_files
 from dmp_desktop.cli.main import Io, main
 from dmp_desktop.domain.summary import summary_from_json, summary_to_dict, summary_to_json
+from tests.conftest import require_cda_kit
 
 pytestmark = pytest.mark.e2e
 
@@ -68,8 +69,7 @@ def test_build_from_json_passes_the_validation_kit(tmp_path: Path) -> None:
     for key in ("active_problems", "allergies", "treatments", "lifestyle", "family_history"):
         assert again[key] == expected[key], key
 
-    if not kit_available():
-        pytest.skip("ANS CDA validation kit (validate-cda) not present: kit check skipped")
+    require_cda_kit()
     report = validate_files([built, tmp_path / "full.xml"], profile="vsm")
     assert report.passed, report.summary()
 

@@ -24,6 +24,7 @@ from dmp_sandbox.__main__ import main
 from dmp_sandbox.demo import demo_patients, seed_demo
 from dmp_sandbox.store import Base, DocumentRecord, Store, SubmissionSetRecord, Trace, utcnow
 from dmp_sandbox.training import TrainingEnv
+from tests.conftest import require_cda_kit
 from tests.host.conftest import DURAND
 from tests.host.wire import ClientIdentity
 
@@ -221,10 +222,9 @@ def test_postgresql_store_and_consultation(
     "(the CDA builders themselves are checked by tests/unit/test_cda_conformance.py)",
 )
 def test_demo_documents_pass_the_cda_kit(store: Store) -> None:
-    from dmp_desktop.cda.validation import kit_available, validate_documents
+    from dmp_desktop.cda.validation import validate_documents
 
-    if not kit_available():
-        pytest.skip("the ANS CI-SIS validation kit is not present")
+    require_cda_kit()
     seed_demo(store)
     with store.session() as session:
         documents = {

@@ -38,7 +38,7 @@ from dmp_sandbox.demo import demo_patients, seed_demo
 from dmp_sandbox.host import DmpHost, TraceContext
 from dmp_sandbox.soap import FaultCode, SoapFault, fault_envelope
 from dmp_sandbox.store import Store
-from tests.conftest import DMP_MESSAGES
+from tests.conftest import DMP_MESSAGES, in_ci, shared_missing
 
 DURAND = Practitioner(
     national_id="899700433153",
@@ -87,6 +87,8 @@ def _as_mtom(envelope: bytes) -> tuple[str, bytes]:
 def official_answers() -> list[Answer]:
     """The official answers (HTTP 200, SOAP 1.2; TD3.2 in MTOM), or [] without the material."""
     if not DMP_MESSAGES.exists():
+        if in_ci():
+            shared_missing(DMP_MESSAGES)
         return []
     answers = []
     for name, transaction in _OFFICIAL.items():

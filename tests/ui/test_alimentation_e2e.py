@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.cda.samples import minimal_pdf
-from dmp_desktop.dmp import iti41, iti57
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
@@ -33,19 +32,12 @@ TIMEOUT = 20000
 PDF = minimal_pdf("Compte rendu de consultation (formation)")
 
 
-def _handlers_ready() -> bool:
-    from dmp_sandbox import host
-
-    operations = getattr(host, "OPERATIONS", {})
-    return ("repository", iti41.ACTION) in operations and ("registry", iti57.ACTION) in operations
 
 
 @pytest.fixture(scope="module")
 def training_host(
     training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningHost]:
-    if not _handlers_ready():
-        pytest.skip("the training host has no ITI-41 / ITI-57 handlers yet")
     db = tmp_path_factory.mktemp("alimentation-e2e-host") / "host.db"
     with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
         yield host
