@@ -2,8 +2,11 @@
 
 Starting validate-cda compiles the CI-SIS schematrons (about 8 s here): the
 documents of every module that needs the kit go through a single run. That
-run is a subprocess, so it starts in the background as soon as collection
-ends and overlaps the other tests; the fixture waits for its result.
+run is a subprocess, so it starts in the background when the tests start
+running, if one of the tests selected needs it (never for ``--collect-only``
+nor for a selection without kit tests), and overlaps the other tests; the
+fixture waits for its result. How long the run takes is printed, never
+asserted (``tests/bench/bench_cda_kit.py`` measures it).
 """
 
 from __future__ import annotations
@@ -44,9 +47,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_uses_kit)  # stable: the order within each group is kept
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    wanted = any(_uses_kit(item) for item in session.items)
-    if wanted and KIT_SCRIPT.is_file() and not _started:
+def kit_wanted(session: pytest.Session) -> bool:
+    """Will this session run a test that reads the kit's report?"""
+    if session.config.option.collectonly:
+        return False
+    return any(_uses_kit(item) for item in session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Tests are about to run: start the kit's one run in the background if one needs it."""
+    if kit_wanted(session) and KIT_SCRIPT.is_file() and not _started:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cda-kit")
         _started.append(executor.submit(_run_batch))
         executor.shutdown(wait=False)

@@ -122,10 +122,10 @@ def test_the_kit_really_checks(kit_run: tuple[ValidationReport, float, int]) -> 
     ]
 
 
-def test_one_run_stays_fast(kit_run: tuple[ValidationReport, float, int]) -> None:
-    _, elapsed, count = kit_run
+def test_one_run_checks_every_document(kit_run: tuple[ValidationReport, float, int]) -> None:
+    report, _, count = kit_run
     assert count >= 18
-    assert elapsed < 60, f"one validate-cda run took {elapsed:.1f} s"
+    assert len(report.files) == count  # its time: tests/bench/bench_cda_kit.py
 
 
 # --- value sets copied from the kit --------------------------------------------------------
