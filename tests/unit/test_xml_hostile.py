@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -58,7 +57,6 @@ from tests.support.seeds import (
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPED = (DmpProtocolError, DmpServiceError, xmlsafe.UnsafeXmlError, CdaError)
-MAX_SECONDS = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +101,13 @@ CLIENT_PARSERS: dict[str, Callable[[bytes], object]] = {
 }
 
 
-def _call(parse: Callable[[bytes], object], data: bytes) -> tuple[str, float]:
-    """What came out (result or typed error, as text) and how long it took."""
-    started = time.monotonic()
+def _call(parse: Callable[[bytes], object], data: bytes) -> str:
+    """What came out: the result or the typed error, as text (tests/bench/bench_hostile_xml.py
+    measures how long each takes)."""
     try:
-        outcome = repr(parse(data))
+        return repr(parse(data))
     except TYPED as exc:
-        outcome = f"{type(exc).__name__}: {exc!r} {exc.__cause__!r}"
-    return outcome, time.monotonic() - started
+        return f"{type(exc).__name__}: {exc!r} {exc.__cause__!r}"
 
 
 @pytest.mark.parametrize("parser", sorted(CLIENT_PARSERS))
@@ -119,9 +116,8 @@ def test_client_parsers_refuse_hostile_xml(
 ) -> None:
     parse = CLIENT_PARSERS[parser]
     for name, data in hostile.items():
-        outcome, seconds = _call(parse, data)
+        outcome = _call(parse, data)
         assert CANARY not in outcome, (parser, name)
-        assert seconds < MAX_SECONDS, (parser, name, seconds)
     assert listener.connections() == 0
 
 
@@ -259,9 +255,9 @@ def test_cda_documents_carrying_entities_are_refused(
     read = CLIENT_PARSERS[reader]
     for name, document in cda_documents():
         for label, (subset, reference) in _plants(secret, listener).items():
-            outcome, seconds = _call(read, plant(document, subset, reference))
+            outcome = _call(read, plant(document, subset, reference))
             assert outcome.startswith(("UnsafeXmlError", "CdaFormatError")), (name, label, outcome)
-            assert CANARY not in outcome and seconds < MAX_SECONDS
+            assert CANARY not in outcome
     assert listener.connections() == 0
 
 
@@ -305,9 +301,7 @@ SERVICE_ACTIONS = {
 
 def _handle(host: DmpHost, service: str, content_type: str, body: bytes) -> HostResponse:
     trace = TraceContext()
-    started = time.monotonic()
     answer = host.handle(service, content_type, body, IDENTITY, trace)  # never raises
-    assert time.monotonic() - started < MAX_SECONDS
     assert trace.outcome is not None  # the refusal is traced
     return answer
 
