@@ -110,7 +110,7 @@ def _author_problems(req: UploadRequest, holder: Practitioner | None) -> list[st
 def check_upload(
     req: UploadRequest, *, today: date | None = None, holder: Practitioner | None = None
 ) -> list[str]:
-    """Problem codes (see :data:`dmp_desktop.dmp.feed_errors.PROBLEMS_FR`); empty: can be sent.
+    """Problem codes (``upload.problem.<code>`` in :mod:`dmp_desktop.messages`); empty: can be sent.
 
     ``holder``: the card holder, when known (a staff card must name the
     professional it uploads for; a professional uploads only as themself).

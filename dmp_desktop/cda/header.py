@@ -213,7 +213,7 @@ def build_header(data: HeaderData) -> etree._Element:
     event = sub(sub(doc, "documentationOf"), "serviceEvent")
     if data.service_event_code is not None:
         _coded(event, "code", data.service_event_code)
-    act = f"{data.service_date:%Y%m%d}" if data.service_date is not None else when
+    act = hl7_date(data.service_date) if data.service_date is not None else when
     period = sub(event, "effectiveTime")
     sub(period, "low", {"value": act})
     performer = sub(event, "performer", {"typeCode": "PRF"})
