@@ -15,7 +15,8 @@ import datetime as dt
 from lxml import etree
 
 from dmp_desktop.alimentation import build
-from dmp_desktop.dmp import iti41, rim
+from dmp_desktop.dates import xds_dtm
+from dmp_desktop.dmp import iti41
 from dmp_desktop.domain.summary import CareProvider, CareStructure
 from tests.unit.test_alimentation_support import request
 from tests.unit.test_dmp_support import doctor
@@ -50,7 +51,7 @@ def test_the_act_date_is_in_the_cda_as_in_the_metadata() -> None:
     assert event is not None and event.get("value") == "20261130"
     assert encounter is not None and encounter.get("value") == "20261130"
     assert submission.document.service_start == ACT
-    assert rim.dtm(submission.document.service_start).startswith("20261130")
+    assert xds_dtm(submission.document.service_start).startswith("20261130")
     # The document itself was made now.
     assert cda.find(f"{H}effectiveTime").get("value").startswith("20261206")
     assert cda.find(f"{H}author/{H}time").get("value").startswith("20261206")
