@@ -14,12 +14,14 @@ very same code. Two authentication modes (``settings.auth_mode``):
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 
 from dmp_desktop.dmp.client import DmpClient
 from dmp_desktop.dmp.vihf import AUTH_MODE_INDIRECT_STRONG, issuer_dn_from_certificate
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.errors import SituationChoiceRequiredError
-from dmp_desktop.net import CardClientKey, make_http_client
+from dmp_desktop.net import CardClientKey, TlsSessions, make_http_client
 from dmp_desktop.net.structure import load_structure
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardSession
@@ -51,9 +53,31 @@ def card_practitioner(settings: Settings, session: CardSession) -> Practitioner:
         )
     return session.choose_situation(chosen.structure_id)
 
+# The TLS sessions of each card session, shared by the clients made for it (a client
+# is made again after a cancelled exchange): they die with the card session.
+_TLS_SESSIONS: weakref.WeakKeyDictionary[CardSession, TlsSessions] = weakref.WeakKeyDictionary()
+_TLS_LOCK = threading.Lock()
+
+
+def tls_sessions_of(session: CardSession) -> TlsSessions:
+    """The TLS sessions to resume for ``session`` (none once it is closed)."""
+    with _TLS_LOCK:
+        if session.closed:
+            _TLS_SESSIONS.pop(session, None)
+            return TlsSessions()
+        found = _TLS_SESSIONS.get(session)
+        if found is None:
+            found = _TLS_SESSIONS[session] = TlsSessions()
+        return found
+
 
 def open_dmp(settings: Settings, session: CardSession) -> DmpClient:
-    """A DMP client for the card holder, authenticated as the settings say."""
+    """A DMP client for the card holder, authenticated as the settings say.
+
+    Its connections resume the TLS sessions of the earlier clients of the same
+    card session when the host agrees (:func:`tls_sessions_of`).
+    """
+    sessions = tls_sessions_of(session)
     if settings.auth_mode == AUTH_MODE_INDIRECT_STRONG:
         structure = load_structure(settings.structure_p12)
         # The VIHF speaks for the structure of the certificate (its OU), as officially.
@@ -65,7 +89,7 @@ def open_dmp(settings: Settings, session: CardSession) -> DmpClient:
             activity_sector=None,  # the structure's sector: the settings'
         )
         return DmpClient(
-            make_http_client(settings, structure.key),
+            make_http_client(settings, structure.key, tls_sessions=sessions),
             settings,
             professional,
             journal=emergency_journal(settings),
@@ -73,7 +97,7 @@ def open_dmp(settings: Settings, session: CardSession) -> DmpClient:
             vihf_signer=structure.key,
         )
     practitioner = card_practitioner(settings, session)
-    http = make_http_client(settings, CardClientKey(session))
+    http = make_http_client(settings, CardClientKey(session), tls_sessions=sessions)
     return DmpClient(
         http,
         settings,

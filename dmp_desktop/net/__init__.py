@@ -8,6 +8,7 @@ typed errors of :mod:`dmp_desktop.errors` (see :mod:`dmp_desktop.net.transport`)
 from dmp_desktop.net import aead as _aead
 from dmp_desktop.net.client import make_http_client
 from dmp_desktop.net.keys import CardClientKey, ClientKey, FileClientKey
+from dmp_desktop.net.tls import TlsSessions
 from dmp_desktop.net.transport import MutualTlsTransport
 from dmp_desktop.net.trust import HostVerifier, load_trust_roots
 
@@ -19,6 +20,7 @@ __all__ = [
     "FileClientKey",
     "HostVerifier",
     "MutualTlsTransport",
+    "TlsSessions",
     "load_trust_roots",
     "make_http_client",
 ]

@@ -7,6 +7,7 @@ from cryptography import x509
 
 from dmp_desktop.net.keys import ClientKey
 from dmp_desktop.net.proxy import ProxyConfig
+from dmp_desktop.net.tls import TlsSessions
 from dmp_desktop.net.transport import MutualTlsTransport
 from dmp_desktop.net.trust import load_igc_sante_root, load_trust_roots
 from dmp_desktop.settings import Settings
@@ -30,6 +31,7 @@ def make_http_client(
     key: ClientKey,
     *,
     trust_roots: list[x509.Certificate] | None = None,
+    tls_sessions: TlsSessions | None = None,
 ) -> httpx.Client:
     """An ``httpx.Client`` whose TLS client key is ``key`` and whose host must chain
     to ``trust_roots`` (default: the PEM bundle named by ``settings.trust_roots``,
@@ -38,7 +40,8 @@ def make_http_client(
 
     Share one client between worker threads; close it when the card session ends
     (open connections stay authenticated as the card's holder until closed).
-    Errors come out typed, see :mod:`dmp_desktop.net.transport`.
+    Errors come out typed, see :mod:`dmp_desktop.net.transport`. ``tls_sessions``:
+    TLS sessions to resume, shared with the other clients of the same card session.
     """
     if trust_roots is not None:
         roots = trust_roots
@@ -47,7 +50,10 @@ def make_http_client(
     else:
         roots = load_trust_roots(settings.trust_roots)
     transport = MutualTlsTransport(
-        key, roots, proxy=ProxyConfig(settings.proxy_url, settings.proxy_from_environment)
+        key,
+        roots,
+        proxy=ProxyConfig(settings.proxy_url, settings.proxy_from_environment),
+        tls_sessions=tls_sessions,
     )
     return httpx.Client(
         transport=transport,

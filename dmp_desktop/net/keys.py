@@ -145,6 +145,11 @@ class CardClientKey:
         self._extra_chain = list(extra_chain or [])
         self.supports_pss: bool = bool(session.supports_pss)
 
+    @property
+    def available(self) -> bool:
+        """False once the card session has ended: nothing may be done in its name any more."""
+        return not self._session.closed
+
     def certificate_chain(self) -> list[x509.Certificate]:
         return [self._session.auth_certificate, *self._extra_chain]
 

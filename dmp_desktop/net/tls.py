@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -366,12 +367,62 @@ class TlsSession:
     version: str
     cipher: str
     implementation: str
+    resumed: bool = False
+
+
+class TlsSessions:
+    """TLS sessions to resume, one per host and port; in memory only, never written anywhere.
+
+    A resumed session (TLS 1.2 session id or ticket, TLS 1.3 ticket) skips the
+    certificates and the key exchange: one round trip instead of two in TLS 1.2,
+    and no signature by the card, the host knowing the card holder from the
+    session it resumes. Shared by the connections of one card session (see
+    :func:`dmp_desktop.connect.open_dmp`); emptied as soon as the key is no longer
+    available (the card session ended) and never used after that.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, int], Any] = {}
+
+    def get(self, host: str, port: int) -> Any | None:
+        with self._lock:
+            session = self._sessions.get((host, port))
+        if session is not None and not session.valid():
+            self.forget(host, port)
+            return None
+        return session
+
+    def put(self, host: str, port: int, session: Any) -> None:
+        # Not checked for validity here: TLS 1.3 tickets come after the handshake.
+        if session is None:
+            return
+        with self._lock:
+            self._sessions[(host, port)] = session
+
+    def forget(self, host: str, port: int) -> None:
+        with self._lock:
+            self._sessions.pop((host, port), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
 
 
 class TlsClientConfig:
     """Everything prepared once per HTTP client: certificate chain, settings, verifier."""
 
-    def __init__(self, key: ClientKey, trust_roots: Sequence[x509.Certificate]) -> None:
+    def __init__(
+        self,
+        key: ClientKey,
+        trust_roots: Sequence[x509.Certificate],
+        *,
+        sessions: TlsSessions | None = None,
+    ) -> None:
         chain = key.certificate_chain()
         if not chain:
             raise ValueError("the client key has no certificate")
@@ -383,24 +434,40 @@ class TlsClientConfig:
         self._chain = _tlslite_chain(chain)
         self.settings = handshake_settings(bool(key.supports_pss))
         self.verifier = HostVerifier(trust_roots)
+        self.sessions = sessions if sessions is not None else TlsSessions()
 
-    def handshake(self, sock: socket.socket, host: str) -> TlsSession:
-        """Run the handshake on a connected socket; closes the socket on any failure."""
+    def _resumable(self, host: str, port: int) -> Any | None:
+        """The session to offer the host, if the key is still there (else forget them all)."""
+        if not getattr(self.key, "available", True):
+            self.sessions.clear()
+            return None
+        return self.sessions.get(host, port)
+
+    def handshake(self, sock: socket.socket, host: str, port: int = 0) -> TlsSession:
+        """Run the handshake on a connected socket; closes the socket on any failure.
+
+        A session of an earlier connection to (``host``, ``port``) is offered for
+        resumption; the host decides (a full handshake otherwise).
+        """
         started = time.monotonic()
         reader = ReadAheadSocket(sock)
         conn = VerifyingTLSConnection(reader, self.verifier, host)
         rsa_key = DelegatingRSAKey(self.key, self._public_numbers)
+        previous = self._resumable(host, port)
         try:
             conn.handshakeClientCert(
                 self._chain,
                 rsa_key,
                 settings=self.settings,
+                session=previous,
                 serverName=None if _is_ip(host) else host,
                 alpn=[bytearray(ALPN_HTTP11)],
             )
-            self._check_established(conn, host)
+            self._check_established(conn, host, previous)
         except BaseException as exc:
             sock.close()
+            if previous is not None:
+                self.sessions.forget(host, port)
             mapped = map_tls_error(
                 exc,
                 signed=rsa_key.signatures > 0,
@@ -421,22 +488,36 @@ class TlsClientConfig:
             version=str(conn.getVersionName()),
             cipher=str(conn.getCipherName()),
             implementation=str(conn.getCipherImplementation()),
+            resumed=bool(conn.resumed),
         )
+        if session.resumed and conn.session.serverCertChain is None and previous is not None:
+            conn.session.serverCertChain = previous.serverCertChain  # for the next resumption
+        # TLS 1.3 tickets arrive after the handshake, into this same session object.
+        self.sessions.put(host, port, conn.session)
         log.debug(
-            "TLS with %s: %s %s (%s), client signatures: %d, %.0f ms",
+            "TLS with %s: %s %s (%s), %s, client signatures: %d, %.0f ms",
             host,
             session.version,
             session.cipher,
             session.implementation,
+            "resumed" if session.resumed else "full handshake",
             rsa_key.signatures,
             (time.monotonic() - started) * 1000,
         )
         return session
 
-    def _check_established(self, conn: Any, host: str) -> None:
-        """Defence in depth, before the first application byte."""
+    def _check_established(self, conn: Any, host: str, previous: Any | None = None) -> None:
+        """Defence in depth, before the first application byte.
+
+        A resumed TLS 1.3 session carries no certificate (the host proved it holds
+        the secret of the session we offered): the chain of that session, which
+        was for this same host and port, is checked again instead.
+        """
         if not conn.dmp_server_checked:
-            self.verifier.verify(_cryptography_chain(conn.session.serverCertChain), host)
+            chain = conn.session.serverCertChain
+            if chain is None and conn.resumed and previous is not None:
+                chain = previous.serverCertChain
+            self.verifier.verify(_cryptography_chain(chain), host)
             conn.dmp_server_checked = True
         if conn.version < TLS12 or conn.getCipherName() not in AEAD_CIPHERS:
             raise TlsNegotiationError(REASON_NEGOTIATION)

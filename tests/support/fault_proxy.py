@@ -80,6 +80,10 @@ _CONNECTION_MODES = (Inject, Refuse)
 class ProxyStats:
     connections: int = 0
     exchanges: int = 0  # requests seen (one per HTTP request)
+    # Round trips: how many times the host started sending after the client had sent
+    # (a TLS 1.2 full handshake is 2, a resumed one or TLS 1.3's 1, each HTTP exchange 1;
+    # the TCP handshake is not seen by the proxy).
+    round_trips: int = 0
     faults: list[str] = field(default_factory=list)  # modes applied, in order
     request_bytes: int = 0
     answer_bytes: int = 0
@@ -141,6 +145,7 @@ class _Connection:
         self.answering = False  # the answer of the current exchange is being forwarded
         self.mode: Mode = Pass()
         self.answered = 0  # answer bytes forwarded in this exchange
+        self.client_spoke = False  # the client sent something the host has not answered yet
 
     def close(self, *, reset: bool = False) -> None:
         with self.lock:
@@ -203,6 +208,8 @@ class _Connection:
                     self.proxy._fault("CloseBeforeAnswer(forward_request=False)")
                     self.close(reset=True)
                     return
+                with self.proxy._lock:
+                    self.client_spoke = True  # before forwarding: the answer may come at once
                 self.server.sendall(data)
                 with self.proxy._lock:
                     self.proxy.stats.request_bytes += len(data)
@@ -229,6 +236,10 @@ class _Connection:
                 data = self.server.recv(CHUNK)
                 if not data:
                     break
+                with self.proxy._lock:
+                    if self.client_spoke:
+                        self.proxy.stats.round_trips += 1
+                        self.client_spoke = False
                 if self.in_request and not self.answering:
                     self.answering = True
                     if not self._answer_starts():
