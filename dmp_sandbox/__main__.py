@@ -338,6 +338,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s : %(message)s"
     )
+    if args.workers > 1:
+        return _serve_workers(args, env)
     with _open_store(_db_url(args, env)) as store:
 
         def ready(url: str) -> None:
@@ -349,6 +351,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             _err(f"Impossible d'écouter sur {args.host}:{args.port} : {exc.strerror or exc}.")
             return EXIT_FAILURE
+    _out("Hôte de formation arrêté.")
+    return EXIT_OK
+
+
+def _serve_workers(args: argparse.Namespace, env: TrainingEnv) -> int:
+    """``--workers N``: gunicorn's master and N aiohttp workers (dmp_sandbox/workers.py)."""
+    url = _db_url(args, env)
+    if url.startswith("sqlite"):
+        _err(
+            "Plusieurs processus (--workers) demandent PostgreSQL (--db postgresql+psycopg://…) : "
+            "SQLite n'a qu'un écrivain à la fois."
+        )
+        return EXIT_USAGE
+    try:
+        from dmp_sandbox.workers import serve_workers
+    except ModuleNotFoundError as exc:
+        _err(f"Module absent ({exc.name}) : installez l'extra « sandbox » (gunicorn).")
+        return EXIT_USAGE
+    try:
+        _open_store(url).close()  # a clear message if the database cannot be reached
+    except _StoreUnavailable as exc:
+        _err(str(exc))
+        return EXIT_FAILURE
+    _out(f"Hôte de formation DMP : {args.workers} processus sur https://{args.host}:{args.port}")
+    _out("Arrêt : Ctrl+C.")
+    serve_workers(url, env.pki, args.host, args.port, args.workers)
     _out("Hôte de formation arrêté.")
     return EXIT_OK
 
@@ -543,6 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_PORT,
         help=f"port d'écoute (défaut : {DEFAULT_PORT} ; 0 = port libre)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processus de l'hôte (défaut : 1 ; plus d'un : PostgreSQL, voir docs/database.md)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -69,10 +69,17 @@ _REQUEST_STATE: contextvars.ContextVar[tuple[TraceContext, CertIdentity | None]]
 
 def build_ssl_context(pki: PkiPaths) -> ssl.SSLContext:
     """Server side of mutual TLS: host chain, client certificates required."""
+    return server_ssl_context(pki.host_cert, pki.host_key, pki.client_cas)
+
+
+def server_ssl_context(
+    cert: str | Path, key: str | Path, client_cas: str | Path
+) -> ssl.SSLContext:
+    """:func:`build_ssl_context` from the files themselves (gunicorn's workers get paths)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(pki.host_cert, pki.host_key)
-    ctx.load_verify_locations(cafile=str(pki.client_cas))
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(cafile=str(client_cas))
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.set_ciphers(TLS_CIPHERS)
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE

@@ -439,7 +439,9 @@ def _is_memory_sqlite(url: str) -> bool:
 class Store:
     """The host's database behind a database URL (see the module docstring)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, migrate: bool = True) -> None:
+        """``migrate=False``: the database is known to be at the newest revision already
+        (a worker process of a host whose master migrated it)."""
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -457,7 +459,8 @@ class Store:
         # "database is locked" and makes the in-memory database thread-safe.
         self._lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        _migrate(self.engine)
+        if migrate:
+            _migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -42,6 +42,7 @@ import datetime as dt
 import multiprocessing
 import multiprocessing.connection
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -81,7 +82,7 @@ from tests.host.wire import ClientIdentity, client_context, make_identity  # noq
 STRUCTURE_ID = "499700433153007"
 STRUCTURE_NAME = "CABINET MEDICAL FORMATION"
 PATIENT_KEYS = ("actif-autorise", "actif-sans-autorisation", "autorisation-expiree")
-OPERATIONS = ("search", "retrieve", "upload")
+OPERATIONS = {"feed": ("search", "retrieve", "upload"), "consult": ("status", "search", "retrieve")}
 NOT_SENT = "nothing found to retrieve (request not sent)"
 
 
@@ -138,8 +139,48 @@ def _host_process(root: str, url: str, conn: multiprocessing.connection.Connecti
         conn.recv()  # stop
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
-def host_process(env: TrainingEnv, url: str) -> Iterator[str]:
+def workers_process(env: TrainingEnv, url: str, workers: int) -> Iterator[str]:
+    """``dmp-sandbox serve --workers N``: gunicorn's master and N aiohttp workers."""
+    from dmp_sandbox.server import wait_ready
+
+    port = _free_port()
+    command = [
+        str(Path(sys.executable).parent / "dmp-sandbox"),
+        "serve",
+        "--dir",
+        str(env.root),
+        "--db",
+        url,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_ready("127.0.0.1", port, 60):
+            raise RuntimeError("the training host did not start")
+        time.sleep(1.0 + 0.5 * workers)  # every worker booted (the master listens first)
+        yield f"https://localhost:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+@contextmanager
+def host_process(env: TrainingEnv, url: str, workers: int = 0) -> Iterator[str]:
+    """The host in its own process: in-process aiohttp (``workers=0``) or gunicorn workers."""
+    if workers:
+        with workers_process(env, url, workers) as host_url:
+            yield host_url
+        return
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     process = ctx.Process(target=_host_process, args=(str(env.root), url, child), daemon=True)
@@ -168,6 +209,7 @@ def professional_run(
     iterations: int,
     barrier: threading.Barrier,
     samples: list[Sample],
+    mix: str = "feed",
 ) -> None:
     settings = dataclasses.replace(env.client_settings(), host_url=host_url)
     http = httpx.Client(verify=client_context(env.pki.trust_roots, pro.identity), timeout=120)
@@ -188,12 +230,15 @@ def professional_run(
         barrier.wait()
         for round_ in range(iterations):
             demo = patients[PATIENT_KEYS[(index + round_) % len(PATIENT_KEYS)]]
+            if mix == "consult":  # a consultation: TD0.2, the list, one document
+                timed("status", dmp.test_existence, demo.ins)
             entries = timed("search", dmp.find_documents, DocumentQuery(demo.ins))
             if entries:
                 timed("retrieve", dmp.retrieve_document, entries[(index + round_) % len(entries)])
             else:
                 mine.append(Sample("retrieve", 0.0, NOT_SENT))
-            timed("upload", upload, dmp, pro, demo.ins, round_)
+            if mix == "feed":
+                timed("upload", upload, dmp, pro, demo.ins, round_)
     samples.extend(mine)
 
 
@@ -247,17 +292,27 @@ def count_traces(url: str, after_id: int) -> tuple[int, int]:
 
 
 def run_one(
-    label: str, url: str, env: TrainingEnv, pros: list[Professional], iterations: int
+    label: str,
+    url: str,
+    env: TrainingEnv,
+    pros: list[Professional],
+    iterations: int,
+    *,
+    mix: str = "feed",
+    workers: int = 0,
+    prepare: bool = True,
 ) -> dict[str, object]:
-    prepare_database(url, pros)
+    if prepare:
+        prepare_database(url, pros)
     _, before = count_traces(url, 0)
     samples: list[Sample] = []
-    with host_process(env, url) as host_url:
+    operations = OPERATIONS[mix]
+    with host_process(env, url, workers) as host_url:
         barrier = threading.Barrier(len(pros) + 1)
         threads = [
             threading.Thread(
                 target=professional_run,
-                args=(pro, env, host_url, i, iterations, barrier, samples),
+                args=(pro, env, host_url, i, iterations, barrier, samples, mix),
                 name=f"pro-{i}",
             )
             for i, pro in enumerate(pros)
@@ -275,8 +330,15 @@ def run_one(
     print(f"\n== {label}: {len(pros)} professionals x {iterations} rounds, {elapsed:.1f} s")
     heads = ("requests", "req/s", "p50 ms", "p99 ms", "max ms")
     print(f"{'operation':<10} " + " ".join(f"{h:>8}" for h in heads))
-    report: dict[str, object] = {"elapsed": elapsed, "requests": len(samples)}
-    for op in OPERATIONS:
+    all_ok = [s.seconds for s in samples if s.error is None]
+    report: dict[str, object] = {
+        "elapsed": elapsed,
+        "requests": len(samples),
+        "throughput": len(all_ok) / elapsed,
+        "p50": percentile(all_ok, 0.50),
+        "p99": percentile(all_ok, 0.99),
+    }
+    for op in operations:
         times = [s.seconds for s in samples if s.operation == op and s.error is None]
         print(
             f"{op:<10} {len(times):>8} {len(times) / elapsed:>7.1f} "
@@ -293,7 +355,7 @@ def run_one(
     for failure in failures[:5]:
         print(f"  {failure.operation}: {failure.error}")
     assert not failures, f"{len(failures)} requests failed"
-    assert added == sent == len(pros) * iterations * len(OPERATIONS), (added, sent)
+    assert added == sent == len(pros) * iterations * len(operations), (added, sent)
     return report
 
 
@@ -342,6 +404,20 @@ def main() -> int:
     parser.add_argument("--professionals", type=int, default=50)
     parser.add_argument("--iterations", type=int, default=4)
     parser.add_argument("--postgres-url", default=os.environ.get("DMP_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--mix",
+        choices=("feed", "consult"),
+        default="feed",
+        help="feed: search, retrieve, upload; consult: status (TD0.2), list (ITI-18), get (ITI-43)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="*",
+        default=[],
+        help="PostgreSQL: run the host as `dmp-sandbox serve --workers N` for each N given "
+        "(gunicorn), after one professional alone (the reference)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dmp-bench-load-") as tmp:
         root = Path(tmp)
@@ -352,16 +428,62 @@ def main() -> int:
         pros = make_professionals(env, root / "identities", args.professionals)
         print(
             f"{len(pros)} professionals (software keys from the test PKI) in "
-            f"{time.perf_counter() - started:.1f} s; host: {os.cpu_count()} CPU"
+            f"{time.perf_counter() - started:.1f} s; host: {os.cpu_count()} CPU; "
+            f"load average {os.getloadavg()[0]:.2f}"
         )
+        if args.workers:
+            with (
+                postgres_server(args.postgres_url) as server,
+                postgres_database(server) as url,
+            ):
+                prepare_database(url, pros)
+                alone = run_one(
+                    "one professional alone, 1 worker",
+                    url,
+                    env,
+                    pros[:1],
+                    args.iterations * 5,
+                    mix=args.mix,
+                    workers=1,
+                    prepare=False,
+                )
+                results = []
+                for workers in args.workers:
+                    report = run_one(
+                        f"PostgreSQL, {workers} worker(s)",
+                        url,
+                        env,
+                        pros,
+                        args.iterations,
+                        mix=args.mix,
+                        workers=workers,
+                        prepare=False,
+                    )
+                    results.append((workers, report))
+            print(
+                f"\n{args.mix}, {len(pros)} professionals x {args.iterations} rounds, PostgreSQL:"
+            )
+            print(
+                f"  one professional alone: p50 {float(alone['p50']) * 1000:.0f} ms, "  # type: ignore[arg-type]
+                f"p99 {float(alone['p99']) * 1000:.0f} ms"  # type: ignore[arg-type]
+            )
+            for workers, report in results:
+                print(
+                    f"  {workers} worker(s): {float(report['throughput']):.1f} req/s, "  # type: ignore[arg-type]
+                    f"p50 {float(report['p50']) * 1000:.0f} ms, "  # type: ignore[arg-type]
+                    f"p99 {float(report['p99']) * 1000:.0f} ms"  # type: ignore[arg-type]
+                )
+            return 0
         if args.db in ("sqlite", "both"):
-            run_one("SQLite", f"sqlite:///{root / 'host.db'}", env, pros, args.iterations)
+            run_one(
+                "SQLite", f"sqlite:///{root / 'host.db'}", env, pros, args.iterations, mix=args.mix
+            )
         if args.db in ("postgresql", "both"):
             with (
                 postgres_server(args.postgres_url) as server,
                 postgres_database(server) as url,
             ):
-                run_one("PostgreSQL", url, env, pros, args.iterations)
+                run_one("PostgreSQL", url, env, pros, args.iterations, mix=args.mix)
     return 0
 
 

@@ -1,0 +1,123 @@
+"""The training host in several worker processes: gunicorn's master, aiohttp's gunicorn worker.
+
+One Python process uses one core for the host's own work (XML, signatures,
+SQL). With PostgreSQL the host can run several processes: ``dmp-sandbox serve
+--workers N`` hands the listening socket to gunicorn (the maintained pre-fork
+process manager: it starts, watches and restarts the workers, and stops them
+gracefully on SIGTERM) with aiohttp's own gunicorn worker class, so each
+worker runs the very application of :func:`dmp_sandbox.server.create_app` on
+its own event loop, with its own database connections.
+
+The host must know each caller's TLS client certificate (it identifies the
+professional from it): aiohttp's server keeps the ``ssl_object`` of each
+connection, which the application reads (``server._peer_identity``). The
+worker's TLS context is the host's own (:func:`server.server_ssl_context`:
+TLS 1.2 minimum, ECDHE with AEAD ciphers, a client certificate required and
+verified against the test IGC-Santé CAs), not gunicorn's generic one.
+
+SQLite stays the embedded default in a single process (one writer at a time):
+several workers need PostgreSQL. The schema is brought to its newest revision
+once, by the master, before any worker starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.worker import GunicornWebWorker
+from gunicorn.app.base import BaseApplication
+
+from dmp_sandbox.pki import PkiPaths
+
+log = logging.getLogger("dmp_sandbox.workers")
+
+# What the master tells its workers (they are forked: the environment is theirs too).
+ENV_DB = "DMP_SANDBOX_DB_URL"
+ENV_PKI = "DMP_SANDBOX_PKI_DIR"
+
+
+class HostWorker(GunicornWebWorker):
+    """aiohttp's gunicorn worker with the host's TLS context (see the module docstring)."""
+
+    @staticmethod
+    def _create_ssl_context(cfg: Any) -> ssl.SSLContext:
+        from dmp_sandbox.server import server_ssl_context
+
+        return server_ssl_context(cfg.certfile, cfg.keyfile, cfg.ca_certs)
+
+
+async def host_app() -> web.Application:
+    """One worker's application: its own store (database engine) over the shared database."""
+    from dmp_sandbox.server import create_app
+    from dmp_sandbox.store import Store
+
+    store = Store(os.environ[ENV_DB], migrate=False)
+    app = create_app(store, pki=PkiPaths(Path(os.environ[ENV_PKI])))
+
+    async def close_store(_app: web.Application) -> None:
+        store.close()
+
+    app.on_cleanup.append(close_store)
+    return app
+
+
+class HostApplication(BaseApplication):
+    """gunicorn, configured from code (no configuration file)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return host_app
+
+
+def serve_workers(
+    db_url: str,
+    pki: PkiPaths,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    access_log: bool = True,
+) -> None:
+    """Run the host in ``workers`` processes until SIGINT or SIGTERM (PostgreSQL only)."""
+    if db_url.startswith("sqlite"):
+        raise ValueError("several workers need PostgreSQL (SQLite: one process)")
+    from dmp_sandbox.store import Store
+
+    Store(db_url).close()  # migrations, once, before the workers start
+    os.environ[ENV_DB] = db_url
+    os.environ[ENV_PKI] = str(pki.root)
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": f"{HostWorker.__module__}.{HostWorker.__qualname__}",
+        "certfile": str(pki.host_cert),
+        "keyfile": str(pki.host_key),
+        "ca_certs": str(pki.client_cas),
+        "cert_reqs": ssl.CERT_REQUIRED,
+        "graceful_timeout": 10,
+        "timeout": 120,
+        "keepalive": 75,
+        "accesslog": "-" if access_log else None,
+        "proc_name": "dmp-sandbox",
+        "control_socket_disable": True,  # no control socket in the home directory
+    }
+    try:
+        HostApplication(options).run()
+    except SystemExit as stop:  # gunicorn's master exits once its workers are stopped
+        if stop.code not in (0, None):
+            raise
+
+
+__all__ = ["ENV_DB", "ENV_PKI", "HostApplication", "HostWorker", "host_app", "serve_workers"]

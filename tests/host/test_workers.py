@@ -1,0 +1,83 @@
+"""`dmp-sandbox serve --workers N`: gunicorn's master and N aiohttp workers on PostgreSQL.
+
+The workers are real processes (the master's children); requests spread over
+them still carry the professional's TLS client certificate to the host (each
+trace names the professional); SIGTERM stops everything cleanly; SQLite is
+refused with a French message (one writer: one process).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from dmp_sandbox.__main__ import main
+from dmp_sandbox.demo import demo_patients
+from dmp_sandbox.server import wait_ready
+from dmp_sandbox.store import Store
+from dmp_sandbox.training import TrainingEnv
+from tests.host.conftest import DURAND
+from tests.host.wire import ClientIdentity, TlsClient, client_context, td02_request
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in found.stdout.split()]
+
+
+def test_several_workers_on_postgresql(
+    training_env: TrainingEnv, durand: ClientIdentity, postgres_db_url: str
+) -> None:
+    assert main(["seed", "--demo", "--db", postgres_db_url]) == 0
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dmp_sandbox", "serve", "--dir", str(training_env.root),
+         "--db", postgres_db_url, "--port", str(port), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert wait_ready("127.0.0.1", port, 60)
+        context = client_context(training_env.pki.trust_roots, durand)
+        ins = demo_patients()[0].ins.value
+        for _ in range(6):  # new connections: the master hands them to either worker
+            reply = TlsClient(port, context).post(td02_request(DURAND, ins)[0])
+            assert reply.status == 200
+        workers = _children(proc.pid)
+        assert len(workers) == 2, workers
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "2 processus" in out and "arrêté" in out
+    assert ins not in err  # no patient data in the logs
+    with Store(postgres_db_url) as store:
+        traces = store.traces()
+    assert len(traces) == 6
+    assert {(t.outcome, t.professional_national_id) for t in traces} == {("OK", DURAND)}
+
+
+def test_several_workers_need_postgresql(
+    training_env: TrainingEnv, tmp_path: Path, capsys: object
+) -> None:
+    db = f"sqlite:///{tmp_path / 'one.db'}"
+    code = main(["serve", "--dir", str(training_env.root), "--db", db, "--workers", "2"])
+    assert code == 2
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "PostgreSQL" in err and "SQLite" in err
