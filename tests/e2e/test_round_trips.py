@@ -100,6 +100,10 @@ def test_td02_then_iti18_cost_what_the_protocol_requires(
     tmp_path: Path,
 ) -> None:
     pin, handshake_trips = CARDS[label]
+    # TLS 1.3 (CPS4): the host sends its session tickets right after the client's Finished;
+    # when the request reaches it just after, the proxy sees the tickets as a flight of
+    # their own (the client does not wait for them): one more counted, at most.
+    slack = 1 if handshake_trips == 1 else 0
     card = next(c for c in card_manager.list_cards() if c.token_label == label)
     session = card_manager.login(card, pin)
     signatures = Signatures(session)
@@ -109,9 +113,9 @@ def test_td02_then_iti18_cost_what_the_protocol_requires(
             assert client.test_existence(LEA.ins).state is DmpState.ACTIVE
             client.find_documents(default_query(LEA.ins))
             assert (proxy.stats.connections, proxy.stats.exchanges) == (1, 2)
-            assert proxy.stats.round_trips == handshake_trips + 2
+            first = proxy.stats.round_trips_by_connection[0]
+            assert handshake_trips + 2 <= first <= handshake_trips + 2 + slack
             assert signatures.count == 1
-        trips = proxy.stats.round_trips  # closing adds the TLS close_notify exchange
 
         # The client closed (as after a cancelled exchange), a new one for the same card
         # session: the TLS session is resumed, one round trip, nothing signed by the card.
@@ -119,8 +123,11 @@ def test_td02_then_iti18_cost_what_the_protocol_requires(
             assert client.test_existence(LEA.ins).state is DmpState.ACTIVE
             client.find_documents(default_query(LEA.ins))
             assert (proxy.stats.connections, proxy.stats.exchanges) == (2, 4)
-            assert proxy.stats.round_trips == trips + 1 + 2
+            second = proxy.stats.round_trips_by_connection[1]
+            assert 1 + 2 <= second <= 1 + 2 + slack
             assert signatures.count == 1
+            transport = client._http._transport  # type: ignore[attr-defined]
+            assert (transport.handshakes, transport.resumed) == (1, 1)
         # The host knew who asked on the resumed connection, as on the first one.
         national_id = session.practitioner.national_id
         traces = last_traces(host, 4)

@@ -84,6 +84,7 @@ class ProxyStats:
     # (a TLS 1.2 full handshake is 2, a resumed one or TLS 1.3's 1, each HTTP exchange 1;
     # the TCP handshake is not seen by the proxy).
     round_trips: int = 0
+    round_trips_by_connection: list[int] = field(default_factory=list)  # in connection order
     faults: list[str] = field(default_factory=list)  # modes applied, in order
     request_bytes: int = 0
     answer_bytes: int = 0
@@ -146,6 +147,7 @@ class _Connection:
         self.mode: Mode = Pass()
         self.answered = 0  # answer bytes forwarded in this exchange
         self.client_spoke = False  # the client sent something the host has not answered yet
+        self.number = 0  # its place among the proxy's connections (0 for the first)
 
     def close(self, *, reset: bool = False) -> None:
         with self.lock:
@@ -239,6 +241,7 @@ class _Connection:
                 with self.proxy._lock:
                     if self.client_spoke:
                         self.proxy.stats.round_trips += 1
+                        self.proxy.stats.round_trips_by_connection[self.number] += 1
                         self.client_spoke = False
                 if self.in_request and not self.answering:
                     self.answering = True
@@ -366,6 +369,8 @@ class FaultProxy:
                 return
             connection = _Connection(self, client)
             with self._lock:
+                connection.number = self.stats.connections
+                self.stats.round_trips_by_connection.append(0)
                 self.stats.connections += 1
                 self._connections = [c for c in self._connections if not c.closed]
                 self._connections.append(connection)
