@@ -34,6 +34,7 @@ class ConnectProxy:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._writers: set[asyncio.StreamWriter] = set()  # every open stream, closed at stop
 
     @property
     def url(self) -> str:
@@ -59,8 +60,17 @@ class ConnectProxy:
         try:
             loop.run_forever()
         finally:
+            # Nothing left behind: every relay cancelled, every socket closed.
             self._server.close()
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            for writer in list(self._writers):
+                writer.close()
             loop.run_until_complete(self._server.wait_closed())
+            loop.run_until_complete(asyncio.sleep(0.05))  # let the transports close
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
     def stop(self) -> None:
@@ -71,6 +81,16 @@ class ConnectProxy:
 
     # -- one client ---------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the proxy stops: end quietly (asyncio logs a cancelled handler)
+        finally:
+            writer.close()
+            self._writers.discard(writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
@@ -104,11 +124,16 @@ class ConnectProxy:
         except (OSError, ValueError):
             await self._answer(writer, 502, "Bad Gateway")
             return
-        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        await writer.drain()
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
+        self._writers.add(up_writer)
+        try:
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            await asyncio.gather(
+                self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            )
+        finally:
+            up_writer.close()
+            self._writers.discard(up_writer)
 
     async def _answer(self, writer: asyncio.StreamWriter, status: int, reason: str) -> None:
         writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\n\r\n".encode())
