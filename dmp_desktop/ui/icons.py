@@ -1,4 +1,5 @@
-"""The application's SVG icons (resources/icons), found next to the code or the checkout."""
+"""The application's SVG icons: package data (``dmp_desktop/resources/icons``), in the
+checkout as in an installed wheel."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPixmap
 
 _HERE = Path(__file__).resolve()
-ICON_DIRS: tuple[Path, ...] = (
-    _HERE.parents[1] / "resources" / "icons",  # installed package data
-    _HERE.parents[2] / "resources" / "icons",  # source checkout
-)
+ICON_DIRS: tuple[Path, ...] = (_HERE.parents[1] / "resources" / "icons",)
 
 
 def icon_path(name: str) -> Path | None:

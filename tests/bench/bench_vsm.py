@@ -38,7 +38,6 @@ from lxml import etree  # noqa: E402
 
 from dmp_desktop import xmlsafe  # noqa: E402
 from dmp_desktop.cda.render import render_html  # noqa: E402
-from dmp_desktop.cda.samples import full_summary, large_summary  # noqa: E402
 from dmp_desktop.cda.vsm import build_vsm, build_vsm_tree, parse_vsm  # noqa: E402
 from dmp_desktop.cda.xmlutil import serialize  # noqa: E402
 from dmp_desktop.domain.summary import MedicalSummary  # noqa: E402
@@ -48,6 +47,7 @@ from dmp_desktop.terminology import (  # noqa: E402
     import_bdpm,
     import_cim10,
 )
+from tests.support.cda_samples import full_summary, large_summary  # noqa: E402
 
 DEFAULT_XSD = (
     ROOT.parent / "shared" / "cda-kit" / "ans" / "infrastructure" / "cda" / "CDA_extended.xsd"

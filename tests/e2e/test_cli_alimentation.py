@@ -29,13 +29,13 @@ import pytest
 from PIL import Image
 
 from dmp_desktop.alimentation import build
-from dmp_desktop.cda.samples import minimal_summary, sample_author
 from dmp_desktop.domain.summary import summary_to_json
 from dmp_desktop.settings import Settings, save_settings
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
 from tests.conftest import require_cda_kit
+from tests.support.cda_samples import minimal_summary, sample_author
 from tests.unit.test_alimentation_support import identity, request
 
 pytestmark = pytest.mark.e2e

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf
-from dmp_desktop.cda.samples import minimal_pdf, sample_author, sample_patient
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_sandbox.demo import DemoPatient, demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.store import Store, utcnow
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cda_samples import minimal_pdf, sample_author, sample_patient
 from tests.support.cli import client_config, run_dmp
 
 pytestmark = pytest.mark.e2e

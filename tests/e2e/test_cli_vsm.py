@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from dmp_desktop.cda.examples import EXAMPLES_DIR
-from dmp_desktop.cda.samples import full_summary
 from dmp_desktop.cda.validation import validate_files
 from dmp_desktop.cli.main import Io, main
 from dmp_desktop.domain.summary import summary_from_json, summary_to_dict, summary_to_json
 from tests.conftest import require_cda_kit
+from tests.support.cda_samples import full_summary
 
 pytestmark = pytest.mark.e2e
 

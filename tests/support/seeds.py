@@ -25,7 +25,6 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
-from dmp_desktop.cda.samples import full_summary, minimal_pdf, minimal_summary
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.dmp import xds
 from dmp_desktop.dmp.client import DmpClient
@@ -39,6 +38,7 @@ from dmp_sandbox.host import DmpHost, TraceContext
 from dmp_sandbox.soap import FaultCode, SoapFault, fault_envelope
 from dmp_sandbox.store import Store
 from tests.conftest import DMP_MESSAGES, in_ci, shared_missing
+from tests.support.cda_samples import full_summary, minimal_pdf, minimal_summary
 
 DURAND = Practitioner(
     national_id="899700433153",

@@ -17,7 +17,6 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QColor, QImage
 
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
-from dmp_desktop.cda.samples import full_summary, minimal_pdf, sample_author, sample_patient
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import (
@@ -31,6 +30,7 @@ from dmp_desktop.domain.document import (
 )
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.settings import Settings
+from tests.support.cda_samples import full_summary, minimal_pdf, sample_author, sample_patient
 from tests.ui.fakes import FakeDmp, FakeDmpClient, make_ins
 
 REPOSITORY = "1.2.250.1.213.1.1.1.9"

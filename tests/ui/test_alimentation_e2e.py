@@ -14,7 +14,6 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.cda.samples import minimal_pdf
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
@@ -22,6 +21,7 @@ from dmp_desktop.ui.viewer import MessageTab
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cda_samples import minimal_pdf
 from tests.ui.conftest import log_in, real_window
 from tests.ui.test_upload_support import answer, choose_type, drop_files, write
 

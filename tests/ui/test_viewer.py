@@ -9,7 +9,6 @@ from pytestqt.qtbot import QtBot
 
 from dmp_desktop.cda.errors import CdaFormatError
 from dmp_desktop.cda.level1 import wrap_pdf, wrap_text
-from dmp_desktop.cda.samples import full_summary, minimal_pdf
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.domain.document import RetrievedDocument
 from dmp_desktop.errors import describe
@@ -23,6 +22,7 @@ from dmp_desktop.ui.viewer import (
     PdfTab,
     TextTab,
 )
+from tests.support.cda_samples import full_summary, minimal_pdf
 from tests.ui.consultation_fakes import _level1, entry, png_bytes
 
 

@@ -18,7 +18,6 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.cda.render import render_html
-from dmp_desktop.cda.samples import full_summary, minimal_summary, sample_author
 from dmp_desktop.cda.vsm import build_vsm, parse_vsm
 from dmp_desktop.domain.document import (
     Code,
@@ -53,6 +52,7 @@ from dmp_desktop.terminology import System
 from dmp_desktop.ui.vsm_editor import VsmEditor
 from dmp_desktop.ui.vsm_fields import CodedField, ConceptListModel
 from dmp_desktop.ui.vsm_sections import LifestyleEntry, ProblemEntry
+from tests.support.cda_samples import full_summary, minimal_summary, sample_author
 
 DURAND = CareProvider(
     Practitioner(

@@ -27,11 +27,11 @@ from dmp_desktop.alimentation import (
 )
 from dmp_desktop.alimentation.errors import UploadInvalidError
 from dmp_desktop.cda.level1 import extract_level1
-from dmp_desktop.cda.samples import minimal_summary, sample_author
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.domain.document import Code, DocumentStatus
 from dmp_desktop.errors import describe
 from dmp_desktop.messages import known
+from tests.support.cda_samples import minimal_summary, sample_author
 from tests.unit.test_alimentation_support import PDF, TODAY, identity, request
 from tests.unit.test_dmp_support import INS
 from tests.unit.test_dmp_xds import OTHER_INS

@@ -17,8 +17,8 @@ from dmp_desktop.cda.level1 import (
     wrap_pdf,
     wrap_text,
 )
-from dmp_desktop.cda.samples import minimal_pdf, minimal_summary
 from tests.conftest import CDA_KIT, require_shared
+from tests.support.cda_samples import minimal_pdf, minimal_summary
 
 NS = {"h": codes.NS_HL7}
 

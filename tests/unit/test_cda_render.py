@@ -9,10 +9,10 @@ import pytest
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
 from dmp_desktop.cda.render import render_html
-from dmp_desktop.cda.samples import full_summary, minimal_summary, variant_summaries
 from dmp_desktop.cda.vsm import build_vsm, preview_html
 from dmp_desktop.domain.summary import Problem
 from tests.conftest import CDA_KIT, require_shared
+from tests.support.cda_samples import full_summary, minimal_summary, variant_summaries
 
 KIT_EXAMPLES = CDA_KIT / "ans" / "ExemplesCDA"
 

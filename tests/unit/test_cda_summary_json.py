@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from dmp_desktop.cda.samples import full_summary, large_summary, minimal_summary
 from dmp_desktop.domain.patient import InsKind
 from dmp_desktop.domain.summary import (
     JSON_SCHEMA_ID,
@@ -27,6 +26,7 @@ from dmp_desktop.domain.summary import (
     summary_to_dict,
     summary_to_json,
 )
+from tests.support.cda_samples import full_summary, large_summary, minimal_summary
 
 EXAMPLE_JSON = Path(__file__).resolve().parents[2] / "docs" / "examples" / "vsm-ald-example.json"
 

@@ -15,12 +15,6 @@ from dmp_desktop.cda.errors import CdaFormatError, SummaryInvalidError
 from dmp_desktop.cda.examples import EXAMPLES_DIR, build_example
 from dmp_desktop.cda.examples import main as examples_main
 from dmp_desktop.cda.level1 import Level1Document, wrap_text
-from dmp_desktop.cda.samples import (
-    full_summary,
-    large_summary,
-    minimal_summary,
-    variant_summaries,
-)
 from dmp_desktop.cda.vsm import build_vsm, check_summary, parse_vsm
 from dmp_desktop.domain.summary import (
     Allergy,
@@ -36,6 +30,12 @@ from dmp_desktop.domain.summary import (
 )
 from dmp_desktop.errors import describe
 from tests.conftest import CDA_KIT, require_shared
+from tests.support.cda_samples import (
+    full_summary,
+    large_summary,
+    minimal_summary,
+    variant_summaries,
+)
 
 NS = {"h": codes.NS_HL7, "xsi": codes.NS_XSI}
 KIT_VSM = CDA_KIT / "ans" / "ExemplesCDA" / "VSM_1.4_2022.01.xml"

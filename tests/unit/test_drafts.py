@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.cda.samples import full_summary, minimal_summary, sample_author
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.patient import Ins, InsKind, nir_key
 from dmp_desktop.domain.summary import Gender, Problem, summary_to_dict
@@ -31,6 +30,7 @@ from dmp_desktop.services.drafts import (
 from dmp_desktop.services.operations import OperationRunner
 from dmp_desktop.settings import Settings
 from dmp_desktop.storage.secure import CorruptFileError, SecureStore
+from tests.support.cda_samples import full_summary, minimal_summary, sample_author
 
 REPO = Path(__file__).resolve().parents[2]
 AUTHOR_ID = sample_author().practitioner.national_id
@@ -228,7 +228,7 @@ _WRITER = textwrap.dedent(
     from PySide6.QtCore import QCoreApplication
 
     app = QCoreApplication([])
-    from dmp_desktop.cda.samples import minimal_summary, sample_author
+    from tests.support.cda_samples import minimal_summary, sample_author
     from dmp_desktop.domain.summary import Problem
     from dmp_desktop.services.drafts import (
         DraftAutosaver, DraftStore, PatientHeader, VsmDraft,
@@ -262,7 +262,7 @@ _WRITER = textwrap.dedent(
 _READER = textwrap.dedent(
     """
     import sys
-    from dmp_desktop.cda.samples import minimal_summary, sample_author
+    from tests.support.cda_samples import minimal_summary, sample_author
     from dmp_desktop.services.drafts import DraftStore
     from dmp_desktop.settings import Settings
 

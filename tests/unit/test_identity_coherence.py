@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 
 from dmp_desktop.alimentation.build import source_patient_info
-from dmp_desktop.cda.samples import minimal_summary, sample_patient
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.domain import Authorization, DmpState, DmpStatus, Ins, InsKind
 from dmp_desktop.domain.summary import Gender
@@ -34,6 +33,7 @@ from dmp_desktop.identity.traits import (
     InsIdentity,
     normalize_trait,
 )
+from tests.support.cda_samples import minimal_summary, sample_patient
 
 PATIENT = sample_patient()  # LEFEBVRE JULIEN ANDRÉ MARIE, M, 1982-11-02, 69383
 REFERENCE = from_document_patient(PATIENT, source=IdentitySource.INSI, qualified=True)

@@ -33,13 +33,13 @@ from dmp_desktop.cda.patient_space import (
     read_items,
 )
 from dmp_desktop.cda.render import render_html
-from dmp_desktop.cda.samples import minimal_pdf
 from dmp_desktop.cda.validation import ValidationReport
 from dmp_desktop.cda.xmlutil import first
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.summary import Gender, PatientIdentity
 from dmp_desktop.xmlsafe import parse
 from tests.conftest import require_shared
+from tests.support.cda_samples import minimal_pdf
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
 AT = dt.datetime(2026, 11, 2, 10, 30, tzinfo=PARIS)

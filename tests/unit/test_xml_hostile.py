@@ -26,7 +26,6 @@ from dmp_desktop import xmlsafe
 from dmp_desktop.cda.errors import CdaError
 from dmp_desktop.cda.level1 import extract_level1, wrap_pdf
 from dmp_desktop.cda.render import render_html
-from dmp_desktop.cda.samples import minimal_pdf, minimal_summary
 from dmp_desktop.cda.vsm import parse_vsm
 from dmp_desktop.dmp import xades, xds
 from dmp_desktop.dmp.mtom import MimePart, build_mtom, parse_mtom
@@ -38,6 +37,7 @@ from dmp_sandbox.auth import CertIdentity
 from dmp_sandbox.host import DmpHost, HostResponse, TraceContext
 from dmp_sandbox.store import Store
 from dmp_sandbox.xades_verify import SubmissionSignatureError, read_unverified
+from tests.support.cda_samples import minimal_pdf, minimal_summary
 from tests.support.hostile import (
     CANARY,
     REFUSED_BY_XMLSAFE,

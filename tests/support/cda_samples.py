@@ -1,4 +1,4 @@
-"""Made-up summaries for tests, demos and the editor preview (test identities only).
+"""Made-up summaries for the tests and benchmarks (test identities only; not shipped).
 
 The patient is a training-host test INS (root 1.2.250.1.213.1.4.10) and the
 professionals are the training cards' test RPPS numbers; every name is
