@@ -404,6 +404,23 @@ _CATALOGUE: dict[str, str] = {
         "le certificat du fichier PKCS#12 n'est pas un certificat de structure "
         "(identifiant de structure absent)."
     ),
+    # --- the DMP's status, as the doctor reads it ---
+    "status.none": "Ce patient n'a pas de DMP.",
+    "status.closed": "Le DMP de ce patient a été fermé.",
+    "status.closed_on": "Le DMP de ce patient a été fermé le {date}.",
+    "status.active": "Le patient a un DMP actif.",
+    "status.treating_physician": "Vous êtes son médecin traitant DMP.",
+    "status.minor": "Patient mineur : le DMP est géré par ses représentants légaux.",
+    "status.authorization.valid": "Vous avez une autorisation d'accès valide.",
+    "status.authorization.none": (
+        "Vous n'avez pas encore d'autorisation d'accès : demandez au patient son consentement."
+    ),
+    "status.authorization.expired": (
+        "Votre autorisation d'accès a expiré : demandez à nouveau le consentement du patient."
+    ),
+    "status.authorization.blocked": (
+        "Le patient vous a bloqué : vous ne pouvez pas accéder à son DMP."
+    ),
     # --- local files ---
     "storage.key_unavailable": (
         "Aucun trousseau de clés système n'est disponible pour chiffrer les données "

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from dmp_desktop import __version__
 from dmp_desktop.cli import vsm as vsm_cli
 from dmp_desktop.dates import fr_date
-from dmp_desktop.domain.dmp_status import AUTHORIZATION_TEXT, DmpState, DmpStatus
+from dmp_desktop.domain.dmp_status import DmpState, DmpStatus, authorization_text
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import (
     CardError,
@@ -183,7 +183,7 @@ def _status_text(status: DmpStatus) -> str:
     if status.state is DmpState.ACTIVE and status.authorization:
         lines.append(
             f"Autorisation : {status.authorization.value} — "
-            f"{AUTHORIZATION_TEXT[status.authorization]}"
+            f"{authorization_text(status.authorization)}"
         )
         lines.append(f"Médecin traitant DMP : {'oui' if status.treating_physician else 'non'}")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from datetime import date
 
 from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.patient import Ins
+from dmp_desktop.messages import text
 
 
 class DmpState(enum.Enum):
@@ -40,29 +41,30 @@ class DmpStatus:
     observations: dict[str, str] = field(default_factory=dict)
 
     def summary_fr(self) -> str:
-        """One plain French sentence a doctor reads at a glance."""
+        """One plain French sentence a doctor reads at a glance (translated, see messages)."""
         if self.state is DmpState.NONE:
-            return "Ce patient n'a pas de DMP."
+            return text("status.none")
         if self.state is DmpState.CLOSED:
-            when = f" le {fr_date(self.closure_date)}" if self.closure_date else ""
-            return f"Le DMP de ce patient a été fermé{when}."
-        parts = ["Le patient a un DMP actif."]
-        parts.append(AUTHORIZATION_TEXT.get(self.authorization, ""))
+            if self.closure_date:
+                return text("status.closed_on", date=fr_date(self.closure_date))
+            return text("status.closed")
+        parts = [text("status.active"), authorization_text(self.authorization)]
         if self.treating_physician:
-            parts.append("Vous êtes son médecin traitant DMP.")
+            parts.append(text("status.treating_physician"))
         if self.minor:
-            parts.append("Patient mineur : le DMP est géré par ses représentants légaux.")
+            parts.append(text("status.minor"))
         return " ".join(p for p in parts if p)
 
 
-AUTHORIZATION_TEXT: dict[Authorization | None, str] = {
-    Authorization.VALIDE: "Vous avez une autorisation d'accès valide.",
-    Authorization.NON_EXISTE: (
-        "Vous n'avez pas encore d'autorisation d'accès : demandez au patient son consentement."
-    ),
-    Authorization.EXPIRE: (
-        "Votre autorisation d'accès a expiré : demandez à nouveau le consentement du patient."
-    ),
-    Authorization.INTERDIT: ("Le patient vous a bloqué : vous ne pouvez pas accéder à son DMP."),
-    None: "",
+_AUTHORIZATION_IDS: dict[Authorization, str] = {
+    Authorization.VALIDE: "status.authorization.valid",
+    Authorization.NON_EXISTE: "status.authorization.none",
+    Authorization.EXPIRE: "status.authorization.expired",
+    Authorization.INTERDIT: "status.authorization.blocked",
 }
+
+
+def authorization_text(authorization: Authorization | None) -> str:
+    """What the professional's authorisation means, in one French sentence ("" if unknown)."""
+    message_id = _AUTHORIZATION_IDS.get(authorization) if authorization else None
+    return text(message_id) if message_id else ""
