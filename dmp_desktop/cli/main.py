@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     from dmp_desktop.cli import admin_data
 
     admin_data.add_parsers(sub, _card_options)
+    from dmp_desktop.cli import essentials
+
+    essentials.add_parser(sub, _card_options)
 
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
@@ -320,6 +323,14 @@ def main(
             return alimentation.run(args, settings, io, open_dmp)
         if args.command == "cards":
             return cmd_cards(args, settings, io)
+        if args.command == "essentials":
+            from dmp_desktop.cli import essentials
+
+            if open_dmp is None:
+                from dmp_desktop.connect import open_dmp as default_open
+
+                open_dmp = default_open
+            return essentials.run(args, settings, io, open_dmp)
         from dmp_desktop.cli import records
 
         if args.command in records.COMMANDS:
