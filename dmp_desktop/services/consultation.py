@@ -307,6 +307,8 @@ class ConsultationService(QObject):
     documentLoading = Signal(object)  # DocumentEntry
     documentReady = Signal(object, object)  # DocumentEntry, Viewable
     documentFailed = Signal(object, str)  # DocumentEntry, French message
+    # Every retrieval, read-ahead included (emitted from the worker): « L'essentiel » reads it.
+    documentRetrieved = Signal(object, object)  # DocumentEntry, RetrievedDocument
     authorizationRecorded = Signal(object)  # Ins: check the status again
     authorizationFailed = Signal(str)
     busyChanged = Signal(bool)  # an authorisation is being recorded
@@ -768,6 +770,7 @@ class ConsultationService(QObject):
 
         def work(client: DmpClientLike) -> Viewable:
             document = client.retrieve_document(entry, purpose=access.purpose, reason=access.reason)
+            self.documentRetrieved.emit(entry, document)
             return prepare(document)
 
         op = self._dmp.call(

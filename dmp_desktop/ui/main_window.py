@@ -41,6 +41,7 @@ from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.card_screen import CardScreen
 from dmp_desktop.ui.document_actions import DocumentActions
 from dmp_desktop.ui.emergency_dialog import EmergencyBanner
+from dmp_desktop.ui.essentials_feature import EssentialsFeature
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.pin_dialog import PinDialog
 from dmp_desktop.ui.record_panel import RecordActions
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self.vsm = VsmFeature(self)  # the medical summary editor (Ctrl+Shift+S)
+        self.essentials = EssentialsFeature(self)  # « L'essentiel » above the list (Ctrl+E)
         self.alimentation = DocumentActions(self)  # uploads (Ctrl+U), outbox, document changes
         self.record = RecordActions(self)  # the record's life: create, authorisations, close
         self._build_menus()

@@ -374,7 +374,7 @@ class VsmEditor(QWidget):
     importRequested = Signal()
     refreshed = Signal()  # the messages are up to date (the preview follows)
     previewUpdated = Signal()  # the preview shows the summary as it was last refreshed
-    started = Signal(str)  # where the content came from: "draft", "dmp", "new"
+    started = Signal(str)  # where the content came from: "draft", "dmp", "new", "essentials"
     sendRequested = Signal()  # « Envoyer au DMP »: the window's alimentation sends the VSM
 
     def __init__(
@@ -688,6 +688,20 @@ class VsmEditor(QWidget):
         elif not self._drafts_problem:
             self._set_origin(Tone.INFO, self.tr("Nouvelle synthèse."))
         self.started.emit(origin)
+
+    def start_prefilled(self, fill: Callable[[MedicalSummary], MedicalSummary], note: str) -> None:
+        """Open on a new summary that ``fill`` completes (« Préparer la synthèse » of L'essentiel).
+
+        Nothing of a draft or of the DMP's last VSM: the doctor chose these lines.
+        """
+        header = self._header
+        base = MedicalSummary(
+            patient=header.stand_in(), author=self.author, effective_time=now_paris()
+        )
+        self._fill(header, fill(base), {})
+        self.origin = "essentials"
+        self._set_origin(Tone.INFO, note)
+        self.started.emit("essentials")
 
     def load_draft(self, draft: VsmDraft) -> None:
         header = draft.header

@@ -11,6 +11,7 @@ the editor at once; closing the window saves it too.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -19,7 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from dmp_desktop.cda import valuesets
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.practitioner import Practitioner
-from dmp_desktop.domain.summary import CareProvider, CareStructure
+from dmp_desktop.domain.summary import CareProvider, CareStructure, MedicalSummary
 from dmp_desktop.errors import DmpDesktopError, describe
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.drafts import DEFAULT_AUTOSAVE_MS, DraftStore, PatientHeader
@@ -72,7 +73,7 @@ class VsmFeature(QObject):
         self.act_open.setStatusTip(
             self.tr("Rédiger ou mettre à jour la synthèse médicale du patient affiché")
         )
-        self.act_open.triggered.connect(self.open_editor)
+        self.act_open.triggered.connect(lambda: self.open_editor())
         self.act_open.setEnabled(False)
         window.addAction(self.act_open)  # works whichever widget has the focus
 
@@ -119,7 +120,11 @@ class VsmFeature(QObject):
         status = getattr(panel, "shown_status", None)
         return status if isinstance(status, DmpStatus) else None
 
-    def open_editor(self) -> VsmEditor | None:
+    def open_editor(
+        self, prefill: tuple[Callable[[MedicalSummary], MedicalSummary], str] | None = None
+    ) -> VsmEditor | None:
+        """Open the editor for the patient shown; ``prefill`` (a filler and its note in
+        French) starts a new summary from lines of L'essentiel instead of the draft or the DMP."""
         window = self.window
         practitioner = window.card_service.practitioner
         if window.card_service.session is None or practitioner is None:
@@ -135,7 +140,9 @@ class VsmFeature(QObject):
             )
             return None
         if self.editor is not None:
-            if self.editor.current_header().ins == status.ins:
+            if prefill is not None:
+                self.close_editor()  # its draft is saved; the doctor starts from chosen lines
+            elif self.editor.current_header().ins == status.ins:
                 window.stack.setCurrentWidget(self.editor)
                 return self.editor
             self.close_editor()
@@ -159,7 +166,10 @@ class VsmFeature(QObject):
         self.editor = editor
         window.stack.addWidget(editor)
         window.stack.setCurrentWidget(editor)
-        editor.start()
+        if prefill is not None:
+            editor.start_prefilled(*prefill)
+        else:
+            editor.start()
         editor.focus_first_field()
         return editor
 

@@ -122,6 +122,11 @@ class EssentialsSession:
         self.opened = False
 
     # -- the cache (worker threads) ---------------------------------------------------------------
+    def attach(self, cache: EssentialsCache | None) -> None:
+        """The cache to use, when it could only be opened later (off the UI thread)."""
+        if not self.opened:
+            self._cache = cache
+
     def open(self) -> None:
         """Read what earlier visits cached (blocking: file and keyring)."""
         if self._cache is None:

@@ -1,0 +1,206 @@
+"""« L'essentiel » in the window, over a stub DMP holding Léa's structured documents.
+
+Nothing retrieved until the doctor asks (or opens a document), lines as documents arrive,
+Entrée opens a line's source, Ctrl+E, « Préparer la synthèse » with each line confirmed,
+cleared with the card."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog
+from pytestqt.qtbot import QtBot
+
+from dmp_actors.structured_documents import FORMATS
+from dmp_desktop.domain.document import Code
+from dmp_desktop.essentials.model import Category, Line
+from dmp_desktop.settings import Settings
+from dmp_desktop.ui.essentials_feature import PrepareDialog
+from dmp_desktop.ui.essentials_model import LineRole, SourceIdRole
+from dmp_desktop.ui.main_window import MainWindow
+from tests.ui.conftest import WindowFactory
+from tests.ui.consultation_fakes import AUTHORISED, ConsultationDmp, entry
+from tests.ui.fakes import FakeCardManager, ui_settings
+from tests.ui.test_consultation import check_and_list, open_window
+from tests.unit.test_structured_documents import NOW, lea_documents
+
+P = "1.2.250.1.999.7."
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return dataclasses.replace(ui_settings(), data_dir=str(tmp_path / "data"))
+
+
+def structured_ids() -> list[str]:
+    return [f"{P}{i}" for i, _ in enumerate(lea_documents(), 1)]
+
+
+@pytest.fixture
+def dmp() -> ConsultationDmp:
+    fake = ConsultationDmp()
+    today = dt.date.today()
+    for index, doc in enumerate(lea_documents(), 1):
+        code, scheme, display = FORMATS[doc.kind]
+        listed = dataclasses.replace(
+            entry(
+                f"{P}{index}",
+                doc.title,
+                days_ago=doc.days_ago + (today - NOW.date()).days,
+                type_code=(doc.type_code, doc.title),
+            ),
+            format_code=Code(code, display, scheme),
+        )
+        fake.add(AUTHORISED, listed, doc.content)
+    return fake
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: ConsultationDmp,
+) -> MainWindow:
+    return open_window(qtbot, make_window, settings, fake_cards, dmp)
+
+
+def wait_view(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.essentials.service.view is not None, timeout=10000)
+
+
+def load_all(qtbot: QtBot, window: MainWindow) -> None:
+    pane = window.essentials.pane
+    with qtbot.waitSignal(window.essentials.service.loadingChanged, timeout=30000) as blocker:
+        qtbot.mouseClick(pane.load_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [True]
+    qtbot.waitUntil(lambda: not window.essentials.service.loading, timeout=30000)
+
+
+def lines(window: MainWindow) -> list[Line]:
+    return window.essentials.pane.model.lines()
+
+
+def test_nothing_is_retrieved_until_the_doctor_asks(
+    qtbot: QtBot, window: MainWindow, dmp: ConsultationDmp
+) -> None:
+    check_and_list(qtbot, window, AUTHORISED)
+    wait_view(qtbot, window)
+    pane = window.essentials.pane
+    assert pane.isVisible()
+    assert dmp.retrievals == []  # the list only: no silent download
+    view = window.essentials.service.view
+    assert view is not None and view.unread == len(lea_documents())
+    assert not lines(window)
+    assert pane.load_button.isVisible() and pane.load_button.isEnabled()
+    assert pane.load_button.text() == f"&Charger les documents structurés ({view.unread})"
+    assert "pas encore lu(s)" in pane.unread_label.text()
+
+    load_all(qtbot, window)
+    retrieved = sorted(uid for uid, *_ in dmp.retrievals)
+    assert retrieved == sorted(structured_ids())  # each once, the structured ones only
+    assert not pane.load_button.isVisible()
+    labels = [line.label for line in lines(window)]
+    assert "HbA1c" in labels and "Diabète de type 1" in labels
+    assert pane.summary_label.text().startswith(f"lu dans {len(lea_documents())} document(s)")
+    assert "⚠ 2 point(s) où les sources divergent" in pane.summary_label.text()
+    assert not pane.prepare_button.isEnabled()
+
+
+def test_a_document_opened_from_the_list_feeds_the_pane(
+    qtbot: QtBot, window: MainWindow, dmp: ConsultationDmp
+) -> None:
+    check_and_list(qtbot, window, AUTHORISED)
+    wait_view(qtbot, window)
+    ips = next(
+        uid for uid, d in zip(structured_ids(), lea_documents(), strict=True) if d.kind == "ips-fr"
+    )
+    listing = window.consultation.documents
+    assert listing is not None
+    ips_entry = next(e for e in listing.entries if e.unique_id == ips)
+    service = window.essentials.service
+    with qtbot.waitSignal(
+        service.essentialsReady, timeout=10000, check_params_cb=lambda v: v.essentials.lines != ()
+    ):
+        window.workspace.open_document(ips_entry)
+    assert [uid for uid, *_ in dmp.retrievals] == [ips]  # what the doctor opened, nothing else
+    view = service.view
+    assert view is not None and view.unread == len(lea_documents()) - 1
+    assert {line.source.unique_id for line in lines(window)} == {ips}
+    assert "Personne de confiance : Claire MOREAU" in [line.label for line in lines(window)]
+
+
+def test_keyboard_ctrl_e_then_enter_opens_the_source(
+    qtbot: QtBot, window: MainWindow, dmp: ConsultationDmp
+) -> None:
+    check_and_list(qtbot, window, AUTHORISED)
+    wait_view(qtbot, window)
+    load_all(qtbot, window)
+    pane = window.essentials.pane
+    window.essentials.act_focus.trigger()  # Ctrl+E
+    tree = pane.tree
+    assert QApplication.focusWidget() is tree
+    assert pane.current_line() is not None  # the first line is current
+    pane.filter_edit.setText("hba1c")
+    first = pane.first_line_index()
+    tree.setCurrentIndex(first)
+    hba1c = pane.current_line()
+    assert hba1c is not None and hba1c.label == "HbA1c"
+    tree.setFocus()
+    before = len(dmp.retrievals)
+    with qtbot.waitSignal(window.consultation.documentReady, timeout=10000) as blocker:
+        qtbot.keyClick(tree, Qt.Key.Key_Return)
+    opened, _viewable = blocker.args
+    assert opened.unique_id == hba1c.source.unique_id == pane.proxy.data(first, SourceIdRole)
+    assert len(dmp.retrievals) == before + 1
+    assert window.workspace.viewer.isVisible()
+
+
+def test_prepare_the_synthesis_with_each_line_confirmed(qtbot: QtBot, window: MainWindow) -> None:
+    check_and_list(qtbot, window, AUTHORISED)
+    wait_view(qtbot, window)
+    load_all(qtbot, window)
+    pane = window.essentials.pane
+    model = pane.model
+    wanted = {"Diabète de type 1", "HbA1c"}
+    for line in model.lines():
+        if line.label in wanted or line.label.startswith("LANTUS"):
+            model.set_checked(line, True)
+    assert pane.prepare_button.isEnabled()
+    qtbot.mouseClick(pane.prepare_button, Qt.MouseButton.LeftButton)
+    dialog = window.essentials.dialog
+    assert isinstance(dialog, PrepareDialog)
+    assert len(dialog.checks) == 3
+    assert not dialog.ok_button.isEnabled()  # nothing pre-ticked: the doctor confirms each
+    for box in dialog.checks:
+        if not box.text().startswith("HbA1c"):
+            box.setChecked(True)
+    assert dialog.ok_button.isEnabled()
+    assert dialog.ok_button.text() == "&Ouvrir la synthèse (2 élément(s))"
+    dialog.done(QDialog.DialogCode.Accepted)
+    editor = window.vsm.editor
+    assert editor is not None and editor.origin == "essentials"
+    summary = editor.current_summary()
+    assert [p.cim10 for p in summary.active_problems] == ["E10.9"]
+    assert [t.cis for t in summary.treatments] == ["65979151"]
+    assert summary.results == []  # not confirmed: not taken
+
+
+def test_cleared_with_the_patient_and_the_card(
+    qtbot: QtBot, window: MainWindow, fake_cards: FakeCardManager
+) -> None:
+    check_and_list(qtbot, window, AUTHORISED)
+    wait_view(qtbot, window)
+    load_all(qtbot, window)
+    assert lines(window)
+    model = window.essentials.pane.model
+    assert model.data(model.index(0, 0)).startswith(Category.PROBLEMS.label)
+    assert isinstance(model.data(model.index(0, 0, model.index(0, 0)), LineRole), Line)
+    window.consultation.end_session()
+    assert window.essentials.service.view is None
+    assert model.rowCount() == 0
