@@ -696,7 +696,7 @@ class VsmEditor(QWidget):
         """
         header = self._header
         base = MedicalSummary(
-            patient=header.stand_in(), author=self.author, effective_time=now_paris()
+            patient=header.stand_in(), author=self.author, effective_time=paris_now()
         )
         self._fill(header, fill(base), {})
         self.origin = "essentials"
