@@ -183,11 +183,23 @@ def canned_host(pki: Any, answers: Mapping[str, Path]) -> Iterator[str]:
         ports.close()
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (MB)."""
-    import resource
+def reset_peak_rss() -> None:
+    """Start counting this process's peak resident memory afresh (Linux ``clear_refs``).
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Needed in a child process: ``ru_maxrss`` keeps the peak of the parent's memory
+    inherited at fork, across exec.
+    """
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since :func:`reset_peak_rss` (MB, ``VmHWM``)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def rss_mb() -> float:
@@ -205,6 +217,7 @@ __all__ = [
     "interleave",
     "load_average",
     "peak_rss_mb",
+    "reset_peak_rss",
     "rss_mb",
     "summary",
     "timed",
