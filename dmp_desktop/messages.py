@@ -685,6 +685,80 @@ _CATALOGUE: dict[str, str] = {
         "l'envoi). Le document reste dans la boîte d'envoi : à la reprise, le logiciel "
         "vérifiera d'abord s'il est déjà dans le DMP, pour ne jamais l'envoyer deux fois."
     ),
+    # --- the use cases' rules (dmp_desktop.usecases) ---
+    "usecase.refused": "Cette action n'est pas possible pour ce dossier.",
+    "usecase.consent.access": (
+        "Rien n'a été enregistré : confirmez d'abord que le patient consent à ce que vous "
+        "accédiez à son DMP."
+    ),
+    "usecase.consent.creation": (
+        "Recueillez d'abord le consentement du patient à la création de son DMP : rien n'a "
+        "été envoyé."
+    ),
+    "usecase.consent.legal_representative": (
+        "Patient mineur : recueillez le consentement de son représentant légal (nom, prénom "
+        "et accord) : rien n'a été envoyé."
+    ),
+    "usecase.emergency.purpose": (
+        "Choisissez le mode d'accès en urgence : bris de glace ou centre 15."
+    ),
+    "usecase.emergency.reason_missing": (
+        "Un accès en urgence exige son motif (au moins {min} caractères) : il est transmis "
+        "au DMP, tracé et communiqué au patient."
+    ),
+    "usecase.emergency.reason_too_short": (
+        "Le motif de l'accès en urgence est trop court : au moins {min} caractères. Il est "
+        "tracé et communiqué au patient."
+    ),
+    "usecase.emergency.reason_too_long": (
+        "Le motif de l'accès en urgence ne peut pas dépasser {max} caractères."
+    ),
+    "usecase.emergency.reason_without_emergency": (
+        "Un motif ne s'indique que pour un accès en urgence."
+    ),
+    "usecase.emergency.not_possible": "L'accès en urgence n'est pas possible pour ce dossier.",
+    "usecase.upload.no_card": (
+        "Connectez-vous avec votre carte CPS pour envoyer un document au DMP."
+    ),
+    "usecase.upload.no_status": (
+        "Vérifiez d'abord le DMP du patient (Ctrl+L, INS, Entrée) : le document est "
+        "envoyé au patient affiché."
+    ),
+    "usecase.upload.no_dmp": "Ce patient n'a pas de DMP : aucun document ne peut y être envoyé.",
+    "usecase.upload.closed": "Le DMP de ce patient est fermé : il n'accepte plus de documents.",
+    "usecase.upload.blocked": (
+        "Le patient vous a bloqué : vous ne pouvez pas envoyer de document dans son DMP."
+    ),
+    "usecase.upload.no_authorisation": (
+        "Pour envoyer un document, il faut l'autorisation d'accès du patient : répondez "
+        "d'abord à la question du consentement."
+    ),
+    "usecase.objection": (
+        "Le patient s'est opposé à l'envoi de ce document au DMP (opposition enregistrée le "
+        "{date}) : il ne sera pas envoyé."
+    ),
+    "usecase.outbox.not_yours": (
+        "Cet envoi en attente a été préparé avec la carte d'un autre professionnel : seul "
+        "son auteur peut le voir, l'envoyer ou y renoncer."
+    ),
+    "usecase.document_not_found": (
+        "Aucun document de ce DMP ne porte cet identifiant, ou il ne vous est pas "
+        "accessible. Vérifiez l'identifiant dans la liste des documents."
+    ),
+    "usecase.invalid_type_filter": "Code de type de document invalide : « {value} ».",
+    "usecase.no_dmp": "Ce patient n'a pas de DMP.",
+    "usecase.closure.kind": (
+        "Choisissez le motif de la fermeture : demande du patient, décès ou autre."
+    ),
+    "usecase.closure.too_short": (
+        "Le motif de la fermeture est obligatoire ({min} caractères au moins) : rien n'a "
+        "été envoyé."
+    ),
+    "usecase.closure.too_long": ("Le motif de la fermeture ne peut pas dépasser {max} caractères."),
+    "usecase.summary_other_patient": (
+        "La synthèse concerne un autre patient que celui indiqué (INS différent) : rien "
+        "n'a été envoyé."
+    ),
     # --- terminologies ---
     "terminology.import.missing": (
         "Le fichier {name} est introuvable. Choisissez le fichier téléchargé (ATIH : "

@@ -5,13 +5,15 @@ store (:class:`~dmp_desktop.storage.secure.SecureStore`) before anything is
 sent, and stays there, visible, until the DMP confirmed it or the user
 discarded it::
 
-    add()       -> PENDING            (validated; unique ids fixed once and for all)
+    add()       -> PENDING            (validated; unique ids fixed once and for all; owned by
+                                       the card holder who prepared it)
     send()      -> SENT_UNCONFIRMED   (written *before* the request leaves)
                 -> CONFIRMED          (the DMP answered success: the item is removed)
                 -> PENDING            (the DMP refused, or the card failed before sending:
                                        nothing was stored; the error is kept for display)
-    discard()   -> DISCARDED          (the user's choice: the item is removed)
-    record_objection()                (the patient objects: removed, and never sent)
+    discard()   -> DISCARDED          (the user's choice, or the patient's objection: the item
+                                       is removed; the objection itself is kept by the use case,
+                                       :mod:`dmp_desktop.usecases.upload`)
 
 A request whose answer never came (connection dropped, time-out, crash,
 card pulled) leaves the item SENT_UNCONFIRMED. Before any new attempt,
@@ -23,8 +25,9 @@ way. The document's unique id is the CDA's ``id`` and the XDS ``uniqueId``.
 
 The CDA is built at the first attempt (it needs the card holder and, for a
 replacement, the replaced document's ``setId``) and kept with the item, so
-that every later attempt sends the same bytes. Only the professional who
-prepared an item may send it.
+that every later attempt sends the same bytes. An item belongs to the card
+holder who prepared it (``author_id``): only they may send it; the use cases
+(:mod:`dmp_desktop.usecases.upload`) also show and discard only their own.
 
 Plain Python, no Qt: the window calls it from worker threads (one lock
 serialises sends), the CLI directly.
@@ -114,7 +117,9 @@ class OutboxItem:
     updated_at: datetime
     attempts: int = 0
     last_error: str | None = None  # code of the last failure (never health data)
-    author_id: str | None = None  # national id of who prepared it (set at the first attempt)
+    # National id of the card holder who prepared it (None: an item of an older version,
+    # claimed by the first card holder who sends it).
+    author_id: str | None = None
     entry: DocumentEntry | None = None  # once confirmed
 
     @property
@@ -346,19 +351,20 @@ class Outbox:
 
     # -- changes by the user ------------------------------------------------------------------
 
-    def add(self, req: UploadRequest) -> OutboxItem:
+    def add(self, req: UploadRequest, *, author_id: str | None = None) -> OutboxItem:
         """Keep ``req`` for sending (validated first: raises UploadInvalidError).
 
+        ``author_id``: the national id of the card holder preparing it (its owner).
         Adding the same document again (same patient, type, bytes and replaced
-        document) while the first one still waits returns the waiting item:
-        a double click never makes two uploads.
+        document, same owner) while the first one still waits returns the waiting
+        item: a double click never makes two uploads.
         """
         require_valid(req)
         data = req.data()
         req = replace(req, source=data)
         with self._lock:
             for waiting in self.items():
-                if _same_upload(waiting.request, req):
+                if waiting.author_id == author_id and _same_upload(waiting.request, req):
                     log.info("outbox %s: same document already waiting", waiting.id)
                     return waiting
         now = self._clock()
@@ -372,6 +378,7 @@ class Outbox:
             unique_id=unique_id,
             created_at=now,
             updated_at=now,
+            author_id=author_id,
         )
         record = _Record(item, submission_unique_id=new_oid(), signature_unique_id=new_oid())
         with self._lock:
@@ -386,15 +393,6 @@ class Outbox:
                 raise OutboxItemGoneError()
             self._store.delete(self._name(item_id))
         log.info("outbox %s discarded", item_id)
-
-    def record_objection(self, item_id: str) -> None:
-        """The patient objects to this document being sent: it is removed and never sent."""
-        with self._lock:
-            record = self._load(item_id)
-            if record is None:
-                raise OutboxItemGoneError()
-            self._store.delete(self._name(item_id))
-        log.info("outbox %s withdrawn: patient objection", item_id)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -457,21 +455,6 @@ class Outbox:
             except DmpDesktopError:
                 entry = None  # registered (the DMP said so); the listing can wait
             return self._confirm(record, entry or _local_entry(submission, req))
-
-    def resume(
-        self, client: DocumentClient, session: Signer
-    ) -> list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]]:
-        """Send every waiting item this professional prepared (or nobody yet): one result each."""
-        results: list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]] = []
-        mine = session.practitioner.national_id
-        for item in self.items():
-            if item.author_id not in (None, mine):
-                continue
-            try:
-                results.append((item, self.send(item, client, session)))
-            except DmpDesktopError as exc:
-                results.append((item, exc))
-        return results
 
     def _prepare(
         self, record: _Record, client: DocumentClient, practitioner: Practitioner

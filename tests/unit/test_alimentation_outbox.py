@@ -147,17 +147,17 @@ def test_card_removed_before_sending_leaves_it_pending(tmp_path: Path) -> None:
     assert fake.requests == []
 
 
-def test_discard_objection_and_invalid_requests(tmp_path: Path) -> None:
+def test_discard_and_invalid_requests(tmp_path: Path) -> None:
     outbox = _outbox(tmp_path)
     with pytest.raises(UploadInvalidError):
         outbox.add(request(identity=None))
     assert outbox.items() == []
     kept = outbox.add(request(title="A"))
-    objected = outbox.add(request(title="B", source=b"%PDF-1.4 other"))
-    outbox.record_objection(objected.id)
+    discarded = outbox.add(request(title="B", source=b"%PDF-1.4 other"))
+    outbox.discard(discarded.id)
     fake = FakeDmp()
     with fake.client() as client, pytest.raises(OutboxItemGoneError):
-        outbox.send(objected, client, SoftSigner())
+        outbox.send(discarded, client, SoftSigner())
     assert fake.requests == []  # never sent
     outbox.discard(kept.id)
     assert outbox.items() == []
@@ -178,17 +178,18 @@ def test_the_same_document_twice_is_one_upload(tmp_path: Path) -> None:
 
 def test_only_who_prepared_it_sends_it(tmp_path: Path) -> None:
     outbox, fake = _outbox(tmp_path), FakeDmp(next_upload=["drop"])
-    item = outbox.add(request())
+    durand = SoftSigner()
+    item = outbox.add(request(), author_id=durand.practitioner.national_id)
+    assert item.author_id == durand.practitioner.national_id  # owned from the start
     with fake.client() as client, pytest.raises(UploadUnconfirmedError):
-        outbox.send(item, client, SoftSigner())
+        outbox.send(item, client, durand)
     martin = SoftSigner(doctor(national_id="899700433160", family_name="MARTIN", given_name="Paul"))
-    with fake.client(martin.practitioner) as client:
-        with pytest.raises(NotAuthorError):
-            outbox.send(outbox.items()[0], client, martin)
-        assert outbox.resume(client, martin) == []  # not offered to another card
+    with fake.client(martin.practitioner) as client, pytest.raises(NotAuthorError):
+        outbox.send(outbox.items()[0], client, martin)
     with fake.client() as client:
-        ((done, result),) = outbox.resume(client, SoftSigner())
-    assert done.id == item.id and result.unique_id == item.unique_id  # type: ignore[union-attr]
+        done = outbox.send(outbox.items()[0], client, durand)
+    assert done.unique_id == item.unique_id
+    assert outbox.items() == []
 
 
 def test_replacement_reads_the_old_set_id(tmp_path: Path) -> None:

@@ -1,0 +1,241 @@
+"""Listing and opening the patient's documents (TD3.1, TD3.2), once for both doors.
+
+* :class:`ListScope` is what the professional asked to see. The default is
+  the DMP's requirement: active documents of the last 2 years; widening the
+  period, adding archived, replaced (deprecated) or — médecin traitant only —
+  masked documents, or narrowing to some document types, is the user's choice.
+* :func:`list_documents` asks the DMP with the access mode (normal or
+  emergency) and returns the entries de-duplicated by unique id, newest first.
+* :func:`find_document` looks a document up by its unique id (every status,
+  every date, masked included), :func:`open_document` retrieves its bytes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+from dmp_desktop.domain.document import (
+    Code,
+    DocumentEntry,
+    DocumentQuery,
+    DocumentStatus,
+    RetrievedDocument,
+)
+from dmp_desktop.domain.patient import Ins
+from dmp_desktop.usecases.access import NORMAL_ACCESS, AccessMode
+from dmp_desktop.usecases.errors import DocumentNotFoundError, InvalidFilterError
+
+ALL_LISTED_STATUSES = frozenset(
+    {DocumentStatus.APPROVED, DocumentStatus.ARCHIVED, DocumentStatus.DEPRECATED}
+)
+
+
+class Period(enum.Enum):
+    TWO_YEARS = 2
+    FIVE_YEARS = 5
+    ALL = 0
+
+    def since(self, today: date) -> date | None:
+        if self is Period.ALL:
+            return None
+        try:
+            return today.replace(year=today.year - self.value)
+        except ValueError:  # 29 February
+            return today.replace(year=today.year - self.value, day=28)
+
+    def covers(self, other: Period) -> bool:
+        if self is Period.ALL:
+            return True
+        return other is not Period.ALL and self.value >= other.value
+
+
+DEFAULT_PERIOD = Period.TWO_YEARS
+
+
+def entry_date(entry: DocumentEntry) -> datetime | None:
+    """The date a doctor sorts by: the act (service start), else the document's creation."""
+    return entry.service_start or entry.creation_time or entry.submission_time
+
+
+def _sort_key(entry: DocumentEntry) -> datetime:
+    moment = entry_date(entry)
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def newest_first(entries: Iterable[DocumentEntry]) -> list[DocumentEntry]:
+    return sorted(entries, key=_sort_key, reverse=True)
+
+
+def type_filter(raw: str) -> Code:
+    """A document type typed as a filter (LOINC or CI-SIS code), or InvalidFilterError."""
+    code = raw.strip()
+    if not code or any(ch in code for ch in "^'(),&") or any(ch.isspace() for ch in code):
+        raise InvalidFilterError(raw)
+    return Code(code)
+
+
+@dataclass(frozen=True)
+class ListScope:
+    """What the professional asked to see.
+
+    ``since`` (a date typed by the user) overrides ``period``; ``types``
+    narrows the list to some document types.
+    """
+
+    period: Period = DEFAULT_PERIOD
+    archived: bool = False
+    deprecated: bool = False
+    masked: bool = False  # médecin traitant only
+    since: date | None = None
+    types: tuple[Code, ...] = ()
+
+    def statuses(self) -> frozenset[DocumentStatus]:
+        statuses = {DocumentStatus.APPROVED}
+        if self.archived:
+            statuses.add(DocumentStatus.ARCHIVED)
+        if self.deprecated:
+            statuses.add(DocumentStatus.DEPRECATED)
+        return frozenset(statuses)
+
+    def start(self, today: date) -> date | None:
+        """The oldest date listed (None: every date)."""
+        return self.since if self.since is not None else self.period.since(today)
+
+    def _covers_dates(self, other: ListScope) -> bool:
+        if self.since is None and other.since is None:
+            return self.period.covers(other.period)
+        if self.since is None and self.period is Period.ALL:
+            return True
+        return (self.since, self.period) == (other.since, other.period)
+
+    def covers(self, other: ListScope) -> bool:
+        """A list loaded for ``self`` holds everything ``other`` shows (filtered locally)."""
+        types_ok = not self.types or (bool(other.types) and set(self.types) >= set(other.types))
+        return (
+            self._covers_dates(other)
+            and self.statuses() >= other.statuses()
+            and self.masked == other.masked
+            and types_ok
+        )
+
+    def widened(self, other: ListScope) -> ListScope:
+        """The smallest scope covering both (masked documents: as ``other`` asks)."""
+        if self._covers_dates(other):
+            period, since = self.period, self.since
+        elif other._covers_dates(self):
+            period, since = other.period, other.since
+        else:
+            period, since = Period.ALL, None
+        types = tuple(dict.fromkeys(self.types + other.types)) if self.types and other.types else ()
+        return ListScope(
+            period,
+            self.archived or other.archived,
+            self.deprecated or other.deprecated,
+            other.masked,
+            since,
+            types,
+        )
+
+    def without_masked(self) -> ListScope:
+        return ListScope(self.period, self.archived, self.deprecated, False, self.since, self.types)
+
+    def query(self, ins: Ins, today: date) -> DocumentQuery:
+        return DocumentQuery(
+            patient=ins,
+            since=self.start(today),
+            statuses=self.statuses(),
+            include_masked=self.masked,
+            type_codes=self.types,
+        )
+
+    def accepts(self, entry: DocumentEntry, today: date | None = None) -> bool:
+        if entry.status not in self.statuses():
+            return False
+        if self.types and entry.type_code.code not in {t.code for t in self.types}:
+            return False
+        since = self.start(today or date.today())
+        when = entry_date(entry)
+        return since is None or when is None or when.date() >= since
+
+
+DEFAULT_SCOPE = ListScope()
+
+
+class DocumentSource(Protocol):
+    def find_documents(
+        self, query: DocumentQuery, *, purpose: str = "normal", reason: str | None = None
+    ) -> Sequence[DocumentEntry]: ...
+
+
+class DocumentReader(DocumentSource, Protocol):
+    def retrieve_document(
+        self, entry: DocumentEntry, *, purpose: str = "normal", reason: str | None = None
+    ) -> RetrievedDocument: ...
+
+
+def unique_by_id(entries: Iterable[DocumentEntry]) -> dict[str, DocumentEntry]:
+    """De-duplicated by unique id (the last one wins), in the order met."""
+    found: dict[str, DocumentEntry] = {}
+    for entry in entries:
+        found[entry.unique_id] = entry
+    return found
+
+
+def list_documents(
+    client: DocumentSource,
+    ins: Ins,
+    scope: ListScope = DEFAULT_SCOPE,
+    access: AccessMode = NORMAL_ACCESS,
+    *,
+    today: date | None = None,
+) -> list[DocumentEntry]:
+    """TD3.1: the documents ``scope`` covers, de-duplicated by unique id, newest first."""
+    query = scope.query(ins, today or date.today())
+    entries = client.find_documents(query, purpose=access.purpose, reason=access.reason)
+    return newest_first(unique_by_id(entries).values())
+
+
+def find_document(
+    client: DocumentSource, ins: Ins, unique_id: str, access: AccessMode = NORMAL_ACCESS
+) -> DocumentEntry:
+    """The document of this DMP with this unique id (any status, any date, masked included).
+
+    The unique id alone does not say which repository holds the document: the
+    registry is asked first. Raises :class:`DocumentNotFoundError`.
+    """
+    wanted = unique_id.strip()
+    if not wanted:
+        raise DocumentNotFoundError()
+    query = DocumentQuery(patient=ins, statuses=ALL_LISTED_STATUSES, include_masked=True)
+    for entry in client.find_documents(query, purpose=access.purpose, reason=access.reason):
+        if entry.unique_id == wanted:
+            return entry
+    raise DocumentNotFoundError()
+
+
+def open_document(
+    client: DocumentReader, entry: DocumentEntry, access: AccessMode = NORMAL_ACCESS
+) -> RetrievedDocument:
+    """TD3.2: the document's bytes, with the access mode of the consultation."""
+    return client.retrieve_document(entry, purpose=access.purpose, reason=access.reason)
+
+
+__all__ = [
+    "ALL_LISTED_STATUSES",
+    "DEFAULT_SCOPE",
+    "ListScope",
+    "Period",
+    "entry_date",
+    "find_document",
+    "list_documents",
+    "newest_first",
+    "open_document",
+    "type_filter",
+    "unique_by_id",
+]
