@@ -16,9 +16,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from collections.abc import Callable
 from typing import Any
 
+from dmp_desktop.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CardOptions,
+    Connection,
+    Io,
+    OpenDmp,
+    parse_ins,
+    with_card,
+)
 from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp import td15
 from dmp_desktop.domain.admin_data import (
@@ -30,13 +39,10 @@ from dmp_desktop.domain.admin_data import (
     check_phone,
     check_postal_code,
 )
-from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import InvalidContactError, describe
 from dmp_desktop.settings import Settings
 
 COMMANDS = ("admin-data", "online-access")
-EXIT_OK, EXIT_DMP, EXIT_USAGE = 0, 1, 2
-CardOptions = Callable[[argparse.ArgumentParser], None]
 _YES_NO = {"oui": True, "non": False}
 
 
@@ -100,10 +106,6 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     )
     renew.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
     card_options(renew)
-
-
-def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
-    return Ins.parse(args.ins, InsKind[settings.ins_kind])
 
 
 def _as_dict(data: AdministrativeData) -> dict[str, Any]:
@@ -176,18 +178,9 @@ def _credentials(io: Any, login: str | None, password: str | None) -> None:
     )
 
 
-def run(
-    args: argparse.Namespace,
-    settings: Settings,
-    io: Any,
-    with_client: Callable[[Callable[[Any], int]], int],
-) -> int:
-    """Run one command; ``with_client(work)`` logs in with the card and calls ``work(client)``."""
-    try:
-        ins = _ins(args, settings)
-    except InsError as exc:
-        io.err.write(describe(exc) + "\n")
-        return EXIT_USAGE
+def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
+    """Run one command (the card is used only once the typed values are checked)."""
+    ins = parse_ins(args, settings)
     if args.command == "admin-data" and args.admin_command == "update":
         try:  # typed values are checked before the card is even used
             for value, check in (
@@ -210,7 +203,8 @@ def run(
             io.err.write(describe(exc) + "\n")
             return EXIT_USAGE
 
-    def admin(client: Any) -> int:
+    def admin(conn: Connection) -> int:
+        client = conn.client
         data = client.get_admin_data(ins)
         if args.admin_command == "show":
             if args.json:
@@ -230,7 +224,8 @@ def run(
         io.out.write("Données administratives modifiées. Le patient en est informé.\n")
         return EXIT_OK
 
-    def access(client: Any) -> int:
+    def access(conn: Connection) -> int:
+        client = conn.client
         command = args.access_command
         if command == "update":
             result = client.renew_online_access(ins)
@@ -252,4 +247,6 @@ def run(
         )
         return EXIT_OK
 
-    return with_client(admin if args.command == "admin-data" else access)
+    return with_card(
+        args, settings, io, open_dmp, admin if args.command == "admin-data" else access
+    )

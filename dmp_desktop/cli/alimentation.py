@@ -33,26 +33,47 @@ from pathlib import Path
 from typing import Any
 
 from dmp_desktop.alimentation import (
-    MEDIA_CDA,
-    Outbox,
     OutboxItem,
     UploadRequest,
     UploadUnconfirmedError,
     check_upload,
     search_types,
 )
-from dmp_desktop.alimentation.build import author_provider, version_of
 from dmp_desktop.alimentation.doctypes import for_professionals, type_code
-from dmp_desktop.cli.main import EXIT_DMP, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, Io, OpenDmp, _login
-from dmp_desktop.dates import DateFormatError, fr_date, parse_iso_date
+from dmp_desktop.cli.common import (
+    EXIT_DMP,
+    EXIT_NETWORK,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliUsageError,
+    Connection,
+    Io,
+    OpenDmp,
+    card_options,
+    confirm,
+    iso_date,
+    parse_ins,
+    with_card,
+)
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.feed_errors import OnBehalfRefusedError, problem_fr
-from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
-from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.domain.document import DocumentEntry
+from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import Gender, PatientIdentity
 from dmp_desktop.errors import DmpServiceError, SettingsError, describe
 from dmp_desktop.settings import Settings
-from dmp_desktop.smartcard.card import CardManager, CardSession
+from dmp_desktop.usecases import documents as document_rules
+from dmp_desktop.usecases.consultation import find_document
+from dmp_desktop.usecases.errors import UploadRefusedError
+from dmp_desktop.usecases.upload import (
+    PENDING_FR,
+    PendingState,
+    UploadDesk,
+    Visibility,
+    require_upload_allowed,
+)
+from dmp_desktop.usecases.vsm import prepare_vsm
 
 COMMANDS = (
     "upload",
@@ -65,36 +86,10 @@ COMMANDS = (
     "outbox",
     "types",
 )
-YES_ANSWERS = frozenset({"oui", "o", "yes", "y"})
 SEXES = {"F": Gender.FEMALE, "M": Gender.MALE, "U": Gender.UNKNOWN}
-VSM_TYPE = "SYNTH"
-
-CardOptions = Callable[[argparse.ArgumentParser], None]
-
-
-class CliUsageError(Exception):
-    """Bad options: the French message goes to stderr, exit code 2."""
 
 
 # --- parsers -------------------------------------------------------------------------------------
-
-
-def _date(text: str) -> date:
-    try:
-        return parse_iso_date(text)
-    except DateFormatError:
-        raise argparse.ArgumentTypeError(
-            f"date invalide « {text} » : écrivez-la AAAA-MM-JJ, par exemple 2024-01-31."
-        ) from None
-
-
-def card_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--card", help="libellé ou numéro de série de la carte (si plusieurs)")
-    p.add_argument(
-        "--pin-stdin",
-        action="store_true",
-        help="lire le code PIN sur l'entrée standard (une ligne) au lieu de le demander",
-    )
 
 
 def visibility_options(p: argparse.ArgumentParser) -> None:
@@ -154,7 +149,7 @@ def _identity_options(p: argparse.ArgumentParser) -> None:
         required=True,
         help="prénoms de naissance, dans l'ordre, séparés par des espaces",
     )
-    p.add_argument("--birth-date", required=True, type=_date, metavar="AAAA-MM-JJ")
+    p.add_argument("--birth-date", required=True, type=iso_date, metavar="AAAA-MM-JJ")
     p.add_argument("--sex", required=True, choices=sorted(SEXES), help="F, M ou U (inconnu)")
     p.add_argument(
         "--birthplace", required=True, help="code INSEE du lieu de naissance (99xxx à l'étranger)"
@@ -177,7 +172,7 @@ def _document_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--date",
         dest="service_date",
-        type=_date,
+        type=iso_date,
         metavar="AAAA-MM-JJ",
         help="date de l'acte (défaut : aujourd'hui)",
     )
@@ -250,10 +245,10 @@ def add_parsers(sub: Any) -> None:
 
     outbox = sub.add_parser(
         "outbox",
-        help="documents en attente d'envoi ou de confirmation",
+        help="vos documents en attente d'envoi ou de confirmation (avec votre carte)",
         description=(
-            "Liste la boîte d'envoi ; --resume reprend les envois (sans doublon : le DMP est "
-            "d'abord interrogé par identifiant unique)."
+            "Liste vos envois en attente (ceux préparés avec votre carte) ; --resume reprend "
+            "les envois (sans doublon : le DMP est d'abord interrogé par identifiant unique)."
         ),
     )
     action = outbox.add_mutually_exclusive_group()
@@ -262,7 +257,10 @@ def add_parsers(sub: Any) -> None:
     action.add_argument(
         "--object",
         metavar="ID",
-        help="le patient s'oppose à l'envoi de ce document : il ne sera pas envoyé",
+        help=(
+            "le patient s'oppose à l'envoi de ce document : l'opposition est enregistrée, "
+            "ce fichier ne sera jamais envoyé pour ce patient"
+        ),
     )
     outbox.add_argument("--json", action="store_true", help="sortie JSON")
     card_options(outbox)
@@ -295,11 +293,8 @@ def add_vsm_send_parser(commands: Any) -> None:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
-    try:
-        return Ins.parse(args.ins, InsKind[settings.ins_kind])
-    except InsError as exc:
-        raise CliUsageError(describe(exc)) from None
+def _visibility(args: argparse.Namespace) -> Visibility:
+    return Visibility(args.masked, args.invisible_patient, args.invisible_legal_reps)
 
 
 def _type(args: argparse.Namespace) -> Any:
@@ -329,10 +324,8 @@ def _identity(args: argparse.Namespace, ins: Ins) -> PatientIdentity:
     )
 
 
-def _request(
-    args: argparse.Namespace, settings: Settings, replaces: DocumentEntry | None = None
-) -> UploadRequest:
-    ins = _ins(args, settings)
+def _request(args: argparse.Namespace, settings: Settings) -> UploadRequest:
+    ins = parse_ins(args, settings)
     code = _type(args)
     path: Path = args.file
     if not path.is_file():
@@ -352,7 +345,6 @@ def _request(
         masked=args.masked,
         invisible_patient=args.invisible_patient,
         invisible_legal_reps=args.invisible_legal_reps,
-        replaces=replaces,
         identity=_identity(args, ins),
         comments=args.comment,
         on_behalf_of=_on_behalf_of(args, settings),
@@ -376,64 +368,21 @@ def _on_behalf_of(args: argparse.Namespace, settings: Settings) -> Practitioner 
     return professional
 
 
-def _check(
-    req: UploadRequest,
-    *,
-    skip: frozenset[str] = frozenset(),
-    holder: Practitioner | None = None,
-) -> None:
-    problems = [p for p in check_upload(req, holder=holder) if p not in skip]
+def _precheck(req: UploadRequest, desk: UploadDesk) -> None:
+    """What can be said before the card is used: the request's own problems (usage, exit 2)
+    and the patient's objection (exit 1)."""
+    problems = check_upload(req)
     if problems:
         raise CliUsageError(
             "Le document n'a pas été envoyé :\n" + "\n".join(f"- {problem_fr(p)}" for p in problems)
         )
+    desk.check_not_objected(req)
 
 
-def _with_session(
-    args: argparse.Namespace,
-    settings: Settings,
-    io: Io,
-    open_dmp: OpenDmp,
-    work: Callable[[Any, CardSession], int],
-) -> int:
-    manager = CardManager(settings.middleware_candidates())
-    try:
-        session = _login(manager, args, io)
-        try:
-            client = open_dmp(settings, session)
-            try:
-                return work(client, session)
-            finally:
-                client.close()
-        finally:
-            session.close()
-    finally:
-        manager.close()
-
-
-def _find(client: Any, ins: Ins, unique_id: str) -> DocumentEntry:
-    entry = client.find_by_unique_id(ins, unique_id.strip())
-    if entry is None:
-        raise _NotFound()
-    return entry
-
-
-class _NotFound(Exception):
-    pass
-
-
-def _confirm(question: str, io: Io) -> bool:
-    io.err.write(question)
-    io.err.flush()
-    return io.inp.readline().strip().lower() in YES_ANSWERS
-
-
-def _send(
-    outbox: Outbox, item: OutboxItem, client: Any, session: Any, io: Io, as_json: bool
-) -> int:
+def _send(desk: UploadDesk, item: OutboxItem, conn: Connection, io: Io, as_json: bool) -> int:
     """Send one outbox item and report; the item stays in the outbox unless confirmed."""
     try:
-        entry = outbox.send(item, client, session)
+        entry = desk.send(item, conn.client, conn.session)
     except UploadUnconfirmedError as exc:
         io.err.write(describe(exc) + "\n")
         io.err.write(f"Reprenez avec « dmp outbox --resume » (élément {item.id}).\n")
@@ -459,103 +408,92 @@ def _send(
     return EXIT_OK
 
 
+def _queue_and_send(
+    desk: UploadDesk, req: UploadRequest, conn: Connection, io: Io, as_json: bool
+) -> int:
+    """The upload use case, step by step: in the outbox first (owned by the card holder), then
+    the DMP's answer about the patient (TD0.2) and the rule of who may send, then the upload."""
+    holder = conn.session.practitioner
+    item = desk.queue(req, holder)
+    try:
+        require_upload_allowed(conn.client.test_existence(req.patient), holder)
+    except UploadRefusedError:
+        desk.discard(item.id, holder)  # never tried: nothing to keep
+        raise
+    return _send(desk, item, conn, io, as_json)
+
+
 # --- commands ------------------------------------------------------------------------------------
 
 
-def cmd_upload(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+def cmd_upload(
+    args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
+) -> int:
     req = _request(args, settings)
-    _check(req)
-    outbox = Outbox.open(settings)
-
-    def work(client: Any, session: CardSession) -> int:
-        _check(req, holder=session.practitioner)
-        item = outbox.add(req)  # the card is open: the upload starts now
-        return _send(outbox, item, client, session, io, args.json)
-
-    return _with_session(args, settings, io, open_dmp, work)
+    desk = UploadDesk(settings)
+    _precheck(req, desk)
+    return with_card(
+        args, settings, io, open_dmp, lambda conn: _queue_and_send(desk, req, conn, io, args.json)
+    )
 
 
-def cmd_replace(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
+def cmd_replace(
+    args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
+) -> int:
     draft = _request(args, settings)
-    # The replaced document is read from the DMP once the card is open.
-    _check(draft)
-    outbox = Outbox.open(settings)
+    desk = UploadDesk(settings)
+    _precheck(draft, desk)
 
-    def work(client: Any, session: CardSession) -> int:
-        old = _find(client, draft.patient, args.unique_id)
-        req = replace(draft, replaces=old)
-        _check(req, holder=session.practitioner)
-        item = outbox.add(req)
-        return _send(outbox, item, client, session, io, args.json)
+    def work(conn: Connection) -> int:
+        # The replaced document is read from the DMP once the card is open.
+        old = find_document(conn.client, draft.patient, args.unique_id)
+        return _queue_and_send(desk, replace(draft, replaces=old), conn, io, args.json)
 
-    return _with_session(args, settings, io, open_dmp, work)
+    return with_card(args, settings, io, open_dmp, work)
 
 
-def cmd_update(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    ins = _ins(args, settings)
+def cmd_update(
+    args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
+) -> int:
+    ins = parse_ins(args, settings)
     command = args.command
     if command == "delete" and not args.yes:
         question = (
             "Supprimer définitivement ce document du DMP du patient ? "
             "Répondez « oui » pour confirmer : "
         )
-        if not _confirm(question, io):
+        if not confirm(question, io):
             io.err.write("Rien n'a été modifié : la suppression n'a pas été confirmée.\n")
             return EXIT_USAGE
     done: dict[str, str] = {}
 
-    def work(client: Any, session: CardSession) -> int:
-        entry = _find(client, ins, args.unique_id)
+    def work(conn: Connection) -> int:
+        client = conn.client
+        entry = find_document(client, ins, args.unique_id)
         if command == "archive":
-            client.archive_document(entry)
+            document_rules.archive(client, entry)
             done["text"] = "Document archivé."
-        elif command == "delete":
-            client.delete_document(entry)
+            return EXIT_OK
+        if command == "delete":
+            document_rules.delete(client, entry)
             done["text"] = "Document supprimé du DMP."
+            return EXIT_OK
+        if command in ("mask", "unmask"):
+            after = document_rules.set_masked(client, entry, command == "mask")
         else:
-            if command == "mask":
-                masked, patient, legal = (
-                    True,
-                    entry.invisible_to_patient,
-                    entry.invisible_to_legal_reps,
-                )
-            elif command == "unmask":
-                masked, patient, legal = (
-                    False,
-                    entry.invisible_to_patient,
-                    entry.invisible_to_legal_reps,
-                )
-            else:
-                masked, patient, legal = (
-                    args.masked,
-                    args.invisible_patient,
-                    args.invisible_legal_reps,
-                )
-            after = client.update_confidentiality(
-                entry, masked=masked, invisible_patient=patient, invisible_legal_reps=legal
-            )
-            done["text"] = (
-                "Rien à modifier : le document avait déjà cette visibilité."
-                if after is entry
-                else "Visibilité du document mise à jour : " + _visibility_fr(after) + "."
-            )
+            after = document_rules.change_visibility(client, entry, _visibility(args))
+        done["text"] = (
+            "Rien à modifier : le document avait déjà cette visibilité."
+            if after is entry
+            else "Visibilité du document mise à jour : "
+            + document_rules.visibility_fr(document_rules.visibility_of(after))
+            + "."
+        )
         return EXIT_OK
 
-    code = _with_session(args, settings, io, open_dmp, work)
+    code = with_card(args, settings, io, open_dmp, work)
     io.out.write(done.get("text", "") + "\n")
     return code
-
-
-def _visibility_fr(entry: DocumentEntry) -> str:
-    return ", ".join(
-        (
-            "masqué aux professionnels" if entry.masked_from_professionals else "non masqué",
-            "invisible pour le patient" if entry.invisible_to_patient else "visible par le patient",
-            "invisible pour les représentants légaux"
-            if entry.invisible_to_legal_reps
-            else "visible par les représentants légaux",
-        )
-    )
 
 
 def _item_json(item: OutboxItem) -> dict[str, Any]:
@@ -573,64 +511,71 @@ def _item_json(item: OutboxItem) -> dict[str, Any]:
     }
 
 
-def cmd_outbox(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    outbox = Outbox.open(settings)
-    if args.discard or args.object:
-        item_id = (args.discard or args.object).strip()
-        item = outbox.get(item_id)
-        if item is None:
-            raise CliUsageError(
-                f"Aucun élément « {item_id} » dans la boîte d'envoi (voir « dmp outbox »)."
-            )
+def _item_line(item: OutboxItem) -> str:
+    line = (
+        f"{item.id}  {PENDING_FR[PendingState.of(item)]}  "
+        f"{fr_date(item.service_date)}  {item.title}"
+    )
+    if item.last_error:
+        line += f"  (dernier échec : {item.last_error})"
+    return line
+
+
+def cmd_outbox(
+    args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
+) -> int:
+    """The card holder's pending uploads: shown, sent, discarded or withdrawn only with the
+    card that prepared them (the DMP client is opened only to resume)."""
+    desk = UploadDesk(settings)
+
+    def work(conn: Connection) -> int:
+        holder = conn.session.practitioner
         if args.object:
-            outbox.record_objection(item_id)
-            io.out.write("Opposition du patient enregistrée : ce document ne sera pas envoyé.\n")
-        else:
-            outbox.discard(item_id)
+            desk.withdraw(args.object, holder)
+            io.out.write(
+                "Opposition du patient enregistrée : ce document ne sera pas envoyé, ni "
+                "maintenant ni plus tard.\n"
+            )
+            return EXIT_OK
+        if args.discard:
+            item = desk.discard(args.discard, holder)
             io.out.write("Document retiré de la boîte d'envoi.\n")
-            if item.attempts:
+            if PendingState.of(item) is PendingState.UNCONFIRMED:
                 io.err.write(
-                    "Il avait déjà été envoyé sans confirmation : vérifiez avec « dmp list » "
-                    "s'il est dans le DMP.\n"
+                    "Il avait été envoyé sans que le DMP confirme sa réception : vérifiez avec "
+                    "« dmp list » s'il est dans le DMP.\n"
                 )
-        return EXIT_OK
-    items = outbox.items()
-    if not args.resume:
+            return EXIT_OK
+        if args.resume:
+            return _resume(desk, conn, io)
+        items = desk.pending(holder)
         if args.json:
             io.out.write(
                 json.dumps([_item_json(i) for i in items], ensure_ascii=False, indent=2) + "\n"
             )
         elif not items:
-            io.out.write("La boîte d'envoi est vide.\n")
+            io.out.write("Aucun envoi en attente pour votre carte.\n")
         else:
             for item in items:
-                line = (
-                    f"{item.id}  {item.state.label_fr}  {fr_date(item.service_date)}  {item.title}"
-                )
-                if item.last_error:
-                    line += f"  (dernier échec : {item.last_error})"
-                io.out.write(line + "\n")
-        return EXIT_OK
-    if not items:
-        io.out.write("La boîte d'envoi est vide : rien à reprendre.\n")
+                io.out.write(_item_line(item) + "\n")
         return EXIT_OK
 
-    def work(client: Any, session: CardSession) -> int:
-        worst = EXIT_OK
-        results = outbox.resume(client, session)
-        for item, result in results:
-            if isinstance(result, DocumentEntry):
-                io.out.write(f"{item.id}  reçu par le DMP (identifiant : {result.unique_id})\n")
-                continue
-            io.err.write(f"{item.id}  {describe(result)}\n")
-            worst = max(
-                worst, EXIT_NETWORK if isinstance(result, UploadUnconfirmedError) else EXIT_DMP
-            )
-        if not results:
-            io.out.write("Aucun élément préparé avec cette carte n'attend d'envoi.\n")
-        return worst
+    return with_card(args, settings, io, open_dmp, work, client=bool(args.resume))
 
-    return _with_session(args, settings, io, open_dmp, work)
+
+def _resume(desk: UploadDesk, conn: Connection, io: Io) -> int:
+    results = desk.resume(conn.client, conn.session)
+    if not results:
+        io.out.write("Aucun envoi en attente pour votre carte : rien à reprendre.\n")
+        return EXIT_OK
+    worst = EXIT_OK
+    for item, result in results:
+        if isinstance(result, DocumentEntry):
+            io.out.write(f"{item.id}  reçu par le DMP (identifiant : {result.unique_id})\n")
+            continue
+        io.err.write(f"{item.id}  {describe(result)}\n")
+        worst = max(worst, EXIT_NETWORK if isinstance(result, UploadUnconfirmedError) else EXIT_DMP)
+    return worst
 
 
 def cmd_types(args: argparse.Namespace, io: Io) -> int:
@@ -643,33 +588,12 @@ def cmd_types(args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK
 
 
-def _previous_vsm(client: Any, ins: Ins, national_id: str) -> DocumentEntry | None:
-    """My active VSM in this DMP (the newest), if there is one."""
-    query = DocumentQuery(
-        patient=ins,
-        statuses=frozenset({DocumentStatus.APPROVED}),
-        include_masked=True,
-        type_codes=(type_code(VSM_TYPE),),
-    )
-    mine = [
-        e
-        for e in client.find_documents(query)
-        if e.type_code.code == VSM_TYPE and any(a.national_id == national_id for a in e.authors)
-    ]
-
-    def when(entry: DocumentEntry) -> str:
-        moment = entry.creation_time or entry.submission_time or entry.service_start
-        return moment.isoformat() if moment is not None else ""
-
-    return max(mine, key=when) if mine else None
-
-
-def cmd_vsm_send(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    from dmp_desktop.cda.errors import SummaryInvalidError
-    from dmp_desktop.cda.vsm import build_vsm
+def cmd_vsm_send(
+    args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
+) -> int:
     from dmp_desktop.domain.summary import SummaryFormatError, summary_from_json
 
-    ins = _ins(args, settings)
+    ins = parse_ins(args, settings)
     try:
         raw = Path(args.source).read_bytes()
     except OSError as exc:
@@ -678,56 +602,28 @@ def cmd_vsm_send(args: argparse.Namespace, settings: Settings, io: Io, open_dmp:
         summary = summary_from_json(raw)
     except SummaryFormatError as exc:
         raise CliUsageError(
-            f"Résumé JSON illisible : {exc.path or 'racine'} : {exc.reason}. "
-            "Le format est décrit dans docs/vsm-json.md."
+            f"Résumé JSON illisible :\n{exc.french()}\nLe format est décrit dans docs/vsm-json.md."
         ) from None
     if summary.patient.ins.value != ins.value:
         raise CliUsageError(
             "Le résumé concerne un autre patient que l'INS indiqué (--ins) : rien n'a été envoyé."
         )
-    summary.patient.ins = ins
-    outbox = Outbox.open(settings)
+    desk = UploadDesk(settings)
 
-    def work(client: Any, session: CardSession) -> int:
-        summary.author = author_provider(session.practitioner, settings)
-        previous = _previous_vsm(client, ins, session.practitioner.national_id)
-        if previous is not None:
-            found = version_of(client.retrieve_document(previous).content)
-            if found is not None:
-                summary.set_id, summary.version = found[0], found[1] + 1
-        summary.document_id = None
-        try:
-            cda = build_vsm(summary)
-        except SummaryInvalidError as exc:
-            io.err.write(describe(exc) + "\n")
-            return EXIT_DMP
-        req = UploadRequest(
-            patient=ins,
-            source=cda,
-            filename="vsm.xml",
-            media_type=MEDIA_CDA,
-            type_code=type_code(VSM_TYPE),
-            service_date=summary.effective_time.date(),
-            title=summary.title or "Synthèse médicale",
-            masked=args.masked,
-            invisible_patient=args.invisible_patient,
-            invisible_legal_reps=args.invisible_legal_reps,
-            replaces=previous,
-            identity=summary.patient,
-        )
-        _check(req)
-        item = outbox.add(req)
-        code = _send(outbox, item, client, session, io, args.json)
-        if code == EXIT_OK and previous is not None and not args.json:
+    def work(conn: Connection) -> int:
+        holder = conn.session.practitioner
+        req = prepare_vsm(conn.client, holder, settings, ins, summary, _visibility(args))
+        code = _queue_and_send(desk, req, conn, io, args.json)
+        if code == EXIT_OK and req.replaces is not None and not args.json:
             io.out.write("Il remplace votre VSM précédent, désormais obsolète.\n")
         return code
 
-    return _with_session(args, settings, io, open_dmp, work)
+    return with_card(args, settings, io, open_dmp, work)
 
 
-def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    """Run one alimentation command; usage errors are reported here (exit 2)."""
-    commands: dict[str, Callable[[argparse.Namespace, Settings, Io, OpenDmp], int]] = {
+def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
+    """Run one alimentation command (usage errors are reported by ``dmp_desktop.cli.main``)."""
+    commands: dict[str, Callable[[argparse.Namespace, Settings, Io, OpenDmp | None], int]] = {
         "upload": cmd_upload,
         "replace": cmd_replace,
         "mask": cmd_update,
@@ -738,21 +634,11 @@ def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp)
         "outbox": cmd_outbox,
         "vsm": cmd_vsm_send,
     }
-    try:
-        if args.command == "types":
-            return cmd_types(args, io)
-        if args.command in ("upload", "replace", "visibility", "vsm"):
-            require_visibility(args)
-        return commands[args.command](args, settings, io, open_dmp)
-    except CliUsageError as exc:
-        io.err.write(f"{exc}\n")
-        return EXIT_USAGE
-    except _NotFound:
-        io.err.write(
-            "Aucun document de ce DMP ne porte cet identifiant, ou il ne vous est pas "
-            "accessible. Vérifiez l'identifiant avec « dmp list ».\n"
-        )
-        return EXIT_DMP
+    if args.command == "types":
+        return cmd_types(args, io)
+    if args.command in ("upload", "replace", "visibility", "vsm"):
+        require_visibility(args)
+    return commands[args.command](args, settings, io, open_dmp)
 
 
 __all__ = ["COMMANDS", "add_parsers", "add_vsm_send_parser", "run", "visibility_options"]

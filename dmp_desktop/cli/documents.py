@@ -21,61 +21,49 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from dmp_desktop.cda.errors import CdaError
 from dmp_desktop.cda.level1 import extract_level1
-from dmp_desktop.cli.main import (
+from dmp_desktop.cli.common import (
     EXIT_DMP,
     EXIT_OK,
     EXIT_USAGE,
+    CardOptions,
+    CliUsageError,
+    Connection,
     Io,
     OpenDmp,
-    _login,
+    confirm,
+    iso_date,
+    parse_ins,
+    with_card,
 )
-from dmp_desktop.dates import DateFormatError, fr_date, parse_iso_date
-from dmp_desktop.dmp.client import MAX_REASON_LEN
-from dmp_desktop.dmp.xds import two_years_before
-from dmp_desktop.domain.document import (
-    Code,
-    DocumentEntry,
-    DocumentQuery,
-    DocumentStatus,
-)
+from dmp_desktop.dates import fr_date
+from dmp_desktop.domain.document import Code, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.origin import DocumentOrigin, origin_of, type_label
-from dmp_desktop.domain.patient import Ins, InsError, InsKind
-from dmp_desktop.errors import describe
 from dmp_desktop.settings import Settings
-from dmp_desktop.smartcard.card import CardManager
+from dmp_desktop.usecases import access as access_rules
+from dmp_desktop.usecases.consultation import (
+    ListScope,
+    Period,
+    find_document,
+    list_documents,
+    open_document,
+    type_filter,
+)
 
 COMMANDS = ("authorize", "list", "get")
-EMERGENCY_CHOICES = ("bris_de_glace", "centre_15")
+EMERGENCY_CHOICES = access_rules.EMERGENCY_PURPOSES
 EMERGENCY_LABELS = {
-    "bris_de_glace": "ACCÈS EN MODE BRIS DE GLACE",
-    "centre_15": "ACCÈS EN MODE CENTRE 15 (RÉGULATION)",
+    access_rules.PURPOSE_BREAK_GLASS: "ACCÈS EN MODE BRIS DE GLACE",
+    access_rules.PURPOSE_CENTRE_15: "ACCÈS EN MODE CENTRE 15 (RÉGULATION)",
 }
-YES_ANSWERS = frozenset({"oui", "o", "yes", "y"})
-
-CardOptions = Callable[[argparse.ArgumentParser], None]
-
-
-class CliUsageError(Exception):
-    """Bad options: the message is French and goes to stderr, exit code 2."""
 
 
 # --- parsers --------------------------------------------------------------------------------------
-
-
-def _date(text: str) -> date:
-    try:
-        return parse_iso_date(text)
-    except DateFormatError:
-        raise argparse.ArgumentTypeError(
-            f"date invalide « {text} » : écrivez-la AAAA-MM-JJ, par exemple 2024-01-31."
-        ) from None
 
 
 def _emergency_options(p: argparse.ArgumentParser) -> None:
@@ -84,7 +72,13 @@ def _emergency_options(p: argparse.ArgumentParser) -> None:
         choices=EMERGENCY_CHOICES,
         help="accès d'urgence : bris_de_glace, ou centre_15 (régulation du SAMU)",
     )
-    p.add_argument("--reason", help="motif de l'accès d'urgence (obligatoire avec --emergency)")
+    p.add_argument(
+        "--reason",
+        help=(
+            "motif de l'accès d'urgence (obligatoire avec --emergency, "
+            f"{access_rules.MIN_REASON_LENGTH} caractères au moins)"
+        ),
+    )
 
 
 def add_parsers(sub: Any, card_options: CardOptions) -> None:
@@ -125,7 +119,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     listing.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
     period = listing.add_mutually_exclusive_group()
     period.add_argument(
-        "--since", type=_date, metavar="AAAA-MM-JJ", help="documents depuis cette date"
+        "--since", type=iso_date, metavar="AAAA-MM-JJ", help="documents depuis cette date"
     )
     period.add_argument("--all-dates", action="store_true", help="sans limite de date")
     listing.add_argument("--archived", action="store_true", help="inclure les documents archivés")
@@ -171,56 +165,9 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
-    try:
-        return Ins.parse(args.ins, InsKind[settings.ins_kind])
-    except InsError as exc:
-        raise CliUsageError(describe(exc)) from None
-
-
-def _emergency(args: argparse.Namespace) -> tuple[str, str | None]:
-    reason = " ".join((args.reason or "").split()) or None
-    if args.emergency is None:
-        if reason is not None:
-            raise CliUsageError("--reason ne s'emploie qu'avec --emergency.")
-        return "normal", None
-    if reason is None:
-        raise CliUsageError(
-            'Un accès d\'urgence exige son motif : ajoutez --reason "…" '
-            "(il est transmis au DMP et tracé)."
-        )
-    if len(reason) > MAX_REASON_LEN:
-        raise CliUsageError(f"Le motif est trop long ({MAX_REASON_LEN} caractères au plus).")
-    return args.emergency, reason
-
-
-def _with_client(
-    args: argparse.Namespace,
-    settings: Settings,
-    io: Io,
-    open_dmp: OpenDmp,
-    work: Callable[[Any], int],
-) -> int:
-    manager = CardManager(settings.middleware_candidates())
-    try:
-        session = _login(manager, args, io)
-        try:
-            client = open_dmp(settings, session)
-            try:
-                return work(client)
-            finally:
-                client.close()
-        finally:
-            session.close()
-    finally:
-        manager.close()
-
-
-def _confirm(question: str, io: Io) -> bool:
-    io.err.write(question)
-    io.err.flush()
-    answer = io.inp.readline()
-    return answer.strip().lower() in YES_ANSWERS
+def _access(args: argparse.Namespace) -> access_rules.AccessMode:
+    """The access mode asked for: the one rule of the emergency reason (usecases.access)."""
+    return access_rules.access_mode(args.emergency, args.reason)
 
 
 def _when(entry: DocumentEntry) -> str:
@@ -305,26 +252,21 @@ def _entry_line(entry: DocumentEntry) -> str:
     return f"{line}\n    id : {entry.unique_id}"
 
 
-def _sorted(entries: list[DocumentEntry]) -> list[DocumentEntry]:
-    def key(entry: DocumentEntry) -> str:
-        moment = entry.service_start or entry.creation_time
-        return moment.isoformat() if moment else ""
-
-    return sorted(entries, key=key, reverse=True)
-
-
-def _banner(purpose: str, reason: str | None, io: Io) -> None:
-    if purpose in EMERGENCY_LABELS:
-        io.err.write(f"{EMERGENCY_LABELS[purpose]} — motif : {reason or '(non précisé)'}\n")
+def _banner(access: access_rules.AccessMode, io: Io) -> None:
+    if access.emergency:
+        io.err.write(f"{EMERGENCY_LABELS[access.purpose]} — motif : {access.reason}\n")
 
 
 # --- commands -------------------------------------------------------------------------------------
 
 
-def cmd_authorize(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    ins = _ins(args, settings)
+def cmd_authorize(
+    args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
+) -> int:
+    ins = parse_ins(args, settings)
     grant = not args.revoke
-    if not args.yes:
+    confirmed = bool(args.yes)
+    if not confirmed:
         if grant and args.treating_physician:
             question = (
                 "Le patient consent-il à ce que vous accédiez à son DMP et vous déclare-t-il "
@@ -339,15 +281,24 @@ def cmd_authorize(args: argparse.Namespace, settings: Settings, io: Io, open_dmp
             question = "Ne plus être déclaré(e) médecin traitant DMP de ce patient ? (oui/non) : "
         else:
             question = "Retirer votre autorisation d'accès au DMP de ce patient ? (oui/non) : "
-        if not _confirm(question, io):
+        confirmed = confirm(question, io)
+        if not confirmed:
             io.err.write("Rien n'a été modifié : la demande n'a pas été confirmée.\n")
             return EXIT_USAGE
 
-    def work(client: Any) -> int:
-        client.set_authorization(ins, grant=grant, treating_physician=args.treating_physician)
+    def work(conn: Connection) -> int:
+        if grant:
+            access_rules.authorise(
+                conn.client,
+                ins,
+                patient_consented=confirmed,
+                treating_physician=args.treating_physician,
+            )
+        else:
+            access_rules.revoke(conn.client, ins, treating_physician=args.treating_physician)
         return EXIT_OK
 
-    code = _with_client(args, settings, io, open_dmp, work)
+    code = with_card(args, settings, io, open_dmp, work)
     if grant and args.treating_physician:
         io.out.write(
             "Autorisation d'accès enregistrée : vous êtes déclaré(e) médecin traitant DMP.\n"
@@ -361,58 +312,42 @@ def cmd_authorize(args: argparse.Namespace, settings: Settings, io: Io, open_dmp
     return code
 
 
-def _list_query(args: argparse.Namespace, ins: Ins) -> DocumentQuery:
-    statuses = {DocumentStatus.APPROVED}
-    if args.archived:
-        statuses.add(DocumentStatus.ARCHIVED)
-    if args.deprecated:
-        statuses.add(DocumentStatus.DEPRECATED)
-    if args.all_dates:
-        since = None
-    elif args.since is not None:
-        since = args.since
-    else:
-        since = two_years_before(date.today())
-    types = []
-    for raw in args.type:
-        code = raw.strip()
-        if not code or any(ch in code for ch in "^'(),&"):
-            raise CliUsageError(f"Code de type de document invalide : « {raw} ».")
-        types.append(Code(code))
-    return DocumentQuery(
-        patient=ins,
-        since=since,
-        statuses=frozenset(statuses),
-        include_masked=args.masked,
-        type_codes=tuple(types),
+def _list_scope(args: argparse.Namespace) -> ListScope:
+    return ListScope(
+        period=Period.ALL if args.all_dates else ListScope().period,
+        archived=args.archived,
+        deprecated=args.deprecated,
+        masked=args.masked,
+        since=args.since,
+        types=tuple(type_filter(raw) for raw in args.type),
     )
 
 
-def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    ins = _ins(args, settings)
-    purpose, reason = _emergency(args)
-    query = _list_query(args, ins)
+def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
+    ins = parse_ins(args, settings)
+    access = _access(args)
+    scope = _list_scope(args)
     found: list[DocumentEntry] = []
 
-    def work(client: Any) -> int:
-        found.extend(client.find_documents(query, purpose=purpose, reason=reason))
+    def work(conn: Connection) -> int:
+        found.extend(list_documents(conn.client, ins, scope, access))
         return EXIT_OK
 
-    _banner(purpose, reason, io)
-    code = _with_client(args, settings, io, open_dmp, work)
-    entries = _sorted(found)
+    _banner(access, io)
+    code = with_card(args, settings, io, open_dmp, work)
     if args.json:
         io.out.write(
-            json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=2) + "\n"
+            json.dumps([entry_json(e) for e in found], ensure_ascii=False, indent=2) + "\n"
         )
         return code
-    period = f"depuis le {fr_date(query.since)}" if query.since is not None else "toutes les dates"
-    if not entries:
+    since = scope.start(date.today())
+    period = f"depuis le {fr_date(since)}" if since is not None else "toutes les dates"
+    if not found:
         io.out.write(f"Aucun document ({period}).\n")
         return code
-    plural = "s" if len(entries) > 1 else ""
-    io.out.write(f"{len(entries)} document{plural} ({period}) :\n")
-    for entry in entries:
+    plural = "s" if len(found) > 1 else ""
+    io.out.write(f"{len(found)} document{plural} ({period}) :\n")
+    for entry in found:
         io.out.write(_entry_line(entry) + "\n")
     return code
 
@@ -436,42 +371,22 @@ def _write(path: Path, data: bytes) -> None:
         ) from None
 
 
-def cmd_get(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    ins = _ins(args, settings)
-    purpose, reason = _emergency(args)
+def cmd_get(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
+    ins = parse_ins(args, settings)
+    access = _access(args)
     _check_writable(args.output)
     _check_writable(args.extract)
-    wanted = args.unique_id.strip()
-    if not wanted:
+    if not args.unique_id.strip():
         raise CliUsageError("Indiquez l'identifiant unique du document (--id).")
-    # The unique id alone does not say which repository holds the document: look it
-    # up in the registry first (every status, every date), then retrieve it.
-    query = DocumentQuery(
-        patient=ins,
-        statuses=frozenset(
-            {DocumentStatus.APPROVED, DocumentStatus.ARCHIVED, DocumentStatus.DEPRECATED}
-        ),
-        include_masked=True,
-    )
     result: dict[str, Any] = {}
 
-    def work(client: Any) -> int:
-        entries = client.find_documents(query, purpose=purpose, reason=reason)
-        entry = next((e for e in entries if e.unique_id == wanted), None)
-        if entry is None:
-            return EXIT_DMP
-        result["entry"] = entry
-        result["document"] = client.retrieve_document(entry, purpose=purpose, reason=reason)
+    def work(conn: Connection) -> int:
+        entry = find_document(conn.client, ins, args.unique_id, access)
+        result["document"] = open_document(conn.client, entry, access)
         return EXIT_OK
 
-    _banner(purpose, reason, io)
-    code = _with_client(args, settings, io, open_dmp, work)
-    if code != EXIT_OK:
-        io.err.write(
-            "Aucun document de ce DMP ne porte cet identifiant, ou il ne vous est pas "
-            "accessible. Vérifiez l'identifiant avec « dmp list ».\n"
-        )
-        return code
+    _banner(access, io)
+    code = with_card(args, settings, io, open_dmp, work)
     document = result["document"]
     _write(args.output, document.content)
     io.out.write(
@@ -489,17 +404,13 @@ def cmd_get(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: Open
             return EXIT_DMP
         _write(args.extract, payload)
         io.out.write(f"Contenu ({media_type}) extrait dans {args.extract}.\n")
-    return EXIT_OK
+    return code
 
 
-def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    """Run one of :data:`COMMANDS`; usage errors are reported here (exit 2)."""
+def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
+    """Run one of :data:`COMMANDS` (usage errors are reported by ``dmp_desktop.cli.main``)."""
     commands = {"authorize": cmd_authorize, "list": cmd_list, "get": cmd_get}
-    try:
-        return commands[args.command](args, settings, io, open_dmp)
-    except CliUsageError as exc:
-        io.err.write(f"{exc}\n")
-        return EXIT_USAGE
+    return commands[args.command](args, settings, io, open_dmp)
 
 
 __all__ = ["COMMANDS", "add_parsers", "entry_json", "run"]

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
-from datetime import date
 from typing import Any
 
-from dmp_desktop.cli.main import EXIT_OK, EXIT_USAGE, Io, OpenDmp, _login
+from dmp_desktop.cli.common import (
+    EXIT_OK,
+    CardOptions,
+    Connection,
+    Io,
+    OpenDmp,
+    parse_ins,
+    with_card,
+)
 
-CardOptions = Callable[[argparse.ArgumentParser], None]
 COMMANDS = ("essentials",)
 
 
@@ -45,58 +50,42 @@ def add_parser(sub: Any, card_options: CardOptions) -> None:
     card_options(p)
 
 
-def run(args: argparse.Namespace, settings: Any, io: Io, open_dmp: OpenDmp) -> int:
-    from dmp_desktop.dmp.xds import two_years_before
-    from dmp_desktop.domain.document import DocumentQuery
-    from dmp_desktop.domain.patient import Ins, InsError, InsKind
-    from dmp_desktop.errors import describe
+def run(args: argparse.Namespace, settings: Any, io: Io, open_dmp: OpenDmp | None) -> int:
     from dmp_desktop.essentials.codec import essentials_to_dict
     from dmp_desktop.essentials.text import render
-    from dmp_desktop.smartcard.card import CardManager
     from dmp_desktop.storage.essentials_cache import EssentialsCache
     from dmp_desktop.storage.secure import SecureStore
+    from dmp_desktop.usecases.consultation import ListScope, Period, list_documents
     from dmp_desktop.usecases.essentials import EssentialsSession, load_structured
 
-    try:
-        ins = Ins.parse(args.ins, InsKind[settings.ins_kind])
-    except InsError as exc:
-        io.err.write(describe(exc) + "\n")
-        return EXIT_USAGE
+    ins = parse_ins(args, settings)
     store = SecureStore.open(
         settings.local_data_dir() / "state", training_mode=settings.training_mode
     )
-    manager = CardManager(settings.middleware_candidates())
-    try:
-        card = _login(manager, args, io)
-        try:
-            client = open_dmp(settings, card)
-            try:
-                today = date.today()
-                query = DocumentQuery(
-                    patient=ins, since=None if args.all_dates else two_years_before(today)
-                )
-                entries = list(client.find_documents(query))
-                session = EssentialsSession(
-                    card.practitioner.national_id, ins, EssentialsCache(store)
-                )
-                session.open()
-                if args.load:
-                    count = load_structured(client, session, entries)
-                    if not args.json:
-                        io.err.write(f"{count} document(s) structuré(s) récupéré(s).\n")
-                essentials = session.essentials(entries)
-                missing = len(session.missing(entries))
-                session.save()
-            finally:
-                client.close()
-        finally:
-            card.close()
-    finally:
-        manager.close()
+    scope = ListScope(period=Period.ALL) if args.all_dates else ListScope()
+    result: dict[str, Any] = {}
+
+    def work(conn: Connection) -> int:
+        entries = list_documents(conn.client, ins, scope)
+        session = EssentialsSession(
+            conn.session.practitioner.national_id, ins, EssentialsCache(store)
+        )
+        session.open()
+        if args.load:
+            count = load_structured(conn.client, session, entries)
+            if not args.json:
+                io.err.write(f"{count} document(s) structuré(s) récupéré(s).\n")
+        result["essentials"] = session.essentials(entries)
+        result["missing"] = len(session.missing(entries))
+        session.save()
+        return EXIT_OK
+
+    code = with_card(args, settings, io, open_dmp, work)
+    essentials, missing = result["essentials"], result["missing"]
     if args.json:
         data = essentials_to_dict(essentials)
         data["unread_structured_documents"] = missing
         io.out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
         io.out.write(render(essentials, missing=missing))
-    return EXIT_OK
+    return code

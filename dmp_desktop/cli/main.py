@@ -7,44 +7,46 @@ Exit codes: 0 success, 1 refused by the DMP or unreadable answer, 2 usage,
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from dmp_desktop import __version__
 from dmp_desktop.cli import vsm as vsm_cli
+from dmp_desktop.cli.common import (
+    EXIT_CARD,
+    EXIT_DMP,
+    EXIT_NETWORK,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliUsageError,
+    Connection,
+    Io,
+    OpenDmp,
+    card_options,
+    parse_ins,
+    with_card,
+)
 from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.dmp_status import DmpState, DmpStatus, authorization_text
-from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import (
     CardError,
     DmpDesktopError,
     NetworkError,
-    NoCardError,
-    PinFormatError,
     SettingsError,
     describe,
 )
 from dmp_desktop.settings import Settings, load_settings
-from dmp_desktop.smartcard.card import CardInfo, CardManager, CardSession
+from dmp_desktop.smartcard.card import CardManager
+from dmp_desktop.usecases.errors import (
+    ConsentNotGivenError,
+    EmergencyAccessError,
+    InvalidFilterError,
+)
 
-EXIT_OK = 0
-EXIT_DMP = 1
-EXIT_USAGE = 2
-EXIT_CARD = 3
-EXIT_NETWORK = 4
-
-
-@dataclass
-class Io:
-    out: TextIO
-    err: TextIO
-    inp: TextIO
+__all__ = ["EXIT_CARD", "EXIT_DMP", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "Io", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,82 +76,29 @@ def _parser() -> argparse.ArgumentParser:
         description="Teste l'existence du DMP d'un patient et votre autorisation d'accès.",
     )
     status.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
-    _card_options(status)
+    card_options(status)
     status.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
 
     from dmp_desktop.cli import documents
 
-    documents.add_parsers(sub, _card_options)
+    documents.add_parsers(sub, card_options)
     from dmp_desktop.cli import alimentation
 
     alimentation.add_parsers(sub)
     from dmp_desktop.cli import records
 
-    records.add_parsers(sub, _card_options)
+    records.add_parsers(sub, card_options)
     from dmp_desktop.cli import admin_data
 
-    admin_data.add_parsers(sub, _card_options)
+    admin_data.add_parsers(sub, card_options)
     from dmp_desktop.cli import essentials
 
-    essentials.add_parser(sub, _card_options)
+    essentials.add_parser(sub, card_options)
 
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
     vsm_cli.add_parser(sub)
     return parser
-
-
-def _card_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--card", help="libellé ou numéro de série de la carte (si plusieurs)")
-    p.add_argument(
-        "--pin-stdin",
-        action="store_true",
-        help="lire le code PIN sur l'entrée standard (une ligne) au lieu de le demander",
-    )
-
-
-def _choose_card(manager: CardManager, wanted: str | None) -> CardInfo:
-    cards = [c for c in manager.list_cards() if c.holder is not None]
-    if wanted:
-        cards = [c for c in cards if wanted in (c.token_label, c.serial)]
-    if not cards:
-        raise NoCardError()
-    if len(cards) > 1:
-        names = ", ".join(
-            f"{c.token_label} ({c.holder.display_name if c.holder else '?'})" for c in cards
-        )
-        raise _UsageError(f"Plusieurs cartes sont présentes : {names}. Choisissez avec --card.")
-    return cards[0]
-
-
-class _UsageError(Exception):
-    pass
-
-
-def _read_pin(card: CardInfo, from_stdin: bool, io: Io) -> str | None:
-    if card.protected_auth:
-        io.err.write("Saisissez votre code PIN sur le clavier du lecteur.\n")
-        return None
-    if from_stdin:
-        pin = io.inp.readline().rstrip("\r\n")
-    else:
-        holder = card.holder.display_name if card.holder else card.token_label
-        tries = card.pin_state.tries_left
-        if tries == 1:
-            io.err.write("ATTENTION : dernier essai avant le blocage de la carte.\n")
-        pin = getpass.getpass(f"Code PIN de la carte de {holder} ({tries} essais) : ")
-    if not pin:
-        raise PinFormatError()
-    return pin
-
-
-def _login(manager: CardManager, args: argparse.Namespace, io: Io) -> CardSession:
-    card = _choose_card(manager, args.card)
-    pin = _read_pin(card, args.pin_stdin, io)
-    try:
-        return manager.login(card, pin)
-    finally:
-        pin = None
 
 
 def _status_json(status: DmpStatus) -> dict[str, Any]:
@@ -192,56 +141,20 @@ def _status_text(status: DmpStatus) -> str:
     return "\n".join(lines)
 
 
-OpenDmp = Callable[[Settings, CardSession], Any]
-
-
-def cmd_status(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp) -> int:
-    try:
-        ins = Ins.parse(args.ins, InsKind[settings.ins_kind])
-    except InsError as exc:
-        io.err.write(describe(exc) + "\n")
-        return EXIT_USAGE
-    manager = CardManager(settings.middleware_candidates())
-    try:
-        session = _login(manager, args, io)
-        try:
-            client = open_dmp(settings, session)
-            try:
-                status = client.test_existence(ins)
-            finally:
-                client.close()
-        finally:
-            session.close()
-    finally:
-        manager.close()
-    if args.json:
-        io.out.write(json.dumps(_status_json(status), ensure_ascii=False, indent=2) + "\n")
-    else:
-        io.out.write(_status_text(status) + "\n")
-    return EXIT_OK
-
-
-def _with_dmp(
-    args: argparse.Namespace,
-    settings: Settings,
-    io: Io,
-    open_dmp: OpenDmp,
-    work: Callable[[Any], int],
+def cmd_status(
+    args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
 ) -> int:
-    """Log in with the card, open the DMP client, run ``work(client)``, close everything."""
-    manager = CardManager(settings.middleware_candidates())
-    try:
-        session = _login(manager, args, io)
-        try:
-            client = open_dmp(settings, session)
-            try:
-                return work(client)
-            finally:
-                client.close()
-        finally:
-            session.close()
-    finally:
-        manager.close()
+    ins = parse_ins(args, settings)
+
+    def work(conn: Connection) -> int:
+        status = conn.client.test_existence(ins)
+        if args.json:
+            io.out.write(json.dumps(_status_json(status), ensure_ascii=False, indent=2) + "\n")
+        else:
+            io.out.write(_status_text(status) + "\n")
+        return EXIT_OK
+
+    return with_card(args, settings, io, open_dmp, work)
 
 
 def cmd_cards(args: argparse.Namespace, settings: Settings, io: Io) -> int:
@@ -299,62 +212,12 @@ def main(
             return settings_cmd.run(args, settings, io.out)
         settings.validate()
         settings.apply_environment()
-        if args.command == "status":
-            if open_dmp is None:
-                from dmp_desktop.connect import open_dmp as default_open
-
-                open_dmp = default_open
-            return cmd_status(args, settings, io, open_dmp)
-        if args.command in ("authorize", "list", "get"):
-            from dmp_desktop.cli import documents
-
-            if open_dmp is None:
-                from dmp_desktop.connect import open_dmp as default_open
-
-                open_dmp = default_open
-            return documents.run(args, settings, io, open_dmp)
-        from dmp_desktop.cli import alimentation
-
-        if args.command in alimentation.COMMANDS or args.command == "vsm":
-            if open_dmp is None:
-                from dmp_desktop.connect import open_dmp as default_open
-
-                open_dmp = default_open
-            return alimentation.run(args, settings, io, open_dmp)
-        if args.command == "cards":
-            return cmd_cards(args, settings, io)
-        if args.command == "essentials":
-            from dmp_desktop.cli import essentials
-
-            if open_dmp is None:
-                from dmp_desktop.connect import open_dmp as default_open
-
-                open_dmp = default_open
-            return essentials.run(args, settings, io, open_dmp)
-        from dmp_desktop.cli import records
-
-        if args.command in records.COMMANDS:
-            if open_dmp is None:
-                from dmp_desktop.connect import open_dmp as default_open
-
-                open_dmp = default_open
-            opener = open_dmp
-            return records.run(
-                args, settings, io, lambda work: _with_dmp(args, settings, io, opener, work)
-            )
-        from dmp_desktop.cli import admin_data
-
-        if args.command in admin_data.COMMANDS:
-            if open_dmp is None:
-                from dmp_desktop.connect import open_dmp as default_open
-
-                open_dmp = default_open
-            admin_opener = open_dmp
-            return admin_data.run(
-                args, settings, io, lambda work: _with_dmp(args, settings, io, admin_opener, work)
-            )
-    except _UsageError as exc:
+        return _run(args, settings, io, open_dmp)
+    except CliUsageError as exc:
         io.err.write(f"{exc}\n")
+        return EXIT_USAGE
+    except (EmergencyAccessError, ConsentNotGivenError, InvalidFilterError) as exc:
+        io.err.write(describe(exc) + "\n")
         return EXIT_USAGE
     except SettingsError as exc:
         io.err.write(describe(exc) + "\n")
@@ -371,5 +234,26 @@ def main(
     except KeyboardInterrupt:
         io.err.write("Interrompu.\n")
         return 130
-    parser.error("commande inconnue")
-    return EXIT_USAGE  # pragma: no cover
+
+
+def _run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
+    from dmp_desktop.cli import admin_data, alimentation, documents, records
+
+    command = args.command
+    if command == "status":
+        return cmd_status(args, settings, io, open_dmp)
+    if command == "cards":
+        return cmd_cards(args, settings, io)
+    if command in documents.COMMANDS:
+        return documents.run(args, settings, io, open_dmp)
+    if command in alimentation.COMMANDS or command == "vsm":
+        return alimentation.run(args, settings, io, open_dmp)
+    if command in records.COMMANDS:
+        return records.run(args, settings, io, open_dmp)
+    if command in admin_data.COMMANDS:
+        return admin_data.run(args, settings, io, open_dmp)
+    if command == "essentials":
+        from dmp_desktop.cli import essentials
+
+        return essentials.run(args, settings, io, open_dmp)
+    raise CliUsageError("commande inconnue")

@@ -13,28 +13,32 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 
-from dmp_desktop.dates import DateFormatError, fr_date, parse_iso_date
+from dmp_desktop.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CardOptions,
+    Connection,
+    Io,
+    OpenDmp,
+    iso_date,
+    parse_ins,
+    with_card,
+)
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.td11 import (
-    ConsentError,
     CreationConsent,
     LegalRepresentative,
     PatientIdentity,
     is_minor,
 )
 from dmp_desktop.dmp.td16 import MODES
-from dmp_desktop.domain.dmp_status import DmpState
-from dmp_desktop.domain.patient import Ins, InsError, InsKind
-from dmp_desktop.errors import describe
 from dmp_desktop.settings import Settings
+from dmp_desktop.usecases import records as record_rules
 
 COMMANDS = ("create", "close", "reactivate", "authorizations")
-EXIT_OK, EXIT_DMP, EXIT_USAGE = 0, 1, 2
 STATUS_FR = {"VALIDE": "autorisé", "INTERDIT": "bloqué", "EXPIRE": "expiré"}
-
-CardOptions = Callable[[argparse.ArgumentParser], None]
 
 
 def add_parsers(sub: Any, card_options: CardOptions) -> None:
@@ -47,7 +51,9 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     create.add_argument("--nom", required=True, help="nom de naissance")
     create.add_argument("--prenom", required=True, help="premier prénom")
     create.add_argument("--sexe", required=True, choices=("M", "F", "U"), help="sexe")
-    create.add_argument("--naissance", required=True, help="date de naissance (AAAA-MM-JJ)")
+    create.add_argument(
+        "--naissance", required=True, type=iso_date, help="date de naissance (AAAA-MM-JJ)"
+    )
     create.add_argument(
         "--consentement",
         action="store_true",
@@ -72,7 +78,11 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
 
     close = sub.add_parser("close", help="fermer le DMP à la demande du patient (TD1.4)")
     close.add_argument("--ins", required=True, help="INS du patient")
-    close.add_argument("--motif", required=True, help="motif de la fermeture")
+    close.add_argument(
+        "--motif",
+        required=True,
+        help=f"motif de la fermeture ({record_rules.MIN_CLOSURE_REASON} caractères au moins)",
+    )
     card_options(close)
 
     reactivate = sub.add_parser("reactivate", help="réactiver un DMP fermé (TD1.2)")
@@ -90,45 +100,18 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     card_options(auths)
 
 
-class _Usage(Exception):
-    pass
-
-
-def _ins(args: argparse.Namespace, settings: Settings) -> Ins:
-    try:
-        return Ins.parse(args.ins, InsKind[settings.ins_kind])
-    except InsError as exc:
-        raise _Usage(describe(exc)) from None
-
-
 def _creation(args: argparse.Namespace) -> tuple[PatientIdentity, CreationConsent]:
-    if not args.consentement:
-        raise _Usage(
-            "Recueillez d'abord le consentement du patient à la création de son DMP, "
-            "puis relancez avec --consentement."
-        )
-    try:
-        birth = parse_iso_date(args.naissance)
-    except DateFormatError:
-        raise _Usage("Date de naissance invalide : format AAAA-MM-JJ attendu.") from None
-    identity = PatientIdentity(args.nom, args.prenom, args.sexe, birth)
+    """What the options say; the consent rule itself is the use case's."""
+    identity = PatientIdentity(args.nom, args.prenom, args.sexe, args.naissance)
     representative = None
-    if is_minor(birth):
-        if not (args.representant_nom and args.representant_prenom):
-            raise _Usage(
-                "Patient mineur : indiquez son représentant légal "
-                "(--representant-nom, --representant-prenom)."
-            )
-        if not args.representant_consentement:
-            raise _Usage(
-                "Patient mineur : recueillez le consentement de son représentant légal, "
-                "puis relancez avec --representant-consentement."
-            )
+    if args.representant_nom or args.representant_prenom or args.representant_consentement:
         representative = LegalRepresentative(
-            args.representant_nom, args.representant_prenom, consent_given=True
+            args.representant_nom or "",
+            args.representant_prenom or "",
+            consent_given=bool(args.representant_consentement),
         )
     consent = CreationConsent(
-        consent_given=True,
+        consent_given=bool(args.consentement),
         opposition_bris_de_glace=args.opposition_bris_de_glace,
         opposition_centre_15=args.opposition_centre_15,
         mobile=args.mobile,
@@ -138,68 +121,65 @@ def _creation(args: argparse.Namespace) -> tuple[PatientIdentity, CreationConsen
     return identity, consent
 
 
-def run(
-    args: argparse.Namespace,
-    settings: Settings,
-    io: Any,
-    with_client: Callable[[Callable[[Any], int]], int],
-) -> int:
-    """Run one command; ``with_client(work)`` logs in with the card and calls ``work(client)``."""
-    try:
-        ins = _ins(args, settings)
-        if args.command == "create":
-            identity, consent = _creation(args)
-    except _Usage as exc:
-        io.err.write(f"{exc}\n")
-        return EXIT_USAGE
+CREATION_HINTS = {
+    "creation": "Relancez avec --consentement une fois le consentement du patient recueilli.",
+    "legal_representative": (
+        "Patient mineur : indiquez son représentant légal (--representant-nom, "
+        "--representant-prenom) et relancez avec --representant-consentement une fois son "
+        "consentement recueilli."
+    ),
+}
 
-    def create(client: Any) -> int:
-        try:
-            result = client.create_dmp(ins, identity, consent)
-        except ConsentError:  # checked above; kept as a last guard
-            io.err.write("Consentement manquant : rien n'a été envoyé.\n")
+
+def run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
+    ins = parse_ins(args, settings)
+    if args.command == "create":
+        identity, consent = _creation(args)
+        problem = record_rules.creation_problem(identity, consent)
+        if problem is not None:  # said before the card is used
+            io.err.write(
+                "Consentement manquant : rien n'a été envoyé. " + CREATION_HINTS[problem] + "\n"
+            )
             return EXIT_USAGE
-        minor = " (patient mineur : pas d'accès en ligne)" if is_minor(identity.birth_date) else ""
-        number = f" n° {result.dmp_id}" if result.dmp_id else ""
-        io.out.write(
-            f"DMP{number} créé pour {identity.given_name} {identity.family_name}{minor}.\n"
-        )
-        return EXIT_OK
 
-    def close(client: Any) -> int:
-        status = client.test_existence(ins)
-        if status.state is DmpState.NONE:
-            io.err.write("Ce patient n'a pas de DMP.\n")
-            return EXIT_DMP
-        client.close_dmp(
-            ins,
-            status.patient_family_name or "",
-            status.patient_given_name or "",
-            reason_text=args.motif,
-            gender=status.patient_gender,
-        )
-        io.out.write("DMP fermé. Ses données sont conservées 10 ans.\n")
-        return EXIT_OK
-
-    def reactivate(client: Any) -> int:
-        status = client.test_existence(ins)
-        if status.state is DmpState.NONE:
-            io.err.write("Ce patient n'a pas de DMP.\n")
-            return EXIT_DMP
-        if status.state is DmpState.ACTIVE:
-            io.out.write("Ce DMP est déjà actif : rien n'a changé.\n")
+        def create(conn: Connection) -> int:
+            result = record_rules.create_record(conn.client, ins, identity, consent)
+            minor = (
+                " (patient mineur : pas d'accès en ligne)" if is_minor(identity.birth_date) else ""
+            )
+            number = f" n° {result.dmp_id}" if result.dmp_id else ""
+            io.out.write(
+                f"DMP{number} créé pour {identity.given_name} {identity.family_name}{minor}.\n"
+            )
             return EXIT_OK
-        client.reactivate_dmp(
-            ins,
-            status.patient_family_name or "",
-            status.patient_given_name or "",
-            gender=status.patient_gender,
-        )
-        io.out.write("DMP réactivé.\n")
-        return EXIT_OK
 
-    def authorizations(client: Any) -> int:
-        items = client.list_authorizations(ins, args.mode)
+        return with_card(args, settings, io, open_dmp, create)
+
+    if args.command == "close":
+        problem = record_rules.closure_problem(record_rules.CLOSURE_PATIENT_REQUEST, args.motif)
+        if problem is not None:
+            raise record_rules.ClosureReasonError(problem)
+
+        def close(conn: Connection) -> int:
+            record_rules.close_record(conn.client, ins, args.motif)
+            io.out.write("DMP fermé. Ses données sont conservées 10 ans.\n")
+            return EXIT_OK
+
+        return with_card(args, settings, io, open_dmp, close)
+
+    if args.command == "reactivate":
+
+        def reactivate(conn: Connection) -> int:
+            if record_rules.reactivate_record(conn.client, ins):
+                io.out.write("DMP réactivé.\n")
+            else:
+                io.out.write("Ce DMP est déjà actif : rien n'a changé.\n")
+            return EXIT_OK
+
+        return with_card(args, settings, io, open_dmp, reactivate)
+
+    def authorizations(conn: Connection) -> int:
+        items = conn.client.list_authorizations(ins, args.mode)
         if args.json:
             rows = [
                 {
@@ -226,10 +206,7 @@ def run(
             )
         return EXIT_OK
 
-    work = {
-        "create": create,
-        "close": close,
-        "reactivate": reactivate,
-        "authorizations": authorizations,
-    }[args.command]
-    return with_client(work)
+    return with_card(args, settings, io, open_dmp, authorizations)
+
+
+__all__ = ["COMMANDS", "add_parsers", "run"]

@@ -55,9 +55,12 @@ class RecordClient(Protocol):
         *,
         reason: str = CLOSURE_PATIENT_REQUEST,
         reason_text: str | None = None,
+        gender: str | None = None,
     ) -> Any: ...
 
-    def reactivate_dmp(self, ins: Ins, family_name: str, given_name: str) -> Any: ...
+    def reactivate_dmp(
+        self, ins: Ins, family_name: str, given_name: str, gender: str | None = None
+    ) -> Any: ...
 
 
 # -- creation ----------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def close_record(
     status: DmpStatus | None = None,
 ) -> None:
     """TD1.4 at the patient's request; ``status``: the DMP's answer already at hand (else
-    TD0.2 is asked first: the request carries the names it gives)."""
+    TD0.2 is asked first: the request carries the names and sex it gives)."""
     problem = closure_problem(reason, reason_text)
     if problem is not None:
         raise ClosureReasonError(problem)
@@ -133,6 +136,7 @@ def close_record(
         status.patient_given_name or "",
         reason=reason,
         reason_text=clean_reason(reason_text),
+        gender=status.patient_gender,
     )
 
 
@@ -141,7 +145,12 @@ def reactivate_record(client: RecordClient, ins: Ins, *, status: DmpStatus | Non
     status = _existing(client, ins, status)
     if status.state is DmpState.ACTIVE:
         return False
-    client.reactivate_dmp(ins, status.patient_family_name or "", status.patient_given_name or "")
+    client.reactivate_dmp(
+        ins,
+        status.patient_family_name or "",
+        status.patient_given_name or "",
+        gender=status.patient_gender,
+    )
     return True
 
 

@@ -99,7 +99,7 @@ def dmp(
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
     command = [sys.executable, "-m", "dmp_desktop", "cli", *args]
-    if args[0] not in ("types",) and not (args[0] == "outbox" and "--resume" not in args):
+    if args[0] not in ("types",):  # the outbox too: it is the card holder's
         command += ["--card", card[0], "--pin-stdin"]
     return subprocess.run(
         command,
@@ -462,8 +462,14 @@ def test_patient_objection_means_never_sent(
     assert objected.returncode == 0 and "ne sera pas envoyé" in objected.stdout
     before = host.store.last_trace_id()
     resumed = dmp(config, "outbox", "--resume")
-    assert resumed.returncode == 0 and "vide" in resumed.stdout
+    assert resumed.returncode == 0 and "Aucun envoi en attente" in resumed.stdout
+    # The objection is remembered (by the file's hash): the same file is refused from now on.
+    again = dmp(
+        config, "upload", str(pdf), "--ins", LEA.ins.value, "--type", "11488-4", *VISIBLE, *IDENTITY
+    )
+    assert again.returncode == 1 and "s'est opposé" in again.stderr
     assert host.store.traces(after_id=before) == []
+    assert json.loads(dmp(config, "outbox", "--json").stdout) == []
 
 
 # --- the VSM -------------------------------------------------------------------------------------

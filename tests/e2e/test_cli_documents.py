@@ -288,14 +288,15 @@ def test_break_glass_reaches_the_host_trace(config: Path, host: RunningHost) -> 
         assert secret not in logs, secret
 
 
-def test_emergency_needs_a_reason(config: Path) -> None:
+@pytest.mark.parametrize("purpose", ["bris_de_glace", "centre_15"])
+def test_emergency_needs_a_reason(config: Path, purpose: str) -> None:
     result = dmp(
         config,
         "list",
         "--ins",
         PATIENTS["actif-sans-autorisation"].ins.value,
         "--emergency",
-        "bris_de_glace",
+        purpose,
     )
     assert result.returncode == 2
     assert "exige son motif" in result.stderr
@@ -356,9 +357,11 @@ def _never(*_: object) -> object:  # pragma: no cover - must not be reached
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("list", "--reason", "x"), "--reason ne s'emploie qu'avec --emergency"),
+        (("list", "--reason", "x"), "Un motif ne s'indique que pour un accès en urgence"),
         (("list", "--type", "11488-4^1.2"), "Code de type de document invalide"),
-        (("list", "--emergency", "bris_de_glace", "--reason", "x" * 501), "trop long"),
+        (("list", "--emergency", "bris_de_glace", "--reason", "x" * 501), "ne peut pas dépasser"),
+        (("list", "--emergency", "bris_de_glace", "--reason", "ab"), "trop court"),
+        (("list", "--emergency", "centre_15", "--reason", "ab"), "trop court"),
         (("get", "--id", "1.2", "-o", "/nonexistent-dir/doc.xml"), "n'existe pas"),
         (("get", "--id", "1.2", "-o", "."), "est un dossier"),
     ],
