@@ -18,7 +18,6 @@ set of document ids already seen, encrypted (:mod:`dmp_desktop.storage.last_seen
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 from collections import OrderedDict
@@ -30,8 +29,8 @@ from typing import cast
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from dmp_desktop.dates import utc_now
-from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
-from dmp_desktop.domain.document import DocumentEntry, DocumentQuery, DocumentStatus
+from dmp_desktop.domain.dmp_status import DmpStatus
+from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.errors import DmpDesktopError, describe
@@ -40,34 +39,32 @@ from dmp_desktop.services.operations import Operation
 from dmp_desktop.services.viewable import Viewable, prepare
 from dmp_desktop.settings import Settings
 from dmp_desktop.storage.last_seen import LastSeen, LastSeenStore
+from dmp_desktop.usecases import access as access_rules
+from dmp_desktop.usecases.access import (
+    EMERGENCY_PURPOSES,
+    MAX_REASON_LENGTH,
+    MIN_REASON_LENGTH,
+    NORMAL_ACCESS,
+    PURPOSE_BREAK_GLASS,
+    PURPOSE_CENTRE_15,
+    PURPOSE_NORMAL,
+    AccessMode,
+)
+from dmp_desktop.usecases.access import ConsultationState as PaneState
+from dmp_desktop.usecases.consultation import (
+    ListScope,
+    Period,
+    entry_date,
+    list_documents,
+    open_document,
+)
+from dmp_desktop.usecases.errors import EmergencyAccessError
 
 log = logging.getLogger(__name__)
 
-PURPOSE_NORMAL = "normal"
-PURPOSE_BREAK_GLASS = "bris_de_glace"
-PURPOSE_CENTRE_15 = "centre_15"
-EMERGENCY_PURPOSES = (PURPOSE_BREAK_GLASS, PURPOSE_CENTRE_15)
-MIN_REASON_LENGTH = 10
-MAX_REASON_LENGTH = 500
 # Retrieved documents kept in memory for the session (going back is instant).
 CACHE_MAX_DOCUMENTS = 40
 CACHE_MAX_BYTES = 256 * 1024 * 1024
-
-
-# -- access ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AccessMode:
-    """The purpose of use every request carries, and the reason given for an emergency."""
-
-    purpose: str = PURPOSE_NORMAL
-    reason: str | None = None
-
-    @property
-    def emergency(self) -> bool:
-        return self.purpose in EMERGENCY_PURPOSES
-
-
-NORMAL_ACCESS = AccessMode()
 
 
 def _tr(text: str) -> str:
@@ -75,107 +72,12 @@ def _tr(text: str) -> str:
 
 
 def emergency_problem(purpose: str, reason: str) -> str | None:
-    """Why this emergency access cannot be started (French), or None if it can."""
-    if purpose not in EMERGENCY_PURPOSES:
-        return _tr("Choisissez le mode d'accès en urgence : bris de glace ou centre 15.")
-    text = " ".join(reason.split())
-    if purpose == PURPOSE_BREAK_GLASS and len(text) < MIN_REASON_LENGTH:
-        return _tr(
-            "Indiquez le motif de l'accès en mode bris de glace (au moins {n} caractères) : "
-            "il est enregistré dans le DMP."
-        ).format(n=MIN_REASON_LENGTH)
-    if len(text) > MAX_REASON_LENGTH:
-        return _tr("Le motif ne peut pas dépasser {n} caractères.").format(n=MAX_REASON_LENGTH)
-    return None
+    """Why this emergency access cannot be started (French), or None if it can.
 
-
-class PaneState(enum.Enum):
-    """What the documents pane shows."""
-
-    EMPTY = "empty"  # no patient
-    NO_DMP = "no_dmp"
-    CLOSED = "closed"
-    STAFF = "staff"  # a secretary's card: may feed a DMP, never read it
-    ASK_CONSENT = "ask_consent"  # no (or an expired) authorisation: ask the question
-    DECLINED = "declined"  # the doctor answered "no"
-    BLOCKED = "blocked"  # INTERDIT: no way around it
-    DOCUMENTS = "documents"  # authorised, or emergency access
-
-
-# -- what the list covers -------------------------------------------------------------------
-class Period(enum.Enum):
-    TWO_YEARS = 2
-    FIVE_YEARS = 5
-    ALL = 0
-
-    def since(self, today: date) -> date | None:
-        if self is Period.ALL:
-            return None
-        try:
-            return today.replace(year=today.year - self.value)
-        except ValueError:  # 29 February
-            return today.replace(year=today.year - self.value, day=28)
-
-    def covers(self, other: Period) -> bool:
-        if self is Period.ALL:
-            return True
-        return other is not Period.ALL and self.value >= other.value
-
-
-def entry_date(entry: DocumentEntry) -> datetime | None:
-    """The date a doctor sorts by: the act (service start), else the document's creation."""
-    return entry.service_start or entry.creation_time or entry.submission_time
-
-
-@dataclass(frozen=True)
-class ListScope:
-    """What the doctor asked to see: period and the statuses beyond the active documents."""
-
-    period: Period = Period.TWO_YEARS
-    archived: bool = False
-    deprecated: bool = False
-    masked: bool = False  # médecin traitant only
-
-    def statuses(self) -> frozenset[DocumentStatus]:
-        statuses = {DocumentStatus.APPROVED}
-        if self.archived:
-            statuses.add(DocumentStatus.ARCHIVED)
-        if self.deprecated:
-            statuses.add(DocumentStatus.DEPRECATED)
-        return frozenset(statuses)
-
-    def covers(self, other: ListScope) -> bool:
-        """A list loaded for ``self`` holds everything ``other`` shows (filtered locally)."""
-        return (
-            self.period.covers(other.period)
-            and self.statuses() >= other.statuses()
-            and self.masked == other.masked
-        )
-
-    def widened(self, other: ListScope) -> ListScope:
-        """The smallest scope covering both (masked documents: as ``other`` asks)."""
-        period = self.period if self.period.covers(other.period) else other.period
-        return ListScope(
-            period,
-            self.archived or other.archived,
-            self.deprecated or other.deprecated,
-            other.masked,
-        )
-
-    def query(self, ins: Ins, today: date) -> DocumentQuery:
-        return DocumentQuery(
-            patient=ins,
-            since=self.period.since(today),
-            statuses=self.statuses(),
-            include_masked=self.masked,
-        )
-
-    def accepts(self, entry: DocumentEntry, today: date | None = None) -> bool:
-        if entry.status not in self.statuses():
-            return False
-        since = self.period.since(today or date.today())
-        when = entry_date(entry)
-        return since is None or when is None or when.date() >= since
+    The rule is :func:`dmp_desktop.usecases.access.emergency_problem`; this is its text.
+    """
+    problem = access_rules.emergency_problem(purpose, reason)
+    return describe(EmergencyAccessError(problem, purpose)) if problem is not None else None
 
 
 # -- results -------------------------------------------------------------------------------
@@ -378,18 +280,12 @@ class ConsultationService(QObject):
     @property
     def may_see_masked(self) -> bool:
         """Masked documents are for the patient's médecin traitant only."""
-        return self._patient is not None and self._patient.status.treating_physician
+        return access_rules.may_see_masked(self.status)
 
     @property
     def may_declare_treating_physician(self) -> bool:
-        practitioner = self._practitioner
-        patient = self._patient
-        return (
-            practitioner is not None
-            and practitioner.profession_code == "10"
-            and patient is not None
-            and not patient.status.treating_physician
-            and not patient.access.emergency
+        return access_rules.may_declare_treating_physician(
+            self.status, self._practitioner, self.access
         )
 
     @property
@@ -455,40 +351,26 @@ class ConsultationService(QObject):
             self._patient = patient
         else:
             patient.status = status
-            if not status.treating_physician and self._scope.masked:
-                self._scope = ListScope(
-                    self._scope.period, self._scope.archived, self._scope.deprecated, False
-                )
+            if not access_rules.may_see_masked(status) and self._scope.masked:
+                self._scope = self._scope.without_masked()
         self._decide()
 
     def _decide(self) -> None:
+        """What the pane shows: :func:`dmp_desktop.usecases.access.consultation_state`."""
         patient = self._patient
         if patient is None:
             self._set_state(PaneState.EMPTY)
             return
-        status = patient.status
-        if self._practitioner is not None and self._practitioner.is_staff:
-            self._set_state(PaneState.STAFF)
-            return
-        if status.state is DmpState.NONE:
-            self._set_state(PaneState.NO_DMP)
-            return
-        if status.state is DmpState.CLOSED:
-            self._set_state(PaneState.CLOSED)
-            return
-        if status.authorization is Authorization.INTERDIT:
-            # Blocked by the patient: no documents, and no emergency access either.
-            if patient.access.emergency:
-                patient.access = NORMAL_ACCESS
-                self.accessChanged.emit(NORMAL_ACCESS)
-            self._set_state(PaneState.BLOCKED)
-            return
-        if status.authorization is Authorization.VALIDE or patient.access.emergency:
-            self._set_state(PaneState.DOCUMENTS)
-            if patient.loaded_scope is None and not self.loading:
-                self._load(self._scope, refresh=False)
-            return
-        self._set_state(PaneState.DECLINED if patient.declined else PaneState.ASK_CONSENT)
+        state = access_rules.consultation_state(
+            patient.status, self._practitioner, patient.access, declined=patient.declined
+        )
+        if state is not PaneState.DOCUMENTS and patient.access.emergency:
+            # Blocked (or no longer readable): no emergency access either.
+            patient.access = NORMAL_ACCESS
+            self.accessChanged.emit(NORMAL_ACCESS)
+        self._set_state(state)
+        if state is PaneState.DOCUMENTS and patient.loaded_scope is None and not self.loading:
+            self._load(self._scope, refresh=False)
 
     def decline_consent(self) -> None:
         """The doctor answered "no": nothing is sent to the DMP."""
@@ -523,7 +405,11 @@ class ConsultationService(QObject):
         ins = patient.ins
 
         def work(client: DmpClientLike) -> None:
-            client.set_authorization(ins, grant=True, treating_physician=treating_physician)
+            # Called only from the doctor's « oui » to the consent question (or to the
+            # explicit médecin traitant question): the patient consented.
+            access_rules.authorise(
+                client, ins, patient_consented=True, treating_physician=treating_physician
+            )
 
         op = self._dmp.call(
             self.tr("Enregistrement de l'autorisation d'accès"),
@@ -573,23 +459,21 @@ class ConsultationService(QObject):
     # -- emergency access ---------------------------------------------------------------
     @property
     def may_use_emergency_access(self) -> bool:
-        patient = self._patient
-        return (
-            patient is not None
-            and self._state in (PaneState.ASK_CONSENT, PaneState.DECLINED)
-            and patient.status.authorization is not Authorization.INTERDIT
-        )
+        return self._patient is not None and access_rules.may_use_emergency_access(self._state)
 
     def start_emergency_access(self, purpose: str, reason: str) -> str | None:
-        """Open the DMP in emergency mode; returns why it cannot (French) or None."""
+        """Open the DMP in emergency mode; returns why it cannot (French) or None.
+
+        The reason's rule is :func:`dmp_desktop.usecases.access.emergency_access`.
+        """
         if not self.may_use_emergency_access or self._patient is None:
-            return self.tr("L'accès en urgence n'est pas possible pour ce dossier.")
-        problem = emergency_problem(purpose, reason)
-        if problem is not None:
-            return problem
-        text = " ".join(reason.split()) or None
-        self._patient.access = AccessMode(purpose, text)
-        self.accessChanged.emit(self._patient.access)
+            return describe(EmergencyAccessError("not_possible", purpose))
+        try:
+            access = access_rules.emergency_access(purpose, reason)
+        except EmergencyAccessError as exc:
+            return describe(exc)
+        self._patient.access = access
+        self.accessChanged.emit(access)
         self._decide()
         return None
 
@@ -597,7 +481,7 @@ class ConsultationService(QObject):
     def set_scope(self, scope: ListScope) -> None:
         """The doctor changed the period or the statuses: filter, or ask the DMP if wider."""
         if scope.masked and not self.may_see_masked:
-            scope = ListScope(scope.period, scope.archived, scope.deprecated, False)
+            scope = scope.without_masked()
         if scope == self._scope:
             return
         self._scope = scope
@@ -632,12 +516,12 @@ class ConsultationService(QObject):
             previous_op = None
         ins = patient.ins
         access = patient.access
-        query = scope.query(ins, self._today())
+        today = self._today()
         read_previous = not patient.previous_loaded
         professional = practitioner.national_id if practitioner is not None else None
 
         def work(client: DmpClientLike) -> _Fetched:
-            entries = client.find_documents(query, purpose=access.purpose, reason=access.reason)
+            entries = list_documents(client, ins, scope, access, today=today)
             fetched = _Fetched(list(entries))
             if professional is not None:
                 try:
@@ -769,7 +653,7 @@ class ConsultationService(QObject):
         uid = entry.unique_id
 
         def work(client: DmpClientLike) -> Viewable:
-            document = client.retrieve_document(entry, purpose=access.purpose, reason=access.reason)
+            document = open_document(client, entry, access)
             self.documentRetrieved.emit(entry, document)
             return prepare(document)
 
@@ -843,6 +727,7 @@ def _is_new(entry: DocumentEntry, previous: LastSeen, *, widening: bool) -> bool
 __all__ = [
     "CACHE_MAX_BYTES",
     "EMERGENCY_PURPOSES",
+    "MAX_REASON_LENGTH",
     "MIN_REASON_LENGTH",
     "NORMAL_ACCESS",
     "PURPOSE_BREAK_GLASS",

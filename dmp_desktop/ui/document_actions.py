@@ -39,13 +39,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dmp_desktop.alimentation import MAX_SOURCE_BYTES, OutboxItem
-from dmp_desktop.alimentation.convert import check_source
+from dmp_desktop.alimentation import OutboxItem
 from dmp_desktop.dmp.feed_errors import problem_fr
 from dmp_desktop.domain.dmp_status import DmpState
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.services.alimentation import (
     AlimentationService,
+    FileToSend,
     UploadContext,
     Visibility,
     is_author,
@@ -54,6 +54,7 @@ from dmp_desktop.services.alimentation import (
 )
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.consultation import PaneState
+from dmp_desktop.services.operations import Operation
 from dmp_desktop.ui.outbox_panel import OutboxIndicator, OutboxPanel
 from dmp_desktop.ui.style import Tone, set_tone
 from dmp_desktop.ui.upload_dialog import UploadDialog, VisibilityDialog
@@ -155,6 +156,9 @@ class DocumentActions(QObject):
             parent=self,
         )
         self.panel: OutboxPanel | None = None
+        self._file_op: Operation[FileToSend] | None = None
+        self.service.fileReady.connect(self._on_file_ready)
+        self.service.fileFailed.connect(self._on_file_failed)
         self.upload_dialog: UploadDialog | None = None
         self.visibility_dialog: VisibilityDialog | None = None
         self.file_dialog: QFileDialog | None = None
@@ -406,30 +410,13 @@ class DocumentActions(QObject):
         dialog.open()
         return dialog
 
-    def upload_path(self, path: Path, replaces: DocumentEntry | None = None) -> UploadDialog | None:
-        """A file to send (dropped or chosen): checked, then the upload dialog."""
+    def upload_path(self, path: Path, replaces: DocumentEntry | None = None) -> bool:
+        """A file to send (dropped or chosen): read and checked off the UI thread (up to
+        20 MB, hashed against the patient's objections), then the upload dialog."""
         context = self._context()
         if context is None:
-            return None
-        title = self.tr("Fichier non envoyé")
-        try:
-            size = path.stat().st_size
-            if not path.is_file():
-                raise IsADirectoryError(str(path))
-            if size > MAX_SOURCE_BYTES:
-                self.warn(title, problem_fr("file_too_large"))
-                return None
-            data = path.read_bytes()
-        except OSError:
-            self.warn(
-                title,
-                self.tr(
-                    "Le fichier « {name} » ne peut pas être lu (introuvable, dossier ou droits "
-                    "insuffisants) : vérifiez-le puis recommencez."
-                ).format(name=path.name),
-            )
-            return None
-        return self.upload_data(context, data, path.name, replaces)
+            return False
+        return self._prepare(context, path, replaces)
 
     def upload_data(
         self,
@@ -437,22 +424,51 @@ class DocumentActions(QObject):
         data: bytes,
         filename: str,
         replaces: DocumentEntry | None = None,
-    ) -> UploadDialog | None:
-        _media, problems = check_source(data, None)
+    ) -> bool:
+        """Bytes to send (already in memory): checked off the UI thread, then the dialog."""
+        return self._prepare(context, (data, filename), replaces)
+
+    @property
+    def reading_file(self) -> bool:
+        """A file is being read and checked (the dialog opens when it is done)."""
+        return self._file_op is not None and not self._file_op.done
+
+    def _prepare(
+        self,
+        context: UploadContext,
+        source: Path | tuple[bytes, str],
+        replaces: DocumentEntry | None,
+    ) -> bool:
+        if self._file_op is not None and not self._file_op.done:
+            self._file_op.cancel()  # the newest file wins
+        self._file_op = self.service.prepare_file(context.ins, source, (context, replaces))
+        return True
+
+    def _on_file_failed(self, _ctx: object, message: str) -> None:
+        self._file_op = None
+        self.warn(self.tr("Fichier non envoyé"), message)
+
+    def _on_file_ready(self, file: FileToSend, ctx: object) -> None:
+        self._file_op = None
+        if not isinstance(ctx, tuple):
+            return
+        context, replaces = ctx
         title = self.tr("Fichier non envoyé")
-        if problems:
-            text = "\n".join(problem_fr(p) for p in problems)
-            self.warn(title, self.tr("« {name} » : {why}").format(name=filename, why=text))
-            return None
-        when = self.service.objection(context.ins, data)
-        if when is not None:
-            self.warn(title, objection_message(when))
-            return None
+        current = self.window.consultation.ins
+        if current is None or not same_ins(current, context.ins):
+            return  # the patient changed meanwhile: this file was for another one
+        if file.problems:
+            text = "\n".join(problem_fr(p) for p in file.problems)
+            self.warn(title, self.tr("« {name} » : {why}").format(name=file.filename, why=text))
+            return
+        if file.objected_at is not None:
+            self.warn(title, objection_message(file.objected_at))
+            return
         self.close_upload_dialog()
         dialog = UploadDialog(
             context,
-            data=data,
-            filename=filename,
+            data=file.data,
+            filename=file.filename,
             replaces=replaces,
             favourites=self.service.type_ranking(),
             parent=self.window,
@@ -463,7 +479,6 @@ class DocumentActions(QObject):
         dialog.open()
         dialog.type_picker.setFocus(Qt.FocusReason.OtherFocusReason)
         dialog.type_picker.edit.selectAll()
-        return dialog
 
     def close_upload_dialog(self, *, forget: bool = False) -> None:
         dialog, self.upload_dialog = self.upload_dialog, None
@@ -477,14 +492,22 @@ class DocumentActions(QObject):
             self.upload_dialog = None
         context = dialog.context
         if result == UploadDialog.OBJECTION and dialog.data is not None:
-            if self.service.record_objection(context.ins, dialog.data):
+            name = dialog.filename
+            op = self.service.record_objection(context.ins, dialog.data)
+            previous = op.on_success
+
+            def recorded(result: None) -> None:
+                if previous is not None:
+                    previous(result)
                 self.notify(
                     Tone.INFO,
                     self.tr(
                         "Opposition du patient enregistrée : « {name} » ne sera jamais envoyé "
                         "dans son DMP."
-                    ).format(name=dialog.filename),
+                    ).format(name=name),
                 )
+
+            op.on_success = recorded
             return
         if result != QDialog.DialogCode.Accepted:
             return

@@ -27,6 +27,7 @@ from dmp_desktop.services.consultation import (
     emergency_problem,
 )
 from dmp_desktop.ui.style import Tone, scaled_font, set_tone
+from dmp_desktop.usecases.access import clean_reason
 
 BANNER_CSS = (
     "#emergencyBanner { background: #b3261e; border-bottom: 2px solid #7f1d18; }"
@@ -135,7 +136,7 @@ class EmergencyDialog(QDialog):
 
     @property
     def reason(self) -> str:
-        return " ".join(self.reason_edit.toPlainText().split())
+        return clean_reason(self.reason_edit.toPlainText())
 
     def problem(self) -> str | None:
         purpose = self.purpose
@@ -144,15 +145,13 @@ class EmergencyDialog(QDialog):
         return emergency_problem(purpose, self.reason)
 
     def _update(self) -> None:
+        """The one rule of the reason (usecases.access), the same for both purposes."""
         problem = self.problem()
         self.ok_button.setEnabled(problem is None)
-        if self.purpose == PURPOSE_CENTRE_15:
-            self.reason_label.setText(self.tr("&Motif de l'accès (facultatif) :"))
-        else:
-            self.reason_label.setText(self.tr("&Motif de l'accès (obligatoire) :"))
+        self.reason_label.setText(self.tr("&Motif de l'accès (obligatoire) :"))
         if problem is None:
             set_tone(self.feedback_label, Tone.OK, self.tr("Motif enregistré avec l'accès."))
-        elif self.purpose == PURPOSE_BREAK_GLASS and len(self.reason) < MIN_REASON_LENGTH:
+        elif self.purpose is not None and len(self.reason) < MIN_REASON_LENGTH:
             missing = MIN_REASON_LENGTH - len(self.reason)
             set_tone(
                 self.feedback_label,

@@ -106,8 +106,9 @@ class ObjectionError(UseCaseError):
         self.since = since
 
     def message_params(self) -> dict[str, Any]:
-        local = self.since.astimezone() if self.since.tzinfo is not None else self.since
-        return {"date": f"{local:%d/%m/%Y}"}
+        from dmp_desktop.dates import fr_date
+
+        return {"date": fr_date(self.since)}
 
 
 class NotYourUploadError(UseCaseError):

@@ -23,7 +23,7 @@ from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
 from tests.support.cda_samples import minimal_pdf
 from tests.ui.conftest import log_in, real_window
-from tests.ui.test_upload_support import answer, choose_type, drop_files, write
+from tests.ui.test_upload_support import answer, choose_type, drop_files, wait_file_read, write
 
 pytestmark = pytest.mark.e2e
 
@@ -132,6 +132,7 @@ def test_feed_the_dmp_from_the_window(
             )
         )
     )
+    wait_file_read(window)
     chooser.reject()
     second = send_dialog(qtbot, window)
     qtbot.waitUntil(lambda: listed(window, first.unique_id) is None, timeout=TIMEOUT)

@@ -319,13 +319,21 @@ def test_centre_15_is_explained_and_the_card_removal_ends_it(
     assert dialog is not None
     assert any("médecins régulateurs" in t for t in visible_texts(dialog))
     dialog.centre_15.click()
-    assert dialog.ok_button.isEnabled()  # the reason is optional for the SAMU regulator
+    # One rule for the reason, the same as for the bris de glace (usecases.access).
+    assert not dialog.ok_button.isEnabled()
+    assert "(obligatoire)" in dialog.reason_label.text()
+    qtbot.keyClicks(dialog.reason_edit, "court")
+    assert not dialog.ok_button.isEnabled()
+    assert "encore 5 caractère(s)" in dialog.feedback_label.text()
+    qtbot.keyClicks(dialog.reason_edit, " : detresse respiratoire")
+    assert dialog.ok_button.isEnabled()
     with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
         dialog.ok_button.click()
+    reason = "court : detresse respiratoire"
     assert window.emergency_banner.label.text() == (
-        "⚠ ACCÈS EN MODE CENTRE 15 (régulation médicale)"
+        f"⚠ ACCÈS EN MODE CENTRE 15 (régulation médicale) — motif : {reason}"
     )
-    assert dmp.finds[-1][1:3] == (PURPOSE_CENTRE_15, None)
+    assert dmp.finds[-1][1:3] == (PURPOSE_CENTRE_15, reason)
     fake_cards.remove(1)
     with qtbot.waitSignal(window.card_service.sessionEnded):
         window.card_service.poll_now()

@@ -33,6 +33,7 @@ from tests.ui.test_upload_support import (
     drop_files,
     log_in,
     ready_window,
+    wait_file_read,
     write,
 )
 
@@ -250,6 +251,7 @@ def test_replace_my_document_with_a_new_version(
     assert chooser is not None
     assert chooser.windowTitle() == "Nouvelle version de « Lettre de liaison »"
     chooser.fileSelected.emit(str(write(tmp_path, "lettre-v2.pdf", PDF + b"% v2\n")))
+    wait_file_read(window)
     chooser.reject()
     dialog = window.alimentation.upload_dialog
     assert dialog is not None

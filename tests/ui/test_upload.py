@@ -36,6 +36,7 @@ from tests.ui.test_upload_support import (
     jpeg_bytes,
     log_in,
     ready_window,
+    wait_file_read,
     write,
 )
 
@@ -327,6 +328,7 @@ def test_ctrl_u_opens_the_file_chooser_then_the_dialog(
     assert chooser is not None and chooser.isVisible()
     assert chooser.windowTitle() == "Envoyer un document au DMP"
     chooser.fileSelected.emit(str(write(tmp_path, "lettre.pdf", PDF)))
+    wait_file_read(window)
     chooser.reject()
     dialog = upload_dialog(window)
     assert "lettre.pdf" in dialog.file_label.text()

@@ -228,7 +228,20 @@ def drop_files(window: object, *paths: Path) -> bool:
         Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(target, event)
+    wait_file_read(window)
     return True
+
+
+def wait_file_read(window: object, timeout_ms: int = 10000) -> None:
+    """The dropped file is read and checked off the UI thread: wait until it is done."""
+    from PySide6.QtTest import QTest
+
+    actions = window.alimentation  # type: ignore[attr-defined]
+    waited = 0
+    while actions.reading_file and waited < timeout_ms:
+        QTest.qWait(5)
+        waited += 5
+    assert not actions.reading_file, "the file was not read in time"
 
 
 def choose_type(qtbot: object, dialog: object, words: str, row: int = 0) -> None:

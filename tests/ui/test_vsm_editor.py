@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,13 +19,6 @@ from pytestqt.qtbot import QtBot
 
 from dmp_desktop.cda.render import render_html
 from dmp_desktop.cda.vsm import build_vsm, parse_vsm
-from dmp_desktop.domain.document import (
-    Code,
-    DocumentEntry,
-    DocumentQuery,
-    DocumentStatus,
-    RetrievedDocument,
-)
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import (
@@ -43,8 +36,6 @@ from dmp_desktop.services.operations import OperationRunner
 from dmp_desktop.services.vsm_source import (
     VsmFetcher,
     blocking_fetcher,
-    latest_vsm_from,
-    next_version,
 )
 from dmp_desktop.services.vsm_terminology import TerminologyService
 from dmp_desktop.storage.secure import SecureStore
@@ -52,7 +43,7 @@ from dmp_desktop.terminology import System
 from dmp_desktop.ui.vsm_editor import VsmEditor
 from dmp_desktop.ui.vsm_fields import CodedField, ConceptListModel
 from dmp_desktop.ui.vsm_sections import LifestyleEntry, ProblemEntry
-from tests.support.cda_samples import full_summary, minimal_summary, sample_author
+from tests.support.cda_samples import full_summary, minimal_summary
 
 DURAND = CareProvider(
     Practitioner(
@@ -325,65 +316,6 @@ def test_when_the_dmp_cannot_be_read_the_doctor_starts_anyway(
     with qtbot.waitSignal(other.started, timeout=5000):
         other.start()
     assert "Aucun VSM dans le DMP" in other.origin_label.text()
-
-
-def _entry(unique_id: str, type_code: str, created: datetime, ins: Ins) -> DocumentEntry:
-    return DocumentEntry(
-        entry_uuid=f"urn:uuid:{unique_id}",
-        unique_id=unique_id,
-        repository_id="1.2.250.1.213.1.1.1.1",
-        patient=ins,
-        title="Synthèse médicale",
-        type_code=Code(type_code, "", "1.2.250.1.213.1.1.4.12"),
-        class_code=Code("11", ""),
-        format_code=Code("urn:asip:ci-sis:vsm:2013", ""),
-        creation_time=created,
-    )
-
-
-class FakeClient:
-    def __init__(self, entries: list[DocumentEntry], documents: dict[str, bytes]) -> None:
-        self.entries = entries
-        self.documents = documents
-        self.queries: list[DocumentQuery] = []
-        self.retrieved: list[str] = []
-
-    def find_documents(self, query: DocumentQuery) -> list[DocumentEntry]:
-        self.queries.append(query)
-        return self.entries
-
-    def retrieve_document(self, entry: DocumentEntry) -> RetrievedDocument:
-        self.retrieved.append(entry.unique_id)
-        return RetrievedDocument(
-            entry.unique_id, entry.repository_id, "text/xml", self.documents[entry.unique_id]
-        )
-
-
-def test_latest_vsm_from_a_dmp_client_is_the_newest_active_one() -> None:
-    ins = full_summary().patient.ins
-    utc = timezone.utc  # noqa: UP017
-    older, newer = full_summary(), full_summary()
-    older.vigilance_points = ["ancien"]
-    newer.vigilance_points = ["récent"]
-    client = FakeClient(
-        [
-            _entry("1.1", "SYNTH", datetime(2025, 1, 1, tzinfo=utc), ins),
-            _entry("1.2", "SYNTH", datetime(2026, 1, 1, tzinfo=utc), ins),
-            _entry("1.3", "11488-4", datetime(2026, 6, 1, tzinfo=utc), ins),
-        ],
-        {"1.1": build_vsm(older), "1.2": build_vsm(newer)},
-    )
-    found = latest_vsm_from(client, ins)
-    assert found is not None and found.vigilance_points == ["récent"]
-    assert client.retrieved == ["1.2"]
-    query = client.queries[0]
-    assert query.since is None and query.statuses == frozenset({DocumentStatus.APPROVED})
-    assert [c.code for c in query.type_codes] == ["SYNTH"]
-    assert latest_vsm_from(FakeClient([], {}), ins) is None
-
-    again = next_version(found, sample_author())  # written by its own author
-    assert again.treating_physician is not None  # Dr Durand stays the médecin traitant
-    assert again.version == found.version + 1 and again.document_id is None
 
 
 # --- suggestions -------------------------------------------------------------------------------

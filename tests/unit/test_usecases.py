@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from dmp_desktop.alimentation import Outbox, UploadInvalidError
-from dmp_desktop.cda.samples import full_summary, sample_author
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.dmp.feed_errors import OutboxItemGoneError
 from dmp_desktop.dmp.td11 import CreationConsent, LegalRepresentative, PatientIdentity
@@ -42,6 +41,7 @@ from dmp_desktop.usecases.errors import (
     ObjectionError,
     UploadRefusedError,
 )
+from tests.support.cda_samples import full_summary, sample_author
 from tests.unit.test_alimentation_support import INS, PDF, request
 from tests.unit.test_dmp_support import doctor, secretary, settings
 
