@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,19 @@ from dmp_desktop.terminology.errors import (
     TerminologyError,
     TerminologyImportError,
     TerminologyIndexError,
+)
+from dmp_desktop.usecases.errors import (
+    ClosureReasonError,
+    ConsentNotGivenError,
+    DocumentNotFoundError,
+    EmergencyAccessError,
+    InvalidFilterError,
+    NoDmpError,
+    NotYourUploadError,
+    ObjectionError,
+    SummaryPatientMismatchError,
+    UploadRefusedError,
+    UseCaseError,
 )
 
 PACKAGE = Path(dmp_desktop.__file__).parent
@@ -180,6 +194,30 @@ SAMPLES: list[DmpDesktopError] = [
             TraitMismatch(Trait.BIRTHPLACE, Where.FORM, "", "75056"),
         ]
     ),
+    UseCaseError(),
+    *(ConsentNotGivenError(w) for w in ("access", "creation", "legal_representative")),
+    *(
+        EmergencyAccessError(p, "bris_de_glace")
+        for p in (
+            "purpose",
+            "reason_missing",
+            "reason_too_short",
+            "reason_too_long",
+            "reason_without_emergency",
+            "not_possible",
+        )
+    ),
+    *(
+        UploadRefusedError(r)
+        for r in ("no_card", "no_status", "no_dmp", "closed", "blocked", "no_authorisation")
+    ),
+    ObjectionError(datetime(2026, 3, 12, 10, 30, tzinfo=UTC)),
+    NotYourUploadError(),
+    DocumentNotFoundError(),
+    InvalidFilterError("11488-4^x"),
+    NoDmpError(),
+    *(ClosureReasonError(p) for p in ("kind", "too_short", "too_long")),
+    SummaryPatientMismatchError(),
 ]
 
 
