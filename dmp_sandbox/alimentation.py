@@ -82,7 +82,7 @@ from dmp_desktop.domain.document import Confidentiality, DocumentStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import DmpProtocolError
 from dmp_desktop.xmlsafe import UnsafeXmlError, parse
-from dmp_sandbox import care_team, ebrim, xds
+from dmp_sandbox import care_team, ebrim, identifiers, xds
 from dmp_sandbox.access import (
     AccessMode,
     AccessRequest,
@@ -372,6 +372,17 @@ def read_entry(obj: RegistryObject, is_signature: bool) -> NewEntry:
     if not unique_id:
         raise metadata_error("Identifiant unique du document absent (XDSDocumentEntry.uniqueId).")
     location = _bounded(unique_id, 128, "Identifiant unique du document")
+    if not identifiers.is_document_unique_id(unique_id):
+        raise metadata_error(
+            "Identifiant unique du document (XDSDocumentEntry.uniqueId) invalide : un OID "
+            "(chiffres séparés par des points, 64 caractères au plus), éventuellement suivi de "
+            "^extension, est attendu.",
+        )
+    if identifiers.claims_uuid(obj.id) and not identifiers.is_uuid_urn(obj.id):
+        raise metadata_error(
+            "Identifiant d'entrée (entryUUID) invalide : urn:uuid: suivi d'un UUID attendu.",
+            location,
+        )
     patient = ebrim.parse_patient_id(
         obj.identifier(xds.ID_SCHEME_PATIENT), "XDSDocumentEntry.patientId"
     )
@@ -508,6 +519,21 @@ def read_upload(ctx: OperationContext) -> Upload:
     ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
     if len(submission.packages) != 1:
         raise xds.invalid("Un seul lot de soumission (RegistryPackage) est accepté par requête.")
+    for scheme, what in (
+        (ebrim.ID_SCHEME_SS_UNIQUE, "XDSSubmissionSet.uniqueId"),
+        (ebrim.ID_SCHEME_SS_SOURCE, "XDSSubmissionSet.sourceId"),
+    ):
+        value = package.identifier(scheme)
+        if value is not None and not identifiers.is_oid(value):
+            raise metadata_error(
+                f"Identifiant du lot de soumission ({what}) invalide : un OID (chiffres séparés "
+                "par des points, 64 caractères au plus) est attendu."
+            )
+    if identifiers.claims_uuid(package.id) and not identifiers.is_uuid_urn(package.id):
+        raise metadata_error(
+            "Identifiant du lot de soumission (entryUUID) invalide : urn:uuid: suivi d'un UUID "
+            "attendu."
+        )
 
     entry_ids = {e.id for e in submission.entries}
     signers = {a.source for a in submission.associations if a.type == ebrim.ASSOC_SIGNS}
@@ -769,23 +795,63 @@ def _check_signature(
 ) -> SignatureCheck | None:
     signature = upload.signature
     if signature is None:
-        return None
+        if request.is_insurer:  # a system feed without a CPS card (docs/wire-conventions.md)
+            return None
+        set_id = upload.submission_set.identifier(ebrim.ID_SCHEME_SS_UNIQUE)
+        raise SignatureRefused(SubmissionSignatureError("absente"), set_id or "")
     policy = ctx.signatures
     try:
         if policy is not None and policy.skip_check:
             return read_unverified(signature.content)
-        allowed = {request.national_id}
-        for entry in upload.documents:
-            authors = entry.fields["authors"]
-            allowed |= {str(a["national_id"]) for a in authors if a.get("national_id")}
         return verify_submission_signature(
             signature.content,
             {entry.unique_id: entry.content for entry in upload.documents},
             policy.trust if policy is not None else None,
-            allowed,
+            allowed_signers(request, upload.documents),
+            strict_schema=policy.strict_schema if policy is not None else True,
         )
     except SubmissionSignatureError as exc:
         raise SignatureRefused(exc, signature.unique_id) from None
+
+
+def allowed_signers(request: AccessRequest, documents: Sequence[NewEntry]) -> set[str]:
+    """Who may sign this submission: the professional the host authenticated.
+
+    A secretary (structure staff) feeds for one professional of her
+    structure: the author of the documents (checked by :func:`grant_feed`),
+    who signs them with their own card.
+    """
+    if not request.is_staff:
+        return {request.national_id}
+    return {str(entry.first_author.get("national_id") or "") for entry in documents} - {""}
+
+
+def check_authorship(request: AccessRequest, documents: Sequence[NewEntry]) -> None:
+    """A professional submits documents they authored; a secretary, one professional's.
+
+    (An authorised Dr B may not file a document naming Dr Durand as its
+    author: the DMP would then show Dr Durand as its author.)
+    """
+    if request.is_insurer:
+        return  # its own rule: grant_insurer_feed
+    if request.is_staff:
+        authors = {str(e.first_author.get("national_id") or "") for e in documents}
+        if len(authors) != 1:
+            raise xds.XdsError(
+                DMP_NOT_AUTHOR,
+                "Un secrétariat dépose, dans un même envoi, les documents d'un seul "
+                "professionnel : celui qui les a signés.",
+            )
+        return
+    for entry in documents:
+        ids = {str(a.get("national_id") or "") for a in entry.fields["authors"]}
+        if request.national_id not in ids:
+            raise xds.XdsError(
+                DMP_NOT_AUTHOR,
+                "Vous ne pouvez déposer que des documents dont vous êtes l'auteur "
+                "(authorPerson) : un document d'un autre professionnel est déposé par lui.",
+                entry.unique_id,
+            )
 
 
 def _submission_set_record(
@@ -849,6 +915,7 @@ def provide_and_register(ctx: OperationContext) -> etree._Element:
                 request,
                 authors=[e.first_author for e in upload.documents],
             )
+            check_authorship(request, upload.documents)
             set_unique_id = upload.submission_set.identifier(ebrim.ID_SCHEME_SS_UNIQUE) or ""
             ids = [e.unique_id for e in upload.documents]
             if upload.signature is not None:

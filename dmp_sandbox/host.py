@@ -33,6 +33,7 @@ from dmp_sandbox import (
     xds,
 )
 from dmp_sandbox.auth import CertIdentity, read_vihf
+from dmp_sandbox.schemas import OfficialSchemas, process_schemas
 from dmp_sandbox.soap import (
     FaultCode,
     OperationAnswer,
@@ -348,8 +349,11 @@ class DmpHost:
         store: Store,
         vihf_trust: SignerTrust | None = None,
         signatures: SignaturePolicy | None = None,
+        schemas: OfficialSchemas | None = None,
     ) -> None:
         self.store = store
+        # The official schemas every request body is validated against, first.
+        self.schemas = schemas or process_schemas()
         self.vihf_trust = vihf_trust  # CAs a signed (structure-mode) VIHF must chain to
         # CAs a submission's signer (TD2.1) must chain to; see dmp_sandbox.xades_verify.
         self.signatures = signatures
@@ -379,6 +383,10 @@ class DmpHost:
             relates_to = request.message_id
             trace.message_id = request.message_id
             trace.action = request.action
+            problem = self.schemas.validate(request.payload)
+            if problem is not None:  # the official schema decides, before anything else
+                trace.result = "SCHEMA"
+                raise invalid(problem.message)
             operation = OPERATIONS.get((service, request.action))
             if operation is None:
                 raise invalid("Action non prise en charge par ce service.")

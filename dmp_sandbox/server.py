@@ -47,6 +47,7 @@ from dmp_sandbox.host import (
     content_type_info,
 )
 from dmp_sandbox.pki import PkiPaths
+from dmp_sandbox.schemas import process_schemas
 from dmp_sandbox.soap import FaultCode, SoapFault, invalid
 from dmp_sandbox.store import Store
 from dmp_sandbox.training import TrainingEnv
@@ -225,11 +226,14 @@ def create_app(
         middlewares=[_trace_middleware],
         client_max_size=max(spec.max_body for spec in SERVICES.values()),
     )
+    schemas = process_schemas()
+    schemas.check_available()  # a host that cannot judge does not start
+    schemas.preload()
     signatures = SignaturePolicy(
         DocumentSignerTrust.from_pki(pki) if pki is not None else None, skip_signature_check
     )
     app[HOST_KEY] = DmpHost(
-        store, SignerTrust.from_pki(pki) if pki is not None else None, signatures
+        store, SignerTrust.from_pki(pki) if pki is not None else None, signatures, schemas
     )
     # Database work and XML run on worker threads, off the event loop. SQLite
     # gets one worker (one writer at a time); other databases a small pool.

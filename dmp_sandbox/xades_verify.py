@@ -1,21 +1,30 @@
 """The training host's check of a submission's signature (TD2.1: IHE DSG, XAdES).
 
-The XML signature itself (references, manifest digests over the documents
-received, signing-certificate digest, RSA value) is checked by the client's
-own verifier, :func:`dmp_desktop.dmp.xades.verify_signature`. On top of it
-the host decides whether the signer may sign this submission:
+TD2.1 needs a signature: a submission without one is refused
+(``DMPDocumentSignatureError``, trace result ``SIGNATURE_ABSENTE``). The XML
+signature itself is checked by signxml (:func:`dmp_sandbox.signatures.verify_xades`:
+XML-DSig schema, references, manifest digests over the documents received,
+signing-certificate digest, RSA value), never by the client's code. On top
+of it the host decides whether the signer may sign this submission:
 
 - the certificate is a card's *signature* certificate: not a CA, valid
   today, its key usage (when present) allows non-repudiation;
 - it was issued by the test IGC-Santé persons CA, which chains to the test
   root (each link's signature, dates and CA flag are checked);
-- its subject (CN: the national id) is the professional who sends the
-  request, or one of the submission's authors (a secretary's software may
-  send what the doctor signed).
+- its subject (CN: the national id) is the professional the host
+  authenticated (TLS certificate, or the structure's signed VIHF); for a
+  secretary (no profession), the professional she feeds for: the author of
+  every document, who must be of her structure (see
+  :func:`dmp_sandbox.alimentation.allowed_signers`).
 
 Every refusal raises :class:`SubmissionSignatureError` with a short reason
 code (for the trace: ``SIGNATURE_<REASON>``) and a French message that names
 nobody.
+
+:data:`STRICT_DSIG_SCHEMA`: whether a signature that is not valid against
+the W3C XML-DSig schema is refused. The client's signatures were not
+(``SignatureProperty`` with text only) until its fix (engineer realdmp,
+dmp/xades.py); the switch goes away once that fix is on main.
 
 Test-only bypass: :func:`read_unverified` only checks that the signature is
 a readable XML signature. The host calls it instead of the verification
@@ -36,15 +45,25 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
-from dmp_desktop.dmp.xades import XadesError, verify_signature
-from dmp_desktop.dmp.xmlutil import qn
-from dmp_desktop.xmlsafe import UnsafeXmlError, parse
+from dmp_sandbox import wire
 from dmp_sandbox.pki import PkiPaths, load_cert
+from dmp_sandbox.signatures import SignatureInvalid, verify_xades
+from dmp_sandbox.xmlparse import XmlRefused, parse_xml
 
-DS = "http://www.w3.org/2000/09/xmldsig#"
+DS = wire.DS
 MAX_CHAIN = 4
+# Refuse signatures that are not valid against the XML-DSig schema (see the docstring).
+STRICT_DSIG_SCHEMA = False
 
 _MESSAGES = {
+    "absente": (
+        "Le lot de soumission n'est pas signé : le DMP exige la signature XAdES (IHE DSG) du "
+        "lot par le professionnel, faite avec sa carte CPS."
+    ),
+    "schema": (
+        "La signature du lot de soumission n'est pas conforme au schéma XML-DSig du W3C : "
+        "elle est refusée même si son calcul est juste."
+    ),
     "forme": (
         "La signature du lot de soumission est illisible : une signature XAdES (IHE DSG) "
         "est attendue."
@@ -128,6 +147,7 @@ class SignaturePolicy:
 
     trust: DocumentSignerTrust | None
     skip_check: bool = False
+    strict_schema: bool = STRICT_DSIG_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -211,22 +231,26 @@ def verify_submission_signature(
     trust: DocumentSignerTrust | None,
     allowed_signers: Collection[str],
     at: dt.datetime | None = None,
+    *,
+    strict_schema: bool = STRICT_DSIG_SCHEMA,
 ) -> SignatureCheck:
     """Verify ``data`` over ``documents`` (unique id -> bytes received) and its signer.
 
-    ``allowed_signers``: the national ids that may have signed (the sender,
-    the authors). Raises :class:`SubmissionSignatureError`.
+    ``allowed_signers``: the national ids that may have signed (see the
+    module docstring). Raises :class:`SubmissionSignatureError`.
     """
     if trust is None:
         raise SubmissionSignatureError("non_verifiable")
     try:
-        verified = verify_signature(data, documents)
-    except XadesError as exc:
+        verified = verify_xades(
+            data,
+            documents,
+            strict_schema=strict_schema,
+            check_certificate=lambda cert: check_signer(cert, trust, at),
+        )
+    except SignatureInvalid as exc:
         reason = exc.reason if exc.reason in _MESSAGES else "signature"
         raise SubmissionSignatureError(reason) from None
-    except ValueError:
-        raise SubmissionSignatureError("forme") from None
-    check_signer(verified.certificate, trust, at)
     national_id = signer_national_id(verified.certificate)
     if national_id is None or national_id not in allowed_signers:
         raise SubmissionSignatureError("signataire_autre")
@@ -236,10 +260,10 @@ def verify_submission_signature(
 def read_unverified(data: bytes) -> SignatureCheck:
     """Test-only bypass: a readable ``ds:Signature``, nothing verified."""
     try:
-        root = parse(data)
-    except UnsafeXmlError:
+        root = parse_xml(data)
+    except XmlRefused:
         raise SubmissionSignatureError("forme") from None
-    if root.tag != qn(DS, "Signature") or root.find(qn(DS, "SignedInfo")) is None:
+    if root.tag != f"{{{DS}}}Signature" or root.find(f"{{{DS}}}SignedInfo") is None:
         raise SubmissionSignatureError("forme")
     return SignatureCheck(False, None, "")
 

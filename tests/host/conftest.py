@@ -63,3 +63,12 @@ def schema_1308() -> etree.XMLSchema | None:
     if not SCHEMA_1308.exists():
         return None
     return etree.XMLSchema(etree.parse(str(SCHEMA_1308)))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _default_upload_signatures(training_env: TrainingEnv) -> None:
+    """TD2.1 requests built by the tests are signed by their author's certificate by default."""
+    from tests.host import test_alimentation_wire
+
+    if not test_alimentation_wire.AUTO_PKI:
+        test_alimentation_wire.AUTO_PKI.append(training_env.pki)

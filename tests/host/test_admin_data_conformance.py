@@ -39,8 +39,13 @@ def durand_tls(host: RunningHost, training_env: TrainingEnv, durand: ClientIdent
 
 
 def official(name: str) -> etree._Element:
+    """An official request; its template placeholders (TD1.3b's ``^{date}``) filled in."""
     require_shared(DMP_MESSAGES)
-    return etree.parse(str(Path(DMP_MESSAGES) / name)).getroot()
+    root = etree.parse(str(Path(DMP_MESSAGES) / name)).getroot()
+    for element in root.iter():
+        if element.get("value") == "^{date}":
+            element.set("value", "20260101120000")
+    return root
 
 
 def post_official(client: TlsClient, name: str, action: str, path: str | None = None) -> Reply:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from dmp_sandbox.server import RunningHost
+from dmp_sandbox.store import DocumentRecord
 from dmp_sandbox.training import TrainingEnv
 from tests.host.conftest import DURAND, MARTIN, STAFF
 from tests.host.test_alimentation_wire import (
@@ -149,12 +151,17 @@ def test_signed_upload_is_registered_stored_and_traced(
     assert got.documents == {doc.unique_id: doc.content}
 
 
-def test_unsigned_upload_is_accepted(feed_host: RunningHost, durand_tls: TlsClient) -> None:
+def test_unsigned_upload_is_refused(feed_host: RunningHost, durand_tls: TlsClient) -> None:
+    """TD2.1 needs the submission set's XAdES signature (issue 13: it was accepted)."""
     doc = new_doc(LEA)
-    answer = upload(durand_tls, upload_request(DURAND, LEA, [doc]))
-    assert answer.ok, answer.errors
-    package = submission_of(feed_host, doc.unique_id)
-    assert package.signature is None and package.signature_verified is None
+    answer = upload(durand_tls, upload_request(DURAND, LEA, [doc], unsigned=True))
+    assert answer.error_code == "DMPDocumentSignatureError", answer.errors
+    assert "pas signé" in answer.errors[0][1]
+    with feed_host.store.session() as session:
+        found = session.scalars(
+            select(DocumentRecord).where(DocumentRecord.unique_id == doc.unique_id)
+        ).first()
+    assert found is None
 
 
 def test_declared_hash_and_size_of_the_bytes_are_accepted(durand_tls: TlsClient) -> None:

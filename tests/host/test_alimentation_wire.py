@@ -252,6 +252,20 @@ def make_signer(
     return FileSigner(cert, key)
 
 
+# The test PKI the default signatures are made with (set by tests/host/conftest.py).
+AUTO_PKI: list[PkiPaths] = []
+_AUTO_SIGNERS: dict[str, FileSigner] = {}
+
+
+def auto_signer(author: Author) -> FileSigner:
+    """The author's own signature certificate (one per author and test run)."""
+    if not AUTO_PKI:
+        raise RuntimeError("tests/host/conftest.py sets AUTO_PKI before any upload")
+    if author.national_id not in _AUTO_SIGNERS:
+        _AUTO_SIGNERS[author.national_id] = make_signer(AUTO_PKI[0], author)
+    return _AUTO_SIGNERS[author.national_id]
+
+
 # --- TD2.1 requests ----------------------------------------------------------------------------
 
 
@@ -539,6 +553,7 @@ def upload_request(
     docs: list[Doc],
     *,
     signer: FileSigner | object | None = None,
+    unsigned: bool = False,
     signed_docs: list[tuple[str, bytes]] | None = None,
     signature_bytes: bytes | None = None,
     replaces: dict[str, str] | None = None,
@@ -554,7 +569,12 @@ def upload_request(
     mutate: Callable[[etree._Element], None] | None = None,
     inline: bool = False,
 ) -> Upload:
-    """A TD2.1 request (official shape); signed when ``signer`` or ``signature_bytes``."""
+    """A TD2.1 request (official shape), signed (the host requires it) unless ``unsigned``.
+
+    The signature is made with ``signer``, or given as ``signature_bytes``,
+    or by default with a card-like signature certificate of the author
+    (:func:`auto_signer`).
+    """
     root = etree.Element(
         f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest",
         nsmap={None: RIM, "ns2": RS, "ns3": LCM, "ns4": XDSB, "ns5": QUERY},
@@ -563,6 +583,8 @@ def upload_request(
     objects = etree.SubElement(request, f"{{{RIM}}}RegistryObjectList")
     ids = Ids()
     author = set_author or docs[0].author
+    if signer is None and signature_bytes is None and not unsigned:
+        signer = auto_signer(author)
     set_uid = set_unique_id or new_uid("1.2.250.1.999.8")
     submission_set(objects, ids, ins, author, set_uid, docs[0].title)
     for doc in docs:

@@ -9,6 +9,8 @@ What is replaced in the official requests, and why:
   the patient (207058575627097) is the demo patient Moreau Léa already;
 - the VIHF's ``ID`` and ``IssueInstant`` (and ``AuthnInstant``): an assertion is fresh and
   used once;
+- TD2.1 only: the documents' author (``authorPerson``), who is its sender, becomes the sender
+  (the host accepts a professional's own documents only);
 - TD2.1 only: its envelope says SOAP 1.1 (``http://schemas.xmlsoap.org/soap/envelope/``)
   while its MTOM root part is ``application/soap+xml`` (SOAP 1.2) and the DMP's repository
   WSDL binds SOAP 1.2 only: the envelope is sent as SOAP 1.2, which the host requires;
@@ -116,6 +118,9 @@ def fresh_assertion(env: etree._Element, national_id: str) -> None:
     assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID").text = national_id
 
 
+OFFICIAL_AUTHOR = "899900063480"  # MAX LIBRE, who sent and authored the official TD2.1
+
+
 def official_td21(national_id: str) -> tuple[str, bytes, str]:
     """(Content-Type, body, MessageID) of the official TD2.1 request, as sent by ``national_id``.
 
@@ -129,6 +134,10 @@ def official_td21(national_id: str) -> tuple[str, bytes, str]:
     assert OFFICIAL_NAME_ID in root_xml and SOAP11 in root_xml
     env = etree.fromstring(root_xml.replace(SOAP11, SOAP.encode("ascii")))
     fresh_assertion(env, national_id)
+    # The sender is the author (the host requires it): the documents' author becomes the sender.
+    for value in env.iter(f"{{{RIM}}}Value"):
+        if value.text and value.text.startswith(f"{OFFICIAL_AUTHOR}^"):
+            value.text = national_id + value.text[len(OFFICIAL_AUTHOR) :]
     message_id = env.findtext(f"{{{SOAP}}}Header/{{{WSA}}}MessageID")
     body = head + b"\n\n" + etree.tostring(env) + separator + tail
     media_type = (
@@ -203,7 +212,7 @@ def test_official_td21_request_is_accepted_without_its_signature_check(
     assert package.unique_id == "1.2.250.1.999.1.1.7898.1.1622814651504"
     assert package.signature is not None and b"IHEManifest" in package.signature
     record = stored(unchecked_host, OFFICIAL_DOCUMENT_UID)
-    assert record.status == APPROVED and record.authors == ("899900063480",)
+    assert record.status == APPROVED and record.authors == (DURAND,)
     got = retrieve(client, retrieve_request(DURAND, LEA.value, OFFICIAL_DOCUMENT_UID))
     assert got.documents[OFFICIAL_DOCUMENT_UID] == official_document()
 
@@ -223,8 +232,9 @@ def test_official_td21_signature_is_refused_by_a_checking_host(
     assert rs_xsd.validate(etree.fromstring(etree.tostring(answer.body))), rs_xsd.error_log
     trace = last_trace(feed_host)
     assert (trace.transaction, trace.outcome) == ("TD2.1", "DMPDocumentSignatureError")
-    # Its manifest covers other documents than those sent.
-    assert trace.result == "SIGNATURE_DOCUMENT"
+    # Its signer's certificate is one of the real test IGC-Santé (checked first), and its
+    # manifest covers other documents than those sent.
+    assert trace.result == "SIGNATURE_SIGNATAIRE"
 
 
 # --- TD3.3 ---------------------------------------------------------------------------------------

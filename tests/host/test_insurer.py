@@ -62,7 +62,8 @@ def _care_history(host: RunningHost, key: str) -> object:
         assert patient is not None
         identity = patient_identity(patient)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    uid = f"1.2.250.1.999.4.{now:%Y%m%d%H%M%S}.{key.replace('-', '')[:6].encode().hex()}"
+    # An OID (digits only, as XDS requires): the key's bytes as a number.
+    uid = f"1.2.250.1.999.4.{now:%Y%m%d%H%M%S}.{int(key.replace('-', '')[:6].encode().hex(), 16)}"
     return demo_care_history(
         identity, now.date(), document_id=uid, set_id=f"{uid}.0", effective_time=now
     )
