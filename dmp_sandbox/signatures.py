@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml import (  # type: ignore[attr-defined]
+from signxml import (
     DigestAlgorithm,
     InvalidCertificate,
     InvalidDigest,
@@ -264,6 +264,10 @@ def verify_enveloped(element: etree._Element) -> VerifiedEnveloped:
     if len(signatures) != 1:
         raise SignatureInvalid("absente" if not signatures else "forme")
     certificate = keyinfo_certificate(signatures[0])
+    references = signatures[0].findall(f"{_ds('SignedInfo')}/{_ds('Reference')}")
+    own_id = element.get("ID") or element.get("Id")
+    if len(references) != 1 or not own_id or references[0].get("URI") != f"#{own_id}":
+        raise SignatureInvalid("reference")  # it must sign this very element, nothing else
     document = parse_xml(etree.tostring(element))
     results = _verify(document, certificate, references=1, location="./", schema=True)
     signed = getattr(results[0], "signed_xml", None)

@@ -1,9 +1,10 @@
 """The training host's policy for signed VIHF (structure mode, "indirecte renforcée").
 
-The signature itself is checked by the client's own verifier
-(:func:`dmp_desktop.dmp.vihf_signature.verify_vihf_signature`: shape,
-reference, digest, RSA value). On top of it the host decides whether the
-signer may speak for the structure that opened the TLS connection:
+The signature itself is checked with signxml
+(:func:`dmp_sandbox.signatures.verify_enveloped`: XML-DSig schema, one
+reference covering the whole assertion, digest, RSA value), never with the
+client's code. On top of it the host decides whether the signer may speak
+for the structure that opened the TLS connection:
 
 - the signing certificate chains to the test IGC-Santé root through the
   test CAs (each link's signature, validity dates, CA flags), and is not a
@@ -14,8 +15,8 @@ signer may speak for the structure that opened the TLS connection:
   identifier (OU).
 
 Failures raise :class:`VihfSignerError` (a
-:class:`~dmp_desktop.dmp.vihf_signature.VihfSignatureError`) with a short
-reason code for the trace.
+:class:`~dmp_sandbox.signatures.SignatureInvalid`) with a short reason code
+for the trace.
 
 :func:`authenticate` is what the host calls for every request: a card
 certificate goes through :func:`dmp_sandbox.auth.check_vihf` (direct mode);
@@ -41,14 +42,10 @@ from lxml import etree
 
 from dmp_desktop.dmp.ns import SAML2
 from dmp_desktop.dmp.vihf import AUTH_MODE_INDIRECT_STRONG, VihfClaims
-from dmp_desktop.dmp.vihf_signature import (
-    VerifiedSignature,
-    VihfSignatureError,
-    verify_vihf_signature,
-)
 from dmp_desktop.domain.practitioner import PROFESSION_CODES, PROFESSION_OID
 from dmp_sandbox.auth import CertIdentity, check_roles, check_vihf
 from dmp_sandbox.pki import PkiPaths
+from dmp_sandbox.signatures import SignatureInvalid, VerifiedEnveloped, verify_enveloped
 from dmp_sandbox.soap import FaultCode, SoapFault
 
 if TYPE_CHECKING:
@@ -57,7 +54,7 @@ if TYPE_CHECKING:
 MAX_CHAIN = 4
 
 
-class VihfSignerError(VihfSignatureError):
+class VihfSignerError(SignatureInvalid):
     """The signature verifies, but its certificate may not sign for this structure."""
 
 
@@ -150,9 +147,11 @@ def verify_structure_vihf(
     tls_certificate: x509.Certificate,
     trust: SignerTrust,
     at: dt.datetime | None = None,
-) -> VerifiedSignature:
+) -> VerifiedEnveloped:
     """Signature valid, signer trusted, signer of the TLS certificate's organisation."""
-    verified = verify_vihf_signature(assertion)
+    if assertion is None:
+        raise VihfSignerError("absente")
+    verified = verify_enveloped(assertion)
     signer = verified.certificate
     check_chain(signer, trust, at)
     if signer.subject.get_attributes_for_oid(NameOID.SURNAME) or (
@@ -239,7 +238,7 @@ def check_structure_vihf(
         verify_structure_vihf(
             assertion, x509.load_der_x509_certificate(identity.certificate_der), trust
         )
-    except VihfSignatureError as exc:
+    except SignatureInvalid as exc:
         message = _SIGNATURE_REASONS.get(
             exc.reason,
             f"La signature du jeton VIHF est invalide ({exc.reason}) : le jeton a été "
