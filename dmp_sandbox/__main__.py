@@ -92,12 +92,19 @@ def _situation_arg(text: str) -> tuple[str, str, str]:
 
 def cmd_card_create(args: argparse.Namespace) -> int:
     from dmp_sandbox.cards import STAFF_TITLE, CardSpec, Situation, create_card, write_softhsm_conf
+    from dmp_sandbox.regulation import REGULATION_CENTRE_ID, REGULATION_CENTRES
 
     env = _env(args)
     if not env.pki.persons_key.is_file():
         return _missing_env(env)
     if not env.softhsm_conf.is_file():
         write_softhsm_conf(env.softhsm_dir)
+    if args.regulator and (args.staff or args.profession != "Médecin"):
+        _err("Un médecin régulateur (--regulator) a une carte de médecin : retirez --staff.")
+        return EXIT_USAGE
+    extra = (
+        {"structure_name": REGULATION_CENTRES[REGULATION_CENTRE_ID]} if args.regulator else {}
+    )
     spec = CardSpec(
         label=args.label,
         national_id=args.national_id,
@@ -106,9 +113,10 @@ def cmd_card_create(args: argparse.Namespace) -> int:
         profession=STAFF_TITLE if args.staff else args.profession,
         pin=args.pin,
         cps4=args.cps4,
-        structure_id=args.structure_id,
+        structure_id=REGULATION_CENTRE_ID if args.regulator else args.structure_id,
         specialty=args.specialty,
         more_situations=tuple(Situation(*parts) for parts in args.situation or []),
+        **extra,
     )
     create_card(spec, env.pki, env.softhsm_conf)
     kind = "CPS4" if args.cps4 else "CPS3"
@@ -324,7 +332,12 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     for message, ins, _root in rows:
         when = message.created_at.astimezone(paris)
         kind = _OUTBOX_KINDS.get(message.kind, message.kind.lower())
-        _out(f"{when:%d/%m/%Y %H:%M}  INS {ins}  [{kind}]  {message.text}")
+        to = (
+            f"  (au médecin traitant {message.recipient_national_id})"
+            if message.recipient_national_id
+            else ""
+        )
+        _out(f"{when:%d/%m/%Y %H:%M}  INS {ins}  [{kind}]{to}  {message.text}")
     return EXIT_OK
 
 
@@ -449,6 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--staff", action="store_true", help="carte de personnel de structure (secrétaire)"
     )
     create.add_argument(
+        "--regulator",
+        action="store_true",
+        help="carte d'un médecin régulateur du SAMU-Centre 15 de formation (seul mode d'accès "
+        "« centre 15 » accepté par l'hôte)",
+    )
+    create.add_argument(
         "--structure-id",
         default="499700433153007",
         metavar="ID",
@@ -531,7 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser(
         "outbox",
-        help="afficher les notifications envoyées aux patients (accès en mode bris de glace…)",
+        help="afficher les notifications envoyées aux patients (accès en mode bris de glace…) "
+        "et aux médecins traitants",
     )
     outbox.add_argument(
         "--patient", metavar="INS", help="seulement les notifications de ce patient (INS)"

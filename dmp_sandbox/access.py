@@ -19,6 +19,11 @@ Consultation (TD3.1 search, TD3.2 retrieval) is granted by
    patient opposed that mode: ``DMPEmergencyAccessOpposed``. Break-glass
    access needs the reason the professional typed (VIHF attribute
    ``Motif_Acces_Urgence``); the centre 15 (SAMU regulation) may omit it.
+   The centre 15 mode ("Accès par un centre de régulation médicale") is
+   only for the regulating physician of a SAMU-Centre 15: a médecin whose
+   certificate names a regulation centre as structure
+   (:mod:`dmp_sandbox.regulation`, :func:`is_regulator`); anyone else asking
+   for it is refused (``DMPAccessDenied``), and the refusal is traced.
 
 Then, document by document (:func:`visible`): a deleted document is never
 shown; a document masked from professionals (``MASQUE_PS``) is shown only to
@@ -42,6 +47,7 @@ from dmp_desktop.domain.practitioner import NON_PS_ROLE_OID
 from dmp_desktop.errors import DmpProtocolError
 from dmp_sandbox import care_team, xds
 from dmp_sandbox.auth import CertIdentity
+from dmp_sandbox.regulation import DOCTOR_PROFESSION, REGULATION_CENTRES
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, DocumentRecord, Patient, Store
 
@@ -123,6 +129,25 @@ def read_access(identity: CertIdentity, vihf: VihfClaims) -> AccessRequest:
     return AccessRequest(identity, mode, reason if mode.emergency else None, roles)
 
 
+def check_centre_15(request: AccessRequest) -> None:
+    """The centre 15 mode is the regulating physician's only (``DMPAccessDenied``)."""
+    if request.mode is AccessMode.CENTRE_15 and not is_regulator(request.identity):
+        raise xds.XdsError(
+            xds.DMP_ACCESS_DENIED,
+            "Le mode d'accès « centre 15 » est réservé au médecin régulateur d'un centre de "
+            "régulation médicale (SAMU-Centre 15) : utilisez l'accès normal ou, en cas "
+            "d'urgence, le bris de glace.",
+        )
+
+
+def is_regulator(identity: CertIdentity) -> bool:
+    """A médecin of a SAMU-Centre 15 regulation centre (:mod:`dmp_sandbox.regulation`)."""
+    return (
+        identity.profession_code == DOCTOR_PROFESSION
+        and (identity.structure_id or "") in REGULATION_CENTRES
+    )
+
+
 def vihf_patient(vihf: VihfClaims) -> Ins | None:
     """The patient named by the VIHF resource-id (None when absent)."""
     if vihf.ins_value is None:
@@ -176,6 +201,7 @@ def grant_consultation(store: Store, session: Session, ins: Ins, request: Access
             "Un personnel de structure (secrétariat) ne peut ni rechercher ni consulter "
             "les documents du DMP : la consultation est réservée aux professionnels de santé.",
         )
+    check_centre_15(request)
     patient = store.find_patient(session, ins.value, ins.oid)
     if patient is None or patient.state is DmpState.NONE:
         raise xds.XdsError(xds.DMP_NOT_FOUND, "Ce patient n'a pas de DMP.")

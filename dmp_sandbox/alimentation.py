@@ -87,6 +87,7 @@ from dmp_sandbox.access import (
     AccessMode,
     AccessRequest,
     Grant,
+    check_centre_15,
     read_access,
     vihf_patient,
     visible,
@@ -192,6 +193,7 @@ def grant_feed(
             "Un personnel de structure (secrétariat) ne peut pas modifier les documents du DMP "
             "(masquage, archivage, suppression) : demandez-le au professionnel de santé.",
         )
+    check_centre_15(request)
     if request.is_staff and request.mode.emergency:
         raise xds.XdsError(
             xds.DMP_ACCESS_DENIED,

@@ -8,9 +8,11 @@ the number of documents returned and, for a retrieval, their unique ids.
 
 An emergency access (break glass or centre 15) that is granted writes a
 notification to the patient's outbox: "Un accès en mode bris de glace a eu
-lieu le … par Dr …, motif : …". One notification covers a whole emergency
-session: the same professional, patient, mode and reason within
-:data:`NOTIFICATION_WINDOW` do not write another one.
+lieu le … par Dr …". A break glass also notifies the patient's médecin
+traitant DMP (outbox row with ``recipient_national_id``). The reason typed
+by the professional stays in the access trace only: no notice copies it.
+One notification covers a whole emergency session: the same professional,
+patient and mode within :data:`NOTIFICATION_WINDOW` do not write another one.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from dmp_sandbox import xds
 from dmp_sandbox.access import AccessMode, AccessRequest, Grant, grant_consultation, read_access
 from dmp_sandbox.access import vihf_patient as _vihf_patient
 from dmp_sandbox.soap import OperationAnswer
-from dmp_sandbox.store import DMP_REPOSITORY_ID, DocumentRecord, OutboxMessage, Store, utcnow
+from dmp_sandbox.store import (
+    DMP_REPOSITORY_ID,
+    Authorization,
+    AuthorizationStatus,
+    DocumentRecord,
+    OutboxMessage,
+    Store,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import OperationContext, TraceContext
@@ -181,17 +191,49 @@ def retrieve_documents(ctx: OperationContext) -> OperationAnswer:
 
 
 def notification_text(request: AccessRequest, at: dt.datetime) -> str:
+    """The patient's notice: who, when, in which mode; never the reason typed.
+
+    The reason (which may hold health information) stays in the access trace,
+    which the patient reads in their access history.
+    """
     _, wording = NOTIFICATION_KINDS[request.mode]
     local = at.astimezone(_PARIS)
-    reason = request.reason or "non précisé"
     return (
         f"Un accès {wording} a eu lieu le {local:%d/%m/%Y} à {local:%H:%M} "
-        f"par {request.display_name}, motif : {reason}."
+        f"par {request.display_name}."
     )
 
 
+def treating_physician_text(request: AccessRequest, patient_name: str, at: dt.datetime) -> str:
+    """The médecin traitant's notice of a break-glass access to their patient's record."""
+    local = at.astimezone(_PARIS)
+    return (
+        f"Un accès en mode bris de glace au DMP de votre patient(e) {patient_name} a eu lieu "
+        f"le {local:%d/%m/%Y} à {local:%H:%M} par {request.display_name}."
+    )
+
+
+def treating_physicians(session: Session, patient_id: int) -> list[str]:
+    """The national ids of the patient's médecin traitant DMP (a valid authorisation)."""
+    rows = session.scalars(
+        select(Authorization).where(
+            Authorization.patient_id == patient_id, Authorization.treating_physician.is_(True)
+        )
+    )
+    return [
+        row.professional_national_id
+        for row in rows
+        if row.effective_status() is AuthorizationStatus.VALIDE
+    ]
+
+
 def notify_emergency(store: Store, session: Session, grant: Grant) -> OutboxMessage | None:
-    """Tell the patient about an emergency access (once per emergency session)."""
+    """Tell the patient (and, for a break glass, the médecin traitant) of an emergency access.
+
+    One notice per emergency session: the same professional, patient and mode
+    within :data:`NOTIFICATION_WINDOW` write no other one. The reason is not
+    copied into any notice (it is in the trace row of each request).
+    """
     request = grant.request
     kind, _ = NOTIFICATION_KINDS[request.mode]
     now = utcnow()
@@ -201,18 +243,34 @@ def notify_emergency(store: Store, session: Session, grant: Grant) -> OutboxMess
             OutboxMessage.patient_id == grant.patient.id,
             OutboxMessage.kind == kind,
             OutboxMessage.professional_national_id == request.national_id,
+            OutboxMessage.recipient_national_id.is_(None),
             OutboxMessage.created_at >= now - NOTIFICATION_WINDOW,
         )
         .order_by(OutboxMessage.id.desc())
     ).first()
-    if recent is not None and recent.reason == request.reason:
+    if recent is not None:
         return None
-    return store.notify_patient(
+    message = store.notify_patient(
         session,
         grant.patient,
         kind,
         notification_text(request, now),
         professional_national_id=request.national_id,
-        reason=request.reason,
         at=now,
     )
+    if request.mode is AccessMode.BREAK_GLASS:
+        patient = grant.patient
+        name = f"{patient.given_name.title()} {patient.family_name.upper()}".strip()
+        for physician in treating_physicians(session, patient.id):
+            if physician == request.national_id:
+                continue  # the médecin traitant's own break glass: nobody else to tell
+            store.notify_patient(
+                session,
+                patient,
+                kind,
+                treating_physician_text(request, name, now),
+                professional_national_id=request.national_id,
+                at=now,
+                recipient_national_id=physician,
+            )
+    return message

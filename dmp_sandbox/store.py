@@ -408,6 +408,9 @@ class OutboxMessage(Base):
     professional_national_id: Mapped[str | None] = mapped_column(String(64), default=None)
     reason: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    # None: the patient (or their legal representative); else the professional the notice is
+    # for (the médecin traitant DMP told of a break-glass access). Migration 0005.
+    recipient_national_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class EstablishmentStay(Base):
@@ -642,6 +645,7 @@ class Store:
         professional_national_id: str | None = None,
         reason: str | None = None,
         at: dt.datetime | None = None,
+        recipient_national_id: str | None = None,
     ) -> OutboxMessage:
         message = OutboxMessage(
             patient_id=patient.id,
@@ -650,6 +654,7 @@ class Store:
             professional_national_id=professional_national_id,
             reason=reason,
             created_at=at or utcnow(),
+            recipient_national_id=recipient_national_id,
         )
         session.add(message)
         session.flush()

@@ -17,6 +17,7 @@ from pathlib import Path
 from dmp_desktop.settings import SOFTHSM_MODULE, Settings, save_settings
 from dmp_sandbox.cards import STAFF_TITLE, CardSpec, create_card, write_softhsm_conf
 from dmp_sandbox.pki import PkiPaths, init_pki
+from dmp_sandbox.regulation import REGULATION_CENTRE_ID, REGULATION_CENTRES
 
 DEFAULT_PORT = 8443
 TRAINING_DIR_ENV = "DMP_TRAINING_DIR"
@@ -40,6 +41,17 @@ DEMO_CARDS: tuple[CardSpec, ...] = (
     CardSpec("CPS3-DURAND", "899700433153", "Durand", "Marie", "Médecin", "1234", specialty="SM26"),
     CardSpec("CPS4-MARTIN", "899700433160", "Martin", "Paul", "Médecin", "4321", cps4=True),
     CardSpec("CPE-BERNARD", "3499700433153007/SEC0001", "Bernard", "Sophie", STAFF_TITLE, "1111"),
+    # The regulating physician of the training SAMU-Centre 15 (the only "centre_15" access).
+    CardSpec(
+        "CPS3-REGULATEUR",
+        "899700433184",
+        "Leroy",
+        "Claire",
+        "Médecin",
+        "1515",
+        structure_id=REGULATION_CENTRE_ID,
+        structure_name=REGULATION_CENTRES[REGULATION_CENTRE_ID],
+    ),
 )
 
 

@@ -20,6 +20,8 @@ from dmp_sandbox.store import Trace
 from dmp_sandbox.training import TrainingEnv
 from tests.host.conftest import DURAND, MARTIN, STAFF
 from tests.host.test_consultation_wire import (
+    REGULATOR,
+    regulator,
     ACTION_FIND,
     ARCHIVED,
     CONFIDENTIALITY,
@@ -82,6 +84,13 @@ def martin_tls(
 
 
 @pytest.fixture(scope="module")
+def regulator_tls(
+    consult_host: RunningHost, training_env: TrainingEnv, regulator: ClientIdentity
+) -> TlsClient:
+    return tls(consult_host, training_env, regulator)
+
+
+@pytest.fixture(scope="module")
 def staff_tls(
     consult_host: RunningHost, training_env: TrainingEnv, staff: ClientIdentity
 ) -> TlsClient:
@@ -103,7 +112,12 @@ def last_trace(host: RunningHost) -> Trace:
 
 
 def outbox(host: RunningHost, ins: str) -> list[str]:
-    return [m.text for m, _, _ in host.store.outbox(ins_value=ins)]
+    """The patient's own notices (not those sent to a professional about them)."""
+    return [
+        m.text
+        for m, _, _ in host.store.outbox(ins_value=ins)
+        if m.recipient_national_id is None
+    ]
 
 
 # --- search: who may -----------------------------------------------------------------------------
@@ -331,10 +345,12 @@ def test_break_glass_without_authorisation_and_notification(
     assert len(messages) == len(before) + 1
     assert re.fullmatch(
         r"Un accès en mode bris de glace a eu lieu le \d\d/\d\d/\d{4} à \d\d:\d\d "
-        r"par Dr Marie DURAND, motif : " + re.escape(reason) + r"\.",
+        r"par Dr Marie DURAND\.",
         messages[-1],
     ), messages[-1]
-    # The same emergency session (same reason) does not notify again; a new reason does.
+    # The reason stays in the access trace: the patient's notice does not copy it.
+    assert "inconscient" not in messages[-1]
+    # The same emergency session does not notify again, whatever reason it gives.
     uid = document_uid(consult_host, FAURE, "sejour")
     got = retrieve(
         durand_tls, retrieve_request(DURAND, FAURE, uid, purpose="bris_de_glace", reason=reason)
@@ -342,11 +358,34 @@ def test_break_glass_without_authorisation_and_notification(
     assert got.status == SUCCESS and list(got.documents) == [uid]
     assert len(outbox(consult_host, FAURE)) == len(before) + 1
     find(durand_tls, find_request(DURAND, FAURE, purpose="bris_de_glace", reason="Autre motif"))
-    assert len(outbox(consult_host, FAURE)) == len(before) + 2
+    assert len(outbox(consult_host, FAURE)) == len(before) + 1
+
+
+def test_break_glass_notifies_the_treating_physician_too(
+    consult_host: RunningHost, martin_tls: TlsClient
+) -> None:
+    """Issue 13: only the patient was told; Léa's médecin traitant is Dr Durand."""
+    reason = "Malaise au cabinet, antécédents cardiaques ?"
+    before = list(consult_host.store.outbox(ins_value=LEA))
+    answer = find(martin_tls, find_request(MARTIN, LEA, purpose="bris_de_glace", reason=reason))
+    assert answer.status == SUCCESS
+    new = [m for m, _, _ in consult_host.store.outbox(ins_value=LEA)][len(before) :]
+    assert sorted((m.kind, m.recipient_national_id or "") for m in new) == [
+        ("BRIS_DE_GLACE", ""),
+        ("BRIS_DE_GLACE", DURAND),
+    ]
+    to_durand = next(m for m in new if m.recipient_national_id == DURAND)
+    assert "votre patient(e) Léa MOREAU" in to_durand.text
+    assert to_durand.text.endswith("par Dr Paul MARTIN.")
+    assert all(reason not in m.text and m.reason is None for m in new)
+    assert last_trace(consult_host).reason == reason
 
 
 def test_emergency_access_honours_the_patients_opposition(
-    consult_host: RunningHost, durand_tls: TlsClient, martin_tls: TlsClient
+    consult_host: RunningHost,
+    durand_tls: TlsClient,
+    martin_tls: TlsClient,
+    regulator_tls: TlsClient,
 ) -> None:
     before = len(outbox(consult_host, GIRARD)), len(outbox(consult_host, FAURE))
     # Girard opposed break glass: refused to Dr Martin (not blocked).
@@ -354,7 +393,7 @@ def test_emergency_access_honours_the_patients_opposition(
     assert opposed.error_code == "DMPEmergencyAccessOpposed"
     assert "bris de glace" in (opposed.error_context or "")
     # Faure opposed the centre 15: refused; break glass would be accepted.
-    centre = find(durand_tls, find_request(DURAND, FAURE, purpose="centre_15"))
+    centre = find(regulator_tls, find_request(REGULATOR, FAURE, purpose="centre_15"))
     assert centre.error_code == "DMPEmergencyAccessOpposed"
     assert "centre 15" in (centre.error_context or "")
     # A blocked professional is refused even in an emergency.
@@ -363,11 +402,24 @@ def test_emergency_access_honours_the_patients_opposition(
     assert (len(outbox(consult_host, GIRARD)), len(outbox(consult_host, FAURE))) == before
 
 
-def test_centre_15_without_reason(consult_host: RunningHost, martin_tls: TlsClient) -> None:
-    answer = find(martin_tls, find_request(MARTIN, LEA, purpose="centre_15"))
+def test_centre_15_without_reason(consult_host: RunningHost, regulator_tls: TlsClient) -> None:
+    answer = find(regulator_tls, find_request(REGULATOR, LEA, purpose="centre_15"))
     assert answer.status == SUCCESS
-    assert outbox(consult_host, LEA)[-1].endswith("par Dr Paul MARTIN, motif : non précisé.")
+    assert outbox(consult_host, LEA)[-1].endswith("par Dr Claire LEROY.")
     assert "centre de régulation (centre 15)" in outbox(consult_host, LEA)[-1]
+
+
+def test_centre_15_is_the_samu_regulators_only(
+    consult_host: RunningHost, martin_tls: TlsClient
+) -> None:
+    """Issue 13: a GP without authorisation read a record with « centre 15 »."""
+    before = len(outbox(consult_host, LEA))
+    answer = find(martin_tls, find_request(MARTIN, LEA, purpose="centre_15"))
+    assert answer.error_code == "DMPAccessDenied"
+    assert "médecin régulateur" in (answer.error_context or "")
+    assert len(outbox(consult_host, LEA)) == before
+    trace = consult_host.store.traces(after_id=consult_host.store.last_trace_id() - 1)[-1]
+    assert (trace.purpose, trace.outcome) == ("centre_15", "DMPAccessDenied")
 
 
 def test_masked_documents_only_for_the_treating_physician_and_their_author(

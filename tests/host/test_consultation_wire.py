@@ -357,6 +357,24 @@ def martin(training_env: TrainingEnv, identity_dir: Path) -> ClientIdentity:
     )
 
 
+REGULATOR = "899700433184"  # Dr Claire LEROY, SAMU-Centre 15 of the training (demo card)
+
+
+@pytest.fixture(scope="module")
+def regulator(training_env: TrainingEnv, identity_dir: Path) -> ClientIdentity:
+    """The regulating physician of the training SAMU-Centre 15 (structure 1690009980)."""
+    from dmp_sandbox.regulation import REGULATION_CENTRE_ID
+
+    return make_identity(
+        training_env.pki,
+        identity_dir,
+        REGULATOR,
+        family="LEROY",
+        given="CLAIRE",
+        structure_id=REGULATION_CENTRE_ID,
+    )
+
+
 def tls(host: RunningHost, env: TrainingEnv, identity: ClientIdentity) -> TlsClient:
     return TlsClient(host.port, client_context(env.pki.trust_roots, identity))
 

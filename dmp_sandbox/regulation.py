@@ -1,0 +1,16 @@
+"""The SAMU-Centre 15 regulation centres the training host knows.
+
+The PurposeOfUse ``centre_15`` (1.2.250.1.213.1.1.4.248) means "Accès par
+un centre de régulation médicale". No public DMP material gives the role
+code of a regulating physician, so the training host ties that mode to the
+regulation centre the physician's certificate names as structure (its OU):
+a médecin (TRE_G15 ``10``) of one of these centres. A training convention,
+named in ``docs/wire-conventions.md``.
+"""
+
+from __future__ import annotations
+
+# structure id (1 + FINESS, the form of an establishment's id) -> name
+REGULATION_CENTRES: dict[str, str] = {"1690009980": "SAMU 69 - CENTRE 15 DE FORMATION"}
+REGULATION_CENTRE_ID = "1690009980"
+DOCTOR_PROFESSION = "10"  # TRE_G15: médecin
