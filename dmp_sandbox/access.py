@@ -29,6 +29,15 @@ Then, document by document (:func:`visible`): a deleted document is never
 shown; a document masked from professionals (``MASQUE_PS``) is shown only to
 the patient's médecin traitant DMP and to its authors. Documents invisible to
 the patient or to the legal representatives are shown to professionals.
+
+On the patient's side (their space, the copy of the record:
+:func:`visible_on_patient_side`): active and archived documents, never one
+invisible to the patient (``INVISIBLE_PATIENT``). A minor's record is
+managed by the legal representative, who never sees a document invisible to
+the legal representatives (``INVISIBLE_REPRESENTANTS_LEGAUX``); the minor
+sees it only through their own secret connection, which exists only when
+the record has one (``secret_connection``, as TD0.2 reports it):
+:func:`patient_side_viewer`.
 """
 
 from __future__ import annotations
@@ -247,6 +256,47 @@ def grant_consultation(store: Store, session: Session, ins: Ins, request: Access
         auth is not None and auth.treating_physician and status is AuthorizationStatus.VALIDE
     )
     return Grant(patient, request, treating)
+
+
+class PatientSideViewer(enum.StrEnum):
+    """Who looks at the record from the patient's side."""
+
+    PATIENT = "patient"  # an adult, or a minor through their own secret connection
+    REPRESENTATIVE = "representant"  # a minor's legal representative
+
+
+class NoOwnAccess(Exception):
+    """A minor without a secret connection has no access of their own to the record."""
+
+
+def patient_side_viewer(patient: Patient, *, minor_own_access: bool = False) -> PatientSideViewer:
+    """The representative for a minor, unless the minor uses the secret connection they have."""
+    if not patient.is_minor:
+        return PatientSideViewer.PATIENT
+    if not minor_own_access:
+        return PatientSideViewer.REPRESENTATIVE
+    if not patient.secret_connection:
+        raise NoOwnAccess(
+            "Ce patient mineur n'a pas de connexion secrète : son DMP est géré par son "
+            "représentant légal."
+        )
+    return PatientSideViewer.PATIENT
+
+
+PATIENT_SIDE_STATUSES = frozenset({DocumentStatus.APPROVED.value, DocumentStatus.ARCHIVED.value})
+
+
+def visible_on_patient_side(doc: DocumentRecord, viewer: PatientSideViewer) -> bool:
+    """May the patient (or a minor's legal representative) see this document?"""
+    if doc.status not in PATIENT_SIDE_STATUSES:
+        return False
+    codes = doc.confidentiality_codes()
+    if Confidentiality.INVISIBLE_PATIENT.value in codes:
+        return False
+    return not (
+        viewer is PatientSideViewer.REPRESENTATIVE
+        and Confidentiality.INVISIBLE_LEGAL_REPS.value in codes
+    )
 
 
 def visible(doc: DocumentRecord, grant: Grant) -> bool:

@@ -70,7 +70,7 @@ from dmp_desktop.cda.patient_space import (
 from dmp_desktop.cda.render import render_html
 from dmp_desktop.cda.xmlutil import clean, new_oid
 from dmp_desktop.dmp.feed_errors import UploadInvalidError
-from dmp_desktop.domain.document import Confidentiality, DocumentStatus
+from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.origin import (
     OID_NON_PS_ROLE,
     ROLE_EXP_PATIENT,
@@ -81,6 +81,12 @@ from dmp_desktop.domain.origin import (
     TYPE_OTHER_PATIENT_DOCUMENT,
 )
 from dmp_desktop.domain.patient import Ins
+from dmp_sandbox.access import (
+    NoOwnAccess,
+    PatientSideViewer,
+    patient_side_viewer,
+    visible_on_patient_side,
+)
 from dmp_sandbox.patient_cli import PatientError, parse_ins, patient_trace
 from dmp_sandbox.store import (
     DMP_REPOSITORY_ID,
@@ -116,7 +122,6 @@ FORMATS = {
 }
 MAX_TITLE = 255
 _PARIS = dt.timezone(dt.timedelta(hours=1))
-_VISIBLE_STATUSES = (DocumentStatus.APPROVED.value, DocumentStatus.ARCHIVED.value)
 
 
 # --- registering a document (shared with the Assurance Maladie's demo feed) -------------------
@@ -476,16 +481,16 @@ def _slug(text: str) -> str:
     return slug[:60] or "document"
 
 
-def visible_to_patient(doc: DocumentRecord) -> bool:
-    """Active or archived, and not hidden from the patient."""
-    return (
-        doc.status in _VISIBLE_STATUSES
-        and Confidentiality.INVISIBLE_PATIENT.value not in doc.confidentiality_codes()
-    )
+def copy_record(
+    store: Store, ins: Ins, out: Path, *, minor_own_access: bool = False
+) -> tuple[int, Path]:
+    """Write a ZIP of the documents the patient sees, with an index; returns (count, path).
 
-
-def copy_record(store: Store, ins: Ins, out: Path) -> tuple[int, Path]:
-    """Write a ZIP of the documents the patient sees, with an index; returns (count, path)."""
+    A minor's copy is the legal representative's (no document invisible to the
+    legal representatives), unless ``minor_own_access``: the minor's own,
+    through the secret connection the record must have
+    (:func:`dmp_sandbox.access.patient_side_viewer`).
+    """
     if out.suffix.lower() != ".zip":
         raise PatientError("Le fichier de la copie doit se terminer par .zip (--out copie.zip).")
     if out.exists():
@@ -496,6 +501,10 @@ def copy_record(store: Store, ins: Ins, out: Path) -> tuple[int, Path]:
         patient = store.find_patient(session, ins.value, ins.oid)
         if patient is None or patient.state is DmpState.NONE or patient.purged_at is not None:
             raise PatientError("Ce patient n'a pas de DMP : vérifiez l'INS.")
+        try:
+            viewer = patient_side_viewer(patient, minor_own_access=minor_own_access)
+        except NoOwnAccess as exc:
+            raise PatientError(str(exc)) from None
         documents = [
             d
             for d in session.scalars(
@@ -503,7 +512,7 @@ def copy_record(store: Store, ins: Ins, out: Path) -> tuple[int, Path]:
                 .where(DocumentRecord.patient_id == patient.id)
                 .order_by(DocumentRecord.service_start, DocumentRecord.id)
             )
-            if visible_to_patient(d)
+            if visible_on_patient_side(d, viewer)
         ]
         index: list[dict[str, Any]] = []
         tmp = out.with_name(out.name + ".part")
@@ -531,7 +540,12 @@ def copy_record(store: Store, ins: Ins, out: Path) -> tuple[int, Path]:
             tmp.replace(out)
         finally:
             tmp.unlink(missing_ok=True)
-        _trace(session, ins, "copy", [d.unique_id for d in documents])
+        _trace(
+            session,
+            ins,
+            "copy" if viewer is PatientSideViewer.PATIENT else "copy/representant",
+            [d.unique_id for d in documents],
+        )
     return len(documents), out
 
 
@@ -643,7 +657,12 @@ def _cmd_directives(store: Store, args: argparse.Namespace) -> int:
 
 
 def _cmd_copy(store: Store, args: argparse.Namespace) -> int:
-    count, path = copy_record(store, parse_ins(args.ins), Path(args.out).expanduser())
+    count, path = copy_record(
+        store,
+        parse_ins(args.ins),
+        Path(args.out).expanduser(),
+        minor_own_access=args.minor_own_access,
+    )
     return _print(f"Copie de votre DMP écrite dans {path} : {count} document(s) et un index.")
 
 
@@ -675,6 +694,12 @@ def register(action: ActionFactory) -> None:
     given.add_argument("--file", metavar="FICHIER", help="vos directives, en PDF")
     copy = action("copy", "obtenir une copie de son DMP (fichier ZIP)", _cmd_copy)
     copy.add_argument("--out", required=True, metavar="FICHIER.zip", help="fichier à écrire")
+    copy.add_argument(
+        "--minor-own-access",
+        action="store_true",
+        help="patient mineur : la copie qu'il obtient lui-même par sa connexion secrète "
+        "(par défaut, celle de son représentant légal)",
+    )
 
 
 # --- the demo ------------------------------------------------------------------------------------

@@ -29,10 +29,11 @@ from tests.host.conftest import MARTIN
 from tests.host.wire import client_context, make_identity
 
 PATIENTS = {p.key: p.ins for p in demo_patients()}
-LEA, LEFEBVRE, BLANC = (
+LEA, LEFEBVRE, BLANC, EMMA = (
     PATIENTS["actif-autorise"],
     PATIENTS["actif-sans-autorisation"],
     (PATIENTS["ferme"]),
+    PATIENTS["mineur"],
 )
 DR_MARTIN = Practitioner(
     MARTIN, "MARTIN", "PAUL", "Médecin", profession_code="10", structure_id="499700433153007"
@@ -193,3 +194,40 @@ def test_refusals_in_french(
     assert patient(space_host, "emergency-contact", "--ins", LEA.value, "--name", "Paul MOREAU",
                    "--relationship", "père", "--phone", "06 12 34 56 78") == 1  # fmt: skip
     assert "rien n'a changé" in capsys.readouterr().err
+
+
+def _copy_titles(host: RunningHost, tmp_path: Path, name: str, *extra: str) -> list[str]:
+    out = tmp_path / name
+    assert patient(host, "copy", "--ins", EMMA.value, "--out", str(out), *extra) == 0
+    with zipfile.ZipFile(out) as archive:
+        return [d["titre"] for d in json.loads(archive.read("index.json"))["documents"]]
+
+
+def test_a_minors_copy_never_shows_the_representative_what_is_hidden_from_them(
+    space_host: RunningHost, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13: a document invisible to the legal representatives was in their copy."""
+    secret = "Compte rendu de consultation (confidentielle)"
+    titles = _copy_titles(space_host, tmp_path, "representant.zip")
+    assert "Compte rendu de consultation de pédiatrie" in titles
+    assert secret not in titles
+    # Emma's record has no secret connection (the seed): no access of her own.
+    out = tmp_path / "emma.zip"
+    code = patient(
+        space_host, "copy", "--ins", EMMA.value, "--out", str(out), "--minor-own-access"
+    )
+    assert code != 0 and not out.exists()
+    assert "connexion secrète" in capsys.readouterr().err
+    # With a secret connection, the minor's own copy has it (and the representative's still not).
+    with space_host.store.session() as session:
+        record = space_host.store.find_patient(session, EMMA.value, EMMA.oid)
+        assert record is not None
+        record.secret_connection = True
+    try:
+        assert secret in _copy_titles(space_host, tmp_path, "emma.zip", "--minor-own-access")
+        assert secret not in _copy_titles(space_host, tmp_path, "representant-2.zip")
+    finally:
+        with space_host.store.session() as session:
+            record = space_host.store.find_patient(session, EMMA.value, EMMA.oid)
+            assert record is not None
+            record.secret_connection = False
