@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dmp_sandbox.training import DEFAULT_PORT, TrainingEnv, default_root
+from dmp_sandbox.training import DEFAULT_PORT, TrainingEnv, default_root, private_dir
 
 if TYPE_CHECKING:
     from dmp_sandbox.store import Store
@@ -225,7 +225,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     env = _env(args)
     url = _db_url(args, env)
     if not args.db:
-        env.root.mkdir(parents=True, exist_ok=True)
+        private_dir(env.root)
     _seed(url)
     _out("Patients de démonstration et leurs documents chargés.")
     _print_patients()
@@ -238,7 +238,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     env = _env(args)
     if not args.db:
-        env.root.mkdir(parents=True, exist_ok=True)
+        private_dir(env.root)
     try:
         store = _open_store(_db_url(args, env))  # the store upgrades the schema when opened
     except _StoreUnavailable as exc:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -439,6 +440,15 @@ def _is_memory_sqlite(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
+def _private_file(path: str) -> None:
+    """Health data: the SQLite file (and so its -wal/-shm companions) is the owner's only, 0600."""
+    if not path or path.startswith("file:"):
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
 class Store:
     """The host's database behind a database URL (see the module docstring)."""
 
@@ -455,6 +465,8 @@ class Store:
             kwargs["connect_args"] = {"check_same_thread": False}
             if _is_memory_sqlite(url):
                 kwargs["poolclass"] = StaticPool  # one connection, one database
+            else:
+                _private_file(parsed.database or "")
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_on_connect)

@@ -125,13 +125,20 @@ def init_training_env(
 ) -> TrainingEnv:
     """Create (or re-create) the whole training environment under ``root``."""
     env = TrainingEnv(Path(root).resolve(), port)
-    env.root.mkdir(parents=True, exist_ok=True)
+    private_dir(env.root)
     init_pki(env.pki.root)
     write_softhsm_conf(env.softhsm_dir)
     for spec in cards:
         create_card(spec, env.pki, env.softhsm_conf)
     save_settings(env.client_settings(), env.settings_path)
     return env
+
+
+def private_dir(path: Path) -> Path:
+    """A folder of the training environment: the owner's only (0700), created if need be."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
 
 
 def describe_cards(cards: tuple[CardSpec, ...] = DEMO_CARDS) -> list[dict[str, str]]:

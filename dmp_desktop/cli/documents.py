@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -362,8 +363,12 @@ def _check_writable(path: Path | None) -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Write a document (health data): readable by the owner only (0600), even over a file."""
     try:
-        path.write_bytes(data)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(path, 0o600)
     except OSError as exc:
         raise CliUsageError(
             f"Impossible d'écrire {path} ({exc.strerror or type(exc).__name__}). "

@@ -202,6 +202,8 @@ def test_text_listing_marks_what_the_doctor_must_see(config: Path) -> None:
 
 def test_get_writes_the_document_and_its_pdf(config: Path, tmp_path: Path) -> None:
     cda, pdf = tmp_path / "document.xml", tmp_path / "document.pdf"
+    pdf.write_bytes(b"old")
+    pdf.chmod(0o644)  # an older, world-readable file is overwritten and made private
     result = dmp(
         config,
         "get",
@@ -218,6 +220,8 @@ def test_get_writes_the_document_and_its_pdf(config: Path, tmp_path: Path) -> No
     assert cda.read_bytes() == CDA  # over MTOM, checked against the registry's size and hash
     assert pdf.read_bytes() == PDF
     assert "application/pdf" in result.stdout
+    # Health data: readable by the owner only (issue 13).
+    assert (cda.stat().st_mode & 0o777, pdf.stat().st_mode & 0o777) == (0o600, 0o600)
 
 
 def test_get_an_unknown_document(config: Path, tmp_path: Path) -> None:
