@@ -9,7 +9,7 @@ import argparse
 import logging
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from dmp_sandbox.store import Store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+CommandPlugin = Callable[
+    [
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        Callable[[argparse.Namespace], TrainingEnv],
+        Callable[[argparse.Namespace], "Store"],
+    ],
+    None,
+]
+# Commands of the training world's actors (:mod:`dmp_actors`: the Assurance Maladie's
+# feed), registered when that package is imported; the judge itself imports none.
+COMMAND_PLUGINS: list[CommandPlugin] = []
 
 
 def _out(text: str = "") -> None:
@@ -614,9 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
     patient_cli.register(commands, _add_location, _store_for)
     purge.register(commands, _add_location, _store_for)
     care_team.register(commands, _add_location, _store_for)
-    from dmp_sandbox import insurer
-
-    insurer.register(commands, _env, _store_for)
+    for add_commands in COMMAND_PLUGINS:
+        add_commands(commands, _env, _store_for)
     return parser
 
 

@@ -48,22 +48,21 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from dmp_desktop.dmp.vihf import VihfClaims
 from dmp_desktop.domain.document import Confidentiality, DocumentStatus
 from dmp_desktop.domain.origin import ROLE_ALIM_AM
 from dmp_desktop.domain.patient import Ins
-from dmp_desktop.domain.practitioner import NON_PS_ROLE_OID
-from dmp_desktop.errors import DmpProtocolError
-from dmp_sandbox import care_team, xds
+from dmp_sandbox import care_team, wire, xds
 from dmp_sandbox.auth import CertIdentity
 from dmp_sandbox.regulation import DOCTOR_PROFESSION, REGULATION_CENTRES
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, DocumentRecord, Patient, Store
+from dmp_sandbox.vihf import VihfClaims, VihfUnreadable
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import OperationContext
 
-OID_PURPOSE_OF_USE = "1.2.250.1.213.1.1.4.248"
+OID_PURPOSE_OF_USE = wire.OID_PURPOSE_OF_USE
+NON_PS_ROLE_OID = wire.OID_NON_PS_ROLE
 # Training-host convention (docs/wire-conventions.md): the reason typed for an
 # emergency access travels in this VIHF attribute.
 ATTR_EMERGENCY_REASON = "Motif_Acces_Urgence"
@@ -163,7 +162,7 @@ def vihf_patient(vihf: VihfClaims) -> Ins | None:
         return None
     try:
         return vihf.patient_ins()
-    except DmpProtocolError:
+    except VihfUnreadable:
         raise xds.invalid(
             "Le patient désigné par le jeton VIHF (resource-id) est invalide."
         ) from None

@@ -77,11 +77,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dmp_desktop.dmp.mtom import element_bytes
 from dmp_desktop.domain.document import Confidentiality, DocumentStatus
 from dmp_desktop.domain.patient import Ins
-from dmp_desktop.errors import DmpProtocolError
-from dmp_desktop.xmlsafe import UnsafeXmlError, parse
 from dmp_sandbox import care_team, ebrim, identifiers, xds
 from dmp_sandbox.access import (
     AccessMode,
@@ -94,6 +91,7 @@ from dmp_sandbox.access import (
 )
 from dmp_sandbox.consultation import notify_emergency
 from dmp_sandbox.ebrim import XDS_METADATA_ERROR, RegistryObject
+from dmp_sandbox.mtom import MtomRefused, element_bytes
 from dmp_sandbox.store import (
     DMP_REPOSITORY_ID,
     AuthorizationStatus,
@@ -110,6 +108,7 @@ from dmp_sandbox.xades_verify import (
     read_unverified,
     verify_submission_signature,
 )
+from dmp_sandbox.xmlparse import XmlRefused, parse_xml
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import OperationContext, TraceContext
@@ -475,7 +474,7 @@ def _documents(
             raise xds.invalid("Deux documents de la requête portent le même identifiant.")
         try:
             parts[doc_id] = element_bytes(document, ctx.request.attachments)
-        except DmpProtocolError:
+        except MtomRefused:
             raise xds.XdsError(
                 XDS_MISSING_DOCUMENT,
                 "Contenu d'un document illisible (partie MIME absente ou base64 corrompu).",
@@ -669,8 +668,8 @@ def check_content(entry: NewEntry, ins: Ins) -> None:
             location,
         )
     try:
-        root = parse(data)
-    except UnsafeXmlError:
+        root = parse_xml(data)
+    except XmlRefused:
         raise xds.XdsError(
             DMP_INVALID_DOCUMENT,
             "Le document n'est pas un XML lisible : un document CDA R2 est attendu.",

@@ -3,8 +3,8 @@
 The host trusts the certificate (the TLS layer verified it against the test
 IGC-Santé CAs); the VIHF is only a claim made by the client software, so
 every claim the host relies on is checked against the certificate. The
-assertion is read with the client's own reader
-(:func:`dmp_desktop.dmp.vihf.parse_vihf`), then:
+assertion is read by the host's own reader
+(:func:`dmp_sandbox.vihf.read_vihf_claims`), then:
 
 - ``Subject/NameID`` must be the certificate's national id (CN);
 - a card certificate goes with the direct mode (``DIRECTE``);
@@ -28,12 +28,16 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from dmp_desktop.dmp.ns import SAML2, WSSE
-from dmp_desktop.dmp.vihf import AUTH_MODE_DIRECT, VihfClaims, parse_vihf
-from dmp_desktop.domain.practitioner import NON_PS_ROLE_OID, PROFESSION_CODES, PROFESSION_OID
-from dmp_desktop.errors import DmpProtocolError
+from dmp_desktop.domain.practitioner import PROFESSION_CODES
+from dmp_sandbox import wire
 from dmp_sandbox.replay import check_assertion
 from dmp_sandbox.soap import FaultCode, SoapFault
+from dmp_sandbox.vihf import VihfClaims, VihfUnreadable, read_vihf_claims
+
+SAML2, WSSE = wire.SAML2, wire.WSSE
+AUTH_MODE_DIRECT = wire.AUTH_MODE_DIRECT
+PROFESSION_OID = wire.OID_PROFESSION
+NON_PS_ROLE_OID = wire.OID_NON_PS_ROLE
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import TraceContext
@@ -133,8 +137,8 @@ def read_vihf(security: etree._Element | None, trace: TraceContext | None = None
             FaultCode.AUTHENTICATION, "Jeton VIHF absent (wsse:Security/saml2:Assertion)."
         )
     try:
-        claims = parse_vihf(assertion)
-    except DmpProtocolError as exc:
+        claims = read_vihf_claims(assertion)
+    except VihfUnreadable as exc:
         raise SoapFault(FaultCode.AUTHENTICATION, "Jeton VIHF illisible.") from exc
     check_assertion(assertion, trace)  # fresh (IssueInstant ± 5 min) and used once
     return claims

@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from dmp_desktop.dmp.ns import AC_SMARTCARD_PKI
 from dmp_sandbox.store import DmpState, EstablishmentStay, Patient, utcnow
+from dmp_sandbox.wire import AC_SMARTCARD_PKI
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -25,12 +25,12 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dmp_desktop.dmp.mtom import MimePart, new_content_id
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_sandbox import xds
 from dmp_sandbox.access import AccessMode, AccessRequest, Grant, grant_consultation, read_access
 from dmp_sandbox.access import vihf_patient as _vihf_patient
+from dmp_sandbox.mtom import MimePart, new_content_id
 from dmp_sandbox.soap import OperationAnswer
 from dmp_sandbox.store import (
     DMP_REPOSITORY_ID,

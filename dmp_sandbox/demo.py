@@ -6,7 +6,10 @@ are relative to the day of seeding, so that "expired" stays expired; the
 minor is born in 2015 (a minor until 2033).
 Seeding is idempotent: it resets these patients to their demo state (their
 authorisations, documents and outbox included) and leaves any other data
-alone. The patients' documents are described in :mod:`dmp_sandbox.demo_documents`.
+alone. The patients' documents come from the training world's actors
+(:mod:`dmp_actors`, registered with :func:`add_demo_content`): the demo's
+doctors, the patient's own space, the Assurance Maladie. The judge builds
+no document itself.
 
 Emergency-access oppositions: Girard Nathalie opposed break-glass access (a
 professional she did not block is refused in that mode), Faure Bernard
@@ -18,9 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from dmp_desktop.domain.patient import Ins, InsKind, nir_key
-from dmp_sandbox.store import AuthorizationStatus, DmpState, Store, utcnow
+from dmp_sandbox.store import AuthorizationStatus, DmpState, Patient, Store, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DURAND = "899700433153"
 MARTIN = "899700433160"
@@ -173,15 +180,36 @@ def demo_patients() -> tuple[DemoPatient, ...]:
     )
 
 
+class DemoContent(Protocol):
+    """Puts one demo patient's documents in the store (reseeding: the same documents)."""
+
+    def __call__(
+        self,
+        store: Store,
+        session: Session,
+        patient: Patient,
+        number: int,
+        key: str,
+        now: dt.datetime,
+    ) -> None: ...
+
+
+DEMO_CONTENT: list[DemoContent] = []
+
+
+def add_demo_content(content: DemoContent) -> None:
+    """Register a producer of demo documents (once; called by :mod:`dmp_actors`)."""
+    if content not in DEMO_CONTENT:
+        DEMO_CONTENT.append(content)
+
+
 def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
     """Create or reset the demo patients and their documents; returns them."""
     from dmp_sandbox import care_team
-    from dmp_sandbox.demo_documents import demo_documents, seed_patient_documents
 
     now = utcnow()
     today = now.date()
     patients = demo_patients()
-    documents = demo_documents()
     with store.session() as session:
         for number, demo in enumerate(patients, 1):
             exists = demo.state is not DmpState.NONE
@@ -213,13 +241,8 @@ def seed_demo(store: Store) -> tuple[DemoPatient, ...]:
             store.remove_authorizations(session, patient)
             store.clear_outbox(session, patient)
             care_team.reset_demo_stay(session, patient, demo.key)
-            seed_patient_documents(
-                store, session, patient, number, documents.get(demo.key, ()), now
-            )
-            if demo.key == "actif-autorise":  # Léa: her own space and her care history
-                from dmp_sandbox.patient_space import seed_demo_patient_space
-
-                seed_demo_patient_space(store, session, patient, number, now)
+            for content in DEMO_CONTENT:
+                content(store, session, patient, number, demo.key, now)
             for auth in demo.authorizations:
                 store.set_authorization(
                     session,

@@ -15,12 +15,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from dmp_desktop.dmp.mtom import MULTIPART_RELATED, build_mtom, parse_mtom
-from dmp_desktop.dmp.ns import ACTION_TD02, ACTION_TD02_RESPONSE, HL7, SOAP12_CONTENT_TYPE
-from dmp_desktop.dmp.vihf import VihfClaims
-from dmp_desktop.dmp.xmlutil import parse_cx
 from dmp_desktop.domain.patient import Ins
-from dmp_desktop.errors import DmpProtocolError
 from dmp_sandbox import (
     admin_data,
     alimentation,
@@ -33,6 +28,7 @@ from dmp_sandbox import (
     xds,
 )
 from dmp_sandbox.auth import CertIdentity, read_vihf
+from dmp_sandbox.mtom import MtomRefused, build_mtom, parse_mtom
 from dmp_sandbox.schemas import OfficialSchemas, process_schemas
 from dmp_sandbox.soap import (
     FaultCode,
@@ -45,7 +41,15 @@ from dmp_sandbox.soap import (
     response_envelope,
 )
 from dmp_sandbox.store import Store, utcnow
+from dmp_sandbox.vihf import VihfClaims, cx_parts
 from dmp_sandbox.vihf_verify import SignerTrust, authenticate
+from dmp_sandbox.wire import (
+    ACTION_TD02,
+    ACTION_TD02_RESPONSE,
+    HL7,
+    MULTIPART_RELATED,
+    SOAP12_CONTENT_TYPE,
+)
 from dmp_sandbox.xades_verify import SignaturePolicy
 
 log = logging.getLogger("dmp_sandbox.host")
@@ -333,7 +337,7 @@ def _peek_patient(payload: etree._Element, trace: TraceContext) -> None:
         return
     for slot in payload.iterfind(f".//{{{xds.RIM}}}Slot[@name='{xds.P_PATIENT}']"):
         raw = slot.findtext(f"{{{xds.RIM}}}ValueList/{{{xds.RIM}}}Value") or ""
-        ident, root = parse_cx(raw.strip().strip("'"))
+        ident, root = cx_parts(raw.strip().strip("'"))
         trace.patient_ins, trace.patient_ins_root = ident or None, root
         return
 
@@ -375,7 +379,7 @@ class DmpHost:
             if media == MULTIPART_RELATED and spec.mtom:
                 try:
                     attachments = parse_mtom(content_type or "", body)
-                except DmpProtocolError:
+                except MtomRefused:
                     raise invalid("Message MTOM (multipart/related) mal formé.") from None
                 body = attachments.root
             request = read_envelope(body, ct_action, max_bytes=spec.max_body)

@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from dmp_desktop.cda.care_history import INSURER_AUTHOR_ID
 from dmp_desktop.domain.document import Confidentiality
 from dmp_desktop.domain.patient import Ins, InsError, InsKind, normalize_ins_text
 from dmp_sandbox import care_team
+from dmp_sandbox.insurer import INSURER_AUTHOR_ID
 from dmp_sandbox.store import (
     AuthorizationStatus,
     DmpState,
@@ -76,16 +76,23 @@ PATIENT_ACTIONS = {
     "unmask": "Vous avez rendu un document visible aux professionnels",
     "emergency": "Vous avez modifié vos choix d'accès en urgence",
     "close": "Vous avez fermé votre DMP",
-    # dmp_sandbox.patient_space
+    # dmp_actors.patient_space
     "add-document": "Vous avez ajouté un document",
     "emergency-contact": "Vous avez ajouté une personne à prévenir",
     "allergy": "Vous avez déclaré une allergie ou une intolérance",
     "directives": "Vous avez enregistré vos directives anticipées",
     "copy": "Vous avez demandé une copie de votre DMP",
+    "copy/representant": "Votre représentant légal a demandé une copie de votre DMP",
 }
 MODES = {"bris_de_glace": " (accès en urgence, bris de glace)", "centre_15": " (centre 15)"}
 
 StoreOpener = Callable[[argparse.Namespace], "Store"]
+ActionFactory = Callable[
+    [str, str, Callable[["Store", argparse.Namespace], int]], argparse.ArgumentParser
+]
+# More ``dmp-sandbox patient`` actions, registered by the training world's actors
+# (:mod:`dmp_actors`: what the patient adds in their space); the judge imports none.
+PATIENT_ACTION_PLUGINS: list[Callable[[ActionFactory], None]] = []
 
 
 class PatientError(Exception):
@@ -421,6 +428,5 @@ def register(
         lambda s, a: _print(close(s, parse_ins(a.ins), a.reason)),
     )
     closing.add_argument("--reason", required=True, metavar="TEXTE", help="motif de la fermeture")
-    from dmp_sandbox import patient_space
-
-    patient_space.register(action)
+    for add_actions in PATIENT_ACTION_PLUGINS:
+        add_actions(action)

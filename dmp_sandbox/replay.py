@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from dmp_desktop.dmp.ns import SAML2
 from dmp_sandbox.soap import FaultCode, SoapFault
+from dmp_sandbox.wire import SAML2
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import TraceContext

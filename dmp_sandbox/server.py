@@ -33,8 +33,6 @@ from types import TracebackType
 
 from aiohttp import web
 
-from dmp_desktop.dmp.mtom import MULTIPART_RELATED
-from dmp_desktop.dmp.ns import SOAP12_CONTENT_TYPE
 from dmp_sandbox.auth import CertIdentity, identity_from_der
 from dmp_sandbox.faults import HostFaults
 from dmp_sandbox.host import (
@@ -52,6 +50,7 @@ from dmp_sandbox.soap import FaultCode, SoapFault, invalid
 from dmp_sandbox.store import Store
 from dmp_sandbox.training import TrainingEnv
 from dmp_sandbox.vihf_verify import SignerTrust
+from dmp_sandbox.wire import MULTIPART_RELATED, SOAP12_CONTENT_TYPE
 from dmp_sandbox.xades_verify import DocumentSignerTrust, SignaturePolicy
 
 log = logging.getLogger("dmp_sandbox.server")

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from dmp_desktop.dmp.mtom import MimePart, MtomMessage
-from dmp_desktop.dmp.ns import SOAP12, WSA, WSSE
-from dmp_desktop.xmlsafe import UnsafeXmlError, parse
+from dmp_sandbox.mtom import MimePart, MtomMessage
+from dmp_sandbox.wire import SOAP12, WSA, WSSE
+from dmp_sandbox.xmlparse import XmlRefused, parse_xml
 
 WSA_ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
 WSA_FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
@@ -138,8 +138,8 @@ def _is_true(value: str | None) -> bool:
 def read_envelope(body: bytes, content_type_action: str | None, *, max_bytes: int) -> SoapRequest:
     """Parse and check a SOAP 1.2 request; raise :class:`SoapFault` when it is unusable."""
     try:
-        root = parse(body, max_bytes=max_bytes)
-    except UnsafeXmlError as exc:
+        root = parse_xml(body, max_bytes=max_bytes)
+    except XmlRefused as exc:
         reason = {
             "document too large": "Message trop volumineux.",
             "malformed XML": "Message XML mal formé.",

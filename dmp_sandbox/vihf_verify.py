@@ -40,13 +40,17 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from dmp_desktop.dmp.ns import SAML2
-from dmp_desktop.dmp.vihf import AUTH_MODE_INDIRECT_STRONG, VihfClaims
-from dmp_desktop.domain.practitioner import PROFESSION_CODES, PROFESSION_OID
+from dmp_desktop.domain.practitioner import PROFESSION_CODES
+from dmp_sandbox import wire
 from dmp_sandbox.auth import CertIdentity, check_roles, check_vihf
 from dmp_sandbox.pki import PkiPaths
 from dmp_sandbox.signatures import SignatureInvalid, VerifiedEnveloped, verify_enveloped
 from dmp_sandbox.soap import FaultCode, SoapFault
+from dmp_sandbox.vihf import VihfClaims
+
+SAML2 = wire.SAML2
+AUTH_MODE_INDIRECT_STRONG = wire.AUTH_MODE_INDIRECT_STRONG
+PROFESSION_OID = wire.OID_PROFESSION
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import TraceContext

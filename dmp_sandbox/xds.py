@@ -40,9 +40,9 @@ from typing import Any
 
 from lxml import etree
 
-from dmp_desktop.dmp.mtom import xop_include
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_sandbox.mtom import xop_include
 from dmp_sandbox.store import DocumentRecord
 
 # --- vocabulary -------------------------------------------------------------------------------

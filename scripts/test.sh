@@ -30,7 +30,7 @@ export QT_QPA_PLATFORM=offscreen
 echo "==> ruff"
 "$VENV/bin/ruff" check .
 echo "==> mypy"
-"$VENV/bin/mypy" dmp_desktop dmp_sandbox
+"$VENV/bin/mypy" dmp_desktop dmp_sandbox dmp_actors
 
 run_pytest() {
   local status

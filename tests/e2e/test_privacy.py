@@ -34,6 +34,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from dmp_actors.demo_documents import demo_documents
 from dmp_desktop import app as app_module
 from dmp_desktop.alimentation import UploadRequest
 from dmp_desktop.alimentation import type_code as j07
@@ -43,7 +44,6 @@ from dmp_desktop.settings import Settings, save_settings
 from dmp_desktop.smartcard import CardManager
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.demo_documents import demo_documents
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
 

@@ -363,4 +363,6 @@ def test_emergency_update_follows_the_consultation_rules(
         "Suite de la prise en charge",
     )
     messages = [m.text for m, _, _ in feed_host.store.outbox(ins_value=LEFEBVRE.value)]
-    assert any("Suite de la prise en charge" in m for m in messages)
+    assert any("bris de glace" in m for m in messages)
+    # The reason is in the trace only, never in the patient's notice (issue 13).
+    assert not any("Suite de la prise en charge" in m or "Malaise" in m for m in messages)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dmp_sandbox", *args],
+        [sys.executable, "-m", "dmp_actors.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -99,7 +99,7 @@ def test_serve_prints_url_answers_and_stops_on_sigterm(
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     assert main(["seed", "--demo", "--db", db]) == 0
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dmp_sandbox", "serve", "--dir", str(training_env.root),
+        [sys.executable, "-m", "dmp_actors.cli", "serve", "--dir", str(training_env.root),
          "--db", db, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -20,8 +20,6 @@ from dmp_sandbox.store import Trace
 from dmp_sandbox.training import TrainingEnv
 from tests.host.conftest import DURAND, MARTIN, STAFF
 from tests.host.test_consultation_wire import (
-    REGULATOR,
-    regulator,
     ACTION_FIND,
     ARCHIVED,
     CONFIDENTIALITY,
@@ -30,6 +28,7 @@ from tests.host.test_consultation_wire import (
     FAILURE,
     GET_DOCUMENTS,
     PARTIAL,
+    REGULATOR,
     RIM,
     SCHEMA_QUERY,
     SCHEMA_REPOSITORY,
@@ -45,6 +44,7 @@ from tests.host.test_consultation_wire import (
     find_body,
     find_request,
     martin,
+    regulator,
     retrieve,
     retrieve_request,
     schema,
@@ -55,7 +55,7 @@ from tests.host.test_consultation_wire import (
 )
 from tests.host.wire import ClientIdentity
 
-__all__ = ["consult_host", "martin"]  # fixtures
+__all__ = ["consult_host", "martin", "regulator"]  # fixtures
 
 P = {p.key: p.ins.value for p in demo_patients()}
 LEA, LEFEBVRE, GIRARD, FAURE = (

@@ -384,10 +384,10 @@ def new_uuid() -> str:
 
 
 def document_uid(host: RunningHost, ins: str, key: str) -> str:
-    """The unique id of a demo document (by its key in dmp_sandbox.demo_documents)."""
+    """The unique id of a demo document (by its key in dmp_actors.demo_documents)."""
     from sqlalchemy import select
 
-    from dmp_sandbox.demo_documents import entry_uuid_for
+    from dmp_actors.demo_documents import entry_uuid_for
     from dmp_sandbox.store import DocumentRecord
 
     with host.store.session() as session:

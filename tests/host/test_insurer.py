@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dmp_actors.demo_documents import patient_identity
+from dmp_actors.insurer import InsurerSystem, demo_care_history
 from dmp_desktop.cda.care_history import INSURER_AUTHOR_ID, build_care_history
 from dmp_desktop.dmp import xds as client_xds
 from dmp_desktop.dmp.client import DmpClient
@@ -19,8 +21,6 @@ from dmp_desktop.domain.document import DocumentQuery
 from dmp_desktop.domain.origin import DocumentOrigin, origin_of
 from dmp_desktop.errors import DmpServiceError
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.demo_documents import patient_identity
-from dmp_sandbox.insurer import InsurerSystem, demo_care_history
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.store import Trace
 from dmp_sandbox.training import TrainingEnv

@@ -1,4 +1,4 @@
-"""Health data and keys on disk are the owner's only (issue 13: host.db was 0644 in a 0755 folder)."""
+"""Health data and keys on disk are the owner's only (issue 13: host.db was 0644, folder 0755)."""
 
 from __future__ import annotations
 

@@ -247,10 +247,10 @@ def test_the_insurer_request_is_valid_against_the_official_schema() -> None:
 
     from lxml import etree
 
+    from dmp_actors.insurer import build_feed_request
     from dmp_desktop.dmp import iti41
     from dmp_desktop.dmp.ebrs import RIM
     from dmp_desktop.dmp.xds import XDSB
-    from dmp_sandbox.insurer import build_feed_request
     from tests.conftest import DMP_SCHEMAS
 
     path = require_shared(DMP_SCHEMAS / "IHE" / "XDS.b_DocumentRepository.xsd")

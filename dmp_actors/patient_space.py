@@ -260,7 +260,7 @@ def add_patient_document(
     replaces: DocumentRecord | None = None,
 ) -> DocumentRecord:
     """A patient-authored level-1 CDA registered in ``patient``'s DMP."""
-    from dmp_sandbox.demo_documents import patient_identity
+    from dmp_actors.demo_documents import patient_identity
 
     at = at or utcnow().astimezone(_PARIS)
     unique_id = unique_id or new_oid()
@@ -733,8 +733,8 @@ def seed_demo_patient_space(
 
     Called after the demo documents were (re)created; returns how many documents it added.
     """
-    from dmp_sandbox.demo_documents import UNIQUE_ID_ROOT, entry_uuid_for, patient_identity
-    from dmp_sandbox.insurer import demo_care_history, seed_care_history
+    from dmp_actors.demo_documents import UNIQUE_ID_ROOT, entry_uuid_for, patient_identity
+    from dmp_actors.insurer import demo_care_history, seed_care_history
 
     def when(days: int, hour: int) -> dt.datetime:
         day = (now - dt.timedelta(days=days)).astimezone(_PARIS).date()
