@@ -139,8 +139,13 @@ def cmd_card_create(args: argparse.Namespace) -> int:
 
 # --- structure ----------------------------------------------------------------------
 def cmd_structure_create(args: argparse.Namespace) -> int:
-    from dmp_desktop.net.structure import KEYRING_SERVICE, keyring_user
-    from dmp_sandbox.structures import StructureSpec, create_structure, default_p12_path
+    from dmp_sandbox.structures import (
+        KEYRING_SERVICE,
+        StructureSpec,
+        create_structure,
+        default_p12_path,
+        keyring_user,
+    )
 
     env = _env(args)
     if not env.pki.orgs_key.is_file():

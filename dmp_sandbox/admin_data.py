@@ -55,8 +55,6 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 from sqlalchemy.orm import Session
 
-from dmp_desktop.dmp import ns, td12_14, td13, td15
-from dmp_desktop.dmp.td11 import OBS_OPPOSITION_BRIS_DE_GLACE, OBS_OPPOSITION_CENTRE_15
 from dmp_desktop.domain.admin_data import (
     OTP_EMAIL,
     OTP_SMS,
@@ -69,7 +67,20 @@ from dmp_desktop.domain.admin_data import (
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import InvalidContactError, describe
 from dmp_sandbox import patients, records, xds
+from dmp_sandbox import wire as ns
 from dmp_sandbox.access import required_vihf_patient
+from dmp_sandbox.hl7v3 import (
+    OBS_OPPOSITION_BRIS_DE_GLACE,
+    OBS_OPPOSITION_CENTRE_15,
+    read_address,
+    read_telecoms,
+    td12_14,
+    td13,
+    td15,
+    write_address,
+    write_observation,
+    write_telecoms,
+)
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Patient, utcnow
 
@@ -242,7 +253,7 @@ def _patient_subject(cap: etree._Element, patient: Patient) -> None:
     _sub(person, "deceasedInd", value="false")
     address = _address(patient)
     if not address.empty:
-        td13.write_address(person, address)
+        write_address(person, address)
     if patient.is_minor and patient.legal_representative:
         rel = _sub(person, "personalRelationship", classCode="PRS")
         relationship = patient.legal_representative_relationship or "GUARD"
@@ -259,14 +270,14 @@ def _patient_subject(cap: etree._Element, patient: Patient) -> None:
         (OBS_OPPOSITION_BRIS_DE_GLACE, patient.opposition_bris_de_glace),
         (OBS_OPPOSITION_CENTRE_15, patient.opposition_centre_15),
     ):
-        td13.write_observation(pat, code, flag)
+        write_observation(pat, code, flag)
     records.add_custodian(subject.event)
 
 
 def _telecoms(
     holder: etree._Element, home: str | None, mobile: str | None, email: str | None
 ) -> None:
-    td13.write_telecoms(holder, home, mobile, email)
+    write_telecoms(holder, home, mobile, email)
 
 
 # --- TD1.3b ----------------------------------------------------------------------------------
@@ -300,8 +311,8 @@ def read_update(payload: etree._Element) -> UpdateRequest:
     patient = records._patient_el(payload)
     ins = records._ins(patient)
     person = patient.find(_h("patientPerson"))
-    contacts = _checked(td13.read_telecoms(person))
-    address = td13.read_address(person.find(_h("addr")) if person is not None else None)
+    contacts = _checked(read_telecoms(person))
+    address = read_address(person.find(_h("addr")) if person is not None else None)
     if address.postal_code and address.country.strip().lower() in ("", "france", "fr"):
         try:
             check_postal_code(address.postal_code)
@@ -310,7 +321,7 @@ def read_update(payload: etree._Element) -> UpdateRequest:
     representative = representative_name = None
     rel = person.find(_h("personalRelationship")) if person is not None else None
     if rel is not None:
-        representative = _checked(td13.read_telecoms(rel))
+        representative = _checked(read_telecoms(rel))
         rep_name = rel.find(f"{_h('relationshipHolder1')}/{_h('name')}")
         if rep_name is not None:
             family = (rep_name.findtext(_h("family")) or "").strip()

@@ -2,7 +2,7 @@
 
 Not an official DMP operation (the official ``setAuthorization`` only acts on
 the caller's own authorisation): a separate training namespace on the
-``habilitations`` endpoint, read by :mod:`dmp_desktop.dmp.td16_block`
+``habilitations`` endpoint, read by the client (``dmp_desktop/dmp/td16_block.py``)
 (docs/wire-conventions.md). Rules, enforced here:
 
 - the caller is a health professional whose authorisation on the patient's
@@ -29,9 +29,9 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dmp_desktop.dmp import td16_block
 from dmp_sandbox import xds
 from dmp_sandbox.access import required_vihf_patient
+from dmp_sandbox.hl7v3 import td16_block
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Professional, utcnow
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from dmp_desktop.dmp.xds import hl7_unescape, parse_ce, parse_xcn, parse_xon
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_sandbox import xds
 
@@ -303,6 +302,65 @@ def parse_dtm(value: str | None, what: str) -> dt.datetime | None:
         raise xds.XdsError(
             XDS_METADATA_ERROR, f"Date mal formée ({what}) : AAAAMMJJ[hhmmss] attendu.", what
         ) from None
+
+
+# --- HL7 v2 data types in XDS slots (IHE ITI TF-3 4.2.3.1.7: XCN, XON, CE) -------------------
+
+_ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
+
+
+def hl7_unescape(value: str) -> str:
+    """Undo the HL7 v2 escapes (``\\S\\`` is ``^``, ``\\T\\`` is ``&``…)."""
+    if "\\" not in value:
+        return value
+    return re.sub(r"\\([FSTRE])\\", lambda m: _ESCAPES[m.group(1)], value)
+
+
+def _component(parts: list[str], index: int) -> str:
+    return parts[index] if index < len(parts) else ""
+
+
+def _authority(component: str) -> str | None:
+    """The OID of an HD component (``&<oid>&ISO``)."""
+    sub = component.split("&")
+    return sub[1].strip() or None if len(sub) > 1 else None
+
+
+def parse_xcn(value: str) -> tuple[str | None, str, str, str | None]:
+    """An XCN (authorPerson): (id, family name, given name, assigning authority OID)."""
+    parts = value.split("^")
+    ident = hl7_unescape(_component(parts, 0).split("&")[0]).strip() or None
+    return (
+        ident,
+        hl7_unescape(_component(parts, 1)).strip(),
+        hl7_unescape(_component(parts, 2)).strip(),
+        _authority(_component(parts, 8)),
+    )
+
+
+def parse_xon(value: str) -> tuple[str, str | None]:
+    """An XON (authorInstitution): (name, organisation id: component 10, else 3)."""
+    parts = value.split("^")
+    name = hl7_unescape(_component(parts, 0)).strip()
+    ident = hl7_unescape(_component(parts, 9)).strip() or hl7_unescape(_component(parts, 2))
+    return name, ident.strip() or None
+
+
+@dataclass(frozen=True)
+class CodedSlot:
+    code: str
+    display: str
+    scheme: str
+
+
+def parse_ce(value: str) -> CodedSlot:
+    """A coded slot value ``code^display^codingScheme`` (authorSpecialty)."""
+    parts = value.split("^")
+    return CodedSlot(
+        hl7_unescape(_component(parts, 0)).strip(),
+        hl7_unescape(_component(parts, 1)).strip(),
+        hl7_unescape(_component(parts, 2)).strip(),
+    )
 
 
 def author_record(classification: Classification) -> dict[str, str]:

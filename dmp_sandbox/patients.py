@@ -11,7 +11,7 @@ The answer has the exact shape of the CNAM's official example
   ``STATUT_MT`` (the caller is "médecin traitant DMP"), ``PATIENT_MINEUR``
   and ``CONNEXION_SECRETE``, always all four, whenever the DMP exists
   (active or closed). The minor / secret-connection keywords are not in the
-  public material: they are the ones :mod:`dmp_desktop.dmp.td02` defines and
+  public material: they are the ones :mod:`dmp_sandbox.hl7v3` names (as the client does) and
   reads, imported from there;
 - ``acknowledgement`` ``AA`` whose ``targetMessage/id`` is the request's id;
 - ``controlActProcess`` with reasonCode ``TEST_EXST``; when the DMP exists a
@@ -38,31 +38,31 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from dmp_desktop.dmp.ns import HL7, OID_DMP_DEVICE, OID_DMP_ID, OID_TD_REASON, XSI
-from dmp_desktop.dmp.td02 import (
-    DMP_DEVICE_NAME,
-    INTERACTION_REQUEST,
-    INTERACTION_RESPONSE,
-    KEYWORD_AUTHORIZATION,
-    KEYWORD_MINOR,
-    KEYWORD_SECRET_CONNECTION,
-    KEYWORD_TREATING_PHYSICIAN,
-    OID_AUTHORIZATION_KEYWORD,
-    OID_AUTHORIZATION_VALUE,
-    OID_CLOSURE_REASON,
-    OID_STATUS_KEYWORD,
-    QUERY_FOUND,
-    QUERY_NOT_FOUND,
-    REASON_TEST_EXISTENCE,
-    REASON_TEST_EXISTENCE_LABEL,
-    STATUS_ACTIVE,
-    STATUS_CLOSED,
-)
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_sandbox import care_team
 from dmp_sandbox.auth import CertIdentity
+from dmp_sandbox.hl7v3 import td02
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Store
+from dmp_sandbox.wire import HL7, OID_DMP_DEVICE, OID_DMP_ID, OID_TD_REASON, XSI
+
+DMP_DEVICE_NAME = td02.DMP_DEVICE_NAME
+INTERACTION_REQUEST = td02.INTERACTION_REQUEST
+INTERACTION_RESPONSE = td02.INTERACTION_RESPONSE
+KEYWORD_AUTHORIZATION = td02.KEYWORD_AUTHORIZATION
+KEYWORD_MINOR = td02.KEYWORD_MINOR
+KEYWORD_SECRET_CONNECTION = td02.KEYWORD_SECRET_CONNECTION
+KEYWORD_TREATING_PHYSICIAN = td02.KEYWORD_TREATING_PHYSICIAN
+OID_AUTHORIZATION_KEYWORD = td02.OID_AUTHORIZATION_KEYWORD
+OID_AUTHORIZATION_VALUE = td02.OID_AUTHORIZATION_VALUE
+OID_CLOSURE_REASON = td02.OID_CLOSURE_REASON
+OID_STATUS_KEYWORD = td02.OID_STATUS_KEYWORD
+QUERY_FOUND = td02.QUERY_FOUND
+QUERY_NOT_FOUND = td02.QUERY_NOT_FOUND
+REASON_TEST_EXISTENCE = td02.REASON_TEST_EXISTENCE
+REASON_TEST_EXISTENCE_LABEL = td02.REASON_TEST_EXISTENCE_LABEL
+STATUS_ACTIVE = td02.STATUS_ACTIVE
+STATUS_CLOSED = td02.STATUS_CLOSED
 
 INTERACTION_ROOT = "2.16.840.1.113883.1.6"
 GDP_NS = "asip:ci-sis:gdp:2010"  # declared on the official answers

@@ -3,7 +3,7 @@ reactivation (service ``patients``) and TD1.6 listAuthorizationByPatient
 (service ``habilitations``).
 
 TD1.1 (``PRPA_IN201311UV02``, reason ``CREA_RD``; the request of
-:mod:`dmp_desktop.dmp.td11`):
+:mod:`dmp_sandbox.hl7v3`):
 
 - the consent ``CONSENTEMENT_OUVERTURE_DMP`` must be ``true``, and a minor
   (under 18 on the day) needs a legal representative (``guardian``): else a
@@ -47,10 +47,11 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dmp_desktop.dmp import ns, td11, td12_14, td16
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_sandbox import wire as ns
 from dmp_sandbox import xds
 from dmp_sandbox.access import required_vihf_patient, vihf_patient
+from dmp_sandbox.hl7v3 import td11, td12_14, td16
 from dmp_sandbox.soap import invalid
 from dmp_sandbox.store import AuthorizationStatus, DmpState, Patient, Professional, utcnow
 

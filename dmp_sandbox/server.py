@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -48,10 +49,14 @@ from dmp_sandbox.pki import PkiPaths
 from dmp_sandbox.schemas import process_schemas
 from dmp_sandbox.soap import FaultCode, SoapFault, invalid
 from dmp_sandbox.store import Store
-from dmp_sandbox.training import TrainingEnv
 from dmp_sandbox.vihf_verify import SignerTrust
 from dmp_sandbox.wire import MULTIPART_RELATED, SOAP12_CONTENT_TYPE
-from dmp_sandbox.xades_verify import DocumentSignerTrust, SignaturePolicy
+from dmp_sandbox.xades_verify import STRICT_DSIG_SCHEMA, DocumentSignerTrust, SignaturePolicy
+
+if TYPE_CHECKING:
+    # The training environment (its cards module reads the card layout): never loaded by
+    # a serving process, which judges with its own code only.
+    from dmp_sandbox.training import TrainingEnv
 
 log = logging.getLogger("dmp_sandbox.server")
 
@@ -214,12 +219,15 @@ def create_app(
     workers: int | None = None,
     pki: PkiPaths | None = None,
     skip_signature_check: bool = False,
+    strict_signature_schema: bool | None = None,
 ) -> web.Application:
     """The aiohttp application over ``store`` (TLS is the server's business).
 
     ``pki``: the test hierarchy a structure-mode VIHF's signer and a
     submission's signer (TD2.1) must chain to. ``skip_signature_check``:
-    test-only, see :mod:`dmp_sandbox.xades_verify`.
+    test-only, see :mod:`dmp_sandbox.xades_verify`. ``strict_signature_schema``:
+    refuse submission signatures not valid against the XML-DSig schema (default:
+    :data:`dmp_sandbox.xades_verify.STRICT_DSIG_SCHEMA`).
     """
     app = web.Application(
         middlewares=[_trace_middleware],
@@ -229,7 +237,9 @@ def create_app(
     schemas.check_available()  # a host that cannot judge does not start
     schemas.preload()
     signatures = SignaturePolicy(
-        DocumentSignerTrust.from_pki(pki) if pki is not None else None, skip_signature_check
+        DocumentSignerTrust.from_pki(pki) if pki is not None else None,
+        skip_signature_check,
+        STRICT_DSIG_SCHEMA if strict_signature_schema is None else strict_signature_schema,
     )
     app[HOST_KEY] = DmpHost(
         store, SignerTrust.from_pki(pki) if pki is not None else None, signatures, schemas
@@ -272,10 +282,16 @@ async def _run(
     handle_signals: bool = False,
     access_log: bool = False,
     skip_signature_check: bool = False,
+    strict_signature_schema: bool | None = None,
     faults: HostFaults | None = None,
 ) -> None:
     ssl_ctx = build_ssl_context(pki)
-    app = create_app(store, pki=pki, skip_signature_check=skip_signature_check)
+    app = create_app(
+        store,
+        pki=pki,
+        skip_signature_check=skip_signature_check,
+        strict_signature_schema=strict_signature_schema,
+    )
     if faults is not None:  # tests only (run_in_thread)
         faults.install(app)
     runner = web.AppRunner(
@@ -371,6 +387,7 @@ def run_in_thread(
     seed: bool = False,
     store: Store | None = None,
     skip_signature_check: bool = False,
+    strict_signature_schema: bool | None = None,
     faults: HostFaults | None = None,
 ) -> RunningHost:
     """Start the host of ``env`` on a background thread; return once it is listening.
@@ -408,6 +425,7 @@ def run_in_thread(
                         port,
                         started,
                         skip_signature_check=skip_signature_check,
+                        strict_signature_schema=strict_signature_schema,
                         faults=faults,
                     )
                 )

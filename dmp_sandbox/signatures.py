@@ -34,6 +34,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ from signxml import (
 
 from dmp_sandbox import wire
 from dmp_sandbox.xmlparse import XmlRefused, parse_xml
+
+# signxml logs what it canonicalises at DEBUG level: a VIHF (the patient's INS), a manifest.
+# Rule 7 (no patient data in the logs): its records stop at WARNING, whatever the root level.
+logging.getLogger("signxml").setLevel(logging.WARNING)
 
 XADES_111 = "http://uri.etsi.org/01903/v1.1.1#"  # the namespace of the official example
 XADES_132 = "http://uri.etsi.org/01903/v1.3.2#"

@@ -11,6 +11,7 @@ passphrase, with mode 0600.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -99,3 +100,16 @@ def create_structure(
         fh.write(data)
     os.chmod(p12_path, 0o600)
     return CreatedStructure(p12_path, passphrase, cert)
+
+
+# Where the client keeps a structure's PKCS#12 passphrase (its system keyring), so that the
+# command can tell the user. Duplicated on purpose (the host imports nothing of dmp_desktop.net);
+# tests/unit/test_judge_independence.py checks it stays the client's.
+KEYRING_SERVICE = "dmp-desktop"
+KEYRING_USER_PREFIX = "structure-p12:"
+
+
+def keyring_user(path: str | Path) -> str:
+    """The client's keyring entry for one PKCS#12 file: ``structure-p12:<32 hex digits>``."""
+    absolute = str(Path(path).expanduser().resolve())
+    return KEYRING_USER_PREFIX + hashlib.sha256(absolute.encode("utf-8")).hexdigest()[:32]

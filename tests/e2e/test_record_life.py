@@ -339,8 +339,15 @@ def test_an_emergency_access_is_notified_in_the_outbox(
     code, out, _ = sandbox(host, capsys, "outbox", "--patient", LEFEBVRE.ins.value)
     assert code == 0
     notices = [line for line in out.splitlines() if "[bris de glace]" in line]
-    assert len(notices) == 1
-    assert "DURAND" in notices[0] and reason in notices[0]
+    # The patient and their médecin traitant DMP (Dr Martin) are told; the reason stays in
+    # the access trace, no notice copies it (issue 13).
+    to_patient = [n for n in notices if "médecin traitant" not in n]
+    to_physician = [n for n in notices if f"(au médecin traitant {MARTIN})" in n]
+    assert len(to_patient) == 1 and len(to_physician) == 1 and len(notices) == 2
+    assert all("DURAND" in n and reason not in n for n in notices)
+    assert "votre patient(e)" in to_physician[0]
+    trace = next(t for t in reversed(host.store.traces()) if t.purpose == "bris_de_glace")
+    assert trace.reason == reason
     code, out, _ = sandbox(host, capsys, "patient", "history", "--ins", LEFEBVRE.ins.value)
     assert [line[18:] for line in out.splitlines()[-2:]] == [
         f"{DURAND_NAME} a consulté la liste de vos documents — refusé.",

@@ -3,8 +3,10 @@
 The real SoftHSM secretary card (CPE-BERNARD) logs in, the real client talks to
 the training host over mutual TLS: the document's author is the professional
 chosen "pour le compte de", the submission set and the VIHF name the secretary,
-the signature is the secretary card's. The secretary can neither list nor read;
-a professional without the patient's authorisation cannot be the author.
+and the submission is signed by the professional she feeds for (Dr Durand's
+card): the host refuses one signed with the secretary's own card (issue 13).
+The secretary can neither list nor read; a professional without the patient's
+authorisation cannot be the author.
 """
 
 from __future__ import annotations
@@ -57,6 +59,25 @@ def _login(manager: CardManager, label: str, pin: str) -> CardSession:
     return manager.login(card, pin)
 
 
+@dataclasses.dataclass
+class _SignedBy:
+    """The secretary's session whose XAdES signature is made by another card (the doctor's)."""
+
+    session: CardSession
+    doctor: CardSession
+
+    @property
+    def practitioner(self) -> object:
+        return self.session.practitioner
+
+    @property
+    def sign_certificate(self) -> object:
+        return self.doctor.sign_certificate
+
+    def sign_with_signature_key(self, data: bytes) -> bytes:
+        return self.doctor.sign_with_signature_key(data)
+
+
 def _lea_request(settings: Settings, author_id: str, title: str) -> UploadRequest:
     professional = settings.professional(author_id)
     assert professional is not None
@@ -82,27 +103,38 @@ def test_secretary_uploads_for_durand_who_finds_it_as_hers(
     outbox = Outbox.open(settings)
     before = host.store.last_trace_id()
     session = _login(card_manager, "CPE-BERNARD", "1111")
+    signer = _login(card_manager, "CPS3-DURAND", "1234")
     try:
         assert session.practitioner.is_staff
         with open_dmp(settings, session) as client:
             item = outbox.add(req)
-            entry = outbox.send(item, client, session)
+            # Signed with her own card: refused, kept in the outbox.
+            with pytest.raises(DmpServiceError) as own:
+                outbox.send(item, client, session)
+            assert own.value.code == "DMPDocumentSignatureError"
+            assert [i.id for i in outbox.items()] == [item.id]
+            # Signed by the professional she feeds for (his card in a second reader): accepted.
+            entry = outbox.send(item, client, _SignedBy(session, signer))
             # The secretary never lists nor reads the DMP: the host refuses.
             with pytest.raises(DmpServiceError) as listing:
                 client.find_documents(DocumentQuery(patient=LEA.ins))
             assert describe(listing.value)
     finally:
         session.close()
+        signer.close()
     assert entry.unique_id == item.unique_id
     assert [a.national_id for a in entry.authors] == [DURAND]
     assert outbox.items() == []
-    # The submission set and the signature are the secretary's; the trace names her.
+    # The submission set is the secretary's, the signature Dr Durand's; the trace names her.
     submission = submission_of(host, item.unique_id)
     assert submission.submitter_national_id == STAFF
     assert [a["national_id"] for a in submission.authors] == [STAFF]
-    assert submission.signer_national_id == STAFF
-    upload = next(t for t in host.store.traces(after_id=before) if t.transaction == "TD2.1")
-    assert (upload.professional_national_id, upload.outcome) == (STAFF, "OK")
+    assert submission.signer_national_id == DURAND
+    uploads = [t for t in host.store.traces(after_id=before) if t.transaction == "TD2.1"]
+    assert [(t.professional_national_id, t.outcome, t.result) for t in uploads] == [
+        (STAFF, "DMPDocumentSignatureError", "SIGNATURE_SIGNATAIRE_AUTRE"),
+        (STAFF, "OK", "Success"),
+    ]
 
     durand = _login(card_manager, "CPS3-DURAND", "1234")
     try:
