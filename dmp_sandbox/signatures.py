@@ -172,6 +172,11 @@ def dsig_schema_problem(signature: etree._Element) -> str | None:
     return None
 
 
+def _either(parent: etree._Element, xades: str, local: str) -> etree._Element | None:
+    found = parent.find(_ds(local))
+    return found if found is not None else parent.find(f"{{{xades}}}{local}")
+
+
 def _digest_matches(reference: etree._Element, content: bytes) -> None:
     if reference.find(_ds("Transforms")) is not None:
         raise SignatureInvalid("algorithme")  # the bytes sent are signed as they are
@@ -245,11 +250,17 @@ def verify_xades(
     )
     if cert is None:
         raise SignatureInvalid("certificat")
-    digest_method = cert.find(f"{{{xades}}}CertDigest/{{{xades}}}DigestMethod")
+    # CertDigest holds ds:DigestMethod / ds:DigestValue (XAdES schema); the official
+    # example writes them in the XAdES namespace: both are read.
+    cert_digest = cert.find(f"{{{xades}}}CertDigest")
+    if cert_digest is None:
+        raise SignatureInvalid("certificat")
+    digest_method = _either(cert_digest, xades, "DigestMethod")
     name = _HASHLIB.get(digest_method.get("Algorithm") or "") if digest_method is not None else None
     if name is None:
         raise SignatureInvalid("algorithme")
-    expected = _b64(cert.findtext(f"{{{xades}}}CertDigest/{{{xades}}}DigestValue"))
+    value = _either(cert_digest, xades, "DigestValue")
+    expected = _b64(value.text if value is not None else None)
     actual = hashlib.new(name, certificate.public_bytes(Encoding.DER)).digest()
     if not hmac.compare_digest(actual, expected):
         raise SignatureInvalid("certificat")

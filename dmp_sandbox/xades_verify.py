@@ -21,10 +21,10 @@ Every refusal raises :class:`SubmissionSignatureError` with a short reason
 code (for the trace: ``SIGNATURE_<REASON>``) and a French message that names
 nobody.
 
-:data:`STRICT_DSIG_SCHEMA`: whether a signature that is not valid against
-the W3C XML-DSig schema is refused. The client's signatures were not
-(``SignatureProperty`` with text only) until its fix (engineer realdmp,
-dmp/xades.py); the switch goes away once that fix is on main.
+:data:`STRICT_DSIG_SCHEMA` (on): a signature that is not valid against the
+W3C XML-DSig schema is refused. The client's signatures were not
+(``SignatureProperty`` with text only) until its fix (f22f12b, dmp/xades.py);
+the switch stays for tests that need a lenient host.
 
 Test-only bypass: :func:`read_unverified` only checks that the signature is
 a readable XML signature. The host calls it instead of the verification
@@ -53,7 +53,7 @@ from dmp_sandbox.xmlparse import XmlRefused, parse_xml
 DS = wire.DS
 MAX_CHAIN = 4
 # Refuse signatures that are not valid against the XML-DSig schema (see the docstring).
-STRICT_DSIG_SCHEMA = False
+STRICT_DSIG_SCHEMA = True
 
 _MESSAGES = {
     "absente": (

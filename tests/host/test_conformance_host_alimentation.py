@@ -232,9 +232,11 @@ def test_official_td21_signature_is_refused_by_a_checking_host(
     assert rs_xsd.validate(etree.fromstring(etree.tostring(answer.body))), rs_xsd.error_log
     trace = last_trace(feed_host)
     assert (trace.transaction, trace.outcome) == ("TD2.1", "DMPDocumentSignatureError")
-    # Its signer's certificate is one of the real test IGC-Santé (checked first), and its
-    # manifest covers other documents than those sent.
-    assert trace.result == "SIGNATURE_SIGNATAIRE"
+    # It is not even valid against the W3C XML-DSig schema (checked first): its Id
+    # "0421d1cc-…" is not an xs:ID (an NCName cannot start with a digit). Its signer's
+    # certificate is also one of the real test IGC-Santé, and its manifest covers other
+    # documents than those sent.
+    assert trace.result == "SIGNATURE_SCHEMA"
 
 
 # --- TD3.3 ---------------------------------------------------------------------------------------

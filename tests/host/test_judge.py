@@ -70,16 +70,18 @@ def durand_key(training_env: TrainingEnv) -> FileSigner:
     return make_signer(training_env.pki, DURAND_AUTHOR)
 
 
-def _schema_valid_signature(data: bytes) -> bytes:
-    """The same signature with a schema-valid SignatureProperty (an element, not text).
+def _former_client_signature(data: bytes) -> bytes:
+    """The client's XAdES as it was before f22f12b: ``ds:SignatureProperty`` with text only.
 
-    SignatureProperties are not covered by SignedInfo: the cryptography is unchanged.
+    The properties are not covered by SignedInfo: the cryptography is unchanged, the
+    signature is only structurally invalid (the W3C XML-DSig schema wants an element there).
     """
     root = etree.fromstring(data)
-    for prop in root.iter(f"{{{DS}}}SignatureProperty"):
-        purpose = (prop.text or "").strip()
-        prop.text = None
-        etree.SubElement(prop, "{urn:ihe:iti:dsg}Purpose").text = purpose
+    for holder in root.iter("SignatureProperties", f"{{{DS}}}SignatureProperties"):
+        holder.tag = f"{{{DS}}}SignatureProperties"
+        for prop in holder:
+            prop.tag = f"{{{DS}}}SignatureProperty"
+    assert root.find(f".//{{{DS}}}SignatureProperty") is not None
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
@@ -134,21 +136,20 @@ def test_the_clients_former_xades_is_refused_by_a_strict_host(
     strict_host: RunningHost, durand_tls: TlsClient, durand_key: FileSigner
 ) -> None:
     """Cryptographically valid, structurally invalid: the defect the host let through."""
+    from dmp_desktop.dmp.xades import SignedDocument, sign_submission
+
     doc = new_doc(LEA)
     before = document_count(strict_host)
-    answer = upload(durand_tls, upload_request(DURAND, LEA, [doc], signer=durand_key))
+    signature = sign_submission([SignedDocument(doc.unique_id, doc.content)], durand_key)
+    former = _former_client_signature(signature)
+    answer = upload(durand_tls, upload_request(DURAND, LEA, [doc], signature_bytes=former))
     assert answer.error_code == "DMPDocumentSignatureError", answer.errors
     assert "schéma XML-DSig" in answer.errors[0][1]
     assert last_trace(strict_host).result == "SIGNATURE_SCHEMA"
     assert document_count(strict_host) == before
 
-    # The same submission with a schema-valid signature (same SignedInfo) is accepted.
-    from dmp_desktop.dmp.xades import SignedDocument, sign_submission
-
-    fixed = _schema_valid_signature(
-        sign_submission([SignedDocument(doc.unique_id, doc.content)], durand_key)
-    )
-    answer = upload(durand_tls, upload_request(DURAND, LEA, [doc], signature_bytes=fixed))
+    # The client's signature as it is now (same SignedInfo, schema-valid) is accepted.
+    answer = upload(durand_tls, upload_request(DURAND, LEA, [doc], signature_bytes=signature))
     assert answer.ok, answer.errors
     assert document_count(strict_host) == before + 1
 
@@ -160,9 +161,7 @@ def test_a_signature_by_someone_else_than_the_author_is_refused(
 
     doc = new_doc(LEA)
     martin = make_signer(training_env.pki, MARTIN_AUTHOR)
-    signature = _schema_valid_signature(
-        sign_submission([SignedDocument(doc.unique_id, doc.content)], martin)
-    )
+    signature = sign_submission([SignedDocument(doc.unique_id, doc.content)], martin)
     answer = upload(durand_tls, upload_request(DURAND, LEA, [doc], signature_bytes=signature))
     assert answer.error_code == "DMPDocumentSignatureError"
     assert last_trace(strict_host).result == "SIGNATURE_SIGNATAIRE_AUTRE"
