@@ -16,9 +16,11 @@ Consultation (TD3.1 search, TD3.2 retrieval) is granted by
    establishment (:mod:`dmp_sandbox.care_team`): ``DMPAccessDenied`` otherwise;
 5. emergency access (VIHF PurposeOfUse ``bris_de_glace`` or ``centre_15``,
    code system 1.2.250.1.213.1.1.4.248) needs no authorisation, unless the
-   patient opposed that mode: ``DMPEmergencyAccessOpposed``. Break-glass
-   access needs the reason the professional typed (VIHF attribute
-   ``Motif_Acces_Urgence``); the centre 15 (SAMU regulation) may omit it.
+   patient opposed that mode: ``DMPEmergencyAccessOpposed``. The reason
+   the professional typed is read from the VIHF attribute
+   ``Motif_Acces_Urgence`` when present (a training convention, kept in the
+   access trace only); it is not required: no official field carries it,
+   and the "type a reason" rule is the client's (homologation).
    The centre 15 mode ("Accès par un centre de régulation médicale") is
    only for the regulating physician of a SAMU-Centre 15: a médecin whose
    certificate names a regulation centre as structure
@@ -128,11 +130,6 @@ def read_access(identity: CertIdentity, vihf: VihfClaims) -> AccessRequest:
     reason = (vihf.attribute(ATTR_EMERGENCY_REASON) or "").strip() or None
     if reason is not None:
         reason = " ".join(reason.split())[:MAX_REASON]
-    if mode is AccessMode.BREAK_GLASS and reason is None:
-        raise xds.invalid(
-            "Accès en mode bris de glace sans motif : saisissez le motif de l'accès d'urgence "
-            f"(attribut VIHF {ATTR_EMERGENCY_REASON})."
-        )
     roles = tuple(vihf.role_codes(NON_PS_ROLE_OID))
     return AccessRequest(identity, mode, reason if mode.emergency else None, roles)
 

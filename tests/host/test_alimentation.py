@@ -227,10 +227,6 @@ def test_emergency_upload_follows_the_consultation_rules(
     feed_host: RunningHost, durand_tls: TlsClient
 ) -> None:
     before = document_count(feed_host)
-    # Break glass without its reason: refused before anything else.
-    doc = new_doc(LEFEBVRE)
-    answer = upload(durand_tls, upload_request(DURAND, LEFEBVRE, [doc], purpose="bris_de_glace"))
-    refused(feed_host, answer, "DMPInvalidRequest", before=before, context="motif")
     # Blocked stays blocked; an opposed mode is refused.
     answer = upload(
         durand_tls,

@@ -321,10 +321,17 @@ def test_patient_must_match_the_vihf(durand_tls: TlsClient) -> None:
     assert "resource-id" in (answer.error_context or "")
 
 
-def test_purpose_of_use_is_checked(durand_tls: TlsClient) -> None:
-    no_reason = find(durand_tls, find_request(DURAND, FAURE, purpose="bris_de_glace"))
-    assert no_reason.error_code == "DMPInvalidRequest"
-    assert "motif" in (no_reason.error_context or "")
+def test_purpose_of_use_is_checked(
+    consult_host: RunningHost, durand_tls: TlsClient, regulator_tls: TlsClient
+) -> None:
+    # No official field carries the emergency reason: a break glass without the training
+    # attribute Motif_Acces_Urgence is accepted (the reason is the client's rule).
+    no_reason = find(regulator_tls, find_request(REGULATOR, LEA, purpose="bris_de_glace"))
+    assert no_reason.status == SUCCESS
+    assert (last_trace(consult_host).purpose, last_trace(consult_host).reason) == (
+        "bris_de_glace",
+        None,
+    )
     unknown = find(durand_tls, find_request(DURAND, LEA, purpose="curiosite"))
     assert unknown.error_code == "DMPInvalidRequest"
 

@@ -204,8 +204,13 @@ def test_postgresql_store_and_consultation(
             doc = pg_store.find_document(session, patient, uid)
             assert doc is not None
             assert got.documents[uid] == pg_store.document_content(session, doc)
-    assert [m.reason for m, _, _ in pg_store.outbox(ins_value=LEA.value)] == [reason]
+    # Durand is Léa's médecin traitant herself: one notice, to the patient, without the reason.
+    notices = [m for m, _, _ in pg_store.outbox(ins_value=LEA.value)]
+    assert [(m.kind, m.recipient_national_id, m.reason) for m in notices] == [
+        ("BRIS_DE_GLACE", None, None)
+    ]
     traces = pg_store.traces()
+    assert traces[-2].reason == reason
     assert [(t.transaction, t.document_count) for t in traces[-2:]] == [
         ("TD3.1", LEA_APPROVED),
         ("TD3.2", 1),

@@ -116,7 +116,7 @@ def test_test_button_lists_the_cards_from_the_card_thread(
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     message = dialog.module_message
     qtbot.waitUntil(lambda: message.text().startswith("✔ Module chargé"))
-    assert "Cartes détectées (3)" in message.text()
+    assert "Cartes détectées (4)" in message.text()  # with the SAMU regulator (CPS3-REGULATEUR)
     assert "Dr Marie DURAND · Médecin généraliste (CPS3-DURAND)" in message.text()
     assert threads and all(name.startswith("pkcs11") for name in threads)
     assert dialog.test_button.isEnabled()
