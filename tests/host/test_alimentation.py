@@ -241,6 +241,7 @@ def test_emergency_upload_follows_the_consultation_rules(
     )
     refused(feed_host, answer, "DMPAccessDenied", before=before)  # not a SAMU regulator
     # Without authorisation, in break glass with a reason: accepted, traced, patient told.
+    doc = new_doc(LEFEBVRE)
     answer = upload(
         durand_tls,
         upload_request(
