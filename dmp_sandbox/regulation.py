@@ -3,9 +3,12 @@
 The PurposeOfUse ``centre_15`` (1.2.250.1.213.1.1.4.248) means "Accès par
 un centre de régulation médicale". No public DMP material gives the role
 code of a regulating physician, so the training host ties that mode to the
-regulation centre the physician's certificate names as structure (its OU):
-a médecin (TRE_G15 ``10``) of one of these centres. A training convention,
-named in ``docs/wire-conventions.md``.
+structure the physician acts for: a médecin (TRE_G15 ``10``) whose
+structure is one of these centres — the structure certificate's OU in
+structure mode, the card's practice situation (CPS_ACTIVITY, carried by the
+VIHF's ``Identifiant_Structure``) in direct mode, as the real DMP relies on
+the software reading the card. A training convention, named in
+``docs/wire-conventions.md``.
 """
 
 from __future__ import annotations

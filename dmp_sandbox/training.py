@@ -51,6 +51,7 @@ DEMO_CARDS: tuple[CardSpec, ...] = (
         "1515",
         structure_id=REGULATION_CENTRE_ID,
         structure_name=REGULATION_CENTRES[REGULATION_CENTRE_ID],
+        sector="SA01",  # a SAMU is part of a public health establishment
     ),
 )
 
