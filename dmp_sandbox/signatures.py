@@ -52,6 +52,7 @@ from signxml import (
     SignatureMethod,
     XMLVerifier,
 )
+from signxml.exceptions import SignXMLException
 
 from dmp_sandbox import wire
 from dmp_sandbox.xmlparse import XmlRefused, parse_xml
@@ -156,8 +157,12 @@ def _verify(
         if "algorithm" in text.lower() or "method" in text.lower():
             raise SignatureInvalid("algorithme", text) from None
         raise SignatureInvalid("signature", text) from None
+    except etree.DocumentInvalid as exc:  # signxml's schema check (validate_schema)
+        raise SignatureInvalid("schema", str(exc)) from None
     except ValueError as exc:  # an unknown algorithm URI (signxml's enums)
         raise SignatureInvalid("algorithme", str(exc)) from None
+    except SignXMLException as exc:  # anything else signxml refuses
+        raise SignatureInvalid("signature", str(exc)) from None
     return list(result) if isinstance(result, list) else [result]
 
 
