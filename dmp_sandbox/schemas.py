@@ -49,6 +49,7 @@ from dmp_sandbox import wire
 from dmp_sandbox.xmlparse import parse_file
 
 SCHEMAS_ENV = "DMP_SANDBOX_SCHEMAS"
+SHARED_ENV = "DMP_SHARED_DIR"
 _ANNEX = "dmp-annexe-wsdl-schema"
 XSD = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
@@ -60,11 +61,17 @@ class SchemasUnavailable(RuntimeError):
 
 
 def default_location() -> Path:
-    """``$DMP_SANDBOX_SCHEMAS``, else ``../shared/reference-data/xds-schemas`` of the checkout."""
+    """``$DMP_SANDBOX_SCHEMAS``, else ``<shared>/reference-data/xds-schemas``.
+
+    ``<shared>`` is ``$DMP_SHARED_DIR`` when set (as the tests read it), else
+    ``../shared`` next to the checkout.
+    """
     configured = os.environ.get(SCHEMAS_ENV)
     if configured:
         return Path(configured).expanduser()
-    return Path(__file__).resolve().parents[2] / "shared" / "reference-data" / "xds-schemas"
+    shared = os.environ.get(SHARED_ENV)
+    base = Path(shared).expanduser() if shared else Path(__file__).resolve().parents[2] / "shared"
+    return base / "reference-data" / "xds-schemas"
 
 
 def _hl7(rel: str) -> str:
