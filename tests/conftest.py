@@ -24,7 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # The training world's actors (demo documents, the patient's space, the Assurance Maladie):
 # registered with the host's tools, as the dmp-sandbox command does (dmp_actors.cli).
-import dmp_actors  # noqa: E402, F401
+import dmp_actors  # noqa: F401
 
 # The shared reference material (../shared next to the checkout; DMP_SHARED_DIR overrides it).
 SHARED_ENV = "DMP_SHARED_DIR"
