@@ -136,7 +136,9 @@ def test_the_wheel_ships_icons_and_no_tests(wheel: Path) -> None:
         assert f"dmp_desktop/resources/icons/{name}.svg" in names
     assert "dmp_desktop/resources/terminology/starter.json" in names
     tops = {n.split("/", 1)[0] for n in names}
-    assert tops == {"dmp_desktop", "dmp_sandbox", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
+    dist_info = wheel.name.split("-")[0] + "-0.1.0.dist-info"
+    # dmp_actors: the training world's producers (the dmp-sandbox command's entry point).
+    assert tops == {"dmp_desktop", "dmp_sandbox", "dmp_actors", dist_info}
     shipped_tests = [
         n
         for n in names
