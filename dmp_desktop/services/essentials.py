@@ -20,7 +20,12 @@ background-operation API, answering with signals.
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
+import concurrent.futures.process
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +37,8 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from dmp_desktop.domain.document import DocumentEntry, RetrievedDocument
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import describe
-from dmp_desktop.essentials.model import Essentials
+from dmp_desktop.essentials.model import DocumentFacts, Essentials, Source
+from dmp_desktop.essentials.reading import read_document
 from dmp_desktop.services.consultation import ConsultationService, DocumentList
 from dmp_desktop.services.dmp_service import DmpClientLike, DmpService
 from dmp_desktop.services.operations import Operation, OperationCancelled, OperationRunner
@@ -48,6 +54,89 @@ from dmp_desktop.usecases.essentials import (
 log = logging.getLogger(__name__)
 
 PUBLISH_EVERY_S = 0.25  # while loading: lines shown at most this often
+READ_TIMEOUT_S = 60.0  # one document read by the reading process
+
+
+class ReadingProcess:
+    """Documents read in another process: parsing XML holds Python's interpreter lock for
+    long stretches, and a UI thread that waits for it cannot paint (issue #19: the UI thread
+    never stalls more than 50 ms). One process, started on first use and kept; if it cannot be
+    started (or dies), documents are read in the calling thread instead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._broken = False
+
+    def _executor(self) -> concurrent.futures.ProcessPoolExecutor | None:
+        with self._lock:
+            if self._pool is None and not self._broken:
+                try:
+                    context = multiprocessing.get_context("spawn")  # never fork a Qt process
+                    self._pool = concurrent.futures.ProcessPoolExecutor(
+                        1, mp_context=context, initializer=_background_priority
+                    )
+                except (OSError, ValueError) as exc:
+                    log.warning("no reading process: %s", type(exc).__name__)
+                    self._broken = True
+            return self._pool
+
+    def warm_up(self) -> None:
+        """Start the process ahead of the first document (worker thread)."""
+        pool = self._executor()
+        if pool is not None:
+            try:
+                pool.submit(_imported).result(timeout=READ_TIMEOUT_S)
+            except Exception as exc:
+                self._give_up(exc)
+
+    def read(self, content: bytes, source: Source) -> DocumentFacts:
+        pool = self._executor()
+        if pool is not None:
+            try:
+                return pool.submit(read_document, content, source).result(timeout=READ_TIMEOUT_S)
+            except concurrent.futures.process.BrokenProcessPool as exc:
+                self._give_up(exc)
+            except concurrent.futures.TimeoutError as exc:
+                self._give_up(exc)
+        return read_document(content, source)
+
+    def _give_up(self, exc: BaseException) -> None:
+        log.warning("reading process unusable: %s", type(exc).__name__)
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._broken = True
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _background_priority() -> None:
+    """The reading process yields the processor to the window (lower priority)."""
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # not on this system: still correct, less gentle
+        pass
+
+
+def _imported() -> bool:
+    """Run in the reading process: its imports done before the first document."""
+    import dmp_desktop.essentials.reading  # noqa: F401
+
+    return True
+
+
+_READING = ReadingProcess()
+atexit.register(_READING.shutdown)
+
+
+def reading_process() -> ReadingProcess:
+    return _READING
 SAVE_EVERY_S = 5.0  # the cache written at most this often while documents arrive
 
 
@@ -68,6 +157,21 @@ class EssentialsView:
     essentials: Essentials
     unread: int
     structured: int  # structured documents in the list
+    prepared: object = None  # what the pane prepared off the UI thread (its rows' texts)
+
+    def signature(self, *, lines_only: bool = False) -> tuple[object, ...]:
+        """Equal for two views that show the same thing (an update that changes nothing);
+        ``lines_only``: the same lines, whatever documents stand behind them."""
+        if lines_only:
+            return (
+                self.ins,
+                tuple((line.fingerprint, line.conflict) for line in self.essentials.lines),
+            )
+        lines = tuple(
+            (line.fingerprint, line.conflict, tuple(s.unique_id for s in line.sources), line.new)
+            for line in self.essentials.lines
+        )
+        return (self.ins, self.unread, self.structured, len(self.essentials.left_out), lines)
 
 
 class _Relay(QObject):
@@ -108,6 +212,8 @@ class EssentialsService(QObject):
         runner: OperationRunner | None = None,
         *,
         cache: Callable[[], EssentialsCache] | None = None,
+        prepare: Callable[[Essentials], object] | None = None,
+        reader: ReadingProcess | None = None,
         today: Callable[[], date] = date.today,
         parent: QObject | None = None,
     ) -> None:
@@ -122,8 +228,13 @@ class EssentialsService(QObject):
         self._cache: EssentialsCache | None = None
         self._cache_lock = threading.Lock()
         self._today = today
+        self._prepare = prepare  # the pane's texts, made in the worker with the lines
+        self._reader = reader
+        self._shown: tuple[object, ...] | None = None
+        self._shown_lines: tuple[object, ...] | None = None
         self._patient: _Patient | None = None
         self._view: EssentialsView | None = None
+        self._closed = False
         self._relay = _Relay(self)
         self._relay.partial.connect(self._on_partial, Qt.ConnectionType.QueuedConnection)
         self._relay.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
@@ -161,6 +272,7 @@ class EssentialsService(QObject):
         """Forget the patient (another patient, the session ended); the cache is saved first."""
         patient, self._patient = self._patient, None
         self._view = None
+        self._shown = self._shown_lines = None
         if patient is None:
             return
         for op in (patient.build_op, patient.load_op):
@@ -181,12 +293,19 @@ class EssentialsService(QObject):
         if practitioner is None:
             return
         patient = self._patient
-        if patient is None or patient.session.ins != listing.ins or (
-            patient.session.professional_id != practitioner.national_id
+        if (
+            patient is None
+            or patient.session.ins != listing.ins
+            or (patient.session.professional_id != practitioner.national_id)
         ):
             self.clear()
+            reader = self._reader
             session = EssentialsSession(
-                practitioner.national_id, listing.ins, None, today=self._today
+                practitioner.national_id,
+                listing.ins,
+                None,
+                today=self._today,
+                reader=reader.read if reader is not None else read_document,
             )
             patient = _Patient(session)
             self._patient = patient
@@ -217,11 +336,13 @@ class EssentialsService(QObject):
             if not session.opened:
                 session.attach(cache())
                 session.open()
+                if self._reader is not None and session.missing(entries):
+                    self._reader.warm_up()
             with patient.lock:
                 pending, patient.pending = patient.pending, []
             for entry, content in pending:
                 session.add(entry, content)
-            view = _view_of(session, entries)
+            view = _view_of(session, entries, self._prepare)
             if time.monotonic() - patient.last_save > SAVE_EVERY_S:
                 patient.last_save = time.monotonic()
                 _save_quietly(session)
@@ -253,8 +374,15 @@ class EssentialsService(QObject):
             return
         self.failed.emit(describe(exc))
 
-    def _publish(self, view: EssentialsView) -> None:
+    def _publish(self, view: EssentialsView, *, partial: bool = False) -> None:
+        """Show ``view`` unless it shows nothing new; while loading (``partial``), only new
+        or changed lines count (the documents behind them are shown when the load ends)."""
+        signature = view.signature(lines_only=partial)
         self._view = view
+        if signature == self._shown or (partial and signature == self._shown_lines):
+            return  # nothing new to show: spare the UI thread
+        self._shown = view.signature()
+        self._shown_lines = view.signature(lines_only=True)
         self.essentialsReady.emit(view)
 
     # -- « Charger les documents structurés » ----------------------------------------------------
@@ -281,10 +409,10 @@ class EssentialsService(QObject):
             def arrived(_entry: DocumentEntry, _facts: object) -> None:
                 nonlocal done, last
                 done += 1
-                relay.progress.emit(patient, done, total)
-                if time.monotonic() - last >= PUBLISH_EVERY_S:
+                if time.monotonic() - last >= PUBLISH_EVERY_S:  # lines and count, not too often
                     last = time.monotonic()
-                    relay.partial.emit(patient, _view_of(session, entries))
+                    relay.progress.emit(patient, done, total)
+                    relay.partial.emit(patient, _view_of(session, entries, self._prepare))
 
             load_structured(
                 client,
@@ -296,7 +424,8 @@ class EssentialsService(QObject):
             )
             if stop.is_set():
                 raise OperationCancelled()
-            view = _view_of(session, entries)
+            relay.progress.emit(patient, done, total)
+            view = _view_of(session, entries, self._prepare)
             _save_quietly(session)
             return view
 
@@ -329,7 +458,7 @@ class EssentialsService(QObject):
     @Slot(object, object)
     def _on_partial(self, patient: _Patient, view: EssentialsView) -> None:
         if patient is self._patient and self.loading:
-            self._publish(view)
+            self._publish(view, partial=True)
 
     @Slot(object, int, int)
     def _on_progress(self, patient: _Patient, done: int, total: int) -> None:
@@ -353,6 +482,13 @@ class EssentialsService(QObject):
 
     def shutdown(self) -> None:
         """Application exit: save the cache, stop the worker (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        consultation = self._consultation
+        consultation.documentsReady.disconnect(self._on_documents)
+        consultation.documentRetrieved.disconnect(self._on_retrieved)
+        consultation.stateChanged.disconnect(self._on_state)
         patient = self._patient
         self.clear()
         if patient is not None:
@@ -369,10 +505,17 @@ class EssentialsService(QObject):
         return next((e for e in patient.entries if e.unique_id == unique_id), None)
 
 
-def _view_of(session: EssentialsSession, entries: tuple[DocumentEntry, ...]) -> EssentialsView:
+def _view_of(
+    session: EssentialsSession,
+    entries: tuple[DocumentEntry, ...],
+    prepare: Callable[[Essentials], object] | None = None,
+) -> EssentialsView:
     essentials = session.essentials(entries)
     structured = sum(1 for e in entries if is_structured(e))
-    return EssentialsView(session.ins, essentials, len(session.missing(entries)), structured)
+    prepared = prepare(essentials) if prepare is not None else None
+    return EssentialsView(
+        session.ins, essentials, len(session.missing(entries)), structured, prepared
+    )
 
 
 def _save_quietly(session: EssentialsSession) -> None:

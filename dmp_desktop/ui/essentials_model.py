@@ -12,10 +12,12 @@ a line from disagreeing sources starts with « ⚠ », a new one ends with
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
+    QCoreApplication,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -46,6 +48,61 @@ CategoryRole = Qt.ItemDataRole.UserRole + 3  # the rubric (Category)
 FilterTextRole = Qt.ItemDataRole.UserRole + 4  # what the filter looks into, normalized
 
 CONFLICT_COLOUR = QColor("#8c1d18")
+_COLUMNS = len(Column)
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("EssentialsModel", text)
+
+
+@dataclass(frozen=True)
+class RowTexts:
+    """What a line shows, prepared once (off the UI thread: the service's worker calls
+    :func:`prepare_rows`), so that painting the tree asks Python for nothing but lookups."""
+
+    cells: tuple[str, str, str, str]
+    explained: str  # tooltip and accessible text
+    filter_text: str  # normalized, for the proxy
+
+
+def row_texts(line: Line) -> RowTexts:
+    """The texts of one line (thread-safe: plain strings and Qt's translator)."""
+    label = line.label
+    if line.statement.kind == "treatment" and ", " in label and len(label) > 40:
+        label = label.split(", ", 1)[0]  # the product; its form is in the tooltip
+    item = f"⚠ {label}" if line.conflict else label
+    if line.code and line.code not in line.label:
+        item += f" ({line.code})"
+    if line.new:
+        item += " ● " + _tr("nouveau")
+    parts = [line.detail] if line.detail else []
+    if line.status.value in ("stopped", "resolved", "inactive"):
+        parts.append(status_label(line.statement.kind, line.status))
+    detail = " — ".join(parts)
+    if line.trend is not None:
+        detail += f" {line.trend.arrow} {_tr(line.trend.label)}"
+    when = line.date.french() if line.date else ""
+    more = len(line.sources) - 1
+    source = line.source.french() + (f" (+{more})" if more else "")
+    explained = [line_text(line)]
+    if line.new:
+        explained.append(_tr("Nouveau depuis votre dernière visite."))
+    if line.conflict:
+        explained.append(line.conflict)
+    values = values_text(line)
+    if values:
+        explained.append(_tr("Valeurs sur la période : {v}").format(v=values))
+    explained.append(_tr("Source : {s}").format(s=line.source.french()))
+    for other in line.sources[1:]:
+        explained.append(_tr("Aussi dans : {s}").format(s=other.french()))
+    explained.append(_tr("Entrée : ouvrir le document source."))
+    cells = (item, detail, when, source)
+    return RowTexts(cells, "\n".join(explained), normalized(" ".join(cells) + " " + line.conflict))
+
+
+def prepare_rows(essentials: Essentials) -> dict[int, RowTexts]:
+    """Every line's texts, by ``id(line)`` (what :meth:`EssentialsModel.set_essentials` takes)."""
+    return {id(line): row_texts(line) for line in essentials.lines}
 
 
 class EssentialsModel(QAbstractItemModel):
@@ -56,13 +113,19 @@ class EssentialsModel(QAbstractItemModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._groups: list[tuple[Category, list[Line]]] = []
+        self._rows: dict[int, RowTexts] = {}
         self._checked: set[str] = set()  # fingerprints of the checked lines
 
     # -- content -------------------------------------------------------------------------
-    def set_essentials(self, essentials: Essentials | None) -> None:
+    def set_essentials(
+        self, essentials: Essentials | None, rows: dict[int, RowTexts] | None = None
+    ) -> None:
+        """Show ``essentials``; ``rows`` are its texts prepared beforehand (else made here)."""
         self.beginResetModel()
         self._groups = []
+        self._rows = {}
         if essentials is not None:
+            self._rows = rows if rows is not None else prepare_rows(essentials)
             for category in Category:
                 lines = essentials.in_category(category)
                 if lines:
@@ -108,7 +171,7 @@ class EssentialsModel(QAbstractItemModel):
 
     # -- structure -----------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if column < 0 or column >= len(Column) or row < 0:
+        if column < 0 or column >= _COLUMNS or row < 0:
             return QModelIndex()
         if not parent.isValid():
             if row >= len(self._groups):
@@ -134,7 +197,7 @@ class EssentialsModel(QAbstractItemModel):
         return 0
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(Column)
+        return _COLUMNS
 
     def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return self.rowCount(parent) > 0
@@ -165,10 +228,11 @@ class EssentialsModel(QAbstractItemModel):
         if line is None:
             return None
         column = index.column()
+        texts = self._rows.get(id(line)) or row_texts(line)
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(line, column)
+            return texts.cells[column]
         if role == Qt.ItemDataRole.ToolTipRole or role == Qt.ItemDataRole.AccessibleTextRole:
-            return self._explained(line)
+            return texts.explained
         if role == Qt.ItemDataRole.CheckStateRole and column == Column.ITEM:
             return (
                 Qt.CheckState.Checked
@@ -188,7 +252,7 @@ class EssentialsModel(QAbstractItemModel):
         if role == CategoryRole:
             return line.category
         if role == FilterTextRole:
-            return normalized(" ".join(self._text(line, c) for c in Column) + " " + line.conflict)
+            return texts.filter_text
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -222,49 +286,6 @@ class EssentialsModel(QAbstractItemModel):
         if role == FilterTextRole:
             return ""
         return None
-
-    def _text(self, line: Line, column: int) -> str:
-        if column == Column.ITEM:
-            label = line.label
-            if line.statement.kind == "treatment" and ", " in label and len(label) > 40:
-                label = label.split(", ", 1)[0]  # the product; its form is in the tooltip
-            text = f"⚠ {label}" if line.conflict else label
-            if line.code and line.code not in line.label:
-                text += f" ({line.code})"
-            if line.new:
-                text += " ● " + self.tr("nouveau")
-            return text
-        if column == Column.DETAIL:
-            parts = [line.detail] if line.detail else []
-            if line.status.value in ("stopped", "resolved", "inactive"):
-                parts.append(status_label(line.statement.kind, line.status))
-            text = " — ".join(parts)
-            if line.trend is not None:
-                text += f" {line.trend.arrow} {self.tr(line.trend.label)}"
-            return text
-        if column == Column.DATE:
-            return line.date.french() if line.date else ""
-        if column == Column.SOURCE:
-            more = len(line.sources) - 1
-            text = line.source.french()
-            return f"{text} (+{more})" if more else text
-        return ""
-
-    def _explained(self, line: Line) -> str:
-        """Everything about the line, in words: tooltip and accessible text."""
-        parts = [line_text(line)]
-        if line.new:
-            parts.append(self.tr("Nouveau depuis votre dernière visite."))
-        if line.conflict:
-            parts.append(line.conflict)
-        values = values_text(line)
-        if values:
-            parts.append(self.tr("Valeurs sur la période : {v}").format(v=values))
-        parts.append(self.tr("Source : {s}").format(s=line.source.french()))
-        for other in line.sources[1:]:
-            parts.append(self.tr("Aussi dans : {s}").format(s=other.french()))
-        parts.append(self.tr("Entrée : ouvrir le document source."))
-        return "\n".join(parts)
 
 
 class EssentialsProxy(QSortFilterProxyModel):

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QTreeView,
     QVBoxLayout,
@@ -89,9 +88,11 @@ class EssentialsPane(QFrame):
             )
         )
         self.load_button.clicked.connect(self.service.load_structured)
-        self.progress = QProgressBar(self)
+        # A label, not a QProgressBar: the bar repaints itself (and the pane under it) at once
+        # on every value, 40 ms and more with the tree; a label's repaint waits for the loop.
+        self.progress = QLabel(self)
+        self.progress.setObjectName("essentialsProgress")
         self.progress.setAccessibleName(self.tr("Documents structurés chargés"))
-        self.progress.setFormat(self.tr("%v / %m documents"))
         self.progress.hide()
         self.cancel_button = QPushButton(self.tr("Annuler"), self)
         self.cancel_button.clicked.connect(self.service.cancel_load)
@@ -172,14 +173,12 @@ class EssentialsPane(QFrame):
     def show_view(self, view: EssentialsView) -> None:
         current = self.current_line()
         essentials = view.essentials
-        self.model.set_essentials(essentials)
-        self.tree.expandAll()
-        for column in (Column.ITEM, Column.DETAIL, Column.DATE):
-            self.tree.resizeColumnToContents(column)
-        if self.tree.columnWidth(Column.ITEM) > 420:
-            self.tree.setColumnWidth(Column.ITEM, 420)
-        if self.tree.columnWidth(Column.DETAIL) > 360:
-            self.tree.setColumnWidth(Column.DETAIL, 360)
+        rows = view.prepared if isinstance(view.prepared, dict) else None
+        had_lines = self.model.rowCount() > 0
+        self.model.set_essentials(essentials, rows)
+        self._expand()
+        if not had_lines and essentials.lines:  # sized once, not at every update
+            self._size_columns()
         if current is not None:
             self.select_fingerprint(current.fingerprint)
         parts = [
@@ -236,6 +235,14 @@ class EssentialsPane(QFrame):
             self.tree.setToolTip(self.tr("Rien à montrer pour l'instant."))
         self._update_prepare()
 
+    def _size_columns(self) -> None:
+        width = max(self.tree.viewport().width(), 600)
+        self.tree.setColumnWidth(Column.ITEM, width * 34 // 100)
+        self.tree.setColumnWidth(Column.DETAIL, width * 30 // 100)
+        self.tree.setColumnWidth(
+            Column.DATE, self.fontMetrics().horizontalAdvance("00/00/0000") + 24
+        )
+
     def clear(self) -> None:
         self.model.clear()
         self.filter_edit.clear()
@@ -259,15 +266,21 @@ class EssentialsPane(QFrame):
         self.load_button.setEnabled(not loading)
         if loading:
             self.message_label.hide()
-            self.progress.setRange(0, 0)
+            self.progress.setText(self.tr("Chargement…"))
 
     def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+        self.progress.setText(
+            self.tr("{done} / {total} documents lus").format(done=done, total=total)
+        )
 
     def _on_filter(self, text: str) -> None:
         self.proxy.set_filter_text(text)
-        self.tree.expandAll()
+        self._expand()
+
+    def _expand(self) -> None:
+        """Every rubric open (two levels only: cheaper than expandAll's walk of every row)."""
+        for row in range(self.proxy.rowCount()):
+            self.tree.expand(self.proxy.index(row, 0))
 
     # -- lines ---------------------------------------------------------------------------
     def current_line(self) -> Line | None:

@@ -109,8 +109,10 @@ class EssentialsSession:
         cache: EssentialsCache | None,
         *,
         today: Callable[[], date] = date.today,
+        reader: Callable[[bytes, Source], DocumentFacts] = read_document,
     ) -> None:
         self.professional_id = professional_id
+        self._reader = reader
         self.ins = ins
         self._cache = cache
         self._today = today
@@ -158,7 +160,7 @@ class EssentialsSession:
 
     def add(self, entry: DocumentEntry, content: bytes) -> DocumentFacts:
         """Read a retrieved document (any thread); its facts replace earlier ones."""
-        facts = read_document(content, source_of(entry))
+        facts = self._reader(content, source_of(entry))
         with self._lock:
             self._facts[entry.unique_id] = facts
             self._dirty = True
