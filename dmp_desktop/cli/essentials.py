@@ -51,6 +51,7 @@ def add_parser(sub: Any, card_options: CardOptions) -> None:
 
 
 def run(args: argparse.Namespace, settings: Any, io: Io, open_dmp: OpenDmp | None) -> int:
+    from dmp_desktop.errors import DmpDesktopError, describe
     from dmp_desktop.essentials.codec import essentials_to_dict
     from dmp_desktop.essentials.text import render
     from dmp_desktop.storage.essentials_cache import EssentialsCache
@@ -77,7 +78,12 @@ def run(args: argparse.Namespace, settings: Any, io: Io, open_dmp: OpenDmp | Non
                 io.err.write(f"{count} document(s) structuré(s) récupéré(s).\n")
         result["essentials"] = session.essentials(entries)
         result["missing"] = len(session.missing(entries))
-        session.save()
+        try:
+            session.save()
+        except DmpDesktopError as exc:  # the lines are right; only the cache is not kept
+            io.err.write(
+                f"L'essentiel n'a pas pu être gardé sur cet ordinateur : {describe(exc)}\n"
+            )
         return EXIT_OK
 
     code = with_card(args, settings, io, open_dmp, work)

@@ -2,20 +2,24 @@
 background-operation API, answering with signals.
 
 * When the document list of a patient arrives, the cache of earlier visits is
-  read and « L'essentiel » built — off the UI thread — from the documents of
-  that list already read.
+  read and « L'essentiel » built from the documents of that list already read.
 * Every document the consultation retrieves (opened, or read ahead) comes
-  here too (:attr:`ConsultationService.documentRetrieved`): it is read off
-  the UI thread and the lines are rebuilt, several arrivals at once when they
-  come fast. Nothing is retrieved for « L'essentiel » alone…
+  here too (:attr:`ConsultationService.documentRetrieved`): it is read and the
+  lines rebuilt, several arrivals at once when they come fast. Nothing is
+  retrieved for « L'essentiel » alone…
 * …except on the doctor's request, :meth:`EssentialsService.load_structured`
   (« Charger les documents structurés »): each unread structured document is
-  retrieved (the DMP traces it), and lines appear as documents arrive
-  (at most every :data:`PUBLISH_EVERY_S` seconds), with a progress count and
-  « Annuler ».
-* The UI thread only receives finished :class:`~dmp_desktop.essentials.model.Essentials`.
-  Everything about the patient is dropped when the patient changes or the
-  card session ends; the encrypted cache is written off the UI thread.
+  retrieved (the DMP traces it), and lines appear as documents arrive (at most
+  every :data:`PUBLISH_EVERY_S` seconds), with a count and « Annuler ».
+
+Where the work happens: reading CDA, aggregating and writing the encrypted
+cache are Python work that holds the interpreter lock, and a UI thread waiting
+for that lock cannot paint. The session therefore lives in a worker process
+(:class:`SessionProcess`, functions of :mod:`dmp_desktop.essentials.worker`,
+lower priority); this process's threads only wait for it, and the UI thread
+receives finished :class:`EssentialsView` objects whose texts are already
+prepared. Everything about the patient is dropped when the patient changes or
+the card session ends.
 """
 
 from __future__ import annotations
@@ -25,84 +29,82 @@ import concurrent.futures
 import concurrent.futures.process
 import logging
 import multiprocessing
-import os
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from dmp_desktop.domain.document import DocumentEntry, RetrievedDocument
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import describe
-from dmp_desktop.essentials.model import DocumentFacts, Essentials, Source
-from dmp_desktop.essentials.reading import read_document
+from dmp_desktop.essentials import worker
+from dmp_desktop.essentials.model import Essentials
+from dmp_desktop.essentials.text import RowTexts
 from dmp_desktop.services.consultation import ConsultationService, DocumentList
 from dmp_desktop.services.dmp_service import DmpClientLike, DmpService
 from dmp_desktop.services.operations import Operation, OperationCancelled, OperationRunner
 from dmp_desktop.settings import Settings
-from dmp_desktop.storage.essentials_cache import EssentialsCache
-from dmp_desktop.usecases.essentials import (
-    Access,
-    EssentialsSession,
-    is_structured,
-    load_structured,
-)
+from dmp_desktop.usecases.essentials import Access, is_structured, load_structured
 
 log = logging.getLogger(__name__)
 
 PUBLISH_EVERY_S = 0.25  # while loading: lines shown at most this often
-READ_TIMEOUT_S = 60.0  # one document read by the reading process
+SAVE_EVERY_S = 5.0  # the cache written at most this often while documents arrive
+CALL_TIMEOUT_S = 120.0
+T = TypeVar("T")
 
 
-class ReadingProcess:
-    """Documents read in another process: parsing XML holds Python's interpreter lock for
-    long stretches, and a UI thread that waits for it cannot paint (issue #19: the UI thread
-    never stalls more than 50 ms). One process, started on first use and kept; if it cannot be
-    started (or dies), documents are read in the calling thread instead."""
+class SessionProcess:
+    """Runs the functions of :mod:`dmp_desktop.essentials.worker` in a process of their own.
 
-    def __init__(self) -> None:
+    One process, started on first use and kept for the application's life (spawned, never
+    forked from a Qt process; lower priority). If it cannot be started or dies, the same
+    functions run in the calling thread from then on: slower for the UI, still correct.
+    """
+
+    def __init__(self, *, in_process: bool = False) -> None:
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._broken = False
+        self._broken = in_process
 
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor | None:
         with self._lock:
             if self._pool is None and not self._broken:
                 try:
-                    context = multiprocessing.get_context("spawn")  # never fork a Qt process
                     self._pool = concurrent.futures.ProcessPoolExecutor(
-                        1, mp_context=context, initializer=_background_priority
+                        1,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=worker.background_priority,
                     )
                 except (OSError, ValueError) as exc:
-                    log.warning("no reading process: %s", type(exc).__name__)
+                    log.warning("no essentials process: %s", type(exc).__name__)
                     self._broken = True
             return self._pool
 
-    def warm_up(self) -> None:
-        """Start the process ahead of the first document (worker thread)."""
+    def call(self, function: Callable[..., T], *args: Any) -> T:
         pool = self._executor()
         if pool is not None:
             try:
-                pool.submit(_imported).result(timeout=READ_TIMEOUT_S)
-            except Exception as exc:
+                return pool.submit(function, *args).result(timeout=CALL_TIMEOUT_S)
+            except (
+                concurrent.futures.process.BrokenProcessPool,
+                concurrent.futures.TimeoutError,
+                RuntimeError,  # the pool was shut down meanwhile
+            ) as exc:
                 self._give_up(exc)
+        return function(*args)
 
-    def read(self, content: bytes, source: Source) -> DocumentFacts:
-        pool = self._executor()
-        if pool is not None:
-            try:
-                return pool.submit(read_document, content, source).result(timeout=READ_TIMEOUT_S)
-            except concurrent.futures.process.BrokenProcessPool as exc:
-                self._give_up(exc)
-            except concurrent.futures.TimeoutError as exc:
-                self._give_up(exc)
-        return read_document(content, source)
+    def start(self) -> None:
+        """Start the process ahead of need (from a worker thread)."""
+        self.call(worker.ready)
 
     def _give_up(self, exc: BaseException) -> None:
-        log.warning("reading process unusable: %s", type(exc).__name__)
+        log.warning("essentials process unusable: %s", type(exc).__name__)
         with self._lock:
             pool, self._pool = self._pool, None
             self._broken = True
@@ -116,37 +118,22 @@ class ReadingProcess:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _background_priority() -> None:
-    """The reading process yields the processor to the window (lower priority)."""
-    try:
-        os.nice(10)
-    except (AttributeError, OSError):  # not on this system: still correct, less gentle
-        pass
+_PROCESS = SessionProcess()
+atexit.register(_PROCESS.shutdown)
 
 
-def _imported() -> bool:
-    """Run in the reading process: its imports done before the first document."""
-    import dmp_desktop.essentials.reading  # noqa: F401
-
-    return True
+def session_process() -> SessionProcess:
+    """The application's one worker process for « L'essentiel »."""
+    return _PROCESS
 
 
-_READING = ReadingProcess()
-atexit.register(_READING.shutdown)
+def _cache_store(settings: Settings) -> tuple[str, bytes]:
+    """The encrypted store's folder and key, for the worker process (blocking: keyring)."""
+    from dmp_desktop.storage.secure import load_or_create_key
 
-
-def reading_process() -> ReadingProcess:
-    return _READING
-SAVE_EVERY_S = 5.0  # the cache written at most this often while documents arrive
-
-
-def _open_cache(settings: Settings) -> EssentialsCache:
-    from dmp_desktop.storage.secure import SecureStore
-
-    store = SecureStore.open(
-        settings.local_data_dir() / "state", training_mode=settings.training_mode
-    )
-    return EssentialsCache(store)
+    directory = settings.local_data_dir() / "state"
+    key = load_or_create_key(directory if settings.training_mode else None)
+    return str(directory), key
 
 
 @dataclass(frozen=True)
@@ -157,7 +144,7 @@ class EssentialsView:
     essentials: Essentials
     unread: int
     structured: int  # structured documents in the list
-    prepared: object = None  # what the pane prepared off the UI thread (its rows' texts)
+    rows: tuple[RowTexts, ...] = ()  # the texts of the lines, prepared with them
 
     def signature(self, *, lines_only: bool = False) -> tuple[object, ...]:
         """Equal for two views that show the same thing (an update that changes nothing);
@@ -184,15 +171,44 @@ class _Relay(QObject):
 class _Patient:
     """One patient's « L'essentiel » while the record is open (lives on the UI thread)."""
 
-    def __init__(self, session: EssentialsSession) -> None:
-        self.session = session
+    def __init__(self, professional_id: str, ins: Ins) -> None:
+        self.key = uuid.uuid4().hex  # the session's name in the worker process
+        self.professional_id = professional_id
+        self.ins = ins
         self.entries: tuple[DocumentEntry, ...] = ()
+        self.sent: tuple[DocumentEntry, ...] | None = None  # the list the worker process has
         self.pending: list[tuple[DocumentEntry, bytes]] = []  # retrieved, not read yet
         self.lock = threading.Lock()
         self.build_op: Operation[EssentialsView] | None = None
         self.load_op: Operation[EssentialsView] | None = None
         self.again = False  # another build asked for while one runs
-        self.last_save = 0.0
+        self.last_save = time.monotonic()
+
+
+class _RemoteSession:
+    """The session in the worker process, as :func:`load_structured` uses it."""
+
+    BATCH = 8  # documents sent to the worker process together
+
+    def __init__(self, process: SessionProcess, key: str) -> None:
+        self.process = process
+        self.key = key
+        self.buffer: list[tuple[DocumentEntry, bytes]] = []
+
+    def flush(self) -> None:
+        if self.buffer:
+            batch, self.buffer = self.buffer, []
+            self.process.call(worker.add_many, self.key, batch)
+
+    def missing(self, entries: Iterable[DocumentEntry]) -> list[DocumentEntry]:
+        """The unread ones of ``entries`` (the list the worker process was given)."""
+        unread = set(self.process.call(worker.missing_ids, self.key))
+        return [e for e in entries if e.unique_id in unread]
+
+    def add(self, entry: DocumentEntry, content: bytes) -> None:
+        self.buffer.append((entry, content))
+        if len(self.buffer) >= self.BATCH:
+            self.flush()
 
 
 class EssentialsService(QObject):
@@ -211,25 +227,24 @@ class EssentialsService(QObject):
         dmp: DmpService,
         runner: OperationRunner | None = None,
         *,
-        cache: Callable[[], EssentialsCache] | None = None,
-        prepare: Callable[[Essentials], object] | None = None,
-        reader: ReadingProcess | None = None,
+        process: SessionProcess | None = None,
+        phrases: Callable[[], dict[str, str]] | None = None,
         today: Callable[[], date] = date.today,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._settings = settings
         self._consultation = consultation
         self._dmp = dmp
-        # Its own single worker by default: reading and aggregating never take more than one
-        # core, and they queue behind each other rather than racing.
+        # Its own worker thread by default: waiting for the worker process, never racing.
         self._own_runner = runner is None
         self._runner = runner or OperationRunner(self, max_workers=1)
-        self._open_cache = cache or (lambda: _open_cache(settings))
-        self._cache: EssentialsCache | None = None
-        self._cache_lock = threading.Lock()
+        self._process = process or session_process()
+        self._store: tuple[str, bytes] | None = None
+        self._store_lock = threading.Lock()
+        self._store_tried = False
         self._today = today
-        self._prepare = prepare  # the pane's texts, made in the worker with the lines
-        self._reader = reader
+        self._phrases = phrases  # the pane's words, translated: its texts are made with the lines
         self._shown: tuple[object, ...] | None = None
         self._shown_lines: tuple[object, ...] | None = None
         self._patient: _Patient | None = None
@@ -257,15 +272,48 @@ class EssentialsService(QObject):
         patient = self._patient
         return patient is not None and patient.build_op is not None and not patient.build_op.done
 
-    def _cache_store(self) -> EssentialsCache | None:
-        with self._cache_lock:
-            if self._cache is None:
+    def entry(self, unique_id: str) -> DocumentEntry | None:
+        """The listed document a line names (to open it)."""
+        patient = self._patient
+        if patient is None:
+            return None
+        return next((e for e in patient.entries if e.unique_id == unique_id), None)
+
+    # -- the worker process (called from worker threads) ----------------------------------------
+    def _cache(self) -> tuple[str, bytes] | None:
+        with self._store_lock:
+            if not self._store_tried:
+                self._store_tried = True
                 try:
-                    self._cache = self._open_cache()
+                    self._store = _cache_store(self._settings)
                 except Exception as exc:  # no keyring: « L'essentiel » without its cache
                     log.warning("essentials cache unavailable: %s", type(exc).__name__)
-                    return None
-            return self._cache
+            return self._store
+
+    def _open(self, patient: _Patient, entries: tuple[DocumentEntry, ...]) -> None:
+        """The patient's session in the worker process, with this list (idempotent)."""
+        self._process.call(
+            worker.open_session,
+            patient.key,
+            patient.professional_id,
+            patient.ins,
+            self._cache(),
+            self._today(),
+            self._phrases() if self._phrases is not None else None,
+        )
+        if patient.sent is not entries:
+            self._process.call(worker.set_entries, patient.key, list(entries))
+            patient.sent = entries
+
+    def _view_of(self, patient: _Patient) -> EssentialsView:
+        essentials, unread, structured, rows = self._process.call(worker.essentials, patient.key)
+        return EssentialsView(patient.ins, essentials, unread, structured, rows)
+
+    def _save(self, patient: _Patient, *, close: bool = False) -> None:
+        try:
+            self._process.call(worker.close if close else worker.save, patient.key)
+        except Exception as exc:  # a full disk must not break the consultation
+            log.warning("essentials cache not saved: %s", type(exc).__name__)
 
     # -- the record ----------------------------------------------------------------------
     def clear(self) -> None:
@@ -281,10 +329,11 @@ class EssentialsService(QObject):
                 op.cancel()
         if patient.load_op is not None:
             self.loadingChanged.emit(False)
-        self._runner.submit(lambda: _save_quietly(patient.session))
+        if not self._closed:
+            self._runner.submit(lambda: self._save(patient, close=True))
         self.essentialsCleared.emit()
 
-    def _on_state(self, state: object) -> None:
+    def _on_state(self, _state: object) -> None:
         if self._consultation.ins is None:
             self.clear()
 
@@ -295,57 +344,43 @@ class EssentialsService(QObject):
         patient = self._patient
         if (
             patient is None
-            or patient.session.ins != listing.ins
-            or (patient.session.professional_id != practitioner.national_id)
+            or patient.ins != listing.ins
+            or patient.professional_id != practitioner.national_id
         ):
             self.clear()
-            reader = self._reader
-            session = EssentialsSession(
-                practitioner.national_id,
-                listing.ins,
-                None,
-                today=self._today,
-                reader=reader.read if reader is not None else read_document,
-            )
-            patient = _Patient(session)
+            patient = _Patient(practitioner.national_id, listing.ins)
             self._patient = patient
         patient.entries = tuple(listing.entries)
         self._build(patient)
 
     def _on_retrieved(self, entry: DocumentEntry, document: RetrievedDocument) -> None:
         patient = self._patient
-        if patient is None or entry.unique_id not in {e.unique_id for e in patient.entries}:
+        if patient is None or not is_structured(entry):
             return
-        if not is_structured(entry):
+        if entry.unique_id not in {e.unique_id for e in patient.entries}:
             return
         with patient.lock:
             patient.pending.append((entry, document.content))
         self._build(patient)
 
-    # -- building, off the UI thread ---------------------------------------------------------------
+    # -- building ---------------------------------------------------------------------------
     def _build(self, patient: _Patient) -> None:
         if patient.build_op is not None and not patient.build_op.done:
             patient.again = True  # one more pass when this one ends
             return
         patient.again = False
         entries = patient.entries
-        cache = self._cache_store
 
         def work() -> EssentialsView:
-            session = patient.session
-            if not session.opened:
-                session.attach(cache())
-                session.open()
-                if self._reader is not None and session.missing(entries):
-                    self._reader.warm_up()
+            self._open(patient, entries)
             with patient.lock:
                 pending, patient.pending = patient.pending, []
-            for entry, content in pending:
-                session.add(entry, content)
-            view = _view_of(session, entries, self._prepare)
-            if time.monotonic() - patient.last_save > SAVE_EVERY_S:
+            if pending:
+                self._process.call(worker.add_many, patient.key, pending)
+            view = self._view_of(patient)
+            if pending and time.monotonic() - patient.last_save > SAVE_EVERY_S:
                 patient.last_save = time.monotonic()
-                _save_quietly(session)
+                self._save(patient)
             return view
 
         op = Operation(
@@ -397,10 +432,8 @@ class EssentialsService(QObject):
         stop = threading.Event()
 
         def work(client: DmpClientLike) -> EssentialsView:
-            session = patient.session
-            if not session.opened:
-                session.attach(self._cache_store())
-                session.open()
+            self._open(patient, entries)
+            session = _RemoteSession(self._process, patient.key)
             total = len(session.missing(entries))
             done = 0
             last = time.monotonic()
@@ -411,8 +444,9 @@ class EssentialsService(QObject):
                 done += 1
                 if time.monotonic() - last >= PUBLISH_EVERY_S:  # lines and count, not too often
                     last = time.monotonic()
+                    session.flush()
                     relay.progress.emit(patient, done, total)
-                    relay.partial.emit(patient, _view_of(session, entries, self._prepare))
+                    relay.partial.emit(patient, self._view_of(patient))
 
             load_structured(
                 client,
@@ -422,11 +456,12 @@ class EssentialsService(QObject):
                 on_document=arrived,
                 cancelled=stop.is_set,
             )
+            session.flush()  # what was retrieved is read, even when cancelled
             if stop.is_set():
                 raise OperationCancelled()
             relay.progress.emit(patient, done, total)
-            view = _view_of(session, entries, self._prepare)
-            _save_quietly(session)
+            view = self._view_of(patient)
+            self._save(patient)
             return view
 
         def cancelled() -> None:
@@ -480,49 +515,22 @@ class EssentialsService(QObject):
         self.failed.emit(describe(exc))
         self._build(patient)  # show what was read before the failure
 
+    # -- exit ---------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Application exit: save the cache, stop the worker (idempotent)."""
+        """Application exit: save the cache, stop the worker thread (idempotent)."""
         if self._closed:
             return
-        self._closed = True
         consultation = self._consultation
         consultation.documentsReady.disconnect(self._on_documents)
         consultation.documentRetrieved.disconnect(self._on_retrieved)
         consultation.stateChanged.disconnect(self._on_state)
         patient = self._patient
         self.clear()
-        if patient is not None:
-            _save_quietly(patient.session)
+        self._closed = True
         if self._own_runner:
             self._runner.shutdown(wait=True)
-
-    # -- for the pane -------------------------------------------------------------------------
-    def entry(self, unique_id: str) -> DocumentEntry | None:
-        """The listed document a line names (to open it)."""
-        patient = self._patient
-        if patient is None:
-            return None
-        return next((e for e in patient.entries if e.unique_id == unique_id), None)
+        if patient is not None:
+            self._save(patient, close=True)
 
 
-def _view_of(
-    session: EssentialsSession,
-    entries: tuple[DocumentEntry, ...],
-    prepare: Callable[[Essentials], object] | None = None,
-) -> EssentialsView:
-    essentials = session.essentials(entries)
-    structured = sum(1 for e in entries if is_structured(e))
-    prepared = prepare(essentials) if prepare is not None else None
-    return EssentialsView(
-        session.ins, essentials, len(session.missing(entries)), structured, prepared
-    )
-
-
-def _save_quietly(session: EssentialsSession) -> None:
-    try:
-        session.save()
-    except Exception as exc:  # a full disk must not break the consultation
-        log.warning("essentials cache not saved: %s", type(exc).__name__)
-
-
-__all__ = ["EssentialsService", "EssentialsView"]
+__all__ = ["EssentialsService", "EssentialsView", "SessionProcess", "session_process"]

@@ -58,7 +58,7 @@ class EssentialsCache:
         """What was cached (empty at the first visit or when the file is unusable)."""
         try:
             raw = self._store.read_json(self.name_for(professional_id, ins))
-        except (CorruptFileError, ValueError, UnicodeDecodeError) as exc:
+        except (CorruptFileError, ValueError, UnicodeDecodeError, OSError) as exc:
             log.warning("essentials cache unreadable: %s", type(exc).__name__)
             return CachedEssentials()
         if not isinstance(raw, dict) or raw.get("v") != _FORMAT:

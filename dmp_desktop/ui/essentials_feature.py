@@ -22,8 +22,8 @@ from dmp_desktop.domain.summary import MedicalSummary
 from dmp_desktop.essentials.model import Line
 from dmp_desktop.essentials.prefill import prefill
 from dmp_desktop.essentials.text import line_text
-from dmp_desktop.services.essentials import EssentialsService, reading_process
-from dmp_desktop.ui.essentials_model import prepare_rows
+from dmp_desktop.services.essentials import EssentialsService
+from dmp_desktop.ui.essentials_model import translated_phrases
 from dmp_desktop.ui.essentials_pane import EssentialsPane
 from dmp_desktop.ui.style import Tone, set_tone
 
@@ -101,8 +101,7 @@ class EssentialsFeature(QObject):
             window.settings,
             window.consultation,
             window.dmp_service,
-            prepare=prepare_rows,
-            reader=reading_process(),
+            phrases=translated_phrases,
             parent=self,
         )
         workspace = window.workspace

@@ -12,10 +12,11 @@ a line from disagreeing sources starts with « ⚠ », a new one ends with
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractItemModel,
     QCoreApplication,
     QModelIndex,
@@ -26,9 +27,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from dmp_desktop.essentials.model import Category, Essentials, Line, status_label
+from dmp_desktop.essentials.model import Category, Essentials, Line
 from dmp_desktop.essentials.reading import normalized
-from dmp_desktop.essentials.text import line_text, values_text
+from dmp_desktop.essentials.text import RowTexts, prepare_rows, row_texts
 from dmp_desktop.ui.proxy import change_filter
 
 Index = QModelIndex | QPersistentModelIndex
@@ -55,54 +56,23 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("EssentialsModel", text)
 
 
-@dataclass(frozen=True)
-class RowTexts:
-    """What a line shows, prepared once (off the UI thread: the service's worker calls
-    :func:`prepare_rows`), so that painting the tree asks Python for nothing but lookups."""
-
-    cells: tuple[str, str, str, str]
-    explained: str  # tooltip and accessible text
-    filter_text: str  # normalized, for the proxy
-
-
-def row_texts(line: Line) -> RowTexts:
-    """The texts of one line (thread-safe: plain strings and Qt's translator)."""
-    label = line.label
-    if line.statement.kind == "treatment" and ", " in label and len(label) > 40:
-        label = label.split(", ", 1)[0]  # the product; its form is in the tooltip
-    item = f"⚠ {label}" if line.conflict else label
-    if line.code and line.code not in line.label:
-        item += f" ({line.code})"
-    if line.new:
-        item += " ● " + _tr("nouveau")
-    parts = [line.detail] if line.detail else []
-    if line.status.value in ("stopped", "resolved", "inactive"):
-        parts.append(status_label(line.statement.kind, line.status))
-    detail = " — ".join(parts)
-    if line.trend is not None:
-        detail += f" {line.trend.arrow} {_tr(line.trend.label)}"
-    when = line.date.french() if line.date else ""
-    more = len(line.sources) - 1
-    source = line.source.french() + (f" (+{more})" if more else "")
-    explained = [line_text(line)]
-    if line.new:
-        explained.append(_tr("Nouveau depuis votre dernière visite."))
-    if line.conflict:
-        explained.append(line.conflict)
-    values = values_text(line)
-    if values:
-        explained.append(_tr("Valeurs sur la période : {v}").format(v=values))
-    explained.append(_tr("Source : {s}").format(s=line.source.french()))
-    for other in line.sources[1:]:
-        explained.append(_tr("Aussi dans : {s}").format(s=other.french()))
-    explained.append(_tr("Entrée : ouvrir le document source."))
-    cells = (item, detail, when, source)
-    return RowTexts(cells, "\n".join(explained), normalized(" ".join(cells) + " " + line.conflict))
+# The rows' words, for Qt's translation tools (the source text is French).
+_PHRASES = {
+    "new": QT_TRANSLATE_NOOP("EssentialsModel", "nouveau"),
+    "new_since": QT_TRANSLATE_NOOP("EssentialsModel", "Nouveau depuis votre dernière visite."),
+    "values": QT_TRANSLATE_NOOP("EssentialsModel", "Valeurs sur la période : {v}"),
+    "source": QT_TRANSLATE_NOOP("EssentialsModel", "Source : {s}"),
+    "also": QT_TRANSLATE_NOOP("EssentialsModel", "Aussi dans : {s}"),
+    "enter": QT_TRANSLATE_NOOP("EssentialsModel", "Entrée : ouvrir le document source."),
+    "up": QT_TRANSLATE_NOOP("EssentialsModel", "en hausse"),
+    "down": QT_TRANSLATE_NOOP("EssentialsModel", "en baisse"),
+    "stable": QT_TRANSLATE_NOOP("EssentialsModel", "stable"),
+}
 
 
-def prepare_rows(essentials: Essentials) -> dict[int, RowTexts]:
-    """Every line's texts, by ``id(line)`` (what :meth:`EssentialsModel.set_essentials` takes)."""
-    return {id(line): row_texts(line) for line in essentials.lines}
+def translated_phrases() -> dict[str, str]:
+    """The rows' words in the user's language (given to whoever prepares the rows)."""
+    return {key: _tr(str(text)) for key, text in _PHRASES.items()}
 
 
 class EssentialsModel(QAbstractItemModel):
@@ -113,19 +83,21 @@ class EssentialsModel(QAbstractItemModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._groups: list[tuple[Category, list[Line]]] = []
-        self._rows: dict[int, RowTexts] = {}
+        self._rows: dict[int, RowTexts] = {}  # by id() of the line
         self._checked: set[str] = set()  # fingerprints of the checked lines
 
     # -- content -------------------------------------------------------------------------
     def set_essentials(
-        self, essentials: Essentials | None, rows: dict[int, RowTexts] | None = None
+        self, essentials: Essentials | None, rows: Sequence[RowTexts] | None = None
     ) -> None:
-        """Show ``essentials``; ``rows`` are its texts prepared beforehand (else made here)."""
+        """Show ``essentials``; ``rows`` are its lines' texts prepared beforehand (else here)."""
         self.beginResetModel()
         self._groups = []
         self._rows = {}
         if essentials is not None:
-            self._rows = rows if rows is not None else prepare_rows(essentials)
+            if rows is None or len(rows) != len(essentials.lines):
+                rows = prepare_rows(essentials, translated_phrases())
+            self._rows = {id(line): row for line, row in zip(essentials.lines, rows, strict=True)}
             for category in Category:
                 lines = essentials.in_category(category)
                 if lines:
@@ -228,7 +200,7 @@ class EssentialsModel(QAbstractItemModel):
         if line is None:
             return None
         column = index.column()
-        texts = self._rows.get(id(line)) or row_texts(line)
+        texts = self._rows.get(id(line)) or row_texts(line, translated_phrases())
         if role == Qt.ItemDataRole.DisplayRole:
             return texts.cells[column]
         if role == Qt.ItemDataRole.ToolTipRole or role == Qt.ItemDataRole.AccessibleTextRole:

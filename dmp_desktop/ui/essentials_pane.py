@@ -173,7 +173,7 @@ class EssentialsPane(QFrame):
     def show_view(self, view: EssentialsView) -> None:
         current = self.current_line()
         essentials = view.essentials
-        rows = view.prepared if isinstance(view.prepared, dict) else None
+        rows = view.rows or None
         had_lines = self.model.rowCount() > 0
         self.model.set_essentials(essentials, rows)
         self._expand()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from dmp_desktop.domain.document import DocumentEntry, RetrievedDocument
+from dmp_desktop.domain.document import Author, DocumentEntry, RetrievedDocument
 from dmp_desktop.domain.origin import type_label
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.summary import PartialDate
@@ -42,6 +42,14 @@ from dmp_desktop.storage.essentials_cache import EssentialsCache
 # Level-1 documents (a PDF or a text in CDA, XDS-SD): no coded entries to read.
 LEVEL1_FORMAT_PREFIX = "urn:ihe:iti:xds-sd:"
 XML_TYPES = ("text/xml", "application/xml", "application/hl7-v3+xml", "application/hl7-cda+xml")
+
+
+class ReadingSession(Protocol):
+    """What :func:`load_structured` needs of a session (the window's lives in another process)."""
+
+    def missing(self, entries: Iterable[DocumentEntry]) -> list[DocumentEntry]: ...
+
+    def add(self, entry: DocumentEntry, content: bytes) -> object: ...
 
 
 class DocumentReader(Protocol):
@@ -81,7 +89,7 @@ def source_of(entry: DocumentEntry) -> Source:
     who = ""
     if author is not None:
         name = author.display_name
-        who = f"Dr {name}" if name and author.specialty is not None and _is_doctor(author) else name
+        who = f"Dr {name}" if name and _is_doctor(author) else name
         who = who or author.institution
     return Source(
         unique_id=entry.unique_id,
@@ -93,10 +101,10 @@ def source_of(entry: DocumentEntry) -> Source:
     )
 
 
-def _is_doctor(author: object) -> bool:
-    specialty = getattr(author, "specialty", None)
-    code = getattr(specialty, "code", "") or ""
-    return code.startswith("G15_10")
+def _is_doctor(author: Author) -> bool:
+    """A physician: profession 10 in the specialty code (J01 ``G15_10/…``) or the role."""
+    code = author.specialty.code if author.specialty is not None else ""
+    return code.startswith("G15_10") or "médecin" in author.role.lower()
 
 
 class EssentialsSession:
@@ -154,6 +162,12 @@ class EssentialsSession:
         self._cache.save(self.professional_id, self.ins, documents, seen, datetime.now(UTC))
 
     # -- documents -----------------------------------------------------------------------------
+    @property
+    def known(self) -> int:
+        """How many documents were read (this visit and earlier ones)."""
+        with self._lock:
+            return len(self._facts)
+
     def has(self, unique_id: str) -> bool:
         with self._lock:
             return unique_id in self._facts
@@ -204,11 +218,11 @@ def _with_source(facts: DocumentFacts, entry: DocumentEntry) -> DocumentFacts:
 
 def load_structured(
     client: DocumentReader,
-    session: EssentialsSession,
+    session: ReadingSession,
     entries: Sequence[DocumentEntry],
     access: Access = Access(),
     *,
-    on_document: Callable[[DocumentEntry, DocumentFacts], None] | None = None,
+    on_document: Callable[[DocumentEntry, object], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> int:
     """« Charger les documents structurés »: retrieve (TD3.2) those not read yet; how many read.
@@ -233,6 +247,7 @@ __all__ = [
     "Access",
     "DocumentReader",
     "EssentialsSession",
+    "ReadingSession",
     "is_structured",
     "load_structured",
     "source_of",

@@ -8,6 +8,7 @@ from the encrypted cache, without retrieving anything.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -19,11 +20,12 @@ from typing import Any
 import pytest
 
 from dmp_actors.structured_documents import FORMATS, lea_structured
+from dmp_desktop.settings import save_settings
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.store import Store, utcnow
 from dmp_sandbox.training import TrainingEnv
-from tests.support.cli import client_config, run_dmp
+from tests.support.cli import run_dmp
 from tests.unit.test_structured_documents import PATIENT, PROVIDERS
 
 pytestmark = pytest.mark.e2e
@@ -102,8 +104,12 @@ def host(training_env: TrainingEnv, module_host_db_url: str) -> Iterator[Running
 def config(
     training_env: TrainingEnv, host: RunningHost, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    path = tmp_path_factory.mktemp("cli-essentials-config") / "settings.json"
-    return client_config(training_env, host.url, path)
+    folder = tmp_path_factory.mktemp("cli-essentials-config")
+    settings = dataclasses.replace(
+        training_env.client_settings(), host_url=host.url, data_dir=str(folder / "data")
+    )
+    save_settings(settings, folder / "settings.json")  # its own encrypted cache
+    return folder / "settings.json"
 
 
 def essentials(config: Path, *options: str) -> subprocess.CompletedProcess[str]:

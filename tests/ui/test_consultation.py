@@ -832,7 +832,7 @@ def test_documents_show_even_without_a_keyring_for_the_last_seen_state(
     monkeypatch.setattr(consultation, "_open_last_seen", no_keyring)
     from dmp_desktop.services import essentials
 
-    monkeypatch.setattr(essentials, "_open_cache", no_keyring)  # « L'essentiel » has none either
+    monkeypatch.setattr(essentials, "_cache_store", no_keyring)  # « L'essentiel » has none either
     window = open_window(qtbot, make_window, settings, fake_cards, dmp)
     check_and_list(qtbot, window, AUTHORISED)
     page = window.workspace.documents_pane.list_page
