@@ -49,7 +49,7 @@ from dmp_desktop.services.consultation import ConsultationService, DocumentList
 from dmp_desktop.services.dmp_service import DmpClientLike, DmpService
 from dmp_desktop.services.operations import Operation, OperationCancelled, OperationRunner
 from dmp_desktop.settings import Settings
-from dmp_desktop.usecases.essentials import Access, is_structured, load_structured
+from dmp_desktop.usecases.essentials import is_structured, load_structured
 
 log = logging.getLogger(__name__)
 
@@ -452,7 +452,7 @@ class EssentialsService(QObject):
                 client,
                 session,
                 entries,
-                Access(access.purpose, access.reason),
+                access,
                 on_document=arrived,
                 cancelled=stop.is_set,
             )

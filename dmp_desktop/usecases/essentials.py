@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from dmp_desktop.domain.document import Author, DocumentEntry, RetrievedDocument
+from dmp_desktop.domain.document import Author, DocumentEntry
 from dmp_desktop.domain.origin import type_label
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.summary import PartialDate
@@ -38,6 +37,8 @@ from dmp_desktop.essentials.aggregate import build, fingerprints
 from dmp_desktop.essentials.model import DocumentFacts, Essentials, Source
 from dmp_desktop.essentials.reading import read_document
 from dmp_desktop.storage.essentials_cache import EssentialsCache
+from dmp_desktop.usecases.access import NORMAL_ACCESS, AccessMode
+from dmp_desktop.usecases.consultation import DocumentReader, open_document
 
 # Level-1 documents (a PDF or a text in CDA, XDS-SD): no coded entries to read.
 LEVEL1_FORMAT_PREFIX = "urn:ihe:iti:xds-sd:"
@@ -50,20 +51,6 @@ class ReadingSession(Protocol):
     def missing(self, entries: Iterable[DocumentEntry]) -> list[DocumentEntry]: ...
 
     def add(self, entry: DocumentEntry, content: bytes) -> object: ...
-
-
-class DocumentReader(Protocol):
-    def retrieve_document(
-        self, entry: DocumentEntry, *, purpose: str = "normal", reason: str | None = None
-    ) -> RetrievedDocument: ...
-
-
-@dataclass(frozen=True)
-class Access:
-    """The purpose of use every retrieval carries (normal, or an emergency and its reason)."""
-
-    purpose: str = "normal"
-    reason: str | None = None
 
 
 def is_structured(entry: DocumentEntry) -> bool:
@@ -220,7 +207,7 @@ def load_structured(
     client: DocumentReader,
     session: ReadingSession,
     entries: Sequence[DocumentEntry],
-    access: Access = Access(),
+    access: AccessMode = NORMAL_ACCESS,
     *,
     on_document: Callable[[DocumentEntry, object], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
@@ -235,7 +222,7 @@ def load_structured(
     for entry in session.missing(entries):
         if cancelled():
             break
-        document = client.retrieve_document(entry, purpose=access.purpose, reason=access.reason)
+        document = open_document(client, entry, access)
         facts = session.add(entry, document.content)
         count += 1
         if on_document is not None:
@@ -244,8 +231,6 @@ def load_structured(
 
 
 __all__ = [
-    "Access",
-    "DocumentReader",
     "EssentialsSession",
     "ReadingSession",
     "is_structured",

@@ -16,8 +16,8 @@ from dmp_desktop.domain.document import Code, DocumentEntry, RetrievedDocument
 from dmp_desktop.essentials import worker
 from dmp_desktop.storage.essentials_cache import EssentialsCache
 from dmp_desktop.storage.secure import SecureStore
+from dmp_desktop.usecases.access import AccessMode
 from dmp_desktop.usecases.essentials import (
-    Access,
     EssentialsSession,
     is_structured,
     load_structured,
@@ -85,7 +85,7 @@ def test_only_what_is_asked_is_retrieved_and_only_the_listed_is_shown(tmp_path: 
         client,
         session,
         entries,
-        Access("bris_de_glace", "Patiente inconsciente aux urgences"),
+        AccessMode("bris_de_glace", "Patiente inconsciente aux urgences"),
         on_document=lambda e, _f: seen.append(e.unique_id),
     )
     assert count == len(lea_documents()) == len(client.retrieved) == len(seen)
