@@ -317,6 +317,27 @@ async def _run(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 asyncio.get_running_loop().remove_signal_handler(sig)
         await runner.cleanup()
+        await _abort_lingering_transports()
+
+
+async def _abort_lingering_transports() -> None:
+    """Close what the shutdown left open: TLS connections idle or mid-request at stop.
+
+    aiohttp closes the handlers it knows; an idle kept-alive TLS connection (or
+    one whose request never finished) can keep its socket past the loop's end,
+    and a later garbage collection then warns (ResourceWarning) in whatever
+    runs next. The selector loop's own table of transports is the only place
+    that still holds them (CPython's selector event loops).
+    """
+    loop = asyncio.get_running_loop()
+    transports = getattr(loop, "_transports", None)
+    if not transports:
+        return
+    for transport in list(transports.values()):
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+    for _ in range(2):  # abort() closes the socket on the next turns of the loop
+        await asyncio.sleep(0)
 
 
 def serve(

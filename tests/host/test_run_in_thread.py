@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
+import warnings
 
 import pytest
 
@@ -40,3 +42,29 @@ def test_start_failure_is_raised(training_env: TrainingEnv, host: RunningHost) -
     with pytest.raises(OSError):
         run_in_thread(training_env, "sqlite://", port=host.port)  # port taken
     assert _host_threads() == threads
+
+
+@pytest.mark.parametrize("request_started", [False, True])
+def test_stopping_closes_the_connections_left_open(
+    training_env: TrainingEnv, durand: ClientIdentity, request_started: bool
+) -> None:
+    """A kept-alive TLS connection (idle, or mid-request) is closed by the host's stop.
+
+    Left open, its socket outlived the host's loop and a later garbage
+    collection warned (ResourceWarning) in whatever test ran next.
+    """
+    context = client_context(training_env.pki.trust_roots, durand)
+    with run_in_thread(training_env, "sqlite://") as running:
+        raw = socket.create_connection(("127.0.0.1", running.port), timeout=10)
+        tls = context.wrap_socket(raw, server_hostname="localhost")
+        if request_started:
+            tls.sendall(b"POST /si-dmp-server/v2/services/patients HTTP/1.1\r\n")
+        running.store.traces()  # a round trip through the host's store, not a sleep
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gc.collect()
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+        assert tls.recv(1) == b""  # the host closed its end
+    finally:
+        tls.close()
