@@ -60,6 +60,12 @@ def require_shared(path: Path = REFERENCE_DATA) -> Path:
     return path
 
 
+# One run of the CDA kit compiles the CI-SIS schematrons: about 20 s on a quiet machine,
+# over 120 s (the suite's hang guard) on a loaded one. Tests that run it get this bound.
+KIT_TIMEOUT = 900
+needs_cda_kit_time = pytest.mark.timeout(KIT_TIMEOUT)
+
+
 def require_cda_kit() -> Path:
     """The ANS CDA validation kit's script (see :func:`require_shared`)."""
     return require_shared(CDA_KIT / "validate-cda")

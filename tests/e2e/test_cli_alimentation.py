@@ -34,7 +34,7 @@ from dmp_desktop.settings import Settings, save_settings
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
-from tests.conftest import require_cda_kit
+from tests.conftest import needs_cda_kit_time, require_cda_kit
 from tests.support.cda_samples import minimal_summary, sample_author
 from tests.unit.test_alimentation_support import identity, request
 
@@ -501,6 +501,7 @@ def test_vsm_send_replaces_my_previous_vsm(config: Path, tmp_path: Path) -> None
 # --- the CDA kit (no host needed) ----------------------------------------------------------------
 
 
+@needs_cda_kit_time
 def test_level1_documents_pass_the_official_cda_kit() -> None:
     from dmp_desktop.cda.validation import validate_documents
 

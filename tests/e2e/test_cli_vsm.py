@@ -16,7 +16,7 @@ from dmp_desktop.cda.examples import EXAMPLES_DIR
 from dmp_desktop.cda.validation import validate_files
 from dmp_desktop.cli.main import Io, main
 from dmp_desktop.domain.summary import summary_from_json, summary_to_dict, summary_to_json
-from tests.conftest import require_cda_kit
+from tests.conftest import needs_cda_kit_time, require_cda_kit
 from tests.support.cda_samples import full_summary
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +48,7 @@ def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@needs_cda_kit_time
 def test_build_from_json_passes_the_validation_kit(tmp_path: Path) -> None:
     example = dmp("build", "--from", str(EXAMPLE_JSON), "-o", "vsm.xml", cwd=tmp_path)
     assert example.returncode == 0, example.stderr

@@ -24,7 +24,7 @@ from dmp_sandbox.__main__ import main
 from dmp_sandbox.demo import demo_patients, seed_demo
 from dmp_sandbox.store import Base, DocumentRecord, Store, SubmissionSetRecord, Trace, utcnow
 from dmp_sandbox.training import TrainingEnv
-from tests.conftest import require_cda_kit
+from tests.conftest import needs_cda_kit_time, require_cda_kit
 from tests.host.conftest import DURAND
 from tests.host.wire import ClientIdentity
 
@@ -226,6 +226,7 @@ def test_postgresql_store_and_consultation(
     reason="DMP_SLOW_TESTS not set: one validate-cda run takes about 13 s "
     "(the CDA builders themselves are checked by tests/unit/test_cda_conformance.py)",
 )
+@needs_cda_kit_time
 def test_demo_documents_pass_the_cda_kit(store: Store) -> None:
     from dmp_desktop.cda.validation import validate_documents
 

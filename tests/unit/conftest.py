@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 
 from dmp_desktop.cda.validation import ValidationReport, validate_documents
-from tests.conftest import CDA_KIT, require_shared
+from tests.conftest import CDA_KIT, needs_cda_kit_time, require_shared
 
 KIT_SCRIPT = CDA_KIT / "validate-cda"
 Batch = tuple[ValidationReport, float, int]
@@ -43,8 +43,14 @@ def _uses_kit(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that read the kit's report run last, so its run overlaps the others."""
+    """The tests that read the kit's report run last, so its run overlaps the others.
+
+    Waiting for the run is part of their set-up: they get the kit's time bound.
+    """
     items.sort(key=_uses_kit)  # stable: the order within each group is kept
+    for item in items:
+        if _uses_kit(item):
+            item.add_marker(needs_cda_kit_time)
 
 
 def kit_wanted(session: pytest.Session) -> bool:
