@@ -79,7 +79,7 @@ from sqlalchemy.orm import Session
 
 from dmp_desktop.domain.document import Confidentiality, DocumentStatus
 from dmp_desktop.domain.patient import Ins
-from dmp_sandbox import care_team, ebrim, identifiers, xds
+from dmp_sandbox import care_team, ebrim, identifiers, record_target, xds
 from dmp_sandbox.access import (
     AccessMode,
     AccessRequest,
@@ -935,6 +935,8 @@ def provide_and_register(ctx: OperationContext) -> etree._Element:
                 if entry.replaces
             }
             signature = _check_signature(ctx, upload, request)
+            for entry in upload.documents:  # the header names the patient of the INS (#14)
+                record_target.check_document(grant.patient, entry.content, entry.unique_id)
             taken: set[str] = set()
             package = _submission_set_record(
                 session, upload, grant.patient, taken, request.national_id, signature

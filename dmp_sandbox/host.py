@@ -22,6 +22,7 @@ from dmp_sandbox import (
     block_on_behalf,
     consultation,
     habilitations,
+    patient_lists,
     patients,
     records,
     updates,
@@ -287,6 +288,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                     admin_data.renew_access,
                 ),
             )
+        ),
+        # TD0.4 and TD0.5: the professional's DMP patients, the search without INS (#14).
+        Operation(
+            "patientsSpecific",
+            patient_lists.ACTION_TD04,
+            "TD0.4",
+            patient_lists.ACTION_TD04_RESPONSE,
+            patient_lists.list_authorised,
+            {"ns1": patient_lists.PATIENTS_NS},
+        ),
+        Operation(
+            "patientsPDQ",
+            patient_lists.ACTION_TD05,
+            "TD0.5",
+            patient_lists.ACTION_TD05_RESPONSE,
+            patient_lists.search_patients,
+            {"ns1": patient_lists.PATIENTS_NS},
         ),
         Operation(
             "registry",

@@ -56,7 +56,7 @@ IDENTITY = (
     "--sex",
     LEA.gender,
     "--birthplace",
-    "69383",
+    "85756",
 )
 
 

@@ -307,7 +307,7 @@ def _request() -> UploadRequest:
             birth_given_names=[LEA.given_name.upper()],
             birth_date=LEA.birth_date,
             gender=Gender.FEMALE,
-            birthplace_code="69383",
+            birthplace_code="85756",
         ),
     )
 

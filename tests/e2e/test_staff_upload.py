@@ -89,6 +89,7 @@ def _lea_request(settings: Settings, author_id: str, title: str) -> UploadReques
             birth_given_names=[LEA.given_name.upper()],
             birth_date=LEA.birth_date,
             gender=Gender(LEA.gender),
+            birthplace_code="85756",  # Léa's birthplace, as the training INSi knows it
         ),
         source=PDF,
         title=title,

@@ -69,6 +69,7 @@ from tests.host.test_consultation_wire import (
     tls,
 )
 from tests.host.wire import SAML, SOAP, WSA, ClientIdentity
+from tests.host.wire import TEST_INS_ROOT as TEST_NIR_ROOT
 
 __all__ = ["durand_signer", "feed_host"]  # fixtures
 
@@ -95,6 +96,13 @@ def unchecked_host(
     with run_in_thread(
         training_env, f"sqlite:///{db}", seed=True, skip_signature_check=True
     ) as running:
+        # Identities aside: the official document (signed, not to be altered) names the
+        # CNAM's test patient of this INS; the DMP record here says who that is (#14).
+        with running.store.session() as session:
+            patient = running.store.find_patient(session, "207058575627097", TEST_NIR_ROOT)
+            assert patient is not None
+            patient.family_name, patient.given_name = "PATB-QUATRE", "LAURENCE"
+            patient.birth_date = dt.date(1979, 3, 28)
         yield running
 
 
