@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     from dmp_desktop.cli import essentials
 
     essentials.add_parser(sub, card_options)
+    from dmp_desktop.cli import patients
+
+    patients.add_parsers(sub, card_options)
 
     cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
     cards.add_argument("--json", action="store_true", help="sortie JSON")
@@ -252,6 +255,10 @@ def _run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp
         return records.run(args, settings, io, open_dmp)
     if command in admin_data.COMMANDS:
         return admin_data.run(args, settings, io, open_dmp)
+    if command in ("patient", "patients"):
+        from dmp_desktop.cli import patients
+
+        return patients.run(args, settings, io, open_dmp)
     if command == "essentials":
         from dmp_desktop.cli import essentials
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from dmp_desktop.dates import fr_date
@@ -69,14 +69,12 @@ class IdentitySource(enum.StrEnum):
 
     INSI = "insi"  # the INSi teleservice: qualified INS and official traits
     DMP = "dmp"  # the DMP's answer (TD0.2, TD0.4, TD0.5): the DMP's copy of the traits
-    RECENT = "recent"  # a copy kept on this computer (recent patients)
 
     @property
     def label_fr(self) -> str:
         return {
             IdentitySource.INSI: "téléservice INSi",
             IdentitySource.DMP: "DMP",
-            IdentitySource.RECENT: "patients récents",
         }[self]
 
 
@@ -140,10 +138,6 @@ class InsIdentity:
             return ""
         born = "née" if self.traits.sex == "F" else "né" if self.traits.sex == "M" else "né(e)"
         return f"{born} {self.traits.birth_name.upper()}"
-
-    def as_recent(self) -> InsIdentity:
-        """The same identity, as kept on this computer (qualification kept)."""
-        return replace(self, source=IdentitySource.RECENT)
 
 
 class TraitsError(ValueError):
