@@ -453,6 +453,26 @@ _CATALOGUE: dict[str, str] = {
     "ins.typing.count": "{count}/15 caractères saisis.",
     "ins.typing.too_long": "L'INS comporte 15 caractères : il y en a trop.",
     "ins.typing.valid": "INS valide (clé de contrôle correcte).",
+    "traits.birth_name": "Saisissez le nom de naissance.",
+    "traits.birth_name_long": "Le nom de naissance est trop long (100 caractères au plus).",
+    "traits.given_names": "Saisissez au moins le premier prénom de naissance.",
+    "traits.given_names_long": "Les prénoms sont trop longs (100 caractères au plus).",
+    "traits.sex": "Indiquez le sexe : F ou M.",
+    "traits.birth_date": "La date de naissance est dans le futur.",
+    "traits.birthplace": (
+        "Le lieu de naissance est un code INSEE à 5 caractères (99xxx pour un pays étranger)."
+    ),
+    "insi.advice.not_found": (
+        "Aucune identité trouvée par le téléservice INSi. Vérifiez le nom de naissance (et non "
+        "le nom d'usage), le premier prénom de naissance, la date de naissance et le sexe sur "
+        "une pièce d'identité ; essayez avec tous les prénoms de naissance, ou avec le code "
+        "INSEE du lieu de naissance."
+    ),
+    "insi.advice.several": (
+        "Plusieurs identités correspondent à ces traits. Ajoutez les autres prénoms de "
+        "naissance de la pièce d'identité, puis, s'il le faut, le code INSEE du lieu de "
+        "naissance (99xxx pour un pays étranger), et relancez la recherche."
+    ),
     "identity.mismatch": (
         "Envoi refusé, identité incohérente : {clause}. "
         "Rien n'a été envoyé : vérifiez que le document concerne bien ce patient, "

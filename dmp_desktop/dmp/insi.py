@@ -72,6 +72,7 @@ from dmp_desktop.identity.traits import (
     normalize_sex,
     split_given_names,
 )
+from dmp_desktop.messages import msg, render
 
 NS_REC_SANS = "http://www.cnamts.fr/INSiRecSans"
 NS_REC_VIT = "http://www.cnamts.fr/INSiRecVit"
@@ -98,17 +99,8 @@ class InsiOutcome(enum.StrEnum):
     SEVERAL = "02"
 
 
-ADVICE_NOT_FOUND = (
-    "Aucune identité trouvée par le téléservice INSi. Vérifiez le nom de naissance (et non "
-    "le nom d'usage), le premier prénom de naissance, la date de naissance et le sexe sur "
-    "une pièce d'identité ; essayez avec tous les prénoms de naissance, ou avec le code "
-    "INSEE du lieu de naissance."
-)
-ADVICE_SEVERAL = (
-    "Plusieurs identités correspondent à ces traits. Ajoutez les autres prénoms de "
-    "naissance de la pièce d'identité, puis, s'il le faut, le code INSEE du lieu de "
-    "naissance (99xxx pour un pays étranger), et relancez la recherche."
-)
+ADVICE_NOT_FOUND = "insi.advice.not_found"  # message ids (dmp_desktop.messages)
+ADVICE_SEVERAL = "insi.advice.several"
 
 
 @dataclass(frozen=True)
@@ -128,9 +120,9 @@ class InsiResult:
     def advice_fr(self) -> str:
         """What to do next, in the words of identity vigilance (empty when found)."""
         if self.code == InsiOutcome.NOT_FOUND:
-            return ADVICE_NOT_FOUND
+            return render(msg(ADVICE_NOT_FOUND))
         if self.code == InsiOutcome.SEVERAL:
-            return ADVICE_SEVERAL
+            return render(msg(ADVICE_SEVERAL))
         return ""
 
 

@@ -22,6 +22,8 @@ from datetime import date
 
 from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.patient import Ins
+from dmp_desktop.errors import DmpDesktopError
+from dmp_desktop.messages import Msg, msg, render
 
 SEXES = ("F", "M")
 _COG_RE = re.compile(r"^(?:[0-9]{5}|2[AB][0-9]{3})$")
@@ -140,13 +142,19 @@ class InsIdentity:
         return f"{born} {self.traits.birth_name.upper()}"
 
 
-class TraitsError(ValueError):
-    """The traits typed cannot be sent: ``field`` names the trait, ``message`` says why (French)."""
+class TraitsError(DmpDesktopError, ValueError):
+    """The traits typed cannot be sent: ``field`` names the trait (``traits.<field>`` message)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
         self.field = field
-        self.message = message
+
+    def message(self) -> Msg:
+        return msg(f"traits.{self.field}")
+
+    @property
+    def message_fr(self) -> str:
+        return render(self.message())
 
 
 @dataclass(frozen=True)
@@ -161,22 +169,19 @@ class TraitsQuery:
 
     def __post_init__(self) -> None:
         if not self.birth_name.strip():
-            raise TraitsError("birth_name", "Saisissez le nom de naissance.")
+            raise TraitsError("birth_name")
         if len(self.birth_name) > MAX_TRAIT:
-            raise TraitsError("birth_name", "Le nom de naissance est trop long.")
+            raise TraitsError("birth_name_long")
         if not any(g.strip() for g in self.given_names):
-            raise TraitsError("given_names", "Saisissez au moins le premier prénom de naissance.")
+            raise TraitsError("given_names")
         if len(" ".join(self.given_names)) > MAX_TRAIT:
-            raise TraitsError("given_names", "Les prénoms sont trop longs.")
+            raise TraitsError("given_names_long")
         if self.sex not in ("F", "M"):
-            raise TraitsError("sex", "Indiquez le sexe : F ou M.")
+            raise TraitsError("sex")
         if self.birth_date > date.today():
-            raise TraitsError("birth_date", "La date de naissance est dans le futur.")
+            raise TraitsError("birth_date")
         if self.birthplace is not None and not is_birthplace_code(self.birthplace):
-            raise TraitsError(
-                "birthplace",
-                "Le lieu de naissance est un code INSEE à 5 caractères (99xxx à l'étranger).",
-            )
+            raise TraitsError("birthplace")
 
     @classmethod
     def from_text(

@@ -259,7 +259,7 @@ def test_an_unknown_insi_code_is_a_service_error() -> None:
 def test_traits_are_checked_before_anything_is_sent(args: tuple, field: str) -> None:
     with pytest.raises(TraitsError) as caught:
         TraitsQuery.from_text(*args)
-    assert caught.value.field == field and caught.value.message
+    assert caught.value.field == field and caught.value.message_fr
 
 
 def test_insi_request_carries_the_birthplace_and_the_other_first_names() -> None:

@@ -77,6 +77,7 @@ from dmp_desktop.errors import (
     describe,
 )
 from dmp_desktop.identity.coherence import IdentityMismatchError, Trait, TraitMismatch, Where
+from dmp_desktop.identity.traits import TraitsError
 from dmp_desktop.messages import CATALOGUE, Msg, fields_of, msg, render, set_translator
 from dmp_desktop.storage.secure import CorruptFileError, KeyUnavailableError, LocalWriteError
 from dmp_desktop.terminology.errors import (
@@ -218,6 +219,18 @@ SAMPLES: list[DmpDesktopError] = [
     NoDmpError(),
     *(ClosureReasonError(p) for p in ("kind", "too_short", "too_long")),
     SummaryPatientMismatchError(),
+    *(
+        TraitsError(field)
+        for field in (
+            "birth_name",
+            "birth_name_long",
+            "given_names",
+            "given_names_long",
+            "sex",
+            "birth_date",
+            "birthplace",
+        )
+    ),
 ]
 
 
@@ -296,6 +309,7 @@ def test_known_texts_are_unchanged() -> None:
 
 
 _DYNAMIC_FAMILIES = (
+    "traits.",
     "identity.trait.",
     "identity.where.",
     "dmp.code.",
