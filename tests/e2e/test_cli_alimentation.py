@@ -481,6 +481,7 @@ def test_vsm_send_replaces_my_previous_vsm(config: Path, tmp_path: Path) -> None
         LEA.ins,
         birth_family_name=LEA.family_name.upper(),
         birth_given_names=[LEA.given_name.upper()],
+        birthplace_code="85756",
     )
     source = tmp_path / "summary.json"
     source.write_text(summary_to_json(summary), encoding="utf-8")
