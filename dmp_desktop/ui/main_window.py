@@ -43,6 +43,7 @@ from dmp_desktop.ui.document_actions import DocumentActions
 from dmp_desktop.ui.emergency_dialog import EmergencyBanner
 from dmp_desktop.ui.essentials_feature import EssentialsFeature
 from dmp_desktop.ui.icons import icon
+from dmp_desktop.ui.patient_finding import PatientFinding
 from dmp_desktop.ui.pin_dialog import PinDialog
 from dmp_desktop.ui.record_panel import RecordActions
 from dmp_desktop.ui.settings_dialog import open_settings_dialog
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.essentials = EssentialsFeature(self)  # « L'essentiel » above the list (Ctrl+E)
         self.alimentation = DocumentActions(self)  # uploads (Ctrl+U), outbox, document changes
         self.record = RecordActions(self)  # the record's life: create, authorisations, close
+        self.patients = PatientFinding(self)  # INS or name, INSi, « Mes patients DMP »
         self._build_menus()
         self._connect()
         self._on_card_state(card_service.state)
@@ -245,6 +247,7 @@ class MainWindow(QMainWindow):
         patient_menu = menu_bar.addMenu(self.tr("&Patient"))
         patient_menu.addAction(self.act_focus_ins)
         patient_menu.addAction(self.act_check)
+        self.patients.fill_menu(patient_menu)
         patient_menu.addAction(self.vsm.act_open)
         patient_menu.addAction(self.act_refresh)
         patient_menu.addSeparator()
@@ -529,8 +532,11 @@ class MainWindow(QMainWindow):
         self._show_message(
             self.tr("Raccourcis clavier"),
             self.tr(
-                "Ctrl+L : saisir l'INS du patient\n"
+                "Ctrl+L : saisir l'INS du patient, ou son nom et sa date de naissance\n"
                 "Entrée : vérifier le DMP du patient, puis ouvrir le document choisi\n"
+                "↓ dans le champ patient : choisir parmi les patients proposés\n"
+                "Ctrl+I : rechercher l'INS avec les traits d'identité (INSi)\n"
+                "Ctrl+Shift+L : mes patients DMP\n"
                 "F5 : actualiser la liste des documents\n"
                 "Ctrl+F : filtrer la liste (ou chercher dans le document ouvert)\n"
                 "Ctrl+U : envoyer un document (ou glissez le fichier sur le dossier)\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -26,14 +26,19 @@ from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins, InsError, InsKind, check_ins_text, normalize_ins_text
+from dmp_desktop.identity.coherence import StatedIdentity, Where, compare
+from dmp_desktop.identity.convert import from_dmp_status
+from dmp_desktop.identity.traits import InsIdentity
 from dmp_desktop.services.consultation import ConsultationService, PaneState
 from dmp_desktop.services.viewable import Viewable
 from dmp_desktop.ui.documents_pane import DocumentsPane
 from dmp_desktop.ui.emergency_dialog import EmergencyDialog
 from dmp_desktop.ui.icons import pixmap
+from dmp_desktop.ui.patient_search import MatchesList
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.viewer import DocumentViewer
 from dmp_desktop.ui.widgets import heading
+from dmp_desktop.usecases.patients import Candidate, PatientQuery, parse_patient_text
 
 
 def _tr_dynamic(text: str) -> str:
@@ -52,9 +57,22 @@ def ins_feedback(text: str) -> tuple[Tone, str]:
 
 
 class PatientPane(QFrame):
-    """The INS field, its live check, and the button that asks the DMP."""
+    """The patient field (an INS, or a name and a birth date), its live check, the matches.
+
+    An INS (the text starts with a digit) is checked as it is typed and Enter
+    asks the DMP (``checkRequested``); a name shows the recent patients at
+    once, and with a birth date Enter searches the DMP too
+    (``searchRequested``). Down enters the matches, Enter opens one
+    (``candidateChosen``); the last line, like the « INSi » button, asks the
+    INSi teleservice with the identity traits (``insiRequested``).
+    """
 
     checkRequested = Signal(object)  # Ins
+    searchRequested = Signal(object)  # PatientQuery
+    candidateChosen = Signal(object)  # Candidate
+    insiRequested = Signal(object)  # PatientQuery (what the field had)
+    myPatientsRequested = Signal()
+    textEdited = Signal(object)  # PatientQuery, at each keystroke (local matches)
 
     def __init__(self, ins_kind: InsKind, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,12 +91,12 @@ class PatientPane(QFrame):
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setPointSizeF(scaled_font(self, 1.3).pointSizeF())
         self.ins_edit.setFont(mono)
-        self.ins_edit.setMaxLength(24)  # 15 characters plus the spaces people type
-        self.ins_edit.setPlaceholderText(self.tr("15 chiffres (NIR ou NIA)"))
+        self.ins_edit.setMaxLength(80)  # an INS with spaces, or a name and a birth date
+        self.ins_edit.setPlaceholderText(self.tr("INS, ou NOM et JJ/MM/AAAA"))
         self.ins_edit.setClearButtonEnabled(True)
-        self.ins_edit.setAccessibleName(self.tr("INS du patient"))
-        self.ins_edit.setInputMethodHints(Qt.InputMethodHint.ImhPreferNumbers)
-        self.ins_label = QLabel(self.tr("&INS du patient"), self)
+        self.ins_edit.setAccessibleName(self.tr("Patient : INS, ou nom et date de naissance"))
+        self.ins_label = QLabel(self.tr("&INS du patient, ou nom et date de naissance"), self)
+        self.ins_label.setWordWrap(True)
         self.ins_label.setBuddy(self.ins_edit)
         self.ins_label.setFont(scaled_font(self, 1.0, bold=True))
 
@@ -87,14 +105,38 @@ class PatientPane(QFrame):
         self.feedback_label.setWordWrap(True)
         self.feedback_label.setMinimumHeight(self.fontMetrics().height() * 2 + 14)
 
+        self.matches = MatchesList(self)
+        self.matches.hide()
+        self.matches.chosen.connect(self.candidateChosen)
+        self.matches.insiRequested.connect(self.request_insi)
+        self.matches.backToField.connect(self._back_to_field)
+
         self.check_button = QPushButton(self.tr("&Vérifier le DMP"), self)
         self.check_button.setObjectName("checkButton")
         make_primary(self.check_button)
         self.check_button.setEnabled(False)
         self.check_button.setToolTip(self.tr("Vérifier le DMP du patient (Entrée)"))
 
+        self.insi_button = QPushButton(self.tr("Rechercher l'INS (INSi)…"), self)
+        self.insi_button.setObjectName("insiButton")
+        self.insi_button.setToolTip(
+            self.tr("Rechercher l'INS avec les traits d'identité (téléservice INSi)")
+        )
+        self.my_patients_button = QPushButton(self.tr("Mes patients DMP…"), self)
+        self.my_patients_button.setObjectName("myPatientsButton")
+        self.my_patients_button.setToolTip(
+            self.tr("Les DMP sur lesquels vous êtes autorisé (Ctrl+Maj+L)")
+        )
+        more = QHBoxLayout()
+        more.addWidget(self.insi_button)
+        more.addWidget(self.my_patients_button)
+
         shortcut_hint = QLabel(
-            self.tr("Ctrl+L : revenir au champ INS · Entrée : vérifier le DMP"), self
+            self.tr(
+                "Ctrl+L : revenir au champ patient · Entrée : vérifier le DMP ou chercher · "
+                "Flèche bas : choisir parmi les patients proposés"
+            ),
+            self,
         )
         shortcut_hint.setStyleSheet("color: palette(placeholder-text);")
         shortcut_hint.setWordWrap(True)
@@ -107,17 +149,32 @@ class PatientPane(QFrame):
         layout.addWidget(self.ins_label)
         layout.addWidget(self.ins_edit)
         layout.addWidget(self.feedback_label)
+        layout.addWidget(self.matches)
         layout.addWidget(self.check_button)
+        layout.addLayout(more)
         layout.addWidget(shortcut_hint)
         layout.addStretch(1)
 
         self.ins_edit.textChanged.connect(self._on_text_changed)
         self.ins_edit.returnPressed.connect(self.request_check)
+        self.ins_edit.installEventFilter(self)
         self.check_button.clicked.connect(self.request_check)
+        self.insi_button.clicked.connect(self.request_insi)
+        self.my_patients_button.clicked.connect(self.myPatientsRequested)
         self._on_text_changed("")
+
+    # -- what the field holds ------------------------------------------------------------
+    def _name_mode(self, text: str | None = None) -> bool:
+        value = (self.ins_edit.text() if text is None else text).strip()
+        return bool(value) and not value[0].isdigit()
+
+    def query(self) -> PatientQuery:
+        return parse_patient_text(self.ins_edit.text(), self._ins_kind)
 
     def current_ins(self) -> Ins | None:
         """The INS typed, if it is complete and its key is right."""
+        if self._name_mode():
+            return None
         try:
             return Ins.parse(self.ins_edit.text(), self._ins_kind)
         except InsError:
@@ -127,20 +184,108 @@ class PatientPane(QFrame):
         ins = self.current_ins()
         if ins is not None:
             self.checkRequested.emit(ins)
+            return
+        if self._name_mode():
+            query = self.query()
+            if query.usable:
+                self.searchRequested.emit(query)
+
+    def request_insi(self) -> None:
+        self.insiRequested.emit(self.query() if self._name_mode() else parse_patient_text(""))
+
+    def show_patient(self, ins: Ins) -> None:
+        """A patient was chosen: the field shows the INS (then checked like a typed one)."""
+        self.matches.matches_model.clear()
+        self.matches.hide()
+        self.ins_edit.setText(ins.value)
+        self.ins_edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def set_busy(self, busy: bool) -> None:
-        self.check_button.setEnabled(not busy and self.current_ins() is not None)
+        self.check_button.setEnabled(not busy and self._can_submit(self.ins_edit.text()))
 
     def clear(self) -> None:
         self.ins_edit.setText("")  # setText, not clear(): no undo history left behind
+        self.set_matches([])
         self._on_text_changed("")
 
+    # -- matches -------------------------------------------------------------------------
+    def set_matches(self, candidates: list[Candidate], *, searched: bool = False) -> None:
+        """Show ``candidates`` under the field (a name: with the INSi line)."""
+        name = self._name_mode()
+        self.matches.matches_model.set_candidates(candidates, insi_row=name and searched)
+        shown = self.matches.matches_model.rowCount() > 0
+        self.matches.setVisible(shown)
+        if shown:
+            self.matches.updateGeometry()
+        if searched and name:
+            if candidates:
+                text = self.tr("{count} patient(s) trouvé(s) : flèche bas pour choisir.").format(
+                    count=len(candidates)
+                )
+                set_tone(self.feedback_label, Tone.INFO, text)
+            else:
+                set_tone(
+                    self.feedback_label,
+                    Tone.WARNING,
+                    self.tr(
+                        "Aucun patient trouvé (patients récents, DMP). Vérifiez le nom de "
+                        "naissance et la date, ou recherchez l'INS avec l'INSi (flèche bas)."
+                    ),
+                )
+
+    def show_search_failure(self, message: str) -> None:
+        set_tone(self.feedback_label, Tone.ERROR, message)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.ins_edit
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and self.matches.isVisible()
+        ):
+            self.matches.setFocus(Qt.FocusReason.TabFocusReason)
+            self.matches.select_first()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _back_to_field(self) -> None:
+        self.ins_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _can_submit(self, text: str) -> bool:
+        if self._name_mode(text):
+            return parse_patient_text(text, self._ins_kind).usable
+        return self.current_ins() is not None
+
     def _on_text_changed(self, text: str) -> None:
-        tone, message = ins_feedback(text)
+        if self._name_mode(text):
+            query = parse_patient_text(text, self._ins_kind)
+            self.check_button.setText(self.tr("&Chercher le patient"))
+            self.check_button.setToolTip(self.tr("Chercher le patient (Entrée)"))
+            if query.birth_date is None:
+                message = self.tr(
+                    "Nom : les patients récents s'affichent. Ajoutez la date de naissance "
+                    "(JJ/MM/AAAA) pour chercher aussi dans le DMP."
+                )
+            else:
+                message = self.tr("Entrée : chercher le patient (patients récents, DMP).")
+            tone = Tone.NEUTRAL
+            self.textEdited.emit(query)
+        else:
+            self.check_button.setText(self.tr("&Vérifier le DMP"))
+            self.check_button.setToolTip(self.tr("Vérifier le DMP du patient (Entrée)"))
+            tone, message = ins_feedback(text)
+            if not text.strip():
+                message = self.tr(
+                    "Saisissez l'INS du patient (15 caractères), ou son nom et sa date de "
+                    "naissance."
+                )
+            self.set_matches([])
+            self.textEdited.emit(parse_patient_text(text, self._ins_kind))
         set_tone(self.feedback_label, tone, message)
         self.feedback_label.setVisible(True)
         self.ins_edit.setAccessibleDescription(message)
-        self.check_button.setEnabled(self.current_ins() is not None)
+        self.check_button.setEnabled(self._can_submit(text))
 
 
 def _yes_no(value: bool) -> str:
@@ -256,6 +401,40 @@ class StatusPanel(QFrame):
             form.addRow(label, value)
             self._detail_rows.append((label, value))
 
+        # The patient's identity: the five strict traits, whether it is qualified.
+        self.traits = QWidget(self)
+        self.traits.setObjectName("patientTraits")
+        traits_form = QFormLayout(self.traits)
+        traits_form.setContentsMargins(0, 0, 0, 4)
+        traits_form.setHorizontalSpacing(18)
+        traits_form.setVerticalSpacing(4)
+        self.birth_name_value = QLabel(self.traits)
+        self.given_names_value = QLabel(self.traits)
+        self.birth_date_value = QLabel(self.traits)
+        self.sex_value = QLabel(self.traits)
+        self.birthplace_value = QLabel(self.traits)
+        self.qualification_value = QLabel(self.traits)
+        for name, caption, value in (
+            ("traitBirthName", self.tr("Nom de naissance :"), self.birth_name_value),
+            ("traitGivenNames", self.tr("Prénom(s) de naissance :"), self.given_names_value),
+            ("traitBirthDate", self.tr("Date de naissance :"), self.birth_date_value),
+            ("traitSex", self.tr("Sexe :"), self.sex_value),
+            ("traitBirthplace", self.tr("Lieu de naissance :"), self.birthplace_value),
+            ("identityQualification", self.tr("Identité :"), self.qualification_value),
+        ):
+            value.setObjectName(name)
+            value.setTextFormat(Qt.TextFormat.PlainText)
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label = QLabel(caption, self.traits)
+            label.setFont(scaled_font(self, 0.95, bold=True))
+            value.setAccessibleName(caption.rstrip(" :"))
+            traits_form.addRow(label, value)
+        self.identity_warning = QLabel(self)
+        self.identity_warning.setObjectName("identityWarning")
+        self.identity_warning.setWordWrap(True)
+        self.shown_identity: InsIdentity | None = None
+
         self.error_label = QLabel(self)
         self.error_label.setObjectName("statusError")
         self.error_label.setWordWrap(True)
@@ -275,6 +454,8 @@ class StatusPanel(QFrame):
         layout.addWidget(self.busy_label)
         layout.addWidget(self.identity_label)
         layout.addWidget(self.birth_label)
+        layout.addWidget(self.traits)
+        layout.addWidget(self.identity_warning)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.details)
         layout.addWidget(self.error_label)
@@ -284,6 +465,19 @@ class StatusPanel(QFrame):
     def clear(self) -> None:
         """Back to the empty state; no patient data left in any label."""
         self.shown_status = None
+        self.shown_identity = None
+        for value in (
+            self.birth_name_value,
+            self.given_names_value,
+            self.birth_date_value,
+            self.sex_value,
+            self.birthplace_value,
+            self.qualification_value,
+        ):
+            value.setText("")
+        self.traits.hide()
+        set_tone(self.identity_warning, Tone.WARNING, "")
+        self.identity_warning.hide()
         for label in (self.identity_label, self.birth_label, self.summary_label):
             label.setText("")
             label.setAccessibleDescription("")
@@ -305,19 +499,30 @@ class StatusPanel(QFrame):
         self.empty_label.hide()
         set_tone(self.error_label, Tone.ERROR, message)
 
-    def show_status(self, status: DmpStatus) -> None:
+    def show_status(self, status: DmpStatus, identity: InsIdentity | None = None) -> None:
+        """The DMP's answer, and the patient's identity: ``identity`` (INSi, a list, the
+        recent patients) when it is this INS's, else the DMP's copy of the traits."""
         self.clear()
         self.shown_status = status
         self.empty_label.hide()
+        dmp_identity = from_dmp_status(status)
+        if identity is None or identity.ins != status.ins:
+            identity = dmp_identity
         family = (status.patient_family_name or "").upper()
         given = (status.patient_given_name or "").title()
         name = " ".join(p for p in (family, given) if p)
+        if identity is not None:
+            name = identity.display_name
+            if identity.birth_name_line:
+                name = f"{name} ({identity.birth_name_line})"
         if name:
             self.identity_label.setText(name)
             self.identity_label.show()
         if status.patient_birth_date is not None:
             self.birth_label.setText(_birth_text(status.patient_birth_date, status.patient_gender))
             self.birth_label.show()
+        if identity is not None:
+            self.show_identity(identity, dmp_identity)
         set_tone(self.summary_label, _summary_tone(status), status.summary_fr())
         self.dmp_value.setText(_dmp_state_text(status))
         active = status.state is DmpState.ACTIVE
@@ -338,11 +543,90 @@ class StatusPanel(QFrame):
             value.setVisible(active)
         self.details.show()
 
+    def show_identity(self, identity: InsIdentity, dmp: InsIdentity | None = None) -> None:
+        """The five strict traits of ``identity`` and whether it is qualified; a warning
+        when the DMP's copy (``dmp``) names the INS otherwise."""
+        _show_identity(self, identity, dmp)
+
+
+def _sex_text(sex: str) -> str:
+    return {
+        "F": QCoreApplication.translate("StatusPanel", "féminin"),
+        "M": QCoreApplication.translate("StatusPanel", "masculin"),
+    }.get(sex, QCoreApplication.translate("StatusPanel", "non précisé"))
+
+
+def _show_identity(panel: StatusPanel, identity: InsIdentity, dmp: InsIdentity | None) -> None:
+    traits = identity.traits
+    panel.shown_identity = identity
+    birth_name = traits.birth_name.upper()
+    if identity.used_name and identity.birth_name_line:
+        birth_name = QCoreApplication.translate(
+            "StatusPanel", "{birth} (nom utilisé : {used})"
+        ).format(birth=birth_name, used=identity.used_name.upper())
+    panel.birth_name_value.setText(birth_name)
+    given = traits.given_names_text or "—"
+    if not traits.given_names_complete and not identity.qualified:
+        given = QCoreApplication.translate("StatusPanel", "{given} (selon le DMP)").format(
+            given=given
+        )
+    panel.given_names_value.setText(given)
+    panel.birth_date_value.setText(f"{traits.birth_date:%d/%m/%Y}")
+    panel.sex_value.setText(_sex_text(traits.sex))
+    panel.birthplace_value.setText(
+        traits.birthplace
+        or QCoreApplication.translate("StatusPanel", "non connu (le DMP ne le donne pas)")
+    )
+    if identity.qualified:
+        set_tone(
+            panel.qualification_value,
+            Tone.OK,
+            QCoreApplication.translate("StatusPanel", "qualifiée (INS vérifiée par l'INSi)"),
+        )
+    else:
+        set_tone(
+            panel.qualification_value,
+            Tone.WARNING,
+            QCoreApplication.translate(
+                "StatusPanel",
+                "non qualifiée : traits du DMP ; recherchez l'INS avec l'INSi pour la qualifier",
+            ),
+        )
+    panel.traits.show()
+    if dmp is not None and identity is not dmp:
+        differing = compare(dmp, _stated(identity), Where.FORM)
+        if differing:
+            traits_named = ", ".join(m.trait.label_fr for m in differing)
+            set_tone(
+                panel.identity_warning,
+                Tone.WARNING,
+                QCoreApplication.translate(
+                    "StatusPanel",
+                    "Attention : le DMP donne d'autres traits pour cet INS ({traits}). "
+                    "Vérifiez l'identité du patient avant tout envoi.",
+                ).format(traits=traits_named),
+            )
+            panel.identity_warning.show()
+
+
+def _stated(identity: InsIdentity) -> StatedIdentity:
+    traits = identity.traits
+    return StatedIdentity(
+        identity.ins,
+        traits.birth_name,
+        traits.given_names,
+        traits.birth_date,
+        traits.sex,
+        traits.birthplace,
+        has_birthplace=traits.birthplace is not None,
+    )
+
 
 class Workspace(QWidget):
     """Patient and DMP status on the left, the documents in the middle, the viewer on the right."""
 
     patientCleared = Signal()  # the INS in the field no longer matches the patient shown
+    identityShown = Signal(object)  # InsIdentity: a patient's DMP status is on screen
 
     def __init__(
         self, ins_kind: InsKind, consultation: ConsultationService, parent: QWidget | None = None
@@ -389,6 +673,8 @@ class Workspace(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.pending_ins: Ins | None = None
+        # The identity chosen for the INS in the field (INSi, a list, the recent patients).
+        self.chosen_identity: InsIdentity | None = None
         self.patient_pane.ins_edit.textChanged.connect(self._on_ins_edited)
 
         self.documents_pane.openRequested.connect(self.open_document)
@@ -524,6 +810,7 @@ class Workspace(QWidget):
     def clear(self) -> None:
         """Forget the patient: field, feedback, status, documents, viewer, everything."""
         self.pending_ins = None
+        self.chosen_identity = None
         self.close_dialogs()
         self.patient_pane.clear()
         self.status_panel.clear()
@@ -551,8 +838,20 @@ class Workspace(QWidget):
         """Show ``status`` if it answers the INS still in the field."""
         if self.pending_ins is None or self.patient_pane.current_ins() != self.pending_ins:
             return False
-        self.status_panel.show_status(status)
+        self.status_panel.show_status(status, self.chosen_identity)
+        if self.status_panel.shown_identity is not None:
+            self.identityShown.emit(self.status_panel.shown_identity)
         return True
+
+    def choose_identity(self, identity: InsIdentity) -> None:
+        """A patient chosen (INSi, a list, the recent patients): its INS goes in the field."""
+        self.patient_pane.show_patient(identity.ins)
+        self.chosen_identity = identity
+
+    @property
+    def current_identity(self) -> InsIdentity | None:
+        """The identity of the patient on screen (None while no DMP answer is shown)."""
+        return self.status_panel.shown_identity
 
     def show_error(self, message: str) -> None:
         if self.pending_ins is None:
@@ -563,6 +862,8 @@ class Workspace(QWidget):
         # A status on screen belongs to the INS it was asked for: never show it
         # (nor the documents) next to another patient's number.
         current = self.patient_pane.current_ins()
+        if self.chosen_identity is not None and current != self.chosen_identity.ins:
+            self.chosen_identity = None
         if self.pending_ins is not None and current != self.pending_ins:
             self.pending_ins = None
             self.clear_patient_view()

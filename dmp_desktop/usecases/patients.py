@@ -82,7 +82,9 @@ class PatientQuery:
             return None
 
 
-def _date(token: str) -> date | None:
+def parse_date_text(token: str) -> date | None:
+    """A birth date as typed: JJ/MM/AAAA, JJ.MM.AAAA, AAAA-MM-JJ or JJMMAAAA; else None."""
+    token = token.strip()
     for pattern, order in _DATE_PATTERNS:
         match = pattern.match(token)
         if match:
@@ -107,7 +109,7 @@ def parse_patient_text(text: str, ins_kind: InsKind = InsKind.NIR) -> PatientQue
     sex: str | None = None
     words: list[str] = []
     for token in raw.replace(",", " , ").split():
-        when = _date(token)
+        when = parse_date_text(token)
         if when is not None and birth is None:
             birth = when
         elif token.upper() in ("F", "M") and sex is None:
@@ -317,6 +319,7 @@ __all__ = [
     "PatientsClient",
     "TraitsSearch",
     "merge",
+    "parse_date_text",
     "parse_patient_text",
     "recent_matches",
 ]

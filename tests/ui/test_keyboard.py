@@ -47,7 +47,7 @@ def test_every_field_has_a_buddy_or_an_accessible_name(
     for edit in edits:
         assert edit in buddies or edit.accessibleName(), edit.objectName()
     ins_label = window.workspace.patient_pane.ins_label
-    assert ins_label.text() == "&INS du patient"
+    assert ins_label.text() == "&INS du patient, ou nom et date de naissance"
     assert ins_label.buddy() is window.workspace.patient_pane.ins_edit
 
 
