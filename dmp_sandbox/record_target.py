@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from dmp_desktop.xmlsafe import parse
 from dmp_sandbox import identity_base
 from dmp_sandbox.identity_base import fold
 from dmp_sandbox.store import Patient
@@ -171,18 +172,13 @@ def header_contradictions(root: etree._Element, known: KnownIdentity) -> list[st
     )
 
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_pis=True
-)
-
-
 def check_document(patient: Patient, content: bytes, location: str) -> None:
     """Refuse (XdsError) a document whose header contradicts the identity of its INS.
 
     ``content`` is a CDA document the submission checks already read as one.
     """
     known = known_identity(patient)
-    root = etree.fromstring(content, _PARSER)
+    root = parse(content)
     traits = header_contradictions(root, known)
     if traits:
         named = ", ".join(TRAIT_FR[t] for t in traits)

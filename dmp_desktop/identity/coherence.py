@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol
 
 from lxml import etree
 
 from dmp_desktop import xmlsafe
 from dmp_desktop.dates import fr_date, or_none, parse_hl7_date
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_desktop.domain.summary import PatientIdentity
 from dmp_desktop.errors import DmpDesktopError
 from dmp_desktop.identity.traits import (
     IdentityTraits,
@@ -338,15 +340,76 @@ def check_sending(
     check(reference, stated)
 
 
+class UploadRequestLike(Protocol):
+    """What :func:`check_request` reads of an ``alimentation.UploadRequest``."""
+
+    @property
+    def patient(self) -> Ins: ...
+
+    @property
+    def identity(self) -> PatientIdentity | None: ...
+
+    @property
+    def media_type(self) -> str | None: ...
+
+    def data(self) -> bytes: ...
+
+
+_SEX_OF_GENDER = {"F": "F", "M": "M", "UN": "U"}
+
+
+def stated_by_document_patient(patient: PatientIdentity) -> StatedIdentity:
+    """The traits a header built from ``patient`` states (level-1 wrapping, VSM)."""
+    return StatedIdentity(
+        ins=patient.ins,
+        birth_name=patient.birth_family_name,
+        given_names=tuple(" ".join(patient.birth_given_names).split()),
+        birth_date=patient.birth_date,
+        sex=_SEX_OF_GENDER.get(patient.gender.value, "U"),
+        birthplace=patient.birthplace_code,
+    )
+
+
+def check_request(reference: InsIdentity, request: UploadRequestLike) -> None:
+    """Check an upload before it is queued: what its header and metadata will say.
+
+    A CDA sent as it is (the VSM, an imported CDA) is checked by its own
+    ``recordTarget``; any other document gets a header built from
+    ``request.identity``, which is checked; the metadata (``patientId`` and
+    ``sourcePatientInfo``) come from ``request.patient`` and
+    ``request.identity``. Raises :class:`IdentityMismatchError`.
+    """
+    from dmp_desktop.alimentation.convert import MEDIA_CDA, check_source
+
+    stated: list[tuple[StatedIdentity, Where]] = []
+    data = request.data()
+    media, _problems = check_source(data, request.media_type)
+    identity = request.identity
+    if media == MEDIA_CDA:
+        stated.append((stated_in_cda(data), Where.CDA_HEADER))
+    elif identity is not None:
+        stated.append((stated_by_document_patient(identity), Where.CDA_HEADER))
+    if identity is not None:
+        traits = stated_by_document_patient(identity)
+        metadata = replace(traits, ins=request.patient, birthplace=None, has_birthplace=False)
+    else:
+        metadata = StatedIdentity(request.patient, None, (), None, None, has_birthplace=False)
+    stated.append((metadata, Where.XDS_METADATA))
+    check(reference, stated)
+
+
 __all__ = [
     "IdentityMismatchError",
     "StatedIdentity",
     "Trait",
     "TraitMismatch",
+    "UploadRequestLike",
     "Where",
     "check",
+    "check_request",
     "check_sending",
     "compare",
+    "stated_by_document_patient",
     "stated_in_cda",
     "stated_in_metadata",
 ]

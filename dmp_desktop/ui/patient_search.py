@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -67,22 +67,23 @@ def _dmp_text(state: str | None) -> str:
 
 
 def candidate_text(candidate: Candidate) -> str:
-    """One line: name, birth, INS, DMP, where it comes from and whether it is qualified."""
+    """Two lines: who (name, birth name, birth), then INS, DMP, source and qualification."""
     identity = candidate.identity
-    parts = [identity.display_name, born_text(identity)]
+    who = [identity.display_name]
     if identity.birth_name_line:
-        parts.insert(1, identity.birth_name_line)
-    parts.append(tr("INS {ins}").format(ins=identity.ins.value))
+        who.append(identity.birth_name_line)
+    who.append(born_text(identity))
+    what = [tr("INS {ins}").format(ins=identity.ins.value)]
     dmp = _dmp_text(candidate.dmp_state)
     if dmp:
-        parts.append(dmp)
+        what.append(dmp)
     if identity.qualified:
-        parts.append(tr("identité qualifiée"))
+        what.append(tr("identité qualifiée"))
     if candidate.recent:
-        parts.append(tr("récent"))
+        what.append(tr("récent"))
     if candidate.differs_from_insi:
-        parts.append(tr("ATTENTION : INS différent de l'INSi"))
-    return " · ".join(parts)
+        what.append(tr("ATTENTION : INS différent de l'INSi"))
+    return ", ".join(who) + "\n" + " · ".join(what)
 
 
 class CandidatesModel(QAbstractListModel):
@@ -123,6 +124,10 @@ class CandidatesModel(QAbstractListModel):
                 return tr("Rechercher l'INS avec les traits d'identité (téléservice INSi)…")
             if role == self.CandidateRole:
                 return self.INSI_ROW
+            if role == Qt.ItemDataRole.FontRole:
+                font = QFont()
+                font.setItalic(True)
+                return font
             return None
         candidate = self._items[row]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
@@ -151,6 +156,8 @@ class MatchesList(QListView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setWordWrap(True)
         self.setUniformItemSizes(False)
+        self.setSpacing(3)
+        self.setAlternatingRowColors(True)
         self.activated.connect(self._choose)
 
     def select_first(self) -> None:
@@ -180,7 +187,7 @@ class MatchesList(QListView):
     def sizeHint(self) -> Any:
         hint = super().sizeHint()
         rows = min(self.matches_model.rowCount(), 6)
-        hint.setHeight(max(rows, 1) * (self.fontMetrics().height() * 2 + 8) + 6)
+        hint.setHeight(max(rows, 1) * (self.fontMetrics().height() * 3 + 8) + 6)
         return hint
 
 

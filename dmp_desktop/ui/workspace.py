@@ -350,8 +350,9 @@ class StatusPanel(QFrame):
         title = heading(self.tr("Dossier médical partagé"), self)
         self.empty_label = QLabel(
             self.tr(
-                "Saisissez l'INS d'un patient puis appuyez sur Entrée : DMP Desktop "
-                "vous dira s'il a un DMP et si vous pouvez y accéder."
+                "Saisissez l'INS d'un patient, ou son nom et sa date de naissance, puis "
+                "appuyez sur Entrée : DMP Desktop vous dira s'il a un DMP et si vous pouvez "
+                "y accéder."
             ),
             self,
         )

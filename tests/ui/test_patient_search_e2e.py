@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def press(
     qtbot.keyClick(widget, key, modifier)
 
 
+def screenshot(window: MainWindow, name: str) -> None:
+    """With DMP_SCREENSHOT_DIR set (docs/ refresh), save the window as ``name``."""
+    target = os.environ.get("DMP_SCREENSHOT_DIR")
+    if target:
+        QApplication.processEvents()
+        assert window.grab().save(str(Path(target) / name))
+
+
 def documents_shown(window: MainWindow) -> int:
     return window.workspace.documents_pane.list_page.proxy.rowCount()
 
@@ -94,9 +103,10 @@ def test_name_and_birth_date_then_pick_the_patient_then_her_documents(
     assert pane.matches.isVisible()
     assert [c.ins for c in model.candidates] == [LEA.ins]
     first_line = model.data(model.index(0))
-    assert first_line.startswith("MOREAU Léa · née le 25/05/2007 · INS 207058575627097 · DMP actif")
+    assert first_line.startswith("MOREAU Léa, née le 25/05/2007\nINS 207058575627097 · DMP actif")
     # The last line asks INSi.
     assert "INSi" in model.data(model.index(model.rowCount() - 1))
+    screenshot(window, "screenshot-patient-search.png")
 
     press(qtbot, Qt.Key.Key_Down)
     assert focused() is pane.matches and pane.matches.currentIndex().row() == 0

@@ -186,3 +186,45 @@ def test_the_issue_case_is_refused() -> None:
 def test_document_patient_round_trip() -> None:
     assert to_document_patient(REFERENCE) == dataclasses.replace(PATIENT, local_id=None)
     assert StatedIdentity(None, None, (), None, None).has_birthplace
+
+
+# --- before queueing an upload -----------------------------------------------------------------
+
+
+def test_an_upload_is_checked_before_it_is_queued() -> None:
+    from dmp_desktop.identity.coherence import check_request
+    from tests.unit.test_alimentation_support import request
+
+    lea = InsIdentity(
+        Ins("207058575627097", InsKind.TEST_NIR),
+        IdentityTraits("MOREAU", ("LEA", "CLAIRE"), "F", dt.date(2007, 5, 25), "69383", True),
+        IdentitySource.INSI,
+        qualified=True,
+    )
+    req = request()  # a PDF for Léa, her traits in the form
+    check_request(lea, req)
+    wrong = dataclasses.replace(
+        req, identity=dataclasses.replace(req.identity, birth_family_name="DUPONT")
+    )
+    with pytest.raises(IdentityMismatchError) as caught:
+        check_request(lea, wrong)
+    assert {(m.where, m.trait) for m in caught.value.mismatches} == {
+        (Where.CDA_HEADER, Trait.BIRTH_NAME),
+        (Where.XDS_METADATA, Trait.BIRTH_NAME),
+    }
+    # A CDA sent as it is (the VSM): its own header is what counts.
+    vsm = dataclasses.replace(
+        req,
+        source=_vsm(ins=lea.ins, birth_family_name="DUPONT"),
+        media_type="application/hl7-cda+xml",
+    )
+    with pytest.raises(IdentityMismatchError) as caught:
+        check_request(lea, vsm)
+    assert (Where.CDA_HEADER, Trait.BIRTH_NAME) in {
+        (m.where, m.trait) for m in caught.value.mismatches
+    }
+    # Another patient's INS in the metadata.
+    other = dataclasses.replace(req, patient=PATIENT.ins)
+    with pytest.raises(IdentityMismatchError) as caught:
+        check_request(lea, other)
+    assert (Where.XDS_METADATA, Trait.INS) in {(m.where, m.trait) for m in caught.value.mismatches}
