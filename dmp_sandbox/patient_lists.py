@@ -10,6 +10,7 @@ professional of the TLS certificate holds a valid authorisation, filtered by
 (the authorisation's start) or ``LASTDOC`` (the last document added).
 Each ``patientlistData`` carries, as the official answer: the DMP id
 (1.2.250.1.213.1.4.2) then the INS, ``lastName``, ``firstName``,
+``civility`` (``Mme`` / ``M``: the WSDL has it, the official example not),
 ``dateOfBirth``, ``MT`` (médecin traitant DMP), ``message`` (false: the
 training host has no messaging), ``lastAccessDate`` (this professional's last
 accepted request on the record), ``lastUpdateDate`` (the record's last
@@ -164,6 +165,9 @@ def _patient_row(
         etree.SubElement(ident, _p("nationalIdType")).text = oid
     etree.SubElement(row, _p("lastName")).text = patient.family_name.upper()
     etree.SubElement(row, _p("firstName")).text = patient.given_name.upper()
+    civility = {"F": "Mme", "M": "M"}.get(patient.gender)
+    if civility:  # in the WSDL, not in the official example: gives the sex
+        etree.SubElement(row, _p("civility")).text = civility
     etree.SubElement(row, _p("dateOfBirth")).text = f"{patient.birth_date:%Y%m%d}"
     etree.SubElement(row, _p("MT")).text = "true" if treating else "false"
     etree.SubElement(row, _p("message")).text = "false"

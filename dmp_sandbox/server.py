@@ -45,6 +45,9 @@ from dmp_sandbox.host import (
     TraceContext,
     content_type_info,
 )
+from dmp_sandbox.insi import MAX_BODY as INSI_MAX_BODY
+from dmp_sandbox.insi import PATH as INSI_PATH
+from dmp_sandbox.insi import InsiService
 from dmp_sandbox.pki import PkiPaths
 from dmp_sandbox.schemas import process_schemas
 from dmp_sandbox.soap import FaultCode, SoapFault, invalid
@@ -66,6 +69,7 @@ SHUTDOWN_TIMEOUT = 5.0
 
 HOST_KEY = web.AppKey("dmp_host", DmpHost)
 EXECUTOR_KEY = web.AppKey("dmp_executor", concurrent.futures.ThreadPoolExecutor)
+INSI_KEY = web.AppKey("insi", InsiService)
 # Per-request state, set by the middleware (each request runs in its own task).
 _REQUEST_STATE: contextvars.ContextVar[tuple[TraceContext, CertIdentity | None]] = (
     contextvars.ContextVar("dmp_request_state")
@@ -213,6 +217,21 @@ async def _soap_endpoint(request: web.Request) -> web.StreamResponse:
     return _web_response(answer)
 
 
+async def _insi_endpoint(request: web.Request) -> web.StreamResponse:
+    """INSi (``/lps``): the training host's identity teleservice (dmp_sandbox.insi)."""
+    trace, identity = _REQUEST_STATE.get()
+    body = await _read_limited(request, INSI_MAX_BODY)
+    if body is None:
+        fault = invalid(f"Message trop volumineux (limite : {INSI_MAX_BODY} octets).", 413)
+        return _web_response(DmpHost.fault(fault, trace))
+    service = request.app[INSI_KEY]
+    content_type = request.headers.get("Content-Type")
+    answer = await asyncio.get_running_loop().run_in_executor(
+        request.app[EXECUTOR_KEY], service.handle, content_type, body, identity, trace
+    )
+    return _web_response(answer)
+
+
 def create_app(
     store: Store,
     *,
@@ -256,6 +275,8 @@ def create_app(
 
     app.on_cleanup.append(_shutdown_executor)
     app.router.add_post(SERVICE_PATH_PREFIX + "{service}", _soap_endpoint)
+    app[INSI_KEY] = InsiService(DocumentSignerTrust.from_pki(pki) if pki is not None else None)
+    app.router.add_post(INSI_PATH, _insi_endpoint)
     return app
 
 
