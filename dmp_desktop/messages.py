@@ -483,6 +483,10 @@ _CATALOGUE: dict[str, str] = {
         "différent(s)). Rien n'a été envoyé : vérifiez que le document concerne bien ce "
         "patient, ou corrigez ses traits d'identité."
     ),
+    "identity.no_reference": (
+        "Le DMP ne donne pas l'identité de ce patient : ses traits ne peuvent pas être "
+        "vérifiés, rien n'a été envoyé. Recherchez son INS avec le téléservice INSi."
+    ),
     "identity.clause": "{trait} de {where} ne correspond pas à l'identité INS du patient",
     "identity.trait.INS": "l'INS",
     "identity.trait.birth_name": "le nom de naissance",

@@ -55,6 +55,7 @@ from dmp_desktop.cli.common import (
     parse_ins,
     with_card,
 )
+from dmp_desktop.cli.patients import known_identity
 from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.feed_errors import OnBehalfRefusedError, problem_fr
 from dmp_desktop.domain.document import DocumentEntry
@@ -62,15 +63,19 @@ from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import Gender, PatientIdentity
 from dmp_desktop.errors import DmpServiceError, SettingsError, describe
+from dmp_desktop.identity.coherence import IdentityMismatchError
+from dmp_desktop.identity.traits import InsIdentity
 from dmp_desktop.settings import Settings
 from dmp_desktop.usecases import documents as document_rules
 from dmp_desktop.usecases.consultation import find_document
 from dmp_desktop.usecases.errors import UploadRefusedError
+from dmp_desktop.usecases.patients import NoReferenceIdentityError, reference_from_status
 from dmp_desktop.usecases.upload import (
     PENDING_FR,
     PendingState,
     UploadDesk,
     Visibility,
+    check_identity,
     require_upload_allowed,
 )
 from dmp_desktop.usecases.vsm import prepare_vsm
@@ -379,10 +384,20 @@ def _precheck(req: UploadRequest, desk: UploadDesk) -> None:
     desk.check_not_objected(req)
 
 
-def _send(desk: UploadDesk, item: OutboxItem, conn: Connection, io: Io, as_json: bool) -> int:
+def _send(
+    desk: UploadDesk,
+    item: OutboxItem,
+    conn: Connection,
+    io: Io,
+    as_json: bool,
+    reference: InsIdentity | None = None,
+) -> int:
     """Send one outbox item and report; the item stays in the outbox unless confirmed."""
     try:
-        entry = desk.send(item, conn.client, conn.session)
+        entry = desk.send(item, conn.client, conn.session, reference=reference)
+    except IdentityMismatchError as exc:
+        io.err.write(describe(exc) + "\n" + "".join(f"  {line}\n" for line in exc.details_fr()))
+        return EXIT_DMP
     except UploadUnconfirmedError as exc:
         io.err.write(describe(exc) + "\n")
         io.err.write(f"Reprenez avec « dmp outbox --resume » (élément {item.id}).\n")
@@ -409,18 +424,33 @@ def _send(desk: UploadDesk, item: OutboxItem, conn: Connection, io: Io, as_json:
 
 
 def _queue_and_send(
-    desk: UploadDesk, req: UploadRequest, conn: Connection, io: Io, as_json: bool
+    desk: UploadDesk,
+    req: UploadRequest,
+    conn: Connection,
+    io: Io,
+    as_json: bool,
+    settings: Settings,
 ) -> int:
     """The upload use case, step by step: in the outbox first (owned by the card holder), then
-    the DMP's answer about the patient (TD0.2) and the rule of who may send, then the upload."""
+    the DMP's answer about the patient (TD0.2) and the rule of who may send, then the upload,
+    once what it sends agrees with the patient's INS identity (the qualified identity a
+    ``dmp patient search`` kept, else the DMP's answer)."""
     holder = conn.session.practitioner
     item = desk.queue(req, holder)
     try:
-        require_upload_allowed(conn.client.test_existence(req.patient), holder)
-    except UploadRefusedError:
+        status = conn.client.test_existence(req.patient)
+        require_upload_allowed(status, holder)
+        known = known_identity(settings, holder.national_id, req.patient)
+        reference = reference_from_status(status, known)
+        check_identity(reference, req)
+    except IdentityMismatchError as exc:
+        desk.discard(item.id, holder)  # never tried: nothing to keep
+        io.err.write(describe(exc) + "\n" + "".join(f"  {line}\n" for line in exc.details_fr()))
+        return EXIT_DMP
+    except (UploadRefusedError, NoReferenceIdentityError):
         desk.discard(item.id, holder)  # never tried: nothing to keep
         raise
-    return _send(desk, item, conn, io, as_json)
+    return _send(desk, item, conn, io, as_json, reference)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -433,7 +463,11 @@ def cmd_upload(
     desk = UploadDesk(settings)
     _precheck(req, desk)
     return with_card(
-        args, settings, io, open_dmp, lambda conn: _queue_and_send(desk, req, conn, io, args.json)
+        args,
+        settings,
+        io,
+        open_dmp,
+        lambda conn: _queue_and_send(desk, req, conn, io, args.json, settings),
     )
 
 
@@ -447,7 +481,7 @@ def cmd_replace(
     def work(conn: Connection) -> int:
         # The replaced document is read from the DMP once the card is open.
         old = find_document(conn.client, draft.patient, args.unique_id)
-        return _queue_and_send(desk, replace(draft, replaces=old), conn, io, args.json)
+        return _queue_and_send(desk, replace(draft, replaces=old), conn, io, args.json, settings)
 
     return with_card(args, settings, io, open_dmp, work)
 
@@ -564,6 +598,7 @@ def cmd_outbox(
 
 
 def _resume(desk: UploadDesk, conn: Connection, io: Io) -> int:
+    # Each item is checked against its patient's identity before it goes (UploadDesk.send).
     results = desk.resume(conn.client, conn.session)
     if not results:
         io.out.write("Aucun envoi en attente pour votre carte : rien à reprendre.\n")
@@ -613,7 +648,7 @@ def cmd_vsm_send(
     def work(conn: Connection) -> int:
         holder = conn.session.practitioner
         req = prepare_vsm(conn.client, holder, settings, ins, summary, _visibility(args))
-        code = _queue_and_send(desk, req, conn, io, args.json)
+        code = _queue_and_send(desk, req, conn, io, args.json, settings)
         if code == EXIT_OK and req.replaces is not None and not args.json:
             io.out.write("Il remplace votre VSM précédent, désormais obsolète.\n")
         return code

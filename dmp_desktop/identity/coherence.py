@@ -142,7 +142,7 @@ class IdentityMismatchError(DmpDesktopError):
             trait=msg(f"identity.trait.{first.trait.value}"),
             where=msg(f"identity.where.{first.where.value}"),
         )
-        others = len(self.mismatches) - 1
+        others = len({m.trait for m in self.mismatches} - {first.trait})
         if others > 0:
             return msg("identity.mismatch_more", clause=clause, others=others)
         return msg("identity.mismatch", clause=clause)

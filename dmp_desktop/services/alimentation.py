@@ -41,6 +41,7 @@ from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import MedicalSummary, PatientIdentity
 from dmp_desktop.errors import DmpDesktopError, describe
+from dmp_desktop.identity.traits import InsIdentity
 from dmp_desktop.services.card_service import CardService
 from dmp_desktop.services.consultation import ConsultationService, PaneState
 from dmp_desktop.services.dmp_service import DmpService
@@ -120,6 +121,9 @@ class AlimentationService(QObject):
         self._settings = settings
         self._dmp = dmp
         self._card = card
+        # The patient's INS identity shown by the window (set by the window's document
+        # actions): every upload and VSM is checked against it (identity coherence).
+        self.reference_provider: Callable[[], InsIdentity | None] | None = None
         self._consultation = consultation
         self._runner = runner
         self._desk = UploadDesk(settings, open_outbox=open_outbox, open_state=open_state)
@@ -318,6 +322,13 @@ class AlimentationService(QObject):
             pass
 
     # -- uploads ----------------------------------------------------------------------------
+    def _reference(self) -> InsIdentity | None:
+        """The patient's INS identity the window shows (``reference_provider``): what is sent
+        for that patient is checked against it (identity coherence); for another patient's
+        item, the use case asks the DMP (TD0.2)."""
+        provider = self.reference_provider
+        return provider() if provider is not None else None
+
     def submit(self, req: UploadRequest) -> bool:
         """Put ``req`` in the outbox (every rule checked off the UI thread, the patient's
         objection included), then send it. False when there is no card session."""
@@ -326,10 +337,11 @@ class AlimentationService(QObject):
             self.uploadFailed.emit(None, upload_refusal(None, None) or "")
             return False
         desk = self._desk
+        reference = self._reference()
         self._runner.run(
             Operation(
                 self.tr("Préparation de l'envoi"),
-                lambda: desk.queue(req, practitioner),
+                lambda: desk.queue(req, practitioner, reference=reference),
                 self._on_queued,
                 lambda exc: self.uploadFailed.emit(None, describe(exc)),
                 cancellable=False,
@@ -360,10 +372,11 @@ class AlimentationService(QObject):
         if session is None or self.practitioner is None:
             return self._not_logged_in(item)
         desk = self._desk
+        reference = self._reference()
 
         def work(client: Any) -> DocumentEntry:
             try:
-                return desk.send(item, client, session)
+                return desk.send(item, client, session, reference=reference)
             finally:
                 self._touch()
 
@@ -457,12 +470,13 @@ class AlimentationService(QObject):
             self.uploadFailed.emit(None, upload_refusal(None, None) or "")
             return False
         settings, desk = self._settings, self._desk
+        reference = self._reference()
 
         def work(client: Any) -> OutboxItem:
             req = prepare_vsm(
                 client, practitioner, settings, identity.ins, summary, visibility, identity=identity
             )
-            return desk.queue(req, practitioner)
+            return desk.queue(req, practitioner, reference=reference)
 
         op = self._dmp.call(
             self.tr("Préparation de la synthèse médicale"),

@@ -21,7 +21,11 @@ from dmp_desktop.services.card_service import CardService
 from dmp_desktop.services.dmp_service import DmpService
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.settings import Settings
-from dmp_desktop.storage.recent_patients import RecentPatient, RecentPatients
+from dmp_desktop.storage.recent_patients import (
+    RecentPatient,
+    RecentPatients,
+    open_recent_patients,
+)
 from dmp_desktop.usecases.patients import (
     Candidate,
     PatientFinder,
@@ -41,12 +45,7 @@ RecentFactory = Callable[[Settings], RecentPatients]
 
 
 def open_recent(settings: Settings) -> RecentPatients:
-    from dmp_desktop.storage.secure import SecureStore
-
-    store = SecureStore.open(
-        settings.local_data_dir() / "patients", training_mode=settings.training_mode
-    )
-    return RecentPatients(store)
+    return open_recent_patients(settings)
 
 
 class PatientSearchService(QObject):

@@ -27,6 +27,7 @@ from typing import Any
 
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.identity.traits import IdentitySource, IdentityTraits, InsIdentity
+from dmp_desktop.settings import Settings
 from dmp_desktop.storage.secure import SecureStore
 
 _KEY_NAME = "recent-patients-key"
@@ -163,4 +164,12 @@ class RecentPatients:
             )
 
 
-__all__ = ["MAX_RECENT", "RecentPatient", "RecentPatients"]
+def open_recent_patients(settings: Settings) -> RecentPatients:
+    """The recent patients of this computer (folder ``patients`` of the local data)."""
+    store = SecureStore.open(
+        settings.local_data_dir() / "patients", training_mode=settings.training_mode
+    )
+    return RecentPatients(store)
+
+
+__all__ = ["MAX_RECENT", "RecentPatient", "RecentPatients", "open_recent_patients"]

@@ -209,6 +209,8 @@ class DocumentActions(QObject):
         service.uploadQueued.connect(self._on_queued)
         service.uploadSucceeded.connect(self._on_uploaded)
         service.uploadFailed.connect(self._on_upload_failed)
+        # Identity coherence: what is sent is checked against the patient on screen.
+        service.reference_provider = lambda: window.workspace.current_identity
         service.changeSucceeded.connect(self._on_changed)
         service.changeFailed.connect(self._on_change_failed)
         service.problem.connect(lambda text: self.notify(Tone.ERROR, text))

@@ -126,11 +126,12 @@ class PatientFinding(QObject):
             return self.insi_dialog
         dialog = InsiSearchDialog(self.window)
         self.insi_dialog = dialog
-        dialog.prefill(query or PatientQuery(""))
         dialog.searchRequested.connect(self._search_insi)
         dialog.identityChosen.connect(self.open_patient)
         dialog.finished.connect(lambda _r: self._forget_insi(dialog))
         dialog.open()
+        dialog.activateWindow()
+        dialog.prefill(query or PatientQuery(""))  # and the focus on what is left to type
         return dialog
 
     def _search_insi(self, query: TraitsQuery) -> None:
@@ -161,6 +162,7 @@ class PatientFinding(QObject):
         dialog.patientChosen.connect(self._on_my_patient)
         dialog.finished.connect(lambda _r: self._forget_my_patients(dialog))
         dialog.open()
+        dialog.activateWindow()
         dialog.filter_edit.setFocus()
         self.service.load_my_patients()
         return dialog

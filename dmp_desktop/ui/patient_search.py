@@ -252,6 +252,8 @@ class InsiSearchDialog(QDialog):
         self.identity_label.setTextFormat(Qt.TextFormat.PlainText)
         self.identity_label.setFont(scaled_font(self, 1.05))
         self.identity_label.hide()
+        self.dmp_caption = QLabel(tr("Dans le DMP, avec ces traits :"), self)
+        self.dmp_caption.hide()
         self.dmp_matches = MatchesList(self)
         self.dmp_matches.setObjectName("insiDmpMatches")
         self.dmp_matches.setAccessibleName(tr("Patients du DMP avec ces traits"))
@@ -262,6 +264,7 @@ class InsiSearchDialog(QDialog):
         self.search_button = QPushButton(tr("&Rechercher"), self)
         self.search_button.setObjectName("insiSearch")
         make_primary(self.search_button)
+        self.search_button.setDefault(True)  # Enter anywhere in the form searches
         self.open_button = QPushButton(tr("&Ouvrir ce patient"), self)
         self.open_button.setObjectName("insiOpen")
         self.open_button.hide()
@@ -273,7 +276,6 @@ class InsiSearchDialog(QDialog):
         self.search_button.clicked.connect(self.request_search)
         self.open_button.clicked.connect(self._open_qualified)
         for field in (self.birth_name, self.given_names, self.birth_date, self.birthplace):
-            field.returnPressed.connect(self.request_search)
             field.textEdited.connect(lambda _t: self._results_stale())
 
         layout = QVBoxLayout(self)
@@ -281,6 +283,7 @@ class InsiSearchDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(self.identity_label)
+        layout.addWidget(self.dmp_caption)
         layout.addWidget(self.dmp_matches)
         layout.addWidget(buttons)
         self.resize(620, 420)
@@ -348,7 +351,10 @@ class InsiSearchDialog(QDialog):
         self.search_result = None
         self.identity_label.hide()
         self.open_button.hide()
+        self.open_button.setDefault(False)
+        self.search_button.setDefault(True)
         self.dmp_matches.hide()
+        self.dmp_caption.hide()
         self.dmp_matches.matches_model.clear()
 
     def show_failure(self, message: str) -> None:
@@ -361,6 +367,8 @@ class InsiSearchDialog(QDialog):
         identity = result.identity
         self.dmp_matches.matches_model.set_candidates(result.dmp, insi_row=False)
         self.dmp_matches.setVisible(bool(result.dmp))
+        self.dmp_caption.setVisible(bool(result.dmp))
+        self.dmp_caption.setBuddy(self.dmp_matches)
         if identity is not None:
             self._say(
                 Tone.OK, tr("Une identité trouvée (00) : INS qualifiée par le téléservice INSi.")
@@ -368,6 +376,7 @@ class InsiSearchDialog(QDialog):
             self.identity_label.setText(identity_lines(identity))
             self.identity_label.show()
             self.open_button.show()
+            self.search_button.setDefault(False)
             self.open_button.setDefault(True)
             self.open_button.setFocus()
             return

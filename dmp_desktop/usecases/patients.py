@@ -38,9 +38,19 @@ from typing import Protocol
 
 from dmp_desktop.dmp import insi, td04, td05
 from dmp_desktop.dmp.xades import DocumentSigner
+from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind, normalize_ins_text
+from dmp_desktop.errors import DmpDesktopError
+from dmp_desktop.identity.convert import from_dmp_status
 from dmp_desktop.identity.traits import InsIdentity, TraitsQuery, normalize_trait
 from dmp_desktop.storage.recent_patients import RecentPatient, RecentPatients
+
+
+class NoReferenceIdentityError(DmpDesktopError):
+    """The DMP gives no identity for this INS: nothing is sent (the traits cannot be checked)."""
+
+    message_id = "identity.no_reference"
+
 
 _DATE_PATTERNS = (
     (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), ("d", "m", "y")),
@@ -311,9 +321,42 @@ class PatientFinder:
         return next((r.identity for r in self.recent_patients() if r.identity.ins == ins), None)
 
 
+class ExistenceClient(Protocol):
+    def test_existence(self, ins: Ins, purpose: str = "normal") -> DmpStatus: ...
+
+
+def reference_identity(
+    client: ExistenceClient, ins: Ins, known: InsIdentity | None = None
+) -> InsIdentity:
+    """The patient's INS identity everything sent must agree with (identity coherence).
+
+    ``known``: the identity the professional has for this INS (the window's
+    patient, a recent qualified identity): a qualified one is the reference;
+    otherwise the DMP's answer (TD0.2) is asked. Raises
+    :class:`NoReferenceIdentityError` when the DMP names nobody for the INS.
+    """
+    if known is not None and known.ins == ins and known.qualified:
+        return known
+    return reference_from_status(client.test_existence(ins), known)
+
+
+def reference_from_status(status: DmpStatus, known: InsIdentity | None = None) -> InsIdentity:
+    """:func:`reference_identity` when the DMP's TD0.2 answer is already at hand."""
+    if known is not None and known.ins == status.ins and known.qualified:
+        return known
+    reference = from_dmp_status(status)
+    if reference is None:
+        if known is not None and known.ins == status.ins:
+            return known
+        raise NoReferenceIdentityError()
+    return reference
+
+
 __all__ = [
     "MAX_SUGGESTIONS",
     "Candidate",
+    "ExistenceClient",
+    "NoReferenceIdentityError",
     "PatientFinder",
     "PatientQuery",
     "PatientsClient",
@@ -322,4 +365,6 @@ __all__ = [
     "parse_date_text",
     "parse_patient_text",
     "recent_matches",
+    "reference_from_status",
+    "reference_identity",
 ]

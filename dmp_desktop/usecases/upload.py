@@ -53,9 +53,11 @@ from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import Gender, PatientIdentity
 from dmp_desktop.errors import DmpDesktopError
+from dmp_desktop.identity.traits import InsIdentity
 from dmp_desktop.settings import Settings
 from dmp_desktop.storage.secure import SecureStore
 from dmp_desktop.usecases.errors import NotYourUploadError, ObjectionError, UploadRefusedError
+from dmp_desktop.usecases.patients import reference_identity
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,15 @@ OBJECTIONS_FILE = "objections"
 TYPE_USAGE_FILE = "type-usage"
 MAX_FAVOURITE_TYPES = 6
 _GENDERS = {"F": Gender.FEMALE, "M": Gender.MALE, "U": Gender.UNKNOWN}
+
+
+# -- identity coherence ---------------------------------------------------------------------------
+def check_identity(reference: InsIdentity, req: UploadRequest) -> None:
+    """What ``req`` will send (CDA header, XDS metadata) names the patient of ``reference``
+    (dmp_desktop.identity.coherence); raises IdentityMismatchError."""
+    from dmp_desktop.identity.coherence import check_request
+
+    check_request(reference, req)
 
 
 # -- who may send --------------------------------------------------------------------------------
@@ -407,12 +418,21 @@ class UploadDesk:
         return self.check_file(ins, path.read_bytes(), path.name)
 
     # -- the outbox -----------------------------------------------------------------------------
-    def queue(self, req: UploadRequest, holder: Practitioner) -> OutboxItem:
+    def queue(
+        self, req: UploadRequest, holder: Practitioner, *, reference: InsIdentity | None = None
+    ) -> OutboxItem:
         """Check ``req`` (every rule, the objection included) and keep it in the outbox,
-        owned by ``holder``. Raises UploadInvalidError, ObjectionError."""
+        owned by ``holder``. Raises UploadInvalidError, ObjectionError.
+
+        ``reference``: the patient's INS identity when the caller knows it (the window's
+        patient): the request must agree with it (identity coherence, IdentityMismatchError);
+        :meth:`send` checks again in any case.
+        """
         problems = check_upload(req, holder=holder)
         if problems:
             raise UploadInvalidError(problems)
+        if reference is not None:
+            check_identity(reference, req)
         self.check_not_objected(req)
         item = self.outbox().add(req, author_id=holder.national_id)
         try:
@@ -421,9 +441,25 @@ class UploadDesk:
             log.warning("type usage not recorded: %s", type(exc).__name__)
         return item
 
-    def send(self, item: OutboxItem, client: Any, session: Signer) -> DocumentEntry:
-        """Send (or resume) one item of the card holder's (see :meth:`Outbox.send`)."""
+    def send(
+        self,
+        item: OutboxItem,
+        client: Any,
+        session: Signer,
+        *,
+        reference: InsIdentity | None = None,
+    ) -> DocumentEntry:
+        """Send (or resume) one item of the card holder's (see :meth:`Outbox.send`).
+
+        Identity coherence first: what the item will send must name the patient of its
+        INS — ``reference`` when the caller has it (from the DMP's answer it just got, or
+        the window's patient), else the DMP's TD0.2 answer asked now. Raises
+        IdentityMismatchError (nothing sent, the item stays) otherwise.
+        """
         self._require_mine(item, session.practitioner)
+        if reference is None or reference.ins != item.patient:
+            reference = reference_identity(client, item.patient)
+        check_identity(reference, item.request)
         return self.outbox().send(item, client, session)  # type: ignore[arg-type]
 
     def pending(self, holder: Practitioner) -> list[OutboxItem]:

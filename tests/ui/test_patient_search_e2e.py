@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.services.card_service import CardBackend
@@ -77,12 +77,12 @@ def press(
     qtbot.keyClick(widget, key, modifier)
 
 
-def screenshot(window: MainWindow, name: str) -> None:
-    """With DMP_SCREENSHOT_DIR set (docs/ refresh), save the window as ``name``."""
+def screenshot(widget: QWidget, name: str) -> None:
+    """With DMP_SCREENSHOT_DIR set (docs/ refresh), save ``widget`` as ``name``."""
     target = os.environ.get("DMP_SCREENSHOT_DIR")
     if target:
         QApplication.processEvents()
-        assert window.grab().save(str(Path(target) / name))
+        assert widget.grab().save(str(Path(target) / name))
 
 
 def documents_shown(window: MainWindow) -> int:
@@ -154,3 +154,46 @@ def test_my_dmp_patients_filter_then_open(qtbot: QtBot, window: MainWindow) -> N
     assert window.patients.my_patients_dialog is None
     assert window.workspace.patient_pane.ins_edit.text() == EMMA.ins.value
     assert window.workspace.status_panel.identity_label.text() == "CHEVALIER Emma"
+
+
+def test_insi_02_then_the_other_first_names_then_the_qualified_identity(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """Ctrl+I, the traits, 02 (a homonym), the other first names, 00, open: keyboard only."""
+    press(qtbot, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    type_keys(qtbot, "lefebvre julien M 02/11/1982")
+    press(qtbot, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.patients.insi_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    # Prefilled from the field; the focus on the first field left to type (none: the sex).
+    assert dialog.birth_name.text() == "LEFEBVRE" and dialog.given_names.text() == "JULIEN"
+    assert dialog.birth_date.text() == "02/11/1982" and dialog.sex.currentData() == "M"
+    assert focused() is dialog.sex  # every field filled: the focus waits on the first choice
+    searches: list[object] = []
+    dialog.searchRequested.connect(searches.append)
+    with qtbot.waitSignal(window.patients.service.insiDone, timeout=WAIT):
+        press(qtbot, Qt.Key.Key_Return)
+    assert len(searches) == 1  # one request per Enter
+    assert dialog.search_result is not None and dialog.search_result.insi.code == "02"
+    assert "autres prénoms" in dialog.message.text()
+    assert focused() is dialog.given_names  # where to add the other first names
+    press(qtbot, Qt.Key.Key_End)
+    type_keys(qtbot, " ANDRE")
+    with qtbot.waitSignal(window.patients.service.insiDone, timeout=WAIT):
+        press(qtbot, Qt.Key.Key_Return)
+    assert dialog.search_result is not None and dialog.search_result.identity is not None
+    assert "LEFEBVRE" in dialog.identity_label.text() and "69383" in dialog.identity_label.text()
+    screenshot(dialog, "screenshot-insi-search.png")
+    assert focused() is dialog.open_button
+    with qtbot.waitSignal(window.dmp_service.statusReady, timeout=WAIT):
+        press(qtbot, Qt.Key.Key_Return)
+    panel = window.workspace.status_panel
+    assert window.workspace.patient_pane.ins_edit.text() == "182116938311206"
+    assert panel.birth_name_value.text() == "LEFEBVRE"
+    assert panel.given_names_value.text() == "JULIEN ANDRE MARIE"
+    assert panel.birthplace_value.text() == "69383"
+    assert panel.qualification_value.text() == "✔ qualifiée (INS vérifiée par l'INSi)"
+    assert not panel.identity_warning.isVisible()  # the DMP's copy agrees
+    assert window.workspace.current_identity is not None
+    assert window.workspace.current_identity.qualified

@@ -99,6 +99,7 @@ from dmp_desktop.usecases.errors import (
     UploadRefusedError,
     UseCaseError,
 )
+from dmp_desktop.usecases.patients import NoReferenceIdentityError
 
 PACKAGE = Path(dmp_desktop.__file__).parent
 QT_PACKAGES = ("dmp_desktop.ui", "dmp_desktop.services", "dmp_desktop.app")
@@ -219,6 +220,7 @@ SAMPLES: list[DmpDesktopError] = [
     NoDmpError(),
     *(ClosureReasonError(p) for p in ("kind", "too_short", "too_long")),
     SummaryPatientMismatchError(),
+    NoReferenceIdentityError(),
     *(
         TraitsError(field)
         for field in (
