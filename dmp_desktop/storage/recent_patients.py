@@ -22,9 +22,10 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from dmp_desktop.dates import DateFormatError, parse_iso_date, parse_iso_instant
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.identity.traits import IdentitySource, IdentityTraits, InsIdentity
 from dmp_desktop.settings import Settings
@@ -77,13 +78,13 @@ def _from_json(raw: object) -> RecentPatient | None:
             birth_name=str(raw["birth_name"])[:200],
             given_names=tuple(str(g)[:100] for g in given[:20]) if isinstance(given, list) else (),
             sex=str(raw.get("sex", "U"))[:1] or "U",
-            birth_date=date.fromisoformat(str(raw["birth_date"])),
+            birth_date=parse_iso_date(str(raw["birth_date"])),
             birthplace=_text(raw, "birthplace"),
             given_names_complete=bool(raw.get("complete")),
         )
         source = IdentitySource(str(raw.get("source", "dmp")))
-        opened = datetime.fromisoformat(str(raw["at"]))
-    except (KeyError, ValueError, InsError, TypeError):
+        opened = parse_iso_instant(str(raw["at"]))
+    except (KeyError, ValueError, InsError, TypeError, DateFormatError):
         return None
     identity = InsIdentity(
         ins,

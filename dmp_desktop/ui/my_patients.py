@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.td04 import AuthorisedPatient
 from dmp_desktop.identity.traits import normalize_trait
 from dmp_desktop.ui.patient_search import born_text
@@ -120,7 +121,7 @@ class MyPatientsModel(QAbstractTableModel):
 
 
 def _when(value: datetime | None) -> str:
-    return f"{value.astimezone():%d/%m/%Y}" if value is not None else tr("—")
+    return fr_date(value) if value is not None else tr("—")
 
 
 class MyPatientsProxy(QSortFilterProxyModel):

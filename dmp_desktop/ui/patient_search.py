@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop.dates import fr_date
 from dmp_desktop.identity.traits import InsIdentity, TraitsError, TraitsQuery
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.usecases.patients import Candidate, PatientQuery, TraitsSearch, parse_date_text
@@ -50,7 +51,7 @@ def tr(text: str) -> str:
 
 
 def born_text(identity: InsIdentity) -> str:
-    when = f"{identity.traits.birth_date:%d/%m/%Y}"
+    when = fr_date(identity.traits.birth_date)
     if identity.traits.sex == "F":
         return tr("née le {date}").format(date=when)
     if identity.traits.sex == "M":
@@ -298,7 +299,7 @@ class InsiSearchDialog(QDialog):
         if query.sex in ("F", "M"):
             self.sex.setCurrentIndex(self.sex.findData(query.sex))
         if query.birth_date is not None:
-            self.birth_date.setText(f"{query.birth_date:%d/%m/%Y}")
+            self.birth_date.setText(fr_date(query.birth_date))
         empty = next(
             (f for f in (self.birth_name, self.given_names, self.birth_date) if not f.text()),
             None,
@@ -407,7 +408,7 @@ def identity_lines(identity: InsIdentity) -> str:
         (tr("INS"), f"{identity.ins.value}"),
         (tr("Nom de naissance"), traits.birth_name.upper()),
         (tr("Prénom(s) de naissance"), traits.given_names_text or "—"),
-        (tr("Date de naissance"), f"{traits.birth_date:%d/%m/%Y}"),
+        (tr("Date de naissance"), fr_date(traits.birth_date)),
         (tr("Sexe"), sex),
         (tr("Lieu de naissance"), traits.birthplace or tr("non connu")),
     ]

@@ -572,7 +572,7 @@ def _show_identity(panel: StatusPanel, identity: InsIdentity, dmp: InsIdentity |
             given=given
         )
     panel.given_names_value.setText(given)
-    panel.birth_date_value.setText(f"{traits.birth_date:%d/%m/%Y}")
+    panel.birth_date_value.setText(fr_date(traits.birth_date))
     panel.sex_value.setText(_sex_text(traits.sex))
     panel.birthplace_value.setText(
         traits.birthplace
