@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from dmp_desktop.cda.samples import minimal_summary
 from dmp_desktop.domain.summary import Gender, summary_to_json
 from dmp_desktop.settings import save_settings
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cda_samples import minimal_summary
 from tests.support.cli import run_dmp
 
 pytestmark = pytest.mark.e2e
