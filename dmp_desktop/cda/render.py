@@ -106,6 +106,10 @@ def _render_header(h: HeaderSummary) -> str:
     rows: list[tuple[str, str]] = []
     patient = h.patient_name or "-"
     details = []
+    birth_name = h.patient.birth_family_name if h.patient is not None else ""
+    used_name = h.patient.used_family_name if h.patient is not None else None
+    if birth_name and used_name and used_name.strip().upper() != birth_name.strip().upper():
+        details.append(f"nom de naissance {birth_name.upper()}")  # the birth name is never lost
     if h.patient_birth_date:
         details.append(f"né(e) le {fr_date(h.patient_birth_date)}")
     if h.patient_gender:

@@ -228,3 +228,12 @@ def test_an_upload_is_checked_before_it_is_queued() -> None:
     with pytest.raises(IdentityMismatchError) as caught:
         check_request(lea, other)
     assert (Where.XDS_METADATA, Trait.INS) in {(m.where, m.trait) for m in caught.value.mismatches}
+
+
+def test_the_viewer_header_keeps_the_birth_name_next_to_the_used_name() -> None:
+    from dmp_desktop.cda.render import render_html
+
+    cda = _vsm(used_family_name="MARTIN")
+    html = render_html(cda)
+    assert "MARTIN" in html and "nom de naissance LEFEBVRE" in html
+    assert "nom de naissance" not in render_html(_vsm())  # no used name: nothing more to say
