@@ -18,7 +18,8 @@ reference data; the CNAM's example request is the reference):
 * the professional's assertion in ``wsse:Security``: signed (enveloped
   XML-DSig over the whole assertion, verified with signxml), by a card
   signature certificate of the test IGC-Santé persons CA belonging to the
-  TLS certificate's holder; ``NameID`` is that national id;
+  TLS certificate's holder (:func:`dmp_sandbox.signatures.verify_enveloped`,
+  signxml, the XML-DSig schema included); ``NameID`` is that national id;
 * the body ``RECSANSVITALE`` (http://www.cnamts.fr/INSiRecSans): elements
   NomNaissance, Prenom (one or more; first names separated by spaces),
   Sexe (F|M), DateNaissance (AAAA-MM-JJ), optional LieuNaissance (COG), in
@@ -35,29 +36,16 @@ An INSi search is not an access to a DMP: its trace row names no patient.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import logging
 import re
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml import (
-    DigestAlgorithm,
-    InvalidCertificate,
-    InvalidDigest,
-    InvalidInput,
-    InvalidSignature,
-    SignatureConfiguration,
-    SignatureMethod,
-    XMLVerifier,
-)
 
 from dmp_sandbox import identity_base
 from dmp_sandbox.auth import CertIdentity
 from dmp_sandbox.host import HostResponse, TraceContext, content_type_info
+from dmp_sandbox.signatures import SignatureInvalid, verify_enveloped
 from dmp_sandbox.soap import FaultCode, SoapFault, fault_envelope, invalid, read_envelope
 from dmp_sandbox.xades_verify import (
     DocumentSignerTrust,
@@ -76,7 +64,6 @@ MAX_BODY = 256 * 1024
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 SAML2 = "urn:oasis:names:tc:SAML:2.0:assertion"
-DS = "http://www.w3.org/2000/09/xmldsig#"
 NS_REC_SANS = "http://www.cnamts.fr/INSiRecSans"
 NS_REC_VIT = "http://www.cnamts.fr/INSiRecVit"
 NS_RESULT = "http://www.cnamts.fr/INSiResultat"
@@ -190,64 +177,6 @@ def _check_contexts(header: etree._Element | None, national_id: str) -> None:
         raise invalid("En-tête ContexteLPS : le logiciel (LPS/IDAM) n'est pas identifié.")
 
 
-class SignatureRefused(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def verify_assertion_signature(
-    assertion: etree._Element,
-) -> tuple[x509.Certificate, etree._Element]:
-    """The enveloped signature of the whole assertion, verified with signxml.
-
-    Returns the ``KeyInfo`` certificate and the assertion as signed (read the
-    claims from that one). Only RSA-SHA256/384/512 and SHA-2 digests.
-    """
-    signatures = assertion.findall(f"{{{DS}}}Signature")
-    if len(signatures) != 1:
-        raise SignatureRefused("absente" if not signatures else "forme")
-    found = signatures[0].findall(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate")
-    if len(found) != 1:
-        raise SignatureRefused("certificat")
-    try:
-        certificate = x509.load_der_x509_certificate(
-            base64.b64decode("".join((found[0].text or "").split()), validate=True)
-        )
-    except (ValueError, binascii.Error):
-        raise SignatureRefused("certificat") from None
-    references = signatures[0].findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
-    own_id = assertion.get("ID")
-    if len(references) != 1 or not own_id or references[0].get("URI") != f"#{own_id}":
-        raise SignatureRefused("reference")
-    config = SignatureConfiguration(
-        expect_references=1,
-        signature_methods=frozenset(
-            {SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512}
-        ),
-        digest_algorithms=frozenset(
-            {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
-        ),
-    )
-    try:
-        result = XMLVerifier().verify(
-            etree.tostring(assertion),
-            x509_cert=certificate.public_bytes(Encoding.PEM).decode("ascii"),
-            id_attribute="ID",
-            expect_config=config,
-        )
-    except InvalidCertificate:
-        raise SignatureRefused("certificat") from None
-    except InvalidDigest:
-        raise SignatureRefused("empreinte") from None
-    except (InvalidSignature, InvalidInput):
-        raise SignatureRefused("signature") from None
-    signed = getattr(result, "signed_xml", None)
-    if signed is None or signed.tag != assertion.tag:
-        raise SignatureRefused("reference")
-    return certificate, signed
-
-
 def _check_assertion(
     security: etree._Element | None, identity: CertIdentity, trust: DocumentSignerTrust | None
 ) -> None:
@@ -262,25 +191,25 @@ def _check_assertion(
             "L'hôte ne connaît pas l'autorité des cartes : l'assertion ne peut être vérifiée.",
         )
     try:
-        certificate, signed = verify_assertion_signature(assertion)
-    except SignatureRefused as exc:
+        verified = verify_enveloped(assertion)
+    except SignatureInvalid as exc:
         raise SoapFault(
             FaultCode.AUTHENTICATION,
             f"Signature de l'assertion du professionnel refusée ({exc.reason}).",
         ) from None
     try:
-        check_signer(certificate, trust)
+        check_signer(verified.certificate, trust)
     except SubmissionSignatureError:
         raise SoapFault(
             FaultCode.AUTHENTICATION,
             "L'assertion n'est pas signée par une carte de professionnel de santé reconnue.",
         ) from None
-    if signer_national_id(certificate) != identity.national_id:
+    if signer_national_id(verified.certificate) != identity.national_id:
         raise SoapFault(
             FaultCode.AUTHENTICATION,
             "L'assertion est signée par une autre carte que celle du certificat TLS.",
         )
-    name_id = _text(signed.find(f"{{{SAML2}}}Subject/{{{SAML2}}}NameID"))
+    name_id = _text(verified.signed.find(f"{{{SAML2}}}Subject/{{{SAML2}}}NameID"))
     if name_id != identity.national_id:
         raise SoapFault(
             FaultCode.AUTHENTICATION,

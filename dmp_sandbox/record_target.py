@@ -31,11 +31,11 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from dmp_desktop.xmlsafe import parse
 from dmp_sandbox import identity_base
 from dmp_sandbox.identity_base import fold
 from dmp_sandbox.store import Patient
 from dmp_sandbox.xds import XdsError
+from dmp_sandbox.xmlparse import parse_xml
 
 HL7 = "urn:hl7-org:v3"
 XDS_PATIENT_MISMATCH = "XDSPatientIdDoesNotMatch"
@@ -178,7 +178,7 @@ def check_document(patient: Patient, content: bytes, location: str) -> None:
     ``content`` is a CDA document the submission checks already read as one.
     """
     known = known_identity(patient)
-    root = parse(content)
+    root = parse_xml(content)
     traits = header_contradictions(root, known)
     if traits:
         named = ", ".join(TRAIT_FR[t] for t in traits)
