@@ -163,7 +163,9 @@ class AlimentationService(QObject):
     def context(self) -> UploadContext | str:
         """The patient on screen and the card holder, or why nothing can be sent (French)."""
         try:
-            return upload_context(self._consultation.status, self.practitioner, self._settings)
+            return upload_context(
+                self._consultation.status, self.practitioner, self._settings, self._reference()
+            )
         except DmpDesktopError as exc:
             return describe(exc)
 

@@ -115,6 +115,16 @@ class VsmFeature(QObject):
         return None
 
     # -- the editor -------------------------------------------------------------------------
+    def patient_header(self, status: DmpStatus) -> PatientHeader:
+        """The VSM header's patient: the qualified identity on screen (INSi: every birth
+        first name, the birthplace) when there is one, else what the DMP's answer tells."""
+        identity = getattr(self.window.workspace, "current_identity", None)
+        if identity is not None and identity.qualified and identity.ins == status.ins:
+            from dmp_desktop.identity.convert import to_document_patient
+
+            return PatientHeader.from_identity(to_document_patient(identity))
+        return PatientHeader.from_status(status)
+
     def shown_status(self) -> DmpStatus | None:
         panel = getattr(self.window.workspace, "status_panel", None)
         status = getattr(panel, "shown_status", None)
@@ -151,7 +161,7 @@ class VsmFeature(QObject):
             fetcher = None  # nothing to read in the DMP (or no right to)
         drafts = self.drafts()
         editor = VsmEditor(
-            header=PatientHeader.from_status(status),
+            header=self.patient_header(status),
             author=author_for(practitioner, self.settings),
             runner=window.runner,
             terminology=self.terminology(),

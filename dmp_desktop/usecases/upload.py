@@ -31,7 +31,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -147,6 +147,14 @@ class UploadContext:
     today: date | None = None
     # A staff card: the practice's professionals it may upload for (settings).
     professionals: tuple[Practitioner, ...] = ()
+    # The patient's qualified identity (INSi) when the caller has it: its traits go in
+    # the header rather than the DMP's copy (every birth first name, the birthplace).
+    known: InsIdentity | None = None
+
+    @property
+    def qualified(self) -> InsIdentity | None:
+        known = self.known
+        return known if known is not None and known.qualified and known.ins == self.ins else None
 
     @property
     def ins(self) -> Ins:
@@ -171,10 +179,21 @@ class UploadContext:
 
     @property
     def birthplace_guess(self) -> str | None:
+        qualified = self.qualified
+        if qualified is not None and qualified.traits.birthplace:
+            return qualified.traits.birthplace
         return birthplace_from_ins(self.ins)
 
     def identity(self, birthplace: str | None) -> PatientIdentity | None:
-        """The INS traits for the document's header, from the DMP's answer; None if incomplete."""
+        """The INS traits for the document's header: the qualified identity's when known,
+        else the DMP's answer's; None if incomplete."""
+        qualified = self.qualified
+        if qualified is not None:
+            from dmp_desktop.identity.convert import to_document_patient
+
+            patient = to_document_patient(qualified)
+            typed = (birthplace or "").strip().upper() or None
+            return replace(patient, birthplace_code=typed or patient.birthplace_code)
         status = self.status
         family = (status.patient_family_name or "").strip().upper()
         given = (status.patient_given_name or "").strip().upper()
@@ -192,7 +211,10 @@ class UploadContext:
 
 
 def upload_context(
-    status: DmpStatus | None, practitioner: Practitioner | None, settings: Settings
+    status: DmpStatus | None,
+    practitioner: Practitioner | None,
+    settings: Settings,
+    known: InsIdentity | None = None,
 ) -> UploadContext:
     """The context of an upload, or UploadRefusedError (no card, no DMP, no consent...).
 
@@ -206,7 +228,9 @@ def upload_context(
     professionals: tuple[Practitioner, ...] = ()
     if practitioner.is_staff:
         professionals = tuple(settings.professionals())
-    return UploadContext(status, practitioner, structure, structure_id, professionals=professionals)
+    return UploadContext(
+        status, practitioner, structure, structure_id, professionals=professionals, known=known
+    )
 
 
 def sha256(data: bytes) -> str:

@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from dmp_desktop.identity.traits import IdentitySource, IdentityTraits, InsIdentity
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow
+from dmp_desktop.ui.upload_dialog import UploadDialog
 from tests.ui.conftest import WindowFactory
 from tests.ui.consultation_fakes import AUTHORISED
 from tests.ui.fakes import FakeCardManager
@@ -92,6 +93,35 @@ def test_a_qualified_identity_stays_with_its_ins(
     assert window.workspace.chosen_identity is None
 
 
+def _ready_dialog(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> UploadDialog:
+    assert drop_files(window, write(tmp_path, "cr.pdf", PDF))
+    dialog = window.alimentation.upload_dialog
+    assert dialog is not None
+    choose_type(qtbot, dialog, "consultation")
+    for key in ("masked", "invisible_patient", "invisible_legal_reps"):
+        dialog.choices.no[key].click()
+    return dialog
+
+
+def test_the_qualified_traits_go_in_the_document(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+    tmp_path: Path,
+) -> None:
+    window = make_window(settings, fake_cards, dmp)
+    log_in(qtbot, window)
+    open_qualified(qtbot, window)
+    dialog = _ready_dialog(qtbot, window, tmp_path)
+    assert dialog.birthplace_edit.text() == "69123"  # INSi's, not the NIR's guess (75123)
+    with qtbot.waitSignal(window.alimentation.service.uploadSucceeded, timeout=5000):
+        dialog.send_button.click()
+    content = dmp.uploads[0].content
+    assert b"JEANNE MARIE" in content and b"69123" in content
+
+
 def test_a_document_contradicting_the_identity_is_not_sent(
     qtbot: QtBot,
     make_window: WindowFactory,
@@ -103,20 +133,13 @@ def test_a_document_contradicting_the_identity_is_not_sent(
     window = make_window(settings, fake_cards, dmp)
     log_in(qtbot, window)
     open_qualified(qtbot, window)
-    assert drop_files(window, write(tmp_path, "cr.pdf", PDF))
-    dialog = window.alimentation.upload_dialog
-    assert dialog is not None
-    choose_type(qtbot, dialog, "consultation")
-    for key in ("masked", "invisible_patient", "invisible_legal_reps"):
-        dialog.choices.no[key].click()
-    # The dialog's traits come from the DMP (one first name) and the birthplace guessed
-    # from the NIR: INSi knows better.
+    dialog = _ready_dialog(qtbot, window, tmp_path)
+    dialog.birthplace_edit.setText("75056")  # not where INSi says she was born
     service = window.alimentation.service
     with qtbot.waitSignal(service.uploadFailed, timeout=5000) as failed:
         dialog.send_button.click()
     assert failed.args is not None
     message = failed.args[1]
-    assert message.startswith("Envoi refusé, identité incohérente")
-    assert "prénom(s) de naissance" in message or "lieu de naissance" in message
+    assert message.startswith("Envoi refusé, identité incohérente : le lieu de naissance")
     assert dmp.uploads == []
     assert service.items == []  # nothing waits in the outbox either
