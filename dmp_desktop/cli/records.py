@@ -48,11 +48,21 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
         description="Crée le DMP du patient. Le consentement doit avoir été recueilli.",
     )
     create.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
-    create.add_argument("--nom", required=True, help="nom de naissance")
-    create.add_argument("--prenom", required=True, help="premier prénom")
-    create.add_argument("--sexe", required=True, choices=("M", "F", "U"), help="sexe")
+    # The trait options of « dmp patient search » (the French names stay accepted).
+    create.add_argument("--birth-name", "--nom", dest="nom", required=True, help="nom de naissance")
     create.add_argument(
-        "--naissance", required=True, type=iso_date, help="date de naissance (AAAA-MM-JJ)"
+        "--given-names", "--prenom", dest="prenom", required=True, help="prénom(s) de naissance"
+    )
+    create.add_argument(
+        "--sex", "--sexe", dest="sexe", required=True, choices=("M", "F", "U"), help="sexe"
+    )
+    create.add_argument(
+        "--birth-date",
+        "--naissance",
+        dest="naissance",
+        required=True,
+        type=iso_date,
+        help="date de naissance (AAAA-MM-JJ)",
     )
     create.add_argument(
         "--consentement",
