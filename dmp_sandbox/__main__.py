@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dmp_desktop import argparse_fr
 from dmp_sandbox.training import DEFAULT_PORT, TrainingEnv, default_root, private_dir
 
 if TYPE_CHECKING:
@@ -440,6 +441,7 @@ def _add_db(parser: argparse._ActionsContainer) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    argparse_fr.install()  # argparse's own messages in French
     parser = argparse.ArgumentParser(
         prog="dmp-sandbox",
         description="Hôte DMP de formation (mode formation) et ses outils : IGC de test, "

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dmp_desktop import __version__
+from dmp_desktop import __version__, argparse_fr
 from dmp_desktop.cli import vsm as vsm_cli
 from dmp_desktop.cli.common import (
     EXIT_CARD,
@@ -50,11 +50,17 @@ __all__ = ["EXIT_CARD", "EXIT_DMP", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "Io
 
 
 def _parser() -> argparse.ArgumentParser:
+    argparse_fr.install()  # argparse's own messages in French
     parser = argparse.ArgumentParser(
         prog="dmp",
         description="DMP Desktop en ligne de commande : la carte CPS, le DMP du patient.",
     )
-    parser.add_argument("--version", action="version", version=f"dmp {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"dmp {__version__}",
+        help=argparse_fr.version_action_help(),
+    )
     parser.add_argument(
         "--config", type=Path, help="fichier de paramètres (défaut : $DMP_DESKTOP_CONFIG)"
     )
