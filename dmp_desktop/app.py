@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -31,6 +31,7 @@ from dmp_desktop.services.operations import OperationRunner
 from dmp_desktop.settings import Settings, load_settings, settings_path
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.main_window import MainWindow
+from dmp_desktop.ui.qt_french import install_translations
 
 log = logging.getLogger(__name__)
 
@@ -159,22 +160,10 @@ def install_crash_handler() -> None:
 
 
 # -- application ----------------------------------------------------------------------
-def install_translations(app: QCoreApplication) -> list[QTranslator]:
-    """Qt's own strings in French (dialog buttons, context menus); French is our source."""
-    QLocale.setDefault(QLocale(QLocale.Language.French, QLocale.Country.France))
-    path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    installed: list[QTranslator] = []
-    for name in ("qtbase_fr", "qt_fr"):
-        translator = QTranslator(app)
-        if translator.load(name, path):
-            app.installTranslator(translator)
-            installed.append(translator)
-    return installed
-
-
 def configure_application(app: QApplication) -> None:
     """Names, Fusion style, a readable base font, icon, Qt's strings in French."""
     app.setApplicationName(LPS_NAME)
+    QGuiApplication.setApplicationDisplayName(LPS_NAME)  # Qt ends window titles with it
     app.setApplicationVersion(__version__)
     app.setOrganizationName(LPS_NAME)
     app.setStyle("Fusion")
@@ -205,12 +194,10 @@ def settle_heap() -> None:
 
 def _profile_option(argv: Sequence[str]) -> str | None:
     """``--profile formation|dmp`` (or ``--profile=…``) among the window's arguments."""
-    import argparse
+    from dmp_desktop.__main__ import window_options
 
-    parser = argparse.ArgumentParser(prog="dmp-desktop", add_help=False)
-    parser.add_argument("--profile", choices=("formation", "dmp"))
-    known, _rest = parser.parse_known_args(list(argv)[1:])
-    return known.profile
+    profile = window_options(list(argv)[1:]).profile
+    return str(profile) if profile else None
 
 
 def gui_main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QApplication,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.app import build_app
+from dmp_desktop.app import build_app, configure_application
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.settings import SOFTHSM_MODULE, Settings
 from dmp_desktop.ui.main_window import MainWindow
@@ -48,6 +49,13 @@ def real_card_manager(
     manager = CardManager([SOFTHSM_MODULE])
     yield manager
     manager.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def configured_application(qapp: QApplication) -> QApplication:
+    """The tests' QApplication set up as dmp-desktop's own: Fusion, base font, Qt in French."""
+    configure_application(qapp)
+    return qapp
 
 
 @pytest.fixture
