@@ -112,6 +112,16 @@ class Practitioner:
         return self.profession_code is None
 
     @property
+    def card_kind(self) -> str:
+        """The card's family as professionals name it: « CPS », or « CPE » for structure staff.
+
+        A secretary's card is a CPE (carte de personnel d'établissement), not a
+        CPS. (CPF and CPA cards cannot be told apart from what the certificate
+        gives us: they read as CPS or CPE by their profession.)
+        """
+        return "CPE" if self.is_staff else "CPS"
+
+    @property
     def display_name(self) -> str:
         given = self.given_name.title()
         family = self.family_name.upper()

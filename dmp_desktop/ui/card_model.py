@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import (
@@ -19,6 +20,36 @@ from dmp_desktop.ui.icons import icon
 CardRole = Qt.ItemDataRole.UserRole + 1
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+SOFTWARE_READER = re.compile(r"softhsm|\bslot\b", re.IGNORECASE)
+
+
+def card_kind(card: CardInfo | None) -> str:
+    """« CPS » or « CPE » (a secretary's card) when the holder is known; « CPS » otherwise."""
+    holder = card.holder if card is not None else None
+    return holder.card_kind if holder is not None else "CPS"
+
+
+def reader_text(card: CardInfo) -> str | None:
+    """The reader's name as the user knows it; None for a software test token (SoftHSM's
+    « slot ID 0x… » is an internal word: shown only in the training diagnostics)."""
+    reader = card.reader.strip()
+    if not reader or SOFTWARE_READER.search(reader):
+        return None
+    return reader
+
+
+def card_place(card: CardInfo) -> str:
+    """« Carte CPS3-DURAND · Lecteur Omnikey », or « Carte de test CPS3-DURAND » (software token)."""
+    reader = reader_text(card)
+    if reader is None:
+        return QCoreApplication.translate("CardListModel", "Carte de test {label}").format(
+            label=card.token_label
+        )
+    return QCoreApplication.translate("CardListModel", "Carte {label} · {reader}").format(
+        label=card.token_label, reader=reader
+    )
 
 
 def card_holder_text(card: CardInfo) -> str:
@@ -73,9 +104,7 @@ class CardListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("card-locked" if card.pin_state is PinState.LOCKED else "card")
         if role == Qt.ItemDataRole.ToolTipRole:
-            return QCoreApplication.translate("CardListModel", "Lecteur : {reader}").format(
-                reader=card.reader
-            )
+            return card_place(card)
         if role == CardRole:
             return card
         return None

@@ -24,7 +24,7 @@ from dmp_desktop.errors import (
 )
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.smartcard.card import CardInfo
-from dmp_desktop.ui.card_model import CardListModel, CardRole, card_holder_text
+from dmp_desktop.ui.card_model import CardListModel, CardRole, card_holder_text, card_kind
 from dmp_desktop.ui.icons import pixmap
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 
@@ -74,7 +74,7 @@ class CardScreen(QWidget):
         self.list_label = QLabel(self.tr("Cartes &insérées :"), panel)
         self.list_label.setBuddy(self.card_list)
 
-        self.login_button = QPushButton(self.tr("Se &connecter…"), panel)
+        self.login_button = QPushButton(self.tr("Se co&nnecter…"), panel)
         self.login_button.setObjectName("loginButton")
         make_primary(self.login_button)
         self.login_button.setDefault(True)
@@ -194,7 +194,7 @@ class CardScreen(QWidget):
             )
         else:
             icon = "card"
-            title = self.tr("Carte CPS détectée")
+            title = self.tr("Carte {kind} détectée").format(kind=card_kind(target))
             who = card_holder_text(target) if target is not None else ""
             detail = self.tr("{who}. Saisissez votre code PIN pour vous connecter au DMP.").format(
                 who=who

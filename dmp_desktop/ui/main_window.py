@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -38,6 +38,7 @@ from dmp_desktop.services.dmp_service import ConnectionState, DmpService
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardInfo
+from dmp_desktop.ui.card_model import card_kind
 from dmp_desktop.ui.card_screen import CardScreen
 from dmp_desktop.ui.document_actions import DocumentActions
 from dmp_desktop.ui.emergency_dialog import EmergencyBanner
@@ -51,6 +52,19 @@ from dmp_desktop.ui.style import Tone
 from dmp_desktop.ui.vsm_feature import VsmFeature
 from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
 from dmp_desktop.ui.workspace import Workspace
+
+
+def window_title(training: bool) -> str:
+    """« Mode formation — DMP Desktop »: ends with the application's name, once.
+
+    Qt adds the application display name to a window title that does not end
+    with it (« DMP Desktop — mode formation — DMP Desktop » before).
+    """
+    if training:
+        return QCoreApplication.translate("MainWindow", "Mode formation — {app}").format(
+            app=LPS_NAME
+        )
+    return LPS_NAME
 
 
 def _ins_kind(settings: Settings) -> InsKind:
@@ -84,10 +98,7 @@ class MainWindow(QMainWindow):
         self.settings_file: Path | None = None
         self._closed = False
 
-        title = LPS_NAME
-        if settings.training_mode:
-            title = self.tr("{app} — mode formation").format(app=LPS_NAME)
-        self.setWindowTitle(title)
+        self.setWindowTitle(window_title(settings.training_mode))
         self.setWindowIcon(icon("dmp-desktop"))
         self.resize(1280, 800)
 
@@ -154,7 +165,7 @@ class MainWindow(QMainWindow):
         self.addAction(self.act_settings)
 
         self.act_login = QAction(icon("card"), self.tr("Se &connecter…"), self)
-        self.act_login.setStatusTip(self.tr("Saisir le code PIN de la carte CPS"))
+        self.act_login.setStatusTip(self.tr("Saisir le code PIN de votre carte"))
         self.act_login.triggered.connect(lambda: self._request_login(None))
 
         self.act_logout = QAction(self.tr("&Fermer la session"), self)
@@ -184,13 +195,13 @@ class MainWindow(QMainWindow):
         self.act_previous_doc = QAction(self.tr("Document &précédent"), self)
         self.act_previous_doc.setShortcut(QKeySequence("Alt+Up"))
         self.act_previous_doc.triggered.connect(lambda: self.workspace.step_document(-1))
-        self.act_next_doc = QAction(self.tr("Document &suivant"), self)
+        self.act_next_doc = QAction(self.tr("Document s&uivant"), self)
         self.act_next_doc.setShortcut(QKeySequence("Alt+Down"))
         self.act_next_doc.triggered.connect(lambda: self.workspace.step_document(1))
         self.act_close_tab = QAction(self.tr("Fermer l'&onglet"), self)
         self.act_close_tab.setShortcut(QKeySequence("Ctrl+W"))
         self.act_close_tab.triggered.connect(self.workspace.viewer.close_current)
-        self.act_next_tab = QAction(self.tr("Onglet sui&vant"), self)
+        self.act_next_tab = QAction(self.tr("Onglet suiva&nt"), self)
         self.act_next_tab.setShortcut(QKeySequence("Ctrl+Tab"))
         self.act_next_tab.triggered.connect(lambda: self.workspace.viewer.next_tab(1))
         self.act_previous_tab = QAction(self.tr("Onglet pré&cédent"), self)
@@ -199,7 +210,7 @@ class MainWindow(QMainWindow):
         self.act_zoom_in = QAction(self.tr("Zoom &avant"), self)
         self.act_zoom_in.setShortcut(QKeySequence(QKeySequence.StandardKey.ZoomIn))
         self.act_zoom_in.triggered.connect(self.workspace.viewer.zoom_in)
-        self.act_zoom_out = QAction(self.tr("Zoom a&rrière"), self)
+        self.act_zoom_out = QAction(self.tr("&Zoom arrière"), self)
         self.act_zoom_out.setShortcut(QKeySequence(QKeySequence.StandardKey.ZoomOut))
         self.act_zoom_out.triggered.connect(self.workspace.viewer.zoom_out)
         self.act_print = QAction(self.tr("&Imprimer le document…"), self)
@@ -311,7 +322,7 @@ class MainWindow(QMainWindow):
     def _on_card_state(self, state: CardState) -> None:
         card = self.card_service
         logged_in = state is CardState.LOGGED_IN and card.session is not None
-        self.top_bar.set_card_state(state, card.practitioner)
+        self.top_bar.set_card_state(state, card.practitioner, self._card_kind())
         self.card_screen.set_state(state, card.cards, card.selected_card, card.problem)
         self.act_login.setEnabled(state is CardState.CARD_PRESENT)
         self.act_logout.setEnabled(logged_in)
@@ -329,6 +340,12 @@ class MainWindow(QMainWindow):
         else:
             self._show_card_screen()
 
+    def _card_kind(self) -> str:
+        """« CPS » or « CPE »: the card chosen, or the only one in the readers."""
+        card = self.card_service
+        chosen = card.selected_card or (card.cards[0] if len(card.cards) == 1 else None)
+        return card_kind(chosen)
+
     def _show_card_screen(self) -> None:
         if self.stack.currentWidget() is not self.card_screen:
             self._forget_patient()
@@ -339,6 +356,7 @@ class MainWindow(QMainWindow):
         card = self.card_service
         self.card_screen.set_cards(cards, card.selected_card)
         self.card_screen.set_state(card.state, card.cards, card.selected_card, card.problem)
+        self.top_bar.set_card_state(card.state, card.practitioner, self._card_kind())
         dialog = self.pin_dialog
         if dialog is not None and all(c.key != dialog.card.key for c in cards):
             self._close_pin_dialog()  # its card was pulled out
@@ -411,7 +429,7 @@ class MainWindow(QMainWindow):
         self._forget_patient()
         self.consultation.end_session()
         self._show_card_screen()
-        self.top_bar.set_card_state(self.card_service.state, None)
+        self.top_bar.set_card_state(self.card_service.state, None, self._card_kind())
         self.act_logout.setEnabled(False)
         self.act_focus_ins.setEnabled(False)
         self.act_check.setEnabled(False)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from dmp_desktop.smartcard.card import PIN_TRIES, CardInfo
-from dmp_desktop.ui.card_model import card_holder_text
+from dmp_desktop.ui.card_model import card_holder_text, card_kind, card_place
 from dmp_desktop.ui.icons import pixmap
 from dmp_desktop.ui.style import Tone, scaled_font, set_tone
 
@@ -53,7 +53,8 @@ class PinDialog(QDialog):
         self.keypad = card.protected_auth
         self.keypad_started = False
         self._on_pin: Callable[[str | None], None] | None = on_pin
-        self.setWindowTitle(self.tr("Code PIN de la carte CPS"))
+        kind = card_kind(card)
+        self.setWindowTitle(self.tr("Code PIN de la carte {kind}").format(kind=kind))
         self.setModal(True)
         self.setMinimumWidth(440)
 
@@ -63,10 +64,8 @@ class PinDialog(QDialog):
         self.holder_label = QLabel(card_holder_text(card), self)
         self.holder_label.setObjectName("holderLabel")
         self.holder_label.setFont(scaled_font(self, 1.15, bold=True))
-        self.card_label = QLabel(
-            self.tr("Carte {label} · {reader}").format(label=card.token_label, reader=card.reader),
-            self,
-        )
+        self.card_label = QLabel(card_place(card), self)
+        self.card_label.setObjectName("cardPlace")
         self.card_label.setStyleSheet("color: palette(placeholder-text);")
         identity = QVBoxLayout()
         identity.addWidget(self.holder_label)
@@ -90,10 +89,10 @@ class PinDialog(QDialog):
                 self.tries_label,
                 Tone.DANGER,
                 self.tr(
-                    "DERNIER ESSAI : un code PIN erroné bloquera votre carte CPS. "
+                    "DERNIER ESSAI : un code PIN erroné bloquera votre carte {kind}. "
                     "Il faudra alors la débloquer avec votre code PUK. "
                     "En cas de doute, annulez."
-                ),
+                ).format(kind=kind),
             )
         elif tries_left > 1:
             set_tone(

@@ -37,7 +37,7 @@ class TopBar(QFrame):
         layout.setSpacing(10)
 
         self.card_icon = QLabel(self)
-        self.card_icon.setAccessibleName(self.tr("Carte CPS"))
+        self.card_icon.setAccessibleName(self.tr("Carte"))
         self.state_label = QLabel(self)
         self.state_label.setObjectName("cardStateLabel")
         self.practitioner_label = QLabel(self)
@@ -63,7 +63,12 @@ class TopBar(QFrame):
         layout.addWidget(self.training_badge)
         self.set_card_state(CardState.STARTING, None)
 
-    def set_card_state(self, state: CardState, practitioner: Practitioner | None) -> None:
+    def set_card_state(
+        self, state: CardState, practitioner: Practitioner | None, kind: str = "CPS"
+    ) -> None:
+        """``kind``: « CPS » or « CPE », the card in the reader (the holder's once logged in)."""
+        if practitioner is not None:
+            kind = practitioner.card_kind
         icon_name = {
             CardState.LOGGED_IN: "card",
             CardState.CARD_PRESENT: "card",
@@ -75,12 +80,13 @@ class TopBar(QFrame):
             CardState.STARTING: self.tr("Recherche de la carte CPS…"),
             CardState.NO_MIDDLEWARE: self.tr("Logiciel de la carte CPS introuvable"),
             CardState.NO_CARD: self.tr("Aucune carte CPS"),
-            CardState.CARD_PRESENT: self.tr("Carte CPS insérée · non connecté"),
+            CardState.CARD_PRESENT: self.tr("Carte {kind} insérée · non connecté"),
             CardState.LOGGING_IN: self.tr("Vérification du code PIN…"),
-            CardState.LOCKED: self.tr("Carte CPS bloquée"),
-            CardState.LOGGED_IN: self.tr("✔ Carte CPS connectée"),
+            CardState.LOCKED: self.tr("Carte {kind} bloquée"),
+            CardState.LOGGED_IN: self.tr("✔ Carte {kind} connectée"),
         }
-        self.state_label.setText(texts[state])
+        self.state_label.setText(texts[state].format(kind=kind))
+        self.card_icon.setAccessibleName(self.tr("Carte {kind}").format(kind=kind))
         if state is CardState.LOGGED_IN:
             self.state_label.setStyleSheet(
                 "QLabel { color: #1b5e20; background: #e6f4ea; border: 1px solid #9fd0ab;"
@@ -159,3 +165,4 @@ def heading(text: str, parent: QWidget, factor: float = 1.25) -> QLabel:
     label.setFont(scaled_font(parent, factor, bold=True))
     label.setTextFormat(Qt.TextFormat.PlainText)
     return label
+
