@@ -105,7 +105,7 @@ class ConsentPage(QWidget):
         )
         explanation.setWordWrap(True)
         explanation.setStyleSheet("color: palette(placeholder-text);")
-        self.yes_button = QPushButton(self.tr("&Oui, le patient consent"), self)
+        self.yes_button = QPushButton(self.tr("Oui, le patient con&sent"), self)
         self.yes_button.setObjectName("consentYes")
         make_primary(self.yes_button)
         self.yes_button.setAutoDefault(False)
@@ -318,7 +318,7 @@ class DocumentListPage(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setPlaceholderText(self.tr("Titre, type, auteur… (Ctrl+F)"))
         self.filter_edit.setAccessibleName(self.tr("Filtrer la liste des documents"))
-        filter_label = QLabel(self.tr("&Filtrer :"), self)
+        filter_label = QLabel(self.tr("Fi&ltrer :"), self)
         filter_label.setBuddy(self.filter_edit)
         self.period_combo = QComboBox(self)
         self.period_combo.setObjectName("periodCombo")
@@ -329,7 +329,7 @@ class DocumentListPage(QWidget):
             (self.tr("Tout"), Period.ALL),
         ):
             self.period_combo.addItem(text, period)
-        period_label = QLabel(self.tr("&Période :"), self)
+        period_label = QLabel(self.tr("Pé&riode :"), self)
         period_label.setBuddy(self.period_combo)
         row1 = QHBoxLayout()
         row1.addWidget(filter_label)
@@ -373,9 +373,9 @@ class DocumentListPage(QWidget):
             grid.addWidget(combo, position // 3, position % 3)
 
         include_label = QLabel(self.tr("Inclure :"), self)
-        self.archived_check = QCheckBox(self.tr("&archivés"), self)
+        self.archived_check = QCheckBox(self.tr("arc&hivés"), self)
         self.archived_check.setObjectName("archivedCheck")
-        self.deprecated_check = QCheckBox(self.tr("&obsolètes (remplacés)"), self)
+        self.deprecated_check = QCheckBox(self.tr("o&bsolètes (remplacés)"), self)
         self.deprecated_check.setObjectName("deprecatedCheck")
         self.masked_check = QCheckBox(self.tr("&masqués aux professionnels"), self)
         self.masked_check.setObjectName("maskedCheck")

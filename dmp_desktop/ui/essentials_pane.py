@@ -79,7 +79,7 @@ class EssentialsPane(QFrame):
         self.unread_label = QLabel(self)
         self.unread_label.setObjectName("essentialsUnread")
         self.unread_label.setWordWrap(True)
-        self.load_button = QPushButton(self.tr("&Charger les documents structurés"), self)
+        self.load_button = QPushButton(self.tr("Char&ger les documents structurés"), self)
         self.load_button.setObjectName("essentialsLoad")
         self.load_button.setToolTip(
             self.tr(
@@ -135,7 +135,7 @@ class EssentialsPane(QFrame):
         self.message_label = QLabel(self)
         self.message_label.setWordWrap(True)
         self.message_label.hide()
-        self.prepare_button = QPushButton(self.tr("&Préparer la synthèse…"), self)
+        self.prepare_button = QPushButton(self.tr("Préparer la s&ynthèse…"), self)
         self.prepare_button.setObjectName("essentialsPrepare")
         self.prepare_button.setShortcut(QKeySequence("Ctrl+Shift+P"))
         self.prepare_button.setToolTip(
@@ -215,7 +215,7 @@ class EssentialsPane(QFrame):
         self.load_button.setVisible(bool(view.unread) or self.service.loading)
         self.load_button.setEnabled(bool(view.unread) and not self.service.loading)
         self.load_button.setText(
-            self.tr("&Charger les documents structurés ({n})").format(n=view.unread)
+            self.tr("Char&ger les documents structurés ({n})").format(n=view.unread)
         )
         count = sum(item.count for _, item in essentials.left_out)
         if count or essentials.unreadable:

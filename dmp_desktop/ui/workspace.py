@@ -9,13 +9,13 @@ from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -310,13 +310,10 @@ def _dmp_state_text(status: DmpStatus) -> str:
 
 _AUTHORIZATION_TEXT = {
     Authorization.VALIDE: QT_TRANSLATE_NOOP("StatusPanel", "valide"),
-    Authorization.NON_EXISTE: QT_TRANSLATE_NOOP(
-        "StatusPanel", "absente : demandez le consentement du patient"
-    ),
-    Authorization.EXPIRE: QT_TRANSLATE_NOOP(
-        "StatusPanel", "expirée : demandez à nouveau le consentement du patient"
-    ),
-    Authorization.INTERDIT: QT_TRANSLATE_NOOP("StatusPanel", "refusée : le patient vous a bloqué"),
+    # Short: the sentence above the details says what to do.
+    Authorization.NON_EXISTE: QT_TRANSLATE_NOOP("StatusPanel", "absente"),
+    Authorization.EXPIRE: QT_TRANSLATE_NOOP("StatusPanel", "expirée"),
+    Authorization.INTERDIT: QT_TRANSLATE_NOOP("StatusPanel", "refusée (accès bloqué)"),
 }
 
 
@@ -379,10 +376,10 @@ class StatusPanel(QFrame):
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.details = QWidget(self)
-        form = QFormLayout(self.details)
+        # Each caption with its value below: the column is narrow.
+        form = QVBoxLayout(self.details)
         form.setContentsMargins(0, 4, 0, 0)
-        form.setHorizontalSpacing(18)
-        form.setVerticalSpacing(8)
+        form.setSpacing(2)
         self.dmp_value = QLabel(self.details)
         self.authorization_value = QLabel(self.details)
         self.treating_value = QLabel(self.details)
@@ -396,10 +393,14 @@ class StatusPanel(QFrame):
         ):
             label = QLabel(caption, self.details)
             label.setFont(scaled_font(self, 1.0, bold=True))
+            label.setWordWrap(True)
+            label.setBuddy(value)
             value.setFont(scaled_font(self, 1.05))
             value.setWordWrap(True)
             value.setTextFormat(Qt.TextFormat.PlainText)
-            form.addRow(label, value)
+            value.setContentsMargins(12, 0, 0, 6)
+            form.addWidget(label)
+            form.addWidget(value)
             self._detail_rows.append((label, value))
 
         # The patient's identity: the five strict traits, whether it is qualified.
@@ -525,6 +526,7 @@ class StatusPanel(QFrame):
         if identity is not None:
             self.show_identity(identity, dmp_identity)
         set_tone(self.summary_label, _summary_tone(status), status.summary_fr())
+        self.details.show()
         self.dmp_value.setText(_dmp_state_text(status))
         active = status.state is DmpState.ACTIVE
         auth = _AUTHORIZATION_TEXT.get(status.authorization) if status.authorization else None
@@ -542,7 +544,6 @@ class StatusPanel(QFrame):
         for caption, value in self._detail_rows[1:]:
             caption.setVisible(active)
             value.setVisible(active)
-        self.details.show()
 
     def show_identity(self, identity: InsIdentity, dmp: InsIdentity | None = None) -> None:
         """The five strict traits of ``identity`` and whether it is qualified; a warning
@@ -651,7 +652,16 @@ class Workspace(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.setSpacing(0)
         left_layout.addWidget(self.patient_pane)
-        left_layout.addWidget(self.status_panel, 1)
+        # The status scrolls rather than cut its text when the window is short.
+        self.status_scroll = QScrollArea(left)
+        self.status_scroll.setObjectName("statusScroll")
+        self.status_scroll.setWidgetResizable(True)
+        self.status_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.status_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.status_scroll.setWidget(self.status_panel)
+        self.status_scroll.viewport().setAutoFillBackground(False)
+        self.status_panel.setAutoFillBackground(False)
+        left_layout.addWidget(self.status_scroll, 1)
         left.setMinimumWidth(300)
         left.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
 

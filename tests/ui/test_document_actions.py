@@ -322,7 +322,7 @@ def test_the_documents_menu_holds_the_actions(
 ) -> None:
     menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Documents")
     texts = [a.text() for a in menu.actions()]
-    assert texts[:2] == ["&Envoyer un document…", "En&vois en attente…"]
+    assert texts[:2] == ["&Envoyer un document…", "Envois en a&ttente…"]
     assert "&Supprimer…" in texts and "&Démasquer" in texts
     assert menu.toolTipsVisible()
     assert window.alimentation.act_upload.shortcut().toString() == "Ctrl+U"

@@ -98,7 +98,7 @@ def test_nothing_is_retrieved_until_the_doctor_asks(
     assert view is not None and view.unread == len(lea_documents())
     assert not lines(window)
     assert pane.load_button.isVisible() and pane.load_button.isEnabled()
-    assert pane.load_button.text() == f"&Charger les documents structurés ({view.unread})"
+    assert pane.load_button.text() == f"Char&ger les documents structurés ({view.unread})"
     assert "pas encore lu(s)" in pane.unread_label.text()
 
     load_all(qtbot, window)
