@@ -1,0 +1,272 @@
+"""The window tells the truth in French at every size (issue 18): walking its widgets.
+
+The checks of :mod:`tests.support.ui_truth` know no widget of ours: they walk
+whatever the window shows — the card screen, the PIN dialog, the workspace in
+its states (empty, documents listed, consent question, blocked, a document
+open), every dialog a menu action opens (each tab of it) — and fail on English,
+cut text, an unnamed control, two controls on one Alt+letter, or a hard-coded
+colour unreadable on the palette. They run at 1280×800 and 1920×1080, and at
+1280×720 (a 1920×1080 screen at 150 %: the same logical pixels), with the light
+palette and the dark one. A widget added later is checked the day it appears.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from dmp_desktop import LPS_NAME
+from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.settings import Settings
+from dmp_desktop.ui.main_window import MainWindow, window_title
+from tests.support import ui_truth
+from tests.support.ui_truth import Finding
+from tests.ui.conftest import WindowFactory
+from tests.ui.consultation_fakes import AUTHORISED, BLOCKED, UNAUTHORISED, ConsultationDmp
+from tests.ui.fakes import DURAND, MARTIN, FakeCard, FakeCardManager, ui_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETARY = Practitioner(
+    national_id="3499700433153007/SEC0001",
+    family_name="BERNARD",
+    given_name="SOPHIE",
+    profession="Secrétaire médicale",
+    profession_code=None,
+    structure_id="499700433153007",
+    structure_name="Cabinet médical des Tilleuls",
+)
+# Logical sizes: 1280×800, 1920×1080, and 1920×1080 at 150 % (1280×720 logical pixels).
+SIZES = [(1280, 800), (1920, 1080), (1280, 720)]
+# Menu actions that end the session or the program: not explored.
+NOT_EXPLORED = {"Quitter", "Fermer la session"}
+
+
+def assert_truthful(found: list[Finding], where: str) -> None:
+    assert not found, f"{where}:\n{ui_truth.report(found)}"
+
+
+# -- the checks themselves can fail -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("&Look in:", True),
+        ("Files of &type:", True),
+        ("usage: dmp [-h]", False),  # « usage » is French too; the CLI test reads argparse
+        ("error: invalid choice", True),
+        ("Carte CPS3-DURAND · SoftHSM slot ID 0x2ae460de", True),
+        ("Le patient consent-il à ce que vous accédiez à son DMP ?", False),
+        ("Type : tous · Date : 12/05/2024 · Options", False),
+        ("E11.9 Diabète sucré de type 2 — CPS3-DURAND", False),
+        ("Compte rendu opératoire (Dr Hélène BONNET)", False),
+    ],
+)
+def test_english_is_recognised_by_english_only_words(text: str, english: bool) -> None:
+    assert ui_truth.looks_english(text) is english
+
+
+def test_each_check_finds_its_defect(qtbot: QtBot) -> None:
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    central = QWidget(window)
+    layout = QVBoxLayout(central)
+    cut = QLabel("Autorisation d'accès absente : demandez le consentement du patient")
+    cut.setObjectName("cut")
+    cut.setMaximumWidth(80)
+    english = QPushButton("&Open")
+    first = QCheckBox("&archivés")
+    second = QCheckBox("&actifs")
+    unnamed = QLineEdit()
+    named = QLineEdit()
+    named.setAccessibleName("Nom")
+    faint = QLabel("DMP : prêt")
+    for widget in (cut, english, first, second, unnamed, named, faint):
+        layout.addWidget(widget)
+    window.setCentralWidget(central)
+    window.resize(400, 300)
+    dark = window.palette()
+    dark.setColor(dark.ColorRole.Window, Qt.GlobalColor.black)
+    faint.setPalette(dark)
+    faint.setStyleSheet("color: #1b5e20;")  # dark green on a dark background
+    window.show()
+    qtbot.waitExposed(window)
+
+    found = ui_truth.check(window)
+    kinds = sorted({f.check for f in found})
+    assert kinds == ["Alt+lettre", "anglais", "contraste", "coupé", "sans nom"]
+    assert [f.text for f in found if f.check == "anglais"] == ["&Open"]
+    assert [f.where.rsplit(" > ", 1)[-1] for f in found if f.check == "coupé"] == ["QLabel#cut"]
+    assert [f.text for f in found if f.check == "Alt+lettre"] == ["Alt+A"]
+    assert len([f for f in found if f.check == "sans nom"]) == 1
+    assert [f.text for f in found if f.check == "contraste"] == ["DMP : prêt"]
+
+
+# -- Qt's own dialogs ---------------------------------------------------------------------
+def _qt_windows(qtbot: QtBot) -> Iterator[QWidget]:
+    opened = QFileDialog(None, "Envoyer un document au DMP")
+    opened.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    opened.setNameFilters(["Documents (*.pdf *.jpg *.png *.txt)", "Tous les fichiers (*)"])
+    yield opened
+    saved = QFileDialog(None, "Enregistrer le document")
+    saved.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    saved.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    yield saved
+    printer = QPrinter()  # the dialog keeps a pointer to it: alive as long as the dialog
+    yield QPrintDialog(printer)
+    box = QMessageBox(QMessageBox.Icon.Question, "Archiver", "Archiver le document ?")
+    box.setStandardButtons(
+        QMessageBox.StandardButton.Yes
+        | QMessageBox.StandardButton.No
+        | QMessageBox.StandardButton.Cancel
+    )
+    box.setDetailedText("Détails")
+    yield box
+
+
+def test_qt_own_dialogs_speak_french(qtbot: QtBot) -> None:
+    """Qt's translations are loaded and completed where qtbase_fr lacks a string."""
+    for window in _qt_windows(qtbot):
+        qtbot.addWidget(window)
+        window.resize(900, 600)
+        window.show()
+        qtbot.waitExposed(window)
+        found = ui_truth.english(window)
+        assert_truthful(found, window.windowTitle())
+        assert_truthful(ui_truth.mnemonic_clashes(window), window.windowTitle())
+        window.close()
+    for editor in (QLineEdit(), QTextEdit()):
+        menu = editor.createStandardContextMenu()
+        texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+        assert texts and not [t for t in texts if ui_truth.looks_english(t)], texts
+
+
+def test_window_title_names_the_application_once(
+    qtbot: QtBot, make_window: WindowFactory, fake_cards: FakeCardManager, tmp_path: Path
+) -> None:
+    """Qt ends a title with the display name unless it already does (it did twice)."""
+    assert QGuiApplication.applicationDisplayName() == LPS_NAME
+    for training in (True, False):
+        title = window_title(training)
+        assert title.endswith(LPS_NAME) and title.count(LPS_NAME) == 1
+    window = make_window(_settings(tmp_path), fake_cards, ConsultationDmp())
+    assert window.windowTitle() == "Mode formation — DMP Desktop"
+
+
+# -- the window, walked ---------------------------------------------------------------------
+def _settings(tmp_path: Path) -> Settings:
+    return dataclasses.replace(ui_settings(), data_dir=str(tmp_path / "data"))
+
+
+def _log_in(qtbot: QtBot, window: MainWindow, pin: str) -> None:
+    qtbot.waitUntil(lambda: window.pin_dialog is not None and window.pin_dialog.isVisible())
+    dialog = window.pin_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.pin_edit, pin)
+    with qtbot.waitSignal(window.card_service.loggedIn):
+        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+
+
+def _check_patient(qtbot: QtBot, window: MainWindow, ins_value: str) -> None:
+    edit = window.workspace.patient_pane.ins_edit
+    edit.setText("")
+    qtbot.keyClicks(edit, ins_value)
+    with qtbot.waitSignal(window.dmp_service.statusReady):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.dmp_service.busy)
+
+
+def _walk(window: MainWindow, state: str) -> list[Finding]:
+    found = ui_truth.check(window)
+    for other in ui_truth.all_windows():
+        if other is not window:
+            found += ui_truth.check_with_tabs(other)
+    return [dataclasses.replace(f, where=f"{state} · {f.where}") for f in found]
+
+
+def _explore_menus(qtbot: QtBot, window: MainWindow, state: str) -> list[Finding]:
+    actions = []
+    for _title, menu_actions in ui_truth.window_menus(window)[1:]:
+        actions += [
+            a
+            for a in menu_actions
+            if a.menu() is None and ui_truth.plain(a.text()) not in NOT_EXPLORED
+        ]
+    results = ui_truth.explore_actions(window, actions, settle=lambda: qtbot.wait(150))
+    found: list[Finding] = []
+    for action, findings in results.items():
+        found += [dataclasses.replace(f, where=f"{state} · {action} · {f.where}") for f in findings]
+    found += _walk(window, f"{state} · après les menus")
+    return found
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_doctors_window_is_french_whole_and_named(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    cards = FakeCardManager(
+        [
+            FakeCard("CPS3-DURAND", DURAND, "1234"),
+            FakeCard("CPS4-MARTIN", MARTIN, "4321", slot_id=2),
+            FakeCard("CPE-BERNARD", SECRETARY, "1111", slot_id=3),
+        ]
+    )
+    try:
+        window = make_window(_settings(tmp_path), cards, ConsultationDmp())
+        window.resize(*size)
+        qtbot.waitUntil(lambda: window.card_screen.model.rowCount() == 3)
+        found = _walk(window, "écran de la carte")
+        screen = window.card_screen
+        screen.card_list.setCurrentIndex(screen.model.index(0, 0))
+        with qtbot.waitSignal(window.card_service.pinRequested):
+            qtbot.keyClick(screen.card_list, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: window.pin_dialog is not None and window.pin_dialog.isVisible())
+        found += _walk(window, "code PIN")
+        _log_in(qtbot, window, "1234")
+        found += _walk(window, "connecté, sans patient")
+
+        with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+            _check_patient(qtbot, window, AUTHORISED.value)
+        found += _walk(window, "documents listés")
+        pane = window.workspace.documents_pane
+        pane.focus_list()
+        qtbot.keyClick(pane.table, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: window.workspace.viewer.count > 0)
+        qtbot.wait(200)
+        found += _walk(window, "document ouvert")
+
+        _check_patient(qtbot, window, UNAUTHORISED.value)
+        qtbot.waitUntil(lambda: pane.consent_page.isVisible())
+        found += _walk(window, "question du consentement")
+        _check_patient(qtbot, window, BLOCKED.value)
+        qtbot.wait(200)
+        found += _walk(window, "professionnel bloqué")
+        with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+            _check_patient(qtbot, window, AUTHORISED.value)
+        pane.focus_list()
+        found += _explore_menus(qtbot, window, "documents listés")
+        assert_truthful(found, f"fenêtre {size[0]}x{size[1]}")
+    finally:
+        cards.close()
