@@ -48,7 +48,7 @@ FRENCH: dict[str, str] = {
     "unknown parser %(parser_name)r (choices: %(choices)s)": (
         "commande inconnue : %(parser_name)r (choix : %(choices)s)"
     ),
-    "argument \"-\" with mode %r": "argument « - » avec le mode %r",
+    'argument "-" with mode %r': "argument « - » avec le mode %r",
     "can't open '%(filename)s': %(error)s": "impossible d'ouvrir « %(filename)s » : %(error)s",
     "cannot have multiple subparser arguments": "une seule commande est possible",
     "conflicting subparser: %s": "commande en double : %s",
@@ -58,8 +58,7 @@ FRENCH: dict[str, str] = {
     ),
     "dest= is required for options like %r": "dest= est obligatoire pour une option comme %r",
     "invalid option string %(option)r: must start with a character %(prefix_chars)r": (
-        "option invalide %(option)r : elle doit commencer par l'un des caractères "
-        "%(prefix_chars)r"
+        "option invalide %(option)r : elle doit commencer par l'un des caractères %(prefix_chars)r"
     ),
     "invalid conflict_resolution value: %r": "valeur conflict_resolution invalide : %r",
     "'required' is an invalid argument for positionals": (
@@ -104,4 +103,3 @@ def install() -> None:
 def version_action_help() -> str:
     """The ``--version`` option's help (argparse's default is an English keyword argument)."""
     return FRENCH["show program's version number and exit"]
-

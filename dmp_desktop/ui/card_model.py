@@ -41,7 +41,8 @@ def reader_text(card: CardInfo) -> str | None:
 
 
 def card_place(card: CardInfo) -> str:
-    """« Carte CPS3-DURAND · Lecteur Omnikey », or « Carte de test CPS3-DURAND » (software token)."""
+    """« Carte CPS3-DURAND · Lecteur Omnikey », or « Carte de test CPS3-DURAND » (a software
+    token)."""
     reader = reader_text(card)
     if reader is None:
         return QCoreApplication.translate("CardListModel", "Carte de test {label}").format(

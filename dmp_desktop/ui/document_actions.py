@@ -404,6 +404,8 @@ class DocumentActions(QObject):
         dialog.setObjectName("uploadFileDialog")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.setNameFilters(list(FILE_FILTERS))
+        # « Documents » in the type box, not twelve patterns cut at the box's edge.
+        dialog.setOption(QFileDialog.Option.HideNameFilterDetails, True)
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(lambda path: self.upload_path(Path(path), replaces))

@@ -28,7 +28,7 @@ class QtFrenchSupplement(QTranslator):
         super().__init__(parent)
         self.table = dict(MISSING_QT_FRENCH)
 
-    def translate(  # type: ignore[override]
+    def translate(
         self,
         context: str,
         source_text: str,
@@ -37,7 +37,7 @@ class QtFrenchSupplement(QTranslator):
     ) -> str | None:
         return self.table.get((context, source_text))
 
-    def isEmpty(self) -> bool:  # noqa: N802 - Qt API
+    def isEmpty(self) -> bool:
         return not self.table
 
 

@@ -37,12 +37,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -176,8 +178,11 @@ class SettingsDialog(QDialog):
         self.module_edit = QLineEdit(settings.pkcs11_module, card_box)
         self.module_edit.setObjectName("moduleEdit")
         defaults = default_middleware_paths()
-        self.module_edit.setPlaceholderText(
-            self.tr("Cryptolib CPS à son emplacement habituel ({path})").format(path=defaults[0])
+        self.module_edit.setPlaceholderText(self.tr("Cryptolib CPS (par défaut)"))
+        self.module_edit.setToolTip(
+            self.tr("Vide : la Cryptolib CPS à son emplacement habituel ({path})").format(
+                path=defaults[0]
+            )
         )
         self.module_edit.setAccessibleName(self.tr("Module PKCS#11 de la carte"))
         module_label = QLabel(self.tr("&Module PKCS#11 :"), card_box)
@@ -326,7 +331,7 @@ class SettingsDialog(QDialog):
         self.passphrase_edit.setObjectName("passphraseEdit")
         self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase_edit.setAccessibleName(self.tr("Mot de passe du fichier PKCS#12"))
-        passphrase_label = QLabel(self.tr("&Mot de passe :"), self.structure_panel)
+        passphrase_label = QLabel(self.tr("M&ot de passe :"), self.structure_panel)
         passphrase_label.setBuddy(self.passphrase_edit)
         self.passphrase_message = self._message_label(self.structure_panel, "passphraseMessage")
         set_tone(
@@ -363,6 +368,7 @@ class SettingsDialog(QDialog):
 
         # Three tabs, so that the dialog fits a laptop screen.
         self.tabs = QTabWidget(self)
+        pages: list[QWidget] = []
         self.tabs.setObjectName("settingsTabs")
         for title, boxes in (
             (self.tr("Profil et DMP"), (profile_box, host_box, lps_box)),
@@ -374,7 +380,14 @@ class SettingsDialog(QDialog):
             for box in boxes:
                 page_layout.addWidget(box)
             page_layout.addStretch(1)
-            self.tabs.addTab(page, title)
+            # A page scrolls rather than cut a message when the screen is short (150 %).
+            scroll = QScrollArea(self.tabs)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setWidget(page)
+            self.tabs.addTab(scroll, title)
+            pages.append(page)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.save_message)
@@ -386,6 +399,19 @@ class SettingsDialog(QDialog):
         self._update_proxy()
         self._look_for_passphrase()
         (self.training_radio if self.training_radio.isChecked() else self.dmp_radio).setFocus()
+        self._fit_screen(pages)
+
+    def _fit_screen(self, pages: list[QWidget]) -> None:
+        """Tall enough for the longest page when the screen allows it (else the pages scroll)."""
+        hint = self.sizeHint()
+        current = self.tabs.currentWidget()
+        shown = current.sizeHint().height() if current is not None else 0
+        tallest = max(page.sizeHint().height() for page in pages)
+        height = hint.height() - shown + tallest + 8
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            height = min(height, screen.height() * 9 // 10)
+        self.resize(hint.width(), max(height, hint.height()))
 
     def show_card_tab(self) -> None:
         """Open on « Carte CPS », the module field focused (the middleware is the problem)."""

@@ -48,7 +48,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QStyle,
     QStyleOptionButton,
     QStyleOptionComboBox,
@@ -125,7 +124,7 @@ def where(widget: QWidget) -> str:
     parts = [_name(widget)]
     parent = widget.parentWidget()
     while parent is not None:
-        if parent.objectName() and not parent.objectName().startswith("qt_") or parent.isWindow():
+        if (parent.objectName() and not parent.objectName().startswith("qt_")) or parent.isWindow():
             parts.append(_name(parent))
         if parent.isWindow():
             break
@@ -258,7 +257,9 @@ def english(root: QWidget, *, allowed: Iterable[str] = ()) -> list[Finding]:
                 continue
             words = [w for w in english_words(plain(text)) if w not in ok]
             if words:
-                found.append(Finding("anglais", f"{where(widget)} [{what}]", text, ", ".join(words)))
+                found.append(
+                    Finding("anglais", f"{where(widget)} [{what}]", text, ", ".join(words))
+                )
     for title, actions in window_menus(root.window()):
         for action in actions:
             for text in (action.text(), action.toolTip(), action.statusTip()):
@@ -274,7 +275,7 @@ _TOLERANCE = 1  # px: rounding of fractional font metrics
 
 def _label_clipped(label: QLabel) -> str | None:
     text = label.text()
-    if not text or label.pixmap() is not None and not label.pixmap().isNull():
+    if not text or (label.pixmap() is not None and not label.pixmap().isNull()):
         return None
     rect = label.contentsRect()
     margin = label.margin() * 2
@@ -408,7 +409,8 @@ def _outside_window(widget: QWidget) -> str | None:
     rect = QRect(top_left, widget.size())
     bounds = window.rect()
     if rect.right() > bounds.right() + _TOLERANCE or rect.bottom() > bounds.bottom() + _TOLERANCE:
-        return f"déborde de la fenêtre ({rect.right()}x{rect.bottom()} > {bounds.right()}x{bounds.bottom()})"
+        inside = f"{bounds.right()}x{bounds.bottom()}"
+        return f"déborde de la fenêtre ({rect.right()}x{rect.bottom()} > {inside})"
     return None
 
 
@@ -542,7 +544,9 @@ def mnemonic_clashes(window: QWidget) -> list[Finding]:
     found: list[Finding] = []
     for letter, users in sorted(window_mnemonics(window).items()):
         if len(users) > 1:
-            found.append(Finding("Alt+lettre", _name(window), f"Alt+{letter.upper()}", " / ".join(users)))
+            found.append(
+                Finding("Alt+lettre", _name(window), f"Alt+{letter.upper()}", " / ".join(users))
+            )
     for title, actions in window_menus(window)[1:]:
         seen: dict[str, str] = {}
         for action in actions:
@@ -640,6 +644,8 @@ def check(
     """Every check on ``root``'s window (``settled``: layouts already done, no event handled)."""
     if not settled:
         settle()
+    if not shiboken6.isValid(root):
+        return []
     window = root.window()
     return [
         *english(window, allowed=allowed_english),
@@ -648,6 +654,16 @@ def check(
         *mnemonic_clashes(window),
         *low_contrast(window),
     ]
+
+
+def check_windows(*, allowed_english: Iterable[str] = ()) -> list[Finding]:
+    """:func:`check` (with tabs) on every visible window of the application."""
+    settle()
+    found: list[Finding] = []
+    for window in all_windows():
+        if shiboken6.isValid(window):
+            found += check_with_tabs(window, allowed_english=allowed_english, settled=True)
+    return found
 
 
 def report(findings: Iterable[Finding]) -> str:
@@ -663,6 +679,7 @@ def check_with_tabs(
     root: QWidget, *, allowed_english: Iterable[str] = (), settled: bool = False
 ) -> list[Finding]:
     """:func:`check` on ``root``, once per page of each of its tab widgets."""
+    from PySide6.QtCore import QCoreApplication, QEvent
     from PySide6.QtWidgets import QTabWidget
 
     found = check(root, allowed_english=allowed_english, settled=settled)
@@ -674,7 +691,9 @@ def check_with_tabs(
             if index == current or not tabs.isTabEnabled(index) or not tabs.isTabVisible(index):
                 continue
             tabs.setCurrentIndex(index)
-            found += check(root, allowed_english=allowed_english)
+            # Layouts only: handling other events here could close the window being read.
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            found += check(root, allowed_english=allowed_english, settled=True)
         tabs.setCurrentIndex(current)
     unique: dict[str, Finding] = {str(f): f for f in found}
     return list(unique.values())
@@ -710,17 +729,30 @@ def explore_actions(
             continue
         key = plain(action.text())
         found: list[Finding] = []
-        seen: set[int] = set()
+        seen: list[QWidget] = []
 
-        def inspect(found: list[Finding] = found, seen: set[int] = seen) -> None:
+        busy: list[bool] = []
+
+        def inspect(
+            found: list[Finding] = found, seen: list[QWidget] = seen, busy: list[bool] = busy
+        ) -> None:
+            if busy:  # called again by the timer while settling: one inspection at a time
+                return
+            busy.append(True)
+            try:
+                _inspect(found, seen)
+            finally:
+                busy.clear()
+
+        def _inspect(found: list[Finding], seen: list[QWidget]) -> None:
             settle()
             for window in all_windows():
-                if window is main or id(window) in seen or not shiboken6.isValid(window):
+                if window is main or any(window is w for w in seen):
                     continue
-                seen.add(id(window))
-                found.extend(
-                    check_with_tabs(window, allowed_english=allowed_english, settled=True)
-                )
+                if not shiboken6.isValid(window):
+                    continue
+                seen.append(window)  # kept: an id is not reused while we look
+                found.extend(check_with_tabs(window, allowed_english=allowed_english, settled=True))
             modal = QApplication.activeModalWidget()
             if modal is not None and modal is not main:
                 if isinstance(modal, QDialog):

@@ -110,7 +110,7 @@ def test_test_button_lists_the_cards_from_the_card_thread(
     window = make_window(ui_settings(), real_card_manager, FakeDmp())
     dialog = open_dialog(qtbot, window)
     assert dialog.module_edit.text() == ""
-    assert "libcps3_pkcs11" in dialog.module_edit.placeholderText()  # the Cryptolib by default
+    assert "libcps3_pkcs11" in dialog.module_edit.toolTip()  # the Cryptolib by default
     dialog.module_edit.setText(SOFTHSM_MODULE)
     threads.clear()
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
