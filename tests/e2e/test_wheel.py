@@ -153,7 +153,7 @@ def test_the_wheel_ships_icons_and_no_tests(wheel: Path) -> None:
 def test_dmp_help_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
     result = _run([str(installed / "bin" / "dmp"), "--help"], cwd=tmp_path, env=_env(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "usage: dmp" in result.stdout and "status" in result.stdout
+    assert "utilisation : dmp" in result.stdout and "status" in result.stdout
 
 
 def test_the_window_offscreen_finds_its_icons_in_the_installed_package(
