@@ -1,7 +1,7 @@
 """Finding the patient in the main window: the field's matches, INSi, « Mes patients DMP ».
 
 The window creates one :class:`PatientFinding`. It adds two actions
-(« Rechercher l'INS (INSi)… », Ctrl+I; « Mes patients DMP… », Ctrl+Shift+L)
+(« Chercher l'INS… », Ctrl+I; « Mes patients DMP… », Ctrl+Shift+L)
 and wires the patient field to :class:`~dmp_desktop.services.patients.PatientSearchService`:
 
 * typing a name shows the recent patients at once; Enter with a birth date
@@ -52,7 +52,7 @@ class PatientFinding(QObject):
         self.insi_dialog: InsiSearchDialog | None = None
         self.my_patients_dialog: MyPatientsDialog | None = None
 
-        self.act_insi = QAction(self.tr("Rechercher l'&INS (téléservice INSi)…"), window)
+        self.act_insi = QAction(self.tr("Rec&hercher l'INS (téléservice INSi)…"), window)
         self.act_insi.setShortcut(QKeySequence("Ctrl+I"))
         self.act_insi.setStatusTip(
             self.tr("Rechercher l'INS du patient avec ses traits d'identité")

@@ -9,6 +9,7 @@ from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -117,7 +118,7 @@ class PatientPane(QFrame):
         self.check_button.setEnabled(False)
         self.check_button.setToolTip(self.tr("Vérifier le DMP du patient (Entrée)"))
 
-        self.insi_button = QPushButton(self.tr("Rechercher l'INS (INSi)…"), self)
+        self.insi_button = QPushButton(self.tr("Chercher l'INS…"), self)
         self.insi_button.setObjectName("insiButton")
         self.insi_button.setToolTip(
             self.tr("Rechercher l'INS avec les traits d'identité (téléservice INSi)")
