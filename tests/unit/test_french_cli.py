@@ -38,10 +38,10 @@ def _run(main: object, argv: list[str], capsys: pytest.CaptureFixture[str]) -> t
 
 
 def test_dmp_unknown_command_is_refused_in_french(capsys: pytest.CaptureFixture[str]) -> None:
-    code, text = _run(dmp_main, ["patient"], capsys)
+    code, text = _run(dmp_main, ["patiente"], capsys)
     assert code == 2
     assert "utilisation : dmp" in text
-    assert "dmp : erreur : argument COMMANDE : choix invalide : 'patient'" in text
+    assert "dmp : erreur : argument COMMANDE : choix invalide : 'patiente'" in text
     assert "(choisissez parmi 'settings'," in text
     assert not ENGLISH.search(text), text
 
