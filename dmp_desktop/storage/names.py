@@ -4,7 +4,8 @@ A file about one (professional, patient) pair is named by a keyed HMAC of
 the professional's id and the INS. The HMAC key is random, created on first
 use and kept in the same encrypted store (hence under the store key, itself
 in the system keyring): without the keyring, the names mean nothing.
-Used by the « last seen » state and by the cache of « L'essentiel ».
+Used by the « last seen » state, the cache of « L'essentiel » and the
+recent patients (a file per professional).
 
 Plain Python, no Qt; thread-safe.
 """
@@ -42,6 +43,12 @@ class PrivateNames:
 
     def name_for(self, prefix: str, professional_id: str, ins: Ins) -> str:
         """``prefix`` + 40 hex digits: the same pair always gives the same name."""
-        message = f"{professional_id}\x1f{ins.oid}\x1f{ins.value}".encode()
-        digest = hmac.new(self._key(), message, hashlib.sha256).hexdigest()
+        return self._name(prefix, f"{professional_id}\x1f{ins.oid}\x1f{ins.value}")
+
+    def name_for_professional(self, prefix: str, professional_id: str) -> str:
+        """A file about one professional only (their recent patients)."""
+        return self._name(prefix, professional_id)
+
+    def _name(self, prefix: str, message: str) -> str:
+        digest = hmac.new(self._key(), message.encode(), hashlib.sha256).hexdigest()
         return f"{prefix}{digest[:40]}"

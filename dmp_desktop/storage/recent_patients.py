@@ -4,7 +4,7 @@ One small encrypted document per professional in a
 :class:`~dmp_desktop.storage.secure.SecureStore` (AES-256-GCM, key in the
 system keyring). Its name reveals neither who the professional is nor
 anything of the patients: a keyed HMAC of the professional's national id
-(the HMAC key is random and kept, encrypted, in the same store). Each
+(:class:`~dmp_desktop.storage.names.PrivateNames`). Each
 professional sees only their own list: another card opens another file.
 
 What is kept per patient: the INS and its authority, the five strict traits,
@@ -17,9 +17,6 @@ Plain Python, no Qt; called from worker threads (file and keyring access may blo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,9 +26,9 @@ from dmp_desktop.dates import DateFormatError, parse_iso_date, parse_iso_instant
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.identity.traits import IdentitySource, IdentityTraits, InsIdentity
 from dmp_desktop.settings import Settings
+from dmp_desktop.storage.names import PrivateNames
 from dmp_desktop.storage.secure import SecureStore
 
-_KEY_NAME = "recent-patients-key"
 _PREFIX = "recent-"
 _FORMAT = 1
 MAX_RECENT = 30
@@ -102,22 +99,11 @@ class RecentPatients:
 
     def __init__(self, store: SecureStore) -> None:
         self._store = store
+        self._names = PrivateNames(store)
         self._lock = threading.RLock()
-        self._hmac_key: bytes | None = None
-
-    def _key(self) -> bytes:
-        with self._lock:
-            if self._hmac_key is None:
-                key = self._store.read_bytes(_KEY_NAME)
-                if key is None or len(key) != 32:
-                    key = secrets.token_bytes(32)
-                    self._store.write_bytes(_KEY_NAME, key)
-                self._hmac_key = key
-            return self._hmac_key
 
     def name_for(self, professional_id: str) -> str:
-        digest = hmac.new(self._key(), professional_id.encode(), hashlib.sha256).hexdigest()
-        return f"{_PREFIX}{digest[:40]}"
+        return self._names.name_for_professional(_PREFIX, professional_id)
 
     def load(self, professional_id: str) -> list[RecentPatient]:
         """The professional's recent patients, most recent first (empty at first use)."""
