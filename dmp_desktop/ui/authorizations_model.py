@@ -21,11 +21,12 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 
 from dmp_desktop.dates import fr_date
 from dmp_desktop.dmp.td16 import STATUS_BLOCKED, STATUS_VALID, PatientAuthorization
 from dmp_desktop.ui.proxy import change_filter
+from dmp_desktop.ui.style import Tone, tone_text_colour
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -137,7 +138,7 @@ class AuthorizationsModel(QAbstractTableModel):
             font.setBold(True)
             return font
         if role == Qt.ItemDataRole.ForegroundRole and item.status == STATUS_BLOCKED:
-            return QBrush(QColor("#b3261e"))
+            return QBrush(tone_text_colour(Tone.ERROR))
         return None
 
     @staticmethod

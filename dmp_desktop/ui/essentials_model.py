@@ -31,6 +31,7 @@ from dmp_desktop.essentials.model import Category, Essentials, Line
 from dmp_desktop.essentials.reading import normalized
 from dmp_desktop.essentials.text import RowTexts, prepare_rows, row_texts
 from dmp_desktop.ui.proxy import change_filter
+from dmp_desktop.ui.style import Tone, tone_text_colour
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = 0  # internal id of a rubric; a line's is its rubric's row + 1 (ids are unsigned)
@@ -48,7 +49,7 @@ SourceIdRole = Qt.ItemDataRole.UserRole + 2  # the unique id of the line's docum
 CategoryRole = Qt.ItemDataRole.UserRole + 3  # the rubric (Category)
 FilterTextRole = Qt.ItemDataRole.UserRole + 4  # what the filter looks into, normalized
 
-CONFLICT_COLOUR = QColor("#8c1d18")
+CONFLICT_COLOUR = QColor("#8c1d18")  # on a light palette; tone_text_colour picks it
 _COLUMNS = len(Column)
 
 
@@ -212,7 +213,7 @@ class EssentialsModel(QAbstractItemModel):
                 else Qt.CheckState.Unchecked
             )
         if role == Qt.ItemDataRole.ForegroundRole and line.conflict and column == Column.ITEM:
-            return QBrush(CONFLICT_COLOUR)
+            return QBrush(tone_text_colour(Tone.ERROR))
         if role == Qt.ItemDataRole.FontRole and line.new:
             font = QFont()
             font.setBold(True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -48,7 +48,7 @@ from dmp_desktop.ui.patient_finding import PatientFinding
 from dmp_desktop.ui.pin_dialog import PinDialog
 from dmp_desktop.ui.record_panel import RecordActions
 from dmp_desktop.ui.settings_dialog import open_settings_dialog
-from dmp_desktop.ui.style import Tone
+from dmp_desktop.ui.style import Tone, tone_text_colour
 from dmp_desktop.ui.vsm_feature import VsmFeature
 from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
 from dmp_desktop.ui.workspace import Workspace
@@ -507,15 +507,16 @@ class MainWindow(QMainWindow):
 
     def _on_connection_state(self, state: ConnectionState) -> None:
         texts = {
-            ConnectionState.OFF: ("○", self.tr("Non connecté au DMP"), ""),
-            ConnectionState.IDLE: ("○", self.tr("DMP : prêt"), ""),
-            ConnectionState.CONNECTING: ("◌", self.tr("Connexion au DMP…"), ""),
-            ConnectionState.READY: ("●", self.tr("DMP : prêt"), "#1b5e20"),
-            ConnectionState.CONNECTED: ("●", self.tr("Connecté au DMP"), "#1b5e20"),
-            ConnectionState.FAILED: ("✖", self.tr("DMP injoignable"), "#b3261e"),
+            ConnectionState.OFF: ("○", self.tr("Non connecté au DMP"), None),
+            ConnectionState.IDLE: ("○", self.tr("DMP : prêt"), None),
+            ConnectionState.CONNECTING: ("◌", self.tr("Connexion au DMP…"), None),
+            ConnectionState.READY: ("●", self.tr("DMP : prêt"), Tone.OK),
+            ConnectionState.CONNECTED: ("●", self.tr("Connecté au DMP"), Tone.OK),
+            ConnectionState.FAILED: ("✖", self.tr("DMP injoignable"), Tone.ERROR),
         }
-        symbol, text, colour = texts[state]
+        symbol, text, tone = texts[state]
         self.connection_label.setText(f"{symbol} {text}")
+        colour = tone_text_colour(tone, self.palette()).name() if tone is not None else ""
         self.connection_label.setStyleSheet(f"color: {colour};" if colour else "")
         self.connection_label.setAccessibleName(text)
         if state is not ConnectionState.FAILED:
@@ -588,6 +589,15 @@ class MainWindow(QMainWindow):
         self.dmp_service.stop(wait=True)
         self.card_service.shutdown()
         self.runner.shutdown()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "connection_label"):
+            # Dark mode switched on or off: colours chosen for the old palette are redone.
+            self._on_connection_state(self.dmp_service.connection_state)
+            self.top_bar.set_card_state(
+                self.card_service.state, self.card_service.practitioner, self._card_kind()
+            )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

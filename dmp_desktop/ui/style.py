@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 
@@ -18,7 +18,8 @@ class Tone(enum.Enum):
     DANGER = "danger"  # the one that must not be missed (last PIN try)
 
 
-# (text, background, border); chosen to stay readable on light and dark palettes.
+# (text, background, border) on a light palette, and on a dark one (a light box in a
+# dark window dazzles; each pair has a contrast of at least 4.5:1).
 _TONES: dict[Tone, tuple[str, str, str]] = {
     Tone.INFO: ("#0d3c61", "#e5f1fb", "#a9cbe8"),
     Tone.OK: ("#1b5e20", "#e6f4ea", "#9fd0ab"),
@@ -26,6 +27,37 @@ _TONES: dict[Tone, tuple[str, str, str]] = {
     Tone.ERROR: ("#8c1d18", "#fdecea", "#e6a7a2"),
     Tone.DANGER: ("#ffffff", "#b3261e", "#7f1d18"),
 }
+_DARK_TONES: dict[Tone, tuple[str, str, str]] = {
+    Tone.INFO: ("#d2e3fc", "#0b2a47", "#2f5f8f"),
+    Tone.OK: ("#ceead6", "#0d3318", "#2e6b3a"),
+    Tone.WARNING: ("#fce8b2", "#3d2b00", "#8a6a1a"),
+    Tone.ERROR: ("#fad2cf", "#45100d", "#8c3a33"),
+    Tone.DANGER: ("#ffffff", "#b3261e", "#f28b82"),
+}
+# A tone as a text colour alone (status bar, list rows): (light palette, dark palette).
+_TEXT_COLOURS: dict[Tone, tuple[str, str]] = {
+    Tone.INFO: ("#0d3c61", "#8ab4f8"),
+    Tone.OK: ("#1b5e20", "#81c995"),
+    Tone.WARNING: ("#6b4200", "#fdd663"),
+    Tone.ERROR: ("#b3261e", "#f28b82"),
+    Tone.DANGER: ("#b3261e", "#f28b82"),
+}
+
+
+def is_dark(palette: QPalette | None = None) -> bool:
+    """A dark window background (the system's dark mode, or a dark palette)."""
+    colours = palette if palette is not None else QApplication.palette()
+    return colours.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def tone_text_colour(tone: Tone, palette: QPalette | None = None) -> QColor:
+    """The tone's colour for text drawn straight on the window (readable on light or dark)."""
+    if tone is Tone.NEUTRAL:
+        colours = palette if palette is not None else QApplication.palette()
+        return colours.color(QPalette.ColorRole.PlaceholderText)
+    light, dark = _TEXT_COLOURS[tone]
+    return QColor(dark if is_dark(palette) else light)
+
 
 # Symbols that repeat the tone for people who do not see the colour.
 TONE_SYMBOL: dict[Tone, str] = {
@@ -43,10 +75,10 @@ TRAINING_BADGE_CSS = (
 )
 
 
-def tone_css(tone: Tone) -> str:
+def tone_css(tone: Tone, dark: bool = False) -> str:
     if tone is Tone.NEUTRAL:
         return "QLabel { color: palette(placeholder-text); padding: 2px 0px; }"
-    fg, bg, border = _TONES[tone]
+    fg, bg, border = (_DARK_TONES if dark else _TONES)[tone]
     weight = " font-weight: bold;" if tone is Tone.DANGER else ""
     return (
         f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {border};"
@@ -58,7 +90,7 @@ def set_tone(label: QLabel, tone: Tone, text: str) -> None:
     """Show ``text`` in ``label`` with a tone (colour plus a leading symbol)."""
     symbol = TONE_SYMBOL[tone]
     label.setText(f"{symbol} {text}" if symbol and text else text)
-    label.setStyleSheet(tone_css(tone))
+    label.setStyleSheet(tone_css(tone, is_dark(label.palette())))
     label.setAccessibleDescription(text)
     label.setProperty("tone", tone.value)
     label.setVisible(bool(text))

@@ -19,7 +19,14 @@ from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.operations import Operation
 from dmp_desktop.smartcard.specialties import headline
 from dmp_desktop.ui.icons import pixmap
-from dmp_desktop.ui.style import TRAINING_BADGE_CSS, scaled_font
+from dmp_desktop.ui.style import (
+    TRAINING_BADGE_CSS,
+    Tone,
+    is_dark,
+    scaled_font,
+    tone_css,
+    tone_text_colour,
+)
 
 
 class TopBar(QFrame):
@@ -89,11 +96,13 @@ class TopBar(QFrame):
         self.card_icon.setAccessibleName(self.tr("Carte {kind}").format(kind=kind))
         if state is CardState.LOGGED_IN:
             self.state_label.setStyleSheet(
-                "QLabel { color: #1b5e20; background: #e6f4ea; border: 1px solid #9fd0ab;"
-                " border-radius: 9px; padding: 1px 8px; }"
+                tone_css(Tone.OK, is_dark(self.palette())).replace(
+                    "border-radius: 4px; padding: 6px 8px;", "border-radius: 9px; padding: 1px 8px;"
+                )
             )
         elif state in (CardState.LOCKED, CardState.NO_MIDDLEWARE):
-            self.state_label.setStyleSheet("QLabel { color: #b3261e; font-weight: bold; }")
+            colour = tone_text_colour(Tone.ERROR, self.palette()).name()
+            self.state_label.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: bold; }}")
         else:
             self.state_label.setStyleSheet("")
         if state is CardState.LOGGED_IN and practitioner is not None:
@@ -165,4 +174,3 @@ def heading(text: str, parent: QWidget, factor: float = 1.25) -> QLabel:
     label.setFont(scaled_font(parent, factor, bold=True))
     label.setTextFormat(Qt.TextFormat.PlainText)
     return label
-

@@ -28,7 +28,15 @@ from dataclasses import dataclass
 import shiboken6
 from PySide6 import QtGui
 from PySide6.QtCore import QModelIndex, QRect, Qt
-from PySide6.QtGui import QAccessible, QAction, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAccessible,
+    QAction,
+    QBrush,
+    QColor,
+    QKeySequence,
+    QPalette,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -595,6 +603,8 @@ def low_contrast(root: QWidget) -> list[Finding]:
     """A hard-coded text colour on the palette's background it was not chosen for."""
     found: list[Finding] = []
     for widget in visible_widgets(root):
+        if isinstance(widget, QAbstractItemView):
+            found += _view_contrast(widget)
         sheet = widget.styleSheet()
         if not sheet:
             continue
@@ -620,6 +630,50 @@ def low_contrast(root: QWidget) -> list[Finding]:
                     f"{colour.group(1)} sur {background.name()}: {ratio:.1f}:1",
                 )
             )
+    return found
+
+
+def _colour(value: object) -> QColor | None:
+    if isinstance(value, QBrush):
+        return value.color()
+    if isinstance(value, QColor):
+        return value
+    return None
+
+
+def _view_contrast(view: QAbstractItemView) -> list[Finding]:
+    """Rows a model colours itself (its foreground or background role) on this palette."""
+    model = view.model()
+    if model is None:
+        return []
+    palette = view.palette()
+    root = QModelIndex()
+    found: list[Finding] = []
+    try:
+        columns = min(model.columnCount(root), 20)
+    except TypeError:
+        columns = 1
+    for row in range(min(model.rowCount(root), 100)):
+        for column in range(columns):
+            index = model.index(row, column, root)
+            fg = _colour(index.data(Qt.ItemDataRole.ForegroundRole))
+            bg = _colour(index.data(Qt.ItemDataRole.BackgroundRole))
+            if fg is None and bg is None:
+                continue
+            text_colour = fg or palette.color(QPalette.ColorRole.Text)
+            background = bg or palette.color(QPalette.ColorRole.Base)
+            ratio = contrast(text_colour, background)
+            if ratio < MIN_CONTRAST:
+                text = index.data(Qt.ItemDataRole.DisplayRole)
+                found.append(
+                    Finding(
+                        "contraste",
+                        where(view),
+                        str(text),
+                        f"{text_colour.name()} sur {background.name()}: {ratio:.1f}:1",
+                    )
+                )
+                return found  # one row says it
     return found
 
 
@@ -774,3 +828,32 @@ def explore_actions(
             settle()
         results[key] = found
     return results
+
+
+def dark_palette() -> QPalette:
+    """A dark window palette like a desktop's dark mode (Fusion's colours, inverted)."""
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for which, colour in (
+        (role.Window, "#2b2b2b"),
+        (role.WindowText, "#e8e8e8"),
+        (role.Base, "#1e1e1e"),
+        (role.AlternateBase, "#323232"),
+        (role.Text, "#e8e8e8"),
+        (role.Button, "#353535"),
+        (role.ButtonText, "#e8e8e8"),
+        (role.BrightText, "#ffffff"),
+        (role.Highlight, "#2f6fb0"),
+        (role.HighlightedText, "#ffffff"),
+        (role.ToolTipBase, "#3a3a3a"),
+        (role.ToolTipText, "#e8e8e8"),
+        (role.PlaceholderText, "#a0a0a0"),
+        (role.Link, "#8ab4f8"),
+        (role.Mid, "#5a5a5a"),
+        (role.Dark, "#1a1a1a"),
+        (role.Light, "#505050"),
+    ):
+        palette.setColor(which, QColor(colour))
+    for which in (role.Text, role.WindowText, role.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, which, QColor("#7a7a7a"))
+    return palette

@@ -13,6 +13,9 @@ palette and the dark one. A widget added later is checked the day it appears.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFileDialog,
     QLabel,
@@ -54,8 +58,10 @@ SECRETARY = Practitioner(
     structure_id="499700433153007",
     structure_name="Cabinet médical des Tilleuls",
 )
-# Logical sizes: 1280×800, 1920×1080, and 1920×1080 at 150 % (1280×720 logical pixels).
+# Logical sizes: 1280×800, 1920×1080, and 1920×1080 at 150 % (1280×720 logical pixels),
+# with the light palette and a dark one.
 SIZES = [(1280, 800), (1920, 1080), (1280, 720)]
+LOOKS = [(1280, 800, "clair"), (1920, 1080, "sombre"), (1280, 720, "clair"), (1280, 720, "sombre")]
 # Menu actions that end the session or the program: not explored. The VSM editor and
 # the viewer's tabs are being reworked (issue 15): walked once that work has landed.
 NOT_EXPLORED = {"Quitter", "Fermer la session", "Synthèse médicale (VSM)…"}
@@ -217,10 +223,33 @@ def _explore_menus(qtbot: QtBot, window: MainWindow, state: str) -> list[Finding
     return found
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.fixture
+def palette(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The application's palette for the test: « clair » (Fusion's) or « sombre »."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.palette()
+    if request.param == "sombre":
+        app.setPalette(ui_truth.dark_palette())
+    yield str(request.param)
+    app.setPalette(before)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "palette"),
+    LOOKS,
+    ids=[f"{w}x{h}-{p}" for w, h, p in LOOKS],
+    indirect=["palette"],
+)
 def test_the_doctors_window_is_french_whole_and_named(
-    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path, size: tuple[int, int]
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    tmp_path: Path,
+    width: int,
+    height: int,
+    palette: str,
 ) -> None:
+    size = (width, height)
     cards = FakeCardManager(
         [
             FakeCard("CPS3-DURAND", DURAND, "1234"),
@@ -258,6 +287,35 @@ def test_the_doctors_window_is_french_whole_and_named(
                 _check_patient(qtbot, window, AUTHORISED.value)
             pane.focus_list()
             found += _explore_menus(qtbot, window, "documents listés")
-        assert_truthful(found, f"fenêtre {size[0]}x{size[1]}")
+        assert_truthful(found, f"fenêtre {width}x{height}, palette {palette}")
     finally:
         cards.close()
+
+
+@pytest.mark.skipif(
+    os.environ.get("QT_SCALE_FACTOR") == "1.5", reason="this run is the one at 150 %"
+)
+def test_the_window_holds_at_150_percent() -> None:
+    """The walk again with Qt scaling at 150 % (QT_SCALE_FACTOR, as a 1920×1080 laptop set to
+    150 %): icons and pixel sizes scaled by Qt, fonts by the screen's logical DPI."""
+    env = {**os.environ, "QT_SCALE_FACTOR": "1.5", "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"{Path(__file__).relative_to(ROOT)}::test_the_doctors_window_is_french_whole_and_named",
+            "-k",
+            "1280x720",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert "2 passed" in done.stdout
