@@ -741,6 +741,20 @@ _CATALOGUE: dict[str, str] = {
         "Un motif ne s'indique que pour un accès en urgence."
     ),
     "usecase.emergency.not_possible": "L'accès en urgence n'est pas possible pour ce dossier.",
+    "usecase.emergency.no_dmp": "Ce patient n'a pas de DMP : il n'y a rien à consulter.",
+    "usecase.emergency.closed": (
+        "Le DMP de ce patient est fermé : il ne peut pas être consulté, même en urgence."
+    ),
+    "usecase.emergency.staff": (
+        "Une carte de secrétariat ne consulte pas le DMP, même en urgence."
+    ),
+    "usecase.emergency.blocked": (
+        "Le patient vous a bloqué : l'accès à son DMP vous est refusé, même en urgence."
+    ),
+    "usecase.emergency.not_needed": (
+        "Vous êtes autorisé(e) à accéder à ce DMP : l'accès en urgence n'est pas nécessaire "
+        "(il serait tracé et signalé au patient)."
+    ),
     "usecase.upload.no_card": (
         "Connectez-vous avec votre carte CPS pour envoyer un document au DMP."
     ),

@@ -45,6 +45,7 @@ from dmp_desktop.cli.common import (
 from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.document import Code, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.origin import DocumentOrigin, origin_of, type_label
+from dmp_desktop.domain.patient import Ins
 from dmp_desktop.settings import Settings
 from dmp_desktop.usecases import access as access_rules
 from dmp_desktop.usecases.consultation import (
@@ -167,8 +168,23 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
 
 
 def _access(args: argparse.Namespace) -> access_rules.AccessMode:
-    """The access mode asked for: the one rule of the emergency reason (usecases.access)."""
+    """The access mode asked for: the one rule of the emergency reason (usecases.access),
+    checked before the card is used."""
     return access_rules.access_mode(args.emergency, args.reason)
+
+
+def _opened(
+    conn: Connection, ins: Ins, access: access_rules.AccessMode, io: Io
+) -> access_rules.AccessMode:
+    """An emergency access is opened only where the rule allows it (TD0.2 first), then
+    announced."""
+    if not access.emergency:
+        return access
+    opened = access_rules.open_emergency_access(
+        conn.client, ins, conn.session.practitioner, access.purpose, access.reason
+    )
+    _banner(opened, io)
+    return opened
 
 
 def _when(entry: DocumentEntry) -> str:
@@ -331,10 +347,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: Ope
     found: list[DocumentEntry] = []
 
     def work(conn: Connection) -> int:
-        found.extend(list_documents(conn.client, ins, scope, access))
+        found.extend(list_documents(conn.client, ins, scope, _opened(conn, ins, access, io)))
         return EXIT_OK
 
-    _banner(access, io)
     code = with_card(args, settings, io, open_dmp, work)
     if args.json:
         io.out.write(
@@ -386,11 +401,11 @@ def cmd_get(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: Open
     result: dict[str, Any] = {}
 
     def work(conn: Connection) -> int:
-        entry = find_document(conn.client, ins, args.unique_id, access)
-        result["document"] = open_document(conn.client, entry, access)
+        opened = _opened(conn, ins, access, io)
+        entry = find_document(conn.client, ins, args.unique_id, opened)
+        result["document"] = open_document(conn.client, entry, opened)
         return EXIT_OK
 
-    _banner(access, io)
     code = with_card(args, settings, io, open_dmp, work)
     document = result["document"]
     _write(args.output, document.content)

@@ -225,7 +225,10 @@ def main(
     except CliUsageError as exc:
         io.err.write(f"{exc}\n")
         return EXIT_USAGE
-    except (EmergencyAccessError, ConsentNotGivenError, InvalidFilterError) as exc:
+    except EmergencyAccessError as exc:  # a wrong reason is usage; a refused access is not
+        io.err.write(describe(exc) + "\n")
+        return EXIT_USAGE if exc.about_the_request else EXIT_DMP
+    except (ConsentNotGivenError, InvalidFilterError) as exc:
         io.err.write(describe(exc) + "\n")
         return EXIT_USAGE
     except SettingsError as exc:

@@ -466,8 +466,9 @@ class ConsultationService(QObject):
 
         The reason's rule is :func:`dmp_desktop.usecases.access.emergency_access`.
         """
-        if not self.may_use_emergency_access or self._patient is None:
-            return describe(EmergencyAccessError("not_possible", purpose))
+        refusal = access_rules.emergency_refusal(self._state)
+        if self._patient is None or refusal is not None:
+            return describe(EmergencyAccessError(refusal or "not_possible", purpose))
         try:
             access = access_rules.emergency_access(purpose, reason)
         except EmergencyAccessError as exc:

@@ -162,7 +162,47 @@ def consultation_state(
 
 def may_use_emergency_access(state: ConsultationState) -> bool:
     """Emergency access is offered where consent is missing, never to a blocked professional."""
-    return state in (ConsultationState.ASK_CONSENT, ConsultationState.DECLINED)
+    return emergency_refusal(state) is None
+
+
+_EMERGENCY_REFUSALS = {
+    ConsultationState.EMPTY: "not_possible",
+    ConsultationState.NO_DMP: "no_dmp",
+    ConsultationState.CLOSED: "closed",
+    ConsultationState.STAFF: "staff",
+    ConsultationState.BLOCKED: "blocked",
+    ConsultationState.DOCUMENTS: "not_needed",
+}
+
+
+def emergency_refusal(state: ConsultationState) -> str | None:
+    """Why an emergency access cannot be opened in this state (a code of
+    :class:`EmergencyAccessError`), or None: only where the patient's consent is missing,
+    never for a professional the patient blocked, a staff card, a missing or closed DMP,
+    nor for a professional already authorised (the access would be traced as an emergency
+    for nothing)."""
+    return _EMERGENCY_REFUSALS.get(state)
+
+
+class StatusClient(Protocol):
+    def test_existence(self, ins: Ins, purpose: str = "normal") -> DmpStatus: ...
+
+
+def open_emergency_access(
+    client: StatusClient,
+    ins: Ins,
+    practitioner: Practitioner | None,
+    purpose: str | None,
+    reason: str | None,
+) -> AccessMode:
+    """The emergency access the professional asks for, checked: the reason first (nothing
+    sent), then the DMP's answer (TD0.2) about who may use it (:func:`emergency_refusal`)."""
+    access = emergency_access(purpose, reason)
+    status = client.test_existence(ins)
+    problem = emergency_refusal(consultation_state(status, practitioner))
+    if problem is not None:
+        raise EmergencyAccessError(problem, purpose)
+    return access
 
 
 def may_see_masked(status: DmpStatus | None) -> bool:
@@ -199,8 +239,10 @@ __all__ = [
     "consultation_state",
     "emergency_access",
     "emergency_problem",
+    "emergency_refusal",
     "may_declare_treating_physician",
     "may_see_masked",
     "may_use_emergency_access",
+    "open_emergency_access",
     "revoke",
 ]

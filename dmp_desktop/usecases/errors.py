@@ -50,6 +50,11 @@ _EMERGENCY_IDS = {
     "reason_too_long": "usecase.emergency.reason_too_long",
     "reason_without_emergency": "usecase.emergency.reason_without_emergency",
     "not_possible": "usecase.emergency.not_possible",
+    "no_dmp": "usecase.emergency.no_dmp",
+    "closed": "usecase.emergency.closed",
+    "staff": "usecase.emergency.staff",
+    "blocked": "usecase.emergency.blocked",
+    "not_needed": "usecase.emergency.not_needed",
 }
 
 
@@ -58,14 +63,21 @@ class EmergencyAccessError(UseCaseError):
 
     ``problem``: ``purpose`` (no valid emergency purpose chosen),
     ``reason_missing``, ``reason_too_short``, ``reason_too_long``,
-    ``reason_without_emergency`` (a reason given for a normal access),
-    ``not_possible`` (blocked by the patient, or no DMP to open).
+    ``reason_without_emergency`` (a reason given for a normal access); who may use it:
+    ``blocked`` (the patient blocked this professional), ``no_dmp``, ``closed``,
+    ``staff`` (a secretary's card), ``not_needed`` (already authorised),
+    ``not_possible`` (no patient).
     """
 
     def __init__(self, problem: str, purpose: str | None = None) -> None:
         super().__init__(problem, purpose)
         self.problem = problem
         self.purpose = purpose
+
+    @property
+    def about_the_request(self) -> bool:
+        """The request itself is wrong (purpose, reason), not who makes it for whom."""
+        return self.problem == "purpose" or self.problem.startswith("reason")
 
     def message(self) -> Msg:
         from dmp_desktop.usecases.access import MAX_REASON_LENGTH, MIN_REASON_LENGTH

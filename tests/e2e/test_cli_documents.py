@@ -280,7 +280,9 @@ def test_break_glass_reaches_the_host_trace(config: Path, host: RunningHost) -> 
     found = [d["unique_id"] for d in json.loads(result.stdout)]
     assert P + "8.1" in found
     assert f"ACCÈS EN MODE BRIS DE GLACE — motif : {REASON}" in result.stderr
-    (trace,) = host.store.traces(after_id=before)
+    # TD0.2 first: the emergency access is opened only where the rule allows it.
+    status, trace = host.store.traces(after_id=before)
+    assert (status.transaction, status.purpose) == ("TD0.2", None)
     assert (trace.transaction, trace.purpose, trace.reason) == ("TD3.1", "bris_de_glace", REASON)
     # Rule 7: the log lines carry neither the reason, nor the INS, nor a name.
     patient = PATIENTS["actif-sans-autorisation"]

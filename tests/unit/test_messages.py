@@ -207,6 +207,11 @@ SAMPLES: list[DmpDesktopError] = [
             "reason_too_long",
             "reason_without_emergency",
             "not_possible",
+            "no_dmp",
+            "closed",
+            "staff",
+            "blocked",
+            "not_needed",
         )
     ),
     *(

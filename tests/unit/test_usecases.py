@@ -93,6 +93,57 @@ def test_access_mode_and_its_refusals_in_french() -> None:
     assert "trop court" in text and str(access.MIN_REASON_LENGTH) in text
 
 
+class StatusOnly:
+    def __init__(self, answer: DmpStatus) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    def test_existence(self, ins: object, purpose: str = "normal") -> DmpStatus:
+        self.asked += 1
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("dmp", "who", "refusal"),
+    [
+        (status(authorization=Authorization.EXPIRE), doctor(), None),
+        (status(authorization=Authorization.NON_EXISTE), doctor(), None),
+        (status(authorization=Authorization.INTERDIT), doctor(), "blocked"),
+        (status(), doctor(), "not_needed"),
+        (status(state=DmpState.NONE), doctor(), "no_dmp"),
+        (status(state=DmpState.CLOSED), doctor(), "closed"),
+        (status(authorization=None), secretary(), "staff"),
+    ],
+)
+def test_who_may_open_an_emergency_access(dmp: DmpStatus, who: object, refusal: str | None) -> None:
+    state = access.consultation_state(dmp, who)  # type: ignore[arg-type]
+    assert access.emergency_refusal(state) == refusal
+    client = StatusOnly(dmp)
+    reason = "Patient inconscient aux urgences"
+    if refusal is None:
+        opened = access.open_emergency_access(
+            client,
+            INS,
+            who,
+            access.PURPOSE_BREAK_GLASS,
+            reason,  # type: ignore[arg-type]
+        )
+        assert opened == access.AccessMode(access.PURPOSE_BREAK_GLASS, reason)
+    else:
+        with pytest.raises(EmergencyAccessError) as refused:
+            access.open_emergency_access(
+                client,
+                INS,
+                who,
+                access.PURPOSE_CENTRE_15,
+                reason,  # type: ignore[arg-type]
+            )
+        assert refused.value.problem == refusal and describe(refused.value)
+    with pytest.raises(EmergencyAccessError):  # the reason is checked before anything is asked
+        access.open_emergency_access(client, INS, who, access.PURPOSE_CENTRE_15, "court")  # type: ignore[arg-type]
+    assert client.asked == 1
+
+
 # -- consent --------------------------------------------------------------------------------------
 class Recorder:
     def __init__(self) -> None:
