@@ -38,7 +38,9 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r\f")
 def sniff(data: bytes) -> str | None:
     """The media type the content shows (``None``: not a format we send)."""
     head = data[:8]
-    if data.lstrip()[:5] == b"%PDF-":
+    # A few bytes only: stripping 20 MB would copy them while holding the GIL (the
+    # window's UI thread waits for it meanwhile).
+    if data[:1024].lstrip()[:5] == b"%PDF-":
         return MEDIA_PDF
     if head.startswith(b"\xff\xd8\xff"):
         return MEDIA_JPEG
@@ -68,7 +70,7 @@ def decode_text(data: bytes) -> str | None:
 
 def check_source(data: bytes, declared: str | None) -> tuple[str, list[str]]:
     """(media type, problem codes) of a file to upload; cheap (images are only verified)."""
-    if not data or not data.strip():
+    if not data or data.isspace():  # no copy of a large file (see sniff)
         return declared or MEDIA_PDF, ["empty_file"]
     if len(data) > MAX_SOURCE_BYTES:
         return declared or MEDIA_PDF, ["file_too_large"]

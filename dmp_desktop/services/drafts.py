@@ -303,22 +303,50 @@ _INS_KIND_NAMES = {
 
 
 class DraftStore:
-    """One encrypted draft per (professional, patient), named by a keyed hash."""
+    """One encrypted draft per (professional, patient), named by a keyed hash.
 
-    def __init__(self, store: SecureStore) -> None:
-        self._store = store
+    Built on a :class:`SecureStore`, or on a way to open one: then the store (and
+    the keyring that holds its key) is opened on first use, from the thread that
+    uses it first — :meth:`ready` on a worker when the editor opens, so that the
+    UI thread never waits for the keyring.
+    """
+
+    def __init__(
+        self, store: SecureStore | Callable[[], SecureStore], directory: Path | None = None
+    ) -> None:
+        if isinstance(store, SecureStore):
+            self._opened: SecureStore | None = store
+            self._opener: Callable[[], SecureStore] | None = None
+            self._directory = store.directory
+        else:
+            self._opened, self._opener = None, store
+            self._directory = directory or Path()
         self._naming_key: bytes | None = None
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings) -> DraftStore:
-        """The drafts folder of the local data directory (may raise KeyUnavailableError)."""
+        """The drafts folder of the local data directory, opened on first use (that use
+        may raise KeyUnavailableError)."""
         folder = Path(settings.local_data_dir()) / DRAFTS_FOLDER
-        return cls(SecureStore.open(folder, training_mode=settings.training_mode))
+        return cls(lambda: SecureStore.open(folder, training_mode=settings.training_mode), folder)
+
+    @property
+    def _store(self) -> SecureStore:
+        with self._open_lock:
+            if self._opened is None:
+                assert self._opener is not None  # noqa: S101 - one of the two is given
+                self._opened = self._opener()
+            return self._opened
+
+    def ready(self) -> None:
+        """Open the store now (reads the keyring: call it from a worker)."""
+        self._store  # noqa: B018 - opening is the point
 
     @property
     def directory(self) -> Path:
-        return self._store.directory
+        return self._directory
 
     def _key(self) -> bytes:
         with self._lock:
@@ -469,6 +497,12 @@ class DraftAutosaver(QObject):
             draft = self._snapshot()
             self._store.delete(self._author_id, draft.header.ins)
         self.last_saved = None
+
+    def stop(self) -> None:
+        """Stop saving without writing (the store cannot be used on this computer)."""
+        self._timer.stop()
+        self._closed = True
+        self._executor.shutdown(wait=False)
 
     def close(self) -> bool:
         """Flush, then stop the worker (idempotent)."""

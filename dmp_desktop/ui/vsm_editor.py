@@ -45,7 +45,7 @@ from dmp_desktop.cda.vsm import build_vsm_tree, check_summary
 from dmp_desktop.cda.xmlutil import first, serialize
 from dmp_desktop.dates import fr_date, fr_datetime, fr_time, paris_now
 from dmp_desktop.domain.summary import CareProvider, Gender, MedicalSummary
-from dmp_desktop.errors import describe
+from dmp_desktop.errors import DmpDesktopError, describe
 from dmp_desktop.messages import render
 from dmp_desktop.services.drafts import (
     DraftAutosaver,
@@ -407,6 +407,7 @@ class VsmEditor(QWidget):
         )
         self._closed = False
         self._fetch_op: Operation[Any] | None = None
+        self._draft_op: Operation[Any] | None = None
         self._fetching = 0
         self._included: dict[str, list[EntryWidget]] = {}
         self._preview_asked = 0
@@ -574,24 +575,84 @@ class VsmEditor(QWidget):
 
     # -- starting point --------------------------------------------------------------------
     def start(self) -> None:
-        """Open on the draft, else the latest VSM of the DMP, else an empty summary."""
+        """Open on the draft, else the latest VSM of the DMP, else an empty summary.
+
+        The draft is read off the UI thread (the keyring, the decryption): the form
+        waits, disabled, meanwhile (:attr:`starting`).
+        """
         if self._drafts_problem:
             self._set_origin(Tone.WARNING, self._drafts_problem)
-        draft = None
-        if self.drafts is not None:
-            try:
-                draft = self.drafts.load(self.author, self._header.ins)
-            except Exception as exc:
-                log.warning("draft unreadable: %s", type(exc).__name__)
-                self._set_origin(
-                    Tone.WARNING,
-                    self.tr("Le brouillon enregistré n'a pas pu être relu : {why}").format(
-                        why=describe(exc)
-                    ),
-                )
-        if draft is not None:
-            self.load_draft(draft)
+        drafts = self.drafts
+        if drafts is None:
+            self._start_without_draft()
             return
+        author, ins = self.author, self._header.ins
+
+        def work() -> tuple[str, VsmDraft | BaseException | None]:
+            try:
+                drafts.ready()  # the keyring: no store, no drafts (but the editor works)
+            except DmpDesktopError as exc:
+                return "unavailable", exc
+            return "draft", drafts.load(author, ins)
+
+        self.form.setEnabled(False)
+        self._set_origin(Tone.INFO, self.tr("Lecture du brouillon…"))
+        self._draft_op = self.runner.run(
+            Operation(
+                self.tr("Lecture du brouillon de la synthèse"),
+                work,
+                self._on_draft_read,
+                self._on_draft_failed,
+                silent=True,
+            )
+        )
+
+    @property
+    def starting(self) -> bool:
+        """The draft is being read (the editor starts once it is)."""
+        return self._draft_op is not None and not self._draft_op.done
+
+    def _on_draft_read(self, found: tuple[str, VsmDraft | BaseException | None]) -> None:
+        self._draft_op = None
+        if self._closed:
+            return
+        self.form.setEnabled(True)
+        kind, value = found
+        if kind == "unavailable" and isinstance(value, BaseException):
+            log.warning("drafts unavailable: %s", type(value).__name__)
+            self._drafts_problem = self.tr(
+                "Les brouillons ne peuvent pas être enregistrés sur cet ordinateur : {why}"
+            ).format(why=describe(value))
+            if self.autosaver is not None:
+                self.autosaver.stop()  # nothing can be saved: stop trying
+                self.autosaver = None
+            self.drafts = None
+            self._set_origin(Tone.WARNING, self._drafts_problem)
+            self._show_draft_state()
+            self._start_without_draft()
+            return
+        if isinstance(value, VsmDraft):
+            self.load_draft(value)
+            if self.isVisible():
+                self.focus_first_field()
+            return
+        self._start_without_draft()
+
+    def _on_draft_failed(self, exc: BaseException) -> None:
+        self._draft_op = None
+        if self._closed:
+            return
+        self.form.setEnabled(True)
+        log.warning("draft unreadable: %s", type(exc).__name__)
+        self._set_origin(
+            Tone.WARNING,
+            self.tr("Le brouillon enregistré n'a pas pu être relu : {why}").format(
+                why=describe(exc)
+            ),
+        )
+        self._start_without_draft()
+
+    def _start_without_draft(self) -> None:
         if self.fetcher is not None and self.fetch():
             return
         self.load_summary(None, "new")
@@ -625,8 +686,9 @@ class VsmEditor(QWidget):
 
     @property
     def fetching(self) -> bool:
-        """The latest VSM is being looked for (the form waits, disabled)."""
-        return self._fetch_op is not None
+        """The starting point is being read — the draft (:attr:`starting`) or the DMP's
+        latest VSM — off the UI thread; the form waits, disabled."""
+        return self.starting or self._fetch_op is not None
 
     def _fetch_done(self) -> None:
         self._fetch_op = None
@@ -695,6 +757,18 @@ class VsmEditor(QWidget):
         Nothing of a draft or of the DMP's last VSM: the doctor chose these lines.
         """
         header = self._header
+        drafts = self.drafts
+        if drafts is not None:  # the autosaver's store, opened off the UI thread (keyring)
+            author_id, ins = self.author.practitioner.national_id, header.ins
+            self.runner.run(
+                Operation(
+                    self.tr("Ouverture des brouillons"),
+                    lambda: drafts.name_for(author_id, ins),
+                    None,
+                    lambda exc: log.warning("drafts unavailable: %s", type(exc).__name__),
+                    silent=True,
+                )
+            )
         base = MedicalSummary(
             patient=header.stand_in(), author=self.author, effective_time=paris_now()
         )
@@ -985,6 +1059,8 @@ class VsmEditor(QWidget):
         if self._fetch_op is not None and not self._fetch_op.done:
             self._fetch_op.on_cancel = None
             self._fetch_op.cancel()
+        if self._draft_op is not None and not self._draft_op.done:
+            self._draft_op.cancel()  # nothing typed yet: nothing to save
         if self.autosaver is not None:
             self.autosaver.close()
         self._closed = True

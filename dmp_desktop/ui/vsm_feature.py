@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from dmp_desktop.cda import valuesets
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.practitioner import Practitioner
-from dmp_desktop.domain.summary import CareProvider, CareStructure, MedicalSummary
+from dmp_desktop.domain.summary import CareProvider, MedicalSummary
 from dmp_desktop.errors import DmpDesktopError, describe
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.drafts import DEFAULT_AUTOSAVE_MS, DraftStore, PatientHeader
@@ -34,6 +33,7 @@ from dmp_desktop.services.vsm_terminology import TerminologyService, index_path
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.vsm_editor import VsmEditor
 from dmp_desktop.ui.vsm_import import TerminologyImportDialog
+from dmp_desktop.usecases.vsm import vsm_author
 
 if TYPE_CHECKING:
     from dmp_desktop.ui.main_window import MainWindow
@@ -42,14 +42,9 @@ log = logging.getLogger(__name__)
 
 
 def author_for(practitioner: Practitioner, settings: Settings) -> CareProvider:
-    """The professional of the card, acting for the structure of the card or of the settings."""
-    facility = practitioner.activity_sector or settings.activity_sector
-    structure = CareStructure(
-        id=practitioner.structure_id or settings.structure_id,
-        name=practitioner.structure_name or str(settings.extra.get("structure_name", "")),
-        facility_type=facility if facility in valuesets.FACILITY_TYPES else "SA07",
-    )
-    return CareProvider(practitioner, structure)
+    """The professional of the card, acting for the structure of the card or of the settings
+    (the use case's rule: :func:`dmp_desktop.usecases.vsm.vsm_author`)."""
+    return vsm_author(practitioner, settings)
 
 
 class VsmFeature(QObject):

@@ -27,7 +27,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backends import fail
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -145,13 +147,18 @@ def doors(
     card_manager: CardManager,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Doors:
+) -> Iterator[Doors]:
+    # Both doors must find the same local key: the training key file of the data folder
+    # (no system keyring), whatever keyring an earlier test of this process set.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
     data = tmp_path / "data"
     data.mkdir()
     made = Doors(training_env, host, data, tmp_path / "settings.json", qtbot, card_manager)
     save_settings(made.settings(), made.config)
-    return made
+    yield made
+    keyring.set_keyring(previous)
 
 
 def last_consultation(host: RunningHost, after: int, ins: str) -> tuple[str | None, str | None]:

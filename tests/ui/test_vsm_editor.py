@@ -102,6 +102,9 @@ def make_editor(qtbot: QtBot, env: Env) -> EditorFactory:
         editor.show()
         if start:
             editor.start()
+            qtbot.waitUntil(
+                lambda: not editor.starting, timeout=5000
+            )  # the draft, off the UI thread
         return editor
 
     return make
