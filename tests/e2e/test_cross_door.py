@@ -58,6 +58,9 @@ FAURE = PATIENTS["autorisation-expiree"]  # expired; opposed the centre 15
 GIRARD = PATIENTS["bloque"]  # blocked Dr Durand
 DURAND = ("CPS3-DURAND", "1234")
 MARTIN = ("CPS4-MARTIN", "4321")
+REGULATOR = ("CPS3-REGULATEUR", "1515")  # the training SAMU-Centre 15's regulating physician
+# Who may ask for each emergency purpose (the host keeps the centre 15 to a regulator).
+EMERGENCY_CARD = {"bris_de_glace": DURAND, "centre_15": REGULATOR}
 TIMEOUT = 20000
 REASON = "Patient inconscient aux urgences, antécédents inconnus"
 PDF = b"%PDF-1.4\n% cross-door\n%%EOF\n"
@@ -174,11 +177,14 @@ def last_consultation(host: RunningHost, after: int, ins: str) -> tuple[str | No
 # -- the emergency reason ---------------------------------------------------------------------
 @pytest.mark.parametrize("purpose", ["bris_de_glace", "centre_15"])
 def test_the_emergency_reason_is_one_rule_in_both_doors(doors: Doors, purpose: str) -> None:
-    window = doors.window()
+    card = EMERGENCY_CARD[purpose]
+    window = doors.window(card)
     for reason in ("", "court", REASON):
         option = ("--reason", reason) if reason else ()
         before = doors.host.store.last_trace_id()
-        cli = doors.cli("list", "--ins", JULIEN.ins.value, "--emergency", purpose, *option)
+        cli = doors.cli(
+            "list", "--ins", JULIEN.ins.value, "--emergency", purpose, *option, card=card
+        )
         cli_trace = None
         if cli.returncode == 0:
             cli_trace = last_consultation(doors.host, before, JULIEN.ins.value)
@@ -214,18 +220,34 @@ def test_who_may_open_an_emergency_access_is_one_rule(doors: Doors) -> None:
         assert not window.act_emergency.isEnabled()  # not even offered in the window
 
 
-def test_the_hosts_refusal_reason_is_shown_by_both(doors: Doors) -> None:
+@pytest.mark.parametrize(
+    ("card", "patient", "words"),
+    [
+        (DURAND, JULIEN, "régulation"),  # the centre 15 is a regulating physician's access
+        (REGULATOR, FAURE, "opposé"),  # this patient opposed the centre 15
+    ],
+)
+def test_the_hosts_refusal_reason_is_shown_by_both(
+    doors: Doors, card: tuple[str, str], patient: DemoPatient, words: str
+) -> None:
     cli = doors.cli(
-        "list", "--ins", FAURE.ins.value, "--emergency", "centre_15", "--reason", REASON
+        "list",
+        "--ins",
+        patient.ins.value,
+        "--emergency",
+        "centre_15",
+        "--reason",
+        REASON,
+        card=card,
     )
     assert cli.returncode == 1
-    window = doors.window()
-    doors.check(window, FAURE)
+    window = doors.window(card)
+    doors.check(window, patient)
     with doors.qtbot.waitSignal(window.consultation.documentsFailed, timeout=TIMEOUT) as failed:
         assert window.consultation.start_emergency_access("centre_15", REASON) is None
     shown = failed.args[0]
-    assert "centre 15" in shown and "opposé" in shown  # the host's own words
-    assert cli.stderr.strip().endswith(shown) or shown in cli.stderr
+    assert "Motif donné par le DMP" in shown and words in shown  # the host's own words
+    assert cli.stderr.rstrip().endswith(shown)  # after the banner: the very same message
 
 
 # -- the patient's objection ----------------------------------------------------------------------
