@@ -227,6 +227,15 @@ class ReadAheadSocket:
         self._sock = sock
         self._data = b""
         self._pos = 0
+        self.first_byte: int | None = None  # the server's very first byte
+
+    def answered_in_tls(self) -> bool:
+        """Whether the server's first byte (if any) starts a TLS record (types 20 to 24).
+
+        Something else (« HTTP/1.1 500 », a captive portal's page) is not a TLS
+        server at all, whatever alert tlslite-ng then reports.
+        """
+        return self.first_byte is None or 20 <= self.first_byte <= 24
 
     def pending(self) -> int:
         """Bytes already received from the network but not yet handed to tlslite-ng."""
@@ -244,6 +253,8 @@ class ReadAheadSocket:
         if self._pos >= len(self._data):
             self._data = self._sock.recv(max(bufsize, self.READ_AHEAD))
             self._pos = 0
+            if self.first_byte is None and self._data:
+                self.first_byte = self._data[0]
         end = self._pos + bufsize
         chunk = self._data[self._pos : end]
         self._pos = min(end, len(self._data))
@@ -468,12 +479,15 @@ class TlsClientConfig:
             sock.close()
             if previous is not None:
                 self.sessions.forget(host, port)
-            mapped = map_tls_error(
-                exc,
-                signed=rsa_key.signatures > 0,
-                in_handshake=True,
-                host_rejection=conn.dmp_host_rejection,
-            )
+            if not reader.answered_in_tls() and not isinstance(exc, DmpDesktopError):
+                mapped: BaseException = HostUnreachableError("réponse qui n'est pas du TLS")
+            else:
+                mapped = map_tls_error(
+                    exc,
+                    signed=rsa_key.signatures > 0,
+                    in_handshake=True,
+                    host_rejection=conn.dmp_host_rejection,
+                )
             log.debug("TLS handshake with %s failed: %s", host, type(mapped).__name__)
             if mapped is exc:
                 raise

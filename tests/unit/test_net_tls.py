@@ -315,3 +315,20 @@ def test_stream_maps_a_rejection_before_the_first_response() -> None:
     stream, peer = _stream([_remote(AlertDescription.certificate_required)], True)
     with peer, pytest.raises(ClientCertificateRejectedError):
         stream.read(100)
+
+
+def test_read_ahead_socket_tells_a_tls_answer_from_anything_else() -> None:
+    """« HTTP/1.1 500 » where a ServerHello was expected is not a TLS server at all."""
+    from dmp_desktop.net.tls import ReadAheadSocket
+
+    for first, is_tls in (
+        (b"HTTP/1.1 500 Internal Server Error\r\n\r\n", False),
+        (b"\x16\x03\x03\x00\x01x", True),
+    ):
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            reader = ReadAheadSocket(ours)
+            assert reader.answered_in_tls()  # nothing received yet
+            theirs.sendall(first)
+            assert reader.recv(1) == first[:1]
+            assert reader.answered_in_tls() is is_tls
