@@ -7,7 +7,7 @@
 # Unix socket in a temporary directory, stopped and deleted at exit).
 #   1. pytest on everything, training hosts on SQLite; the PostgreSQL-only
 #      tests use the server (DMP_TEST_POSTGRES_SERVER);
-#   2. pytest on tests/e2e and the migrations test again, every training host
+#   2. pytest on tests/e2e, the host's rule tests and the migrations test again, every training host
 #      on a fresh PostgreSQL database (DMP_TEST_POSTGRES_URL, see the
 #      host_db_url fixture in tests/conftest.py).
 # With pytest arguments (./scripts/test.sh tests/unit -k x), only run 1 with
@@ -57,7 +57,12 @@ status=0
 DMP_TEST_POSTGRES_SERVER="$server_url" run_pytest "$@" || status=$?
 if [ "$with_postgres" = 1 ] && [ "$#" -eq 0 ]; then
   echo "==> pytest (hôte de formation sur PostgreSQL : tests/e2e)"
+  # The host's rules (issue #13: judge, signatures, centre 15, bris de glace, legal
+  # representatives, recordTarget, file modes) are proven on both engines too.
   DMP_TEST_POSTGRES_URL="$server_url" run_pytest tests/e2e tests/unit/test_migrations.py \
+    tests/host/test_judge.py tests/host/test_consultation.py tests/host/test_patient_space.py \
+    tests/host/test_alimentation.py tests/host/test_alimentation_signature.py \
+    tests/host/test_record_target.py tests/host/test_permissions.py \
     || status=$?
 fi
 exit "$status"
