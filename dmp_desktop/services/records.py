@@ -19,10 +19,12 @@ from PySide6.QtCore import QObject, Signal
 from dmp_desktop.dmp.td11 import CreationConsent, PatientIdentity
 from dmp_desktop.dmp.td12_14 import CLOSURE_PATIENT_REQUEST
 from dmp_desktop.dmp.td16 import PatientAuthorization
+from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import describe
 from dmp_desktop.services.dmp_service import DmpService
 from dmp_desktop.services.operations import Operation
+from dmp_desktop.usecases.records import close_record, create_record, reactivate_record
 
 log = logging.getLogger(__name__)
 
@@ -96,47 +98,34 @@ class RecordService(QObject):
 
     # -- transactions -------------------------------------------------------------------
     def create(self, ins: Ins, identity: PatientIdentity, consent: CreationConsent) -> bool:
-        """TD1.1 (the consent was recorded in the wizard)."""
+        """TD1.1, with the consent the wizard recorded (the rule: ``usecases.records``)."""
         return self._run(
             CREATE,
             self.tr("Création du DMP"),
-            lambda client: client.create_dmp(ins, identity, consent),
+            lambda client: create_record(client, ins, identity, consent),
             lambda _result: self.created.emit(ins),
         )
 
     def close(
-        self,
-        ins: Ins,
-        family_name: str,
-        given_name: str,
-        *,
-        reason: str = CLOSURE_PATIENT_REQUEST,
-        reason_text: str,
-        gender: str | None = None,
+        self, status: DmpStatus, *, reason: str = CLOSURE_PATIENT_REQUEST, reason_text: str
     ) -> bool:
-        """TD1.4 at the patient's request, with the reason typed."""
+        """TD1.4 at the patient's request, with the reason typed; ``status``: the DMP's
+        answer on screen (its names and sex go with the request)."""
+        ins = status.ins
         return self._run(
             CLOSE,
             self.tr("Fermeture du DMP"),
-            lambda client: client.close_dmp(
-                ins,
-                family_name,
-                given_name,
-                reason=reason,
-                reason_text=reason_text,
-                gender=gender,
-            ),
+            lambda client: close_record(client, ins, reason_text, reason=reason, status=status),
             lambda _result: self.closed.emit(ins),
         )
 
-    def reactivate(
-        self, ins: Ins, family_name: str, given_name: str, gender: str | None = None
-    ) -> bool:
-        """TD1.2 (``gender``: the name's prefix, as the official request)."""
+    def reactivate(self, status: DmpStatus) -> bool:
+        """TD1.2 of the closed DMP on screen."""
+        ins = status.ins
         return self._run(
             REACTIVATE,
             self.tr("Réactivation du DMP"),
-            lambda client: client.reactivate_dmp(ins, family_name, given_name, gender),
+            lambda client: reactivate_record(client, ins, status=status),
             lambda _result: self.reactivated.emit(ins),
         )
 

@@ -51,7 +51,7 @@ from dmp_desktop.dmp.td12_14 import (
     CLOSURE_PATIENT_REQUEST,
 )
 from dmp_desktop.dmp.td16 import STATUS_BLOCKED, PatientAuthorization
-from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
+from dmp_desktop.domain.dmp_status import DmpState, DmpStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.services import records
 from dmp_desktop.services.records import RecordService
@@ -64,11 +64,17 @@ from dmp_desktop.ui.authorizations_model import (
 )
 from dmp_desktop.ui.record_wizard import RecordWizard
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
+from dmp_desktop.usecases.records import (
+    MAX_CLOSURE_REASON,
+    MIN_CLOSURE_REASON,
+    closure_problem,
+    record_action_refusals,
+)
 
 if TYPE_CHECKING:
     from dmp_desktop.ui.main_window import MainWindow
 
-MIN_REASON_LENGTH = 5
+MIN_REASON_LENGTH = MIN_CLOSURE_REASON  # the use case's rule (usecases.records)
 NOTICE_MS = 10000
 KEYS = ("create", "authorizations", "close", "reactivate", "admin_data", "secret")
 
@@ -294,7 +300,7 @@ class CloseRecordDialog(QDialog):
             self.reason_combo.addItem(label, code)
         self.reason_edit = QLineEdit(self)
         self.reason_edit.setObjectName("closeReasonText")
-        self.reason_edit.setMaxLength(255)
+        self.reason_edit.setMaxLength(MAX_CLOSURE_REASON)
         self.reason_edit.setPlaceholderText(self.tr("Précisez le motif donné par le patient"))
         self.reason_edit.setAccessibleName(self.tr("Motif de la fermeture"))
         self.feedback = QLabel(self)
@@ -330,8 +336,12 @@ class CloseRecordDialog(QDialog):
     def reason_text(self) -> str:
         return " ".join(self.reason_edit.text().split())
 
+    def acceptable(self) -> bool:
+        """The use case's rule (``usecases.records.closure_problem``)."""
+        return closure_problem(self.reason(), self.reason_text()) is None
+
     def _changed(self, *_args: object) -> None:
-        ok = len(self.reason_text()) >= MIN_REASON_LENGTH
+        ok = self.acceptable()
         self.close_button.setEnabled(ok)
         self.close_button.setDefault(ok)
         set_tone(
@@ -345,7 +355,7 @@ class CloseRecordDialog(QDialog):
         )
 
     def accept(self) -> None:
-        if len(self.reason_text()) >= MIN_REASON_LENGTH:
+        if self.acceptable():
             super().accept()
 
 
@@ -452,52 +462,32 @@ class RecordActions(QObject):
         box.hide()
 
     def rules(self) -> dict[str, str | None]:
-        """For each action: None when it applies now, else why not (French)."""
+        """For each action: None when it applies now, else why not (French).
+
+        The rule is :func:`dmp_desktop.usecases.records.record_action_refusals`.
+        """
         consultation = self.window.consultation
         practitioner = consultation.practitioner
-        status = consultation.status
-        if practitioner is None or self.window.card_service.session is None:
-            return dict.fromkeys(KEYS, self.tr("Connectez-vous avec votre carte CPS."))
-        if status is None:
-            return dict.fromkeys(
-                KEYS, self.tr("Vérifiez d'abord le DMP du patient (Ctrl+L, INS, Entrée).")
-            )
-        out: dict[str, str | None] = {}
-        if status.state is DmpState.NONE:
-            out["create"] = None
-            why = self.tr("Ce patient n'a pas de DMP.")
-            for key in ("authorizations", "close", "reactivate", "admin_data", "secret"):
-                out[key] = why
-            return out
-        out["create"] = self.tr("Ce patient a déjà un DMP.")
-        staff = self.tr("Réservé aux professionnels de santé.") if practitioner.is_staff else None
-        blocked = (
-            self.tr("Le patient vous a bloqué : vous ne pouvez pas agir sur son DMP.")
-            if status.authorization is Authorization.INTERDIT
-            else None
-        )
-        if status.state is DmpState.CLOSED:
-            why = self.tr(
+        if self.window.card_service.session is None:
+            practitioner = None
+        codes = record_action_refusals(consultation.status, practitioner)
+        texts = {
+            "no_card": self.tr("Connectez-vous avec votre carte CPS."),
+            "no_status": self.tr("Vérifiez d'abord le DMP du patient (Ctrl+L, INS, Entrée)."),
+            "no_dmp": self.tr("Ce patient n'a pas de DMP."),
+            "has_dmp": self.tr("Ce patient a déjà un DMP."),
+            "staff": self.tr("Réservé aux professionnels de santé."),
+            "blocked": self.tr("Le patient vous a bloqué : vous ne pouvez pas agir sur son DMP."),
+            "closed": self.tr(
                 "Le DMP de ce patient est fermé : réactivez-le d'abord, à la demande du patient."
-            )
-            for key in ("authorizations", "close", "admin_data", "secret"):
-                out[key] = why
-            out["reactivate"] = staff or blocked
-            return out
-        out["reactivate"] = self.tr("Le DMP de ce patient est actif : il n'est pas fermé.")
-        authorised = None
-        if status.authorization is not Authorization.VALIDE:
-            authorised = blocked or self.tr(
+            ),
+            "active": self.tr("Le DMP de ce patient est actif : il n'est pas fermé."),
+            "no_authorisation": self.tr(
                 "Il faut d'abord une autorisation d'accès valide (consentement du patient)."
-            )
-        for key in ("authorizations", "close", "admin_data"):
-            out[key] = staff or authorised
-        out["secret"] = (
-            staff or blocked
-            if status.minor
-            else self.tr("Réservé au DMP d'un patient mineur, à sa demande.")
-        )
-        return out
+            ),
+            "not_minor": self.tr("Réservé au DMP d'un patient mineur, à sa demande."),
+        }
+        return {key: texts[code] if code else None for key, code in codes.items()}
 
     def update_actions(self) -> None:
         rules = self.rules()
@@ -684,14 +674,7 @@ class RecordActions(QObject):
         def done(result: int) -> None:
             self.close_dialog = None
             if result == QDialog.DialogCode.Accepted and self._current(ins):
-                self.service.close(
-                    ins,
-                    status.patient_family_name or "",
-                    status.patient_given_name or "",
-                    reason=dialog.reason(),
-                    reason_text=dialog.reason_text(),
-                    gender=status.patient_gender,
-                )
+                self.service.close(status, reason=dialog.reason(), reason_text=dialog.reason_text())
                 self.window.statusBar().showMessage(self.tr("Fermeture du DMP…"), NOTICE_MS)
 
         dialog.finished.connect(done)
@@ -737,12 +720,7 @@ class RecordActions(QObject):
         def done(_result: int) -> None:
             self.confirm_box = None
             if box.clickedButton() is yes and self._current(ins):
-                self.service.reactivate(
-                    ins,
-                    status.patient_family_name or "",
-                    status.patient_given_name or "",
-                    gender=status.patient_gender,
-                )
+                self.service.reactivate(status)
 
         box.finished.connect(done)
         box.open()

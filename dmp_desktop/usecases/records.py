@@ -37,7 +37,7 @@ from dmp_desktop.usecases.errors import ClosureReasonError, ConsentNotGivenError
 
 MIN_CLOSURE_REASON = 5
 MAX_CLOSURE_REASON = 255
-RECORD_ACTIONS = ("create", "authorizations", "close", "reactivate", "admin_data")
+RECORD_ACTIONS = ("create", "authorizations", "close", "reactivate", "admin_data", "secret")
 
 
 class RecordClient(Protocol):
@@ -160,7 +160,10 @@ def record_action_refusals(
 ) -> dict[str, str | None]:
     """For each of :data:`RECORD_ACTIONS`: None when it applies now, else a reason code
     (``no_card``, ``no_status``, ``no_dmp``, ``has_dmp``, ``staff``, ``blocked``,
-    ``closed``, ``active``, ``no_authorisation``)."""
+    ``closed``, ``active``, ``no_authorisation``, ``not_minor``).
+
+    ``secret``: a minor's secret connection, at the minor's request (a minor's DMP only).
+    """
     if practitioner is None:
         return dict.fromkeys(RECORD_ACTIONS, "no_card")
     if status is None:
@@ -174,7 +177,7 @@ def record_action_refusals(
     staff = "staff" if practitioner.is_staff else None
     blocked = "blocked" if status.authorization is Authorization.INTERDIT else None
     if status.state is DmpState.CLOSED:
-        for key in ("authorizations", "close", "admin_data"):
+        for key in ("authorizations", "close", "admin_data", "secret"):
             out[key] = "closed"
         out["reactivate"] = staff or blocked
         return out
@@ -184,6 +187,7 @@ def record_action_refusals(
         authorised = blocked or "no_authorisation"
     for key in ("authorizations", "close", "admin_data"):
         out[key] = staff or authorised
+    out["secret"] = (staff or blocked) if status.minor else "not_minor"
     return out
 
 

@@ -489,3 +489,16 @@ def test_closure_reason_and_who_may_act() -> None:
     assert none["create"] is None and none["close"] == "no_dmp"
     expired = records.record_action_refusals(status(authorization=Authorization.EXPIRE), doctor())
     assert expired["admin_data"] == "no_authorisation"
+
+
+def test_a_minors_secret_connection_only_on_a_minors_open_record() -> None:
+    adult = records.record_action_refusals(status(), doctor())
+    assert adult["secret"] == "not_minor"
+    minor = records.record_action_refusals(status(minor=True), doctor())
+    assert minor["secret"] is None
+    assert records.record_action_refusals(status(minor=True), secretary())["secret"] == "staff"
+    blocked = status(minor=True, authorization=Authorization.INTERDIT)
+    assert records.record_action_refusals(blocked, doctor())["secret"] == "blocked"
+    closed = status(minor=True, state=DmpState.CLOSED)
+    assert records.record_action_refusals(closed, doctor())["secret"] == "closed"
+    assert set(records.record_action_refusals(None, None)) == set(records.RECORD_ACTIONS)
