@@ -11,13 +11,15 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from dmp_desktop.dates import DateFormatError, parse_iso_date
-from dmp_desktop.domain.patient import Ins, InsError, InsKind
-from dmp_desktop.errors import NoCardError, PinFormatError, describe
-from dmp_desktop.settings import Settings
-from dmp_desktop.smartcard.card import CardInfo, CardManager, CardSession
+# Imported by every command's parser declaration (``dmp --help`` included): only the standard
+# library at the top; the card, the settings and the domain where a function needs them
+# (tests/unit/test_cli_imports.py).
+if TYPE_CHECKING:
+    from dmp_desktop.domain.patient import Ins
+    from dmp_desktop.settings import Settings
+    from dmp_desktop.smartcard.card import CardInfo, CardManager, CardSession
 
 EXIT_OK = 0
 EXIT_DMP = 1
@@ -39,7 +41,7 @@ class CliUsageError(Exception):
 
 
 # (settings, logged-in card session) -> DMP client
-OpenDmp = Callable[[Settings, CardSession], Any]
+OpenDmp = Callable[["Settings", "CardSession"], Any]
 CardOptions = Callable[[argparse.ArgumentParser], None]
 
 
@@ -54,6 +56,8 @@ def card_options(p: argparse.ArgumentParser) -> None:
 
 def iso_date(text: str) -> date:
     """An ``argparse`` type: a date written AAAA-MM-JJ."""
+    from dmp_desktop.dates import DateFormatError, parse_iso_date
+
     try:
         return parse_iso_date(text)
     except DateFormatError:
@@ -63,6 +67,9 @@ def iso_date(text: str) -> date:
 
 
 def parse_ins(args: argparse.Namespace, settings: Settings) -> Ins:
+    from dmp_desktop.domain.patient import Ins, InsError, InsKind
+    from dmp_desktop.errors import describe
+
     try:
         return Ins.parse(args.ins, InsKind[settings.ins_kind])
     except InsError as exc:
@@ -76,6 +83,8 @@ def confirm(question: str, io: Io) -> bool:
 
 
 def choose_card(manager: CardManager, wanted: str | None) -> CardInfo:
+    from dmp_desktop.errors import NoCardError
+
     cards = [c for c in manager.list_cards() if c.holder is not None]
     if wanted:
         cards = [c for c in cards if wanted in (c.token_label, c.serial)]
@@ -90,6 +99,8 @@ def choose_card(manager: CardManager, wanted: str | None) -> CardInfo:
 
 
 def read_pin(card: CardInfo, from_stdin: bool, io: Io) -> str | None:
+    from dmp_desktop.errors import PinFormatError
+
     if card.protected_auth:
         io.err.write("Saisissez votre code PIN sur le clavier du lecteur.\n")
         return None
@@ -138,6 +149,8 @@ def with_card(
         from dmp_desktop.connect import open_dmp as default_open
 
         open_dmp = default_open
+    from dmp_desktop.smartcard.card import CardManager
+
     manager = CardManager(settings.middleware_candidates())
     try:
         session = login(manager, args, io)

@@ -2,19 +2,30 @@
 
 Exit codes: 0 success, 1 refused by the DMP or unreadable answer, 2 usage,
 3 card problem, 4 network / TLS problem.
+
+Start-up is kept short (``dmp --help`` and ``dmp cards`` in well under 150 ms): the
+command line is first read by a parser that knows every command by its name and
+one-line help only (:data:`GROUPS`); the module of the command given is then
+imported, declares its options and runs it. So a command pays for its own imports,
+never for its neighbours' (lxml, cryptography, the card library, pydantic...).
+``tests/unit/test_cli_imports.py`` checks which modules ``dmp --help`` and
+``dmp cards`` load.
+
+A new command: one line in :data:`GROUPS` (name and one-line help, the same text as
+its ``add_parser(..., help=...)``: a unit test compares them), its parser declared
+by its module's declaration function, its run in :func:`_run`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmp_desktop import __version__, argparse_fr
-from dmp_desktop.cli import vsm as vsm_cli
 from dmp_desktop.cli.common import (
     EXIT_CARD,
     EXIT_DMP,
@@ -22,34 +33,176 @@ from dmp_desktop.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     CliUsageError,
-    Connection,
     Io,
     OpenDmp,
     card_options,
-    parse_ins,
-    with_card,
 )
-from dmp_desktop.dates import fr_date
-from dmp_desktop.domain.dmp_status import DmpState, DmpStatus, authorization_text
-from dmp_desktop.errors import (
-    CardError,
-    DmpDesktopError,
-    NetworkError,
-    SettingsError,
-    describe,
-)
-from dmp_desktop.settings import Settings, load_settings
-from dmp_desktop.smartcard.card import CardManager
-from dmp_desktop.usecases.errors import (
-    ConsentNotGivenError,
-    EmergencyAccessError,
-    InvalidFilterError,
-)
+
+if TYPE_CHECKING:
+    from dmp_desktop.domain.dmp_status import DmpStatus
+    from dmp_desktop.settings import Settings
 
 __all__ = ["EXIT_CARD", "EXIT_DMP", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "Io", "main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+# --- the commands ----------------------------------------------------------------------------
+
+
+def _declare_settings(sub: Any) -> None:
+    from dmp_desktop.cli import settings_cmd
+
+    settings_cmd.add_parser(sub)
+
+
+def _declare_status(sub: Any) -> None:
+    status = sub.add_parser(
+        "status",
+        help=_HELP["status"],
+        description="Teste l'existence du DMP d'un patient et votre autorisation d'accès.",
+    )
+    status.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    card_options(status)
+    status.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
+
+
+def _declare_documents(sub: Any) -> None:
+    from dmp_desktop.cli import documents
+
+    documents.add_parsers(sub, card_options)
+
+
+def _declare_alimentation(sub: Any) -> None:
+    from dmp_desktop.cli import alimentation
+
+    alimentation.add_parsers(sub)
+
+
+def _declare_records(sub: Any) -> None:
+    from dmp_desktop.cli import records
+
+    records.add_parsers(sub, card_options)
+
+
+def _declare_admin_data(sub: Any) -> None:
+    from dmp_desktop.cli import admin_data
+
+    admin_data.add_parsers(sub, card_options)
+
+
+def _declare_essentials(sub: Any) -> None:
+    from dmp_desktop.cli import essentials
+
+    essentials.add_parser(sub, card_options)
+
+
+def _declare_patients(sub: Any) -> None:
+    from dmp_desktop.cli import patients
+
+    patients.add_parsers(sub, card_options)
+
+
+def _declare_cards(sub: Any) -> None:
+    cards = sub.add_parser("cards", help=_HELP["cards"])
+    cards.add_argument("--json", action="store_true", help="sortie JSON")
+
+
+def _declare_vsm(sub: Any) -> None:
+    from dmp_desktop.cli import vsm
+
+    vsm.add_parser(sub)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Commands declared together by one function (most import their module to do so)."""
+
+    commands: tuple[tuple[str, str], ...]  # (name, one-line help shown by dmp --help)
+    declare: Callable[[Any], None]  # declares every command of the group, with its options
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _help in self.commands)
+
+
+# In the order of ``dmp --help``.
+GROUPS: tuple[Group, ...] = (
+    Group(
+        (("settings", "les paramètres en vigueur (profil, racine épinglée, n° d'homologation)"),),
+        _declare_settings,
+    ),
+    Group(
+        (("status", "le patient a-t-il un DMP, et puis-je y accéder ? (TD0.2)"),),
+        _declare_status,
+    ),
+    Group(
+        (
+            (
+                "authorize",
+                "enregistrer (ou retirer) votre autorisation d'accès au DMP du patient (TD0.3)",
+            ),
+            ("list", "lister les documents du DMP du patient (TD3.1)"),
+            ("get", "récupérer un document du DMP dans un fichier (TD3.2)"),
+        ),
+        _declare_documents,
+    ),
+    Group(
+        (
+            ("upload", "envoyer un document dans le DMP du patient (TD2.1)"),
+            ("replace", "remplacer un de vos documents par une nouvelle version (TD2.1, RPLC)"),
+            ("mask", "masquer un document aux professionnels de santé (TD3.3)"),
+            ("unmask", "ne plus masquer un document aux professionnels de santé (TD3.3)"),
+            ("archive", "archiver un document (TD3.3d)"),
+            ("visibility", "changer la visibilité d'un document (TD3.3)"),
+            ("delete", "supprimer un de vos documents du DMP (TD3.3c, auteur seulement)"),
+            ("outbox", "vos documents en attente d'envoi ou de confirmation (avec votre carte)"),
+            ("types", "chercher un type de document (jeu de valeurs J07)"),
+        ),
+        _declare_alimentation,
+    ),
+    Group(
+        (
+            ("create", "créer le DMP d'un patient, avec son consentement (TD1.1)"),
+            ("close", "fermer le DMP à la demande du patient (TD1.4)"),
+            ("reactivate", "réactiver un DMP fermé (TD1.2)"),
+            ("authorizations", "professionnels autorisés ou bloqués sur le DMP (TD1.6)"),
+        ),
+        _declare_records,
+    ),
+    Group(
+        (
+            ("admin-data", "données administratives du DMP d'un patient (TD1.3)"),
+            ("online-access", "accès en ligne du patient à son DMP (TD1.5)"),
+        ),
+        _declare_admin_data,
+    ),
+    Group(
+        (
+            (
+                "essentials",
+                "L'essentiel du dossier : pathologies, allergies, traitements, résultats…",
+            ),
+        ),
+        _declare_essentials,
+    ),
+    Group(
+        (
+            ("patient", "trouver un patient : son INS par le téléservice INSi, puis son DMP"),
+            ("patients", "« Mes patients DMP » : les DMP sur lesquels vous êtes autorisé (TD0.4)"),
+        ),
+        _declare_patients,
+    ),
+    Group((("cards", "liste les cartes présentes dans les lecteurs"),), _declare_cards),
+    Group(
+        (("vsm", "synthèse médicale (VSM) : construire le document CDA depuis un JSON"),),
+        _declare_vsm,
+    ),
+)
+_HELP = {name: text for group in GROUPS for name, text in group.commands}
+
+
+def _parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The ``dmp`` parser; with ``commands``, only their groups are declared in full (with
+    their options, importing their modules), every other command by its name and help."""
     argparse_fr.install()  # argparse's own messages in French
     parser = argparse.ArgumentParser(
         prog="dmp",
@@ -72,42 +225,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
-    from dmp_desktop.cli import settings_cmd
-
-    settings_cmd.add_parser(sub)
-
-    status = sub.add_parser(
-        "status",
-        help="le patient a-t-il un DMP, et puis-je y accéder ? (TD0.2)",
-        description="Teste l'existence du DMP d'un patient et votre autorisation d'accès.",
-    )
-    status.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
-    card_options(status)
-    status.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
-
-    from dmp_desktop.cli import documents
-
-    documents.add_parsers(sub, card_options)
-    from dmp_desktop.cli import alimentation
-
-    alimentation.add_parsers(sub)
-    from dmp_desktop.cli import records
-
-    records.add_parsers(sub, card_options)
-    from dmp_desktop.cli import admin_data
-
-    admin_data.add_parsers(sub, card_options)
-    from dmp_desktop.cli import essentials
-
-    essentials.add_parser(sub, card_options)
-    from dmp_desktop.cli import patients
-
-    patients.add_parsers(sub, card_options)
-
-    cards = sub.add_parser("cards", help="liste les cartes présentes dans les lecteurs")
-    cards.add_argument("--json", action="store_true", help="sortie JSON")
-    vsm_cli.add_parser(sub)
+    for group in GROUPS:
+        if commands is None or any(name in commands for name in group.names):
+            group.declare(sub)
+        else:  # its options are read once the command is known (add_help: no --help of its own)
+            for name, text in group.commands:
+                sub.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    """Read the command line: first which command (and ``dmp --help``), then its options."""
+    command = _parser(()).parse_known_args(argv)[0].command
+    return _parser((command,)).parse_args(argv)
+
+
+# --- status and cards ------------------------------------------------------------------------
 
 
 def _status_json(status: DmpStatus) -> dict[str, Any]:
@@ -134,6 +267,9 @@ def _status_json(status: DmpStatus) -> dict[str, Any]:
 
 
 def _status_text(status: DmpStatus) -> str:
+    from dmp_desktop.dates import fr_date
+    from dmp_desktop.domain.dmp_status import DmpState, authorization_text
+
     lines = [status.summary_fr()]
     if status.patient_family_name or status.patient_given_name:
         name = f"{status.patient_family_name or ''} {status.patient_given_name or ''}".strip()
@@ -153,6 +289,10 @@ def _status_text(status: DmpStatus) -> str:
 def cmd_status(
     args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None
 ) -> int:
+    import json
+
+    from dmp_desktop.cli.common import Connection, parse_ins, with_card
+
     ins = parse_ins(args, settings)
 
     def work(conn: Connection) -> int:
@@ -167,6 +307,10 @@ def cmd_status(
 
 
 def cmd_cards(args: argparse.Namespace, settings: Settings, io: Io) -> int:
+    import json
+
+    from dmp_desktop.smartcard.card import CardManager
+
     manager = CardManager(settings.middleware_candidates())
     try:
         cards = manager.list_cards()
@@ -194,6 +338,9 @@ def cmd_cards(args: argparse.Namespace, settings: Settings, io: Io) -> int:
     return EXIT_OK
 
 
+# --- running a command -------------------------------------------------------------------------
+
+
 def main(
     argv: list[str] | None = None,
     *,
@@ -201,18 +348,35 @@ def main(
     open_dmp: OpenDmp | None = None,
 ) -> int:
     io = io or Io(sys.stdout, sys.stderr, sys.stdin)
-    parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_arguments(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code != 2 else EXIT_USAGE
+    import logging
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=io.err,
     )
     if args.command == "vsm" and args.vsm_command != "send":  # no card, no settings
-        return vsm_cli.run(args, io)
+        from dmp_desktop.cli import vsm
+
+        return vsm.run(args, io)
+    from dmp_desktop.errors import (
+        CardError,
+        DmpDesktopError,
+        NetworkError,
+        SettingsError,
+        describe,
+    )
+    from dmp_desktop.settings import load_settings
+    from dmp_desktop.usecases.errors import (
+        ConsentNotGivenError,
+        EmergencyAccessError,
+        InvalidFilterError,
+    )
+
     try:
         settings = load_settings(args.config, profile=args.profile)
         if args.command == "settings":  # shows what is wrong rather than refusing
@@ -249,22 +413,29 @@ def main(
 
 
 def _run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp | None) -> int:
-    from dmp_desktop.cli import admin_data, alimentation, documents, records
-
+    """Run the command: only its own module is imported."""
     command = args.command
     if command == "status":
         return cmd_status(args, settings, io, open_dmp)
     if command == "cards":
         return cmd_cards(args, settings, io)
-    if command in documents.COMMANDS:
+    if command in _names_of(_declare_documents):
+        from dmp_desktop.cli import documents
+
         return documents.run(args, settings, io, open_dmp)
-    if command in alimentation.COMMANDS or command == "vsm":
+    if command in _names_of(_declare_alimentation) or command == "vsm":
+        from dmp_desktop.cli import alimentation
+
         return alimentation.run(args, settings, io, open_dmp)
-    if command in records.COMMANDS:
+    if command in _names_of(_declare_records):
+        from dmp_desktop.cli import records
+
         return records.run(args, settings, io, open_dmp)
-    if command in admin_data.COMMANDS:
+    if command in _names_of(_declare_admin_data):
+        from dmp_desktop.cli import admin_data
+
         return admin_data.run(args, settings, io, open_dmp)
-    if command in ("patient", "patients"):
+    if command in _names_of(_declare_patients):
         from dmp_desktop.cli import patients
 
         return patients.run(args, settings, io, open_dmp)
@@ -273,3 +444,7 @@ def _run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp
 
         return essentials.run(args, settings, io, open_dmp)
     raise CliUsageError("commande inconnue")
+
+
+def _names_of(declare: Callable[[Any], None]) -> tuple[str, ...]:
+    return next(group.names for group in GROUPS if group.declare is declare)
