@@ -11,10 +11,9 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pkcs11
-from cryptography import x509
 from pkcs11 import Attribute, Mechanism, ObjectClass, TokenFlag
 from pkcs11.exceptions import (
     DeviceRemoved,
@@ -52,6 +51,9 @@ from dmp_desktop.smartcard.card_data import (
 from dmp_desktop.smartcard.identity import practitioner_from_certificate, with_situation
 from dmp_desktop.smartcard.thread import CardThread
 from dmp_desktop.smartcard.watch import SlotWatcher
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +265,7 @@ class CardManager:
                 if der is None:
                     return (None, False, None)
                 try:
-                    holder = _holder(session, x509.load_der_x509_certificate(der))
+                    holder = _holder(session, der)
                 except ValueError:
                     return (None, False, None)
                 except CardNotRecognisedError as exc:
@@ -360,7 +362,7 @@ def _read_optional(session: Any, label: str) -> bytes | None:
         return None
 
 
-def _holder(session: Any, certificate: x509.Certificate) -> Practitioner:
+def _holder(session: Any, certificate: bytes) -> Practitioner:
     """The holder from the authentication certificate and ``CPS_INFO_PS`` (see identity)."""
     return practitioner_from_certificate(certificate, _read_optional(session, INFO_PS_LABEL))
 
@@ -424,6 +426,8 @@ class CardSession:
         if found is None:
             raise CardNotRecognisedError()
         der, key_id = found
+        from cryptography import x509  # for TLS and signatures; listing cards needs none
+
         self.auth_certificate = x509.load_der_x509_certificate(der)
         try:
             self._auth_key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=key_id)
@@ -438,7 +442,7 @@ class CardSession:
                 self._sign_key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=sig[1])
             except NoSuchKey:
                 self._sign_key = None
-        self.practitioner = _holder(session, self.auth_certificate)
+        self.practitioner = _holder(session, der)
         self.situations = _situations(session)
         if len(self.situations) == 1:
             self.practitioner = with_situation(self.practitioner, self.situations[0])

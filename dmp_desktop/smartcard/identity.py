@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import core
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+from asn1crypto import x509 as asn1_x509
 
 from dmp_desktop.domain.practitioner import (
     PROFESSION_OID,
@@ -44,8 +44,19 @@ from dmp_desktop.errors import CardNotRecognisedError, UnknownProfessionError
 from dmp_desktop.smartcard.card_data import PracticeSituation, specialty_from_info_ps
 from dmp_desktop.smartcard.specialties import official_label
 
+if TYPE_CHECKING:
+    from cryptography import x509
+
 PRODUCT_CATEGORY_OID = "1.2.250.1.71.1.2.5"
 STAFF_PROFESSION_LABEL = "Personnel de structure"
+
+# Subject attribute types (X.520).
+_COMMON_NAME = "2.5.4.3"
+_SURNAME = "2.5.4.4"
+_GIVEN_NAME = "2.5.4.42"
+_TITLE = "2.5.4.12"
+_ORGANIZATION = "2.5.4.10"
+_ORGANIZATIONAL_UNIT = "2.5.4.11"
 
 
 class _Specialties(core.SequenceOf):
@@ -66,20 +77,53 @@ class CpsExtensions:
         return bool(self.product_category and self.product_category.startswith("8"))
 
 
-def _extension_value(cert: x509.Certificate, oid: str) -> bytes | None:
-    try:
-        ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid))
-    except (x509.ExtensionNotFound, ValueError):
+class _Read:
+    """The parts of a card certificate read here: subject attributes and extension values."""
+
+    def __init__(self, cert: bytes | x509.Certificate) -> None:
+        der = cert if isinstance(cert, bytes) else _der_of(cert)
+        try:
+            tbs = asn1_x509.Certificate.load(der, strict=True)["tbs_certificate"]
+            self.subject: list[tuple[str, Any]] = [
+                (attr["type"].dotted, attr["value"].native)
+                for rdn in tbs["subject"].chosen
+                for attr in rdn
+            ]
+            extensions = tbs["extensions"]
+            found = [
+                (ext["extn_id"].dotted, ext["extn_value"].contents)
+                for ext in (extensions if isinstance(extensions, asn1_x509.Extensions) else ())
+            ]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError("unreadable certificate") from exc
+        ids = [oid for oid, _value in found]
+        # A repeated extension is ambiguous: read as absent (RFC 5280 forbids it).
+        self.extensions = {oid: value for oid, value in found if ids.count(oid) == 1}
+
+    def first(self, oid: str) -> str | None:
+        for attr_oid, value in self.subject:
+            if attr_oid == oid:
+                text = value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
+                return text.strip() or None
         return None
-    value = ext.value
-    return value.value if isinstance(value, x509.UnrecognizedExtension) else None
 
 
-def cps_extensions(cert: x509.Certificate) -> CpsExtensions:
-    """Read the three extensions; a malformed one reads as absent."""
+def _der_of(cert: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.DER)
+
+
+def cps_extensions(cert: bytes | x509.Certificate) -> CpsExtensions:
+    """Read the three extensions; a malformed one reads as absent (``cert``: DER or
+    cryptography's; :class:`ValueError` when the certificate itself is unreadable)."""
+    return _extensions_of(_Read(cert))
+
+
+def _extensions_of(read: _Read) -> CpsExtensions:
     category = profession = None
     specialties: tuple[str, ...] = ()
-    raw = _extension_value(cert, PRODUCT_CATEGORY_OID)
+    raw = read.extensions.get(PRODUCT_CATEGORY_OID)
     if raw is not None:
         try:
             octets = core.OctetString.load(raw, strict=True).native
@@ -87,7 +131,7 @@ def cps_extensions(cert: x509.Certificate) -> CpsExtensions:
                 category = f"{octets[0]:02X}"
         except (ValueError, TypeError):
             category = None
-    raw = _extension_value(cert, PROFESSION_OID)
+    raw = read.extensions.get(PROFESSION_OID)
     if raw is not None:
         try:
             number = core.Integer.load(raw, strict=True).native
@@ -95,7 +139,7 @@ def cps_extensions(cert: x509.Certificate) -> CpsExtensions:
                 profession = f"{number:02d}"
         except (ValueError, TypeError):
             profession = None
-    raw = _extension_value(cert, SPECIALTY_OID)
+    raw = read.extensions.get(SPECIALTY_OID)
     if raw is not None:
         try:
             specialties = tuple(
@@ -104,15 +148,6 @@ def cps_extensions(cert: x509.Certificate) -> CpsExtensions:
         except (ValueError, TypeError):
             specialties = ()
     return CpsExtensions(category, profession, specialties)
-
-
-def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
-    attrs = name.get_attributes_for_oid(oid)
-    if not attrs:
-        return None
-    value = attrs[0].value
-    text = value if isinstance(value, str) else value.decode("utf-8", "replace")
-    return text.strip() or None
 
 
 def is_staff_national_id(national_id: str) -> bool:
@@ -128,24 +163,27 @@ def _specialty_for(profession_code: str, candidates: tuple[str, ...]) -> str | N
 
 
 def practitioner_from_certificate(
-    cert: x509.Certificate, info_ps: bytes | None = None
+    cert: bytes | x509.Certificate, info_ps: bytes | None = None
 ) -> Practitioner:
-    """The card holder: identity, profession, specialty (``info_ps``: ``CPS_INFO_PS``)."""
-    subject = cert.subject
-    national_id = _first(subject, NameOID.COMMON_NAME)
-    family = _first(subject, NameOID.SURNAME)
-    given = _first(subject, NameOID.GIVEN_NAME)
+    """The card holder: identity, profession, specialty (``info_ps``: ``CPS_INFO_PS``).
+
+    ``cert``: DER, or cryptography's; :class:`ValueError` when it cannot be read.
+    """
+    read = _Read(cert)
+    national_id = read.first(_COMMON_NAME)
+    family = read.first(_SURNAME)
+    given = read.first(_GIVEN_NAME)
     if not national_id or not family or not given:
         raise CardNotRecognisedError()
-    title = _first(subject, NameOID.TITLE)
-    extensions = cps_extensions(cert)
+    title = read.first(_TITLE)
+    extensions = _extensions_of(read)
     code = extensions.profession_code
     if code is not None and code not in PROFESSIONS:
         raise UnknownProfessionError(title, code)
     if code is None:
         code = profession_code_for_title(title)
-    structure_id = _first(subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
-    structure_name = _first(subject, NameOID.ORGANIZATION_NAME)
+    structure_id = read.first(_ORGANIZATIONAL_UNIT)
+    structure_name = read.first(_ORGANIZATION)
     if code is None:
         if not is_staff_national_id(national_id):
             raise UnknownProfessionError(title)

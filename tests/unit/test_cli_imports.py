@@ -3,7 +3,7 @@
 Structural, not timed: each command runs in a fresh interpreter (the real
 ``dmp`` entry point's ``main``), which then lists ``sys.modules``. ``dmp --help``
 reads only the command table (standard library and ``dmp_desktop.cli``'s main);
-``dmp cards`` adds the settings and the card (python-pkcs11, cryptography), never
+``dmp cards`` adds the settings and the card (python-pkcs11 and its asn1crypto), never
 the DMP wire, the CDA, the terminologies, the network stack or Qt. The time these
 imports take is measured by ``tests/bench/bench_startup.py``.
 """
@@ -39,6 +39,7 @@ print("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)})
 # the command's own business (they cost tens to hundreds of milliseconds each).
 HEAVY_PACKAGES = frozenset(
     {
+        "cryptography",
         "lxml",
         "httpx",
         "httpcore",

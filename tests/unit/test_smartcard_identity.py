@@ -394,3 +394,54 @@ def test_how_a_doctor_reads_a_colleague() -> None:
     assert occupation(with_specialty(DOCTOR, "SM13")) == "Médecin, chirurgie vasculaire"
     assert occupation(with_specialty(DOCTOR, "ZZ01")) == "Médecin"  # unknown code
     assert occupation(DOCTOR) == "Médecin"
+
+
+# --- the certificate as the card gives it (DER, read without cryptography) -----------------------
+
+
+def test_the_der_bytes_read_as_the_certificate() -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    cert = _certificate("3499700433153007/SEC0001", title="Secrétaire médicale")
+    assert practitioner_from_certificate(cert.public_bytes(Encoding.DER)) == (
+        practitioner_from_certificate(cert)
+    )
+    cert = _certificate(profession="10", specialty="SM04")
+    der = cert.public_bytes(Encoding.DER)
+    assert practitioner_from_certificate(der) == practitioner_from_certificate(cert)
+    assert cps_extensions(der) == cps_extensions(cert)
+    assert cps_extensions(der).profession_code == "10"
+
+
+@pytest.mark.parametrize("der", [b"", b"\x30\x03\x02\x01", b"not a certificate"])
+def test_unreadable_der_is_a_value_error(der: bytes) -> None:
+    with pytest.raises(ValueError):
+        practitioner_from_certificate(der)
+
+
+def test_a_repeated_extension_reads_as_absent() -> None:
+    from asn1crypto import core
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from dmp_desktop.smartcard.identity import _Read
+
+    der = _certificate(profession="40").public_bytes(Encoding.DER)
+    once = core.Integer(40).dump()
+    # Duplicate the TRE_G15 extension inside the DER (cryptography refuses to build it).
+    read = _Read(der)
+    assert read.extensions["1.2.250.1.71.1.2.7"] == once
+    from asn1crypto import x509 as asn1_x509
+
+    cert = asn1_x509.Certificate.load(der)
+    tbs = cert["tbs_certificate"]
+    extensions = list(tbs["extensions"])
+    tbs["extensions"] = asn1_x509.Extensions([*extensions, extensions[1]])
+    doubled = asn1_x509.Certificate(
+        {
+            "tbs_certificate": tbs,
+            "signature_algorithm": cert["signature_algorithm"],
+            "signature_value": cert["signature_value"],
+        }
+    ).dump(force=True)
+    assert "1.2.250.1.71.1.2.7" not in _Read(doubled).extensions
+    assert cps_extensions(doubled).profession_code is None
