@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from dmp_actors.structured_documents import FORMATS as STRUCTURED_FORMATS
+from dmp_actors.structured_documents import lea_specs, lea_treatments
 from dmp_desktop.cda import codes, valuesets
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
 from dmp_desktop.cda.vsm import build_vsm
@@ -82,6 +85,7 @@ FORMATS = {
         "Document à corps non structuré en texte brut",
     ),
     "vsm": (codes.FORMAT_CODE_VSM, codes.FORMAT_CODE_VSM_SCHEME, "Volet de Synthèse Médicale"),
+    **STRUCTURED_FORMATS,
 }
 CONFIDENTIALITY_LABELS = {
     Confidentiality.MASKED_PS: "Masqué aux professionnels de santé",
@@ -204,6 +208,8 @@ MOREL = DemoAuthor(
     "AMBULATOIRE",
 )
 LEROY = DemoAuthor("899700433283", "LEROY", "Thomas", "SM40", *CHU)
+HADDAD = DemoAuthor("899700433290", "HADDAD", "Karim", "SM62", *CHU)  # endocrinology ward
+VIDAL = DemoAuthor("899700433306", "VIDAL", "Élise", "SM62", *CHU)  # diabetology consultation
 
 
 # --- the documents ----------------------------------------------------------------------------
@@ -224,6 +230,9 @@ class DemoDocument:
     submitted_days_ago: int | None = None  # default: the day after the act
     comments: str = ""
     events: tuple[tuple[str, str], ...] = ()  # CIM-10 (code, label)
+    # a structured document written by its producer (dmp_actors.structured_documents):
+    # build(patient, author, at, unique id); ``kind`` is then its key of FORMATS
+    build: Callable[[PatientIdentity, CareProvider, dt.datetime, str], bytes] | None = None
 
     @property
     def class_code(self) -> str:
@@ -445,10 +454,27 @@ def _lea_documents() -> tuple[DemoDocument, ...]:
     )
 
 
+def _lea_structured_documents() -> tuple[DemoDocument, ...]:
+    """Her structured documents (CR-BIO, LDL-SES, VAC-NOTE, IPS-FR): « L'essentiel »'s demo."""
+    authors = {"lab": GARNIER, "ward": HADDAD, "diabetologist": VIDAL, "gp": DURAND}
+    return tuple(
+        DemoDocument(
+            spec.key,
+            spec.type_code,
+            spec.title,
+            authors[spec.author],
+            spec.days_ago,
+            kind=spec.kind,
+            build=spec.build,
+        )
+        for spec in lea_specs()
+    )
+
+
 def demo_documents() -> dict[str, tuple[DemoDocument, ...]]:
     """Documents by demo patient key (see :func:`dmp_sandbox.demo.demo_patients`)."""
     return {
-        "actif-autorise": _lea_documents(),
+        "actif-autorise": _lea_documents() + _lea_structured_documents(),
         "actif-sans-autorisation": (
             DemoDocument(
                 "consultation",
@@ -644,6 +670,12 @@ def _lea_summary(
         set_id=f"{uid}.0",
         active_problems=[
             Problem(
+                "Diabète de type 1",
+                cim10="E10.9",
+                cim10_label="Diabète sucré de type 1, sans complication",
+                onset=PartialDate(2019, 3),
+            ),
+            Problem(
                 "Asthme allergique persistant léger",
                 cim10="J45.0",
                 cim10_label="Asthme à prédominance allergique",
@@ -660,6 +692,13 @@ def _lea_summary(
             )
         ],
         treatments=[
+            *(  # her insulins, as the endocrinology ward set them (structured_documents)
+                insulin
+                for key, insulin in lea_treatments(
+                    PartialDate.of((at - dt.timedelta(days=205)).date())
+                ).items()
+                if key in ("glargine", "aspart")
+            ),
             Treatment(
                 "Corticoïde inhalé, 1 inhalation matin et soir",
                 atc="R03BA",
@@ -691,6 +730,10 @@ def _build(
         if doc.author is None:
             raise ValueError("a VSM needs a professional author")
         return build_vsm(_lea_summary(identity, doc.author.provider(), at, uid))
+    if doc.build is not None:
+        if doc.author is None:
+            raise ValueError("a structured document needs a professional author")
+        return doc.build(identity, doc.author.provider(), at, uid)
     if doc.author is not None:
         author = doc.author.provider()
     else:  # the patient writes in her own space: the header names her as author

@@ -626,53 +626,49 @@ def _problems() -> list[Problem]:
 AMOXICILLIN = "Amoxicilline (pénicillines)"
 
 
-def lea_structured(
-    patient: PatientIdentity,
-    providers: dict[str, CareProvider],
-    now: dt.datetime,
-    uid: Callable[[str], str],
-) -> list[StructuredDemo]:
-    """Léa's structured documents, dated relative to ``now``; ``uid(key)`` gives each document id.
+@dataclass(frozen=True)
+class StructuredSpec:
+    """One of Léa's structured documents before it is written: what the registry says of it,
+    and how to write it (``build(patient, author, at, uid)``, ``at`` the document's time)."""
 
-    ``providers`` holds ``lab`` (the laboratory's biologist), ``ward`` (the hospital
-    physician who signs the discharge letter), ``diabetologist`` and ``gp`` (her médecin
-    traitant).
-    """
+    key: str
+    type_code: str  # J07 (LOINC)
+    title: str
+    author: str  # lab, ward, diabetologist or gp
+    days_ago: int
+    kind: str  # cr-bio, ips-fr, ldl-ses, vac-note (FORMATS)
+    build: Callable[[PatientIdentity, CareProvider, dt.datetime, str], bytes]
 
-    def at(days: int, hour: int = 9) -> dt.datetime:
-        day = (now - dt.timedelta(days=days)).date()
-        return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=now.tzinfo)
 
-    def day(days: int) -> PartialDate:
-        return PartialDate.of(at(days).date())
+def _days(at: dt.datetime, since: int, days: int) -> PartialDate:
+    """The day ``days`` before the story's today, for a document written ``since`` days ago."""
+    return PartialDate.of((at + dt.timedelta(days=since - days)).date())
 
-    out: list[StructuredDemo] = []
-    for index, (days, hba1c, creat, egfr, k, ldl) in enumerate(LEA_LABS, 1):
-        key = f"cr-bio-{index}"
-        content = lab_report(
-            patient,
-            providers["lab"],
-            at(days, 17),
-            uid(key),
-            lea_lab_chapters(hba1c, creat, egfr, k, ldl),
-            sampled=at(days, 8),
-        )
-        out.append(
-            StructuredDemo(
-                key, "11502-2", "Compte rendu de biologie médicale", "lab", days, "cr-bio", content
-            )
-        )
 
-    stay_start = day(LEA_STAY_DAYS_AGO + 4)
-    drugs = lea_treatments(day(LEA_STAY_DAYS_AGO))
+def _lab(index: int) -> Callable[[PatientIdentity, CareProvider, dt.datetime, str], bytes]:
+    _days_ago, hba1c, creat, egfr, k, ldl = LEA_LABS[index]
+
+    def build(patient: PatientIdentity, author: CareProvider, at: dt.datetime, uid: str) -> bytes:
+        sampled = dt.datetime(at.year, at.month, at.day, 8, 0, tzinfo=at.tzinfo)
+        chapters = lea_lab_chapters(hba1c, creat, egfr, k, ldl)
+        return lab_report(patient, author, at, uid, chapters, sampled=sampled)
+
+    return build
+
+
+def _discharge_letter(
+    patient: PatientIdentity, author: CareProvider, at: dt.datetime, uid: str
+) -> bytes:
+    stay_start = _days(at, LEA_STAY_DAYS_AGO, LEA_STAY_DAYS_AGO + 4)
+    drugs = lea_treatments(PartialDate.of(at.date()))
     detemir = replace(drugs["detemir"], end=stay_start)
-    montelukast_stopped = replace(drugs["montelukast"], end=stay_start, long_term=True)
+    montelukast_stopped = replace(drugs["montelukast"], end=stay_start)
     letter = MedicalSummary(
         patient=patient,
-        author=providers["ward"],
-        effective_time=at(LEA_STAY_DAYS_AGO, 16),
-        document_id=uid("ldl-ses"),
-        set_id=f"{uid('ldl-ses')}.0",
+        author=author,
+        effective_time=at,
+        document_id=uid,
+        set_id=f"{uid}.0",
         title="Lettre de liaison à la sortie — endocrinologie",
         active_problems=_problems(),
         allergies=[
@@ -686,31 +682,26 @@ def lea_structured(
         ],
         treatments=[drugs["glargine"], drugs["aspart"], drugs["symbicort"], drugs["ventoline"]],
     )
-    out.append(
-        StructuredDemo(
-            "ldl-ses",
-            "11490-0",
-            "Lettre de liaison à la sortie — endocrinologie",
-            "ward",
-            LEA_STAY_DAYS_AGO,
-            "ldl-ses",
-            discharge_letter(letter, [detemir, montelukast_stopped]),
-        )
-    )
+    return discharge_letter(letter, [detemir, montelukast_stopped])
 
+
+def _vaccination_note(
+    patient: PatientIdentity, author: CareProvider, at: dt.datetime, uid: str
+) -> bytes:
+    today = PartialDate.of(at.date())
     note = MedicalSummary(
         patient=patient,
-        author=providers["gp"],
-        effective_time=at(LEA_VACCINATION_DAYS_AGO, 11),
-        document_id=uid("vac-note"),
-        set_id=f"{uid('vac-note')}.0",
+        author=author,
+        effective_time=at,
+        document_id=uid,
+        set_id=f"{uid}.0",
         title="Note de vaccination",
         vaccinations=[
             Vaccination(
                 "INFLUVAC TETRA, suspension injectable en seringue préremplie",
                 cis="60716805",
                 atc="J07BB02",
-                date=day(LEA_VACCINATION_DAYS_AGO),
+                date=today,
                 lot="T48210",
                 route=_INTRAMUSCULAR,
             ),
@@ -718,7 +709,7 @@ def lea_structured(
                 "PREVENAR 20, suspension injectable en seringue préremplie",
                 cis="62189757",
                 atc="J07AL02",
-                date=day(LEA_VACCINATION_DAYS_AGO),
+                date=today,
                 kind=ImmunizationKind.PRIMARY,
                 rank=1,
                 lot="LL9023",
@@ -726,25 +717,24 @@ def lea_structured(
             ),
         ],
     )
-    out.append(
-        StructuredDemo(
-            "vac-note",
-            "87273-9",
-            "Note de vaccination",
-            "gp",
-            LEA_VACCINATION_DAYS_AGO,
-            "vac-note",
-            vaccination_note(note),
-        )
-    )
+    return vaccination_note(note)
 
-    ips_drugs = lea_treatments(day(LEA_STAY_DAYS_AGO))
+
+def _patient_summary(
+    patient: PatientIdentity, author: CareProvider, at: dt.datetime, uid: str
+) -> bytes:
+    since = LEA_IPS_DAYS_AGO
+
+    def day(days: int) -> PartialDate:
+        return _days(at, since, days)
+
+    drugs = lea_treatments(day(LEA_STAY_DAYS_AGO))
     summary = MedicalSummary(
         patient=patient,
-        author=providers["diabetologist"],
-        effective_time=at(LEA_IPS_DAYS_AGO, 15),
-        document_id=uid("ips-fr"),
-        set_id=f"{uid('ips-fr')}.0",
+        author=author,
+        effective_time=at,
+        document_id=uid,
+        set_id=f"{uid}.0",
         title="Synthèse médicale",
         active_problems=[
             *_problems(),
@@ -754,10 +744,7 @@ def lea_structured(
         ],
         medical_history=[
             MedicalHistory(
-                "Appendicite aiguë opérée",
-                cim10="K35.8",
-                onset=day(1000),
-                resolution=day(998),
+                "Appendicite aiguë opérée", cim10="K35.8", onset=day(1000), resolution=day(998)
             )
         ],
         allergies=[
@@ -775,12 +762,7 @@ def lea_structured(
             ),
         ],
         # the diabetologist's software still lists montelukast (stopped during the stay)
-        treatments=[
-            ips_drugs["glargine"],
-            ips_drugs["aspart"],
-            ips_drugs["symbicort"],
-            ips_drugs["montelukast"],
-        ],
+        treatments=[drugs["glargine"], drugs["aspart"], drugs["symbicort"], drugs["montelukast"]],
         vaccinations=[
             Vaccination(
                 "GARDASIL 9, suspension injectable en seringue préremplie",
@@ -813,22 +795,89 @@ def lea_structured(
             ),
         ],
         vital_signs=[
-            VitalSign("29463-7", Decimal("58"), "kg", day(LEA_IPS_DAYS_AGO)),
-            VitalSign("8302-2", Decimal("165"), "cm", day(LEA_IPS_DAYS_AGO)),
-            VitalSign("8480-6", Decimal("112"), "mm[Hg]", day(LEA_IPS_DAYS_AGO)),
-            VitalSign("8462-4", Decimal("68"), "mm[Hg]", day(LEA_IPS_DAYS_AGO)),
+            VitalSign("29463-7", Decimal("58"), "kg", day(since)),
+            VitalSign("8302-2", Decimal("165"), "cm", day(since)),
+            VitalSign("8480-6", Decimal("112"), "mm[Hg]", day(since)),
+            VitalSign("8462-4", Decimal("68"), "mm[Hg]", day(since)),
         ],
         trusted_person=ContactPerson("MOREAU", "Claire", relationship="MTH", phone="0612345678"),
     )
+    return patient_summary(summary)
+
+
+def lea_specs() -> list[StructuredSpec]:
+    """Léa's structured documents, oldest laboratory report first."""
+    out = [
+        StructuredSpec(
+            f"cr-bio-{index}",
+            "11502-2",
+            "Compte rendu de biologie médicale",
+            "lab",
+            days,
+            "cr-bio",
+            _lab(index - 1),
+        )
+        for index, (days, *_values) in enumerate(LEA_LABS, 1)
+    ]
     out.append(
-        StructuredDemo(
+        StructuredSpec(
+            "ldl-ses",
+            "11490-0",
+            "Lettre de liaison à la sortie — endocrinologie",
+            "ward",
+            LEA_STAY_DAYS_AGO,
+            "ldl-ses",
+            _discharge_letter,
+        )
+    )
+    out.append(
+        StructuredSpec(
+            "vac-note",
+            "87273-9",
+            "Note de vaccination",
+            "gp",
+            LEA_VACCINATION_DAYS_AGO,
+            "vac-note",
+            _vaccination_note,
+        )
+    )
+    out.append(
+        StructuredSpec(
             "ips-fr",
             "60591-5",
             "Synthèse médicale (diabétologie)",
             "diabetologist",
             LEA_IPS_DAYS_AGO,
             "ips-fr",
-            patient_summary(summary),
+            _patient_summary,
         )
     )
+    return out
+
+
+_HOURS = {"cr-bio": 17, "ldl-ses": 16, "vac-note": 11, "ips-fr": 15}
+
+
+def lea_structured(
+    patient: PatientIdentity,
+    providers: dict[str, CareProvider],
+    now: dt.datetime,
+    uid: Callable[[str], str],
+) -> list[StructuredDemo]:
+    """Léa's structured documents, dated relative to ``now``; ``uid(key)`` gives each document id.
+
+    ``providers`` holds ``lab`` (the laboratory's biologist), ``ward`` (the hospital
+    physician who signs the discharge letter), ``diabetologist`` and ``gp`` (her médecin
+    traitant).
+    """
+    out = []
+    for spec in lea_specs():
+        day = (now - dt.timedelta(days=spec.days_ago)).date()
+        at = dt.datetime(day.year, day.month, day.day, _HOURS[spec.kind], 0, tzinfo=now.tzinfo)
+        content = spec.build(patient, providers[spec.author], at, uid(spec.key))
+        out.append(
+            StructuredDemo(
+                spec.key, spec.type_code, spec.title, spec.author, spec.days_ago, spec.kind, content
+            )
+        )
     return out

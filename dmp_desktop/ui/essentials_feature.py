@@ -113,8 +113,8 @@ class EssentialsFeature(QObject):
         workspace.content_splitter.replaceWidget(0, self.splitter)
         self.splitter.addWidget(self.pane)
         self.splitter.addWidget(documents)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 3)  # what the doctor reads first gets more room
+        self.splitter.setStretchFactor(1, 2)
         self.pane.openRequested.connect(lambda entry: workspace.open_document(entry))
         self.pane.prepareRequested.connect(self.prepare)
         self.dialog: PrepareDialog | None = None

@@ -65,7 +65,8 @@ LEA, LEFEBVRE, GIRARD, FAURE = (
     P["autorisation-expiree"],
 )
 BLANC, ROUSSEL, EMMA = P["ferme"], P["sans-dmp"], P["mineur"]
-LEA_ALL = 22  # documents of Moreau Léa in the demo data (5 from her space and the insurer)
+LEA_ALL = 32  # documents of Moreau Léa in the demo data (5 from her space and the insurer,
+# 10 structured: dmp_actors.structured_documents)
 LEA_APPROVED = LEA_ALL - 2  # one archived, one deprecated
 
 
@@ -195,6 +196,7 @@ def test_time_and_code_filters(durand_tls: TlsClient) -> None:
         ),
     )
     assert sorted(biology.titles()) == [
+        *["Compte rendu de biologie médicale"] * 7,  # the structured CR-BIO series
         "Résultats de biologie",
         "Résultats de biologie (bilan allergologique)",
     ]
@@ -500,7 +502,7 @@ def test_retrieve_the_summary_and_several_documents(
     got = retrieve(durand_tls, retrieve_request(DURAND, LEA, vsm, note))
     assert got.status == SUCCESS and set(got.documents) == {vsm, note}
     summary = parse_vsm(got.documents[vsm])
-    assert summary.active_problems[0].cim10 == "J45.0"
+    assert [p.cim10 for p in summary.active_problems] == ["E10.9", "J45.0", "J30.1"]
     assert extract_level1(got.documents[note])[0] == "text/plain"
     validate(repository_xsd, got.inline())
     assert last_trace(consult_host).document_unique_id == f"{vsm} {note}"

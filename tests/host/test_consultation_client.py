@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from dmp_actors.structured_documents import FORMATS as STRUCTURED_FORMATS
 from dmp_desktop.cda.level1 import extract_level1
 from dmp_desktop.dmp.client import DmpClient
 from dmp_desktop.dmp.xds import default_query
@@ -71,7 +72,9 @@ def test_first_search_and_reading_every_document(dr_durand: DmpClient) -> None:
     titles = {e.title for e in entries}
     # Two years back: the 2023 operation report is not there; the rest is.
     assert "Compte rendu opératoire (appendicectomie)" not in titles
-    assert len(entries) == 20  # 15 from professionals, 4 from the patient, 1 from the insurer
+    # 25 from professionals (10 structured: CR-BIO, LDL-SES, VAC-NOTE, IPS-FR), 4 from the
+    # patient, 1 from the insurer
+    assert len(entries) == 30
     by_title = {e.title: e for e in entries}
     assert by_title["Carnet de suivi de mon asthme"].patient_authored
     assert by_title["Compte rendu de consultation de psychiatrie"].masked_from_professionals
@@ -88,6 +91,7 @@ def test_first_search_and_reading_every_document(dr_durand: DmpClient) -> None:
         if entry.format_code.code not in (
             "urn:asip:ci-sis:vsm:2012",
             "urn:asip:ci-sis:cnam-hr:2021",  # the Assurance Maladie's structured history
+            *(code for code, _scheme, _label in STRUCTURED_FORMATS.values()),
         ):
             assert extract_level1(document.content)[1]
 
@@ -95,7 +99,7 @@ def test_first_search_and_reading_every_document(dr_durand: DmpClient) -> None:
 def test_the_client_hides_masked_documents_unless_asked(dr_durand: DmpClient) -> None:
     entries = dr_durand.find_documents(default_query(LEA))
     assert not any(e.has_flag(Confidentiality.MASKED_PS) for e in entries)
-    assert len(entries) == 17  # 19 active documents of the last two years, 2 masked
+    assert len(entries) == 27  # 29 active documents of the last two years, 2 masked
 
 
 def test_refusals_are_explained_in_french(dr_durand: DmpClient) -> None:
