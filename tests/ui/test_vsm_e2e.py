@@ -60,7 +60,7 @@ def test_the_latest_vsm_of_the_dmp_prefills_the_editor(qtbot: QtBot, window: Mai
     qtbot.waitUntil(lambda: not editor.fetching, timeout=20000)
     assert editor.origin == "dmp", editor.origin_label.text()
     summary = editor.current_summary()
-    assert [p.cim10 for p in summary.active_problems] == ["J45.0", "J30.1"]
+    assert [p.cim10 for p in summary.active_problems] == ["E10.9", "J45.0", "J30.1"]
     assert summary.allergies[0].agent == "Pollens de graminées"
     assert summary.vigilance_points == ["Asthme : éviter les bêtabloquants non cardiosélectifs."]
     assert summary.version == 2 and summary.set_id is not None
