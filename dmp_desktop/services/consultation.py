@@ -54,6 +54,7 @@ from dmp_desktop.usecases.access import ConsultationState as PaneState
 from dmp_desktop.usecases.consultation import (
     ListScope,
     Period,
+    count_older,
     entry_date,
     list_documents,
     open_document,
@@ -127,6 +128,7 @@ class DocumentList:
     changes: ListChanges | None = None  # set after a refresh (F5)
     refreshed_at: datetime | None = None
     tracking_problem: str | None = None  # French: why "new" cannot be followed
+    older_count: int = 0  # left out only by the period (« Tout » shows them)
 
     @property
     def new_count(self) -> int:
@@ -138,6 +140,7 @@ class _Fetched:
     entries: list[DocumentEntry]
     previous: LastSeen | None = None
     tracking_error: BaseException | None = None
+    older: int = 0
 
 
 @dataclass
@@ -524,6 +527,10 @@ class ConsultationService(QObject):
         def work(client: DmpClientLike) -> _Fetched:
             entries = list_documents(client, ins, scope, access, today=today)
             fetched = _Fetched(list(entries))
+            try:
+                fetched.older = count_older(client, ins, scope, access, today=today)
+            except DmpDesktopError as exc:  # the list is there: only the hint is missing
+                log.warning("older documents not counted: %s", type(exc).__name__)
             if professional is not None:
                 try:
                     store = self._last_seen_store()
@@ -587,9 +594,10 @@ class ConsultationService(QObject):
         changes = diff_entries(before, after) if refresh else None
         previous = patient.previous
         widening = not refresh and bool(before)
+        practitioner = self._practitioner
         for uid, entry in after.items():
-            if uid in before:
-                continue
+            if uid in before or _authored_by(entry, practitioner):
+                continue  # what the doctor just sent is no news to them
             if refresh:  # arrived while the list was on screen
                 patient.new_ids.add(uid)
             elif previous is not None and _is_new(entry, previous, widening=widening):
@@ -607,6 +615,7 @@ class ConsultationService(QObject):
             changes=changes,
             refreshed_at=utc_now() if refresh else None,
             tracking_problem=patient.tracking_problem,
+            older_count=fetched.older,
         )
         patient.last_list = listing
         for uid in (changes.changed + changes.removed) if changes else ():
@@ -705,6 +714,14 @@ class ConsultationService(QObject):
 
     def _cache_drop(self, unique_id: str) -> None:
         self._cache.discard(unique_id)
+
+
+def _authored_by(entry: DocumentEntry, practitioner: Practitioner | None) -> bool:
+    """``entry`` names the professional of the session among its authors."""
+    if practitioner is None:
+        return False
+    own = {practitioner.national_id, practitioner.rpps}
+    return any(a.national_id is not None and a.national_id in own for a in entry.authors)
 
 
 def _is_new(entry: DocumentEntry, previous: LastSeen, *, widening: bool) -> bool:

@@ -309,6 +309,25 @@ class DocumentListPage(QWidget):
         self.patient_space_label.setObjectName("patientSpaceLabel")
         self.patient_space_label.setWordWrap(True)
         self.patient_space_label.hide()
+        # What the period leaves out, and the one key that shows it (« Tout »).
+        self.older_label = QLabel(self)
+        self.older_label.setObjectName("olderDocumentsLabel")
+        self.older_label.setWordWrap(True)
+        self.older_button = QPushButton(self.tr("Tout afficher"), self)
+        self.older_button.setObjectName("showAllPeriodsButton")
+        self.older_button.setAutoDefault(False)
+        self.older_button.setAccessibleName(
+            self.tr("Afficher les documents de toutes les périodes")
+        )
+        self.older_button.clicked.connect(self.widen_period)
+        older_row = QHBoxLayout()
+        older_row.setContentsMargins(0, 0, 0, 0)
+        older_row.addWidget(self.older_label, 1)
+        older_row.addWidget(self.older_button)
+        self.older_box = QWidget(self)
+        self.older_box.setObjectName("olderDocuments")
+        self.older_box.setLayout(older_row)
+        self.older_box.hide()
         self.loading_label = QLabel(self.tr("Recherche des documents dans le DMP…"), self)
         self.loading_label.setObjectName("documentsLoading")
         self.loading_label.hide()
@@ -437,6 +456,7 @@ class DocumentListPage(QWidget):
         layout.addWidget(self.new_label)
         layout.addWidget(self.notice_label)
         layout.addWidget(self.patient_space_label)
+        layout.addWidget(self.older_box)
         layout.addLayout(row1)
         layout.addLayout(grid)
         layout.addLayout(row3)
@@ -542,7 +562,41 @@ class DocumentListPage(QWidget):
         else:
             self.new_label.setText("")
             self.new_label.hide()
+        self._show_older(listing)
         self._append(generation, rows, FIRST_BATCH, keep)
+
+    def _show_older(self, listing: DocumentList) -> None:
+        """Say how many documents the period hides, and how to see them (one key)."""
+        count = listing.older_count
+        if count <= 0 or listing.loaded_scope.period is Period.ALL:
+            self.older_label.setText("")
+            self.older_box.hide()
+            return
+        if listing.loaded_scope.since is not None:
+            period = self.tr("antérieurs à la date choisie")
+        elif listing.loaded_scope.period is Period.FIVE_YEARS:
+            period = self.tr("de plus de 5 ans")
+        else:
+            period = self.tr("de plus de 2 ans")
+        text = (
+            self.tr("1 document {period} n'est pas affiché").format(period=period)
+            if count == 1
+            else self.tr("{n} documents {period} ne sont pas affichés").format(
+                n=count, period=period
+            )
+        )
+        self.older_label.setText(
+            self.tr("{text} (Ctrl+Shift+T : toutes les périodes).").format(text=text)
+        )
+        self.older_box.show()
+
+    def widen_period(self) -> bool:
+        """« Tout » in the period list (the DMP is asked for the older documents)."""
+        index = self.period_combo.findData(Period.ALL)
+        if index < 0 or self.period_combo.currentIndex() == index:
+            return False
+        self.period_combo.setCurrentIndex(index)
+        return True
 
     def _append(self, generation: int, rows: list[Row], start: int, keep: str | None) -> None:
         """The next batch of a long list, then yield to the event loop."""
@@ -642,6 +696,8 @@ class DocumentListPage(QWidget):
         self.proxy.set_scope(ListScope())
         self.new_label.setText("")
         self.new_label.hide()
+        self.older_label.setText("")
+        self.older_box.hide()
         set_tone(self.notice_label, Tone.INFO, "")
         self.loading_label.hide()
         self.treating_button.hide()
@@ -840,6 +896,12 @@ class DocumentsPane(QFrame):
 
     def focus_list(self) -> None:
         focus_list(self.list_page.table)
+
+    def widen_period(self) -> bool:
+        """Ctrl+Shift+T: every period (only while the list is shown)."""
+        if self.stack.currentWidget() is not self.list_page:
+            return False
+        return self.list_page.widen_period()
 
     def step(self, delta: int) -> DocumentEntry | None:
         """Move the current row by ``delta`` in the list order; returns the new current entry."""

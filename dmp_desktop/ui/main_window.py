@@ -7,6 +7,7 @@ reason, it forgets the patient at once.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         # the window (the practice situation) are written back there. None: not saved.
         self.settings_file: Path | None = None
         self._closed = False
+        self._synced_at: datetime | None = None  # when the list on screen was read
 
         self.setWindowTitle(window_title(settings.training_mode))
         self.setWindowIcon(icon("dmp-desktop"))
@@ -192,6 +194,12 @@ class MainWindow(QMainWindow):
         self.act_filter = QAction(self.tr("&Filtrer la liste…"), self)
         self.act_filter.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
         self.act_filter.triggered.connect(self.workspace.focus_filter)
+        self.act_all_periods = QAction(self.tr("Toutes &les périodes"), self)
+        self.act_all_periods.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        self.act_all_periods.setStatusTip(
+            self.tr("Afficher aussi les documents de plus de 2 ans (période « Tout »)")
+        )
+        self.act_all_periods.triggered.connect(self.workspace.widen_period)
         self.act_previous_doc = QAction(self.tr("Document &précédent"), self)
         self.act_previous_doc.setShortcut(QKeySequence("Alt+Up"))
         self.act_previous_doc.triggered.connect(lambda: self.workspace.step_document(-1))
@@ -224,6 +232,7 @@ class MainWindow(QMainWindow):
         self.document_actions = [
             self.act_refresh,
             self.act_filter,
+            self.act_all_periods,
             self.act_previous_doc,
             self.act_next_doc,
             self.act_close_tab,
@@ -268,6 +277,7 @@ class MainWindow(QMainWindow):
         documents_menu = menu_bar.addMenu(self.tr("&Documents"))
         self.alimentation.fill_menu(documents_menu)
         documents_menu.addAction(self.act_filter)
+        documents_menu.addAction(self.act_all_periods)
         documents_menu.addAction(self.act_previous_doc)
         documents_menu.addAction(self.act_next_doc)
         documents_menu.addSeparator()
@@ -315,7 +325,8 @@ class MainWindow(QMainWindow):
         consultation.accessChanged.connect(self._on_access_changed)
         consultation.authorizationRecorded.connect(self._on_authorization_recorded)
         consultation.documentsReady.connect(self._on_documents_ready)
-        consultation.stateChanged.connect(lambda _state: self._update_document_actions())
+        consultation.documentsFailed.connect(self._on_documents_failed)
+        consultation.stateChanged.connect(self._on_consultation_state)
         self.workspace.viewer.tabsChanged.connect(lambda _n: self._update_document_actions())
 
     # -- card ---------------------------------------------------------------------------
@@ -442,7 +453,7 @@ class MainWindow(QMainWindow):
         self.consultation.close_patient()
         self.workspace.clear()
         self.emergency_banner.clear()
-        self.sync_label.setText("")
+        self._set_sync_text("")
 
     # -- DMP ----------------------------------------------------------------------------
     def _on_check_requested(self, ins: Ins) -> None:
@@ -451,6 +462,7 @@ class MainWindow(QMainWindow):
         if self.consultation.ins is not None and self.consultation.ins != ins:
             self.consultation.close_patient()  # another patient: nothing of the previous one
             self.workspace.clear_patient_view()
+            self._set_sync_text("")
         self.workspace.begin_check(ins)
         self.dmp_service.check_status(ins)
 
@@ -471,16 +483,44 @@ class MainWindow(QMainWindow):
     def _on_access_changed(self, access: AccessMode) -> None:
         self.emergency_banner.show_access(access)
 
-    def _on_documents_ready(self, _listing: DocumentList) -> None:
-        self.sync_label.setText(
-            self.tr("Documents synchronisés à {time}").format(time=fr_time(utc_now()))
+    def _set_sync_text(self, text: str, tone: Tone | None = None) -> None:
+        self.sync_label.setText(text)
+        self.sync_label.setAccessibleName(text)
+        colour = tone_text_colour(tone, self.palette()).name() if tone is not None else ""
+        self.sync_label.setStyleSheet(f"color: {colour};" if colour else "")
+
+    def _on_documents_ready(self, listing: DocumentList) -> None:
+        """When the list on screen was last read from the DMP (this patient's list only)."""
+        if listing.ins != self.consultation.ins:
+            return
+        self._synced_at = utc_now()
+        self._set_sync_text(
+            self.tr("Documents synchronisés à {time}").format(time=fr_time(self._synced_at))
         )
+
+    def _on_documents_failed(self, _message: str) -> None:
+        """The refresh failed: the list shown is the older one, and the bar says so."""
+        synced = self._synced_at
+        if self.consultation.documents is None or synced is None:
+            self._set_sync_text("")
+            return
+        self._set_sync_text(
+            self.tr("Liste du DMP de {time}, non actualisée").format(time=fr_time(synced)),
+            Tone.WARNING,
+        )
+
+    def _on_consultation_state(self, state: PaneState) -> None:
+        if state is not PaneState.DOCUMENTS:
+            self._synced_at = None
+            self._set_sync_text("")  # no list on screen: nothing was synchronised
+        self._update_document_actions()
 
     def _update_document_actions(self) -> None:
         logged_in = self.card_service.session is not None
         listing = logged_in and self.consultation.state is PaneState.DOCUMENTS
         tabs = logged_in and self.workspace.viewer.count > 0
         self.act_filter.setEnabled(listing)
+        self.act_all_periods.setEnabled(listing)
         self.act_previous_doc.setEnabled(listing)
         self.act_next_doc.setEnabled(listing)
         for action in (
@@ -558,6 +598,7 @@ class MainWindow(QMainWindow):
                 "Ctrl+Shift+L : mes patients DMP\n"
                 "F5 : actualiser la liste des documents\n"
                 "Ctrl+F : filtrer la liste (ou chercher dans le document ouvert)\n"
+                "Ctrl+Shift+T : afficher les documents de toutes les périodes\n"
                 "Ctrl+U : envoyer un document (ou glissez le fichier sur le dossier)\n"
                 "Ctrl+Shift+U : remplacer le document choisi par une nouvelle version\n"
                 "Alt+↑ / Alt+↓ : document précédent / suivant\n"

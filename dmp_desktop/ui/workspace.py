@@ -703,6 +703,9 @@ class Workspace(QWidget):
         self.patient_pane.ins_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.patient_pane.ins_edit.selectAll()
 
+    def widen_period(self) -> bool:
+        return self.documents_pane.widen_period()
+
     def focus_filter(self) -> bool:
         """Ctrl+F: the document's search field when a document has the focus, else the list's."""
         focus = QApplication.focusWidget()
