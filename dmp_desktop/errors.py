@@ -136,6 +136,14 @@ class HostUnreachableError(NetworkError):
         self.detail = detail
 
 
+class HostNotReachedError(HostUnreachableError):
+    """No connection could even be opened (refused, no route, no name): nothing was sent.
+
+    A :class:`HostUnreachableError` raised later (a connection dropped in the
+    middle of an exchange) leaves it unknown whether the request arrived.
+    """
+
+
 # Why the host's certificate was refused (codes of HostCertificateError.reason).
 TLS_NO_CERTIFICATE = "no_certificate"
 TLS_EXPIRED = "expired"

@@ -548,13 +548,20 @@ def _before_sending(exc: DmpDesktopError) -> bool:
     from dmp_desktop.dmp.feed_errors import FeedError
     from dmp_desktop.errors import (
         HostCertificateError,
+        HostNotReachedError,
         ProxyError,
         SettingsError,
         TlsNegotiationError,
     )
 
     return isinstance(
-        exc, FeedError | SettingsError | HostCertificateError | TlsNegotiationError | ProxyError
+        exc,
+        FeedError
+        | SettingsError
+        | HostCertificateError
+        | TlsNegotiationError
+        | ProxyError
+        | HostNotReachedError,  # no connection could be opened
     )
 
 

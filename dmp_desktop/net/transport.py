@@ -46,6 +46,7 @@ from cryptography import x509
 from dmp_desktop.errors import (
     DmpDesktopError,
     DmpProtocolError,
+    HostNotReachedError,
     HostUnreachableError,
     TimeoutError_,
 )
@@ -287,12 +288,12 @@ class MutualTlsTransport(httpx.BaseTransport):
                 raise TimeoutError_() from None
             except OSError as exc:
                 log.debug("connection to %s:%d failed: %s", host, port, type(exc).__name__)
-                raise HostUnreachableError(type(exc).__name__) from None
+                raise HostNotReachedError(type(exc).__name__) from None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             sock.close()
-            raise HostUnreachableError("socket") from None
+            raise HostNotReachedError("socket") from None
         session = self._config.handshake(sock, host, port)  # closes the socket on failure
         with self._lock:
             self._handshakes += 1

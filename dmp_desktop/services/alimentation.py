@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from dmp_desktop.alimentation import Outbox, OutboxItem, UploadRequest
 from dmp_desktop.dmp.feed_errors import OutboxItemGoneError, UploadUnconfirmedError
@@ -40,11 +40,11 @@ from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import MedicalSummary, PatientIdentity
-from dmp_desktop.errors import DmpDesktopError, describe
+from dmp_desktop.errors import DmpDesktopError, HostNotReachedError, NetworkError, describe
 from dmp_desktop.identity.traits import InsIdentity
 from dmp_desktop.services.card_service import CardService
 from dmp_desktop.services.consultation import ConsultationService, PaneState
-from dmp_desktop.services.dmp_service import DmpService
+from dmp_desktop.services.dmp_service import ConnectionState, DmpService
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.settings import Settings
 from dmp_desktop.storage.secure import SecureStore
@@ -88,6 +88,9 @@ def upload_refusal(status: Any, practitioner: Practitioner | None) -> str | None
 
 
 # -- the service ------------------------------------------------------------------------------
+RESUME_INTERVAL_MS = 20_000  # a new try while the DMP stays silent
+
+
 class AlimentationService(QObject):
     """Uploads, the outbox and the changes to documents, for the window."""
 
@@ -135,6 +138,14 @@ class AlimentationService(QObject):
         self._reload_op: Operation[tuple[list[OutboxItem], list[str]]] | None = None
         self._reload_again = False
         self._announce = False
+        # Sent while the DMP did not answer: sent again by themselves once it answers
+        # (an answer to any request, or a new try every ``resume_interval_ms``).
+        self._offline: set[str] = set()
+        self._resume_timer = QTimer(self)
+        self._resume_timer.setSingleShot(True)
+        self._resume_timer.setInterval(RESUME_INTERVAL_MS)
+        self._resume_timer.timeout.connect(self.resume_offline)
+        dmp.connectionChanged.connect(self._on_connection)
         self._touched.connect(self.reload_outbox, Qt.ConnectionType.QueuedConnection)
         card.loggedIn.connect(self._on_logged_in)
         card.sessionEnded.connect(self._on_session_ended)
@@ -366,8 +377,34 @@ class AlimentationService(QObject):
         )
         return False
 
-    def send(self, item: OutboxItem) -> bool:
-        """Send (or resume) one outbox item; False if it is already being sent or impossible."""
+    @property
+    def waiting_for_host(self) -> frozenset[str]:
+        """Items that will be sent again by themselves when the DMP answers."""
+        return frozenset(self._offline)
+
+    def set_resume_interval(self, milliseconds: int) -> None:
+        self._resume_timer.setInterval(milliseconds)
+
+    def _on_connection(self, state: ConnectionState) -> None:
+        if state is ConnectionState.CONNECTED and self._offline:
+            QTimer.singleShot(0, self.resume_offline)  # the DMP answers again
+
+    def resume_offline(self) -> None:
+        """Send again what waited for the DMP (each resumption checks by unique id first)."""
+        if self.practitioner is None:
+            return
+        known = {item.id: item for item in self._items}
+        self._offline &= set(known)  # withdrawn or confirmed meanwhile
+        for item_id in sorted(self._offline):
+            if item_id not in self._sending:
+                self.send(known[item_id], automatic=True)
+
+    def send(self, item: OutboxItem, *, automatic: bool = False) -> bool:
+        """Send (or resume) one outbox item; False if it is already being sent or impossible.
+
+        ``automatic``: a resumption the doctor did not ask for (no progress shown;
+        a failure that is again the silence of the DMP is not told twice).
+        """
         if item.id in self._sending:
             return False
         session = self._card.session
@@ -386,7 +423,8 @@ class AlimentationService(QObject):
             self.tr("Envoi du document au DMP"),
             work,
             lambda entry: self._on_sent(item, entry),
-            lambda exc: self._on_send_failed(item, exc),
+            lambda exc: self._on_send_failed(item, exc, automatic=automatic),
+            silent=automatic,
             on_cancel=lambda: self._on_send_cancelled(item),
         )
         if op is None:
@@ -404,6 +442,7 @@ class AlimentationService(QObject):
     def _on_sent(self, item: OutboxItem, entry: DocumentEntry) -> None:
         self._done_sending(item)
         self._errors.pop(item.id, None)
+        self._offline.discard(item.id)
         self.uploadSucceeded.emit(item, entry)
         consultation = self._consultation
         ins = consultation.ins
@@ -414,12 +453,39 @@ class AlimentationService(QObject):
         ):
             consultation.refresh()
 
-    def _on_send_failed(self, item: OutboxItem, exc: BaseException) -> None:
+    def _on_send_failed(
+        self, item: OutboxItem, exc: BaseException, *, automatic: bool = False
+    ) -> None:
         self._done_sending(item)
         message = describe(exc)
         if isinstance(exc, OutboxItemGoneError):
+            self._offline.discard(item.id)
             self.uploadFailed.emit(item, message)
             return
+        if isinstance(exc, NetworkError | UploadUnconfirmedError):
+            told = automatic and item.id in self._offline
+            self._offline.add(item.id)
+            self._resume_timer.start()
+            if isinstance(exc, HostNotReachedError):
+                message += " " + self.tr(
+                    "Rien n'a été envoyé : le document reste dans les envois en attente et "
+                    "partira de lui-même dès que le DMP répondra."
+                )
+            elif isinstance(exc, UploadUnconfirmedError):
+                message += " " + self.tr("La reprise se fera d'elle-même dès que le DMP répondra.")
+            else:
+                message += " " + self.tr(
+                    "Le document reste dans les envois en attente : il sera renvoyé de "
+                    "lui-même dès que le DMP répondra, après avoir vérifié qu'il n'y est pas "
+                    "déjà."
+                )
+            self._errors[item.id] = message
+            if told:
+                self.reload_outbox()  # its state may have changed; said once already
+            else:
+                self.uploadFailed.emit(item, message)
+            return
+        self._offline.discard(item.id)
         if not isinstance(exc, UploadUnconfirmedError):
             message += " " + self.tr(
                 "Le document reste dans les envois en attente : « Reprendre » pour réessayer, "
@@ -572,6 +638,8 @@ class AlimentationService(QObject):
         self._items = []
         self._ranking = []
         self._errors.clear()
+        self._offline.clear()
+        self._resume_timer.stop()
         self.outboxChanged.emit([])
 
 
