@@ -25,6 +25,7 @@ from dmp_desktop.cli.common import (
     Connection,
     Io,
     OpenDmp,
+    ins_option,
     parse_ins,
     with_card,
 )
@@ -54,7 +55,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     )
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     show = admin_sub.add_parser("show", help="afficher les données administratives (TD1.3a)")
-    show.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(show)
     show.add_argument("--json", action="store_true", help="sortie JSON")
     card_options(show)
     update = admin_sub.add_parser(
@@ -65,7 +66,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
             "viennent de l'INS et ne se modifient pas ici. Une valeur vide efface le champ."
         ),
     )
-    update.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(update)
     update.add_argument("--mobile", help="téléphone mobile (06 ou 07)")
     update.add_argument("--email", help="adresse électronique")
     update.add_argument("--telephone", help="téléphone fixe")
@@ -96,7 +97,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
         ("remove-otp", "retirer un canal de réception des codes (TD1.5b)"),
     ):
         parser = access_sub.add_parser(name, help=text)
-        parser.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+        ins_option(parser)
         channel = parser.add_mutually_exclusive_group(required=True)
         channel.add_argument("--sms", metavar="MOBILE", help="mobile qui recevra les codes")
         channel.add_argument("--email", metavar="COURRIEL", help="courriel qui recevra les codes")
@@ -104,7 +105,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     renew = access_sub.add_parser(
         "update", help="remettre de nouveaux identifiants au patient (TD1.5d)"
     )
-    renew.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(renew)
     card_options(renew)
 
 

@@ -51,6 +51,7 @@ from dmp_desktop.cli.common import (
     OpenDmp,
     card_options,
     confirm,
+    ins_option,
     iso_date,
     parse_ins,
     with_card,
@@ -165,7 +166,7 @@ def _document_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "file", type=Path, metavar="FICHIER", help="PDF, image (JPEG, PNG, TIFF) ou texte"
     )
-    p.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(p)
     p.add_argument(
         "--type",
         required=True,
@@ -198,7 +199,7 @@ def _document_options(p: argparse.ArgumentParser) -> None:
 
 
 def _target_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(p)
     p.add_argument("--id", required=True, dest="unique_id", help="identifiant unique du document")
     card_options(p)
 
@@ -289,7 +290,7 @@ def add_vsm_send_parser(commands: Any) -> None:
         ),
     )
     send.add_argument("--from", dest="source", required=True, metavar="RESUME.json")
-    send.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(send)
     visibility_options(send)
     send.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
     card_options(send)

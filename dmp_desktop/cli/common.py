@@ -45,6 +45,11 @@ OpenDmp = Callable[["Settings", "CardSession"], Any]
 CardOptions = Callable[[argparse.ArgumentParser], None]
 
 
+def ins_option(p: argparse.ArgumentParser) -> None:
+    """``--ins``, the patient's INS, required (read by :func:`parse_ins`)."""
+    p.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+
+
 def card_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--card", help="libellé ou numéro de série de la carte (si plusieurs)")
     p.add_argument(
@@ -179,6 +184,7 @@ __all__ = [
     "OpenDmp",
     "card_options",
     "confirm",
+    "ins_option",
     "iso_date",
     "login",
     "parse_ins",

@@ -38,6 +38,7 @@ from dmp_desktop.cli.common import (
     Io,
     OpenDmp,
     confirm,
+    ins_option,
     iso_date,
     parse_ins,
     with_card,
@@ -94,7 +95,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
             "traitant DMP."
         ),
     )
-    authorize.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(authorize)
     authorize.add_argument(
         "--treating-physician",
         action="store_true",
@@ -118,7 +119,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
             "2 dernières années."
         ),
     )
-    listing.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(listing)
     period = listing.add_mutually_exclusive_group()
     period.add_argument(
         "--since", type=iso_date, metavar="AAAA-MM-JJ", help="documents depuis cette date"
@@ -149,7 +150,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
         help="récupérer un document du DMP dans un fichier (TD3.2)",
         description="Récupère un document du DMP du patient par son identifiant unique.",
     )
-    get.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(get)
     get.add_argument("--id", required=True, dest="unique_id", help="identifiant unique du document")
     get.add_argument(
         "-o", "--output", required=True, type=Path, help="fichier où écrire le document"

@@ -21,6 +21,7 @@ from dmp_desktop.cli.common import (
     Connection,
     Io,
     OpenDmp,
+    ins_option,
     parse_ins,
     with_card,
 )
@@ -39,7 +40,7 @@ def add_parser(sub: Any, card_options: CardOptions) -> None:
             "Chaque ligne cite son document ; les sources discordantes sont signalées."
         ),
     )
-    p.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(p)
     p.add_argument(
         "--load",
         action="store_true",

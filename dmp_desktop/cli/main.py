@@ -36,6 +36,7 @@ from dmp_desktop.cli.common import (
     Io,
     OpenDmp,
     card_options,
+    ins_option,
 )
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _declare_status(sub: Any) -> None:
         help=_HELP["status"],
         description="Teste l'existence du DMP d'un patient et votre autorisation d'accès.",
     )
-    status.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(status)
     card_options(status)
     status.add_argument("--json", action="store_true", help="sortie JSON pour les scripts")
 
@@ -341,6 +342,31 @@ def cmd_cards(args: argparse.Namespace, settings: Settings, io: Io) -> int:
 # --- running a command -------------------------------------------------------------------------
 
 
+def exit_code(exc: Exception) -> int:
+    """The exit status of a typed error (its French text comes from ``describe``): what the
+    user typed or must give is usage, then the card, the network, and the DMP for the rest
+    (an emergency access with a wrong reason is usage; one the DMP refuses is not)."""
+    from dmp_desktop.errors import CardError, NetworkError, SettingsError
+    from dmp_desktop.usecases.errors import (
+        ClosureReasonError,
+        ConsentNotGivenError,
+        EmergencyAccessError,
+        InvalidFilterError,
+    )
+
+    if isinstance(exc, EmergencyAccessError):
+        return EXIT_USAGE if exc.about_the_request else EXIT_DMP
+    table: tuple[tuple[tuple[type[Exception], ...], int], ...] = (
+        ((ClosureReasonError, ConsentNotGivenError, InvalidFilterError, SettingsError), EXIT_USAGE),
+        ((CardError,), EXIT_CARD),
+        ((NetworkError,), EXIT_NETWORK),
+    )
+    for kinds, code in table:
+        if isinstance(exc, kinds):
+            return code
+    return EXIT_DMP
+
+
 def main(
     argv: list[str] | None = None,
     *,
@@ -363,19 +389,8 @@ def main(
         from dmp_desktop.cli import vsm
 
         return vsm.run(args, io)
-    from dmp_desktop.errors import (
-        CardError,
-        DmpDesktopError,
-        NetworkError,
-        SettingsError,
-        describe,
-    )
+    from dmp_desktop.errors import DmpDesktopError, describe
     from dmp_desktop.settings import load_settings
-    from dmp_desktop.usecases.errors import (
-        ConsentNotGivenError,
-        EmergencyAccessError,
-        InvalidFilterError,
-    )
 
     try:
         settings = load_settings(args.config, profile=args.profile)
@@ -389,24 +404,9 @@ def main(
     except CliUsageError as exc:
         io.err.write(f"{exc}\n")
         return EXIT_USAGE
-    except EmergencyAccessError as exc:  # a wrong reason is usage; a refused access is not
-        io.err.write(describe(exc) + "\n")
-        return EXIT_USAGE if exc.about_the_request else EXIT_DMP
-    except (ConsentNotGivenError, InvalidFilterError) as exc:
-        io.err.write(describe(exc) + "\n")
-        return EXIT_USAGE
-    except SettingsError as exc:
-        io.err.write(describe(exc) + "\n")
-        return EXIT_USAGE
-    except CardError as exc:
-        io.err.write(describe(exc) + "\n")
-        return EXIT_CARD
-    except NetworkError as exc:
-        io.err.write(describe(exc) + "\n")
-        return EXIT_NETWORK
     except DmpDesktopError as exc:
         io.err.write(describe(exc) + "\n")
-        return EXIT_DMP
+        return exit_code(exc)
     except KeyboardInterrupt:
         io.err.write("Interrompu.\n")
         return 130

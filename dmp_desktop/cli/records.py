@@ -22,6 +22,7 @@ from dmp_desktop.cli.common import (
     Connection,
     Io,
     OpenDmp,
+    ins_option,
     iso_date,
     parse_ins,
     with_card,
@@ -47,7 +48,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
         help="créer le DMP d'un patient, avec son consentement (TD1.1)",
         description="Crée le DMP du patient. Le consentement doit avoir été recueilli.",
     )
-    create.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    ins_option(create)
     # The trait options of « dmp patient search » (the French names stay accepted).
     create.add_argument("--birth-name", "--nom", dest="nom", required=True, help="nom de naissance")
     create.add_argument(
@@ -87,7 +88,7 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     card_options(create)
 
     close = sub.add_parser("close", help="fermer le DMP à la demande du patient (TD1.4)")
-    close.add_argument("--ins", required=True, help="INS du patient")
+    ins_option(close)
     close.add_argument(
         "--motif",
         required=True,
@@ -96,13 +97,13 @@ def add_parsers(sub: Any, card_options: CardOptions) -> None:
     card_options(close)
 
     reactivate = sub.add_parser("reactivate", help="réactiver un DMP fermé (TD1.2)")
-    reactivate.add_argument("--ins", required=True, help="INS du patient")
+    ins_option(reactivate)
     card_options(reactivate)
 
     auths = sub.add_parser(
         "authorizations", help="professionnels autorisés ou bloqués sur le DMP (TD1.6)"
     )
-    auths.add_argument("--ins", required=True, help="INS du patient")
+    ins_option(auths)
     auths.add_argument(
         "--mode", choices=MODES, default="TOUTE", help="ACTIVE, INTERDITE ou TOUTE (défaut)"
     )

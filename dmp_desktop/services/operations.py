@@ -19,7 +19,7 @@ import enum
 import itertools
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
@@ -244,3 +244,15 @@ class OperationRunner(QObject):
             op.discard(result)
             return
         self._executor.submit(op.discard, result)
+
+
+class ClientCaller(Protocol):
+    """A service that runs ``work(client)`` off the UI thread (``DmpService.call``)."""
+
+    def call(
+        self,
+        label: str,
+        work: Callable[[Any], Any],
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[BaseException], None],
+    ) -> Operation[Any] | None: ...

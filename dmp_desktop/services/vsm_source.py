@@ -18,7 +18,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.summary import MedicalSummary
-from dmp_desktop.services.operations import Operation, OperationRunner
+from dmp_desktop.services.operations import ClientCaller, Operation, OperationRunner
 from dmp_desktop.usecases.vsm import latest_vsm, next_version
 
 LatestVsm = Callable[[Ins], MedicalSummary | None]
@@ -46,18 +46,6 @@ def blocking_fetcher(latest: LatestVsm, runner: OperationRunner) -> VsmFetcher:
         return runner.run(Operation(_fetch_label(), lambda: latest(ins), on_success, on_failure))
 
     return start
-
-
-class ClientCaller(Protocol):
-    """A service that runs ``work(client)`` off the UI thread (``DmpService.call``)."""
-
-    def call(
-        self,
-        label: str,
-        work: Callable[[Any], Any],
-        on_success: Callable[[Any], None],
-        on_failure: OnFailure,
-    ) -> Operation[Any] | None: ...
 
 
 def client_fetcher(service: ClientCaller) -> VsmFetcher:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -50,23 +50,11 @@ from dmp_desktop.domain.admin_data import (
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import InvalidContactError, describe
 from dmp_desktop.messages import text
-from dmp_desktop.services.operations import Operation
+from dmp_desktop.services.operations import ClientCaller, Operation
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.vsm_fields import set_invalid
 
 __all__ = ["AdminDataDialog", "ClientCaller", "open_admin_data_dialog"]
-
-
-class ClientCaller(Protocol):
-    """A service that runs ``work(client)`` off the UI thread (``DmpService.call``)."""
-
-    def call(
-        self,
-        label: str,
-        work: Callable[[Any], Any],
-        on_success: Callable[[Any], None],
-        on_failure: Callable[[BaseException], None],
-    ) -> Operation[Any] | None: ...
 
 
 _CHECKS: dict[str, Callable[[str], str]] = {
