@@ -13,7 +13,9 @@ objection, a pending upload), the other sees. The outcomes compared:
 - the host's own refusal reason (a patient who opposed the centre 15);
 - the patient's objection, recorded by either door, refused by both;
 - pending uploads: only their author's card sees or discards them;
-- « my previous VSM »: each door's VSM replaces the other's, one version chain.
+- « my previous VSM »: each door's VSM replaces the other's, one version chain;
+- the record's life: a closure reason too short refused by both with the same
+  sentence (nothing sent), a DMP closed by one door reactivated by the other.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ from keyring.backends import fail
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from dmp_desktop.domain.dmp_status import DmpState
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.summary import summary_to_json
 from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.settings import Settings, save_settings
 from dmp_desktop.smartcard import CardManager
 from dmp_desktop.ui.main_window import MainWindow
+from dmp_desktop.ui.record_panel import CloseRecordDialog
 from dmp_desktop.usecases.upload import Visibility, birthplace_from_ins
 from dmp_sandbox.demo import DemoPatient, demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
@@ -56,6 +60,7 @@ LEA = PATIENTS["actif-autorise"]  # Dr Durand authorised, médecin traitant
 JULIEN = PATIENTS["actif-sans-autorisation"]  # no authorisation for Dr Durand
 FAURE = PATIENTS["autorisation-expiree"]  # expired; opposed the centre 15
 GIRARD = PATIENTS["bloque"]  # blocked Dr Durand
+EMMA = PATIENTS["mineur"]  # a minor, Dr Durand authorised
 DURAND = ("CPS3-DURAND", "1234")
 MARTIN = ("CPS4-MARTIN", "4321")
 REGULATOR = ("CPS3-REGULATEUR", "1515")  # the training SAMU-Centre 15's regulating physician
@@ -406,3 +411,44 @@ def test_each_doors_vsm_replaces_the_others(doors: Doors, tmp_path: Path) -> Non
     assert len({set_id for _, set_id, _ in chain}) == 1  # one set, whichever door wrote it
     versions = [version or 0 for _, _, version in chain]  # Léa's demo VSM by Dr Durand first
     assert versions[0] >= 2 and versions == [versions[0], versions[0] + 1, versions[0] + 2]
+
+
+# -- the record's life -----------------------------------------------------------------------------
+def test_the_records_life_is_one_rule_in_both_doors(doors: Doors) -> None:
+    short = "  ab   c "  # 8 characters typed, « ab c » once the spaces are collapsed
+    before = doors.host.store.last_trace_id()
+    cli = doors.cli("close", "--ins", EMMA.ins.value, "--motif", short)
+    assert cli.returncode == 2, cli.stderr
+    window = doors.window()
+    doors.check(window, EMMA)
+    status = window.consultation.status
+    assert status is not None and status.state is DmpState.ACTIVE
+    dialog = CloseRecordDialog(EMMA.ins, "Emma CHEVALIER", window)
+    dialog.reason_edit.setText(short)
+    assert not dialog.acceptable() and not dialog.close_button.isEnabled()
+    dialog.reason_edit.setText("Demande de la famille")
+    assert dialog.acceptable()
+    dialog.close()
+    service = window.record.service
+    with doors.qtbot.waitSignal(service.failed, timeout=TIMEOUT) as failed:
+        assert service.close(status, reason_text=short)
+    assert failed.args == ["close", cli.stderr.strip()]  # the same sentence
+    sent = {t.transaction for t in doors.host.store.traces(after_id=before)}
+    assert "TD1.4" not in sent  # nothing closed by either door
+
+    closed = doors.cli("close", "--ins", EMMA.ins.value, "--motif", "Demande de la famille")
+    assert closed.returncode == 0, closed.stderr
+    doors.check(window, EMMA)
+    doors.qtbot.waitUntil(
+        lambda: (
+            window.consultation.status is not None
+            and window.consultation.status.state is DmpState.CLOSED
+        ),
+        timeout=TIMEOUT,
+    )
+    rules = window.record.rules()
+    assert rules["reactivate"] is None and rules["close"] is not None
+    with doors.qtbot.waitSignal(service.reactivated, timeout=TIMEOUT):
+        assert service.reactivate(window.consultation.status)
+    again = doors.cli("reactivate", "--ins", EMMA.ins.value)
+    assert again.returncode == 0 and "déjà actif" in again.stdout, again.stderr

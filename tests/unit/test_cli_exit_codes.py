@@ -17,6 +17,7 @@ from dmp_desktop.errors import (
     SettingsError,
 )
 from dmp_desktop.usecases.errors import (
+    ClosureReasonError,
     ConsentNotGivenError,
     EmergencyAccessError,
     InvalidFilterError,
@@ -30,6 +31,7 @@ CLI = Path(__file__).resolve().parents[2] / "dmp_desktop" / "cli"
     ("error", "code"),
     [
         (ConsentNotGivenError("creation"), EXIT_USAGE),
+        (ClosureReasonError("too_short"), EXIT_USAGE),
         (InvalidFilterError("radio"), EXIT_USAGE),
         (SettingsError("settings.no_module"), EXIT_USAGE),
         (EmergencyAccessError("reason_too_short", "bris_de_glace"), EXIT_USAGE),
