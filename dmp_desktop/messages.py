@@ -704,6 +704,15 @@ _CATALOGUE: dict[str, str] = {
         "boîte d'envoi : faites enregistrer l'autorisation du patient puis réessayez, ou "
         "retirez-le et envoyez-le pour le compte d'un autre professionnel."
     ),
+    "feed.to_sign.awaited": (
+        "Cet envoi, préparé par le secrétariat, attend la signature de {signer} : il partira "
+        "une fois signé avec sa carte CPS (« dmp outbox --sign » ou la fenêtre, carte de "
+        "{signer} dans le lecteur)."
+    ),
+    "feed.to_sign.not_signer": (
+        "Seul {signer} peut signer cet envoi préparé pour son compte, avec sa propre carte "
+        "CPS : rien n'a été signé."
+    ),
     "feed.unconfirmed": (
         "L'envoi au DMP n'a pas pu être confirmé (la connexion a été interrompue pendant "
         "l'envoi). Le document reste dans la boîte d'envoi : à la reprise, le logiciel "

@@ -15,6 +15,19 @@ discarded it::
                                        is removed; the objection itself is kept by the use case,
                                        :mod:`dmp_desktop.usecases.upload`)
 
+The parapheur (a secretary's card feeds the DMP for Dr X, who must sign)::
+
+    add_for_signature() -> TO_SIGN    (validated; the CDA built at once with Dr X as its author,
+                                       so what he signs is exactly what will be sent; owned by
+                                       the secretary, ``signer_id`` = Dr X)
+    sign()              -> PENDING    (Dr X's card made the XAdES signature over that CDA; it is
+                                       kept with the item and every attempt sends it as is)
+    send()                            (by the secretary's session, or Dr X's: the DMP checks
+                                       the signer is the professional she feeds for)
+
+An item TO_SIGN is never sent (:class:`SignatureAwaitedError`); only Dr X's
+card signs it (:class:`NotSignerError`).
+
 A request whose answer never came (connection dropped, time-out, crash,
 card pulled) leaves the item SENT_UNCONFIRMED. Before any new attempt,
 :meth:`Outbox.send` asks the DMP for the document by its unique id
@@ -51,11 +64,13 @@ from dmp_desktop.alimentation import build, serial
 from dmp_desktop.alimentation.request import UploadRequest, require_valid
 from dmp_desktop.cda.xmlutil import new_oid
 from dmp_desktop.dates import parse_iso_date
-from dmp_desktop.dmp import iti41, rim
+from dmp_desktop.dmp import iti41, rim, xades
 from dmp_desktop.dmp.feed_errors import (
     NotAuthorError,
+    NotSignerError,
     OnBehalfRefusedError,
     OutboxItemGoneError,
+    SignatureAwaitedError,
     UploadUnconfirmedError,
 )
 from dmp_desktop.dmp.xades import DocumentSigner
@@ -90,6 +105,7 @@ DUPLICATE_CODES = frozenset(
 
 
 class OutboxState(enum.Enum):
+    TO_SIGN = "to_sign"  # prepared by a secretary: waits for the professional's signature
     PENDING = "pending"
     SENT_UNCONFIRMED = "sent_unconfirmed"
     CONFIRMED = "confirmed"
@@ -98,6 +114,7 @@ class OutboxState(enum.Enum):
     @property
     def label_fr(self) -> str:
         return {
+            OutboxState.TO_SIGN: "à signer",
             OutboxState.PENDING: "en attente d'envoi",
             OutboxState.SENT_UNCONFIRMED: "envoyé, réception non confirmée",
             OutboxState.CONFIRMED: "reçu par le DMP",
@@ -121,6 +138,21 @@ class OutboxItem:
     # claimed by the first card holder who sends it).
     author_id: str | None = None
     entry: DocumentEntry | None = None  # once confirmed
+    # The parapheur: the national id of the professional who must sign it (a secretary's
+    # upload for Dr X), when it was signed, and who prepared it (display name).
+    signer_id: str | None = None
+    signed_at: datetime | None = None
+    prepared_by: str = ""
+
+    @property
+    def awaiting_signature(self) -> bool:
+        return self.state is OutboxState.TO_SIGN
+
+    @property
+    def signer_name(self) -> str:
+        """The professional the upload is filed for (« Dr Marie DURAND »), or ""."""
+        other = self.request.on_behalf_of
+        return other.display_name if other is not None else ""
 
     @property
     def title(self) -> str:
@@ -150,10 +182,21 @@ class DocumentClient(Protocol):
 
     def author_values(self) -> rim.AuthorValues: ...
 
-    def upload_document(self, submission: iti41.Submission, signer: DocumentSigner) -> str: ...
+    def upload_document(
+        self,
+        submission: iti41.Submission,
+        signer: DocumentSigner,
+        *,
+        signature: bytes | None = None,
+    ) -> str: ...
 
     def replace_document(
-        self, old: DocumentEntry, submission: iti41.Submission, signer: DocumentSigner
+        self,
+        old: DocumentEntry,
+        submission: iti41.Submission,
+        signer: DocumentSigner,
+        *,
+        signature: bytes | None = None,
     ) -> str: ...
 
     def find_by_unique_id(
@@ -239,6 +282,7 @@ class _Record:
     format_code: Code | None = None
     creation_time: datetime | None = None
     submission_time: datetime | None = None
+    signature: bytes | None = None  # the professional's XAdES signature (parapheur)
 
     def to_json(self) -> dict[str, Any]:
         item = self.item
@@ -259,6 +303,10 @@ class _Record:
             "format_code": serial.code_to_json(self.format_code),
             "creation_time": self.creation_time.isoformat() if self.creation_time else None,
             "submission_time": self.submission_time.isoformat() if self.submission_time else None,
+            "signer_id": item.signer_id,
+            "signed_at": item.signed_at.isoformat() if item.signed_at else None,
+            "prepared_by": item.prepared_by,
+            "signature": _b64(self.signature),
         }
 
     @classmethod
@@ -275,6 +323,11 @@ class _Record:
             attempts=int(data.get("attempts", 0)),
             last_error=data.get("last_error"),
             author_id=data.get("author_id"),
+            signer_id=data.get("signer_id"),
+            signed_at=(
+                datetime.fromisoformat(data["signed_at"]) if data.get("signed_at") else None
+            ),
+            prepared_by=str(data.get("prepared_by") or ""),
         )
         return cls(
             item=item,
@@ -290,6 +343,7 @@ class _Record:
                 if data.get("submission_time")
                 else None
             ),
+            signature=_unb64(data.get("signature")),
         )
 
 
@@ -386,6 +440,78 @@ class Outbox:
         log.info("outbox %s added", item.id)
         return item
 
+    def add_for_signature(
+        self, req: UploadRequest, preparer: Practitioner, settings: Settings
+    ) -> OutboxItem:
+        """A secretary's upload for ``req.on_behalf_of`` (the parapheur): kept TO_SIGN.
+
+        Validated for the card that prepares it (a staff card naming a
+        professional of the practice); the CDA is built now, its author the
+        professional, so that the signature covers exactly what will be sent.
+        Adding the same document again while it waits returns the waiting item.
+        """
+        require_valid(req, preparer)
+        professional = req.on_behalf_of
+        if not preparer.is_staff or professional is None:
+            raise ValueError("only a staff card prepares an upload for a professional")
+        if req.replaces is not None:
+            # A secretary cannot read the DMP, hence never chooses a document to replace.
+            raise NotAuthorError("replace")
+        data = req.data()
+        req = replace(req, source=data)
+        with self._lock:
+            for waiting in self.items():
+                if waiting.author_id == preparer.national_id and _same_upload(waiting.request, req):
+                    log.info("outbox %s: same document already waiting", waiting.id)
+                    return waiting
+            now = self._clock()
+            item = OutboxItem(
+                id=uuid.uuid4().hex,
+                state=OutboxState.TO_SIGN,
+                request=req,
+                unique_id=new_oid(),
+                created_at=now,
+                updated_at=now,
+                author_id=preparer.national_id,
+                signer_id=professional.national_id,
+                prepared_by=preparer.display_name,
+            )
+            record = _Record(item, submission_unique_id=new_oid(), signature_unique_id=new_oid())
+            self._build(record, build.author_provider(preparer, settings), preparer, settings, None)
+            self._save(record)
+        log.info("outbox %s added, to sign", item.id)
+        return item
+
+    def sign(self, item_id: str, signer: Signer) -> OutboxItem:
+        """The professional's card signs a prepared upload (XAdES over its CDA): PENDING.
+
+        Raises :class:`NotSignerError` for any other card (nothing signed),
+        :class:`OutboxItemGoneError`, card errors. Signing an item already
+        signed returns it unchanged.
+        """
+        with self._lock:
+            record = self._load(item_id)
+            if record is None:
+                raise OutboxItemGoneError()
+            item = record.item
+            if item.signer_id is None:
+                raise ValueError("not an upload to sign")
+            holder = signer.practitioner
+            if holder.is_staff or holder.national_id != item.signer_id:
+                raise NotSignerError(item.signer_name or item.signer_id)
+            if record.signature is not None and item.state is not OutboxState.TO_SIGN:
+                return item
+            if record.cda is None:
+                raise OutboxItemGoneError()  # never happens: built when prepared
+            now = self._clock()
+            record.signature = xades.sign_submission(
+                [xades.SignedDocument(item.unique_id, record.cda)], signer, signing_time=now
+            )
+            record.item = replace(item, state=OutboxState.PENDING, signed_at=now, updated_at=now)
+            self._save(record)
+        log.info("outbox %s signed", item_id)
+        return record.item
+
     def discard(self, item_id: str) -> None:
         """Remove an item the user does not want to send (any state)."""
         with self._lock:
@@ -410,8 +536,13 @@ class Outbox:
             if record is None:
                 raise OutboxItemGoneError()
             practitioner = session.practitioner
-            if record.item.author_id and record.item.author_id != practitioner.national_id:
+            item = record.item
+            signed = record.signature is not None
+            senders = {item.author_id} | ({item.signer_id} if signed else set())
+            if item.author_id and practitioner.national_id not in senders:
                 raise NotAuthorError("send")
+            if item.state is OutboxState.TO_SIGN:
+                raise SignatureAwaitedError(item.signer_name or item.signer_id or "")
             req = record.item.request
             if record.item.state is OutboxState.SENT_UNCONFIRMED:
                 found = client.find_by_unique_id(
@@ -423,11 +554,13 @@ class Outbox:
             require_valid(req, practitioner)
             submission = self._prepare(record, client, practitioner)
             self._mark(record, OutboxState.SENT_UNCONFIRMED, attempt=True)
+            # The professional's signature when a secretary prepared it; else the card signs.
+            presigned: dict[str, Any] = {"signature": record.signature} if signed else {}
             try:
                 if req.replaces is not None:
-                    client.replace_document(req.replaces, submission, session)
+                    client.replace_document(req.replaces, submission, session, **presigned)
                 else:
-                    client.upload_document(submission, session)
+                    client.upload_document(submission, session, **presigned)
             except DmpServiceError as exc:
                 if exc.code in DUPLICATE_CODES:
                     found = client.find_by_unique_id(req.patient, record.item.unique_id)
@@ -461,43 +594,15 @@ class Outbox:
     ) -> iti41.Submission:
         """The submission of ``record``: the CDA is built once, at the first attempt."""
         req = record.item.request
-        provider = build.author_provider(practitioner, client.settings)
-        document_author = None
-        if req.on_behalf_of is not None and practitioner.is_staff:
-            # A secretary sends for a professional of the card's structure: the
-            # document is that professional's, the submission set stays the card's.
-            provider = build.author_provider(
-                replace(
-                    req.on_behalf_of,
-                    structure_id=provider.structure.id,
-                    structure_name=provider.structure.name,
-                ),
-                client.settings,
-            )
-            document_author = build.author_values(provider)
+        card_provider = build.author_provider(practitioner, client.settings)
+        provider = _document_provider(req, practitioner, card_provider, client.settings)
+        document_author = build.author_values(provider) if provider is not card_provider else None
         if record.cda is None or record.format_code is None or record.creation_time is None:
-            set_id, version = None, 1
-            if req.replaces is not None and req.media_type != build.convert.MEDIA_CDA:
-                previous = build.version_of(client.retrieve_document(req.replaces).content)
-                if previous is not None:
-                    set_id, version = previous[0], previous[1] + 1
-            built = build.build_document(
-                req,
-                provider,
-                unique_id=record.item.unique_id,
-                now=self._clock(),
-                set_id=set_id,
-                version=version,
-            )
-            record.cda = built.content
-            record.format_code = built.format_code
-            record.creation_time = built.creation_time
-            record.submission_time = self._clock()
-            record.item = replace(record.item, author_id=practitioner.national_id)
+            self._build(record, card_provider, practitioner, client.settings, client)
             self._save(record)
-        document = build.BuiltDocument(
-            record.cda, record.item.unique_id, record.format_code, record.creation_time
-        )
+        cda, format_code, created = record.cda, record.format_code, record.creation_time
+        assert cda is not None and format_code is not None and created is not None  # noqa: S101
+        document = build.BuiltDocument(cda, record.item.unique_id, format_code, created)
         return build.build_submission(
             req,
             document,
@@ -510,6 +615,38 @@ class Outbox:
             submission_time=record.submission_time or self._clock(),
             replaces_entry_uuid=req.replaces.entry_uuid if req.replaces is not None else None,
         )
+
+    def _build(
+        self,
+        record: _Record,
+        card_provider: Any,
+        practitioner: Practitioner,
+        settings: Settings,
+        client: DocumentClient | None,
+    ) -> None:
+        """Build the CDA of ``record`` (once: every attempt sends the same bytes)."""
+        req = record.item.request
+        provider = _document_provider(req, practitioner, card_provider, settings)
+        set_id, version = None, 1
+        if req.replaces is not None and req.media_type != build.convert.MEDIA_CDA:
+            assert client is not None  # noqa: S101 - add_for_signature refuses a replacement
+            previous = build.version_of(client.retrieve_document(req.replaces).content)
+            if previous is not None:
+                set_id, version = previous[0], previous[1] + 1
+        built = build.build_document(
+            req,
+            provider,
+            unique_id=record.item.unique_id,
+            now=self._clock(),
+            set_id=set_id,
+            version=version,
+        )
+        record.cda = built.content
+        record.format_code = built.format_code
+        record.creation_time = built.creation_time
+        record.submission_time = self._clock()
+        if record.item.signer_id is None:
+            record.item = replace(record.item, author_id=practitioner.national_id)
 
     def _mark(
         self,
@@ -532,6 +669,24 @@ class Outbox:
         self._store.delete(self._name(record.item.id))
         log.info("outbox %s confirmed", record.item.id)
         return entry
+
+
+def _document_provider(
+    req: UploadRequest, practitioner: Practitioner, card_provider: Any, settings: Settings
+) -> Any:
+    """Who the document's author is: the card holder, or — a secretary sending for a
+    professional of the card's structure — that professional (the submission set stays the
+    card's)."""
+    if req.on_behalf_of is None or not practitioner.is_staff:
+        return card_provider
+    return build.author_provider(
+        replace(
+            req.on_behalf_of,
+            structure_id=card_provider.structure.id,
+            structure_name=card_provider.structure.name,
+        ),
+        settings,
+    )
 
 
 def _same_upload(a: UploadRequest, b: UploadRequest) -> bool:

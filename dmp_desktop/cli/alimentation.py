@@ -20,6 +20,13 @@ Every upload goes through the local outbox (encrypted): ``dmp outbox`` lists
 what waits, ``--resume`` sends it again (after checking by unique id that the
 DMP does not already hold it), ``--discard ID`` removes an item, ``--object
 ID`` records that the patient objects to the document being sent.
+
+The parapheur: with a secretary's card (staff), ``dmp upload --on-behalf-of``
+checks the document and leaves it in the outbox « à signer par Dr X »; with
+Dr X's card, ``dmp outbox`` says how many wait for his signature and ``dmp
+outbox --sign`` shows them and signs them all at once (his card's signature
+key, the PIN typed once); ``--send`` sends them too, else the secretary's
+``dmp outbox --resume`` sends them, signed.
 """
 
 from __future__ import annotations
@@ -72,12 +79,13 @@ from dmp_desktop.usecases.consultation import find_document
 from dmp_desktop.usecases.errors import UploadRefusedError
 from dmp_desktop.usecases.patients import NoReferenceIdentityError, reference_from_status
 from dmp_desktop.usecases.upload import (
-    PENDING_FR,
     PendingState,
     UploadDesk,
     Visibility,
     check_identity,
+    pending_fr,
     require_upload_allowed,
+    to_sign_fr,
 )
 from dmp_desktop.usecases.vsm import prepare_vsm
 
@@ -259,6 +267,14 @@ def add_parsers(sub: Any) -> None:
     )
     action = outbox.add_mutually_exclusive_group()
     action.add_argument("--resume", action="store_true", help="reprendre les envois en attente")
+    action.add_argument(
+        "--sign",
+        action="store_true",
+        help=(
+            "carte d'un professionnel : signer d'un coup les envois que le secrétariat a "
+            "préparés pour vous (après les avoir affichés)"
+        ),
+    )
     action.add_argument("--discard", metavar="ID", help="retirer un document de la boîte d'envoi")
     action.add_argument(
         "--object",
@@ -267,6 +283,14 @@ def add_parsers(sub: Any) -> None:
             "le patient s'oppose à l'envoi de ce document : l'opposition est enregistrée, "
             "ce fichier ne sera jamais envoyé pour ce patient"
         ),
+    )
+    outbox.add_argument(
+        "--send",
+        action="store_true",
+        help="avec --sign : envoyer aussi les envois signés, avec votre carte",
+    )
+    outbox.add_argument(
+        "--yes", action="store_true", help="avec --sign : ne pas demander de confirmation"
     )
     outbox.add_argument("--json", action="store_true", help="sortie JSON")
     card_options(outbox)
@@ -437,7 +461,7 @@ def _queue_and_send(
     once what it sends agrees with the patient's INS identity (the qualified identity a
     ``dmp patient search`` kept, else the DMP's answer)."""
     holder = conn.session.practitioner
-    item = desk.queue(req, holder)
+    item = desk.queue(req, holder)  # a secretary's: « à signer par Dr X » (the parapheur)
     try:
         status = conn.client.test_existence(req.patient)
         require_upload_allowed(status, holder)
@@ -451,7 +475,32 @@ def _queue_and_send(
     except (UploadRefusedError, NoReferenceIdentityError):
         desk.discard(item.id, holder)  # never tried: nothing to keep
         raise
+    if item.awaiting_signature:
+        return _prepared(item, io, as_json)
     return _send(desk, item, conn, io, as_json, reference)
+
+
+def _prepared(item: OutboxItem, io: Io, as_json: bool) -> int:
+    """A secretary's upload, checked, waits for the professional's signature."""
+    if as_json:
+        io.out.write(
+            json.dumps(
+                {
+                    "outbox": item.id,
+                    "state": item.state.value,
+                    "signer": item.signer_id,
+                    "unique_id": item.unique_id,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    else:
+        io.out.write(
+            f"Envoi préparé, {pending_fr(item)} (élément {item.id}) : il partira une fois "
+            f"signé avec sa carte (« dmp outbox --sign », sa carte dans le lecteur).\n"
+        )
+    return EXIT_OK
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -535,6 +584,8 @@ def _item_json(item: OutboxItem) -> dict[str, Any]:
     return {
         "id": item.id,
         "state": item.state.value,
+        "signer": item.signer_id,
+        "signed_at": item.signed_at.isoformat() if item.signed_at else None,
         "title": item.title,
         "type": item.type_code.code,
         "service_date": item.service_date.isoformat(),
@@ -547,10 +598,7 @@ def _item_json(item: OutboxItem) -> dict[str, Any]:
 
 
 def _item_line(item: OutboxItem) -> str:
-    line = (
-        f"{item.id}  {PENDING_FR[PendingState.of(item)]}  "
-        f"{fr_date(item.service_date)}  {item.title}"
-    )
+    line = f"{item.id}  {pending_fr(item)}  {fr_date(item.service_date)}  {item.title}"
     if item.last_error:
         line += f"  (dernier échec : {item.last_error})"
     return line
@@ -583,26 +631,97 @@ def cmd_outbox(
             return EXIT_OK
         if args.resume:
             return _resume(desk, conn, io)
+        if args.sign:
+            return _sign(desk, conn, io, args)
         items = desk.pending(holder)
+        to_sign = desk.to_sign(holder)
         if args.json:
-            io.out.write(
-                json.dumps([_item_json(i) for i in items], ensure_ascii=False, indent=2) + "\n"
-            )
-        elif not items:
+            listed = [_item_json(i) for i in items + to_sign]
+            io.out.write(json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+            return EXIT_OK
+        if to_sign:
+            io.out.write(f"{to_sign_fr(len(to_sign))} (« dmp outbox --sign ») :\n")
+            for item in to_sign:
+                io.out.write(_to_sign_line(item) + "\n")
+        if not items and not to_sign:
             io.out.write("Aucun envoi en attente pour votre carte.\n")
-        else:
-            for item in items:
-                io.out.write(_item_line(item) + "\n")
+        for item in items:
+            io.out.write(_item_line(item) + "\n")
         return EXIT_OK
 
-    return with_card(args, settings, io, open_dmp, work, client=bool(args.resume))
+    if (args.send or args.yes) and not args.sign:
+        raise CliUsageError("--send et --yes vont avec --sign (dmp outbox --sign --send).")
+    need_client = bool(args.resume or (args.sign and args.send))
+    return with_card(args, settings, io, open_dmp, work, client=need_client)
+
+
+def _to_sign_line(item: OutboxItem) -> str:
+    """One upload the professional is asked to sign: enough to review it."""
+    identity = item.request.identity
+    patient = item.patient.value
+    if identity is not None:
+        names = " ".join(identity.birth_given_names).title()
+        patient = f"{identity.birth_family_name.upper()} {names} (INS {item.patient.value})"
+    return (
+        f"{item.id}  {patient}  {item.type_code.display or item.type_code.code}  "
+        f"« {item.title} »  acte du {fr_date(item.service_date)}  "
+        f"préparé par {item.prepared_by or 'le secrétariat'}"
+    )
+
+
+def _sign(desk: UploadDesk, conn: Connection, io: Io, args: argparse.Namespace) -> int:
+    """The professional reviews and signs, in one go, what the secretariat prepared for him
+    (``--send``: and sends it with his card)."""
+    holder = conn.session.practitioner
+    to_sign = desk.to_sign(holder)
+    if not to_sign:
+        io.out.write("Aucun envoi préparé par le secrétariat n'attend votre signature.\n")
+        return EXIT_OK
+    io.out.write(f"{to_sign_fr(len(to_sign))} :\n")
+    for item in to_sign:
+        io.out.write(_to_sign_line(item) + "\n")
+    verb = "Signer et envoyer" if args.send else "Signer"
+    if not args.yes and not confirm(
+        f"{verb} ces {len(to_sign)} envois avec votre carte ? Répondez « oui » : ", io
+    ):
+        io.err.write("Rien n'a été signé.\n")
+        return EXIT_USAGE
+    ids = [i.id for i in to_sign]  # exactly what was shown
+    worst = EXIT_OK
+    if args.send:
+        for item, result in desk.sign_and_send(conn.client, conn.session, ids):
+            if isinstance(result, DocumentEntry):
+                io.out.write(
+                    f"{item.id}  signé, reçu par le DMP (identifiant : {result.unique_id})\n"
+                )
+                continue
+            io.err.write(f"{item.id}  {describe(result)}\n")
+            worst = max(
+                worst, EXIT_NETWORK if isinstance(result, UploadUnconfirmedError) else EXIT_DMP
+            )
+        return worst
+    for item, signed in desk.sign(conn.session, ids):
+        if isinstance(signed, OutboxItem):
+            io.out.write(f"{item.id}  {pending_fr(signed)}\n")
+            continue
+        io.err.write(f"{item.id}  {describe(signed)}\n")
+        worst = EXIT_DMP
+    io.out.write("Le secrétariat les enverra, signés (« dmp outbox --resume » avec sa carte).\n")
+    return worst
 
 
 def _resume(desk: UploadDesk, conn: Connection, io: Io) -> int:
     # Each item is checked against its patient's identity before it goes (UploadDesk.send).
     results = desk.resume(conn.client, conn.session)
     if not results:
-        io.out.write("Aucun envoi en attente pour votre carte : rien à reprendre.\n")
+        waiting = [i for i in desk.pending(conn.session.practitioner) if i.awaiting_signature]
+        for item in waiting:
+            io.out.write(_item_line(item) + "\n")
+        io.out.write(
+            "Rien à envoyer : vos envois attendent la signature du professionnel.\n"
+            if waiting
+            else "Aucun envoi en attente pour votre carte : rien à reprendre.\n"
+        )
         return EXIT_OK
     worst = EXIT_OK
     for item, result in results:

@@ -566,20 +566,30 @@ class DmpClient:
         """This software's OID: the submission sets' ``sourceId``."""
         return self._lps_oid
 
-    def upload_document(self, submission: iti41.Submission, signer: xades.DocumentSigner) -> str:
+    def upload_document(
+        self,
+        submission: iti41.Submission,
+        signer: xades.DocumentSigner,
+        *,
+        signature: bytes | None = None,
+    ) -> str:
         """TD2.1 (ITI-41 over MTOM): send ``submission``, signed with the card's signature key.
 
+        ``signature``: the XAdES signature already made over this very document by the
+        professional it is filed for (a secretary's prepared upload, the parapheur:
+        :mod:`dmp_desktop.alimentation.outbox`); ``signer`` then signs nothing.
         Returns the document's unique id once the DMP said it registered it.
         A refusal raises ``DmpServiceError``; a network failure raises the
         network error: the request may or may not have arrived, so the caller
         must check by unique id (:meth:`find_by_unique_id`) before sending
         again (:class:`dmp_desktop.alimentation.Outbox` does).
         """
-        signature = xades.sign_submission(
-            [xades.SignedDocument(submission.document.unique_id, submission.content)],
-            signer,
-            signing_time=submission.submission_time,
-        )
+        if signature is None:
+            signature = xades.sign_submission(
+                [xades.SignedDocument(submission.document.unique_id, submission.content)],
+                signer,
+                signing_time=submission.submission_time,
+            )
         body, parts = iti41.build_request(submission, signature)
         url = self._settings.service_url(iti41.SERVICE)
         envelope = build_envelope(
@@ -603,6 +613,8 @@ class DmpClient:
         old: DocumentEntry,
         submission: iti41.Submission,
         signer: xades.DocumentSigner,
+        *,
+        signature: bytes | None = None,
     ) -> str:
         """TD2.1 with an RPLC association: ``old`` (my active document) becomes Deprecated."""
         self._require_author(old, "replace")
@@ -610,7 +622,7 @@ class DmpClient:
             raise DocumentStatusError("replace", old.status.value)
         if submission.replaces_entry_uuid != old.entry_uuid:
             submission = dataclasses.replace(submission, replaces_entry_uuid=old.entry_uuid)
-        return self.upload_document(submission, signer)
+        return self.upload_document(submission, signer, signature=signature)
 
     def update_confidentiality(
         self,

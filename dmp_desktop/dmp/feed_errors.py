@@ -97,6 +97,29 @@ class OnBehalfRefusedError(FeedError):
         return msg("feed.on_behalf_refused", why=why)
 
 
+class SignatureAwaitedError(FeedError):
+    """A secretary prepared this upload for ``signer`` (display name): it leaves only once
+    signed with that professional's card (the parapheur). Nothing was sent."""
+
+    def __init__(self, signer: str) -> None:
+        super().__init__("signature_awaited")
+        self.signer = signer
+
+    def message(self) -> Msg:
+        return msg("feed.to_sign.awaited", signer=self.signer)
+
+
+class NotSignerError(FeedError):
+    """Only ``signer`` (display name), with their own card, may sign this prepared upload."""
+
+    def __init__(self, signer: str) -> None:
+        super().__init__("not_signer")
+        self.signer = signer
+
+    def message(self) -> Msg:
+        return msg("feed.to_sign.not_signer", signer=self.signer)
+
+
 class UploadUnconfirmedError(FeedError):
     """The request may have reached the DMP but no answer came back.
 
@@ -135,9 +158,11 @@ __all__ = [
     "FeedError",
     "ForbiddenVisibilityError",
     "NotAuthorError",
+    "NotSignerError",
     "OnBehalfRefusedError",
     "OutboxItemGoneError",
     "PatientObjectionError",
+    "SignatureAwaitedError",
     "UploadInvalidError",
     "UploadUnconfirmedError",
     "problem_fr",

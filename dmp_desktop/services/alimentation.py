@@ -16,7 +16,12 @@
 * the outbox is read again after every change and at login: ``outboxChanged``
   carries what waits for this professional (items prepared with another card
   are never shown), ``pendingAtLogin`` says that uploads were left behind by a
-  crash or a removed card.
+  crash or a removed card;
+* the parapheur: a secretary's upload is checked and kept « à signer par Dr X »
+  (``uploadPrepared``, nothing sent); Dr X's session hears ``toSignChanged``
+  (what the secretariat prepared for him) and :meth:`sign_all` signs them in
+  one go with his card (``send=True``: « Signer et envoyer »), answering
+  ``signingDone``.
 
 The rules live in the use cases; the local stores (outbox, objections,
 favourite types) are the use cases' :class:`UploadDesk`, opened at login on a
@@ -71,6 +76,9 @@ from dmp_desktop.usecases.vsm import VSM_TYPE, prepare_vsm
 
 log = logging.getLogger(__name__)
 
+# What the outbox reading gives: my pending items, my favourite types, what I must sign.
+_Reloaded = tuple[list[OutboxItem], list[str], list[OutboxItem]]
+
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("AlimentationService", text)
@@ -99,6 +107,10 @@ class AlimentationService(QObject):
     fileReady = Signal(object, object)  # FileToSend, context (what prepare_file was given)
     fileFailed = Signal(object, str)  # context, French message
     uploadQueued = Signal(object)  # OutboxItem: in the outbox, being sent
+    uploadPrepared = Signal(object)  # OutboxItem: a secretary's, waiting for Dr X's signature
+    toSignChanged = Signal(object)  # list[OutboxItem] the secretariat prepared for this doctor
+    # list[(OutboxItem, OutboxItem | DocumentEntry | DmpDesktopError)], sent (bool)
+    signingDone = Signal(object, bool)
     uploadSucceeded = Signal(object, object)  # OutboxItem, DocumentEntry
     uploadFailed = Signal(object, str)  # OutboxItem or None, French message
     sendingChanged = Signal(object)  # set of outbox item ids being sent
@@ -131,11 +143,13 @@ class AlimentationService(QObject):
         self._runner = runner
         self._desk = UploadDesk(settings, open_outbox=open_outbox, open_state=open_state)
         self._items: list[OutboxItem] = []
+        self._to_sign: list[OutboxItem] = []
+        self._signing: Operation[Any] | None = None
         self._ranking: list[str] = []
         self._errors: dict[str, str] = {}
         self._sending: dict[str, Operation[Any]] = {}
         self._changes: set[Operation[Any]] = set()
-        self._reload_op: Operation[tuple[list[OutboxItem], list[str]]] | None = None
+        self._reload_op: Operation[_Reloaded] | None = None
         self._reload_again = False
         self._announce = False
         # Sent while the DMP did not answer: sent again by themselves once it answers
@@ -163,6 +177,15 @@ class AlimentationService(QObject):
     @property
     def items(self) -> list[OutboxItem]:
         return list(self._items)
+
+    @property
+    def to_sign(self) -> list[OutboxItem]:
+        """What the secretariat prepared for this professional, waiting for his signature."""
+        return list(self._to_sign)
+
+    @property
+    def signing(self) -> bool:
+        return self._signing is not None and not self._signing.done
 
     @property
     def sending(self) -> frozenset[str]:
@@ -278,16 +301,16 @@ class AlimentationService(QObject):
             return
         desk = self._desk
 
-        def work() -> tuple[list[OutboxItem], list[str]]:
+        def work() -> _Reloaded:
             items = desk.pending(practitioner)
             try:
                 ranking = desk.type_ranking(practitioner.national_id)
             except (DmpDesktopError, OSError, ValueError) as exc:
                 log.warning("type usage unreadable: %s", type(exc).__name__)
                 ranking = []
-            return items, ranking
+            return items, ranking, desk.to_sign(practitioner)
 
-        op: Operation[tuple[list[OutboxItem], list[str]]] = Operation(
+        op: Operation[_Reloaded] = Operation(
             self.tr("Lecture des envois en attente"),
             work,
             lambda found: self._on_reloaded(op, practitioner, found),
@@ -299,9 +322,9 @@ class AlimentationService(QObject):
 
     def _on_reloaded(
         self,
-        op: Operation[tuple[list[OutboxItem], list[str]]],
+        op: Operation[_Reloaded],
         practitioner: Practitioner,
-        found: tuple[list[OutboxItem], list[str]],
+        found: _Reloaded,
     ) -> None:
         if op is not self._reload_op:
             return
@@ -312,6 +335,9 @@ class AlimentationService(QObject):
         waiting = {i.id for i in self._items}
         self._errors = {k: v for k, v in self._errors.items() if k in waiting}
         self.outboxChanged.emit(self.items)
+        if [i.id for i in found[2]] != [i.id for i in self._to_sign] or self._announce:
+            self._to_sign = list(found[2])
+            self.toSignChanged.emit(self.to_sign)
         if self._announce:
             self._announce = False
             if self._items:
@@ -363,9 +389,99 @@ class AlimentationService(QObject):
         return True
 
     def _on_queued(self, item: OutboxItem) -> None:
+        if item.awaiting_signature:  # a secretary's: it leaves once Dr X signed it
+            self.uploadPrepared.emit(item)
+            self.reload_outbox()
+            return
         self.uploadQueued.emit(item)
         self.reload_outbox()
         self.send(item)
+
+    # -- the parapheur ----------------------------------------------------------------------
+    def sign_all(self, send: bool = False, item_ids: list[str] | None = None) -> bool:
+        """Sign, in one go with this professional's card, what the secretariat prepared for
+        him (``item_ids``: the ones reviewed; default: all shown); ``send``: and send them with
+        his session. Answers ``signingDone(results, send)``. False when impossible now."""
+        session = self._card.session
+        practitioner = self.practitioner
+        if session is None or practitioner is None or self.signing:
+            return False
+        ids = item_ids if item_ids is not None else [i.id for i in self._to_sign]
+        if not ids:
+            return False
+        desk = self._desk
+
+        def done(results: list[tuple[OutboxItem, Any]]) -> None:
+            self._signing = None
+            self.signingDone.emit(results, send)
+            self.reload_outbox()
+            if send and any(isinstance(r, DocumentEntry) for _i, r in results):
+                consultation = self._consultation
+                if consultation.state is PaneState.DOCUMENTS:
+                    consultation.refresh()
+
+        def failed(exc: BaseException) -> None:
+            self._signing = None
+            self.reload_outbox()
+            self.uploadFailed.emit(None, describe(exc))
+
+        def cancelled() -> None:
+            self._signing = None
+            self.reload_outbox()
+            self.uploadFailed.emit(
+                None,
+                self.tr(
+                    "Signature et envoi interrompus : les documents signés partiront à la "
+                    "reprise, sans doublon ; les autres attendent encore votre signature."
+                ),
+            )
+
+        if send:
+
+            def sign_and_send(client: Any) -> list[tuple[OutboxItem, Any]]:
+                try:
+                    return list(desk.sign_and_send(client, session, ids))
+                finally:
+                    self._touch()
+
+            op = self._dmp.call(
+                self.tr("Signature et envoi des documents préparés"),
+                sign_and_send,
+                done,
+                failed,
+                on_cancel=cancelled,
+            )
+            if op is None:
+                return self._not_logged_in_to_sign()
+        else:
+
+            def sign() -> list[tuple[OutboxItem, Any]]:
+                try:
+                    return list(desk.sign(session, ids))
+                finally:
+                    self._touch()
+
+            op = self._runner.run(
+                Operation(
+                    self.tr("Signature des documents préparés"),
+                    sign,
+                    done,
+                    failed,
+                    cancellable=False,
+                )
+            )
+        self._signing = op
+        return True
+
+    def _not_logged_in_to_sign(self) -> bool:
+        self.uploadFailed.emit(
+            None,
+            self.tr(
+                "Connectez-vous avec votre carte CPS : les documents préparés restent en "
+                "attente de votre signature."
+            ),
+        )
+        return False
 
     def _not_logged_in(self, item: OutboxItem) -> bool:
         self.uploadFailed.emit(
@@ -640,7 +756,15 @@ class AlimentationService(QObject):
         self._errors.clear()
         self._offline.clear()
         self._resume_timer.stop()
+        if self._signing is not None and not self._signing.done:
+            self._signing.on_success = None
+            self._signing.on_failure = None
+            self._signing.cancel()
+        self._signing = None
         self.outboxChanged.emit([])
+        if self._to_sign:
+            self._to_sign = []
+            self.toSignChanged.emit([])
 
 
 def objection_message(when: datetime) -> str:
@@ -657,6 +781,8 @@ def item_patient_text(item: OutboxItem) -> str:
 
 
 _PENDING_TEXTS = {
+    PendingState.TO_SIGN: lambda: _tr("à signer par {signer}"),
+    PendingState.SIGNED: lambda: _tr("signé par {signer}, en attente d'envoi"),
     PendingState.WAITING: lambda: _tr("en attente d'envoi"),
     PendingState.REFUSED: lambda: _tr("en attente (dernier essai refusé)"),
     PendingState.UNCONFIRMED: lambda: _tr("envoyé, réception non confirmée"),
@@ -667,7 +793,14 @@ def item_state_text(item: OutboxItem, sending: bool = False) -> str:
     """Where the item stands (the classification is the use case's :class:`PendingState`)."""
     if sending:
         return _tr("envoi en cours…")
-    return _PENDING_TEXTS[PendingState.of(item)]()
+    return _PENDING_TEXTS[PendingState.of(item)]().format(signer=item.signer_name)
+
+
+def to_sign_text(count: int) -> str:
+    """The doctor's banner: what the secretariat prepared for him."""
+    if count == 1:
+        return _tr("1 envoi préparé par le secrétariat attend votre signature")
+    return _tr("{n} envois préparés par le secrétariat attendent votre signature").format(n=count)
 
 
 __all__ = [
@@ -686,5 +819,6 @@ __all__ = [
     "objection_message",
     "same_ins",
     "sha256",
+    "to_sign_text",
     "upload_refusal",
 ]

@@ -207,6 +207,7 @@ class DocumentActions(QObject):
         service.sendingChanged.connect(lambda _s: self._on_outbox(service.items))
         service.pendingAtLogin.connect(self._on_pending_at_login)
         service.uploadQueued.connect(self._on_queued)
+        service.uploadPrepared.connect(self._on_prepared)
         service.uploadSucceeded.connect(self._on_uploaded)
         service.uploadFailed.connect(self._on_upload_failed)
         # Identity coherence: what is sent is checked against the patient on screen.
@@ -531,6 +532,16 @@ class DocumentActions(QObject):
         self.notify(
             Tone.INFO,
             self.tr("Envoi de « {title} » au DMP…").format(title=item.title),
+        )
+
+    def _on_prepared(self, item: OutboxItem) -> None:
+        """A secretary's upload: checked, it waits for the professional's signature."""
+        self.notify(
+            Tone.INFO,
+            self.tr(
+                "« {title} » est prêt, à signer par {signer} : il partira quand {signer} "
+                "l'aura signé avec sa carte (« Envois en attente »)."
+            ).format(title=item.title, signer=item.signer_name),
         )
 
     def _on_uploaded(self, item: OutboxItem, entry: DocumentEntry) -> None:

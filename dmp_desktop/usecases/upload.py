@@ -16,6 +16,14 @@ The rules:
   outbox is listed, sent, discarded or withdrawn only with that card
   (:meth:`UploadDesk.pending`, :meth:`UploadDesk.item`); without a card,
   nothing of it is shown.
+* **The parapheur**: a secretary's card (staff) feeds the DMP for a
+  professional of the practice, and the DMP wants that professional's
+  signature on the submission. Her upload is checked as any other, then waits
+  « à signer par Dr X » (:meth:`UploadDesk.queue`); Dr X's card, and only his,
+  signs every upload waiting for him in one go (:meth:`UploadDesk.to_sign`,
+  :meth:`UploadDesk.sign`, :meth:`UploadDesk.sign_and_send`); a signed upload
+  is then sent by the secretary's session (:meth:`UploadDesk.resume`) or by
+  his. The secretary sees hers waiting; Dr X sees only those filed for him.
 * Nothing is lost nor sent twice: that is the outbox's own promise
   (:mod:`dmp_desktop.alimentation.outbox`).
 
@@ -46,13 +54,17 @@ from dmp_desktop.alimentation import (
     check_upload,
 )
 from dmp_desktop.alimentation.convert import check_source
-from dmp_desktop.dmp.feed_errors import OutboxItemGoneError, UploadInvalidError
+from dmp_desktop.dmp.feed_errors import (
+    OutboxItemGoneError,
+    SignatureAwaitedError,
+    UploadInvalidError,
+)
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.domain.summary import Gender, PatientIdentity
-from dmp_desktop.errors import DmpDesktopError
+from dmp_desktop.errors import CardError, DmpDesktopError
 from dmp_desktop.identity.traits import InsIdentity
 from dmp_desktop.settings import Settings
 from dmp_desktop.storage.secure import SecureStore
@@ -329,24 +341,45 @@ class FileToSend:
 class PendingState(enum.Enum):
     """Where a pending upload stands, as both doors say it."""
 
+    TO_SIGN = "to_sign"  # prepared by the secretariat: waits for the professional's signature
+    SIGNED = "signed"  # signed by the professional, never tried yet
     WAITING = "waiting"  # never tried
     REFUSED = "refused"  # the DMP (or the card) said no at the last try: nothing registered
     UNCONFIRMED = "unconfirmed"  # sent, the answer was lost: it may be in the DMP
 
     @classmethod
     def of(cls, item: OutboxItem) -> PendingState:
+        if item.state is OutboxState.TO_SIGN:
+            return cls.TO_SIGN
         if item.state is OutboxState.SENT_UNCONFIRMED:
             return cls.UNCONFIRMED
         if item.attempts:
             return cls.REFUSED
+        if item.signed_at is not None:
+            return cls.SIGNED
         return cls.WAITING
 
 
+# {signer}: the professional the upload is filed for (« Dr Marie DURAND »).
 PENDING_FR = {
+    PendingState.TO_SIGN: "à signer par {signer}",
+    PendingState.SIGNED: "signé par {signer}, en attente d'envoi",
     PendingState.WAITING: "en attente d'envoi",
     PendingState.REFUSED: "en attente (dernier essai refusé)",
     PendingState.UNCONFIRMED: "envoyé, réception non confirmée",
 }
+
+
+def pending_fr(item: OutboxItem) -> str:
+    """Where ``item`` stands, in French (« à signer par Dr Marie DURAND »)."""
+    return PENDING_FR[PendingState.of(item)].format(signer=item.signer_name)
+
+
+def to_sign_fr(count: int) -> str:
+    """What the professional's card is told when the secretariat prepared uploads for him."""
+    if count == 1:
+        return "1 envoi préparé par le secrétariat attend votre signature"
+    return f"{count} envois préparés par le secrétariat attendent votre signature"
 
 
 class Signer(Protocol):
@@ -458,7 +491,11 @@ class UploadDesk:
         if reference is not None:
             check_identity(reference, req)
         self.check_not_objected(req)
-        item = self.outbox().add(req, author_id=holder.national_id)
+        if holder.is_staff:
+            # The parapheur: it waits for the signature of the professional it is filed for.
+            item = self.outbox().add_for_signature(req, holder, self._settings)
+        else:
+            item = self.outbox().add(req, author_id=holder.national_id)
         try:
             self._state()[1].record(holder.national_id, req.type_code.code)
         except (DmpDesktopError, OSError) as exc:
@@ -480,15 +517,74 @@ class UploadDesk:
         the window's patient), else the DMP's TD0.2 answer asked now. Raises
         IdentityMismatchError (nothing sent, the item stays) otherwise.
         """
-        self._require_mine(item, session.practitioner)
+        self._require_sender(item, session.practitioner)
+        if item.awaiting_signature:
+            raise SignatureAwaitedError(item.signer_name)
         if reference is None or reference.ins != item.patient:
             reference = reference_identity(client, item.patient)
         check_identity(reference, item.request)
         return self.outbox().send(item, client, session)  # type: ignore[arg-type]
 
     def pending(self, holder: Practitioner) -> list[OutboxItem]:
-        """What waits for this card holder, oldest first; nobody else's."""
+        """What waits for this card holder, oldest first; nobody else's (a secretary's
+        uploads waiting for a professional's signature included)."""
         return [i for i in self.outbox().items() if _owned_by(i, holder)]
+
+    # -- the parapheur ------------------------------------------------------------------------
+    def to_sign(self, holder: Practitioner) -> list[OutboxItem]:
+        """The uploads the secretariat prepared for this professional, waiting for his
+        signature, oldest first (nobody else's; a staff card signs nothing)."""
+        if holder.is_staff:
+            return []
+        return [
+            i
+            for i in self.outbox().items()
+            if i.awaiting_signature and i.signer_id == holder.national_id
+        ]
+
+    def sign(
+        self, session: Signer, item_ids: list[str] | None = None
+    ) -> list[tuple[OutboxItem, OutboxItem | DmpDesktopError]]:
+        """The professional's card signs, in one go, the uploads waiting for his signature
+        (``item_ids``: those he chose; default: all). One result each: the signed item, or
+        the error (NotSignerError for an upload filed for someone else). A card error (card
+        removed, locked) stops the batch: it is raised, what was signed stays signed."""
+        holder = session.practitioner
+        if item_ids is None:
+            chosen = self.to_sign(holder)
+        else:
+            chosen = [self._to_sign_item(i) for i in item_ids]
+        results: list[tuple[OutboxItem, OutboxItem | DmpDesktopError]] = []
+        for item in chosen:
+            try:
+                results.append((item, self.outbox().sign(item.id, session)))  # type: ignore[arg-type]
+            except CardError:
+                raise
+            except DmpDesktopError as exc:
+                results.append((item, exc))
+        return results
+
+    def sign_and_send(
+        self, client: Any, session: Signer, item_ids: list[str] | None = None
+    ) -> list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]]:
+        """« Signer et envoyer »: sign (as :meth:`sign`), then send each signed upload with
+        the professional's own session (identity coherence checked first, as any send)."""
+        results: list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]] = []
+        for item, signed in self.sign(session, item_ids):
+            if isinstance(signed, DmpDesktopError):
+                results.append((item, signed))
+                continue
+            try:
+                results.append((signed, self.send(signed, client, session)))
+            except DmpDesktopError as exc:
+                results.append((signed, exc))
+        return results
+
+    def _to_sign_item(self, item_id: str) -> OutboxItem:
+        item = self.outbox().get(item_id.strip())
+        if item is None:
+            raise OutboxItemGoneError()
+        return item
 
     def item(self, item_id: str, holder: Practitioner) -> OutboxItem:
         """One of the card holder's pending items (OutboxItemGoneError, NotYourUploadError)."""
@@ -517,9 +613,12 @@ class UploadDesk:
     def resume(
         self, client: Any, session: Signer
     ) -> list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]]:
-        """Send every item the card holder prepared: one result each."""
+        """Send every item the card holder prepared: one result each (an upload still
+        waiting for a professional's signature stays, untouched: see :meth:`to_sign`)."""
         results: list[tuple[OutboxItem, DocumentEntry | DmpDesktopError]] = []
         for item in self.pending(session.practitioner):
+            if item.awaiting_signature:
+                continue
             try:
                 results.append((item, self.send(item, client, session)))
             except DmpDesktopError as exc:
@@ -534,6 +633,14 @@ class UploadDesk:
     @staticmethod
     def _require_mine(item: OutboxItem, holder: Practitioner) -> None:
         if not _owned_by(item, holder):
+            raise NotYourUploadError()
+
+    @staticmethod
+    def _require_sender(item: OutboxItem, holder: Practitioner) -> None:
+        """Its owner sends it; so may the professional it is filed for, once signed
+        (« Signer et envoyer »; unsigned, :meth:`send` says it awaits his signature)."""
+        signer = item.signer_id is not None and item.signer_id == holder.national_id
+        if not (_owned_by(item, holder) or (signer and not holder.is_staff)):
             raise NotYourUploadError()
 
 
@@ -554,9 +661,11 @@ __all__ = [
     "Visibility",
     "birthplace_from_ins",
     "is_author",
+    "pending_fr",
     "require_upload_allowed",
     "same_ins",
     "sha256",
+    "to_sign_fr",
     "upload_context",
     "upload_refusal",
 ]

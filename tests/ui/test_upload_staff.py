@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from dmp_desktop.dmp import xades
 from dmp_desktop.dmp.feed_errors import problem_fr
 from dmp_desktop.dmp.xds import parse_xcn
 from dmp_desktop.services.consultation import PaneState
@@ -27,6 +28,7 @@ from tests.ui.test_upload_support import (
     drop_files,
     write,
 )
+from tests.unit.test_alimentation_support import SoftSigner
 
 PROFESSIONALS = [
     {
@@ -97,9 +99,32 @@ def test_a_secretary_chooses_the_professional_before_sending(
         combo.setCurrentIndex(0)
         assert dialog.send_button.isEnabled(), dialog.field_problems()
         assert dialog.author_message.text() == ""
-        with qtbot.waitSignal(window.alimentation.service.uploadSucceeded, timeout=5000):
+        service = window.alimentation.service
+        with qtbot.waitSignal(service.uploadPrepared, timeout=5000) as prepared:
             dialog.send_button.click()
+        # The parapheur: checked, kept « à signer par Dr Marie DURAND », nothing sent.
+        (item,) = prepared.args
+        assert item.awaiting_signature and item.signer_id == DURAND.national_id
+        assert dmp.uploads == []
+        qtbot.waitUntil(lambda: [i.id for i in service.items] == [item.id], timeout=5000)
+        assert "à signer par Dr Marie DURAND" in window.statusBar().currentMessage()
+        # Signed (Dr Durand's card, tests/ui/test_parapheur.py), her session sends it.
+        signer = SoftSigner(DURAND)
+        ((_, signed),) = service.desk.sign(signer)
+        assert not isinstance(signed, Exception)
+        service.reload_outbox()
+        qtbot.waitUntil(lambda: not service.items[0].awaiting_signature, timeout=5000)
+        with qtbot.waitSignal(service.uploadSucceeded, timeout=5000):
+            assert service.send(service.items[0])
+        assert signer.signed == 1
         submission = dmp.uploads[0]
+        # What left is Dr Durand's signature over the very CDA she prepared.
+        (signature,) = dmp.signatures
+        assert signature is not None
+        verified = xades.verify_signature(
+            signature, {submission.document.unique_id: submission.content}
+        )
+        assert verified.certificate == signer.sign_certificate
         assert parse_xcn(submission.author.person)[0] == SECRETARY.national_id
         assert submission.document_author is not None
         assert parse_xcn(submission.document_author.person)[:3] == (

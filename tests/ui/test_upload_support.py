@@ -78,8 +78,11 @@ class AlimentationClient(ConsultationClient):
         p = self.session.practitioner  # type: ignore[attr-defined]
         return rim.AuthorValues(person=rim.xcn(p.national_id, p.family_name, p.given_name))
 
-    def upload_document(self, submission: iti41.Submission, signer: object) -> str:
+    def upload_document(
+        self, submission: iti41.Submission, signer: object, *, signature: bytes | None = None
+    ) -> str:
         owner = self.owner
+        owner.signatures.append(signature)  # made beforehand by the professional (parapheur)
         owner.upload_threads.append(threading.current_thread())
         if owner.upload_gate is not None:
             owner.upload_gate.wait(10)
@@ -127,10 +130,15 @@ class AlimentationClient(ConsultationClient):
         return meta.unique_id
 
     def replace_document(
-        self, old: DocumentEntry, submission: iti41.Submission, signer: object
+        self,
+        old: DocumentEntry,
+        submission: iti41.Submission,
+        signer: object,
+        *,
+        signature: bytes | None = None,
     ) -> str:
         submission = dataclasses.replace(submission, replaces_entry_uuid=old.entry_uuid)
-        return self.upload_document(submission, signer)
+        return self.upload_document(submission, signer, signature=signature)
 
     def find_by_unique_id(
         self, patient: Ins, unique_id: str, *, type_code: Code | None = None
@@ -183,6 +191,7 @@ class AlimentationDmp(ConsultationDmp):
         super().__init__()
         self.settings = settings
         self.uploads: list[iti41.Submission] = []
+        self.signatures: list[bytes | None] = []
         self.upload_threads: list[threading.Thread] = []
         self.lookups: list[str] = []
         self.changes: list[tuple[str, threading.Thread]] = []
