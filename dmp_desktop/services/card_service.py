@@ -124,6 +124,8 @@ class CardService(QObject):
         self._poll_again = False
         self._login_op: Operation[CardSessionLike] | None = None
         self._closed = False
+        # The last session ended because the card left the reader (not a logout).
+        self.card_removed = False
         self._timer = QTimer(self)
         self._timer.setInterval(poll_interval_ms)
         self._timer.timeout.connect(self.poll_now)
@@ -252,6 +254,7 @@ class CardService(QObject):
             gone = session.card.key
             self._cards = [c for c in self._cards if c.key != gone]
             self._prompted.discard(gone)
+            self.card_removed = True  # not the user's choice: the window may offer to resume
             self._end_session(describe(CardRemovedError()))
             self.cardsChanged.emit(self.cards)
             self._poll_again = True
@@ -437,6 +440,7 @@ class CardService(QObject):
         self._open_session(session)
 
     def _open_session(self, session: CardSessionLike) -> None:
+        self.card_removed = False
         self._session = session
         self._selected = session.card
         self._problem = None

@@ -7,6 +7,7 @@ reason, it forgets the patient at once.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from dmp_desktop.services.consultation import (
 )
 from dmp_desktop.services.dmp_service import ConnectionState, DmpService
 from dmp_desktop.services.operations import Operation, OperationRunner
+from dmp_desktop.services.session_resume import ResumePoint, SessionSeal
 from dmp_desktop.settings import Settings
 from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.card_model import card_kind
@@ -53,6 +55,8 @@ from dmp_desktop.ui.style import Tone, tone_text_colour
 from dmp_desktop.ui.vsm_feature import VsmFeature
 from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
 from dmp_desktop.ui.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def window_title(training: bool) -> str:
@@ -99,6 +103,9 @@ class MainWindow(QMainWindow):
         self.settings_file: Path | None = None
         self._closed = False
         self._synced_at: datetime | None = None  # when the list on screen was read
+        # Where the doctor was when the card left, sealed by the card (session_resume).
+        self.resume_seal = SessionSeal()
+        self._resume_tabs: ResumePoint | None = None  # tabs to reopen once the list is there
 
         self.setWindowTitle(window_title(settings.training_mode))
         self.setWindowIcon(icon("dmp-desktop"))
@@ -405,6 +412,79 @@ class MainWindow(QMainWindow):
     def _on_logged_in(self, practitioner: Practitioner) -> None:
         self._close_pin_dialog()
         self.consultation.set_practitioner(practitioner)
+        self._arm_resume()
+
+    # -- the card back in the reader: where the doctor was ---------------------------------
+    def _arm_resume(self) -> None:
+        """The card signs the seal's challenge (worker): the key that seals, and opens, a
+        resume point. A card that cannot sign only loses the resumption."""
+        session = self.card_service.session
+        seal = self.resume_seal
+        sign = getattr(session, "sign_auth_pkcs1", None)
+        if session is None or sign is None:
+            seal.forget()
+            return
+
+        def derived(key: bytes) -> None:
+            if self.card_service.session is not session:
+                return  # the card left meanwhile
+            point = seal.open(key) if seal.has_point else None
+            seal.arm(key)
+            if point is not None:
+                self._resume(point)
+
+        def failed(exc: BaseException) -> None:
+            log.info("resume seal unavailable: %s", type(exc).__name__)
+            seal.forget()
+
+        self.runner.run(
+            Operation(
+                self.tr("Préparation de la carte"),
+                lambda: seal.derive(session),  # type: ignore[arg-type]
+                derived,
+                failed,
+                silent=True,
+            )
+        )
+
+    def _resume_point(self) -> ResumePoint | None:
+        ins = self.consultation.ins
+        if ins is None:
+            return None
+        current = self.workspace.viewer.current_tab()
+        return ResumePoint(
+            ins.value,
+            ins.kind.value,
+            tuple(tab.entry.unique_id for tab in self.workspace.viewer.all_tabs()),
+            current.entry.unique_id if current is not None else None,
+        )
+
+    def _resume(self, point: ResumePoint) -> None:
+        """The same card is back: the same patient, then the same documents once listed."""
+        try:
+            ins = Ins(point.ins, InsKind(point.ins_root))
+        except ValueError:
+            return
+        self._resume_tabs = point if point.documents else None
+        self.workspace.patient_pane.show_patient(ins)
+        self._on_check_requested(ins)
+        self.statusBar().showMessage(
+            self.tr("Carte remise : retour au dossier que vous consultiez."), 8000
+        )
+
+    def _reopen_tabs(self, listing: DocumentList) -> None:
+        point, self._resume_tabs = self._resume_tabs, None
+        if point is None or listing.ins.value != point.ins:
+            return
+        entries = {entry.unique_id: entry for entry in listing.entries}
+        for unique_id in point.documents:
+            entry = entries.get(unique_id)
+            if entry is not None:
+                self.workspace.open_document(entry)
+        viewer = self.workspace.viewer
+        for index, tab in enumerate(viewer.all_tabs()):
+            if tab.entry.unique_id == point.current:
+                viewer.tabs.setCurrentIndex(index)
 
     def _on_situation_requested(self, situations: tuple[Any, ...]) -> None:
         """The card holds several practice situations: ask which one (remembered)."""
@@ -435,7 +515,11 @@ class MainWindow(QMainWindow):
         self.card_service.choose_situation(structure_id)
 
     def _on_session_ended(self, reason: str) -> None:
-        """The card left (or the user closed the session): nothing of the patient stays."""
+        """The card left (or the user closed the session): nothing of the patient stays.
+
+        Only a sealed resume point: the same card, put back, opens it (session_resume)."""
+        self._resume_tabs = None
+        self.resume_seal.seal(self._resume_point() if self.card_service.card_removed else None)
         self._close_pin_dialog()
         self._forget_patient()
         self.consultation.end_session()
@@ -493,6 +577,8 @@ class MainWindow(QMainWindow):
         """When the list on screen was last read from the DMP (this patient's list only)."""
         if listing.ins != self.consultation.ins:
             return
+        if self._resume_tabs is not None:
+            self._reopen_tabs(listing)
         self._synced_at = utc_now()
         self._set_sync_text(
             self.tr("Documents synchronisés à {time}").format(time=fr_time(self._synced_at))
