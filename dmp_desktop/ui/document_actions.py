@@ -55,7 +55,7 @@ from dmp_desktop.services.alimentation import (
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.services.operations import Operation
-from dmp_desktop.ui.outbox_panel import OutboxIndicator, OutboxPanel
+from dmp_desktop.ui.outbox_panel import OutboxIndicator, OutboxPanel, ToSignBanner
 from dmp_desktop.ui.style import Tone, set_tone
 from dmp_desktop.ui.upload_dialog import UploadDialog, VisibilityDialog
 
@@ -173,6 +173,9 @@ class DocumentActions(QObject):
         self.indicator = OutboxIndicator(window)
         window.statusBar().addWidget(self.indicator)  # connection · sync · outbox
         self.indicator.clicked.connect(self.show_outbox)
+        self.to_sign_banner = ToSignBanner(window)  # the parapheur: the doctor's card
+        window.statusBar().addWidget(self.to_sign_banner)
+        self.to_sign_banner.clicked.connect(self.show_outbox)
 
         workspace = window.workspace
         self.overlay = DropOverlay(workspace)
@@ -208,6 +211,7 @@ class DocumentActions(QObject):
         service.pendingAtLogin.connect(self._on_pending_at_login)
         service.uploadQueued.connect(self._on_queued)
         service.uploadPrepared.connect(self._on_prepared)
+        service.toSignChanged.connect(lambda items: self.to_sign_banner.set_count(len(items)))
         service.uploadSucceeded.connect(self._on_uploaded)
         service.uploadFailed.connect(self._on_upload_failed)
         # Identity coherence: what is sent is checked against the patient on screen.
@@ -592,6 +596,7 @@ class DocumentActions(QObject):
         if self.panel is None:
             self.panel = OutboxPanel(self.service, self.window)
         self.panel.set_items(self.service.items)
+        self.panel.set_to_sign(self.service.to_sign)
         self.panel.show()
         self.panel.raise_()
         self.panel.activateWindow()

@@ -6,6 +6,12 @@ many are left; the panel lists them — pending, or sent without confirmation
 (the connection dropped, the card was pulled out, the application stopped) —
 with "Reprendre" (sent again only after the DMP was asked whether it already
 has the document) and "Abandonner" (after a confirmation naming the document).
+
+The parapheur: with a doctor's card, the uploads the secretariat prepared for
+him are announced in the status bar (:class:`ToSignBanner`, « 2 envois
+préparés par le secrétariat attendent votre signature ») and listed at the top
+of the panel for review, with « Signer » (his card signs them all at once; the
+secretariat's session sends them) and « Signer et envoyer ».
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -42,6 +49,7 @@ from dmp_desktop.services.alimentation import (
     AlimentationService,
     item_patient_text,
     item_state_text,
+    to_sign_text,
 )
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 
@@ -208,6 +216,35 @@ class OutboxIndicator(QToolButton):
         self.show()
 
 
+class ToSignBanner(QToolButton):
+    """The status-bar button of a doctor's card: what the secretariat prepared for him to
+    sign (opens the panel); hidden when nothing waits."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("toSignBanner")
+        self.setAutoRaise(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setStyleSheet(
+            "QToolButton#toSignBanner { color: #4a2377; background: #f1e8fb;"
+            " border: 1px solid #c9a9ea; border-radius: 9px; padding: 1px 10px; }"
+        )
+        self.count = 0
+        self.set_count(0)
+
+    def set_count(self, count: int) -> None:
+        self.count = count
+        if count == 0:
+            self.setText("")
+            self.hide()
+            return
+        text = to_sign_text(count)
+        self.setText("✍ " + text)
+        self.setToolTip(_tr("Relire et signer les envois préparés par le secrétariat"))
+        self.setAccessibleName(text)
+        self.show()
+
+
 class OutboxPanel(QDialog):
     """The uploads waiting for the DMP's confirmation, with "Reprendre" and "Abandonner"."""
 
@@ -276,8 +313,45 @@ class OutboxPanel(QDialog):
         buttons.addWidget(close)
         buttons.addWidget(self.resume_button)
 
+        # The parapheur: what the secretariat prepared for this doctor, to review and sign.
+        self.sign_box = QGroupBox(self.tr("À signer"), self)
+        self.sign_box.setObjectName("outboxToSign")
+        self.sign_label = QLabel(self.sign_box)
+        self.sign_label.setObjectName("outboxToSignText")
+        self.sign_label.setWordWrap(True)
+        self.sign_model = OutboxModel(self)
+        self.sign_proxy = OutboxProxy(self)
+        self.sign_proxy.setSourceModel(self.sign_model)
+        self.sign_table = QTableView(self.sign_box)
+        self.sign_table.setObjectName("outboxToSignTable")
+        self.sign_table.setAccessibleName(self.tr("Envois à signer"))
+        self.sign_table.setModel(self.sign_proxy)
+        self.sign_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.sign_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.sign_table.setTabKeyNavigation(False)
+        self.sign_table.verticalHeader().hide()
+        self.sign_table.horizontalHeader().setStretchLastSection(True)
+        self.sign_button = QPushButton(self.tr("&Signer"), self.sign_box)
+        self.sign_button.setObjectName("outboxSign")
+        self.sign_button.setToolTip(
+            self.tr("Votre carte signe tous ces envois ; le secrétariat les enverra")
+        )
+        self.sign_send_button = QPushButton(self.tr("Signer et en&voyer"), self.sign_box)
+        self.sign_send_button.setObjectName("outboxSignSend")
+        self.sign_send_button.setAutoDefault(False)
+        sign_buttons = QHBoxLayout()
+        sign_buttons.addStretch(1)
+        sign_buttons.addWidget(self.sign_button)
+        sign_buttons.addWidget(self.sign_send_button)
+        sign_layout = QVBoxLayout(self.sign_box)
+        sign_layout.addWidget(self.sign_label)
+        sign_layout.addWidget(self.sign_table, 1)
+        sign_layout.addLayout(sign_buttons)
+        self.sign_box.hide()
+
         layout = QVBoxLayout(self)
         layout.addWidget(title)
+        layout.addWidget(self.sign_box, 1)
         layout.addWidget(explanation)
         layout.addWidget(self.notice)
         layout.addWidget(self.empty_label)
@@ -285,6 +359,10 @@ class OutboxPanel(QDialog):
         layout.addWidget(self.detail)
         layout.addLayout(buttons)
 
+        self.sign_button.clicked.connect(lambda: self.sign_all(send=False))
+        self.sign_send_button.clicked.connect(lambda: self.sign_all(send=True))
+        service.toSignChanged.connect(self.set_to_sign)
+        service.signingDone.connect(self._on_signed)
         self.resume_button.clicked.connect(self.resume_current)
         self.discard_button.clicked.connect(self.ask_discard)
         close.clicked.connect(self.close)
@@ -295,6 +373,59 @@ class OutboxPanel(QDialog):
         service.uploadFailed.connect(self._on_failed)
         service.uploadSucceeded.connect(self._on_succeeded)
         self.set_items(service.items)
+        self.set_to_sign(service.to_sign)
+
+    # -- the parapheur ----------------------------------------------------------------------
+    def set_to_sign(self, items: Sequence[OutboxItem]) -> None:
+        self.sign_model.set_items(items)
+        self.sign_table.resizeColumnsToContents()
+        count = len(items)
+        if count:
+            self.sign_label.setText(
+                to_sign_text(count)
+                + self.tr(
+                    " : relisez-les (patient, document, type), puis signez-les en une fois "
+                    "avec votre carte."
+                )
+            )
+        self.sign_box.setVisible(bool(count))
+        self._update_sign()
+
+    def _update_sign(self) -> None:
+        ready = self.sign_model.rowCount() > 0 and not self.service.signing
+        self.sign_button.setEnabled(ready)
+        self.sign_send_button.setEnabled(ready)
+
+    def sign_all(self, send: bool) -> bool:
+        """Sign, with this doctor's card, exactly the uploads shown for review."""
+        ids = [item.id for item in self.sign_model.items]
+        started = self.service.sign_all(send=send, item_ids=ids)
+        if started:
+            set_tone(
+                self.notice,
+                Tone.INFO,
+                self.tr("Signature et envoi en cours…") if send else self.tr("Signature en cours…"),
+            )
+        self._update_sign()
+        return started
+
+    def _on_signed(self, results: Sequence[tuple[OutboxItem, object]], send: bool) -> None:
+        failed = [r for _i, r in results if isinstance(r, Exception)]
+        done = len(results) - len(failed)
+        if send:
+            text = self.tr("{n} envoi(s) signé(s) et reçu(s) par le DMP.").format(n=done)
+        else:
+            text = self.tr(
+                "{n} envoi(s) signé(s) : le secrétariat les enverra avec sa carte."
+            ).format(n=done)
+        if failed:
+            from dmp_desktop.errors import describe
+
+            text += " " + self.tr("Non abouti : {why}").format(
+                why=" ".join(dict.fromkeys(describe(e) for e in failed))
+            )
+        set_tone(self.notice, Tone.ERROR if failed else Tone.OK, text)
+        self._update_sign()
 
     # -- content ----------------------------------------------------------------------------
     def set_items(self, items: Sequence[OutboxItem]) -> None:
@@ -422,6 +553,7 @@ class OutboxPanel(QDialog):
             self.confirm_box.reject()
             self.confirm_box = None
         self.model.clear()
+        self.set_to_sign([])
         set_tone(self.notice, Tone.INFO, "")
         set_tone(self.detail, Tone.WARNING, "")
         self._update()
@@ -433,5 +565,6 @@ __all__ = [
     "OutboxModel",
     "OutboxPanel",
     "OutboxProxy",
+    "ToSignBanner",
     "pending_text",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import date
+from typing import Any
 
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.patient import Ins, InsKind, nir_key
@@ -107,6 +108,27 @@ class FakeSession:
     def is_alive(self) -> bool:
         self.manager.check_thread()
         return not self.closed and self.manager.present(self.card)
+
+    # The card's signature key (XAdES): a software key made on first use.
+    _soft_signer: Any = None
+    signatures = 0
+
+    def _signer(self) -> Any:
+        if self._soft_signer is None:
+            from tests.unit.test_alimentation_support import SoftSigner
+
+            self._soft_signer = SoftSigner(self.practitioner)
+        return self._soft_signer
+
+    @property
+    def sign_certificate(self) -> Any:
+        return self._signer().sign_certificate
+
+    def sign_with_signature_key(self, data: bytes) -> bytes:
+        if self.closed or not self.manager.present(self.card):
+            raise CardRemovedError()
+        self.signatures += 1
+        return bytes(self._signer().sign_with_signature_key(data))
 
     def close(self) -> None:
         self.manager.check_thread()
