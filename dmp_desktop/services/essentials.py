@@ -46,7 +46,7 @@ from dmp_desktop.essentials import worker
 from dmp_desktop.essentials.model import Essentials
 from dmp_desktop.essentials.text import RowTexts
 from dmp_desktop.services.consultation import ConsultationService, DocumentList
-from dmp_desktop.services.dmp_service import DmpClientLike, DmpService
+from dmp_desktop.services.dmp_service import ConnectionState, DmpClientLike, DmpService
 from dmp_desktop.services.operations import Operation, OperationCancelled, OperationRunner
 from dmp_desktop.settings import Settings
 from dmp_desktop.usecases.essentials import is_structured, load_structured
@@ -71,6 +71,7 @@ class SessionProcess:
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._broken = in_process
+        self._ready = False
 
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor | None:
         with self._lock:
@@ -100,8 +101,11 @@ class SessionProcess:
         return function(*args)
 
     def start(self) -> None:
-        """Start the process ahead of need (from a worker thread)."""
-        self.call(worker.ready)
+        """Start the process if it is not running yet; return once it answers (from a
+        worker thread: its first start takes seconds)."""
+        if not self._ready:
+            self.call(worker.ready)
+            self._ready = True
 
     def _give_up(self, exc: BaseException) -> None:
         log.warning("essentials process unusable: %s", type(exc).__name__)
@@ -114,6 +118,7 @@ class SessionProcess:
     def shutdown(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            self._ready = False
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -174,7 +179,7 @@ class _Patient:
     def __init__(self, professional_id: str, ins: Ins) -> None:
         self.key = uuid.uuid4().hex  # the session's name in the worker process
         self.professional_id = professional_id
-        self.ins = ins
+        self.ins: Ins | None = ins  # None once closed
         self.entries: tuple[DocumentEntry, ...] = ()
         self.sent: tuple[DocumentEntry, ...] | None = None  # the list the worker process has
         self.pending: list[tuple[DocumentEntry, bytes]] = []  # retrieved, not read yet
@@ -183,6 +188,25 @@ class _Patient:
         self.load_op: Operation[EssentialsView] | None = None
         self.again = False  # another build asked for while one runs
         self.last_save = time.monotonic()
+        # Set on the UI thread when the record is closed (card pulled, another patient):
+        # the worker threads then send nothing more of hers to the worker process.
+        self.closed = False
+
+    def check_open(self) -> Ins:
+        """Her INS while her record is open; OperationCancelled once it is closed."""
+        ins = self.ins
+        if self.closed or ins is None:
+            raise OperationCancelled()
+        return ins
+
+    def close(self) -> None:
+        """Let go of her data (UI thread): work still queued finds nothing to send."""
+        self.closed = True
+        self.ins = None
+        self.entries = ()
+        self.sent = None
+        with self.lock:
+            self.pending = []
 
 
 class _RemoteSession:
@@ -190,14 +214,16 @@ class _RemoteSession:
 
     BATCH = 8  # documents sent to the worker process together
 
-    def __init__(self, process: SessionProcess, key: str) -> None:
+    def __init__(self, process: SessionProcess, patient: _Patient) -> None:
         self.process = process
-        self.key = key
+        self.patient = patient
+        self.key = patient.key
         self.buffer: list[tuple[DocumentEntry, bytes]] = []
 
     def flush(self) -> None:
         if self.buffer:
             batch, self.buffer = self.buffer, []
+            self.patient.check_open()
             self.process.call(worker.add_many, self.key, batch)
 
     def missing(self, entries: Iterable[DocumentEntry]) -> list[DocumentEntry]:
@@ -250,12 +276,20 @@ class EssentialsService(QObject):
         self._patient: _Patient | None = None
         self._view: EssentialsView | None = None
         self._closed = False
+        self._started = False
         self._relay = _Relay(self)
         self._relay.partial.connect(self._on_partial, Qt.ConnectionType.QueuedConnection)
         self._relay.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         consultation.documentsReady.connect(self._on_documents)
         consultation.documentRetrieved.connect(self._on_retrieved)
         consultation.stateChanged.connect(self._on_state)
+        dmp.connectionChanged.connect(self._on_connection)
+
+    def _on_connection(self, state: ConnectionState) -> None:
+        """A card session: start the worker process now, before a record is opened."""
+        if state is ConnectionState.IDLE and not self._closed and not self._started:
+            self._started = True
+            self._runner.submit(self._process.start)
 
     # -- what the pane reads -------------------------------------------------------------
     @property
@@ -291,27 +325,34 @@ class EssentialsService(QObject):
             return self._store
 
     def _open(self, patient: _Patient, entries: tuple[DocumentEntry, ...]) -> None:
-        """The patient's session in the worker process, with this list (idempotent)."""
+        """The patient's session in the worker process, with this list (idempotent).
+
+        Nothing of hers is handed to the pool before the process is up (its first start
+        takes seconds), nor once her record is closed: a call in flight is held by the
+        pool until it returns."""
+        self._process.start()
+        ins = patient.check_open()
         self._process.call(
             worker.open_session,
             patient.key,
             patient.professional_id,
-            patient.ins,
+            ins,
             self._cache(),
             self._today(),
             self._phrases() if self._phrases is not None else None,
         )
         if patient.sent is not entries:
+            patient.check_open()
             self._process.call(worker.set_entries, patient.key, list(entries))
             patient.sent = entries
 
     def _view_of(self, patient: _Patient) -> EssentialsView:
         essentials, unread, structured, rows = self._process.call(worker.essentials, patient.key)
-        return EssentialsView(patient.ins, essentials, unread, structured, rows)
+        return EssentialsView(patient.check_open(), essentials, unread, structured, rows)
 
-    def _save(self, patient: _Patient, *, close: bool = False) -> None:
+    def _save(self, key: str, *, close: bool = False) -> None:
         try:
-            self._process.call(worker.close if close else worker.save, patient.key)
+            self._process.call(worker.close if close else worker.save, key)
         except Exception as exc:  # a full disk must not break the consultation
             log.warning("essentials cache not saved: %s", type(exc).__name__)
 
@@ -323,6 +364,7 @@ class EssentialsService(QObject):
         self._shown = self._shown_lines = None
         if patient is None:
             return
+        patient.close()
         for op in (patient.build_op, patient.load_op):
             if op is not None and not op.done:
                 op.on_cancel = None
@@ -330,7 +372,8 @@ class EssentialsService(QObject):
         if patient.load_op is not None:
             self.loadingChanged.emit(False)
         if not self._closed:
-            self._runner.submit(lambda: self._save(patient, close=True))
+            key = patient.key
+            self._runner.submit(lambda: self._save(key, close=True))
         self.essentialsCleared.emit()
 
     def _on_state(self, _state: object) -> None:
@@ -369,18 +412,18 @@ class EssentialsService(QObject):
             patient.again = True  # one more pass when this one ends
             return
         patient.again = False
-        entries = patient.entries
 
         def work() -> EssentialsView:
-            self._open(patient, entries)
+            self._open(patient, patient.entries)  # the latest list (a closed record: none)
             with patient.lock:
                 pending, patient.pending = patient.pending, []
             if pending:
+                patient.check_open()
                 self._process.call(worker.add_many, patient.key, pending)
             view = self._view_of(patient)
             if pending and time.monotonic() - patient.last_save > SAVE_EVERY_S:
                 patient.last_save = time.monotonic()
-                self._save(patient)
+                self._save(patient.key)
             return view
 
         op = Operation(
@@ -433,7 +476,7 @@ class EssentialsService(QObject):
 
         def work(client: DmpClientLike) -> EssentialsView:
             self._open(patient, entries)
-            session = _RemoteSession(self._process, patient.key)
+            session = _RemoteSession(self._process, patient)
             total = len(session.missing(entries))
             done = 0
             last = time.monotonic()
@@ -454,14 +497,16 @@ class EssentialsService(QObject):
                 entries,
                 access,
                 on_document=arrived,
-                cancelled=stop.is_set,
+                cancelled=lambda: stop.is_set() or patient.closed,
             )
+            if patient.closed:  # the record was closed: nothing more of hers is sent
+                raise OperationCancelled()
             session.flush()  # what was retrieved is read, even when cancelled
             if stop.is_set():
                 raise OperationCancelled()
             relay.progress.emit(patient, done, total)
             view = self._view_of(patient)
-            self._save(patient)
+            self._save(patient.key)
             return view
 
         def cancelled() -> None:
@@ -524,13 +569,14 @@ class EssentialsService(QObject):
         consultation.documentsReady.disconnect(self._on_documents)
         consultation.documentRetrieved.disconnect(self._on_retrieved)
         consultation.stateChanged.disconnect(self._on_state)
+        self._dmp.connectionChanged.disconnect(self._on_connection)
         patient = self._patient
         self.clear()
         self._closed = True
         if self._own_runner:
             self._runner.shutdown(wait=True)
         if patient is not None:
-            self._save(patient, close=True)
+            self._save(patient.key, close=True)
 
 
 __all__ = ["EssentialsService", "EssentialsView", "SessionProcess", "session_process"]

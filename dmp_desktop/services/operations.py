@@ -87,9 +87,22 @@ class Operation(Generic[T]):
             self.runner.cancel(self)
         elif not self.done:
             self.state = OperationState.CANCELLED
+            self.release()
+
+    def release(self) -> None:
+        """Let go of the callbacks once nothing will call them (cancelled): they hold the
+        data they were for (a patient's INS, her documents), and the runner keeps the
+        operation until its worker returns — after the card is pulled, say. The worker
+        already has the function it runs; ``discard`` stays, to release its result."""
+        self.work = _released
+        self.on_success = self.on_failure = self.on_cancel = None
 
     def __repr__(self) -> str:
         return f"<Operation #{self.id} {self.label!r} {self.state.value}>"
+
+
+def _released() -> Any:
+    raise OperationCancelled()
 
 
 class _Relay(QObject):
@@ -170,6 +183,7 @@ class OperationRunner(QObject):
         # The future is still running: _on_finished will discard its result.
         if op.on_cancel is not None:
             op.on_cancel()
+        op.release()
         self.operationFinished.emit(op)
 
     def cancel_all(self) -> None:

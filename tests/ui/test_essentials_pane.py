@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
+import tests.ui.test_card_session as _cs
 from dmp_actors.structured_documents import FORMATS
 from dmp_desktop.domain.document import Code
 from dmp_desktop.essentials.model import Category, Line
+from dmp_desktop.services import essentials as essentials_service
+from dmp_desktop.services.consultation import ConsultationService
+from dmp_desktop.services.dmp_service import DmpService
+from dmp_desktop.services.essentials import SessionProcess
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.essentials_feature import PrepareDialog
 from dmp_desktop.ui.essentials_model import LineRole, SourceIdRole
@@ -29,6 +37,7 @@ from tests.ui.test_consultation import check_and_list, open_window
 from tests.unit.test_structured_documents import NOW, lea_documents
 
 P = "1.2.250.1.999.7."
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -204,3 +213,50 @@ def test_cleared_with_the_patient_and_the_card(
     window.consultation.end_session()
     assert window.essentials.service.view is None
     assert model.rowCount() == 0
+
+
+class SlowStartingProcess(SessionProcess):
+    """The worker process as it is on a loaded computer: its first start takes a while
+    (held here until the test lets it go); the functions run in this process."""
+
+    def __init__(self) -> None:
+        super().__init__(in_process=True)
+        self.gate = threading.Event()
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
+
+    def start(self) -> None:
+        self.gate.wait(20)
+        super().start()
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        self.calls.append((function.__name__, args))
+        return super().call(function, *args)
+
+
+def test_a_record_closed_before_the_worker_process_answers_sends_it_nothing(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: ConsultationDmp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The card pulled (or another patient) while the worker process still starts: the
+    # patient's INS and documents stay out of the pool, and nothing reachable from the
+    # service holds them (tests/ui/test_card_session.py checks the whole window).
+    process = SlowStartingProcess()
+    monkeypatch.setattr(essentials_service, "session_process", lambda: process)
+    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
+    service = window.essentials.service
+    check_and_list(qtbot, window, AUTHORISED)
+    assert service.building  # waiting for the process
+    window.consultation.end_session()
+    assert service.view is None and not service.building
+    # (the DMP and consultation services are walked by the card test; the stub host they
+    # reach holds her record, as the real one does)
+    held = _cs.held_strings([service], skip=(DmpService, ConsultationService))
+    assert not any(AUTHORISED.value in text for text in held)
+    process.gate.set()
+    qtbot.waitUntil(lambda: any(name == "close" for name, _ in process.calls), timeout=20000)
+    assert [name for name, _ in process.calls] == ["ready", "close"]
+    assert not any(AUTHORISED.value in repr(args) for _, args in process.calls)

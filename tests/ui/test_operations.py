@@ -102,3 +102,38 @@ def test_custom_executor_runs_on_that_thread(qtbot: QtBot, runner: OperationRunn
         assert ran_on == [True]
     finally:
         card_thread.shutdown()
+
+
+def test_a_cancelled_operation_lets_go_of_its_callbacks(
+    qtbot: QtBot, runner: OperationRunner
+) -> None:
+    # The runner keeps a cancelled operation until its worker returns: its callbacks, and
+    # the patient's data they hold, must not stay reachable meanwhile (card pulled).
+    gate = threading.Event()
+    secret = ["284057512345672"]
+    cancelled: list[bool] = []
+    op = Operation(
+        "lent",
+        lambda: gate.wait(5) and secret[0],
+        lambda value: secret.append(value),
+        lambda exc: secret.append(str(exc)),
+        on_cancel=lambda: cancelled.append(bool(secret)),
+        silent=True,
+    )
+    runner.run(op)
+    op.cancel()
+    assert cancelled == [True]  # on_cancel ran first, with what it needed
+    assert op.on_success is None and op.on_failure is None and op.on_cancel is None
+    assert op.work.__closure__ is None  # the worker has its own reference to the work
+    assert op in runner._running.values()  # still running: the reason for letting go
+    with qtbot.waitSignal(runner.operationFinished, timeout=5000, raising=False):
+        gate.set()
+    qtbot.waitUntil(lambda: not runner._running)
+    assert secret == ["284057512345672"]  # and nothing was called after the cancel
+
+
+def test_an_operation_cancelled_before_it_runs_lets_go_too() -> None:
+    op = Operation("jamais lancée", lambda: 1, lambda value: None)
+    op.cancel()
+    assert op.state is OperationState.CANCELLED
+    assert op.on_success is None
