@@ -161,7 +161,8 @@ _CATALOGUE: dict[str, str] = {
     "card.situation_required": (
         "Votre carte CPS comporte plusieurs situations d'exercice : {situations}. "
         "Choisissez celle du lieu où vous exercez aujourd'hui (identifiant de structure "
-        "dans les paramètres, ou choix proposé par la fenêtre)."
+        "dans les paramètres, choix proposé par la fenêtre, ou option --situation "
+        "IDENTIFIANT_STRUCTURE de la commande dmp)."
     ),
     "card.situation_declined": (
         "Aucune situation d'exercice choisie : la session n'est pas ouverte."
@@ -794,6 +795,22 @@ _CATALOGUE: dict[str, str] = {
     ),
     "usecase.invalid_type_filter": "Code de type de document invalide : « {value} ».",
     "usecase.no_dmp": "Ce patient n'a pas de DMP.",
+    "usecase.secret.no_card": "Connectez-vous avec votre carte CPS.",
+    "usecase.secret.no_status": (
+        "Le DMP du patient n'a pas pu être vérifié : la connexion secrète n'est pas déclarée."
+    ),
+    "usecase.secret.no_dmp": "Ce patient n'a pas de DMP : pas de connexion secrète possible.",
+    "usecase.secret.staff": (
+        "La connexion secrète d'un patient mineur est réservée aux professionnels de santé."
+    ),
+    "usecase.secret.blocked": ("Le patient vous a bloqué : vous ne pouvez pas agir sur son DMP."),
+    "usecase.secret.closed": (
+        "Le DMP de ce patient est fermé : pas de connexion secrète possible."
+    ),
+    "usecase.secret.not_minor": (
+        "La connexion secrète est réservée au DMP d'un patient mineur, à sa demande : ce "
+        "patient n'est pas mineur. Rien n'a été envoyé."
+    ),
     "usecase.closure.kind": (
         "Choisissez le motif de la fermeture : demande du patient, décès ou autre."
     ),

@@ -46,8 +46,17 @@ CardOptions = Callable[[argparse.ArgumentParser], None]
 
 
 def ins_option(p: argparse.ArgumentParser) -> None:
-    """``--ins``, the patient's INS, required (read by :func:`parse_ins`)."""
+    """``--ins``, the patient's INS, required (read by :func:`parse_ins`); and
+    ``--secret-connection``, a minor's secret connection for this patient (:func:`with_card`)."""
     p.add_argument("--ins", required=True, help="INS du patient (15 caractères)")
+    p.add_argument(
+        "--secret-connection",
+        action="store_true",
+        help=(
+            "patient mineur, à sa demande : connexion secrète (vos accès restent invisibles "
+            "à ses représentants légaux ; attribut VIHF officiel)"
+        ),
+    )
 
 
 def card_options(p: argparse.ArgumentParser) -> None:
@@ -56,6 +65,14 @@ def card_options(p: argparse.ArgumentParser) -> None:
         "--pin-stdin",
         action="store_true",
         help="lire le code PIN sur l'entrée standard (une ligne) au lieu de le demander",
+    )
+    p.add_argument(
+        "--situation",
+        metavar="IDENTIFIANT_STRUCTURE",
+        help=(
+            "carte à plusieurs situations d'exercice : celle de la structure où vous exercez "
+            "aujourd'hui (sinon : celle des paramètres, structure_id)"
+        ),
     )
 
 
@@ -126,9 +143,24 @@ def login(manager: CardManager, args: argparse.Namespace, io: Io) -> CardSession
     card = choose_card(manager, args.card)
     pin = read_pin(card, args.pin_stdin, io)
     try:
-        return manager.login(card, pin)
+        session = manager.login(card, pin)
     finally:
         pin = None
+    wanted = (getattr(args, "situation", None) or "").strip()
+    if wanted:
+        try:
+            session.choose_situation(wanted)
+        except ValueError:
+            names = ", ".join(
+                f"{s.structure_name or s.structure_id} ({s.structure_id})"
+                for s in session.situations
+            )
+            session.close()
+            raise CliUsageError(
+                f"La carte n'a pas de situation d'exercice pour la structure « {wanted} »"
+                + (f". Ses situations : {names}." if names else " (elle n'en porte aucune).")
+            ) from None
+    return session
 
 
 @dataclass
@@ -162,6 +194,14 @@ def with_card(
         try:
             dmp = open_dmp(settings, session) if client else None
             try:
+                if dmp is not None and getattr(args, "secret_connection", False):
+                    from dmp_desktop.usecases.records import declare_secret_connection
+
+                    declare_secret_connection(dmp, parse_ins(args, settings), session.practitioner)
+                    io.err.write(
+                        "Connexion secrète (patient mineur) : vos accès à son DMP restent "
+                        "invisibles à ses représentants légaux.\n"
+                    )
                 return work(Connection(dmp, session))
             finally:
                 if dmp is not None:

@@ -162,6 +162,30 @@ _CLOSURE_IDS = {
 }
 
 
+_SECRET_IDS = {
+    "no_card": "usecase.secret.no_card",
+    "no_status": "usecase.secret.no_status",
+    "no_dmp": "usecase.secret.no_dmp",
+    "staff": "usecase.secret.staff",
+    "blocked": "usecase.secret.blocked",
+    "closed": "usecase.secret.closed",
+    "not_minor": "usecase.secret.not_minor",
+}
+
+
+class SecretConnectionError(UseCaseError):
+    """A minor's secret connection cannot be declared now; ``reason``: a code of
+    :func:`dmp_desktop.usecases.records.record_action_refusals` (``not_minor``, ``staff``,
+    ``blocked``, ``closed``, ``no_dmp``, ``no_card``, ``no_status``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def message(self) -> Msg:
+        return msg(_SECRET_IDS.get(self.reason, "usecase.secret.no_status"))
+
+
 class ClosureReasonError(UseCaseError):
     """The closure's reason is of an unknown kind (``kind``), ``too_short`` or ``too_long``."""
 
@@ -191,6 +215,7 @@ __all__ = [
     "NoDmpError",
     "NotYourUploadError",
     "ObjectionError",
+    "SecretConnectionError",
     "SummaryPatientMismatchError",
     "UploadRefusedError",
     "UseCaseError",

@@ -33,7 +33,12 @@ from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.usecases.access import clean_reason
-from dmp_desktop.usecases.errors import ClosureReasonError, ConsentNotGivenError, NoDmpError
+from dmp_desktop.usecases.errors import (
+    ClosureReasonError,
+    ConsentNotGivenError,
+    NoDmpError,
+    SecretConnectionError,
+)
 
 MIN_CLOSURE_REASON = 5
 MAX_CLOSURE_REASON = 255
@@ -191,6 +196,21 @@ def record_action_refusals(
     return out
 
 
+def declare_secret_connection(
+    client: Any, ins: Ins, practitioner: Practitioner | None, secret: bool = True
+) -> DmpStatus:
+    """At a minor's request, access their DMP secretly (``secret``) for the rest of this
+    client's session: every later request about the patient carries the official VIHF
+    confidentiality code. The DMP's answer (TD0.2) is asked first; the rule is
+    :func:`record_action_refusals` (``secret``): SecretConnectionError otherwise."""
+    status = client.test_existence(ins)
+    refusal = record_action_refusals(status, practitioner)["secret"]
+    if refusal is not None:
+        raise SecretConnectionError(refusal)
+    client.declare_secret_connection(status, secret)
+    return status
+
+
 __all__ = [
     "CLOSURE_PATIENT_REQUEST",
     "MAX_CLOSURE_REASON",
@@ -201,6 +221,7 @@ __all__ = [
     "closure_problem",
     "create_record",
     "creation_problem",
+    "declare_secret_connection",
     "reactivate_record",
     "record_action_refusals",
 ]

@@ -98,6 +98,7 @@ from dmp_desktop.usecases.errors import (
     NoDmpError,
     NotYourUploadError,
     ObjectionError,
+    SecretConnectionError,
     SummaryPatientMismatchError,
     UploadRefusedError,
     UseCaseError,
@@ -230,6 +231,10 @@ SAMPLES: list[DmpDesktopError] = [
     InvalidFilterError("11488-4^x"),
     NoDmpError(),
     *(ClosureReasonError(p) for p in ("kind", "too_short", "too_long")),
+    *(
+        SecretConnectionError(r)
+        for r in ("no_card", "no_status", "no_dmp", "staff", "blocked", "closed", "not_minor")
+    ),
     SummaryPatientMismatchError(),
     NoReferenceIdentityError(),
     *(
