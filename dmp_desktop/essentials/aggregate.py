@@ -46,7 +46,7 @@ from dmp_desktop.essentials.model import (
     Trend,
     status_label,
 )
-from dmp_desktop.essentials.reading import normalized, quantity_text
+from dmp_desktop.essentials.wording import normalized, quantity_text
 
 # A change smaller than this share of the first value is « stable ».
 STABLE_SHARE = Decimal("0.05")

@@ -23,8 +23,6 @@ functional status, care plan...). Nothing is dropped silently.
 from __future__ import annotations
 
 import re
-import unicodedata
-from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -61,6 +59,7 @@ from dmp_desktop.essentials.model import (
     Statement,
     Status,
 )
+from dmp_desktop.essentials.wording import normalized, quantity_text
 
 HL7 = "urn:hl7-org:v3"
 _LAB_ENTRY = ("1.3.6.1.4.1.19376.1.3.1", "1.2.250.1.213.1.1.3.21")
@@ -81,13 +80,6 @@ NOT_SHOWN = {
     "care_plan": "Plan de soins",
 }
 NOT_SHOWN_WHAT = "non repris dans L'essentiel"
-
-
-def normalized(text: str) -> str:
-    """A text as compared across documents: no accents, lower case, single spaces."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", folded.lower()).strip()
 
 
 def _item(schema: Any, value: Any) -> dict[str, Any]:
@@ -474,25 +466,6 @@ def posology_text(treatment: Treatment) -> str:
     if treatment.dosage and treatment.dosage != coded:
         parts.append(treatment.dosage)
     return " ; ".join(parts)
-
-
-UNITS_SHOWN = {
-    "umol/L": "µmol/L",
-    "10*9/L": "G/L",
-    "10*12/L": "T/L",
-    "mm[Hg]": "mmHg",
-    "mL/min/{1.73_m2}": "mL/min/1,73 m²",
-    "1": "",
-}
-
-
-def quantity_text(value: Decimal, unit: str) -> str:
-    """« 6,9 % », « 72 µmol/L »: French decimal comma, UCUM units as doctors read them."""
-    text = format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
-    text = text.replace(".", ",")
-    shown = UNITS_SHOWN.get(unit, unit)
-    shown = shown.replace("[iU]", "UI").replace("[IU]", "UI")
-    return f"{text} {shown}".strip()
 
 
 def short(text: str, limit: int = 160) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from dmp_desktop.essentials.model import Category, Essentials, Line, status_label
-from dmp_desktop.essentials.reading import normalized, quantity_text
+from dmp_desktop.essentials.wording import normalized, quantity_text
 
 # Statuses worth saying next to a line (« en cours » goes without saying in its rubric).
 _SAID = {"stopped", "resolved", "inactive"}

@@ -21,14 +21,15 @@ import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dmp_desktop.domain.document import DocumentEntry
-from dmp_desktop.domain.patient import Ins
-from dmp_desktop.essentials.model import Essentials
 from dmp_desktop.essentials.text import PHRASES, RowTexts, prepare_rows
-from dmp_desktop.storage.essentials_cache import EssentialsCache
-from dmp_desktop.storage.secure import SecureStore
-from dmp_desktop.usecases.essentials import EssentialsSession, is_structured
+
+if TYPE_CHECKING:  # imported by the worker process (ready()), not by the window's
+    from dmp_desktop.domain.document import DocumentEntry
+    from dmp_desktop.domain.patient import Ins
+    from dmp_desktop.essentials.model import Essentials
+    from dmp_desktop.usecases.essentials import EssentialsSession
 
 _SESSIONS: dict[str, EssentialsSession] = {}
 _ENTRIES: dict[str, list[DocumentEntry]] = {}  # the list shown, per session (sent once)
@@ -45,7 +46,10 @@ def background_priority() -> None:
 
 
 def ready() -> bool:
-    """Nothing to do: the process has imported what the sessions need."""
+    """Import what the sessions need (the CDA reader, the cache), before the first one."""
+    import dmp_desktop.storage.essentials_cache
+    import dmp_desktop.usecases.essentials  # noqa: F401
+
     return True
 
 
@@ -67,6 +71,10 @@ def open_session(
             _PHRASES[key] = {**PHRASES, **phrases}
     if session is not None:
         return _known(session)
+    from dmp_desktop.storage.essentials_cache import EssentialsCache
+    from dmp_desktop.storage.secure import SecureStore
+    from dmp_desktop.usecases.essentials import EssentialsSession
+
     cache = EssentialsCache(SecureStore(Path(store[0]), store[1])) if store else None
     fixed = today
     session = EssentialsSession(
@@ -124,6 +132,8 @@ def essentials(key: str) -> tuple[Essentials, int, int, tuple[RowTexts, ...]]:
     session = _session(key)
     entries = _entries(key)
     result = session.essentials(entries)
+    from dmp_desktop.usecases.essentials import is_structured
+
     structured = sum(1 for e in entries if is_structured(e))
     with _LOCK:
         phrases = _PHRASES.get(key, PHRASES)

@@ -49,7 +49,6 @@ from dmp_desktop.services.consultation import ConsultationService, DocumentList
 from dmp_desktop.services.dmp_service import ConnectionState, DmpClientLike, DmpService
 from dmp_desktop.services.operations import Operation, OperationCancelled, OperationRunner
 from dmp_desktop.settings import Settings
-from dmp_desktop.usecases.essentials import is_structured, load_structured
 
 log = logging.getLogger(__name__)
 
@@ -397,6 +396,8 @@ class EssentialsService(QObject):
         self._build(patient)
 
     def _on_retrieved(self, entry: DocumentEntry, document: RetrievedDocument) -> None:
+        from dmp_desktop.usecases.essentials import is_structured
+
         patient = self._patient
         if patient is None or not is_structured(entry):
             return
@@ -490,6 +491,8 @@ class EssentialsService(QObject):
                     session.flush()
                     relay.progress.emit(patient, done, total)
                     relay.partial.emit(patient, self._view_of(patient))
+
+            from dmp_desktop.usecases.essentials import load_structured
 
             load_structured(
                 client,

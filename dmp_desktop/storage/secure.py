@@ -27,11 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.errors
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+# keyring and cryptography are imported where used: the window imports this module at
+# start-up (its services hold stores), and opens a store only once a card is in use.
 from dmp_desktop.errors import DmpDesktopError
 from dmp_desktop.messages import Msg, coded
 
@@ -107,6 +104,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def _keyring_usable() -> bool:
+    import keyring
+
     backend = keyring.get_keyring()
     return not backend.__class__.__module__.startswith("keyring.backends.fail")
 
@@ -117,6 +116,10 @@ def load_or_create_key(fallback_dir: Path | None) -> bytes:
     ``fallback_dir`` (training mode only) holds a 0600 key file when the
     machine has no keyring.
     """
+    import keyring
+    import keyring.errors
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     if _keyring_usable():
         try:
             stored = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
@@ -145,6 +148,8 @@ class SecureStore:
     def __init__(self, directory: Path, key: bytes) -> None:
         if len(key) != 32:
             raise ValueError("AES-256 key expected")
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self.directory = Path(directory)
         self._aead = AESGCM(key)
 
@@ -175,6 +180,8 @@ class SecureStore:
         if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + _NONCE + 16:
             raise CorruptFileError(name)
         nonce = blob[len(_MAGIC) : len(_MAGIC) + _NONCE]
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(nonce, blob[len(_MAGIC) + _NONCE :], name.encode())
         except InvalidTag:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from dmp_desktop.domain.summary import MedicalSummary
 from dmp_desktop.essentials.model import Line
-from dmp_desktop.essentials.prefill import prefill
 from dmp_desktop.essentials.text import line_text
 from dmp_desktop.services.essentials import EssentialsService
 from dmp_desktop.ui.essentials_model import translated_phrases
@@ -153,6 +152,8 @@ class EssentialsFeature(QObject):
             "Préparée depuis L'essentiel avec {n} élément(s) confirmé(s) : relisez et "
             "complétez avant l'envoi."
         ).format(n=len(lines))
+
+        from dmp_desktop.essentials.prefill import prefill  # pydantic: not at start-up
 
         def fill(base: MedicalSummary) -> MedicalSummary:
             return prefill(base, lines).summary

@@ -28,8 +28,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from dmp_desktop.essentials.model import Category, Essentials, Line
-from dmp_desktop.essentials.reading import normalized
 from dmp_desktop.essentials.text import RowTexts, prepare_rows, row_texts
+from dmp_desktop.essentials.wording import normalized
 from dmp_desktop.ui.proxy import change_filter
 from dmp_desktop.ui.style import Tone, tone_text_colour
 

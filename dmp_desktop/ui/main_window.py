@@ -8,12 +8,13 @@ reason, it forgets the patient at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -26,35 +27,40 @@ from PySide6.QtWidgets import (
 
 from dmp_desktop import LPS_NAME, __version__
 from dmp_desktop.dates import fr_time, utc_now
-from dmp_desktop.domain.dmp_status import DmpStatus
-from dmp_desktop.domain.patient import Ins, InsKind
-from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.domain.patient import InsKind
 from dmp_desktop.services.card_service import CardService, CardState
-from dmp_desktop.services.consultation import (
-    AccessMode,
-    ConsultationService,
-    DocumentList,
-    PaneState,
-)
 from dmp_desktop.services.dmp_service import ConnectionState, DmpService
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.services.session_resume import ResumePoint, SessionSeal
 from dmp_desktop.settings import Settings
-from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.card_model import card_kind
 from dmp_desktop.ui.card_screen import CardScreen
-from dmp_desktop.ui.document_actions import DocumentActions
-from dmp_desktop.ui.emergency_dialog import EmergencyBanner
-from dmp_desktop.ui.essentials_feature import EssentialsFeature
 from dmp_desktop.ui.icons import icon
-from dmp_desktop.ui.patient_finding import PatientFinding
 from dmp_desktop.ui.pin_dialog import PinDialog
-from dmp_desktop.ui.record_panel import RecordActions
-from dmp_desktop.ui.settings_dialog import open_settings_dialog
 from dmp_desktop.ui.style import Tone, tone_text_colour
-from dmp_desktop.ui.vsm_feature import VsmFeature
 from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
-from dmp_desktop.ui.workspace import Workspace
+
+# The workspace, the consultation and the features (upload, VSM, L'essentiel, record,
+# patients) are imported where the window builds them (_build_features): with
+# ``defer_features`` the card screen is painted before they are imported and built.
+if TYPE_CHECKING:
+    from dmp_desktop.domain.dmp_status import DmpStatus
+    from dmp_desktop.domain.patient import Ins
+    from dmp_desktop.domain.practitioner import Practitioner
+    from dmp_desktop.services.consultation import (
+        AccessMode,
+        ConsultationService,
+        DocumentList,
+        PaneState,
+    )
+    from dmp_desktop.smartcard.card import CardInfo
+    from dmp_desktop.ui.document_actions import DocumentActions
+    from dmp_desktop.ui.emergency_dialog import EmergencyBanner
+    from dmp_desktop.ui.essentials_feature import EssentialsFeature
+    from dmp_desktop.ui.patient_finding import PatientFinding
+    from dmp_desktop.ui.record_panel import RecordActions
+    from dmp_desktop.ui.vsm_feature import VsmFeature
+    from dmp_desktop.ui.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +85,31 @@ def _ins_kind(settings: Settings) -> InsKind:
         return InsKind.NIR
 
 
+class _FirstPaint(QObject):
+    """Calls ``then`` once, just after the window's first paint."""
+
+    def __init__(self, window: QMainWindow, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._then = then
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._then)  # once this paint is done
+        return False
+
+
 class MainWindow(QMainWindow):
+    """The window. With ``defer_features`` (the application's start), only the card
+    screen, the top bar, the status bar and the File and Card menus are built at once;
+    the workspace and the features are imported and built just after the first paint
+    (:meth:`ensure_features`; ``features_built`` tells), and functions given to
+    :meth:`after_features` run then (the entry point starts the card service there)."""
+
+    # Longest wait for the first paint before the features are built anyway (hidden window).
+    FEATURES_AT_LATEST_MS = 1000
+
     def __init__(
         self,
         settings: Settings,
@@ -89,13 +119,14 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         consultation: ConsultationService | None = None,
+        defer_features: bool = False,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.card_service = card_service
         self.dmp_service = dmp_service
         self.runner = runner
-        self.consultation = consultation or ConsultationService(settings, dmp_service, parent=self)
+        self._given_consultation = consultation
         self.pin_dialog: PinDialog | None = None
         self.situation_dialog: Any = None  # SituationDialog while open
         # Where the settings were read from (the entry point sets it): choices made in
@@ -106,6 +137,8 @@ class MainWindow(QMainWindow):
         # Where the doctor was when the card left, sealed by the card (session_resume).
         self.resume_seal = SessionSeal()
         self._resume_tabs: ResumePoint | None = None  # tabs to reopen once the list is there
+        self.features_built = False
+        self._after_features: list[Callable[[], None]] = []
 
         self.setWindowTitle(window_title(settings.training_mode))
         self.setWindowIcon(icon("dmp-desktop"))
@@ -113,31 +146,90 @@ class MainWindow(QMainWindow):
 
         self.top_bar = TopBar(settings.training_mode, self)
         self.card_screen = CardScreen(self)
-        self.workspace = Workspace(_ins_kind(settings), self.consultation, self)
-        self.emergency_banner = EmergencyBanner(self)
+        if not defer_features:  # built in the same order as ever (focus chain)
+            self._build_workspace()
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.card_screen)
-        self.stack.addWidget(self.workspace)
         central = QWidget(self)
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.top_bar)
-        layout.addWidget(self.emergency_banner)
-        layout.addWidget(self.stack, 1)
+        self._layout = QVBoxLayout(central)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self._layout.addWidget(self.top_bar)
+        self._layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
         self._build_status_bar()
-        self._build_actions()
-        self.vsm = VsmFeature(self)  # the medical summary editor (Ctrl+Shift+S)
-        self.essentials = EssentialsFeature(self)  # « L'essentiel » above the list (Ctrl+E)
-        self.alimentation = DocumentActions(self)  # uploads (Ctrl+U), outbox, document changes
-        self.record = RecordActions(self)  # the record's life: create, authorisations, close
-        self.patients = PatientFinding(self)  # INS or name, INSi, « Mes patients DMP »
-        self._build_menus()
+        self._build_card_actions()
+        self._menus_before_features()
+        if defer_features:
+            card = card_service
+            self.top_bar.set_card_state(card.state, card.practitioner, self._card_kind())
+            self.card_screen.set_state(card.state, card.cards, card.selected_card, card.problem)
+            self.act_login.setEnabled(False)
+            self.act_logout.setEnabled(False)
+            self._first_paint = _FirstPaint(self, self.ensure_features)
+            QTimer.singleShot(self.FEATURES_AT_LATEST_MS, self.ensure_features)
+        else:
+            self.ensure_features()
+
+    def after_features(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once the features are built (at once if they are)."""
+        if self.features_built:
+            then()
+        else:
+            self._after_features.append(then)
+
+    def ensure_features(self) -> None:
+        """Import and build the workspace and the features (once)."""
+        if self.features_built or self._closed:
+            return
+        from dmp_desktop.ui.document_actions import DocumentActions
+        from dmp_desktop.ui.essentials_feature import EssentialsFeature
+        from dmp_desktop.ui.patient_finding import PatientFinding
+        from dmp_desktop.ui.record_panel import RecordActions
+        from dmp_desktop.ui.vsm_feature import VsmFeature
+
+        self._given_consultation_or_new()
+        if not hasattr(self, "workspace"):
+            self._build_workspace()
+        self.stack.addWidget(self.workspace)
+        self._layout.insertWidget(1, self.emergency_banner)
+        self._build_document_actions()
+        # The medical summary editor (Ctrl+Shift+S); « L'essentiel » above the list (Ctrl+E);
+        # uploads (Ctrl+U), outbox, document changes; the record's life (create,
+        # authorisations, close); finding the patient (INS or name, INSi, « Mes patients »).
+        self.vsm: VsmFeature = VsmFeature(self)
+        self.essentials: EssentialsFeature = EssentialsFeature(self)
+        self.alimentation: DocumentActions = DocumentActions(self)
+        self.record: RecordActions = RecordActions(self)
+        self.patients: PatientFinding = PatientFinding(self)
+        self._menus_of_features()
         self._connect()
-        self._on_card_state(card_service.state)
-        self._on_connection_state(dmp_service.connection_state)
+        self.features_built = True
+        self._on_card_state(self.card_service.state)
+        self._on_connection_state(self.dmp_service.connection_state)
+        waiting, self._after_features = self._after_features, []
+        for then in waiting:
+            then()
+
+    def _build_workspace(self) -> None:
+        from dmp_desktop.ui.emergency_dialog import EmergencyBanner
+        from dmp_desktop.ui.workspace import Workspace
+
+        self.workspace: Workspace = Workspace(
+            _ins_kind(self.settings), self._given_consultation_or_new(), self
+        )
+        self.emergency_banner: EmergencyBanner = EmergencyBanner(self)
+
+    def _given_consultation_or_new(self) -> ConsultationService:
+        if not hasattr(self, "consultation"):
+            from dmp_desktop.services.consultation import ConsultationService
+
+            self.consultation: ConsultationService = (
+                self._given_consultation
+                or ConsultationService(self.settings, self.dmp_service, parent=self)
+            )
+        return self.consultation
 
     # -- construction -------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -161,7 +253,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.progress)
         bar.addPermanentWidget(self.host_label)
 
-    def _build_actions(self) -> None:
+    def _open_settings(self) -> None:
+        from dmp_desktop.ui.settings_dialog import open_settings_dialog
+
+        open_settings_dialog(self)
+
+    def _build_card_actions(self) -> None:
+        """The actions of the card screen (built before the first paint)."""
         self.act_quit = QAction(self.tr("&Quitter"), self)
         self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
@@ -170,7 +268,7 @@ class MainWindow(QMainWindow):
         self.act_settings = QAction(self.tr("&Paramètres…"), self)
         self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
         self.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.act_settings.triggered.connect(lambda: open_settings_dialog(self))
+        self.act_settings.triggered.connect(self._open_settings)
         self.addAction(self.act_settings)
 
         self.act_login = QAction(icon("card"), self.tr("Se &connecter…"), self)
@@ -181,6 +279,19 @@ class MainWindow(QMainWindow):
         self.act_logout.setStatusTip(self.tr("Fermer la session et effacer le patient de l'écran"))
         self.act_logout.triggered.connect(self.card_service.logout)
 
+        self.act_cancel = QAction(self.tr("&Annuler l'opération en cours"), self)
+        self.act_cancel.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.act_cancel.setEnabled(False)
+        self.act_cancel.triggered.connect(self._cancel_current)
+
+        self.act_shortcuts = QAction(self.tr("&Raccourcis clavier"), self)
+        self.act_shortcuts.triggered.connect(self._show_shortcuts)
+        self.act_about = QAction(self.tr("À &propos de DMP Desktop"), self)
+        self.act_about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.act_about.triggered.connect(self._show_about)
+
+    def _build_document_actions(self) -> None:
+        """The actions of the workspace (patient, documents), built with it."""
         self.act_focus_ins = QAction(icon("patient"), self.tr("Saisir l'&INS du patient"), self)
         self.act_focus_ins.setShortcut(QKeySequence("Ctrl+L"))
         self.act_focus_ins.triggered.connect(self.workspace.focus_ins)
@@ -250,20 +361,10 @@ class MainWindow(QMainWindow):
             self.act_print,
         ]
 
-        self.act_cancel = QAction(self.tr("&Annuler l'opération en cours"), self)
-        self.act_cancel.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.act_cancel.setEnabled(False)
-        self.act_cancel.triggered.connect(self._cancel_current)
-
-        self.act_shortcuts = QAction(self.tr("&Raccourcis clavier"), self)
-        self.act_shortcuts.triggered.connect(self._show_shortcuts)
-        self.act_about = QAction(self.tr("À &propos de DMP Desktop"), self)
-        self.act_about.setMenuRole(QAction.MenuRole.AboutRole)
-        self.act_about.triggered.connect(self._show_about)
         for action in (self.act_focus_ins, self.act_check, self.act_cancel, *self.document_actions):
             self.addAction(action)  # shortcuts work whichever widget has the focus
 
-    def _build_menus(self) -> None:
+    def _menus_before_features(self) -> None:
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu(self.tr("&Fichier"))
         file_menu.addAction(self.act_settings)
@@ -271,6 +372,9 @@ class MainWindow(QMainWindow):
         card_menu = menu_bar.addMenu(self.tr("&Carte"))
         card_menu.addAction(self.act_login)
         card_menu.addAction(self.act_logout)
+
+    def _menus_of_features(self) -> None:
+        menu_bar = self.menuBar()
         patient_menu = menu_bar.addMenu(self.tr("&Patient"))
         patient_menu.addAction(self.act_focus_ins)
         patient_menu.addAction(self.act_check)
@@ -596,12 +700,16 @@ class MainWindow(QMainWindow):
         )
 
     def _on_consultation_state(self, state: PaneState) -> None:
+        from dmp_desktop.services.consultation import PaneState
+
         if state is not PaneState.DOCUMENTS:
             self._synced_at = None
             self._set_sync_text("")  # no list on screen: nothing was synchronised
         self._update_document_actions()
 
     def _update_document_actions(self) -> None:
+        from dmp_desktop.services.consultation import PaneState
+
         logged_in = self.card_service.session is not None
         listing = logged_in and self.consultation.state is PaneState.DOCUMENTS
         tabs = logged_in and self.workspace.viewer.count > 0
@@ -711,8 +819,9 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._close_pin_dialog()
-        self._forget_patient()
-        self.consultation.end_session()
+        if self.features_built:
+            self._forget_patient()
+            self.consultation.end_session()
         self.dmp_service.stop(wait=True)
         self.card_service.shutdown()
         self.runner.shutdown()
