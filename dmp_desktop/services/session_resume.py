@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+# cryptography where used: the window holds a seal from its start (before its first paint),
+# and seals or opens one only once a card session exists (cryptography loaded by then).
 
 RESUME_WINDOW_S = 15 * 60  # a card put back later starts afresh
 # DER DigestInfo prefix for SHA-256 (RFC 8017, section 9.2, note 1).
@@ -113,6 +113,8 @@ class SessionSeal:
         self._sealed = None
         if key is None or point is None:
             return
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         nonce = os.urandom(12)
         ciphertext = AESGCM(key).encrypt(nonce, point.to_bytes(), self._challenge)
         self._sealed = _Sealed(self._challenge, nonce, ciphertext, self._clock())
@@ -125,6 +127,9 @@ class SessionSeal:
         sealed, self._sealed = self._sealed, None
         if sealed is None or self._clock() - sealed.at > RESUME_WINDOW_S:
             return None
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         try:
             data = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, sealed.challenge)
         except InvalidTag:  # another card

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from dmp_desktop import LPS_NAME, __version__
 from dmp_desktop.dates import fr_time, utc_now
-from dmp_desktop.domain.patient import InsKind
+from dmp_desktop.domain.patient import Ins, InsKind
 from dmp_desktop.services.card_service import CardService, CardState
 from dmp_desktop.services.dmp_service import ConnectionState, DmpService
 from dmp_desktop.services.operations import Operation, OperationRunner
@@ -45,7 +45,6 @@ from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
 # ``defer_features`` the card screen is painted before they are imported and built.
 if TYPE_CHECKING:
     from dmp_desktop.domain.dmp_status import DmpStatus
-    from dmp_desktop.domain.patient import Ins
     from dmp_desktop.domain.practitioner import Practitioner
     from dmp_desktop.services.consultation import (
         AccessMode,
