@@ -6,12 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zlib
+from decimal import Decimal
 
 import pytest
 
 from dmp_actors.structured_documents import (
     LEA_LABS,
+    LabChapter,
+    LabValue,
     StructuredDemo,
+    lab_report,
     lea_structured,
 )
 from dmp_desktop.cda.validation import ValidationReport
@@ -203,3 +207,51 @@ def test_known_trends() -> None:
         "concept:bp_systolic",
         "concept:bp_diastolic",
     ]
+
+
+def test_inr_and_the_lipid_panel_are_usual_results_with_their_trend() -> None:
+    # Not in Léa's story (no anticoagulant): two CR-BIO of another producer's kind, a year
+    # apart, with INR (6301-6) and the lipid panel (total, HDL, triglycerides).
+    def report(uid: str, days_ago: int, inr: str, chol: str, hdl: str, tg: str) -> bytes:
+        values = (
+            LabValue("6301-6", "INR Plasma", Decimal(inr), "{INR}", Decimal("2"), Decimal("3")),
+            LabValue("2093-3", "Cholestérol [Masse/Volume] Sérum/Plasma", Decimal(chol), "g/L"),
+            LabValue("2085-9", "Cholestérol HDL [Masse/Volume] Sérum", Decimal(hdl), "g/L"),
+            LabValue("2571-8", "Triglycérides [Masse/Volume] Sérum", Decimal(tg), "g/L"),
+        )
+        return lab_report(
+            PATIENT,
+            PROVIDERS["lab"],
+            NOW - dt.timedelta(days=days_ago),
+            uid,
+            [LabChapter("18719-5", "Biochimie", values)],
+        )
+
+    facts = [
+        read_document(
+            report(uid, days, *values),
+            Source(
+                uid,
+                "CR-BIO",
+                "Dr Hélène GARNIER",
+                PartialDate.of((NOW - dt.timedelta(days=days)).date()),
+            ),
+        )
+        for uid, days, values in (
+            ("1.2.3.1", 400, ("3.4", "2.40", "0.50", "1.80")),
+            ("1.2.3.2", 30, ("2.5", "2.00", "0.52", "1.20")),
+        )
+    ]
+    results = {line.key: line for line in build(facts).in_category(Category.RESULTS)}
+    assert list(results) == [
+        "concept:inr",
+        "concept:cholesterol",
+        "concept:hdl",
+        "concept:triglycerides",
+    ]
+    assert results["concept:inr"].detail.startswith("2,5")
+    assert results["concept:inr"].trend is Trend.DOWN
+    assert results["concept:inr"].source.unique_id == "1.2.3.2"
+    assert results["concept:cholesterol"].trend is Trend.DOWN
+    assert results["concept:hdl"].trend is Trend.STABLE
+    assert results["concept:triglycerides"].detail == "1,20 g/L"  # as the laboratory wrote it
