@@ -44,9 +44,10 @@ install_system_packages() {
 
 install_python_packages() {
   local extras="$1"
-  if [ ! -x "$PY" ]; then
+  if [ ! -x "$PY" ] || ! "$PY" -m pip --version >/dev/null 2>&1; then
+    # Missing, or left half-made by an interrupted run (no pip): made again.
     echo "==> Création de l'environnement virtuel $VENV"
-    python3 -m venv "$VENV"
+    python3 -m venv --clear "$VENV"
   fi
   local stamp="$VENV/.installed-$extras"
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/constraints.txt" -nt "$stamp" ]; then
