@@ -536,6 +536,49 @@ _CATALOGUE: dict[str, str] = {
     "cda.reason.conflicts_with_allergies": (
         "« aucune allergie connue » alors que des allergies sont saisies"
     ),
+    "cda.reason.code_not_found": (
+        "le code {code} n'existe pas dans la liste {system} installée : "
+        "choisissez le code dans la liste proposée ou retirez-le"
+    ),
+    "cda.reason.text_contradicts_code": (
+        "le texte saisi ne correspond pas au code {code} (« {label} ») : "
+        "choisissez le bon code dans la liste ou retirez le code"
+    ),
+    "cda.reason.label_not_official": (
+        "ce libellé n'est pas celui du code {code} (« {label} ») : choisissez à nouveau le code"
+    ),
+    "cda.reason.name_contradicts_cis": (
+        "le nom du médicament ne correspond pas au code CIS {code} (« {label} ») : "
+        "choisissez le médicament dans la liste ou retirez le code"
+    ),
+    "cda.reason.cip_not_of_cis": (
+        "la présentation CIP {code} n'est pas une présentation de ce médicament "
+        "(elle appartient au CIS {cis})"
+    ),
+    "cda.reason.atc_not_of_cis": (
+        "le code ATC {code} n'est pas celui de ce médicament ({expected} dans la base des "
+        "médicaments)"
+    ),
+    "cda.reason.after_document": (
+        "la date {date} est postérieure à la date de la synthèse : corrigez-la"
+    ),
+    "cda.reason.before_birth": "la date {date} est antérieure à la naissance du patient",
+    "cda.reason.end_before_start": "la fin ({end}) précède le début ({start})",
+    "cda.reason.birth_after_document": (
+        "la date de naissance est postérieure à la date de la synthèse"
+    ),
+    "cda.reason.negative": "ne peut pas être négatif",
+    "cda.reason.not_positive": "doit être supérieur à zéro",
+    "cda.reason.unit_required": "l'unité est obligatoire avec une valeur",
+    "cda.reason.unit_invalid": "« {unit} » n'est pas une unité UCUM valide",
+    "cda.reason.unit_not_time": "« {unit} » n'est pas une unité de temps (h, d, wk, mo, a)",
+    "cda.reason.unit_not_mass": "« {unit} » n'est pas une unité de poids (kg, g)",
+    "cda.reason.unit_not_length": "« {unit} » n'est pas une unité de longueur (cm, m)",
+    "cda.reason.dose_range": "la dose maximale est inférieure à la dose",
+    "cda.reason.duration_and_end": (
+        "donnez la durée ou la date de fin du traitement, pas les deux"
+    ),
+    "cda.reason.value_required": "indiquez le résultat (valeur ou texte)",
     "cda.path.patient": "Patient",
     "cda.path.author": "Auteur",
     "cda.path.treating_physician": "Médecin traitant",
@@ -548,6 +591,15 @@ _CATALOGUE: dict[str, str] = {
     "cda.path.family_history": "Antécédent familial",
     "cda.path.vigilance_points": "Point de vigilance",
     "cda.path.treatments": "Traitement",
+    "cda.path.vaccinations": "Vaccination",
+    "cda.path.vital_signs": "Mesure",
+    "cda.path.functional_status": "Statut fonctionnel",
+    "cda.path.results": "Résultat",
+    "cda.path.care_plan": "Plan de soins",
+    "cda.path.advance_directives": "Directive anticipée",
+    "cda.path.trusted_person": "Personne de confiance",
+    "cda.path.legal_representative": "Représentant légal",
+    "cda.path.emergency_contact": "Personne à prévenir",
     "cda.path.no_known_allergies": "Allergies",
     "cda.path.effective_time": "Document",
     "cda.path.document_id": "Document",
@@ -587,6 +639,29 @@ _CATALOGUE: dict[str, str] = {
     "cda.field.quantity": "quantité",
     "cda.field.unit": "unité",
     "cda.field.relationship": "lien de parenté",
+    "cda.field.birth_date": "date de naissance",
+    "cda.field.onset": "début",
+    "cda.field.date": "date",
+    "cda.field.start": "début",
+    "cda.field.end": "fin",
+    "cda.field.cim10_label": "libellé du code CIM-10",
+    "cda.field.ccam_label": "libellé du code CCAM",
+    "cda.field.reason": "motif",
+    "cda.field.reason_cim10": "code CIM-10 du motif",
+    "cda.field.reason_cim10_label": "libellé du motif",
+    "cda.field.dose": "dose",
+    "cda.field.dose_max": "dose maximale",
+    "cda.field.dose_unit": "unité de dose",
+    "cda.field.period": "fréquence",
+    "cda.field.period_unit": "unité de la fréquence",
+    "cda.field.route": "voie d'administration",
+    "cda.field.duration": "durée",
+    "cda.field.duration_unit": "unité de la durée",
+    "cda.field.vaccine": "vaccin",
+    "cda.field.code": "code",
+    "cda.field.value": "valeur",
+    "cda.field.loinc": "code LOINC",
+    "cda.field.value_text": "résultat",
     # --- uploads and changes (alimentation) ---
     "feed.error": "L'envoi du document au DMP n'a pas abouti. Réessayez.",
     "upload.problem.unknown": "Le document ne peut pas être envoyé tel quel.",

@@ -178,3 +178,20 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def reference_index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A terminology index holding the official CIM-10 and BDPM (and a CCAM extract)."""
+    from tests.support.vocabulary import build_reference_index
+
+    return build_reference_index(tmp_path_factory.mktemp("vocabulary") / "terminology.sqlite")
+
+
+@pytest.fixture(autouse=True)
+def _no_installed_vocabulary_left_behind() -> Iterator[None]:
+    """A test that configures the installed vocabulary (the CLI does) does not leak it."""
+    yield
+    from dmp_desktop.terminology import vocabulary
+
+    vocabulary.use_index(None)

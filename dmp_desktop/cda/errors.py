@@ -36,10 +36,15 @@ class EmptyPayloadError(CdaError):
 
 @dataclass(frozen=True)
 class SummaryProblem:
-    """Something that prevents building a valid VSM: where (a model path) and why (a code)."""
+    """Something that prevents building a valid VSM: where (a model path) and why (a code).
+
+    ``params`` fill the reason's message: the code concerned and its official
+    label, a unit, a date (never the doctor's own text).
+    """
 
     path: str
     reason: str
+    params: tuple[tuple[str, str], ...] = ()
 
 
 class SummaryInvalidError(CdaError):
@@ -87,7 +92,7 @@ def problem_message(problem: SummaryProblem) -> Msg:
     else:
         field = problem.path if known(f"cda.field.{problem.path}") else ""
     reason: Msg | str = (
-        msg(f"cda.reason.{problem.reason}")
+        msg(f"cda.reason.{problem.reason}", **dict(problem.params))
         if known(f"cda.reason.{problem.reason}")
         else problem.reason
     )

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -38,6 +39,7 @@ from dmp_desktop.cda.header import (
     require_clinical_document,
 )
 from dmp_desktop.cda.narrative import Table, cell, rich
+from dmp_desktop.cda.summary_checks import check_content
 from dmp_desktop.cda.xmlutil import (
     attr,
     clean,
@@ -68,6 +70,9 @@ from dmp_desktop.domain.summary import (
     Treatment,
 )
 
+if TYPE_CHECKING:
+    from dmp_desktop.terminology.vocabulary import Vocabulary
+
 DOCUMENT_CODE = CodedValue("SYNTH", codes.OID_DOC_TYPES_ASIP, "Synthèse")
 SERVICE_EVENT_CODE = CodedValue("34117-2", codes.OID_LOINC, "Historique et clinique", "LOINC")
 
@@ -90,105 +95,63 @@ PROBLEM_HEADERS = ["Début", "Fin", "Pathologie", "Code CIM-10", "Statut", "Comm
 # --- checking ----------------------------------------------------------------------------
 
 
-def check_summary(summary: MedicalSummary) -> list[SummaryProblem]:
-    """Every reason the summary cannot become a valid VSM (empty when it can)."""
-    problems: list[SummaryProblem] = []
+class _Installed:
+    """Stands for the practice's installed vocabulary (``terminology.vocabulary.installed``)."""
 
-    def need(ok: bool, path: str, reason: str) -> None:
-        if not ok:
-            problems.append(SummaryProblem(path, reason))
 
-    def text_ok(value: str | None) -> bool:
-        return bool(value and clean(value))
+INSTALLED: Any = _Installed()
 
-    def code_ok(value: str | None, pattern: re.Pattern[str]) -> bool:
-        return value is None or bool(pattern.match(value))
 
-    problems.extend(
-        check_header_parts(
-            patient=summary.patient,
-            author=summary.author,
-            treating_physician=summary.treating_physician,
-            effective_time=summary.effective_time,
-            document_id=summary.document_id,
-            set_id=summary.set_id,
-            version=summary.version,
-            title=summary.title,
-        )
+def _vocabulary(vocabulary: Vocabulary | _Installed | None) -> Vocabulary | None:
+    if isinstance(vocabulary, _Installed):
+        from dmp_desktop.terminology.vocabulary import installed
+
+        return installed()
+    return vocabulary
+
+
+def check_summary(
+    summary: MedicalSummary, vocabulary: Vocabulary | _Installed | None = INSTALLED
+) -> list[SummaryProblem]:
+    """Every reason the summary cannot become a valid VSM (empty when it can).
+
+    The header (:func:`check_header_parts`), then the content
+    (:func:`dmp_desktop.cda.summary_checks.check_content`): codes checked
+    against ``vocabulary`` (by default the practice's installed one, None:
+    shapes only), codes and labels together, dates, quantities and units.
+    """
+    problems = check_header_parts(
+        patient=summary.patient,
+        author=summary.author,
+        treating_physician=summary.treating_physician,
+        effective_time=summary.effective_time,
+        document_id=summary.document_id,
+        set_id=summary.set_id,
+        version=summary.version,
+        title=summary.title,
     )
-
-    for key, items in (
-        ("active_problems", summary.active_problems),
-        ("medical_history", summary.medical_history),
-    ):
-        for i, problem in enumerate(items):
-            at = f"{key}[{i}]"
-            need(text_ok(problem.label), f"{at}.label", "required")
-            need(code_ok(problem.cim10, _CIM10_RE), f"{at}.cim10", "bad_format")
-            need(
-                problem.resolution is None or problem.status is ProblemStatus.RESOLVED,
-                f"{at}.resolution",
-                "resolution_needs_resolved",
-            )
-    for i, surgery in enumerate(summary.surgical_history):
-        at = f"surgical_history[{i}]"
-        need(text_ok(surgery.label), f"{at}.label", "required")
-        need(code_ok(surgery.ccam, _CCAM_RE), f"{at}.ccam", "bad_format")
-    for i, allergy in enumerate(summary.allergies):
-        at = f"allergies[{i}]"
-        need(text_ok(allergy.agent), f"{at}.agent", "required")
-        need(allergy.type_code in valuesets.ALLERGY_TYPES, f"{at}.type_code", "unknown_code")
-        need(code_ok(allergy.agent_cis, _CIS_RE), f"{at}.agent_cis", "bad_format")
-        need(code_ok(allergy.agent_atc, _ATC_RE), f"{at}.agent_atc", "bad_format")
-    need(
-        not (summary.no_known_allergies and summary.allergies),
-        "no_known_allergies",
-        "conflicts_with_allergies",
-    )
-    for i, item in enumerate(summary.lifestyle):
-        at = f"lifestyle[{i}]"
-        need(text_ok(item.text), f"{at}.text", "required")
-        if item.quantity is not None:
-            need(item.quantity.is_finite(), f"{at}.quantity", "bad_format")
-            need(
-                item.unit is not None and bool(_UCUM_RE.match(item.unit)), f"{at}.unit", "required"
-            )
-    for i, family in enumerate(summary.family_history):
-        at = f"family_history[{i}]"
-        need(
-            family.relationship in valuesets.FAMILY_RELATIONSHIPS,
-            f"{at}.relationship",
-            "unknown_code",
-        )
-        need(text_ok(family.label), f"{at}.label", "required")
-        need(code_ok(family.cim10, _CIM10_RE), f"{at}.cim10", "bad_format")
-    for i, treatment in enumerate(summary.treatments):
-        at = f"treatments[{i}]"
-        need(text_ok(treatment.name), f"{at}.name", "required")
-        need(code_ok(treatment.cis, _CIS_RE), f"{at}.cis", "bad_format")
-        need(code_ok(treatment.cip, _CIP_RE), f"{at}.cip", "bad_format")
-        need(code_ok(treatment.atc, _ATC_RE), f"{at}.atc", "bad_format")
-    for key, texts in (
-        ("occupational_risks", summary.occupational_risks),
-        ("vigilance_points", summary.vigilance_points),
-    ):
-        for i, text in enumerate(texts):
-            need(text_ok(text), f"{key}[{i}]", "empty")
-    return problems
+    return problems + check_content(summary, _vocabulary(vocabulary))
 
 
 # --- building -----------------------------------------------------------------------------
 
 
-def build_vsm(summary: MedicalSummary) -> bytes:
+def build_vsm(
+    summary: MedicalSummary, *, vocabulary: Vocabulary | _Installed | None = INSTALLED
+) -> bytes:
     """The VSM as UTF-8 XML bytes; raises :class:`SummaryInvalidError` listing every problem."""
-    return serialize(build_vsm_tree(summary))
+    return serialize(build_vsm_tree(summary, vocabulary=vocabulary))
 
 
-def build_vsm_tree(summary: MedicalSummary, *, check: bool = True) -> etree._Element:
+def build_vsm_tree(
+    summary: MedicalSummary,
+    *,
+    check: bool = True,
+    vocabulary: Vocabulary | _Installed | None = INSTALLED,
+) -> etree._Element:
     """The VSM as an element tree; ``check=False`` skips :func:`check_summary` (previews)."""
     if check:
-        problems = check_summary(summary)
+        problems = check_summary(summary, vocabulary)
         if problems:
             raise SummaryInvalidError(problems)
     return _VsmWriter(summary).build()

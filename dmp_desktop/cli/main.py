@@ -113,6 +113,12 @@ def _declare_vsm(sub: Any) -> None:
     vsm.add_parser(sub)
 
 
+def _declare_terminology(sub: Any) -> None:
+    from dmp_desktop.cli import terminology
+
+    terminology.add_parsers(sub)
+
+
 @dataclass(frozen=True)
 class Group:
     """Commands declared together by one function (most import their module to do so)."""
@@ -196,6 +202,15 @@ GROUPS: tuple[Group, ...] = (
     Group(
         (("vsm", "synthèse médicale (VSM) : construire le document CDA depuis un JSON"),),
         _declare_vsm,
+    ),
+    Group(
+        (
+            (
+                "terminology",
+                "terminologies (CIM-10, médicaments, CCAM) : état et import des fichiers officiels",
+            ),
+        ),
+        _declare_terminology,
     ),
 )
 _HELP = {name: text for group in GROUPS for name, text in group.commands}
@@ -400,6 +415,9 @@ def main(
             return settings_cmd.run(args, settings, io.out)
         settings.validate()
         settings.apply_environment()
+        from dmp_desktop.terminology.vocabulary import use_installed_in
+
+        use_installed_in(settings.local_data_dir())  # a VSM's codes are checked against it
         return _run(args, settings, io, open_dmp)
     except CliUsageError as exc:
         io.err.write(f"{exc}\n")
@@ -419,6 +437,10 @@ def _run(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: OpenDmp
         return cmd_status(args, settings, io, open_dmp)
     if command == "cards":
         return cmd_cards(args, settings, io)
+    if command == "terminology":
+        from dmp_desktop.cli import terminology
+
+        return terminology.run(args, settings, io)
     if command in _names_of(_declare_documents):
         from dmp_desktop.cli import documents
 

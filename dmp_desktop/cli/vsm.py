@@ -18,8 +18,9 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TextIO
 
+from dmp_desktop.cda.entries import french_list
 from dmp_desktop.cda.errors import CdaError, SummaryInvalidError
-from dmp_desktop.cda.vsm import build_vsm, parse_vsm
+from dmp_desktop.cda.vsm import build_vsm, read_vsm
 from dmp_desktop.domain.summary import SummaryFormatError, summary_from_json, summary_to_json
 from dmp_desktop.errors import describe
 from dmp_desktop.storage.secure import atomic_write
@@ -62,6 +63,14 @@ def add_parser(sub: Any) -> None:
         "--output",
         metavar="VSM.xml",
         help="fichier à écrire (défaut : sortie standard)",
+    )
+    build.add_argument(
+        "--terminology",
+        metavar="INDEX.sqlite",
+        help=(
+            "terminologies installées qui vérifient les codes (défaut : celles de "
+            "l'application, dans son dossier de données)"
+        ),
     )
     to_json = commands.add_parser(
         "json",
@@ -142,8 +151,37 @@ def run(args: argparse.Namespace, io: Streams) -> int:
         err.write(f"Lecture impossible de {args.source} ({exc.strerror}).\n")
         return EXIT_USAGE
     if args.vsm_command == "build":
+        if not _use_vocabulary(args, err):
+            return EXIT_USAGE
         return _build(data, args, err, stdout)
     return _to_json(data, args, err, stdout)
+
+
+def _use_vocabulary(args: argparse.Namespace, err: Any) -> bool:
+    """The codes are checked against the given index, else the application's one."""
+    from dmp_desktop.terminology.vocabulary import index_path, use_index
+
+    if args.terminology:
+        path = Path(args.terminology)
+        if not path.is_file():
+            err.write(f"Terminologies introuvables : {args.terminology}.\n")
+            return False
+        use_index(path)
+        return True
+    try:
+        from dmp_desktop.settings import load_settings
+
+        default = index_path(load_settings(getattr(args, "config", None)).local_data_dir())
+    except Exception:  # no usable settings: no vocabulary
+        default = None
+    if default is not None and default.is_file():
+        use_index(default)
+        return True
+    err.write(
+        "Aucune terminologie installée : les codes ne sont vérifiés que sur leur forme "
+        "(importez la CIM-10 et la base des médicaments : dmp terminology import).\n"
+    )
+    return True
 
 
 def _build(data: bytes, args: argparse.Namespace, err: Any, stdout: TextIO) -> int:
@@ -173,7 +211,7 @@ def _build(data: bytes, args: argparse.Namespace, err: Any, stdout: TextIO) -> i
 
 def _to_json(data: bytes, args: argparse.Namespace, err: Any, stdout: TextIO) -> int:
     try:
-        summary = parse_vsm(data)
+        reading = read_vsm(data)
     except CdaError as exc:
         err.write(describe(exc) + "\n")
         return EXIT_USAGE
@@ -183,8 +221,11 @@ def _to_json(data: bytes, args: argparse.Namespace, err: Any, stdout: TextIO) ->
         )
         return EXIT_USAGE
     try:
-        _write(args.output, summary_to_json(summary).encode("utf-8"), stdout)
+        _write(args.output, summary_to_json(reading.summary).encode("utf-8"), stdout)
     except OSError as exc:
         err.write(f"Écriture impossible de {args.output} ({exc.strerror}).\n")
         return EXIT_USAGE
+    if reading.left_out:
+        err.write("Non repris dans le résumé (le format ne peut pas les représenter) :\n")
+        err.write(french_list(reading.left_out) + "\n")
     return EXIT_OK

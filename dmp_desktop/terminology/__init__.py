@@ -16,7 +16,7 @@ from dmp_desktop.terminology.errors import (
     TerminologyImportError,
     TerminologyIndexError,
 )
-from dmp_desktop.terminology.importers import import_atc, import_bdpm, import_cim10
+from dmp_desktop.terminology.importers import import_atc, import_bdpm, import_ccam, import_cim10
 from dmp_desktop.terminology.index import TerminologyIndex
 from dmp_desktop.terminology.model import (
     Concept,
@@ -47,6 +47,7 @@ __all__ = [
     "fold",
     "import_atc",
     "import_bdpm",
+    "import_ccam",
     "import_cim10",
     "load_starter_set",
 ]

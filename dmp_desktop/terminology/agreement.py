@@ -98,9 +98,7 @@ _NUMBER_AFTER_WORD = re.compile(r"\b([a-z]{3,})\s+(\d+)\b")
 
 def _significant(words: Iterable[str], ignore: frozenset[str] = frozenset()) -> list[str]:
     return [
-        w
-        for w in words
-        if w not in _NEUTRAL and w not in ignore and not w.isdigit() and len(w) > 1
+        w for w in words if w not in _NEUTRAL and w not in ignore and not w.isdigit() and len(w) > 1
     ]
 
 

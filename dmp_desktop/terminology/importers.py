@@ -19,6 +19,7 @@ what it had.
 from __future__ import annotations
 
 import csv
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -524,3 +525,47 @@ def _ddd(fields: list[str]) -> dict[str, str]:
 
 def _atc_level(code: str) -> int:
     return {1: 1, 3: 2, 4: 3, 5: 4, 7: 5}.get(len(code), 5)
+
+
+# --- CCAM -------------------------------------------------------------------
+_CCAM_LINE = re.compile(r"^\s*\"?([A-Za-z]{4}\d{3})\"?\s*[;,\t|]\s*(.+?)\s*$")
+
+
+def import_ccam(
+    path: str | PathLike[str],
+    index: TerminologyIndex,
+    *,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> ImportReport:
+    """Replace the CCAM with the list in ``path``: one act per line, code then label.
+
+    The Assurance Maladie publishes the CCAM as a spreadsheet (ameli,
+    « Téléchargement de la CCAM ») and the ATIH as « CCAM descriptive à usage
+    PMSI »: saved as CSV (``;`` or ``,``) or text with tabs, the first two
+    columns are the code (``DDAF004``) and the label. Header lines, and lines
+    whose first column is not a code (chapters, notes), are skipped and counted.
+    """
+    file = Path(path)
+    source = f"CCAM ({file.name})"
+    if not file.is_file():
+        raise TerminologyImportError(source, "missing", file.name)
+    run = _Run(source, _size(file), progress, cancelled)
+    with index.replacing({System.CCAM}, source) as writer:
+        for number, line in run.lines(file):
+            match = _CCAM_LINE.match(line)
+            if match is None:
+                run.skip(file.name, number, "not an act line")
+                continue
+            code = match.group(1).upper()
+            label = match.group(2).strip().strip('"').split(";")[0].split("\t")[0].strip()
+            if not label:
+                run.skip(file.name, number, "empty label")
+                continue
+            if writer.add(make_row(System.CCAM, code, label, {})):
+                run.valid += 1
+            else:
+                run.skip(file.name, number, "duplicate code")
+        writer.skipped = run.skipped
+        run.check(writer.count(System.CCAM))
+        return run.report(writer)

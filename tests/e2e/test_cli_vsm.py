@@ -118,3 +118,68 @@ def test_unreadable_input_is_a_usage_error(tmp_path: Path) -> None:
     hostile.write_text('<!DOCTYPE x [<!ENTITY e "x">]><x>&e;</x>', encoding="utf-8")
     code, _, err = run("json", str(hostile))
     assert code == 2 and "DTD" in err
+
+
+# --- coherence (issue #15): every door refuses an incoherent summary --------------------------
+
+
+def test_incoherent_summaries_are_refused_each_with_a_french_message(
+    tmp_path: Path, reference_index_path: Path
+) -> None:
+    """`dmp vsm build` with the installed vocabulary refuses each defect, naming the field."""
+    from dmp_desktop.domain.summary import summary_to_json as to_json
+    from tests.unit.test_vsm_coherence import DEFECTS, ald_example
+
+    for number, (name, mutate, _path, _reason, words) in enumerate(DEFECTS):
+        summary = ald_example()
+        mutate(summary)
+        source = tmp_path / f"defect-{number}.json"
+        source.write_text(to_json(summary), encoding="utf-8")
+        target = tmp_path / f"defect-{number}.xml"
+        code, out, err = run(
+            "build",
+            "--from",
+            str(source),
+            "-o",
+            str(target),
+            "--terminology",
+            str(reference_index_path),
+        )
+        assert code == 1 and not out, name
+        assert "Le document ne peut pas être généré :" in err, name
+        assert words in err, (name, err)
+        assert not target.exists(), name
+    # the coherent example goes through
+    code, _, err = run(
+        "build",
+        "--from",
+        str(EXAMPLE_JSON),
+        "-o",
+        str(tmp_path / "ok.xml"),
+        "--terminology",
+        str(reference_index_path),
+    )
+    assert code == 0, err
+
+
+def test_the_ans_vsm_round_trips_through_the_command_line(tmp_path: Path) -> None:
+    """ANS VSM -> `dmp vsm json` -> `dmp vsm build`: posology and every section kept."""
+    from dmp_desktop.cda.vsm import read_vsm
+    from tests.conftest import CDA_KIT, require_shared
+
+    ans = require_shared(CDA_KIT / "ans" / "ExemplesCDA" / "VSM_1.4_2022.01.xml")
+    code, out, err = run("json", str(ans))
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["treatments"][0]["posology"]["dose_unit"] == "{tablet}"
+    source = tmp_path / "ans.json"
+    source.write_text(out, encoding="utf-8")
+    code, _, err = run("build", "--from", str(source), "-o", str(tmp_path / "ans.xml"))
+    assert code == 0, err
+    rebuilt = read_vsm((tmp_path / "ans.xml").read_bytes())
+    assert rebuilt.left_out == []
+    assert summary_to_dict(rebuilt.summary) == summary_to_dict(summary_from_json(out))
+    if not kit_available():
+        pytest.skip("ANS CDA validation kit (validate-cda) not present: kit check skipped")
+    report = validate_files([tmp_path / "ans.xml"], profile="vsm")
+    assert report.passed, report.summary()

@@ -316,7 +316,9 @@ def large_summary(problems: int = 50, treatments: int = 30) -> MedicalSummary:
     summary.set_id = "1.2.250.1.999.2.3"
     summary.active_problems = [
         Problem(
-            f"Problème de santé n° {i} — « éléments » à surveiller",
+            f"Diabète de type 2 (suivi n° {i}) — « éléments » à surveiller"
+            if i % 2
+            else f"Problème de santé n° {i} — « éléments » à surveiller",
             cim10="E11.9" if i % 2 else None,
             status=ProblemStatus.ACTIVE,
             onset=PartialDate(2000 + i % 25, 1 + i % 12),
@@ -330,7 +332,7 @@ def large_summary(problems: int = 50, treatments: int = 30) -> MedicalSummary:
     ]
     summary.treatments = [
         Treatment(
-            f"Médicament n° {i}",
+            f"METFORMINE BIOGARAN 1000 mg (ligne n° {i})" if i % 3 == 0 else f"Médicament n° {i}",
             cis="67346461" if i % 3 == 0 else None,
             atc="A10BA02" if i % 3 == 1 else None,
             dosage=f"{i} mg par jour",
@@ -437,7 +439,7 @@ def variant_summaries() -> dict[str, MedicalSummary]:
     ]
     every.active_problems = [
         Problem("Problème résolu sans date de fin", status=ProblemStatus.RESOLVED),
-        Problem("Problème ancien", onset=PartialDate(1970)),
+        Problem("Problème ancien", onset=PartialDate(1990)),
     ]
     hostile = variant("special-characters")
     hostile.title = "Synthèse <médicale> & « suivi »"

@@ -80,7 +80,11 @@ def kit_documents() -> dict[str, bytes]:
     """The VSMs and level-1 documents this module puts through the official kit."""
     documents = {f"vsm-{name}.xml": build_vsm(s) for name, s in variant_summaries().items()}
     documents["vsm-kit-example-rebuilt.xml"] = build_vsm(parse_vsm(KIT_VSM.read_bytes()))
-    documents["vsm-ips-fr-rebuilt.xml"] = build_vsm(parse_vsm(KIT_IPS.read_bytes()))
+    ips = parse_vsm(KIT_IPS.read_bytes())
+    for problem in ips.active_problems:  # the example's placeholders contradict their codes
+        if problem.label == "(texte libre)" and problem.cim10_label:
+            problem.label = problem.cim10_label
+    documents["vsm-ips-fr-rebuilt.xml"] = build_vsm(ips)
     documents["vsm-ald-example.xml"] = (EXAMPLES_DIR / "vsm-ald-example.xml").read_bytes()
     documents.update(_level1_documents())
     documents[BROKEN] = build_vsm(minimal_summary()).replace(b'<versionNumber value="1"/>', b"")
