@@ -559,6 +559,20 @@ class MedicalSummary:
     emergency_contact: ContactPerson | None = None
 
 
+# --- who may write one -----------------------------------------------------------------------
+
+SUMMARY_PROFESSIONS = frozenset({"10"})  # G15: médecin
+
+
+def can_author_summary(practitioner: Practitioner | None) -> bool:
+    """The VSM is the médecin traitant's synthesis: only a physician's card may write one.
+
+    A staff card (secretary: no profession) or another profession cannot open
+    the editor; the window does not offer it.
+    """
+    return practitioner is not None and practitioner.profession_code in SUMMARY_PROFESSIONS
+
+
 # --- JSON (declared in dmp_desktop.domain.summary_json, loaded on first use) -------------
 
 

@@ -22,7 +22,6 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -57,18 +56,31 @@ from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.services.vsm_source import VsmFetcher, next_version
 from dmp_desktop.services.vsm_terminology import TerminologyService
 from dmp_desktop.ui.style import Tone, scaled_font, set_tone
-from dmp_desktop.ui.vsm_fields import QT_TRANSLATE_NOOP, CodedField, DateEdit, set_invalid
+from dmp_desktop.ui.vsm_fields import (
+    QT_TRANSLATE_NOOP,
+    CodedField,
+    ComboBox,
+    DateEdit,
+    set_invalid,
+)
 from dmp_desktop.ui.vsm_sections import (
+    AdvanceDirectiveEntry,
     AllergyEntry,
     AllergySection,
+    CarePlanEntry,
+    ContactBox,
     EntryWidget,
     FamilyEntry,
+    FunctionalStatusEntry,
     LifestyleEntry,
     ProblemEntry,
+    ResultEntry,
     SectionBox,
     SurgeryEntry,
     TextEntry,
     TreatmentEntry,
+    VaccinationEntry,
+    VitalSignEntry,
 )
 
 log = logging.getLogger(__name__)
@@ -127,7 +139,22 @@ _FIELD_OF = {
     "cis": "name",
     "cip": "name",
     "atc": "name",
+    "reason_cim10": "reason",
+    "reason_cim10_label": "reason",
+    "posology.dose": "dose",
+    "posology.dose_max": "dose",
+    "posology.dose_unit": "dose_unit",
+    "posology.times": "period",
+    "posology.period": "period",
+    "posology.period_unit": "period",
+    "posology.route": "route",
+    "posology.duration": "duration",
+    "posology.duration_unit": "duration_unit",
+    "value": "value",
+    "quantity": "value_text",
 }
+# In a vaccination the product's codes belong to the vaccine field.
+_FIELD_OF_IN = {"vaccinations": {"cis": "vaccine", "atc": "vaccine"}, "results": {"unit": "unit"}}
 
 
 @dataclass(frozen=True)
@@ -228,6 +255,59 @@ SECTIONS: tuple[SectionSpec, ...] = (
         QT_TRANSLATE_NOOP("VsmEditor", "Aucun traitement au long cours saisi."),
         lambda s, p: TreatmentEntry(s, p),
     ),
+    SectionSpec(
+        "vaccinations",
+        QT_TRANSLATE_NOOP("VsmEditor", "Vaccinations"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Vaccination"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter une vaccination"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucune vaccination saisie."),
+        lambda s, p: VaccinationEntry(s, p),
+    ),
+    SectionSpec(
+        "vital_signs",
+        QT_TRANSLATE_NOOP("VsmEditor", "Poids, taille et autres mesures"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Mesure"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter une mesure (poids, taille…)"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucune mesure saisie."),
+        lambda s, p: VitalSignEntry(s, p),
+    ),
+    SectionSpec(
+        "functional_status",
+        QT_TRANSLATE_NOOP("VsmEditor", "Dépendance, autonomie"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Statut fonctionnel"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter une évaluation de l'autonomie"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Rien de saisi sur l'autonomie."),
+        lambda s, p: FunctionalStatusEntry(s, p),
+    ),
+    SectionSpec(
+        "results",
+        QT_TRANSLATE_NOOP("VsmEditor", "Résultats d'examens à retenir"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Résultat"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un résultat"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucun résultat retenu."),
+        lambda s, p: ResultEntry(s, p),
+    ),
+    SectionSpec(
+        "care_plan",
+        QT_TRANSLATE_NOOP("VsmEditor", "Plan de soins"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Élément du plan de soins"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter un élément au plan de soins"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Rien de prévu dans le plan de soins."),
+        lambda s, p: CarePlanEntry(s, p),
+    ),
+    SectionSpec(
+        "advance_directives",
+        QT_TRANSLATE_NOOP("VsmEditor", "Directives anticipées"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Directive anticipée"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Ajouter des directives anticipées"),
+        QT_TRANSLATE_NOOP("VsmEditor", "Aucune directive anticipée saisie."),
+        lambda s, p: AdvanceDirectiveEntry(s, p),
+    ),
+)
+CONTACTS: tuple[tuple[str, str], ...] = (
+    ("trusted_person", QT_TRANSLATE_NOOP("VsmEditor", "Personne de confiance")),
+    ("legal_representative", QT_TRANSLATE_NOOP("VsmEditor", "Représentant légal")),
+    ("emergency_contact", QT_TRANSLATE_NOOP("VsmEditor", "Personne à prévenir en cas d'urgence")),
 )
 
 
@@ -265,7 +345,7 @@ class PatientHeaderBox(QGroupBox):
         self.given = QLineEdit(self)
         self.given.setPlaceholderText(self.tr("Tous les prénoms de naissance, dans l'ordre"))
         self.birth_date = DateEdit(self, full=True)
-        self.gender = QComboBox(self)
+        self.gender = ComboBox(self)
         self.gender.addItem(self.tr("— à préciser —"), None)
         self.gender.addItem(self.tr("Féminin"), Gender.FEMALE)
         self.gender.addItem(self.tr("Masculin"), Gender.MALE)
@@ -530,6 +610,16 @@ class VsmEditor(QWidget):
             shortcut.activated.connect(lambda box=box: box.add_entry())
             self.sections[spec.key] = box
             column.addWidget(box)
+        # The patient's people (written in the document's header), after the clinical sections.
+        self.contacts: dict[str, ContactBox] = {}
+        people = QGroupBox(self.tr("Entourage du patient"), form)
+        people_column = QVBoxLayout(people)
+        for key, caption in CONTACTS:
+            contact = ContactBox(key, _tr(caption), people)
+            contact.changed.connect(self._on_changed)
+            self.contacts[key] = contact
+            people_column.addWidget(contact)
+        column.addWidget(people)
         column.addStretch(1)
         self.scroll_area = QScrollArea(self)
         self.scroll_area.setWidgetResizable(True)
@@ -570,6 +660,8 @@ class VsmEditor(QWidget):
         chain: list[QWidget] = self.header_box.focus_chain()
         for box in self.sections.values():
             chain += box.focus_chain()
+        for contact in self.contacts.values():
+            chain += contact.focus_chain()
         for before, after in itertools.pairwise(chain):
             QWidget.setTabOrder(before, after)
 
@@ -814,6 +906,8 @@ class VsmEditor(QWidget):
             self._allergy_box().none_known.setChecked(
                 summary.no_known_allergies and not summary.allergies
             )
+            for key, contact in self.contacts.items():
+                contact.load(getattr(summary, key))
         finally:
             self._loading = False
             if visible:
@@ -854,6 +948,15 @@ class VsmEditor(QWidget):
             family_history=values["family_history"],
             vigilance_points=values["vigilance_points"],
             treatments=values["treatments"],
+            vaccinations=values["vaccinations"],
+            vital_signs=values["vital_signs"],
+            functional_status=values["functional_status"],
+            results=values["results"],
+            care_plan=values["care_plan"],
+            advance_directives=values["advance_directives"],
+            trusted_person=self.contacts["trusted_person"].read(),
+            legal_representative=self.contacts["legal_representative"].read(),
+            emergency_contact=self.contacts["emergency_contact"].read(),
         )
         return header, summary, unparsed, problems
 
@@ -929,14 +1032,20 @@ class VsmEditor(QWidget):
                 included = self._included[key]
                 if index_text.isdigit() and int(index_text) < len(included):
                     entry = included[int(index_text)]
-                    per_entry.setdefault(id(entry), []).append((_FIELD_OF.get(field, field), text))
+                    shown = _FIELD_OF_IN.get(key, {}).get(field) or _FIELD_OF.get(field, field)
+                    per_entry.setdefault(id(entry), []).append((shown, text))
                     entries[id(entry)] = entry
                     continue
             if path == "no_known_allergies":
                 section_messages.setdefault("allergies", []).append(text)
                 continue
+            if head in self.contacts:
+                section_messages.setdefault(head, []).append(text)
+                continue
             global_messages.append(text)
         self.header_box.set_problems(header)
+        for key, contact in self.contacts.items():
+            contact.set_message("\n".join(section_messages.get(key, [])))
         for box in self.sections.values():
             box.set_message("\n".join(section_messages.get(box.key, [])))
             for entry in box.entries:

@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.practitioner import Practitioner
-from dmp_desktop.domain.summary import CareProvider, MedicalSummary
+from dmp_desktop.domain.summary import CareProvider, MedicalSummary, can_author_summary
 from dmp_desktop.errors import DmpDesktopError, describe
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.drafts import DEFAULT_AUTOSAVE_MS, DraftStore, PatientHeader
@@ -134,6 +134,14 @@ class VsmFeature(QObject):
         practitioner = window.card_service.practitioner
         if window.card_service.session is None or practitioner is None:
             return None
+        if not can_author_summary(practitioner):
+            window.statusBar().showMessage(
+                self.tr(
+                    "La synthèse médicale (VSM) est rédigée par un médecin, avec sa carte CPS."
+                ),
+                10000,
+            )
+            return None
         status = self.shown_status()
         if status is None:
             window.statusBar().showMessage(
@@ -204,9 +212,11 @@ class VsmFeature(QObject):
 
     # -- session and exit -----------------------------------------------------------------
     def _on_card_state(self, state: CardState) -> None:
-        self.act_open.setEnabled(
-            state is CardState.LOGGED_IN and self.window.card_service.session is not None
-        )
+        practitioner = self.window.card_service.practitioner
+        logged_in = state is CardState.LOGGED_IN and self.window.card_service.session is not None
+        medical = can_author_summary(practitioner)
+        self.act_open.setEnabled(logged_in and medical)
+        self.act_open.setVisible(practitioner is None or medical)  # not offered to staff cards
 
     def _on_session_ended(self, _reason: str) -> None:
         self.act_open.setEnabled(False)

@@ -17,13 +17,16 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QCompleter,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QSizePolicy,
+    QSpinBox,
     QToolButton,
     QWidget,
 )
@@ -199,10 +202,15 @@ class ConceptListModel(QAbstractListModel):
 class CodedField(QWidget):
     """The doctor's wording, searched as typed in the terminologies; a code once chosen.
 
-    Typing shows suggestions (arrows then Entrée to choose); the text stays
-    free: the doctor may reword it after choosing, the code stays until
-    "Retirer le code" (or another suggestion) changes it.
+    A code and its label go together: choosing a suggestion puts its official
+    label in the field; editing the text afterwards removes the code (the
+    badge disappears and the field says so) until a suggestion is chosen
+    again, so a code can never stay under a text that says something else.
+    A precision goes in the entry's comment. Suggestions appear as the doctor
+    types, none of them preselected: ↓ goes to the first, Entrée chooses.
     """
+
+    codeDropped = Signal()  # the text was edited: the code it had was removed
 
     changed = Signal()
     suggestionsShown = Signal()
@@ -310,6 +318,14 @@ class CodedField(QWidget):
 
     # -- searching -----------------------------------------------------------------------
     def _on_edited(self, _text: str) -> None:
+        if self._choice is not None:
+            # the text no longer is the code's label: the code goes, until chosen again
+            self._choice = None
+            self._refresh_badge()
+            self.edit.setAccessibleDescription(
+                self.tr("Code retiré car le texte a changé : choisissez à nouveau dans la liste")
+            )
+            self.codeDropped.emit()
         self.changed.emit()
         self._asked += 1  # an answer to an older question is now stale
         if self._search is None or not self.text():
@@ -331,14 +347,55 @@ class CodedField(QWidget):
         self.model.set_concepts(concepts)
         if concepts and self.edit.hasFocus():
             self.completer.complete()
+            self._unselect()
             self.suggestionsShown.emit()
         else:
             self.popup().hide()
+
+    def _unselect(self) -> None:
+        """No row preselected: what is highlighted is only what ↓/↑ chose."""
+        popup = self.popup()
+        selection = popup.selectionModel()
+        if selection is not None:
+            selection.clear()
+        popup.setCurrentIndex(QModelIndex())
 
     def _on_activated(self, index: QModelIndex) -> None:
         concept = index.data(ConceptRole)
         if isinstance(concept, Concept):
             self.choose(concept)
+
+
+class ComboBox(QComboBox):
+    """A combo box the mouse wheel does not change while scrolling the form past it.
+
+    It takes the focus by click or Tab only (not by the wheel); without the
+    focus, a wheel event goes on to the scroll area.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not self.hasFocus():
+            event.ignore()
+            return
+        super().wheelEvent(event)
+
+
+class SpinBox(QSpinBox):
+    """A spin box the mouse wheel does not change unless it has the focus."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not self.hasFocus():
+            event.ignore()
+            return
+        super().wheelEvent(event)
 
 
 def set_invalid(widget: QWidget, invalid: bool, message: str = "") -> None:

@@ -8,6 +8,7 @@ unchanged. An entry left completely empty is not part of the summary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -30,28 +31,42 @@ from PySide6.QtWidgets import (
 )
 
 from dmp_desktop.cda import codes, valuesets
+from dmp_desktop.cda import posology as posology_words
 from dmp_desktop.domain.summary import (
+    AdvanceDirective,
     Allergy,
     AllergyStatus,
+    CarePlanItem,
+    CarePlanKind,
+    ContactPerson,
     FamilyHistory,
+    FunctionalStatus,
+    ImmunizationKind,
     LifestyleItem,
     LifestyleKind,
     MedicalHistory,
     PartialDate,
+    Posology,
     Problem,
     ProblemStatus,
+    Result,
+    ResultKind,
     Severity,
     SurgicalHistory,
     Treatment,
+    Vaccination,
+    VitalSign,
 )
 from dmp_desktop.services.vsm_terminology import TerminologyService
-from dmp_desktop.terminology import System
+from dmp_desktop.terminology import System, ucum
 from dmp_desktop.ui.style import Tone, set_tone
 from dmp_desktop.ui.vsm_fields import (
     QT_TRANSLATE_NOOP,
     CodeChoice,
     CodedField,
+    ComboBox,
     DateEdit,
+    SpinBox,
     set_invalid,
 )
 
@@ -271,7 +286,7 @@ def _text_or_none(text: str) -> str | None:
 
 
 def _combo(parent: QWidget, items: list[tuple[str, Any]]) -> QComboBox:
-    combo = QComboBox(parent)
+    combo = ComboBox(parent)  # the wheel never changes it while scrolling the form
     # Some value set labels are long: the list shows them whole, the field stays narrow.
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(14)
@@ -632,7 +647,66 @@ class FamilyEntry(EntryWidget):
 # --- treatments ------------------------------------------------------------------------------
 
 
+def _number(text: str) -> Decimal:
+    """A number as typed (``2``, ``0,5``); raises InvalidOperation."""
+    value = Decimal(text.strip().replace(",", "."))
+    if not value.is_finite():
+        raise InvalidOperation
+    return value
+
+
+_DOSE_RANGE_RE = re.compile(
+    r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(?:(?:à|a|-)\s*([0-9]+(?:[.,][0-9]+)?))?\s*$"
+)
+
+# Frequencies offered: (label, (times, period, unit)); others read from a document are added.
+FREQUENCIES: tuple[tuple[str, tuple[int, Decimal, str]], ...] = (
+    (QT_TRANSLATE_NOOP("VsmSections", "1 fois par jour"), (1, Decimal(1), "d")),
+    (QT_TRANSLATE_NOOP("VsmSections", "2 fois par jour"), (2, Decimal(1), "d")),
+    (QT_TRANSLATE_NOOP("VsmSections", "3 fois par jour"), (3, Decimal(1), "d")),
+    (QT_TRANSLATE_NOOP("VsmSections", "4 fois par jour"), (4, Decimal(1), "d")),
+    (QT_TRANSLATE_NOOP("VsmSections", "toutes les 4 heures"), (1, Decimal(4), "h")),
+    (QT_TRANSLATE_NOOP("VsmSections", "toutes les 6 heures"), (1, Decimal(6), "h")),
+    (QT_TRANSLATE_NOOP("VsmSections", "toutes les 8 heures"), (1, Decimal(8), "h")),
+    (QT_TRANSLATE_NOOP("VsmSections", "1 jour sur 2"), (1, Decimal(2), "d")),
+    (QT_TRANSLATE_NOOP("VsmSections", "1 fois par semaine"), (1, Decimal(1), "wk")),
+    (QT_TRANSLATE_NOOP("VsmSections", "2 fois par semaine"), (2, Decimal(1), "wk")),
+    (QT_TRANSLATE_NOOP("VsmSections", "3 fois par semaine"), (3, Decimal(1), "wk")),
+    (QT_TRANSLATE_NOOP("VsmSections", "1 fois par mois"), (1, Decimal(1), "mo")),
+)
+DURATION_UNITS: tuple[tuple[str, str], ...] = (
+    ("d", QT_TRANSLATE_NOOP("VsmSections", "jours")),
+    ("wk", QT_TRANSLATE_NOOP("VsmSections", "semaines")),
+    ("mo", QT_TRANSLATE_NOOP("VsmSections", "mois")),
+)
+# The routes a general practitioner uses most, first (EDQM codes of the CI-SIS value set).
+COMMON_ROUTES = (
+    "20053000",  # orale
+    "20072000",  # sublinguale
+    "20066000",  # sous-cutanée
+    "20035000",  # intramusculaire
+    "20045000",  # intraveineuse
+    "20003000",  # cutanée
+    "20070000",  # transdermique
+    "20020000",  # inhalée
+    "20049000",  # nasale
+    "20051000",  # ophtalmique
+    "20001000",  # auriculaire
+    "20061000",  # rectale
+    "20047000",  # vaginale
+)
+
+
+def _frequency_key(p: Posology | None) -> tuple[int, Decimal, str] | None:
+    if p is None or p.period is None or p.period_unit is None:
+        return None
+    return (p.times or 1, p.period.normalize(), p.period_unit)
+
+
 class TreatmentEntry(EntryWidget):
+    """A treatment: the drug (CIS), its coded posology (dose, frequency, route, duration),
+    the indication (CIM-10) and the dates."""
+
     noun = "traitement"
 
     def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
@@ -641,20 +715,66 @@ class TreatmentEntry(EntryWidget):
         self.name.edit.setPlaceholderText(
             self.tr("Médicament : nom ou substance (ex. « metf », « doliprane »)")
         )
+        self.dose = QLineEdit(self)
+        self.dose.setPlaceholderText(self.tr("ex. 1 ou 1 à 2"))
+        self.dose.setMaximumWidth(self.fontMetrics().horizontalAdvance("0000 à 0000") + 16)
+        self.dose_unit = _combo(
+            self,
+            [(self.tr("(unité)"), None)]
+            + [
+                (singular, unit)
+                for unit, (singular, _p) in ucum.DOSE_UNITS.items()
+                if unit not in ("{tbl}", "[IU]")
+            ],
+        )
+        self.frequency = _combo(
+            self,
+            [(self.tr("(fréquence non précisée)"), None)]
+            + [(_tr(label), key) for label, key in FREQUENCIES],
+        )
+        routes = [c for c in COMMON_ROUTES if c in valuesets.ROUTES]
+        routes += sorted(
+            (c for c in valuesets.ROUTES if c not in routes), key=lambda c: valuesets.ROUTES[c]
+        )
+        self.route = _combo(
+            self,
+            [(self.tr("(voie non précisée)"), None)] + [(valuesets.ROUTES[c], c) for c in routes],
+        )
+        self.duration = QLineEdit(self)
+        self.duration.setPlaceholderText(self.tr("durée"))
+        self.duration.setMaximumWidth(self.fontMetrics().horizontalAdvance("00000") + 16)
+        self.duration_unit = _combo(self, [(_tr(label), unit) for unit, label in DURATION_UNITS])
         self.dosage = QLineEdit(self)
-        self.dosage.setPlaceholderText(self.tr("ex. 1 comprimé matin et soir"))
+        self.dosage.setPlaceholderText(self.tr("Précisions (ex. au milieu du repas)"))
+        self.reason = CodedField((System.CIM10,), search, self)
+        self.reason.edit.setPlaceholderText(self.tr("Motif (CIM-10), ex. « HTA »"))
         self.start = DateEdit(self)
         self.end = DateEdit(self)
         self.long_term = QCheckBox(self.tr("Au long cours"), self)
         self.long_term.setChecked(True)
         self.add_field("name", self.tr("Médicament"), self.name, 0, 0, 3)
-        self.add_field("dosage", self.tr("Posologie"), self.dosage, 1, 0, 3)
-        self.add_field("start", self.tr("Début"), self.start, 2, 0)
-        self.add_field("end", self.tr("Fin"), self.end, 2, 1)
-        self.grid.addWidget(self.long_term, 2, 4, 1, 2)
+        self.add_field("dose", self.tr("Dose"), self.dose, 1, 0)
+        self.add_field("dose_unit", self.tr("Unité"), self.dose_unit, 1, 1)
+        self.add_field("period", self.tr("Fréquence"), self.frequency, 1, 2)
+        self.add_field("route", self.tr("Voie"), self.route, 2, 0)
+        self.add_field("duration", self.tr("Pendant"), self.duration, 2, 1)
+        self.add_field("duration_unit", self.tr("Unité de durée"), self.duration_unit, 2, 2)
+        self.add_field("dosage", self.tr("Précisions"), self.dosage, 3, 0, 3)
+        self.add_field("reason", self.tr("Motif"), self.reason, 4, 0, 3)
+        self.add_field("start", self.tr("Début"), self.start, 5, 0)
+        self.add_field("end", self.tr("Fin"), self.end, 5, 1)
+        self.grid.addWidget(self.long_term, 5, 4, 1, 2)
         self._fields["long_term"] = self.long_term
         self._captions["long_term"] = self.tr("au long cours")
         self._connect_change(self.long_term)
+
+    def is_blank(self) -> bool:
+        return not (
+            self.name.text()
+            or self.name.choice
+            or self.dose.text().strip()
+            or self.dosage.text().strip()
+        )
 
     def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
         value = _expect(value, Treatment)
@@ -664,7 +784,34 @@ class TreatmentEntry(EntryWidget):
             extra = {"atc": value.atc} if value.atc else {}
             choice = CodeChoice(System.CIS, value.cis, value.name, extra)
         self.name.set_value(value.name, choice)
+        p = value.posology
+        dose = ""
+        if p is not None and p.dose is not None:
+            dose = ucum.number_text(p.dose)
+            if p.dose_max is not None and p.dose_max != p.dose:
+                dose += f" à {ucum.number_text(p.dose_max)}"
+        self.dose.setText(dose)
+        _select(self.dose_unit, p.dose_unit if p else None)
+        key = _frequency_key(p)
+        _select(self.frequency, key, posology_words.frequency_text(p) if p else None)
+        _select(
+            self.route, p.route if p else None, posology_words.route_label(p.route) if p else None
+        )
+        self.duration.setText(
+            ucum.number_text(p.duration) if p is not None and p.duration is not None else ""
+        )
+        _select(self.duration_unit, (p.duration_unit if p else None) or "d")
         self.dosage.setText(value.dosage or "")
+        reason_choice = (
+            CodeChoice(
+                System.CIM10,
+                value.reason_cim10,
+                value.reason_cim10_label or value.reason,
+            )
+            if value.reason_cim10
+            else None
+        )
+        self.reason.set_value(value.reason or "", reason_choice)
         self.start.set_partial(value.start)
         self.end.set_partial(value.end)
         self.long_term.setChecked(value.long_term)
@@ -682,6 +829,12 @@ class TreatmentEntry(EntryWidget):
             atc = extra_atc if isinstance(extra_atc, str) and extra_atc else None
         elif choice is None:
             atc = base.atc if base.cis is None else None
+        posology = self._read_posology(out, base.posology)
+        reason_choice = self.reason.choice
+        reason_text = _text_or_none(self.reason.text())
+        reason_label = reason_choice.label if reason_choice else None
+        if reason_label == reason_text:
+            reason_label = None
         out.value = replace(
             base,
             name=self.name.text(),
@@ -692,6 +845,466 @@ class TreatmentEntry(EntryWidget):
             start=dates["start"],
             end=dates["end"],
             long_term=self.long_term.isChecked(),
+            posology=posology,
+            reason=reason_text,
+            reason_cim10=reason_choice.code if reason_choice else None,
+            reason_cim10_label=reason_label,
+        )
+        return out
+
+    def _read_posology(self, out: EntryValue, base: Posology | None) -> Posology | None:
+        p = Posology()
+        raw = self.dose.text().strip()
+        if raw:
+            match = _DOSE_RANGE_RE.match(raw)
+            try:
+                if match is None:
+                    raise InvalidOperation
+                p.dose = _number(match.group(1))
+                if match.group(2):
+                    p.dose_max = _number(match.group(2))
+            except InvalidOperation:
+                out.unparsed["dose"] = self.dose.text()
+                out.problems.append(("dose", "bad_number"))
+        unit = self.dose_unit.currentData()
+        p.dose_unit = unit if isinstance(unit, str) else None
+        frequency = self.frequency.currentData()
+        if isinstance(frequency, tuple):
+            p.times, p.period, p.period_unit = frequency
+        route = self.route.currentData()
+        p.route = route if isinstance(route, str) else None
+        raw = self.duration.text().strip()
+        if raw:
+            try:
+                p.duration = _number(raw)
+                unit = self.duration_unit.currentData()
+                p.duration_unit = unit if isinstance(unit, str) else None
+            except InvalidOperation:
+                out.unparsed["duration"] = self.duration.text()
+                out.problems.append(("duration", "bad_number"))
+        return None if p.is_empty() else p
+
+
+# --- vaccinations --------------------------------------------------------------------------
+
+
+class VaccinationEntry(EntryWidget):
+    noun = "vaccination"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.vaccine = CodedField((System.CIS,), search, self)
+        self.vaccine.edit.setPlaceholderText(self.tr("Vaccin (ex. « boostrix », « revaxis »)"))
+        self.date = DateEdit(self)
+        self.kind = _combo(
+            self,
+            [
+                (valuesets.IMMUNIZATION_KINDS[k.value], k)
+                for k in (
+                    ImmunizationKind.UNSPECIFIED,
+                    ImmunizationKind.PRIMARY,
+                    ImmunizationKind.BOOSTER,
+                )
+            ],
+        )
+        self.rank = SpinBox(self)
+        self.rank.setRange(0, 20)
+        self.rank.setSpecialValueText(self.tr("—"))
+        self.lot = QLineEdit(self)
+        self.route = _combo(
+            self,
+            [(self.tr("(voie non précisée)"), None)]
+            + [(label, code) for code, label in valuesets.IMMUNIZATION_ROUTES.items()],
+        )
+        self.comment = _comment_edit(self)
+        self.add_field("vaccine", self.tr("Vaccin"), self.vaccine, 0, 0, 3)
+        self.add_field("date", self.tr("Date"), self.date, 1, 0)
+        self.add_field("kind", self.tr("Type"), self.kind, 1, 1)
+        self.add_field("rank", self.tr("Rang"), self.rank, 1, 2)
+        self.add_field("lot", self.tr("Lot"), self.lot, 2, 0)
+        self.add_field("route", self.tr("Voie"), self.route, 2, 1)
+        self.add_field("comment", self.tr("Commentaire"), self.comment, 3, 0, 3)
+        self.rank.valueChanged.connect(lambda _v: self.changed.emit())
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, Vaccination)
+        self._base = value
+        choice = None
+        if value.cis:
+            extra = {"atc": value.atc} if value.atc else {}
+            choice = CodeChoice(System.CIS, value.cis, value.vaccine, extra)
+        self.vaccine.set_value(value.vaccine, choice)
+        self.date.set_partial(value.date)
+        _select(self.kind, value.kind)
+        self.rank.setValue(value.rank or 0)
+        self.lot.setText(value.lot or "")
+        _select(self.route, value.route, posology_words.route_label(value.route))
+        self.comment.setPlainText(value.comment or "")
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = self._base if isinstance(self._base, Vaccination) else Vaccination("")
+        choice = self.vaccine.choice
+        cis = choice.code if choice and choice.system is System.CIS else None
+        atc = base.atc if cis == base.cis else None
+        if choice is not None and cis != base.cis:
+            extra_atc = choice.extra.get("atc")
+            atc = extra_atc if isinstance(extra_atc, str) and extra_atc else None
+        kind = self.kind.currentData()
+        route = self.route.currentData()
+        out.value = replace(
+            base,
+            vaccine=self.vaccine.text(),
+            cis=cis,
+            atc=atc,
+            date=dates["date"],
+            kind=kind if isinstance(kind, ImmunizationKind) else ImmunizationKind.UNSPECIFIED,
+            rank=self.rank.value() or None,
+            lot=_text_or_none(self.lot.text()),
+            route=route if isinstance(route, str) else None,
+            comment=_text_or_none(self.comment.toPlainText()),
+        )
+        return out
+
+
+# --- measures (weight, height...) ------------------------------------------------------------
+
+# Measures offered first, with their usual unit (UCUM).
+COMMON_MEASURES: tuple[tuple[str, str], ...] = (
+    ("29463-7", "kg"),
+    ("8302-2", "cm"),
+    ("39156-5", "kg/m2"),
+    ("8480-6", "mm[Hg]"),
+    ("8462-4", "mm[Hg]"),
+    ("8867-4", "/min"),
+    ("8280-0", "cm"),
+)
+MEASURE_UNITS: dict[str, tuple[str, ...]] = {
+    "29463-7": ("kg", "g"),
+    "8302-2": ("cm", "m"),
+    "8306-3": ("cm", "m"),
+    "8287-5": ("cm",),
+    "8280-0": ("cm",),
+    "39156-5": ("kg/m2",),
+    "8480-6": ("mm[Hg]",),
+    "8462-4": ("mm[Hg]",),
+    "8867-4": ("/min",),
+    "9279-1": ("/min",),
+    "8310-5": ("Cel",),
+    "20564-1": ("%",),
+}
+
+
+class VitalSignEntry(EntryWidget):
+    noun = "mesure"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        order = [code for code, _u in COMMON_MEASURES if code in valuesets.VITAL_SIGNS]
+        order += [c for c in valuesets.VITAL_SIGNS if c not in order]
+        self.code = _combo(self, [(valuesets.VITAL_SIGNS[c], c) for c in order])
+        self.value = QLineEdit(self)
+        self.value.setMaximumWidth(self.fontMetrics().horizontalAdvance("000000") + 16)
+        self.unit = _combo(self, [])
+        self.date = DateEdit(self)
+        self.add_field("code", self.tr("Mesure"), self.code, 0, 0)
+        self.add_field("value", self.tr("Valeur"), self.value, 0, 1)
+        self.add_field("unit", self.tr("Unité"), self.unit, 0, 2)
+        self.add_field("date", self.tr("Date"), self.date, 1, 0)
+        self.code.currentIndexChanged.connect(lambda _i: self._units())
+        self._units()
+
+    def _units(self, keep: str | None = None) -> None:
+        code = self.code.currentData()
+        units = MEASURE_UNITS.get(str(code), ("1",))
+        self.unit.blockSignals(True)
+        self.unit.clear()
+        for unit in units:
+            self.unit.addItem(unit, unit)
+        if keep and keep not in units:
+            self.unit.addItem(keep, keep)
+        self.unit.setCurrentIndex(max(self.unit.findData(keep), 0) if keep else 0)
+        self.unit.blockSignals(False)
+
+    def is_blank(self) -> bool:
+        return not self.value.text().strip()
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, VitalSign)
+        self._base = value
+        _select(self.code, value.code)
+        self._units(value.unit)
+        self.value.setText(ucum.number_text(value.value))
+        self.date.set_partial(value.date)
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = (
+            self._base
+            if isinstance(self._base, VitalSign)
+            else VitalSign("29463-7", Decimal(0), "kg")
+        )
+        number = base.value
+        try:
+            number = _number(self.value.text())
+        except InvalidOperation:
+            out.unparsed["value"] = self.value.text()
+            out.problems.append(("value", "bad_number"))
+        out.value = replace(
+            base,
+            code=str(self.code.currentData()),
+            value=number,
+            unit=str(self.unit.currentData() or ""),
+            date=dates["date"],
+        )
+        return out
+
+
+# --- dependency, results, care plan ------------------------------------------------------------
+
+
+class FunctionalStatusEntry(EntryWidget):
+    noun = "statut"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.label_edit = QLineEdit(self)
+        self.label_edit.setPlaceholderText(self.tr("ex. Autonomie (grille AGGIR), marche"))
+        self.value = QLineEdit(self)
+        self.value.setPlaceholderText(self.tr("ex. GIR 4 ; marche avec une canne"))
+        self.date = DateEdit(self)
+        self.add_field("label", self.tr("Évaluation"), self.label_edit, 0, 0, 3)
+        self.add_field("value", self.tr("Résultat"), self.value, 1, 0, 2)
+        self.add_field("date", self.tr("Date"), self.date, 1, 2)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, FunctionalStatus)
+        self._base = value
+        self.label_edit.setText(value.label)
+        self.value.setText(value.value or "")
+        self.date.set_partial(value.date)
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = self._base if isinstance(self._base, FunctionalStatus) else FunctionalStatus("")
+        out.value = replace(
+            base,
+            label=self.label_edit.text().strip(),
+            value=_text_or_none(self.value.text()),
+            date=dates["date"],
+        )
+        return out
+
+
+RESULT_KINDS: tuple[tuple[str, ResultKind], ...] = (
+    (QT_TRANSLATE_NOOP("VsmSections", "Biologie"), ResultKind.LAB),
+    (QT_TRANSLATE_NOOP("VsmSections", "Imagerie"), ResultKind.IMAGING),
+    (QT_TRANSLATE_NOOP("VsmSections", "Autre examen"), ResultKind.OTHER),
+)
+
+
+class ResultEntry(EntryWidget):
+    noun = "résultat"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.label_edit = QLineEdit(self)
+        self.label_edit.setPlaceholderText(self.tr("ex. HbA1c, échographie abdominale"))
+        self.kind = _combo(self, [(_tr(label), kind) for label, kind in RESULT_KINDS])
+        self.value = QLineEdit(self)
+        self.value.setPlaceholderText(self.tr("ex. 7,2 ou « normale »"))
+        self.unit = QLineEdit(self)
+        self.unit.setPlaceholderText(self.tr("unité UCUM (ex. %, g/L)"))
+        self.unit.setMaximumWidth(self.fontMetrics().horizontalAdvance("mmol/L000") + 16)
+        self.date = DateEdit(self)
+        self.add_field("label", self.tr("Examen"), self.label_edit, 0, 0, 2)
+        self.add_field("kind", self.tr("Type"), self.kind, 0, 2)
+        self.add_field("value_text", self.tr("Résultat"), self.value, 1, 0)
+        self.add_field("unit", self.tr("Unité"), self.unit, 1, 1)
+        self.add_field("date", self.tr("Date"), self.date, 1, 2)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, Result)
+        self._base = value
+        self.label_edit.setText(value.label)
+        _select(self.kind, value.kind)
+        if value.quantity is not None:
+            self.value.setText(ucum.number_text(value.quantity))
+        else:
+            self.value.setText(value.value_text or "")
+        self.unit.setText(value.unit or "")
+        self.date.set_partial(value.date)
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = self._base if isinstance(self._base, Result) else Result("")
+        raw = self.value.text().strip()
+        quantity: Decimal | None = None
+        value_text: str | None = raw or None
+        try:
+            quantity = _number(raw) if raw else None
+            value_text = None if quantity is not None else value_text
+        except InvalidOperation:
+            quantity = None
+        kind = self.kind.currentData()
+        out.value = replace(
+            base,
+            label=self.label_edit.text().strip(),
+            kind=kind if isinstance(kind, ResultKind) else ResultKind.LAB,
+            quantity=quantity,
+            unit=_text_or_none(self.unit.text()) if quantity is not None else None,
+            value_text=value_text,
+            date=dates["date"],
+        )
+        return out
+
+
+CARE_PLAN_KINDS: tuple[tuple[str, CarePlanKind], ...] = (
+    (QT_TRANSLATE_NOOP("VsmSections", "Examen ou suivi"), CarePlanKind.FOLLOW_UP),
+    (QT_TRANSLATE_NOOP("VsmSections", "Acte"), CarePlanKind.PROCEDURE),
+    (QT_TRANSLATE_NOOP("VsmSections", "Consultation"), CarePlanKind.ENCOUNTER),
+)
+
+
+class CarePlanEntry(EntryWidget):
+    noun = "élément du plan de soins"
+
+    def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
+        super().__init__(search, parent)
+        self.label_field = CodedField((System.CCAM,), search, self)
+        self.label_field.edit.setPlaceholderText(
+            self.tr("ex. Fond d'œil annuel, coloscopie (CCAM si c'est un acte)")
+        )
+        self.kind = _combo(self, [(_tr(label), kind) for label, kind in CARE_PLAN_KINDS])
+        self.date = DateEdit(self)
+        self.comment = _comment_edit(self)
+        self.add_field("label", self.tr("Prévu"), self.label_field, 0, 0, 3)
+        self.add_field("kind", self.tr("Type"), self.kind, 1, 0)
+        self.add_field("date", self.tr("Quand"), self.date, 1, 1)
+        self.add_field("comment", self.tr("Commentaire"), self.comment, 2, 0, 3)
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, CarePlanItem)
+        self._base = value
+        choice = (
+            CodeChoice(System.CCAM, value.ccam, value.ccam_label or value.label)
+            if value.ccam
+            else None
+        )
+        self.label_field.set_value(value.label, choice)
+        _select(self.kind, value.kind)
+        self.date.set_partial(value.date)
+        self.comment.setPlainText(value.comment or "")
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = self._base if isinstance(self._base, CarePlanItem) else CarePlanItem("")
+        choice = self.label_field.choice
+        kind = self.kind.currentData()
+        if choice is not None:
+            kind = CarePlanKind.PROCEDURE  # a CCAM code is an act
+        out.value = replace(
+            base,
+            label=self.label_field.text(),
+            kind=kind if isinstance(kind, CarePlanKind) else CarePlanKind.FOLLOW_UP,
+            ccam=choice.code if choice else None,
+            ccam_label=choice.label if choice else None,
+            date=dates["date"],
+            comment=_text_or_none(self.comment.toPlainText()),
+        )
+        return out
+
+
+# --- advance directives ----------------------------------------------------------------------
+
+WISHES: tuple[tuple[str, bool | None], ...] = (
+    (QT_TRANSLATE_NOOP("VsmSections", "(non précisé)"), None),
+    (QT_TRANSLATE_NOOP("VsmSections", "le patient l'accepte"), True),
+    (QT_TRANSLATE_NOOP("VsmSections", "le patient la refuse"), False),
+)
+
+
+class AdvanceDirectiveEntry(EntryWidget):
+    """Advance directives: their kind, the patient's wish, and where the document is.
+
+    ``documents`` are the patient's own documents of type EXPPAT_3 the window
+    listed (unique id, title): the directive refers to one rather than copy it.
+    """
+
+    noun = "directive anticipée"
+
+    def __init__(
+        self,
+        search: TerminologyService | None,
+        parent: QWidget | None = None,
+        *,
+        documents: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(search, parent)
+        self.code = _combo(
+            self,
+            [(label, code) for code, (_system, label) in valuesets.ADVANCE_DIRECTIVE_TYPES.items()],
+        )
+        _select(self.code, "42348-3")
+        self.wish = _combo(self, [(_tr(label), value) for label, value in WISHES])
+        self.text_edit = QLineEdit(self)
+        self.text_edit.setPlaceholderText(self.tr("ce que le patient a exprimé, en bref"))
+        self.date = DateEdit(self)
+        self.document = _combo(
+            self,
+            [(self.tr("(aucun document du DMP)"), None)]
+            + [(title, (uid, title)) for uid, title in documents or []],
+        )
+        self.document.setToolTip(
+            self.tr("Le document de directives anticipées déposé dans le DMP du patient")
+        )
+        self.comment = _comment_edit(self)
+        self.add_field("code", self.tr("Type"), self.code, 0, 0, 2)
+        self.add_field("accepted", self.tr("Souhait"), self.wish, 0, 2)
+        self.add_field("text", self.tr("Directives"), self.text_edit, 1, 0, 3)
+        self.add_field("date", self.tr("Rédigées le"), self.date, 2, 0)
+        self.add_field("document_id", self.tr("Document"), self.document, 2, 1, 2)
+        self.add_field("comment", self.tr("Commentaire"), self.comment, 3, 0, 3)
+
+    def is_blank(self) -> bool:
+        return super().is_blank() and self.document.currentData() is None
+
+    def load(self, value: Any, unparsed: dict[str, str] | None = None) -> None:
+        value = _expect(value, AdvanceDirective)
+        self._base = value
+        _select(self.code, value.code)
+        index = self.wish.findData(value.accepted)
+        self.wish.setCurrentIndex(max(index, 0))
+        self.text_edit.setText(value.text or "")
+        self.date.set_partial(value.date)
+        if value.document_id:
+            title = value.document_title or self.tr("Document du DMP")
+            _select(self.document, (value.document_id, title), title)
+        self.comment.setPlainText(value.comment or "")
+        self._restore(unparsed)
+
+    def read(self) -> EntryValue:
+        dates, out = self._dates("date")
+        base = self._base if isinstance(self._base, AdvanceDirective) else AdvanceDirective()
+        wish = self.wish.currentData()
+        document = self.document.currentData()
+        document_id = document_title = None
+        if isinstance(document, tuple):
+            document_id, document_title = document
+        out.value = replace(
+            base,
+            code=str(self.code.currentData()),
+            accepted=wish if isinstance(wish, bool) else None,
+            text=_text_or_none(self.text_edit.text()),
+            date=dates["date"],
+            document_id=document_id,
+            document_title=document_title,
+            comment=_text_or_none(self.comment.toPlainText()),
         )
         return out
 
@@ -851,3 +1464,83 @@ class AllergySection(SectionBox):
         if has_entries and self.none_known.isChecked():
             self.none_known.setChecked(False)
         self.none_known.setEnabled(not has_entries)
+
+
+# --- the patient's people (header of the document) ---------------------------------------------
+
+
+class ContactBox(QGroupBox):
+    """One person of the patient's circle: trusted person, legal representative..."""
+
+    changed = Signal()
+
+    def __init__(self, key: str, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.key = key
+        self._base: ContactPerson | None = None
+        self.family = QLineEdit(self)
+        self.given = QLineEdit(self)
+        relations = [c for c in COMMON_RELATIONSHIPS if c in valuesets.RELATIONSHIPS]
+        relations += ["WIFE", "HUSB", "DOMPART", "FRND", "TUTEUR", "CURATEUR", "MSVG"]
+        relations += sorted(
+            (c for c in valuesets.RELATIONSHIPS if c not in relations),
+            key=lambda c: valuesets.RELATIONSHIPS[c][1],
+        )
+        self.relationship = _combo(
+            self,
+            [(self.tr("(lien non précisé)"), None)]
+            + [(valuesets.RELATIONSHIPS[c][1], c) for c in dict.fromkeys(relations)],
+        )
+        self.phone = QLineEdit(self)
+        self.phone.setPlaceholderText(self.tr("ex. 06 12 34 56 78"))
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        set_tone(self.message, Tone.ERROR, "")
+        grid = QGridLayout(self)
+        for row, (caption, widget) in enumerate(
+            (
+                (self.tr("Nom"), self.family),
+                (self.tr("Prénom"), self.given),
+                (self.tr("Lien"), self.relationship),
+                (self.tr("Téléphone"), self.phone),
+            )
+        ):
+            label = QLabel(caption, self)
+            label.setBuddy(widget)
+            grid.addWidget(label, row // 2, (row % 2) * 2)
+            grid.addWidget(widget, row // 2, (row % 2) * 2 + 1)
+            widget.setAccessibleName(f"{title} : {caption}")
+        grid.addWidget(self.message, 2, 0, 1, 4)
+        for edit in (self.family, self.given, self.phone):
+            edit.textEdited.connect(lambda _t: self.changed.emit())
+        self.relationship.currentIndexChanged.connect(lambda _i: self.changed.emit())
+
+    def focus_chain(self) -> list[QWidget]:
+        return [self.family, self.given, self.relationship, self.phone]
+
+    def load(self, person: ContactPerson | None) -> None:
+        self._base = person
+        self.family.setText(person.family_name if person else "")
+        self.given.setText((person.given_name or "") if person else "")
+        _select(self.relationship, person.relationship if person else None)
+        self.phone.setText((person.phone or "") if person else "")
+
+    def read(self) -> ContactPerson | None:
+        family = self.family.text().strip()
+        given = _text_or_none(self.given.text())
+        phone = _text_or_none(self.phone.text())
+        relationship = self.relationship.currentData()
+        if not (family or given or phone):
+            return None
+        base = self._base or ContactPerson("")
+        return replace(
+            base,
+            family_name=family,
+            given_name=given,
+            relationship=relationship if isinstance(relationship, str) else None,
+            phone=phone,
+        )
+
+    def set_message(self, text: str) -> None:
+        if text != self.message.accessibleDescription():
+            set_tone(self.message, Tone.ERROR, text)

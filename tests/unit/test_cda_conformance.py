@@ -82,7 +82,7 @@ def kit_documents() -> dict[str, bytes]:
     documents["vsm-kit-example-rebuilt.xml"] = build_vsm(parse_vsm(KIT_VSM.read_bytes()))
     ips = parse_vsm(KIT_IPS.read_bytes())
     for problem in ips.active_problems:  # the example's placeholders contradict their codes
-        if problem.label == "(texte libre)" and problem.cim10_label:
+        if "texte libre" in problem.label and problem.cim10_label:
             problem.label = problem.cim10_label
     documents["vsm-ips-fr-rebuilt.xml"] = build_vsm(ips)
     documents["vsm-ald-example.xml"] = (EXAMPLES_DIR / "vsm-ald-example.xml").read_bytes()

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from dmp_desktop.cda import codes
 from dmp_desktop.cda.entries import EntryReader
+from dmp_desktop.cda.errors import SummaryInvalidError
 from dmp_desktop.cda.vsm import build_vsm, read_vsm
 from dmp_desktop.domain.summary import (
     CarePlanKind,
@@ -106,8 +109,13 @@ def test_an_ips_fr_keeps_vaccinations_care_plan_and_results_apart_from_vigilance
     }
     assert left["Dispositifs médicaux"].count == 2
     assert "fichier joint" in left["Directives anticipées"].what
-    # What was read is built again as a valid VSM (checked by the kit in test_cda_conformance).
-    assert build_vsm(summary)
+    # Its « Autre problème (texte libre) » placeholder contradicts its code R69: refused as is.
+    placeholder = summary.active_problems[4]
+    assert placeholder.cim10 == "R69" and "texte libre" in placeholder.label
+    with pytest.raises(SummaryInvalidError):
+        build_vsm(summary)
+    placeholder.label = placeholder.cim10_label or ""
+    assert build_vsm(summary)  # and the kit accepts it (test_cda_conformance)
 
 
 def test_sections_are_found_by_their_ci_sis_template_not_by_loinc() -> None:
