@@ -185,8 +185,10 @@ def test_coded_posology_and_reason_are_edited_and_read_back(
         duration_unit="d",
     )
     qtbot.waitUntil(
-        lambda: "1 à 2 comprimés, toutes les 6 heures, voie orale, pendant 5 jours"
-        in editor.preview.toPlainText(),
+        lambda: (
+            "1 à 2 comprimés, toutes les 6 heures, voie orale, pendant 5 jours"
+            in editor.preview.toPlainText()
+        ),
         timeout=5000,
     )
     type_text(qtbot, entry.dose, " x")
