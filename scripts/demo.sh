@@ -17,6 +17,14 @@ if [ ! -f "$TRAINING_DIR/settings.json" ]; then
   "$VENV/bin/dmp-sandbox" demo init --dir "$TRAINING_DIR" --port "$PORT"
 fi
 
+# The official CIM-10 and BDPM of the training material, read where they are (never copied).
+REFERENCE_DATA="${DMP_REFERENCE_DATA:-$ROOT/../shared/reference-data}"
+if [ -d "$REFERENCE_DATA/cim10" ] && [ -d "$REFERENCE_DATA/bdpm" ]; then
+  export DMP_REFERENCE_DATA="$REFERENCE_DATA"
+  echo "==> Terminologies officielles (CIM-10, médicaments) depuis $REFERENCE_DATA"
+  "$VENV/bin/dmp" terminology import --if-missing --reference-data "$REFERENCE_DATA"
+fi
+
 echo "==> Démarrage de l'hôte de formation sur https://localhost:$PORT"
 "$VENV/bin/dmp-sandbox" serve --dir "$TRAINING_DIR" --port "$PORT" &
 HOST_PID=$!

@@ -120,22 +120,108 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-def search_types(text: str, limit: int | None = None) -> list[Code]:
-    """Types whose code or label contains every word of ``text`` (case and accents ignored;
-    "compte rendu" matches the labels' "CR").
+# The words doctors use for a document, and the J07 types they mean, most likely first.
+# Reviewed for general practice (issue #15): the official labels say « Prescription de
+# produits de santé » where a doctor says « ordonnance », « CR d'imagerie médicale » for
+# « écho ». Keys are folded (no accents, lower case); a typed word finds every key it starts.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "ordonnance": ("57833-6", "57832-8", "PRESC-BIO", "PRESC-KINE", "PRESC-INF", "57828-6"),
+    "ordo": ("57833-6", "57832-8", "PRESC-BIO", "PRESC-KINE", "PRESC-INF", "57828-6"),
+    "traitement": ("57833-6", "56445-0"),
+    "medicament": ("57833-6", "56445-0", "60593-1"),
+    "courrier": ("96349-6", "11490-0", "18761-7", "11488-4"),
+    "lettre": ("96349-6", "11490-0", "18761-7"),
+    "adressage": ("96349-6",),
+    "ecg": ("70004-7", "11488-4"),
+    "electrocardiogramme": ("70004-7", "11488-4"),
+    "holter": ("70004-7",),
+    "mapa": ("70004-7",),
+    "eeg": ("70004-7",),
+    "emg": ("70004-7",),
+    "efr": ("70004-7",),
+    "spirometrie": ("70004-7",),
+    "endoscopie": ("70004-7", "11505-5"),
+    "fibroscopie": ("70004-7",),
+    "coloscopie": ("70004-7", "75492-9"),
+    "echo": ("18748-4", "55115-0"),
+    "echographie": ("18748-4", "55115-0"),
+    "radio": ("18748-4", "55115-0"),
+    "radiographie": ("18748-4", "55115-0"),
+    "scanner": ("18748-4", "55115-0"),
+    "irm": ("18748-4", "55115-0"),
+    "mammographie": ("18748-4", "55115-0", "75492-9"),
+    "doppler": ("18748-4", "55115-0"),
+    "scintigraphie": ("18748-4",),
+    "imagerie": ("18748-4", "55115-0"),
+    "photo": ("52040-3",),
+    "bilan sanguin": ("11502-2", "PRESC-BIO"),
+    "prise de sang": ("11502-2", "PRESC-BIO"),
+    "analyses": ("11502-2", "PRESC-BIO"),
+    "labo": ("11502-2", "PRESC-BIO"),
+    "biologie": ("11502-2", "PRESC-BIO"),
+    "arret de travail": ("PRESC-AAT",),
+    "arret maladie": ("PRESC-AAT",),
+    "kine": ("PRESC-KINE",),
+    "infirmier": ("PRESC-INF", "11506-3"),
+    "ide": ("PRESC-INF",),
+    "certificat": ("89601-9", "CERT_DECL"),
+    "vaccin": ("87273-9", "11369-6", "96874-3"),
+    "urgences": ("15507-7", "60280-5", "74207-2", "78341-5"),
+    "hospitalisation": ("34112-3", "11490-0", "67851-6"),
+    "crh": ("34112-3", "11490-0"),
+    "sortie": ("11490-0", "34112-3", "86531-1"),
+    "operation": ("34874-8", "34875-5"),
+    "chirurgie": ("34874-8", "34875-5"),
+    "cro": ("34874-8",),
+    "anapath": ("60568-3",),
+    "biopsie": ("60568-3",),
+    "histologie": ("60568-3",),
+    "rcp": ("34794-8",),
+    "consultation": ("11488-4",),
+    "ald": ("PROT_ALD",),
+    "protocole": ("PROT_ALD",),
+    "dentaire": ("28617-9", "83836-7"),
+    "teleconsultation": ("85208-7",),
+    "grossesse": ("89233-1", "57055-6"),
+    "psychiatrie": ("68599-0", "83901-9"),
+}
 
-    An exact code comes first; an empty ``text`` gives the whole list.
+
+def search_types(text: str, limit: int | None = None) -> list[Code]:
+    """Types a doctor means by ``text``: an exact code, then the types of the words doctors
+    use (:data:`SYNONYMS`: « ordonnance », « écho », « ECG », « courrier »...), then those
+    whose code or label contains every typed word (case and accents ignored; "compte rendu"
+    matches the labels' "CR"). An empty ``text`` gives the whole list.
     """
     # Labels write "CR" for "compte rendu": a doctor may type either.
     folded = re.sub(r"\bcomptes?[- ]rendus?\b", "cr", _fold(text))
+    folded = " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split()) if folded.strip() else ""
     words = folded.split()
+    allowed = {code.code: code for code in professional_types()}
     found: list[Code] = []
-    for code in professional_types():
+    for code in allowed.values():
         haystack = f"{_fold(code.code)} {_fold(code.display)}"
         if all(word in haystack for word in words):
             found.append(code)
+    meant: list[Code] = []
+    if folded:
+        for key, targets in SYNONYMS.items():
+            typed = [w for w in words if w != "cr"]
+            if not typed:
+                continue
+            phrase = " ".join(typed)
+            if key.startswith(phrase) or any(
+                len(w) >= 2
+                and any(part.startswith(w) for part in key.split())
+                and len(key.split()) == 1
+                for w in typed
+            ):
+                meant.extend(
+                    allowed[c] for c in targets if c in allowed and allowed[c] not in meant
+                )
     exact = [c for c in found if _fold(c.code) == _fold(text.strip())]
-    ordered = exact + [c for c in found if c not in exact]
+    ordered = exact + [c for c in meant if c not in exact]
+    ordered += [c for c in found if c not in ordered]
     return ordered[:limit] if limit is not None else ordered
 
 

@@ -212,7 +212,11 @@ class _Checker:
         if concept is None and self.v is not None and self.v.is_complete(System.ATC):
             self.add(path, "code_not_found", code=atc, system=_SYSTEM_NAMES[System.ATC])
             return
-        french = allergy_classes.labels_for(atc)  # the ATC list's own labels are English
+        # the ATC list's own labels are English: compare with the French class or substance
+        french = allergy_classes.labels_for(atc)
+        substance = self.v.lookup(System.SUBSTANCE, atc) if self.v is not None else None
+        if substance is not None:
+            french = [substance.display, *_strings(substance.extra.get("other_names")), *french]
         if text and french and contradiction(text, french) is not None:
             self.add(text_path, "text_contradicts_code", code=atc, label=french[0])
 

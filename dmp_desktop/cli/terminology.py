@@ -29,28 +29,13 @@ from dmp_desktop.terminology import (
     import_ccam,
     import_cim10,
 )
+from dmp_desktop.terminology.sources import DOWNLOADS
 from dmp_desktop.terminology.vocabulary import index_path
 
 COMMANDS = ("terminology",)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-# Where a practice downloads the official lists (named in the first-run assistant too).
-DOWNLOADS: tuple[tuple[str, str], ...] = (
-    (
-        "CIM-10 FR à usage PMSI (ATIH), fichier LIBCIM10MULTI.TXT",
-        "https://www.atih.sante.fr/nomenclatures-de-recueil-de-l-information/cim",
-    ),
-    (
-        "Base de données publique des médicaments (ANSM), fichiers CIS_*.txt",
-        "https://base-donnees-publique.medicaments.gouv.fr/telechargement",
-    ),
-    (
-        "CCAM (Assurance Maladie), liste des actes",
-        "https://www.ameli.fr/accueil-de-la-ccam/telechargement/index.php",
-    ),
-)
 
 _LABELS = {
     System.CIM10: "CIM-10",
@@ -85,6 +70,11 @@ def add_parsers(sub: Any) -> None:
         "--atc", metavar="ATC.csv", help="l'index ATC de l'OMS (si votre usage le permet)"
     )
     load.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="n'importe que les listes pas encore importées (scripts d'installation)",
+    )
+    load.add_argument(
         "--reference-data",
         metavar="DOSSIER",
         help="un dossier rangé comme ../shared/reference-data (cim10/, bdpm/) : mode formation",
@@ -101,7 +91,11 @@ def run(args: argparse.Namespace, settings: Settings, io: Any) -> int:
         return EXIT_USAGE
     index = TerminologyIndex.with_starter_set(path)
     try:
+        imported = {info.system for info in index.sources() if not info.starter}
         for label, importer, source in jobs:
+            if args.if_missing and _SYSTEM_OF[label] in imported:
+                io.err.write(f"{label} : déjà importé.\n")
+                continue
             try:
                 report = importer(source, index)
             except TerminologyError as exc:
@@ -114,6 +108,7 @@ def run(args: argparse.Namespace, settings: Settings, io: Any) -> int:
 
 
 Importer = Callable[[Path, TerminologyIndex], ImportReport]
+_SYSTEM_OF = {"CIM-10": System.CIM10, "BDPM": System.CIS, "CCAM": System.CCAM, "ATC": System.ATC}
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[str, Importer, Path]]:

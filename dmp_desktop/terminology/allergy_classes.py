@@ -16,8 +16,13 @@ the agent as written with the class of its ATC code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dmp_desktop.terminology.normalize import fold
+from dmp_desktop.terminology.model import System
+from dmp_desktop.terminology.rows import make_row
+
+if TYPE_CHECKING:
+    from dmp_desktop.terminology.index import TerminologyIndex
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,16 @@ def labels_for(atc: str) -> list[str]:
     return out
 
 
-def search_terms(entry: DrugClass) -> str:
-    """The words the index finds this class by."""
-    return " ".join(fold(text) for text in (entry.label, *entry.words))
+TABLE_ORIGIN = "classes d'allergie (DMP Desktop, table v1)"
+
+
+def load_into(index: TerminologyIndex) -> bool:
+    """Put the table in ``index`` (System.ALLERGY_CLASS) unless this version already is."""
+    for info in index.sources():
+        if info.system is System.ALLERGY_CLASS and info.origin == TABLE_ORIGIN:
+            return False
+    with index.replacing({System.ALLERGY_CLASS}, TABLE_ORIGIN, starter=True) as writer:
+        for entry in CLASSES:
+            extra = {"words": list(entry.words), "atc": entry.atc}
+            writer.add(make_row(System.ALLERGY_CLASS, entry.atc, entry.label, extra))
+    return True

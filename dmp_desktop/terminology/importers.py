@@ -305,7 +305,8 @@ def import_bdpm(
     atc_codes = _read_atc_per_cis(run, atc_file) if atc_file else {}
     presentations = _read_presentations(run, presentations_file) if presentations_file else {}
 
-    with index.replacing({System.CIS, System.CIP}, source) as writer:
+    with index.replacing({System.CIS, System.CIP, System.SUBSTANCE}, source) as writer:
+        single: dict[str, set[str]] = {}  # substance -> ATC codes of its one-substance drugs
         for number, line in run.lines(specialities):
             fields = line.split("\t")
             if len(fields) < 7:
@@ -339,6 +340,8 @@ def import_bdpm(
                 extra["enhanced_monitoring"] = field_at(11).casefold() == "oui"
             if cis in atc_codes:
                 extra["atc"] = atc_codes[cis]
+                if len(names) == 1 and len(atc_codes[cis]) == 7:
+                    single.setdefault(names[0], set()).add(atc_codes[cis])
             if cips:
                 extra["cip13"] = [presentation.cip13 for presentation in cips]
             aliases = [value for p in cips for value in (p.cip13, p.cip7) if value]
@@ -364,6 +367,7 @@ def import_bdpm(
                 writer.add(
                     make_row(System.CIP, presentation.cip13, display, cip_extra, cip_aliases)
                 )
+        _write_substances(writer, single)
         if presentations_file is not None:
             for orphans in presentations.values():
                 for orphan in orphans:
@@ -372,6 +376,32 @@ def import_bdpm(
         writer.skipped = run.skipped
         run.check(writer.count(System.CIS))
         return run.report(writer, missing)
+
+
+_SALT_WORDS = re.compile(r"\s+(BASE|ANHYDRE|HYDRATEE?|MONOHYDRATEE?)$")
+
+
+def _substance_name(name: str) -> str:
+    """« METFORMINE BASE » is metformine: the moiety's name without its base/hydrate word."""
+    return _SALT_WORDS.sub("", name.strip())
+
+
+def _write_substances(writer: IndexWriter, single: dict[str, set[str]]) -> None:
+    """Substances (DCI) by their ATC code: a substance is named by its French BDPM name
+    when every single-substance drug holding it has the same level-5 ATC code."""
+    by_code: dict[str, list[str]] = {}
+    for name, codes in single.items():
+        if len(codes) == 1:
+            by_code.setdefault(next(iter(codes)), []).append(name)
+    for code, names in sorted(by_code.items()):
+        names.sort(key=lambda name: len(_substance_name(name)))
+        words = _substance_name(names[0]).lower().split(" ")
+        shown = " ".join(w.upper() if len(w) == 1 else w for w in words)
+        shown = shown[:1].upper() + shown[1:]
+        extra: dict[str, Any] = {"source": "BDPM (CIS_COMPO + CIS_MITM)"}
+        if len(names) > 1:
+            extra["other_names"] = names[1:]
+        writer.add(make_row(System.SUBSTANCE, code, shown, extra))
 
 
 def _getter(fields: list[str]) -> Callable[[int], str]:

@@ -185,11 +185,13 @@ class TerminologyIndex:
     @classmethod
     def with_starter_set(cls, path: str | PathLike[str]) -> TerminologyIndex:
         """Open the index and load the bundled starter set into every empty system."""
+        from dmp_desktop.terminology import allergy_classes
         from dmp_desktop.terminology.starter import load_starter_set
 
         index = cls(path)
         try:
             load_starter_set(index, only_empty=True)
+            allergy_classes.load_into(index)
         except BaseException:
             index.close()
             raise

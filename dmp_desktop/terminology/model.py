@@ -23,6 +23,8 @@ class System(Enum):
     ATC = "atc"
     CCAM = "ccam"
     SNOMED_ALLERGY = "snomed_allergy"
+    SUBSTANCE = "substance"  # a drug substance (DCI) by its ATC code, French name from the BDPM
+    ALLERGY_CLASS = "allergy_class"  # a drug class an allergy names (allergy_classes.py)
 
     @property
     def oid(self) -> str:
@@ -47,6 +49,8 @@ _OIDS: dict[System, str] = {
     System.ATC: "2.16.840.1.113883.6.73",
     System.CCAM: "1.2.250.1.215.300.1",
     System.SNOMED_ALLERGY: "2.16.840.1.113883.6.96",
+    System.SUBSTANCE: "2.16.840.1.113883.6.73",
+    System.ALLERGY_CLASS: "2.16.840.1.113883.6.73",
 }
 
 _NAMES: dict[System, str] = {
@@ -56,6 +60,8 @@ _NAMES: dict[System, str] = {
     System.ATC: "ATC",
     System.CCAM: "CCAM",
     System.SNOMED_ALLERGY: "SNOMED CT",
+    System.SUBSTANCE: "ATC",
+    System.ALLERGY_CLASS: "ATC",
 }
 
 _VALUE_SETS: dict[System, str] = {

@@ -138,7 +138,7 @@ def is_valid_code(system: System, code: str) -> bool:
         return len(code) == 8 and _DIGITS.fullmatch(code) is not None
     if system is System.CIP:
         return len(code) in (7, 13) and _DIGITS.fullmatch(code) is not None
-    if system is System.ATC:
+    if system in (System.ATC, System.SUBSTANCE, System.ALLERGY_CLASS):
         return _ATC_CODE.fullmatch(code) is not None
     if system is System.CCAM:
         return _CCAM_CODE.fullmatch(code) is not None
@@ -151,7 +151,7 @@ def looks_like_code_prefix(system: System, code: str) -> bool:
     """Whether a canonical query is worth a code-prefix search in ``system``."""
     if system is System.CIM10:
         return _CIM10_CODE_PREFIX.fullmatch(code) is not None
-    if system is System.ATC:
+    if system in (System.ATC, System.SUBSTANCE, System.ALLERGY_CLASS):
         return _ATC_CODE_PREFIX.fullmatch(code) is not None
     if system is System.CCAM:
         return _CCAM_CODE_PREFIX.fullmatch(code) is not None and len(code) >= 4

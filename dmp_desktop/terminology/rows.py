@@ -131,6 +131,8 @@ def make_row(
         weight = WEIGHT_PREFERRED + 5 * (5 - level)
     else:
         texts.extend(_strings(info.get("synonyms")))
+        texts.extend(_strings(info.get("other_names")))  # substances: other BDPM names
+        texts.extend(_strings(info.get("words")))  # allergy classes: the words that find them
         weight = WEIGHT_PREFERRED
     return Row(
         system=system,

@@ -11,7 +11,9 @@ the editor at once; closing the window saves it too.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -31,6 +33,9 @@ from dmp_desktop.services.vsm_source import (
 )
 from dmp_desktop.services.vsm_terminology import TerminologyService, index_path
 from dmp_desktop.settings import Settings
+from dmp_desktop.terminology import SourceInfo, System
+from dmp_desktop.terminology.sources import REFERENCE_DATA_ENV
+from dmp_desktop.terminology.vocabulary import use_index
 from dmp_desktop.ui.vsm_editor import VsmEditor
 from dmp_desktop.ui.vsm_import import TerminologyImportDialog
 from dmp_desktop.usecases.vsm import vsm_author
@@ -39,6 +44,8 @@ if TYPE_CHECKING:
     from dmp_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+
+FIRST_RUN_MARKER = "terminology-assistant-shown"
 
 
 def author_for(practitioner: Practitioner, settings: Settings) -> CareProvider:
@@ -87,7 +94,27 @@ class VsmFeature(QObject):
             self._terminology = TerminologyService(
                 index_path(self.settings), self.window.runner, self
             )
+            use_index(index_path(self.settings))  # building a VSM checks its codes against it
         return self._terminology
+
+    def offer_first_run_import(self) -> None:
+        """Once, when only the bundled extract is installed: the official lists' assistant."""
+        marker = Path(self.settings.local_data_dir()) / FIRST_RUN_MARKER
+        if marker.exists() or self._terminology is None:
+            return
+
+        def check(sources: list[SourceInfo]) -> None:
+            imported = {info.system for info in sources if not info.starter}
+            if self._closed or {System.CIM10, System.CIS} <= imported or marker.exists():
+                return
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text("shown\n", encoding="utf-8")
+            except OSError:
+                log.warning("first-run marker not written")
+            self.show_import_dialog(first_run=True)
+
+        self.terminology().sources(check)
 
     def drafts(self) -> DraftStore | None:
         if self._drafts is None and self._drafts_problem is None:
@@ -184,6 +211,7 @@ class VsmFeature(QObject):
         else:
             editor.start()
         editor.focus_first_field()
+        self.offer_first_run_import()
         return editor
 
     def close_editor(self) -> None:
@@ -203,9 +231,15 @@ class VsmFeature(QObject):
         if logged_in and stack.currentWidget() is self.window.workspace:
             self.window.workspace.setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def show_import_dialog(self) -> TerminologyImportDialog:
+    def show_import_dialog(self, *, first_run: bool = False) -> TerminologyImportDialog:
         if self.import_dialog is None:
-            self.import_dialog = TerminologyImportDialog(self.terminology(), self.window)
+            reference = os.environ.get(REFERENCE_DATA_ENV)
+            self.import_dialog = TerminologyImportDialog(
+                self.terminology(),
+                self.window,
+                first_run=first_run,
+                reference_data=Path(reference) if reference else None,
+            )
         self.import_dialog.show()
         self.import_dialog.raise_()
         return self.import_dialog

@@ -48,6 +48,8 @@ _SYSTEM_NAMES = {
     System.ATC: "ATC",
     System.CCAM: "CCAM",
     System.SNOMED_ALLERGY: "SNOMED CT",
+    System.SUBSTANCE: "ATC",
+    System.ALLERGY_CLASS: "ATC",
 }
 
 

@@ -3,9 +3,10 @@ UI thread with a progress bar and « Annuler » (an interrupted import changes n
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from dmp_desktop.services.vsm_terminology import ImportKind, TerminologyService
 from dmp_desktop.terminology import ImportReport, SourceInfo, System
+from dmp_desktop.terminology.sources import DOWNLOADS
 from dmp_desktop.ui.style import Tone, set_tone
 from dmp_desktop.ui.vsm_fields import QT_TRANSLATE_NOOP
 
@@ -47,10 +49,24 @@ def _system_label(system: System) -> str:
 class TerminologyImportDialog(QDialog):
     """Shows what the index holds and imports the ATIH CIM-10 file or the ANSM BDPM folder."""
 
-    def __init__(self, service: TerminologyService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: TerminologyService,
+        parent: QWidget | None = None,
+        *,
+        first_run: bool = False,
+        reference_data: Path | None = None,
+    ) -> None:
         super().__init__(parent)
         self.service = service
-        self.setWindowTitle(self.tr("Importer une terminologie"))
+        self.first_run = first_run
+        self.reference_data = reference_data
+        self._queue: list[tuple[ImportKind, Path]] = []
+        self.setWindowTitle(
+            self.tr("Première utilisation : les listes officielles")
+            if first_run
+            else self.tr("Importer une terminologie")
+        )
         self.setMinimumWidth(560)
         intro = QLabel(
             self.tr(
@@ -63,6 +79,36 @@ class TerminologyImportDialog(QDialog):
             self,
         )
         intro.setWordWrap(True)
+        if first_run:
+            intro.setText(
+                self.tr(
+                    "Pour que la synthèse médicale soit juste, DMP Desktop vérifie chaque code "
+                    "(diagnostic, médicament) dans les listes officielles. Seul un extrait est "
+                    "installé : importez maintenant la CIM-10 de l'ATIH et la base publique des "
+                    "médicaments de l'ANSM. "
+                )
+                + intro.text()
+            )
+        downloads = QLabel(self)
+        downloads.setObjectName("terminologyDownloads")
+        downloads.setTextFormat(Qt.TextFormat.RichText)
+        downloads.setOpenExternalLinks(True)
+        downloads.setWordWrap(True)
+        downloads.setText(
+            self.tr("Où télécharger les fichiers :")
+            + "<ul>"
+            + "".join(
+                f'<li>{html.escape(what)} : <a href="{url}">{html.escape(url)}</a></li>'
+                for what, url in DOWNLOADS
+            )
+            + "</ul>"
+        )
+        self.training_button = QPushButton(
+            self.tr("Importer les fichiers de &formation (CIM-10 et médicaments)"), self
+        )
+        self.training_button.setObjectName("importTrainingData")
+        self.training_button.clicked.connect(self.import_reference_data)
+        self.training_button.setVisible(reference_data is not None)
         self.sources_label = QLabel(self)
         self.sources_label.setObjectName("terminologySources")
         self.sources_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -94,7 +140,9 @@ class TerminologyImportDialog(QDialog):
         progress_row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        layout.addWidget(downloads)
         layout.addWidget(self.sources_label)
+        layout.addWidget(self.training_button)
         layout.addLayout(row)
         layout.addLayout(progress_row)
         layout.addWidget(self.status_label)
@@ -126,6 +174,25 @@ class TerminologyImportDialog(QDialog):
         if path:
             self.start_import(ImportKind.BDPM, Path(path))
 
+    def import_reference_data(self) -> None:
+        """The training material's CIM-10 and BDPM, one after the other (read where they are)."""
+        if self.reference_data is None or self.service.importing:
+            return
+        self._queue = [
+            (ImportKind.BDPM, self.reference_data / "bdpm"),
+        ]
+        self.start_import(ImportKind.CIM10, self.reference_data / "cim10" / "cim10.csv")
+
+    def _next(self, kind: ImportKind, path: Path) -> None:
+        """The next import of a series, once the previous worker has stopped."""
+        if self.service.importing:
+            self.service.importEnded.connect(
+                lambda: QTimer.singleShot(0, lambda: self._next(kind, path)),
+                Qt.ConnectionType.SingleShotConnection,
+            )
+            return
+        self.start_import(kind, path)
+
     def start_import(self, kind: ImportKind, path: Path) -> None:
         if self.service.importing:
             return
@@ -145,6 +212,7 @@ class TerminologyImportDialog(QDialog):
         self.cancel_button.setVisible(busy)
         self.cim10_button.setEnabled(not busy)
         self.bdpm_button.setEnabled(not busy)
+        self.training_button.setEnabled(not busy)
         if busy:
             self.cancel_button.setFocus()
 
@@ -153,6 +221,9 @@ class TerminologyImportDialog(QDialog):
 
     def _on_succeeded(self, report: ImportReport) -> None:
         self._set_busy(False)
+        if self._queue:
+            kind, path = self._queue.pop(0)
+            QTimer.singleShot(0, lambda: self._next(kind, path))
         counts = ", ".join(
             f"{_system_label(system)} : {count:n}" for system, count in report.imported.items()
         )
@@ -162,10 +233,12 @@ class TerminologyImportDialog(QDialog):
         set_tone(self.status_label, Tone.OK, text)
 
     def _on_failed(self, message: str) -> None:
+        self._queue = []
         self._set_busy(False)
         set_tone(self.status_label, Tone.ERROR, message)
 
     def _on_cancelled(self) -> None:
+        self._queue = []
         self._set_busy(False)
         set_tone(
             self.status_label,

@@ -421,7 +421,8 @@ class AllergyEntry(EntryWidget):
 
     def __init__(self, search: TerminologyService | None, parent: QWidget | None = None) -> None:
         super().__init__(search, parent)
-        self.agent = CodedField((System.ATC, System.CIS), search, self)
+        # classes (« pénicilline », « AINS »), then substances (DCI), then drugs
+        self.agent = CodedField((System.ALLERGY_CLASS, System.SUBSTANCE, System.CIS), search, self)
         self.agent.edit.setPlaceholderText(
             self.tr("Agent : médicament, classe ou substance (ex. « amox », « pénicilline »)")
         )
@@ -453,7 +454,7 @@ class AllergyEntry(EntryWidget):
             extra = {"atc": value.agent_atc} if value.agent_atc else {}
             choice = CodeChoice(System.CIS, value.agent_cis, value.agent, extra)
         elif value.agent_atc:
-            choice = CodeChoice(System.ATC, value.agent_atc, value.agent)
+            choice = CodeChoice(System.ALLERGY_CLASS, value.agent_atc, value.agent)
         self.agent.set_value(value.agent, choice)
         _select(self.type_combo, value.type_code)
         self.reaction.setText(value.reaction or "")
@@ -474,7 +475,11 @@ class AllergyEntry(EntryWidget):
             agent_cis = choice.code
             atc = choice.extra.get("atc")
             agent_atc = atc if isinstance(atc, str) and atc else None
-        elif choice is not None and choice.system is System.ATC:
+        elif choice is not None and choice.system in (
+            System.ATC,
+            System.SUBSTANCE,
+            System.ALLERGY_CLASS,
+        ):
             agent_atc = choice.code
         severity = self.severity.currentData()
         status = self.status.currentData()

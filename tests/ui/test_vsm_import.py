@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.services.operations import OperationRunner
@@ -130,3 +131,36 @@ def test_a_wrong_file_is_refused_in_french_and_changes_nothing(
         dialog.start_import(ImportKind.BDPM, tmp_path / "empty-folder")
     assert "introuvable" in missing.args[0]
     assert count(qtbot, service) == before
+
+
+def test_first_run_imports_the_training_cim10_and_bdpm(
+    qtbot: QtBot, service: TerminologyService, tmp_path: Path
+) -> None:
+    """The first-run assistant names the official download pages and, in training, imports
+    the reference CIM-10 and BDPM (read where they are) one after the other."""
+    from tests.conftest import REFERENCE_DATA
+    from tests.support.vocabulary import _slices, require_shared
+
+    require_shared(REFERENCE_DATA)
+    reference = tmp_path / "reference-data"
+    (reference / "cim10").mkdir(parents=True)
+    cim10, bdpm = _slices(tmp_path)
+    cim10.rename(reference / "cim10" / "cim10.csv")
+    bdpm.rename(reference / "bdpm")
+    dialog = TerminologyImportDialog(service, first_run=True, reference_data=reference)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert "listes officielles" in dialog.windowTitle()
+    downloads = dialog.findChild(QLabel, "terminologyDownloads")
+    assert downloads is not None and "atih.sante.fr" in downloads.text()
+    assert "base-donnees-publique.medicaments.gouv.fr" in downloads.text()
+    assert dialog.training_button.isVisible()
+    imported: list[set[System]] = []
+    service.importSucceeded.connect(lambda report: imported.append(set(report.imported)))
+    dialog.training_button.click()
+    qtbot.waitUntil(lambda: len(imported) == 2 and not service.importing, timeout=60_000)
+    assert System.CIM10 in imported[0] and System.CIS in imported[1]
+    found: list[list[Concept]] = []
+    service.search((System.SUBSTANCE,), "metformine", found.append)
+    qtbot.waitUntil(lambda: bool(found))
+    assert found[0] and found[0][0].code == "A10BA02"
