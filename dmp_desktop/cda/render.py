@@ -3,7 +3,8 @@
 Only a whitelist of the CDA narrative becomes HTML (table, list, paragraph,
 content, br, sub/sup, caption); every text and attribute value is escaped;
 no URL, script, style or external resource from the document reaches the
-output (``renderMultiMedia`` and ``linkHtml`` targets are dropped). The result
+output (``linkHtml`` targets are dropped; ``renderMultiMedia`` shows only the
+document's own embedded files, through private ``cda-media:`` URLs). The result
 is a complete, self-contained HTML page in French.
 """
 
@@ -13,13 +14,16 @@ import base64
 import binascii
 import html
 import re
+from contextvars import ContextVar
 from datetime import datetime
 
 from lxml import etree
 
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda import codes
+from dmp_desktop.cda.errors import CdaFormatError
 from dmp_desktop.cda.header import HeaderSummary, read_header
+from dmp_desktop.cda.media import EmbeddedMedia, clinical_document, embedded_media, media_by_id
 from dmp_desktop.cda.xmlutil import H, first, xp
 from dmp_desktop.dates import fr_date, fr_datetime
 
@@ -39,6 +43,7 @@ dl.header dt { font-weight: bold; }
 .italics { font-style: italic; }
 .underline { text-decoration: underline; }
 .note { color: #555; font-style: italic; }
+.attachment { background: #eef4fb; }
 """
 
 _STYLE_CLASSES = {
@@ -72,9 +77,22 @@ def esc(text: str | None) -> str:
     return html.escape(text or "", quote=True)
 
 
-def render_html(document: bytes | etree._Element) -> str:
-    """A complete HTML page showing the document (bytes are parsed with :mod:`xmlsafe`)."""
-    root = xmlsafe.parse(document) if isinstance(document, bytes) else document
+def render_html(document: bytes | etree._Element, media: list[EmbeddedMedia] | None = None) -> str:
+    """A complete HTML page showing the document (bytes are parsed with :mod:`xmlsafe`).
+
+    A self-presenting document (a stylesheet holding the CDA) shows its CDA. Embedded
+    files (``observationMedia``) appear where the narrative references them: images as
+    ``<img src="cda-media:ID">`` (the viewer supplies the pixels; nothing is loaded from
+    outside), PDFs as a link to their own tab; files no narrative references are listed
+    at the end, under « Pièces jointes ».
+    """
+    parsed = xmlsafe.parse(document) if isinstance(document, bytes) else document
+    root = clinical_document(parsed)
+    if root is None:
+        raise CdaFormatError("not a CDA document")
+    if media is None:
+        media = embedded_media(root)
+    _MEDIA.set(media_by_id(media))
     header = read_header(root)
     out: list[str] = [
         "<!DOCTYPE html>",
@@ -88,10 +106,47 @@ def render_html(document: bytes | etree._Element) -> str:
     if body is not None:
         for section in xp(body, "h:component/h:section"):
             _render_section(section, 2, out)
+        loose = [item for item in media if not item.referenced]
+        if loose:
+            out.append("<section><h2>Pièces jointes</h2>")
+            for item in loose:
+                out.append(f"<p>{_media_html(item)}</p>")
+            out.append("</section>")
     else:
         out.append(_render_non_xml_body(root))
     out.append("</body></html>")
     return "\n".join(out)
+
+
+_MEDIA: ContextVar[dict[str, EmbeddedMedia]] = ContextVar("cda_media")
+_WIDE_TABLE_COLUMNS = 6
+_COLUMN_PX = 110
+
+
+def _media_html(item: EmbeddedMedia) -> str:
+    caption = esc(item.caption)
+    if item.is_image and item.data:
+        title = f'<br><span class="note">{caption}</span>' if caption else ""
+        return f'<img src="{esc(item.url)}" alt="{caption or "Image"}">{title}'
+    if item.is_pdf and item.data:
+        label = caption or "Document PDF joint"
+        return (
+            f'<span class="attachment">PDF joint : <a href="{esc(item.url)}">{label}</a> '
+            "(affiché dans son propre onglet)</span>"
+        )
+    kind = esc(item.media_type)
+    return f'<span class="note">Fichier joint ({kind}) non affichable ici.</span>'
+
+
+def _columns(table: etree._Element) -> int:
+    counts = [
+        sum(
+            int(cell.get("colspan") or 1) if (cell.get("colspan") or "1").isdigit() else 1
+            for cell in xp(row, "h:th | h:td")
+        )
+        for row in xp(table, ".//h:tr")
+    ]
+    return max(counts, default=0)
 
 
 def _fmt_datetime(value: datetime | None) -> str:
@@ -251,7 +306,14 @@ def _children(node: etree._Element, parts: list[str]) -> None:
 
 def _element(node: etree._Element, parts: list[str]) -> None:
     name = etree.QName(node).localname
-    if name in ("renderMultiMedia", "col", "colgroup"):
+    if name == "renderMultiMedia":
+        found = _MEDIA.get({})
+        for ref in (node.get("referencedObject") or "").split():
+            item = found.get(ref)
+            if item is not None:
+                parts.append(_media_html(item))
+        return
+    if name in ("col", "colgroup"):
         return
     if name == "br":
         parts.append("<br>")
@@ -270,6 +332,12 @@ def _element(node: etree._Element, parts: list[str]) -> None:
             value = node.get(span)
             if value and _SPAN_RE.match(value):
                 attrs += f' {span}="{value}"'
+    if tag == "table":
+        # A wide table keeps readable columns and scrolls sideways instead of wrapping
+        # every cell to a few letters.
+        columns = _columns(node)
+        if columns >= _WIDE_TABLE_COLUMNS:
+            attrs += f' width="{columns * _COLUMN_PX}"'
     classes = [
         _STYLE_CLASSES[s.lower()]
         for s in (node.get("styleCode") or "").split()

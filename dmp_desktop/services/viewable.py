@@ -10,9 +10,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda.errors import CdaFormatError
 from dmp_desktop.cda.level1 import extract_level1
+from dmp_desktop.cda.media import EmbeddedMedia, clinical_document, embedded_media
 from dmp_desktop.cda.render import render_html
 from dmp_desktop.cda.xmlutil import first
 from dmp_desktop.domain.document import RetrievedDocument
@@ -45,6 +48,8 @@ class Viewable:
     origin: Origin = Origin.DIRECT
     data: bytes = field(default=b"", repr=False)  # PDF or image bytes
     text: str = field(default="", repr=False)  # HTML (kind HTML) or plain text (kind TEXT)
+    # files embedded in a structured CDA: images shown in the HTML, PDFs in their own tabs
+    attachments: tuple[EmbeddedMedia, ...] = field(default=(), repr=False)
 
     @property
     def size(self) -> int:
@@ -92,15 +97,26 @@ def prepare(document: RetrievedDocument) -> Viewable:
     sniffed = _sniff(content)
     if media in XML_TYPES or (sniffed == "text/xml" and media not in IMAGE_TYPES):
         try:
-            root = xmlsafe.parse(content)
+            parsed = xmlsafe.parse(content)
         except xmlsafe.UnsafeXmlError as exc:
             raise CdaFormatError("unreadable XML") from exc
+        root = clinical_document(parsed)  # a self-presenting document holds it in a stylesheet
+        if root is None:
+            raise CdaFormatError("not a CDA document")
         if first(root, "h:component/h:nonXMLBody") is not None:
-            payload_type, payload = extract_level1(content)
+            inner = content if root is parsed else etree.tostring(root)
+            payload_type, payload = extract_level1(inner)
             return _plain(payload_type, payload, Origin.CDA_LEVEL1)
         if first(root, "h:component/h:structuredBody") is None:
             raise CdaFormatError("not a CDA document")
-        return Viewable(ViewKind.HTML, "text/xml", Origin.CDA_STRUCTURED, text=render_html(root))
+        files = embedded_media(root)
+        return Viewable(
+            ViewKind.HTML,
+            "text/xml",
+            Origin.CDA_STRUCTURED,
+            text=render_html(root, files),
+            attachments=tuple(files),
+        )
     return _plain(media, content, Origin.DIRECT)
 
 

@@ -84,6 +84,10 @@ def _ins_kind(settings: Settings) -> InsKind:
         return InsKind.NIR
 
 
+WINDOW_MIN_WIDTH = 960
+WINDOW_MIN_HEIGHT = 600
+
+
 class _FirstPaint(QObject):
     """Calls ``then`` once, just after the window's first paint."""
 
@@ -142,6 +146,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(window_title(settings.training_mode))
         self.setWindowIcon(icon("dmp-desktop"))
         self.resize(1280, 800)
+        # An explicit minimum: a pane's content (a wide table, a long label) is scrolled,
+        # wrapped or clipped inside the window; it never makes the window grow past the screen.
+        self.setMinimumSize(WINDOW_MIN_WIDTH, WINDOW_MIN_HEIGHT)
 
         self.top_bar = TopBar(settings.training_mode, self)
         self.card_screen = CardScreen(self)

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop.cda.media import EmbeddedMedia
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.services.viewable import Origin, Viewable, ViewKind
 from dmp_desktop.ui.documents_model import author_text, date_text, type_text
@@ -67,6 +68,7 @@ ZOOM_MIN = 0.25
 ZOOM_MAX = 6.0
 PRINT_DPI = 300
 TAB_TITLE_CHARS = 26
+TAB_MIN_WIDTH = 280
 
 
 def _tr(text: str) -> str:
@@ -94,6 +96,7 @@ class DocumentTab(QWidget):
         self.meta_label = QLabel(" · ".join(meta), self)
         self.meta_label.setObjectName("documentMeta")
         self.meta_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.meta_label.setWordWrap(True)  # a long type or author never widens the window
         self.meta_label.setStyleSheet("color: palette(placeholder-text);")
         self.tools = QHBoxLayout()
         self.tools.setContentsMargins(0, 0, 0, 0)
@@ -105,6 +108,9 @@ class DocumentTab(QWidget):
         top = QHBoxLayout()
         top.addLayout(header, 1)
         top.addLayout(self.tools)
+        # An explicit minimum: what a document holds (a wide table, a long title) is
+        # scrolled or wrapped inside the tab, it never makes the window wider.
+        self.setMinimumWidth(TAB_MIN_WIDTH)
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(8, 8, 8, 4)
         self.body.setSpacing(6)
@@ -355,15 +361,45 @@ class _SafeBrowser(QTextBrowser):
 
 
 class HtmlTab(DocumentTab):
-    """A structured CDA (VSM...) rendered to HTML, sections in the document's order."""
+    """A structured CDA (VSM...) rendered to HTML, sections in the document's order.
 
-    def __init__(self, entry: DocumentEntry, html: str, parent: QWidget | None = None) -> None:
+    Files the document embeds (``attachments``): images appear where the narrative
+    places them (their pixels come from the document itself, registered as resources
+    of the page; nothing is loaded from elsewhere); each PDF gets a tab of its own
+    next to « Document », opened by its link in the page. Wide tables keep readable
+    columns and scroll sideways.
+    """
+
+    def __init__(
+        self,
+        entry: DocumentEntry,
+        html: str,
+        parent: QWidget | None = None,
+        attachments: tuple[EmbeddedMedia, ...] = (),
+    ) -> None:
         super().__init__(entry, parent)
+        self.attachments = attachments
         self.browser = _SafeBrowser(self)
         self.browser.setObjectName("cdaView")
         self.browser.setAccessibleName(self.tr("Document structuré"))
         self.browser.setOpenLinks(False)
         self.browser.setOpenExternalLinks(False)
+        self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.browser.anchorClicked.connect(self._on_link)
+        self.images: dict[str, QImage] = {}
+        document = self.browser.document()
+        for item in attachments:
+            if item.is_image and item.data:
+                image = QImage.fromData(item.data)
+                if not image.isNull():
+                    self.images[item.ident] = image
+                    document.addResource(
+                        QTextDocument.ResourceType.ImageResource.value,
+                        QUrl(item.url),
+                        image.scaledToWidth(min(image.width(), 900))
+                        if image.width() > 900
+                        else image,
+                    )
         self.browser.setHtml(html)
         self._zoom = 0
         self._tool("−", self.tr("Zoom arrière (Ctrl+-)"), self.zoom_out, "zoomOut")
@@ -371,17 +407,72 @@ class HtmlTab(DocumentTab):
         self._tool("↔", self.tr("Taille normale"), self.zoom_fit, "zoomFit")
         self.find_bar = _FindBar(self, self)
         self.body.addWidget(self.find_bar)
-        self.body.addWidget(self.browser, 1)
+        self.pdf_tabs: dict[str, PdfTab] = {}
+        pdfs = [item for item in attachments if item.is_pdf and item.data]
+        self.inner: QTabWidget | None = None
+        if pdfs:
+            self.inner = QTabWidget(self)
+            self.inner.setObjectName("attachmentTabs")
+            self.inner.setDocumentMode(True)
+            self.inner.setUsesScrollButtons(True)
+            self.inner.setElideMode(Qt.TextElideMode.ElideRight)
+            self.inner.addTab(self.browser, self.tr("Document"))
+            for number, item in enumerate(pdfs, 1):
+                pane = PdfTab(entry, item.data, self.inner)
+                pane.title_label.hide()
+                pane.meta_label.hide()
+                self.pdf_tabs[item.ident] = pane
+                caption = _short(item.caption or self.tr("PDF joint"), 20)
+                index = self.inner.addTab(pane, f"{number}. {caption}")
+                self.inner.setTabToolTip(index, item.caption or self.tr("PDF joint"))
+            self.body.addWidget(self.inner, 1)
+        else:
+            self.body.addWidget(self.browser, 1)
+
+    @property
+    def pdf_count(self) -> int:
+        return len(self.pdf_tabs)
+
+    @property
+    def image_count(self) -> int:
+        return len(self.images)
+
+    def show_attachment(self, ident: str) -> bool:
+        """Bring the tab of an embedded PDF forward."""
+        pane = self.pdf_tabs.get(ident)
+        if pane is None or self.inner is None:
+            return False
+        self.inner.setCurrentWidget(pane)
+        return True
+
+    def _on_link(self, url: QUrl) -> None:
+        if url.scheme() == "cda-media":
+            self.show_attachment(url.path())
+
+    def _current_pdf(self) -> PdfTab | None:
+        if self.inner is None:
+            return None
+        widget = self.inner.currentWidget()
+        return widget if isinstance(widget, PdfTab) else None
 
     def zoom_in(self) -> None:
+        if (pdf := self._current_pdf()) is not None:
+            pdf.zoom_in()
+            return
         self.browser.zoomIn(2)
         self._zoom += 2
 
     def zoom_out(self) -> None:
+        if (pdf := self._current_pdf()) is not None:
+            pdf.zoom_out()
+            return
         self.browser.zoomOut(2)
         self._zoom -= 2
 
     def zoom_fit(self) -> None:
+        if (pdf := self._current_pdf()) is not None:
+            pdf.zoom_fit()
+            return
         self.browser.zoomOut(self._zoom)
         self._zoom = 0
 
@@ -407,6 +498,10 @@ class HtmlTab(DocumentTab):
 
     def release(self) -> None:
         super().release()
+        for pane in self.pdf_tabs.values():
+            pane.release()
+        self.pdf_tabs = {}
+        self.images = {}
         self.browser.clear()
         self.browser.document().clear()
         self.find_bar.edit.setText("")
@@ -600,7 +695,7 @@ def make_tab(
                 parent,
             )
     elif viewable.kind is ViewKind.HTML:
-        tab = HtmlTab(entry, viewable.text, parent)
+        tab = HtmlTab(entry, viewable.text, parent, viewable.attachments)
     elif viewable.kind is ViewKind.TEXT:
         tab = TextTab(entry, viewable.text, parent)
     elif viewable.kind is ViewKind.IMAGE:

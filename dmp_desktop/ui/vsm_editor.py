@@ -456,6 +456,7 @@ class VsmEditor(QWidget):
     previewUpdated = Signal()  # the preview shows the summary as it was last refreshed
     started = Signal(str)  # where the content came from: "draft", "dmp", "new", "essentials"
     sendRequested = Signal()  # « Envoyer au DMP »: the window's alimentation sends the VSM
+    firstRunImportRequested = Signal()  # « Importer les listes officielles… » (first run)
 
     def __init__(
         self,
@@ -537,6 +538,28 @@ class VsmEditor(QWidget):
         self.origin_label.setObjectName("vsmOrigin")
         self.origin_label.setWordWrap(True)
         self.origin_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.vocabulary_offer = QWidget(self)
+        self.vocabulary_offer.setObjectName("vocabularyOffer")
+        offer_row = QHBoxLayout(self.vocabulary_offer)
+        offer_row.setContentsMargins(0, 0, 0, 0)
+        self.vocabulary_offer_label = QLabel(
+            self.tr(
+                "Seul un extrait de la CIM-10 et des médicaments est installé : les codes ne "
+                "peuvent pas tous être vérifiés. Importez les listes officielles (quelques "
+                "secondes)."
+            ),
+            self.vocabulary_offer,
+        )
+        self.vocabulary_offer_label.setWordWrap(True)
+        set_tone(self.vocabulary_offer_label, Tone.WARNING, self.vocabulary_offer_label.text())
+        self.vocabulary_offer_button = QPushButton(
+            self.tr("Importer les listes &officielles…"), self.vocabulary_offer
+        )
+        self.vocabulary_offer_button.setObjectName("vocabularyOfferButton")
+        self.vocabulary_offer_button.clicked.connect(self.firstRunImportRequested)
+        offer_row.addWidget(self.vocabulary_offer_label, 1)
+        offer_row.addWidget(self.vocabulary_offer_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.vocabulary_offer.hide()
         self.global_label = QLabel(self)
         self.global_label.setObjectName("vsmGlobalProblems")
         self.global_label.setWordWrap(True)
@@ -650,6 +673,7 @@ class VsmEditor(QWidget):
         layout.setContentsMargins(16, 10, 16, 10)
         layout.addLayout(top)
         layout.addWidget(self.origin_label)
+        layout.addWidget(self.vocabulary_offer)
         layout.addWidget(self.global_label)
         layout.addWidget(splitter, 1)
         self._refresh_tab_order()

@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FIRST_RUN_MARKER = "terminology-assistant-shown"
-
 
 def author_for(practitioner: Practitioner, settings: Settings) -> CareProvider:
     """The professional of the card, acting for the structure of the card or of the settings
@@ -95,24 +93,22 @@ class VsmFeature(QObject):
                 index_path(self.settings), self.window.runner, self
             )
             use_index(index_path(self.settings))  # building a VSM checks its codes against it
+            self._terminology.importEnded.connect(self._refresh_offer)
         return self._terminology
 
-    def offer_first_run_import(self) -> None:
-        """Once, when only the bundled extract is installed: the official lists' assistant."""
-        marker = Path(self.settings.local_data_dir()) / FIRST_RUN_MARKER
-        if marker.exists() or self._terminology is None:
-            return
+    def _refresh_offer(self) -> None:
+        if self.editor is not None:
+            self.offer_first_run_import(self.editor)
+
+    def offer_first_run_import(self, editor: VsmEditor) -> None:
+        """While only the bundled extract is installed, the editor offers the official lists
+        (a banner with its button: nothing takes the focus from the doctor)."""
 
         def check(sources: list[SourceInfo]) -> None:
             imported = {info.system for info in sources if not info.starter}
-            if self._closed or {System.CIM10, System.CIS} <= imported or marker.exists():
+            if self._closed or self.editor is not editor:
                 return
-            try:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text("shown\n", encoding="utf-8")
-            except OSError:
-                log.warning("first-run marker not written")
-            self.show_import_dialog(first_run=True)
+            editor.vocabulary_offer.setVisible(not {System.CIM10, System.CIS} <= imported)
 
         self.terminology().sources(check)
 
@@ -206,12 +202,13 @@ class VsmFeature(QObject):
         self.editor = editor
         window.stack.addWidget(editor)
         window.stack.setCurrentWidget(editor)
+        editor.firstRunImportRequested.connect(lambda: self.show_import_dialog(first_run=True))
         if prefill is not None:
             editor.start_prefilled(*prefill)
         else:
             editor.start()
         editor.focus_first_field()
-        self.offer_first_run_import()
+        self.offer_first_run_import(editor)
         return editor
 
     def close_editor(self) -> None:

@@ -268,3 +268,23 @@ def test_the_editor_needs_a_patient_and_goes_away_with_the_card(
     for secret in ("Chutes", PATIENT_FAMILY, PATIENT_INS):
         assert not [t for t in texts if secret in t], secret
     assert window.vsm.drafts() is not None and window.vsm.drafts().count() == 1  # saved first
+
+
+def test_the_official_lists_are_offered_while_only_the_extract_is_installed(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    cards: FakeCardManager,
+    fake_dmp: FakeDmp,
+    tmp_path: Path,
+) -> None:
+    """First use: a banner in the editor (it takes no focus) opens the import assistant."""
+    settings: Settings = dataclasses.replace(ui_settings(), data_dir=str(tmp_path / "data"))
+    window = make_window(settings, cards, fake_dmp)
+    open_patient(qtbot, window)
+    editor = open_editor(qtbot, window)
+    qtbot.waitUntil(editor.vocabulary_offer.isVisible)
+    assert focused() is not editor.vocabulary_offer_button
+    editor.vocabulary_offer_button.click()
+    dialog = window.vsm.import_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.first_run
+    dialog.close()

@@ -333,7 +333,10 @@ def _write_bdpm(folder: Path) -> Path:
 
 def test_import_bdpm_synthetic(tmp_path: Path, index: TerminologyIndex) -> None:
     report = import_bdpm(_write_bdpm(tmp_path / "bdpm"), index)
-    assert report.imported == {System.CIP: 2, System.CIS: 4}
+    # the substances (DCI) derived from the compositions and CIS_MITM: metformine, A10BA02
+    assert report.imported == {System.CIP: 2, System.CIS: 4, System.SUBSTANCE: 1}
+    metformine = index.get(System.SUBSTANCE, "A10BA02")
+    assert metformine is not None and metformine.display == "Metformine"
     assert report.missing_files == ()
     # 2 bad CIS lines, 1 bad CIP line, 1 orphan CIP, 1 bad composition line.
     assert report.skipped == 5
