@@ -4,8 +4,9 @@ The content decides, not the file name: a PDF starts with ``%PDF-``, a JPEG
 with ``FF D8 FF``, a PNG with its signature, a TIFF with ``II*\\0`` or
 ``MM\\0*``; anything else is text if it decodes (UTF-8, else Windows-1252,
 as Windows editors save) and holds no control characters. Images become a
-PDF (one page per image, TIFF pages included) with Pillow; decompression
-bombs and damaged images are refused.
+PDF (one page per image, TIFF pages included) without recompression (img2pdf),
+the camera's orientation applied; decompression bombs and damaged images are
+refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from dmp_desktop.dmp.feed_errors import UploadInvalidError
 
@@ -110,16 +111,56 @@ def _verify_image(data: bytes) -> list[str]:
 
 
 def image_to_pdf(data: bytes) -> bytes:
-    """A PDF with one page per frame of the image (JPEG, PNG, multi-page TIFF)."""
+    """A PDF with one page per frame of the image (JPEG, PNG, multi-page TIFF).
+
+    The image goes into the PDF as it is, without being decoded and compressed
+    again (img2pdf): a JPEG keeps every byte of the photo taken, a PNG its
+    lossless pixels. The camera's orientation (EXIF) is applied as the page's
+    rotation, so a portrait photo reads upright. Only what a PDF cannot hold as
+    is (transparency, a mirrored EXIF orientation, odd colour modes) is converted
+    with Pillow: orientation applied, transparency flattened on white, a JPEG
+    re-encoded at quality 95.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = _open_image(data)
-            pages = [_rgb(frame.copy()) for frame in ImageSequence.Iterator(image)]
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise UploadInvalidError(["image_too_large"]) from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            raise UploadInvalidError(["corrupt_image"]) from None
+    try:
+        import img2pdf
+
+        converted: bytes = img2pdf.convert(data, rotation=img2pdf.Rotation.auto)
+        return converted
+    except Exception:  # any image img2pdf cannot embed as is: Pillow below
+        return _converted_by_pillow(data)
+
+
+def _converted_by_pillow(data: bytes) -> bytes:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = _open_image(data)
+            jpeg = image.format == "JPEG"
+            pages = [
+                _rgb(ImageOps.exif_transpose(frame.copy()) or frame.copy())
+                for frame in ImageSequence.Iterator(image)
+            ]
             dpi = image.info.get("dpi", (_PDF_DPI, _PDF_DPI))
             resolution = float(dpi[0]) if dpi and float(dpi[0]) > 0 else _PDF_DPI
             out = io.BytesIO()
-            pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=resolution)
+            options: dict[str, object] = {"quality": 95} if jpeg else {}
+            pages[0].save(
+                out,
+                "PDF",
+                save_all=True,
+                append_images=pages[1:],
+                resolution=resolution,
+                **options,
+            )
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise UploadInvalidError(["image_too_large"]) from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, IndexError):

@@ -1326,7 +1326,6 @@ def _lifestyle_value_text(item: LifestyleItem) -> str | None:
 # --- reading ------------------------------------------------------------------------------
 
 
-
 @dataclass
 class VsmReading:
     """A VSM (or IPS-FR) read back: the summary, and what it held that the model could not."""

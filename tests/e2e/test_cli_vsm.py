@@ -179,7 +179,6 @@ def test_the_ans_vsm_round_trips_through_the_command_line(tmp_path: Path) -> Non
     rebuilt = read_vsm((tmp_path / "ans.xml").read_bytes())
     assert rebuilt.left_out == []
     assert summary_to_dict(rebuilt.summary) == summary_to_dict(summary_from_json(out))
-    if not kit_available():
-        pytest.skip("ANS CDA validation kit (validate-cda) not present: kit check skipped")
+    require_cda_kit()
     report = validate_files([tmp_path / "ans.xml"], profile="vsm")
     assert report.passed, report.summary()

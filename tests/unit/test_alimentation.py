@@ -315,3 +315,47 @@ def test_serial_round_trips() -> None:
     person = identity()
     assert serial.identity_from_json(serial.identity_to_json(person)) == person
     assert serial.entry_from_json(None) is None and serial.identity_from_json(None) is None
+
+
+# --- photos (issue #15): orientation applied, the JPEG embedded as taken ---------------------------
+
+
+def _photo(orientation: int, size: tuple[int, int] = (64, 32)) -> bytes:
+    """A camera JPEG with its EXIF orientation (6: the phone was held upright, turned 90°)."""
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 30, 30))
+    for x in range(size[0] // 2):  # a left half of another colour: a visible orientation
+        for y in range(size[1]):
+            image.putpixel((x, y), (30, 30, 200))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_a_photo_is_embedded_without_recompression_and_upright() -> None:
+    import pikepdf
+
+    photo = _photo(6)
+    pdf = image_to_pdf(photo)
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        assert len(document.pages) == 1
+        page = document.pages[0]
+        (image,) = page.get_images().values()
+        assert image.Filter == "/DCTDecode"
+        assert image.read_raw_bytes() == photo  # the very bytes the camera wrote
+        assert int(page.obj.get("/Rotate", 0)) % 360 == 90  # EXIF 6: turned upright
+
+
+def test_a_photo_the_pdf_cannot_hold_as_is_is_converted_upright() -> None:
+    """A mirrored orientation (EXIF 5) cannot be a page rotation: Pillow applies it."""
+    import pikepdf
+
+    pdf = image_to_pdf(_photo(5))
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        page = document.pages[0]
+        (image,) = page.get_images().values()
+        assert (int(image.Width), int(image.Height)) == (32, 64)  # transposed
+        assert int(page.obj.get("/Rotate", 0)) % 360 == 0
