@@ -747,6 +747,7 @@ _CATALOGUE: dict[str, str] = {
     "feed.action.delete": "supprimer ce document",
     "feed.action.replace": "remplacer ce document",
     "feed.action.archive": "archiver ce document",
+    "feed.action.unarchive": "désarchiver ce document",
     "feed.action.update": "modifier ce document",
     "feed.action.unknown": "faire cette opération",
     "feed.status.approved": "actif",

@@ -663,6 +663,12 @@ class DmpClient:
             raise DocumentStatusError("archive", entry.status.value)
         return self._set_status(entry, DocumentStatus.ARCHIVED)
 
+    def unarchive_document(self, entry: DocumentEntry) -> DocumentEntry:
+        """TD3.3d (ITI-57): an archived document becomes active again (« Désarchiver »)."""
+        if entry.status is not DocumentStatus.ARCHIVED:
+            raise DocumentStatusError("unarchive", entry.status.value)
+        return self._set_status(entry, DocumentStatus.APPROVED)
+
     def delete_document(self, entry: DocumentEntry) -> DocumentEntry:
         """TD3.3c (ITI-57): the author deletes the document (only the author may)."""
         self._require_author(entry, "delete")

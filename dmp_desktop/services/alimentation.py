@@ -688,6 +688,13 @@ class AlimentationService(QObject):
             lambda client: document_rules.archive(client, entry),
         )
 
+    def unarchive(self, entry: DocumentEntry) -> bool:
+        def work(client: Any) -> DocumentEntry:
+            result: DocumentEntry = client.unarchive_document(entry)
+            return result
+
+        return self._change("unarchive", self.tr("Désarchivage du document"), work)
+
     def delete(self, entry: DocumentEntry) -> bool:
         return self._change(
             "delete",

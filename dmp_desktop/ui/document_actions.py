@@ -22,6 +22,7 @@ document" and the outbox only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -236,14 +237,16 @@ class DocumentActions(QObject):
         self.act_replace = QAction(self.tr("&Remplacer par une nouvelle version…"), window)
         self.act_replace.setShortcut(QKeySequence("Ctrl+Shift+U"))
         self.act_replace.triggered.connect(self.request_replace)
-        self.act_mask = QAction(self.tr("&Masquer aux professionnels"), window)
-        self.act_mask.triggered.connect(lambda: self.set_masked(True))
+        self.act_mask = QAction(self.tr("&Masquer aux professionnels…"), window)
+        self.act_mask.triggered.connect(self.request_mask)
         self.act_unmask = QAction(self.tr("&Démasquer"), window)
         self.act_unmask.triggered.connect(lambda: self.set_masked(False))
         self.act_visibility = QAction(self.tr("Modifier la &visibilité…"), window)
         self.act_visibility.triggered.connect(self.request_visibility)
-        self.act_archive = QAction(self.tr("Arc&hiver"), window)
+        self.act_archive = QAction(self.tr("Arc&hiver…"), window)
         self.act_archive.triggered.connect(self.request_archive)
+        self.act_unarchive = QAction(self.tr("Désarc&hiver"), window)
+        self.act_unarchive.triggered.connect(self.request_unarchive)
         self.act_delete = QAction(self.tr("&Supprimer…"), window)
         self.act_delete.triggered.connect(self.request_delete)
         self.entry_actions = {
@@ -252,6 +255,7 @@ class DocumentActions(QObject):
             "unmask": self.act_unmask,
             "visibility": self.act_visibility,
             "archive": self.act_archive,
+            "unarchive": self.act_unarchive,
             "delete": self.act_delete,
         }
         for action in (self.act_upload, self.act_replace):
@@ -319,6 +323,9 @@ class DocumentActions(QObject):
             out["archive"] = self.tr(
                 "Seul un document actif peut être archivé : celui-ci est {state}."
             ).format(state=state)
+        out["unarchive"] = who
+        if who is None and entry.status is not DocumentStatus.ARCHIVED:
+            out["unarchive"] = self.tr("Ce document n'est pas archivé.")
         out["delete"] = None if mine else self.tr("Seul l'auteur d'un document peut le supprimer.")
         return out
 
@@ -345,6 +352,9 @@ class DocumentActions(QObject):
         masked = entry is not None and entry.masked_from_professionals
         self.act_mask.setVisible(not masked)
         self.act_unmask.setVisible(masked)
+        archived = entry is not None and entry.status is DocumentStatus.ARCHIVED
+        self.act_archive.setVisible(not archived)
+        self.act_unarchive.setVisible(archived)
 
     def show_context_menu(self, position: QPoint) -> QMenu | None:
         table = self.window.workspace.documents_pane.table
@@ -661,9 +671,63 @@ class DocumentActions(QObject):
         dialog.open()
         return dialog
 
-    def request_archive(self) -> bool:
+    def _confirm(
+        self, title: str, question: str, detail: str, button: str, on_yes: Callable[[], object]
+    ) -> QMessageBox:
+        """A confirmation naming the document; « Annuler » is the default answer."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=self.window)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText(detail)
+        yes = box.addButton(button, QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(self.tr("Annuler"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.confirm_box = box
+
+        def done(_result: int) -> None:
+            self.confirm_box = None
+            if box.clickedButton() is yes:
+                on_yes()
+
+        box.finished.connect(done)
+        box.open()
+        return box
+
+    def request_mask(self) -> QMessageBox | None:
+        """Mask to professionals, after a confirmation saying what it changes."""
+        entry = self._allowed("mask")
+        if entry is None:
+            return None
+        return self._confirm(
+            self.tr("Masquer le document"),
+            self.tr("Masquer « {title} » aux professionnels ?").format(title=entry.title),
+            self.tr(
+                "Les autres professionnels ne le verront plus ; le patient et son médecin "
+                "traitant le verront toujours. Vous pourrez le démasquer."
+            ),
+            self.tr("&Masquer le document"),
+            lambda: self.set_masked(True),
+        )
+
+    def request_archive(self) -> QMessageBox | None:
+        """Archive, after a confirmation; « Désarchiver » brings it back."""
         entry = self._allowed("archive")
-        return entry is not None and self.service.archive(entry)
+        if entry is None:
+            return None
+        return self._confirm(
+            self.tr("Archiver le document"),
+            self.tr("Archiver « {title} » ?").format(title=entry.title),
+            self.tr(
+                "Il n'apparaîtra plus dans la liste habituelle (cochez « archivés » pour le "
+                "revoir). Vous pourrez le désarchiver."
+            ),
+            self.tr("&Archiver le document"),
+            lambda: self.service.archive(entry),
+        )
+
+    def request_unarchive(self) -> bool:
+        entry = self._allowed("unarchive")
+        return entry is not None and self.service.unarchive(entry)
 
     def request_delete(self) -> QMessageBox | None:
         """Delete (author only), after a confirmation naming the document."""
@@ -707,6 +771,8 @@ class DocumentActions(QObject):
             text = self.tr(
                 "« {title} » est archivé : cochez « archivés » pour le voir dans la liste."
             ).format(title=entry.title)
+        elif action == "unarchive":
+            text = self.tr("« {title} » est de nouveau actif.").format(title=entry.title)
         elif action == "delete":
             text = self.tr("« {title} » a été supprimé du DMP.").format(title=entry.title)
         else:

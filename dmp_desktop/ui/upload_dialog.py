@@ -637,7 +637,17 @@ class UploadDialog(QDialog):
             )
 
         # -- visibility --
-        self.choices = VisibilityChoices(minor=context.minor, parent=self)
+        # A new version is proposed the visibility of the one it replaces (still to confirm).
+        previous = (
+            Visibility(
+                replaces.masked_from_professionals,
+                replaces.invisible_to_patient,
+                replaces.invisible_to_legal_reps,
+            )
+            if replaces is not None
+            else None
+        )
+        self.choices = VisibilityChoices(minor=context.minor, current=previous, parent=self)
 
         # -- buttons --
         self.objection_button = QPushButton(self.tr("Le patient s'&oppose à l'envoi"), self)

@@ -32,8 +32,6 @@ TIMEOUT = 20000
 PDF = minimal_pdf("Compte rendu de consultation (formation)")
 
 
-
-
 @pytest.fixture(scope="module")
 def training_host(
     training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
@@ -139,8 +137,11 @@ def test_feed_the_dmp_from_the_window(
 
     # Mask it: it leaves the default list; the médecin traitant sees it with the flag.
     select(window, second.unique_id)
+    box = window.alimentation.request_mask()
+    assert box is not None and "« " + second.title + " »" in box.text()
+    mask = next(b for b in box.buttons() if b.text() == "&Masquer le document")
     with qtbot.waitSignal(window.alimentation.service.changeSucceeded, timeout=TIMEOUT):
-        window.alimentation.act_mask.trigger()
+        mask.click()
     qtbot.waitUntil(lambda: listed(window, second.unique_id) is None, timeout=TIMEOUT)
     window.workspace.documents_pane.list_page.masked_check.setChecked(True)
     qtbot.waitUntil(lambda: listed(window, second.unique_id) is not None, timeout=TIMEOUT)

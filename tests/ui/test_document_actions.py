@@ -18,6 +18,7 @@ from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.errors import DmpServiceError
+from dmp_desktop.services.alimentation import Visibility
 from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow
@@ -101,9 +102,9 @@ def test_the_context_menu_follows_the_rules_and_says_why(
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
     assert texts == [
         "&Remplacer par une nouvelle version…",
-        "&Masquer aux professionnels",
+        "&Masquer aux professionnels…",  # each asks for a confirmation
         "Modifier la &visibilité…",
-        "Arc&hiver",
+        "Arc&hiver…",
         "&Supprimer…",
         "&Envoyer un document…",
     ]
@@ -143,8 +144,19 @@ def test_mask_then_unmask_my_document(
     select(window, MINE)
     actions.update_actions()
     assert actions.act_mask.isVisible() and not actions.act_unmask.isVisible()
+    # Masking asks first, naming the document; « Annuler » (the default) changes nothing.
+    box = actions.request_mask()
+    assert isinstance(box, QMessageBox)
+    assert box.text() == "Masquer « Lettre de liaison » aux professionnels ?"
+    assert box.defaultButton() is not None and box.defaultButton().text() == "Annuler"
+    box.defaultButton().click()
+    assert dmp.changes == [] and not stored(dmp, MINE).masked_from_professionals
+    actions.act_mask.trigger()
+    box = actions.confirm_box
+    assert isinstance(box, QMessageBox)
+    confirm = next(b for b in box.buttons() if b.text() == "&Masquer le document")
     with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
-        actions.act_mask.trigger()
+        confirm.click()
     assert dmp.changes[0][0] == "visibility"
     assert dmp.changes[0][1] is not threading.main_thread()
     assert stored(dmp, MINE).masked_from_professionals
@@ -196,11 +208,28 @@ def test_archive_then_delete_with_a_confirmation_naming_the_document(
 ) -> None:
     actions = window.alimentation
     select(window, THEIRS)  # médecin traitant: may archive another doctor's document
+    box = actions.request_archive()
+    assert isinstance(box, QMessageBox)
+    assert box.text() == "Archiver « Consultation de cardiologie » ?"
+    assert "désarchiver" in box.informativeText()
+    archive = next(b for b in box.buttons() if b.text() == "&Archiver le document")
     with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
-        actions.act_archive.trigger()
+        archive.click()
     assert stored(dmp, THEIRS).status is DocumentStatus.ARCHIVED
-    assert not window.workspace.documents_pane.list_page.proxy.index_of(THEIRS).isValid()
-    assert "est archivé" in window.workspace.documents_pane.list_page.notice_label.text()
+    page = window.workspace.documents_pane.list_page
+    assert not page.proxy.index_of(THEIRS).isValid()
+    assert "est archivé" in page.notice_label.text()
+
+    # « Désarchiver »: shown for an archived document, it comes back without a question.
+    page.archived_check.setChecked(True)
+    qtbot.waitUntil(lambda: page.proxy.index_of(THEIRS).isValid(), timeout=5000)
+    select(window, THEIRS)
+    actions.update_actions()
+    assert actions.act_unarchive.isVisible() and not actions.act_archive.isVisible()
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        actions.act_unarchive.trigger()
+    assert stored(dmp, THEIRS).status is DocumentStatus.APPROVED
+    assert "de nouveau actif" in page.notice_label.text()
 
     select(window, MINE)
     box = actions.request_delete()
@@ -228,8 +257,11 @@ def test_a_refused_change_says_why(
 ) -> None:
     dmp.change_error = DmpServiceError("DMPAccessDenied")
     select(window, MINE)
+    box = window.alimentation.request_archive()
+    assert box is not None
+    archive = next(b for b in box.buttons() if b.text() == "&Archiver le document")
     with qtbot.waitSignal(window.alimentation.service.changeFailed, timeout=5000) as failed:
-        window.alimentation.act_archive.trigger()
+        archive.click()
     assert failed.args[0] == "archive"
     notice = window.workspace.documents_pane.list_page.notice_label
     assert notice.text().startswith("✖ ") and "refusé" in notice.text()
@@ -260,7 +292,13 @@ def test_replace_my_document_with_a_new_version(
     assert dialog.title_edit.text() == "Lettre de liaison"
     code = dialog.type_picker.code
     assert code is not None and code.code == "11490-0"
-    assert dialog.choices.visibility() is None  # asked again, explicitly
+    # The replaced document's visibility is proposed (still shown, and changeable).
+    previous = stored(dmp, MINE)
+    assert dialog.choices.visibility() == Visibility(
+        previous.masked_from_professionals,
+        previous.invisible_to_patient,
+        previous.invisible_to_legal_reps,
+    )
     answer(dialog, False, False, False)
     with qtbot.waitSignal(window.alimentation.service.uploadSucceeded, timeout=5000):
         dialog.send_button.click()

@@ -180,6 +180,10 @@ class AlimentationClient(ConsultationClient):
         self._check("archive")
         return self._store(dataclasses.replace(entry, status=DocumentStatus.ARCHIVED))
 
+    def unarchive_document(self, entry: DocumentEntry) -> DocumentEntry:
+        self._check("unarchive")
+        return self._store(dataclasses.replace(entry, status=DocumentStatus.APPROVED))
+
     def delete_document(self, entry: DocumentEntry) -> DocumentEntry:
         self._check("delete")
         self.owner.remove(entry.patient, entry.unique_id)

@@ -317,7 +317,7 @@ def test_serial_round_trips() -> None:
     assert serial.entry_from_json(None) is None and serial.identity_from_json(None) is None
 
 
-# --- photos (issue #15): orientation applied, the JPEG embedded as taken ---------------------------
+# --- photos (issue #15): orientation applied, the JPEG embedded as taken -----------------------
 
 
 def _photo(orientation: int, size: tuple[int, int] = (64, 32)) -> bytes:
