@@ -386,7 +386,7 @@ class _VsmWriter:
             if coded and treatment.dosage:
                 dosage_cell = cell(row, coded, f"{ident}-poso")
                 rich(dosage_cell, "content", treatment.dosage, f"{ident}-dosage")
-                first(dosage_cell, "h:content").tail = " "  # type: ignore[union-attr]
+                first(dosage_cell, "h:content").tail = " — "  # type: ignore[union-attr]
             elif coded:
                 cell(row, coded, f"{ident}-poso")
             else:

@@ -419,8 +419,13 @@ class HtmlTab(DocumentTab):
             self.inner.addTab(self.browser, self.tr("Document"))
             for number, item in enumerate(pdfs, 1):
                 pane = PdfTab(entry, item.data, self.inner)
-                pane.title_label.hide()
-                pane.meta_label.hide()
+                # the page's own tools (zoom, search) act on the tab shown below them
+                for hidden in (pane.title_label, pane.meta_label, pane.find_bar):
+                    hidden.hide()
+                for i in range(pane.tools.count()):
+                    tool = pane.tools.itemAt(i)
+                    if tool is not None and tool.widget() is not None:
+                        tool.widget().hide()  # type: ignore[union-attr]
                 self.pdf_tabs[item.ident] = pane
                 caption = _short(item.caption or self.tr("PDF joint"), 20)
                 index = self.inner.addTab(pane, f"{number}. {caption}")
@@ -477,6 +482,10 @@ class HtmlTab(DocumentTab):
         self._zoom = 0
 
     def find_text(self, text: str, backward: bool = False) -> bool:
+        if (pdf := self._current_pdf()) is not None:
+            found = pdf.find_text(text, backward)
+            self.find_bar.result_label.setText(pdf.find_bar.result_label.text())
+            return found
         flags = QTextDocument.FindFlag.FindBackward if backward else QTextDocument.FindFlag(0)
         if self.browser.find(text, flags):
             self.find_bar.result_label.setText("")
