@@ -31,7 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from dmp_desktop.cda.samples import full_summary
     from dmp_desktop.domain.document import RetrievedDocument
     from dmp_desktop.services.drafts import PatientHeader
     from dmp_desktop.services.operations import OperationRunner
@@ -39,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from dmp_desktop.services.vsm_terminology import TerminologyService
     from dmp_desktop.ui.viewer import DocumentViewer, HtmlTab
     from dmp_desktop.ui.vsm_editor import VsmEditor
+    from tests.support.cda_samples import full_summary
     from tests.ui.consultation_fakes import entry
 
     _app = QApplication.instance() or QApplication([])  # kept alive until the end

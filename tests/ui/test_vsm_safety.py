@@ -21,7 +21,6 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.cda.samples import full_summary
 from dmp_desktop.domain.summary import Posology, Problem, summary_to_dict
 from dmp_desktop.ui.vsm_fields import CodedField
 from dmp_desktop.ui.vsm_sections import (
@@ -30,6 +29,7 @@ from dmp_desktop.ui.vsm_sections import (
     TreatmentEntry,
     VaccinationEntry,
 )
+from tests.support.cda_samples import full_summary
 from tests.ui import test_vsm_editor as base
 from tests.ui.conftest import WindowFactory
 from tests.ui.test_vsm_editor import EditorFactory, _suggest, refreshed, type_text
