@@ -72,7 +72,7 @@ from dmp_desktop.usecases.upload import (
     sha256,
     upload_context,
 )
-from dmp_desktop.usecases.vsm import VSM_TYPE, prepare_vsm
+from dmp_desktop.usecases.vsm import VSM_TYPE, my_previous_vsm, prepare_vsm
 
 log = logging.getLogger(__name__)
 
@@ -672,6 +672,25 @@ class AlimentationService(QObject):
             self.uploadFailed.emit(None, upload_refusal(None, None) or "")
             return False
         return True
+
+    def find_my_previous_vsm(self, ins: Ins, found: Callable[[DocumentEntry | None], None]) -> bool:
+        """Look up, off the UI thread, the newest VSM of ``ins`` written by the card holder
+        (the use case's lookup: what a new VSM replaces); ``found`` gets it, or None.
+
+        A failed lookup only logs: the question is asked again without a proposal.
+        """
+        practitioner = self.practitioner
+        if practitioner is None:
+            return False
+        national_id = practitioner.national_id
+        op = self._dmp.call(
+            self.tr("Recherche de votre synthèse précédente"),
+            lambda client: my_previous_vsm(client, ins, national_id),
+            found,
+            lambda exc: log.info("previous VSM not found: %s", describe(exc)),
+            silent=True,
+        )
+        return op is not None
 
     # -- changes to documents ---------------------------------------------------------------
     def change_visibility(self, entry: DocumentEntry, visibility: Visibility) -> bool:

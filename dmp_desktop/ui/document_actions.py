@@ -854,9 +854,15 @@ class DocumentActions(QObject):
                     self.tr("Envoi de la synthèse médicale au DMP…"), NOTICE_MS
                 )
 
+        def found(previous: DocumentEntry | None) -> None:
+            # the answers of my previous VSM, which this one replaces (still to confirm)
+            if previous is not None and self.upload_dialog is dialog:
+                dialog.propose_replaced(previous)
+
         dialog.finished.connect(done)
         dialog.open()
         dialog.choices.first_button().setFocus(Qt.FocusReason.OtherFocusReason)
+        self.service.find_my_previous_vsm(identity.ins, found)
         return dialog
 
     # -- session, drops ---------------------------------------------------------------------

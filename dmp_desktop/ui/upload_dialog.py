@@ -369,12 +369,7 @@ class VisibilityChoices(QGroupBox):
         set_tone(self.message, Tone.ERROR, "")
         grid.addWidget(self.message, row, 0, 1, 2)
         if current is not None:
-            for key, value in (
-                ("masked", current.masked),
-                ("invisible_patient", current.invisible_patient),
-                ("invisible_legal_reps", current.invisible_legal_reps),
-            ):
-                (self.yes if value else self.no)[key].setChecked(True)
+            self._check(current)
 
     def answer(self, key: str) -> bool | None:
         if self.yes[key].isChecked():
@@ -404,6 +399,30 @@ class VisibilityChoices(QGroupBox):
 
     def first_button(self) -> QRadioButton:
         return self.yes["masked"]
+
+    def propose(self, current: Visibility) -> bool:
+        """Check ``current``'s answers if none is answered yet (never overrides a choice)."""
+        if len(self.unanswered()) != len(self.groups):
+            return False
+        self._check(current)
+        return True
+
+    def _check(self, current: Visibility) -> None:
+        for key, value in (
+            ("masked", current.masked),
+            ("invisible_patient", current.invisible_patient),
+            ("invisible_legal_reps", current.invisible_legal_reps),
+        ):
+            (self.yes if value else self.no)[key].setChecked(True)
+
+
+def visibility_of(entry: DocumentEntry) -> Visibility:
+    """The three answers a document was sent with (what a new version is proposed)."""
+    return Visibility(
+        entry.masked_from_professionals,
+        entry.invisible_to_patient,
+        entry.invisible_to_legal_reps,
+    )
 
 
 def fit_wrapped_labels(dialog: QDialog) -> None:
@@ -637,16 +656,9 @@ class UploadDialog(QDialog):
             )
 
         # -- visibility --
-        # A new version is proposed the visibility of the one it replaces (still to confirm).
-        previous = (
-            Visibility(
-                replaces.masked_from_professionals,
-                replaces.invisible_to_patient,
-                replaces.invisible_to_legal_reps,
-            )
-            if replaces is not None
-            else None
-        )
+        # A new version is proposed the visibility of the one it replaces (still to confirm);
+        # a VSM, that of the author's previous VSM once found (propose_replaced).
+        previous = visibility_of(replaces) if replaces is not None else None
         self.choices = VisibilityChoices(minor=context.minor, current=previous, parent=self)
 
         # -- buttons --
@@ -891,6 +903,18 @@ class UploadDialog(QDialog):
             set_tone(self.type_message, Tone.NEUTRAL, problems["type"][0])
         self.choices.set_message("\n".join(problems.get("visibility", [])))
 
+    def propose_replaced(self, previous: DocumentEntry) -> bool:
+        """Propose the visibility of the document this one replaces, found after the dialog
+        opened (a VSM: the author's previous VSM); never overrides an answer already given."""
+        if not self.choices.propose(visibility_of(previous)):
+            return False
+        self.choices.setToolTip(
+            self.tr(
+                "Réponses proposées : celles de « {title} », que cet envoi remplace (à confirmer)."
+            ).format(title=previous.title)
+        )
+        return True
+
     # -- the result -------------------------------------------------------------------------
     def visibility(self) -> Visibility | None:
         return self.choices.visibility()
@@ -972,11 +996,7 @@ class VisibilityDialog(QDialog):
         heading.setTextFormat(Qt.TextFormat.PlainText)
         self.choices = VisibilityChoices(
             minor=minor,
-            current=Visibility(
-                entry.masked_from_professionals,
-                entry.invisible_to_patient,
-                entry.invisible_to_legal_reps,
-            ),
+            current=visibility_of(entry),
             parent=self,
         )
         self.choices.setTitle(self.tr("Visibilité du document"))

@@ -74,11 +74,18 @@ def select(window: MainWindow, unique_id: str) -> DocumentEntry:
     return entry
 
 
-def send_dialog(qtbot: QtBot, window: MainWindow) -> DocumentEntry:
-    """Answer the three questions (all "Non") and send; the entry the DMP registered."""
+def send_dialog(qtbot: QtBot, window: MainWindow, *, replacing: bool = False) -> DocumentEntry:
+    """Answer the three questions (all "Non") and send; the entry the DMP registered.
+
+    A new version is proposed the answers of the one it replaces (all "Non" here);
+    anything else starts with nothing chosen.
+    """
     dialog = window.alimentation.upload_dialog
     assert dialog is not None
-    assert not dialog.send_button.isEnabled()  # nothing preselected
+    if replacing:  # a VSM's previous one is looked up once the dialog is open
+        qtbot.waitUntil(dialog.send_button.isEnabled, timeout=TIMEOUT)
+    else:
+        assert not dialog.send_button.isEnabled()  # nothing preselected
     answer(dialog, False, False, False)
     with qtbot.waitSignal(window.alimentation.service.uploadSucceeded, timeout=TIMEOUT) as done:
         dialog.send_button.click()
@@ -132,7 +139,7 @@ def test_feed_the_dmp_from_the_window(
     )
     wait_file_read(window)
     chooser.reject()
-    second = send_dialog(qtbot, window)
+    second = send_dialog(qtbot, window, replacing=True)
     qtbot.waitUntil(lambda: listed(window, first.unique_id) is None, timeout=TIMEOUT)
 
     # Mask it: it leaves the default list; the médecin traitant sees it with the flag.
@@ -175,7 +182,7 @@ def test_feed_the_dmp_from_the_window(
     editor.send_button.click()
     dialog = window.alimentation.upload_dialog
     assert dialog is not None and dialog.vsm
-    vsm = send_dialog(qtbot, window)
+    vsm = send_dialog(qtbot, window, replacing=True)  # proposed: the previous VSM's answers
     assert vsm.type_code.code == "SYNTH"
     editor.request_close()
     for old in before:

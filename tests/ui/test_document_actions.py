@@ -7,6 +7,7 @@ card never lists documents but can upload. The VSM editor's "Envoyer au DMP"."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from dmp_desktop.dmp import iti41
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.domain.practitioner import Practitioner
@@ -411,7 +413,13 @@ def test_the_vsm_editor_sends_the_summary_replacing_my_previous_one(
     from dmp_desktop.cda.header import read_header
 
     window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
-    previous = stored(dmp, "1.2.250.1.999.1.3")  # my VSM, already in the DMP
+    documents = dmp.patients[AUTHORISED.value].documents
+    previous = stored(dmp, "1.2.250.1.999.1.3")  # my VSM, already in the DMP: masked
+    masked = iti41.confidentiality_codes(
+        masked=True, invisible_patient=False, invisible_legal_reps=False
+    )
+    previous = replace(previous, confidentiality=masked)
+    documents[previous.unique_id] = (previous, *documents[previous.unique_id][1:])
     old_set = version_of(dmp.patients[AUTHORISED.value].documents[previous.unique_id][1])
     assert old_set is not None
     window.vsm.fetch_latest = lambda _ins: None
@@ -432,8 +440,11 @@ def test_the_vsm_editor_sends_the_summary_replacing_my_previous_one(
     assert code is not None and code.code == "SYNTH" and not dialog.type_picker.isEnabled()
     assert dialog.title_edit.text() == "Synthèse médicale"
     assert not dialog.objection_button.isVisible()
-    assert dialog.choices.visibility() is None and not dialog.send_button.isEnabled()
-    answer(dialog, False, False, False)
+    # Proposed once found: the answers of my previous VSM, which this one replaces.
+    qtbot.waitUntil(lambda: dialog.choices.visibility() is not None, timeout=5000)
+    assert dialog.choices.visibility() == Visibility(True, False, False)
+    assert "que cet envoi remplace" in dialog.choices.toolTip()
+    answer(dialog, False, False, False)  # still the doctor's choice
     with qtbot.waitSignal(window.alimentation.service.uploadSucceeded, timeout=10000):
         dialog.send_button.click()
     sent = dmp.uploads[0]
@@ -443,3 +454,17 @@ def test_the_vsm_editor_sends_the_summary_replacing_my_previous_one(
     header = read_header(xmlsafe.parse(sent.content))
     assert header.set_id == old_set[0] and header.version == old_set[1] + 1
     assert stored(dmp, previous.unique_id).status is DocumentStatus.DEPRECATED
+
+
+def test_a_late_proposal_never_overrides_an_answer(qtbot: QtBot) -> None:
+    from dmp_desktop.ui.upload_dialog import VisibilityChoices
+
+    choices = VisibilityChoices(minor=False)
+    qtbot.addWidget(choices)
+    choices.no["masked"].setChecked(True)  # the doctor answered one question already
+    assert not choices.propose(Visibility(True, True, False))
+    assert choices.answer("masked") is False and choices.answer("invisible_patient") is None
+    fresh = VisibilityChoices(minor=False)
+    qtbot.addWidget(fresh)
+    assert fresh.propose(Visibility(True, False, False))
+    assert fresh.visibility() == Visibility(True, False, False)
