@@ -394,9 +394,11 @@ class DocumentListPage(QWidget):
         include_label = QLabel(self.tr("Inclure :"), self)
         self.archived_check = QCheckBox(self.tr("arc&hivés"), self)
         self.archived_check.setObjectName("archivedCheck")
-        self.deprecated_check = QCheckBox(self.tr("o&bsolètes (remplacés)"), self)
+        # Short words: beside an open document the list is narrow and must stay whole.
+        self.deprecated_check = QCheckBox(self.tr("o&bsolètes"), self)
         self.deprecated_check.setObjectName("deprecatedCheck")
-        self.masked_check = QCheckBox(self.tr("&masqués aux professionnels"), self)
+        self.deprecated_check.setToolTip(self.tr("Documents remplacés par une nouvelle version"))
+        self.masked_check = QCheckBox(self.tr("&masqués"), self)
         self.masked_check.setObjectName("maskedCheck")
         self.patient_space_check = QCheckBox(self.tr("&Espace du patient seulement"), self)
         self.patient_space_check.setObjectName("patientSpaceCheck")
@@ -511,7 +513,12 @@ class DocumentListPage(QWidget):
                 )
             )
         else:
-            self.masked_check.setToolTip(self.tr("Réservé au médecin traitant DMP du patient."))
+            self.masked_check.setToolTip(
+                self.tr(
+                    "Documents masqués aux professionnels : réservé au médecin traitant DMP "
+                    "du patient."
+                )
+            )
 
     # -- content --------------------------------------------------------------------------
     def show_list(self, listing: DocumentList) -> None:

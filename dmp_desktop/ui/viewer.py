@@ -24,11 +24,11 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
-    QColor,
     QFontDatabase,
     QImage,
     QPagedPaintDevice,
     QPainter,
+    QPalette,
     QPixmap,
     QTextDocument,
 )
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QTabBar,
     QTabWidget,
     QTextBrowser,
     QToolButton,
@@ -164,7 +165,7 @@ class _FindBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.edit = QLineEdit(self)
         self.edit.setObjectName("findEdit")
-        self.edit.setPlaceholderText(self.tr("Rechercher dans le document"))
+        self.edit.setPlaceholderText(self.tr("Rechercher…"))
         self.edit.setAccessibleName(self.tr("Rechercher dans le document"))
         self.edit.setClearButtonEnabled(True)
         self.result_label = QLabel(self)
@@ -866,11 +867,16 @@ class DocumentViewer(QFrame):
                     "Entrée dans la liste le garde ouvert."
                 ).format(title=tab.entry.title),
             )
-            bar.setTabTextColor(index, QColor("#5f6368"))
+            bar.setTabTextColor(index, self.palette().color(QPalette.ColorRole.PlaceholderText))
         else:
             self.tabs.setTabText(index, title)
             self.tabs.setTabToolTip(index, tab.entry.title)
             bar.setTabTextColor(index, self.palette().color(self.foregroundRole()))
+        for side in (QTabBar.ButtonPosition.RightSide, QTabBar.ButtonPosition.LeftSide):
+            button = bar.tabButton(index, side)
+            if button is not None:  # the tab's close button, for a screen reader
+                button.setAccessibleName(self.tr("Fermer « {title} »").format(title=title))
+                button.setToolTip(self.tr("Fermer l'onglet (Ctrl+W)"))
 
     def keep(self, unique_id: str) -> None:
         """Make the preview tab of ``unique_id`` a regular tab."""

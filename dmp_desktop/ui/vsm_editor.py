@@ -553,7 +553,7 @@ class VsmEditor(QWidget):
         self.vocabulary_offer_label.setWordWrap(True)
         set_tone(self.vocabulary_offer_label, Tone.WARNING, self.vocabulary_offer_label.text())
         self.vocabulary_offer_button = QPushButton(
-            self.tr("Importer les listes &officielles…"), self.vocabulary_offer
+            self.tr("Importer les &listes officielles…"), self.vocabulary_offer
         )
         self.vocabulary_offer_button.setObjectName("vocabularyOfferButton")
         self.vocabulary_offer_button.clicked.connect(self.firstRunImportRequested)

@@ -287,10 +287,9 @@ def _text_or_none(text: str) -> str | None:
 
 def _combo(parent: QWidget, items: list[tuple[str, Any]]) -> QComboBox:
     combo = ComboBox(parent)  # the wheel never changes it while scrolling the form
-    # Some value set labels are long: the list shows them whole, the field stays narrow.
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(14)
-    combo.currentTextChanged.connect(combo.setToolTip)  # the whole label when it is cut
+    # A clinical label is never cut: the field is as wide as its longest choice.
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    combo.currentTextChanged.connect(combo.setToolTip)
     for label, data in items:
         combo.addItem(label, data)
     return combo
@@ -1122,7 +1121,8 @@ class ResultEntry(EntryWidget):
         self.value = QLineEdit(self)
         self.value.setPlaceholderText(self.tr("ex. 7,2 ou « normale »"))
         self.unit = QLineEdit(self)
-        self.unit.setPlaceholderText(self.tr("unité UCUM (ex. %, g/L)"))
+        self.unit.setPlaceholderText(self.tr("ex. g/L"))
+        self.unit.setToolTip(self.tr("Unité UCUM, par exemple %, g/L, mmol/L"))
         self.unit.setMaximumWidth(self.fontMetrics().horizontalAdvance("mmol/L000") + 16)
         self.date = DateEdit(self)
         self.add_field("label", self.tr("Examen"), self.label_edit, 0, 0, 2)

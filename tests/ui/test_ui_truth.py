@@ -39,13 +39,22 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop import LPS_NAME
+from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow, window_title
 from tests.support import ui_truth
+from tests.support.cda_samples import full_summary, minimal_pdf
 from tests.support.ui_truth import Finding
 from tests.ui.conftest import WindowFactory
-from tests.ui.consultation_fakes import AUTHORISED, BLOCKED, UNAUTHORISED, ConsultationDmp
+from tests.ui.consultation_fakes import (
+    AUTHORISED,
+    BLOCKED,
+    UNAUTHORISED,
+    ConsultationDmp,
+    entry,
+    png_bytes,
+)
 from tests.ui.fakes import DURAND, MARTIN, FakeCard, FakeCardManager, ui_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,9 +71,10 @@ SECRETARY = Practitioner(
 # with the light palette and a dark one.
 SIZES = [(1280, 800), (1920, 1080), (1280, 720)]
 LOOKS = [(1280, 800, "clair"), (1920, 1080, "sombre"), (1280, 720, "clair"), (1280, 720, "sombre")]
-# Menu actions that end the session or the program: not explored. The VSM editor and
-# the viewer's tabs are being reworked (issue 15): walked once that work has landed.
+# Menu actions that end the session or the program: not explored. The VSM editor is a
+# page of the window, not a dialog: walked on its own (_walk_editor).
 NOT_EXPLORED = {"Quitter", "Fermer la session", "Synthèse médicale (VSM)…"}
+WITH_MEDIA = "1.2.250.1.999.9.1"  # a structured report carrying a PDF and an image
 
 
 def assert_truthful(found: list[Finding], where: str) -> None:
@@ -207,6 +217,51 @@ def _walk(window: MainWindow, state: str) -> list[Finding]:
     return [dataclasses.replace(f, where=f"{state} · {f.where}") for f in found]
 
 
+def _report_with_media() -> bytes:
+    """A structured CDA (the sample VSM) with a PDF and an image embedded as the ANS
+    examples do (observationMedia, the image referenced by the narrative)."""
+    import base64
+
+    summary = build_vsm(full_summary()).decode()
+    pdf = base64.b64encode(minimal_pdf("Compte rendu joint")).decode()
+    png = base64.b64encode(png_bytes("PNG", 120, 80)).decode()
+    section = f"""<component><section>
+<code code="11502-2" codeSystem="2.16.840.1.113883.6.1"/>
+<title>Documents joints</title>
+<text><paragraph>Courbe :</paragraph><renderMultiMedia referencedObject="IMG1"/></text>
+<entry><observationMedia classCode="OBS" moodCode="EVN" ID="PDF1">
+<value mediaType="application/pdf" representation="B64">{pdf}</value></observationMedia></entry>
+<entry><observationMedia classCode="OBS" moodCode="EVN" ID="IMG1">
+<value mediaType="image/png" representation="B64">{png}</value></observationMedia></entry>
+</section></component>"""
+    return summary.replace("</structuredBody>", section + "</structuredBody>").encode()
+
+
+def _walk_documents(qtbot: QtBot, window: MainWindow, dmp: ConsultationDmp) -> list[Finding]:
+    """The viewer with a VSM and a report embedding a PDF and an image: every tab of it."""
+    from tests.ui.test_consultation import open_row
+
+    found: list[Finding] = []
+    for unique_id in ("1.2.250.1.999.1.3", WITH_MEDIA):
+        open_row(qtbot, window, unique_id)
+        found += _walk(window, f"document ouvert {unique_id}")
+    viewer = window.workspace.viewer
+    while viewer.current_tab() is not None:
+        viewer.close_current()
+    return found
+
+
+def _walk_editor(qtbot: QtBot, window: MainWindow) -> list[Finding]:
+    """The VSM editor, open for the patient shown, with the sample summary's every section."""
+    window.vsm.fetch_latest = lambda _ins: full_summary()
+    editor = window.vsm.open_editor()
+    assert editor is not None
+    qtbot.waitUntil(lambda: not editor.fetching, timeout=10000)
+    found = _walk(window, "éditeur de synthèse")
+    window.vsm.close_editor()
+    return found
+
+
 def _explore_menus(qtbot: QtBot, window: MainWindow, state: str) -> list[Finding]:
     actions = []
     for _title, menu_actions in ui_truth.window_menus(window)[1:]:
@@ -258,7 +313,13 @@ def test_the_doctors_window_is_french_whole_and_named(
         ]
     )
     try:
-        window = make_window(_settings(tmp_path), cards, ConsultationDmp())
+        dmp = ConsultationDmp()
+        dmp.add(
+            AUTHORISED,
+            entry(WITH_MEDIA, "Compte rendu avec pièces jointes", days_ago=3),
+            _report_with_media(),
+        )
+        window = make_window(_settings(tmp_path), cards, dmp)
         window.resize(*size)
         qtbot.waitUntil(lambda: window.card_screen.model.rowCount() == 3)
         found = _walk(window, "écran de la carte")
@@ -274,6 +335,8 @@ def test_the_doctors_window_is_french_whole_and_named(
         with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
             _check_patient(qtbot, window, AUTHORISED.value)
         found += _walk(window, "documents listés")
+        found += _walk_documents(qtbot, window, dmp)
+        found += _walk_editor(qtbot, window)
         pane = window.workspace.documents_pane
 
         _check_patient(qtbot, window, UNAUTHORISED.value)
