@@ -874,8 +874,8 @@ class DocumentViewer(QFrame):
             bar.setTabTextColor(index, self.palette().color(self.foregroundRole()))
         for side in (QTabBar.ButtonPosition.RightSide, QTabBar.ButtonPosition.LeftSide):
             button = bar.tabButton(index, side)
-            if button is not None:  # the tab's close button, for a screen reader
-                button.setAccessibleName(self.tr("Fermer « {title} »").format(title=title))
+            if button is not None:  # named for a screen reader, never by the patient's data
+                button.setAccessibleName(self.tr("Fermer l'onglet"))
                 button.setToolTip(self.tr("Fermer l'onglet (Ctrl+W)"))
 
     def keep(self, unique_id: str) -> None:
