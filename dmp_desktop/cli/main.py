@@ -415,9 +415,10 @@ def main(
             return settings_cmd.run(args, settings, io.out)
         settings.validate()
         settings.apply_environment()
-        from dmp_desktop.terminology.vocabulary import use_installed_in
+        if args.command == "vsm":  # a VSM's codes are checked against the installed lists
+            from dmp_desktop.terminology.vocabulary import use_installed_in
 
-        use_installed_in(settings.local_data_dir())  # a VSM's codes are checked against it
+            use_installed_in(settings.local_data_dir())
         return _run(args, settings, io, open_dmp)
     except CliUsageError as exc:
         io.err.write(f"{exc}\n")
