@@ -61,6 +61,7 @@ from dmp_desktop.ui.documents_model import (
 )
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.widgets import heading
+from dmp_desktop.ui.wrapping import keep_wrapped_height
 
 MAX_COLUMN_WIDTH = 180
 MAX_TITLE_WIDTH = 340
@@ -451,6 +452,8 @@ class DocumentListPage(QWidget):
         hint.setWordWrap(True)
         hint.setStyleSheet("color: palette(placeholder-text);")
 
+        # Beside an open document the list is narrow: wrapped texts keep their lines.
+        keep_wrapped_height(self.notice_label, hint)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 6)
         layout.setSpacing(6)
