@@ -242,5 +242,6 @@ def test_the_editor_is_not_offered_to_a_card_without_a_medical_role(
             if not medical:
                 assert window.vsm.open_editor() is None
                 assert "médecin" in window.statusBar().currentMessage()
+            window.close()  # its services stop before its card reader goes
         finally:
             cards.close()
