@@ -243,7 +243,11 @@ class CardService(QObject):
                 silent=True,
             )
         self._poll_op = op
-        self._runner.run(op, submit=self._manager.thread.submit)
+        try:
+            self._runner.run(op, submit=self._manager.thread.submit)
+        except RuntimeError:  # the reader's thread has stopped: the application is closing
+            self._poll_op = None
+            log.info("card poll skipped: the card reader's thread has stopped")
 
     def _poll_finished(self) -> None:
         if self._poll_again:

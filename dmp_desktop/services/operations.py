@@ -150,7 +150,12 @@ class OperationRunner(QObject):
         op.state = OperationState.RUNNING
         self._running[op.id] = op
         log.debug("operation #%d started: %s", op.id, op.label)
-        future = (submit or self._executor.submit)(op.work)
+        try:
+            future = (submit or self._executor.submit)(op.work)
+        except RuntimeError:  # the thread it goes to has stopped: never started
+            self._running.pop(op.id, None)
+            op.state = OperationState.CANCELLED
+            raise
         relay = self._relay
 
         def finished(fut: concurrent.futures.Future[Any]) -> None:
