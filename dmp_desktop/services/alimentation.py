@@ -302,13 +302,13 @@ class AlimentationService(QObject):
         desk = self._desk
 
         def work() -> _Reloaded:
-            items = desk.pending(practitioner)
+            items, to_sign = desk.pending_and_to_sign(practitioner)
             try:
                 ranking = desk.type_ranking(practitioner.national_id)
             except (DmpDesktopError, OSError, ValueError) as exc:
                 log.warning("type usage unreadable: %s", type(exc).__name__)
                 ranking = []
-            return items, ranking, desk.to_sign(practitioner)
+            return items, ranking, to_sign
 
         op: Operation[_Reloaded] = Operation(
             self.tr("Lecture des envois en attente"),

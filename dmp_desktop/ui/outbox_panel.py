@@ -470,7 +470,8 @@ class OutboxPanel(QDialog):
         self.table.setVisible(not empty)
         item = self.current_item()
         sending = item is not None and item.id in self.service.sending
-        self.resume_button.setEnabled(item is not None and not sending)
+        awaiting = item is not None and item.awaiting_signature
+        self.resume_button.setEnabled(item is not None and not sending and not awaiting)
         self.discard_button.setEnabled(item is not None and not sending)
         if item is None:
             set_tone(self.detail, Tone.WARNING, "")
@@ -480,6 +481,15 @@ class OutboxPanel(QDialog):
             set_tone(self.detail, Tone.INFO, self.tr("Envoi en cours…"))
         elif error:
             set_tone(self.detail, Tone.WARNING, error)
+        elif item.awaiting_signature:
+            set_tone(
+                self.detail,
+                Tone.INFO,
+                self.tr(
+                    "Préparé pour {signer} : il partira quand {signer} l'aura signé avec sa "
+                    "carte (sa carte dans le lecteur, « Envois en attente »)."
+                ).format(signer=item.signer_name),
+            )
         elif item.state is OutboxState.SENT_UNCONFIRMED:
             set_tone(
                 self.detail,
@@ -501,7 +511,7 @@ class OutboxPanel(QDialog):
     # -- actions ----------------------------------------------------------------------------
     def resume_current(self) -> bool:
         item = self.current_item()
-        if item is None or item.id in self.service.sending:
+        if item is None or item.id in self.service.sending or item.awaiting_signature:
             return False
         set_tone(self.notice, Tone.INFO, "")
         return self.service.send(item)

@@ -534,13 +534,18 @@ class UploadDesk:
     def to_sign(self, holder: Practitioner) -> list[OutboxItem]:
         """The uploads the secretariat prepared for this professional, waiting for his
         signature, oldest first (nobody else's; a staff card signs nothing)."""
+        return self.pending_and_to_sign(holder)[1]
+
+    def pending_and_to_sign(
+        self, holder: Practitioner
+    ) -> tuple[list[OutboxItem], list[OutboxItem]]:
+        """:meth:`pending` and :meth:`to_sign` from one reading of the outbox."""
+        items = self.outbox().items()
+        mine = [i for i in items if _owned_by(i, holder)]
         if holder.is_staff:
-            return []
-        return [
-            i
-            for i in self.outbox().items()
-            if i.awaiting_signature and i.signer_id == holder.national_id
-        ]
+            return mine, []
+        for_me = [i for i in items if i.awaiting_signature and i.signer_id == holder.national_id]
+        return mine, for_me
 
     def sign(
         self, session: Signer, item_ids: list[str] | None = None

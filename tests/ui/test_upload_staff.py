@@ -108,6 +108,15 @@ def test_a_secretary_chooses_the_professional_before_sending(
         assert dmp.uploads == []
         qtbot.waitUntil(lambda: [i.id for i in service.items] == [item.id], timeout=5000)
         assert "à signer par Dr Marie DURAND" in window.statusBar().currentMessage()
+        # Her « Envois en attente » shows it waiting; « Reprendre » cannot send it unsigned.
+        panel = window.alimentation.show_outbox()
+        assert panel is not None
+        row = [panel.proxy.index(0, c).data() for c in range(panel.proxy.columnCount())]
+        assert row[4] == "à signer par Dr Marie DURAND"
+        assert not panel.resume_button.isEnabled() and panel.discard_button.isEnabled()
+        assert "il partira quand Dr Marie DURAND l'aura signé" in panel.detail.text()
+        assert panel.resume_current() is False and dmp.uploads == []
+        panel.close()
         # Signed (Dr Durand's card, tests/ui/test_parapheur.py), her session sends it.
         signer = SoftSigner(DURAND)
         ((_, signed),) = service.desk.sign(signer)
