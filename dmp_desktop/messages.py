@@ -422,6 +422,26 @@ _CATALOGUE: dict[str, str] = {
     "status.authorization.blocked": (
         "Le patient vous a bloqué : vous ne pouvez pas accéder à son DMP."
     ),
+    # The same, for a patient known to be a woman (the DMP's administrative sex F).
+    "status.none.f": "Cette patiente n'a pas de DMP.",
+    "status.closed.f": "Le DMP de cette patiente a été fermé.",
+    "status.closed_on.f": "Le DMP de cette patiente a été fermé le {date}.",
+    "status.active.f": "La patiente a un DMP actif.",
+    "status.minor.f": "Patiente mineure : le DMP est géré par ses représentants légaux.",
+    "status.authorization.none.f": (
+        "Vous n'avez pas encore d'autorisation d'accès : demandez à la patiente son consentement."
+    ),
+    "status.authorization.expired.f": (
+        "Votre autorisation d'accès a expiré : demandez à nouveau le consentement de la patiente."
+    ),
+    "status.authorization.blocked.f": (
+        "La patiente vous a bloqué : vous ne pouvez pas accéder à son DMP."
+    ),
+    # A secretary (CPE card) feeds a DMP, never reads it: no consent to ask for.
+    "status.staff": (
+        "Secrétariat : vous pouvez envoyer des documents dans ce DMP pour un professionnel "
+        "du cabinet, sans pouvoir le consulter."
+    ),
     # --- local files ---
     "storage.key_unavailable": (
         "Aucun trousseau de clés système n'est disponible pour chiffrer les données "

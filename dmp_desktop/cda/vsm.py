@@ -69,6 +69,7 @@ from dmp_desktop.domain.summary import (
     ResultKind,
     Treatment,
 )
+from dmp_desktop.terminology import ucum
 
 if TYPE_CHECKING:
     from dmp_desktop.terminology.vocabulary import Vocabulary
@@ -1317,7 +1318,7 @@ def _person_name(parent: etree._Element, contact: ContactPerson) -> None:
 
 def _lifestyle_value_text(item: LifestyleItem) -> str | None:
     if item.quantity is not None:
-        return f"{_decimal_text(item.quantity)} {item.unit or ''}".strip()
+        return ucum.quantity_text(item.quantity, item.unit)  # never a raw « {pack}/a »
     if item.value_code:
         return item.value_label or item.value_code
     return None

@@ -199,6 +199,28 @@ DOSE_UNITS: dict[str, tuple[str, str]] = {
     "{tbl}": ("comprimé", "comprimés"),
 }
 
+# Quantities of a lifestyle observation, as doctors read them (« 5 paquets-années »).
+QUANTITY_UNITS: dict[str, tuple[str, str]] = {
+    "{pack}/a": ("paquet-année", "paquets-années"),
+    "{cigarette}/d": ("cigarette par jour", "cigarettes par jour"),
+    "{verre}/d": ("verre par jour", "verres par jour"),
+    "{verre}/wk": ("verre par semaine", "verres par semaine"),
+    "h/wk": ("heure par semaine", "heures par semaine"),
+    "min/wk": ("minute par semaine", "minutes par semaine"),
+}
+
+
+def quantity_text(value: Decimal, unit: str | None) -> str:
+    """« 5 paquets-années »: a UCUM quantity in French words, never a raw ``{pack}/a``."""
+    number = number_text(value)
+    if not unit:
+        return number
+    names = QUANTITY_UNITS.get(unit) or DOSE_UNITS.get(unit)
+    if names is None:
+        return f"{number} {unit.replace('{', '').replace('}', '')}"
+    return f"{number} {names[1] if value >= 2 else names[0]}"
+
+
 MASS_UNITS = frozenset({"kg", "g", "[lb_av]"})
 LENGTH_UNITS = frozenset({"cm", "m", "mm", "[in_i]"})
 

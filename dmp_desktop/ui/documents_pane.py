@@ -91,37 +91,27 @@ class ConsentPage(QWidget):
         self.context_label = QLabel(self)
         self.context_label.setObjectName("consentContext")
         self.context_label.setWordWrap(True)
-        self.question_label = QLabel(
-            self.tr("Le patient consent-il à ce que vous accédiez à son DMP ?"), self
-        )
+        self.question_label = QLabel(self)
         self.question_label.setObjectName("consentQuestion")
         self.question_label.setFont(scaled_font(self, 1.35, bold=True))
         self.question_label.setWordWrap(True)
-        explanation = QLabel(
-            self.tr(
-                "Votre réponse est enregistrée dans le DMP comme autorisation d'accès. "
-                "Ne répondez « Oui » que si le patient vous a donné son accord."
-            ),
-            self,
-        )
+        explanation = self.explanation_label = QLabel(self)
         explanation.setWordWrap(True)
         explanation.setStyleSheet("color: palette(placeholder-text);")
-        self.yes_button = QPushButton(self.tr("Oui, le patient con&sent"), self)
+        self.yes_button = QPushButton(self)
         self.yes_button.setObjectName("consentYes")
         make_primary(self.yes_button)
-        self.yes_button.setAutoDefault(False)
+        self.yes_button.setAutoDefault(True)  # Entrée on the focused answer answers
         self.no_button = QPushButton(self.tr("&Non"), self)
         self.no_button.setObjectName("consentNo")
         self.no_button.setMinimumHeight(self.yes_button.minimumHeight())
         self.no_button.setMinimumWidth(120)
-        self.no_button.setAutoDefault(False)
+        self.no_button.setAutoDefault(True)
         answers = QHBoxLayout()
         answers.addWidget(self.yes_button)
         answers.addWidget(self.no_button)
         answers.addStretch(1)
-        self.treating_check = QCheckBox(
-            self.tr("Le patient me désigne aussi comme son &médecin traitant DMP"), self
-        )
+        self.treating_check = QCheckBox(self)
         self.treating_check.setObjectName("treatingCheck")
         self.busy_label = QLabel(self.tr("Enregistrement de l'autorisation…"), self)
         self.busy_label.setObjectName("consentBusy")
@@ -134,18 +124,12 @@ class ConsentPage(QWidget):
         separator = QFrame(self)
         separator.setFrameShape(QFrame.Shape.HLine)
         separator.setFrameShadow(QFrame.Shadow.Sunken)
-        emergency_text = QLabel(
-            self.tr(
-                "Urgence et patient hors d'état de consentir ? L'accès en urgence est tracé "
-                "et le patient en est informé."
-            ),
-            self,
-        )
+        emergency_text = self.emergency_label = QLabel(self)
         emergency_text.setWordWrap(True)
         emergency_text.setStyleSheet("color: palette(placeholder-text);")
         self.emergency_button = QPushButton(self.tr("Accès en &urgence…"), self)
         self.emergency_button.setObjectName("emergencyButton")
-        self.emergency_button.setAutoDefault(False)
+        self.emergency_button.setAutoDefault(True)
         emergency_row = QHBoxLayout()
         emergency_row.addWidget(emergency_text, 1)
         emergency_row.addWidget(self.emergency_button)
@@ -164,7 +148,42 @@ class ConsentPage(QWidget):
         layout.addWidget(separator)
         layout.addLayout(emergency_row)
 
-    def reset(self, *, expired: bool, doctor: bool) -> None:
+        self.set_patient_sex(female=False)
+
+    def set_patient_sex(self, *, female: bool) -> None:
+        """The words agree with the patient's sex when the DMP gives it (« la patiente »)."""
+        if female:
+            question = self.tr("La patiente consent-elle à ce que vous accédiez à son DMP ?")
+            explanation = self.tr(
+                "Votre réponse est enregistrée dans le DMP comme autorisation d'accès. "
+                "Ne répondez « Oui » que si la patiente vous a donné son accord."
+            )
+            yes = self.tr("Oui, la patiente con&sent")
+            treating = self.tr("La patiente me désigne aussi comme son &médecin traitant DMP")
+            emergency = self.tr(
+                "Urgence et patiente hors d'état de consentir ? L'accès en urgence est tracé "
+                "et la patiente en est informée."
+            )
+        else:
+            question = self.tr("Le patient consent-il à ce que vous accédiez à son DMP ?")
+            explanation = self.tr(
+                "Votre réponse est enregistrée dans le DMP comme autorisation d'accès. "
+                "Ne répondez « Oui » que si le patient vous a donné son accord."
+            )
+            yes = self.tr("Oui, le patient con&sent")
+            treating = self.tr("Le patient me désigne aussi comme son &médecin traitant DMP")
+            emergency = self.tr(
+                "Urgence et patient hors d'état de consentir ? L'accès en urgence est tracé "
+                "et le patient en est informé."
+            )
+        self.question_label.setText(question)
+        self.explanation_label.setText(explanation)
+        self.yes_button.setText(yes)
+        self.treating_check.setText(treating)
+        self.emergency_label.setText(emergency)
+
+    def reset(self, *, expired: bool, doctor: bool, female: bool = False) -> None:
+        self.set_patient_sex(female=female)
         if expired:
             set_tone(
                 self.context_label,
@@ -779,6 +798,7 @@ class DocumentsPane(QFrame):
     def _on_state(self, state: PaneState) -> None:
         page = self.message_page
         status = self.service.status
+        female = status is not None and status.is_female
         if state is PaneState.DOCUMENTS:
             self.list_page.allow_masked(self.service.may_see_masked)
             self.list_page.treating_button.setVisible(self.service.may_declare_treating_physician)
@@ -789,6 +809,7 @@ class DocumentsPane(QFrame):
             self.consent_page.reset(
                 expired=status is not None and status.authorization is Authorization.EXPIRE,
                 doctor=practitioner is not None and practitioner.profession_code == "10",
+                female=female,
             )
             self.consent_page.emergency_button.setVisible(self.service.may_use_emergency_access)
             self.stack.setCurrentWidget(self.consent_page)
@@ -807,13 +828,19 @@ class DocumentsPane(QFrame):
         elif state is PaneState.NO_DMP:
             page.show_message(
                 self.tr("Pas de DMP"),
-                self.tr("Ce patient n'a pas de DMP : il n'y a aucun document à consulter."),
+                self.tr("Cette patiente n'a pas de DMP : il n'y a aucun document à consulter.")
+                if female
+                else self.tr("Ce patient n'a pas de DMP : il n'y a aucun document à consulter."),
                 Tone.INFO,
             )
         elif state is PaneState.CLOSED:
             page.show_message(
                 self.tr("DMP fermé"),
                 self.tr(
+                    "Le DMP de cette patiente est fermé : ses documents ne sont plus consultables."
+                )
+                if female
+                else self.tr(
                     "Le DMP de ce patient est fermé : ses documents ne sont plus consultables."
                 ),
                 Tone.INFO,
@@ -829,8 +856,16 @@ class DocumentsPane(QFrame):
             )
         elif state is PaneState.BLOCKED:
             page.show_message(
-                self.tr("Accès refusé par le patient"),
+                self.tr("Accès refusé par la patiente")
+                if female
+                else self.tr("Accès refusé par le patient"),
                 self.tr(
+                    "La patiente vous a bloqué : vous ne pouvez pas consulter son DMP, même en "
+                    "urgence. Seule la patiente peut lever ce blocage, depuis Mon espace santé "
+                    "ou auprès de sa caisse d'assurance maladie."
+                )
+                if female
+                else self.tr(
                     "Le patient vous a bloqué : vous ne pouvez pas consulter son DMP, même en "
                     "urgence. Seul le patient peut lever ce blocage, depuis Mon espace santé ou "
                     "auprès de sa caisse d'assurance maladie."
@@ -841,6 +876,11 @@ class DocumentsPane(QFrame):
             page.show_message(
                 self.tr("Pas de consentement"),
                 self.tr(
+                    "Vous avez indiqué que la patiente ne consent pas : rien n'a été "
+                    "enregistré et son DMP reste fermé pour vous."
+                )
+                if female
+                else self.tr(
                     "Vous avez indiqué que le patient ne consent pas : rien n'a été enregistré "
                     "et son DMP reste fermé pour vous."
                 ),

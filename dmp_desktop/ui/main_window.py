@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -142,6 +145,12 @@ class MainWindow(QMainWindow):
         self._resume_tabs: ResumePoint | None = None  # tabs to reopen once the list is there
         self.features_built = False
         self._after_features: list[Callable[[], None]] = []
+        # The widget of this window that had the focus last: where it goes back after a
+        # dialog closes (window managers do not always give it back; offscreen never does).
+        self._last_focus: QWidget | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus_changed)
 
         self.setWindowTitle(window_title(settings.training_mode))
         self.setWindowIcon(icon("dmp-desktop"))
@@ -473,6 +482,50 @@ class MainWindow(QMainWindow):
         card = self.card_service
         chosen = card.selected_card or (card.cards[0] if len(card.cards) == 1 else None)
         return card_kind(chosen)
+
+    # -- focus ------------------------------------------------------------------------------
+    def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        if self._closed or not shiboken6.isValid(self):
+            return
+        if new is not None and new.window() is self:
+            self._last_focus = new
+        elif (
+            new is None and old is not None and shiboken6.isValid(old) and old.window() is not self
+        ):
+            QTimer.singleShot(0, self._restore_focus)  # a dialog closed: focus nowhere
+
+    def _restore_focus(self) -> None:
+        """Back where the doctor was (or the sensible place of the page shown)."""
+        if self._closed or not shiboken6.isValid(self) or not self.isVisible():
+            return
+        if QApplication.activeModalWidget() is not None or QApplication.focusWidget() is not None:
+            return
+        others = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if w is not self and w.isVisible() and isinstance(w, QDialog)
+        ]
+        if others:
+            return  # another window of ours is open: it keeps the focus
+        target = self._last_focus
+        usable = (
+            target is not None
+            and shiboken6.isValid(target)
+            and target.window() is self
+            and target.isVisible()
+            and target.isEnabled()
+        )
+        self.activateWindow()
+        if usable and target is not None:
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif self.stack.currentWidget() is self.card_screen:
+            self.card_screen.focus_default()
+        elif not self.features_built:
+            return
+        elif self.consultation.state.name == "DOCUMENTS":
+            self.workspace.documents_pane.focus_list()
+        else:
+            self.workspace.focus_ins()
 
     def _show_card_screen(self) -> None:
         if self.stack.currentWidget() is not self.card_screen:

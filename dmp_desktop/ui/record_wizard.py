@@ -531,8 +531,14 @@ class RecordWizard(QWizard):
         gender = {"F": self.tr("féminin"), "M": self.tr("masculin")}.get(
             identity.gender, self.tr("indéterminé")
         )
+        if identity.gender == "F":
+            who = self.tr("Patiente : {family} {given}, sexe {gender}, née le {birth}")
+        elif identity.gender == "M":
+            who = self.tr("Patient : {family} {given}, sexe {gender}, né le {birth}")
+        else:
+            who = self.tr("Patient : {family} {given}, sexe {gender}, né(e) le {birth}")
         lines = [
-            self.tr("Patient : {family} {given}, sexe {gender}, né(e) le {birth}").format(
+            who.format(
                 family=identity.family_name.upper(),
                 given=identity.given_name.title(),
                 gender=gender,

@@ -318,8 +318,8 @@ _AUTHORIZATION_TEXT = {
 }
 
 
-def _summary_tone(status: DmpStatus) -> Tone:
-    if status.state is not DmpState.ACTIVE:
+def _summary_tone(status: DmpStatus, staff: bool = False) -> Tone:
+    if status.state is not DmpState.ACTIVE or staff:
         return Tone.INFO
     if status.authorization is Authorization.VALIDE:
         return Tone.OK
@@ -502,9 +502,12 @@ class StatusPanel(QFrame):
         self.empty_label.hide()
         set_tone(self.error_label, Tone.ERROR, message)
 
-    def show_status(self, status: DmpStatus, identity: InsIdentity | None = None) -> None:
+    def show_status(
+        self, status: DmpStatus, identity: InsIdentity | None = None, *, staff: bool = False
+    ) -> None:
         """The DMP's answer, and the patient's identity: ``identity`` (INSi, a list, the
-        recent patients) when it is this INS's, else the DMP's copy of the traits."""
+        recent patients) when it is this INS's, else the DMP's copy of the traits.
+        ``staff``: a secretary's card (she feeds the DMP, never reads it)."""
         self.clear()
         self.shown_status = status
         self.empty_label.hide()
@@ -526,11 +529,13 @@ class StatusPanel(QFrame):
             self.birth_label.show()
         if identity is not None:
             self.show_identity(identity, dmp_identity)
-        set_tone(self.summary_label, _summary_tone(status), status.summary_fr())
+        set_tone(self.summary_label, _summary_tone(status, staff), status.summary_fr(staff=staff))
         self.details.show()
         self.dmp_value.setText(_dmp_state_text(status))
         active = status.state is DmpState.ACTIVE
         auth = _AUTHORIZATION_TEXT.get(status.authorization) if status.authorization else None
+        if staff:
+            auth = QT_TRANSLATE_NOOP("StatusPanel", "sans objet (secrétariat)")
         self.authorization_value.setText(
             _tr_dynamic(str(auth))
             if auth
@@ -787,10 +792,14 @@ class Workspace(QWidget):
         """The médecin traitant declaration: one question, two answers, never automatic."""
         if not self.consultation.may_declare_treating_physician:
             return None
+        status = self.consultation.status
+        female = status is not None and status.is_female
         box = QMessageBox(
             QMessageBox.Icon.Question,
             self.tr("Médecin traitant DMP"),
-            self.tr("Le patient vous désigne-t-il comme son médecin traitant DMP ?"),
+            self.tr("La patiente vous désigne-t-elle comme son médecin traitant DMP ?")
+            if female
+            else self.tr("Le patient vous désigne-t-il comme son médecin traitant DMP ?"),
             parent=self,
         )
         box.setInformativeText(
@@ -799,7 +808,10 @@ class Workspace(QWidget):
                 "notamment voir les documents masqués aux autres professionnels."
             )
         )
-        yes = box.addButton(self.tr("&Oui, il me désigne"), QMessageBox.ButtonRole.YesRole)
+        yes = box.addButton(
+            self.tr("&Oui, elle me désigne") if female else self.tr("&Oui, il me désigne"),
+            QMessageBox.ButtonRole.YesRole,
+        )
         no = box.addButton(self.tr("&Non"), QMessageBox.ButtonRole.NoRole)
         box.setDefaultButton(no)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -853,7 +865,9 @@ class Workspace(QWidget):
         """Show ``status`` if it answers the INS still in the field."""
         if self.pending_ins is None or self.patient_pane.current_ins() != self.pending_ins:
             return False
-        self.status_panel.show_status(status, self.chosen_identity)
+        practitioner = self.consultation.practitioner
+        staff = practitioner is not None and practitioner.is_staff
+        self.status_panel.show_status(status, self.chosen_identity, staff=staff)
         if self.status_panel.shown_identity is not None:
             self.identityShown.emit(self.status_panel.shown_identity)
         return True

@@ -678,6 +678,75 @@ def _view_contrast(view: QAbstractItemView) -> list[Finding]:
 
 
 # -- everything ------------------------------------------------------------------------
+# -- raw placeholders: « {pack}/a », « {name} » left in a text ---------------------------------
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def raw_placeholders(root: QWidget) -> list[Finding]:
+    """A text showing a placeholder or a code the user should never read (``{pack}``)."""
+    found: list[Finding] = []
+    for widget in visible_widgets(root):
+        for what, text in texts_of(widget):
+            if text and _PLACEHOLDER.search(text):
+                snippet = _PLACEHOLDER.search(text)
+                assert snippet is not None
+                found.append(
+                    Finding("gabarit", f"{where(widget)} [{what}]", text[:120], snippet.group())
+                )
+    return found
+
+
+# -- Entrée: every dialog has a default action -----------------------------------------------
+def no_default_action(window: QWidget) -> list[Finding]:
+    """A dialog where Entrée does nothing, or cancels while an action is offered.
+
+    Qt makes the first auto-default button the default when a dialog opens: a
+    dialog whose buttons all refuse that (``setAutoDefault(False)``) and set no
+    default leaves Entrée dead. Outside message boxes (a destructive question
+    may default to « Garder »), the default must not be the dialog's cancel
+    button while an accept button is there.
+    """
+    from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QPushButton
+
+    if not isinstance(window, QDialog) or not window.isVisible():
+        return []
+    buttons = [b for b in window.findChildren(QPushButton) if shown(b)]
+    if not buttons:
+        return []
+    defaults = [b for b in buttons if b.isDefault()]
+    if not defaults:
+        names = " / ".join(plain(b.text()) or _name(b) for b in buttons)
+        return [Finding("Entrée", _name(window), "aucun bouton par défaut", names)]
+    if isinstance(window, QMessageBox):
+        return []
+    found: list[Finding] = []
+    for box in window.findChildren(QDialogButtonBox):
+        if not shown(box):
+            continue
+        roles = {b: box.buttonRole(b) for b in box.buttons() if shown(b) and b.isEnabled()}
+        accepting = [
+            b
+            for b, role in roles.items()
+            if role
+            in (
+                QDialogButtonBox.ButtonRole.AcceptRole,
+                QDialogButtonBox.ButtonRole.YesRole,
+                QDialogButtonBox.ButtonRole.ApplyRole,
+            )
+        ]
+        for button in defaults:
+            if roles.get(button) is QDialogButtonBox.ButtonRole.RejectRole and accepting:
+                found.append(
+                    Finding(
+                        "Entrée",
+                        _name(window),
+                        plain(button.text()),
+                        f"annule au lieu de « {plain(accepting[0].text())} »",
+                    )
+                )
+    return found
+
+
 def all_windows() -> list[QWidget]:
     """The application's visible windows (main window, dialogs, message boxes)."""
     return [w for w in QApplication.topLevelWidgets() if w.isVisible() and not isinstance(w, QMenu)]
@@ -707,6 +776,8 @@ def check(
         *unnamed(window),
         *mnemonic_clashes(window),
         *low_contrast(window),
+        *no_default_action(window),
+        *raw_placeholders(window),
     ]
 
 
@@ -818,6 +889,7 @@ def explore_actions(
         timer.setInterval(200)
         timer.timeout.connect(inspect)
         timer.start()
+        before = QApplication.focusWidget()
         action.trigger()
         if callable(settle):
             settle()
@@ -826,6 +898,19 @@ def explore_actions(
         close_dialogs(main)
         if callable(settle):
             settle()
+        if seen and before is not None and before.window() is main:
+            after = QApplication.focusWidget()
+            if after is None or after.window() is not main or not after.isVisible():
+                found.append(
+                    Finding(
+                        "focus",
+                        f"après « {key} »",
+                        _name(before),
+                        "le focus n'est pas revenu dans la fenêtre"
+                        if after is None or after.window() is not main
+                        else f"sur un élément caché ({_name(after)})",
+                    )
+                )
         results[key] = found
     return results
 

@@ -164,7 +164,8 @@ def test_consent_is_asked_and_never_recorded_automatically(
     with qtbot.assertNotEmitted(window.consultation.authorizationRecorded, wait=50):
         QApplication.processEvents()
     assert dmp.authorizations == [] and dmp.finds == []
-    assert not page.yes_button.isDefault() and not page.yes_button.autoDefault()
+    # Entrée answers only on the answer the doctor moved to (Tab): never by itself.
+    assert not page.yes_button.isDefault() and not page.yes_button.hasFocus()
 
     with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
         qtbot.mouseClick(page.yes_button, Qt.MouseButton.LeftButton)
@@ -243,7 +244,7 @@ def test_blocked_professional_has_no_way_around(
     pane = window.workspace.documents_pane
     assert window.consultation.state is PaneState.BLOCKED
     assert pane.stack.currentWidget() is pane.message_page
-    assert pane.message_page.title_label.text() == "Accès refusé par le patient"
+    assert pane.message_page.title_label.text() == "Accès refusé par la patiente"  # Nathalie
     assert "même en urgence" in pane.message_page.text_label.text()
     visible_buttons = [
         b.text() for b in pane.findChildren(type(pane.consent_page.yes_button)) if b.isVisible()

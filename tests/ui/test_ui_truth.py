@@ -26,6 +26,8 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QLabel,
     QLineEdit,
@@ -134,6 +136,36 @@ def test_each_check_finds_its_defect(qtbot: QtBot) -> None:
     assert [f.text for f in found if f.check == "Alt+lettre"] == ["Alt+A"]
     assert len([f for f in found if f.check == "sans nom"]) == 1
     assert [f.text for f in found if f.check == "contraste"] == ["DMP : prêt"]
+
+
+def test_a_dialog_where_entree_does_nothing_or_cancels_is_found(qtbot: QtBot) -> None:
+    dead = QDialog()
+    qtbot.addWidget(dead)
+    dead.setWindowTitle("Sans défaut")
+    row = QVBoxLayout(dead)
+    for text in ("&Envoyer", "A&nnuler"):
+        button = QPushButton(text, dead)
+        button.setAutoDefault(False)
+        row.addWidget(button)
+    dead.show()
+    qtbot.waitExposed(dead)
+    assert [(f.check, f.text) for f in ui_truth.no_default_action(dead)] == [
+        ("Entrée", "aucun bouton par défaut")
+    ]
+
+    cancelling = QDialog()
+    qtbot.addWidget(cancelling)
+    box = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, cancelling
+    )
+    QVBoxLayout(cancelling).addWidget(box)
+    cancel = box.button(QDialogButtonBox.StandardButton.Cancel)
+    cancel.setDefault(True)
+    cancelling.show()
+    qtbot.waitExposed(cancelling)
+    assert [f.check for f in ui_truth.no_default_action(cancelling)] == ["Entrée"]
+    box.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
+    assert ui_truth.no_default_action(cancelling) == []
 
 
 # -- Qt's own dialogs ---------------------------------------------------------------------
