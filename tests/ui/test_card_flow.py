@@ -79,7 +79,7 @@ def test_softhsm_card_pin_then_status(
     with qtbot.waitSignal(window.dmp_service.statusReady, timeout=10000):
         qtbot.keyClick(edit, Qt.Key.Key_Return)
     panel = window.workspace.status_panel
-    assert panel.summary_label.text().startswith("✔ Le patient a un DMP actif.")
+    assert panel.summary_label.text().startswith("✔ La patiente a un DMP actif.")  # the DMP says F
     assert panel.identity_label.text() == f"{PATIENT_FAMILY} {PATIENT_GIVEN}"
     assert window.dmp_service.connection_state is ConnectionState.CONNECTED
     session = dmp.clients[0].session

@@ -183,7 +183,7 @@ def test_status_shows_in_plain_french_and_the_dmp_runs_off_the_ui_thread(
     panel = window.workspace.status_panel
     assert panel.identity_label.text() == "LEGRAND Jeanne"
     assert panel.birth_label.text() == "née le 12/05/1984"
-    assert panel.summary_label.text().startswith("✔ Le patient a un DMP actif.")
+    assert panel.summary_label.text().startswith("✔ La patiente a un DMP actif.")  # the DMP says F
     assert "Vous avez une autorisation d'accès valide." in panel.summary_label.text()
     assert panel.authorization_value.text() == "valide"
     assert panel.treating_value.text().startswith("oui")

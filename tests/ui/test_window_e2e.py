@@ -54,7 +54,7 @@ def test_card_pin_and_status_from_the_training_host(qtbot: QtBot, window: MainWi
     panel = window.workspace.status_panel
     assert panel.identity_label.text() == "MOREAU Léa"
     assert panel.birth_label.text() == "née le 25/05/2007"
-    assert panel.summary_label.text().startswith("✔ Le patient a un DMP actif.")
+    assert panel.summary_label.text().startswith("✔ La patiente a un DMP actif.")  # the DMP says F
     assert panel.authorization_value.text() == "valide"
     assert panel.treating_value.text().startswith("oui")
     assert window.dmp_service.connection_state is ConnectionState.CONNECTED
