@@ -236,8 +236,10 @@ def test_an_upload_while_the_host_is_down_waits_and_goes_by_itself(
         assert "Rien n'a été envoyé" in message
         assert "interrompue pendant" not in message
         assert "partira de lui-même" in message
+        qtbot.waitUntil(  # the outbox is read again off the UI thread
+            lambda: [i.state for i in service.items] == [OutboxState.PENDING], timeout=TIMEOUT
+        )  # never « sent, unconfirmed »: nothing left
         (item,) = service.items
-        assert item.state is OutboxState.PENDING  # never « sent, unconfirmed »
         assert item.id in service.waiting_for_host
         qtbot.wait(1000)  # a few silent tries meanwhile: told once only
         assert len(failures) == 1
