@@ -172,7 +172,9 @@ class DocumentActions(QObject):
 
         self._build_actions()
         self.indicator = OutboxIndicator(window)
-        window.statusBar().addWidget(self.indicator)  # connection · sync · outbox
+        # Permanent (left of the host's name): a notice in the status bar hides the normal
+        # widgets for its 10 s, and the notice of a failed upload is when the doctor needs it.
+        window.statusBar().insertPermanentWidget(0, self.indicator)
         self.indicator.clicked.connect(self.show_outbox)
         self.to_sign_banner = ToSignBanner(window)  # the parapheur: the doctor's card
         window.statusBar().addWidget(self.to_sign_banner)

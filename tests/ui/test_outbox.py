@@ -20,6 +20,7 @@ from dmp_desktop.errors import DmpServiceError, TimeoutError_
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_desktop.ui.outbox_panel import OutboxModel, OutboxPanel, OutboxProxy, pending_text
+from dmp_desktop.ui.style import Tone
 from tests.ui.conftest import WindowFactory, visible_texts
 from tests.ui.consultation_fakes import AUTHORISED
 from tests.ui.fakes import MARTIN, FakeCard, FakeCardManager
@@ -107,6 +108,26 @@ def test_a_refused_upload_waits_and_is_resumed(
     assert "a été reçu par le DMP" in panel.notice.text()
     assert len(dmp.uploads) == 1
     qtbot.waitUntil(lambda: window.workspace.documents_pane.list_page.current_entry() is not None)
+
+
+def test_a_notice_never_hides_what_waits(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+    tmp_path: Path,
+) -> None:
+    """The status bar hides its normal widgets while it shows a notice: the outbox's
+    indicator is not one of them, whatever the order the failure's notice and the outbox's
+    reload arrive in (under load the reload can come first)."""
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    dmp.upload_error = DmpServiceError("DMPAccessDenied")
+    send_one(qtbot, window, tmp_path)
+    indicator = window.alimentation.indicator
+    window.alimentation.notify(Tone.ERROR, "« cr.pdf » n'a pas été enregistré")
+    assert window.statusBar().currentMessage()  # the notice is shown…
+    assert indicator.isVisible()  # …and what waits stays in sight
 
 
 def test_a_lost_answer_is_never_sent_twice(
