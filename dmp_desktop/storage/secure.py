@@ -23,6 +23,7 @@ import logging
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,12 +111,24 @@ def _keyring_usable() -> bool:
     return not backend.__class__.__module__.startswith("keyring.backends.fail")
 
 
+# Several workers (and the ``dmp`` command beside the window) open stores at once on first
+# use: one key must come out, or what was written with a key that lost the race can never be
+# read again (CorruptFileError).
+_KEY_LOCK = threading.Lock()
+
+
 def load_or_create_key(fallback_dir: Path | None) -> bytes:
-    """The 256-bit local key: from the keyring, created on first use.
+    """The 256-bit local key: from the keyring, created on first use (once, whatever the
+    threads asking at the same time).
 
     ``fallback_dir`` (training mode only) holds a 0600 key file when the
     machine has no keyring.
     """
+    with _KEY_LOCK:
+        return _load_or_create_key(fallback_dir)
+
+
+def _load_or_create_key(fallback_dir: Path | None) -> bytes:
     import keyring
     import keyring.errors
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -134,12 +147,32 @@ def load_or_create_key(fallback_dir: Path | None) -> bytes:
             log.warning("keyring unusable (%s): training key file used", type(exc).__name__)
     if fallback_dir is None:
         raise KeyUnavailableError()
-    key_file = fallback_dir / "local-storage.key"
-    if key_file.exists():
-        return base64.b64decode(key_file.read_bytes())
-    key = AESGCM.generate_key(bit_length=256)
-    atomic_write(key_file, base64.b64encode(key))
-    return key
+    return _key_file(fallback_dir / "local-storage.key")
+
+
+def _key_file(key_file: Path) -> bytes:
+    """The training key file's key, created once: the file appears whole (a hard link to a
+    written temporary file), and a process that loses the race reads the winner's key."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key_file.name}.", dir=key_file.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, key_file)  # fails if another made it first: theirs is the key
+            except FileExistsError:
+                pass
+            except OSError:  # no hard links on this file system: the plain way
+                os.replace(tmp, key_file)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return base64.b64decode(key_file.read_bytes())
 
 
 class SecureStore:

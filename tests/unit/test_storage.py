@@ -85,3 +85,71 @@ def test_training_fallback_key_file_without_keyring(
     # ...and outside training mode the store refuses rather than keep the key in clear.
     with pytest.raises(KeyUnavailableError):
         load_or_create_key(None)
+
+
+def test_a_key_file_made_meanwhile_by_another_process_is_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes open their first store at once: the one that loses the race uses the
+    winner's key, never its own (what it wrote could not be read again)."""
+    import base64
+
+    from dmp_desktop.storage import secure
+
+    monkeypatch.setattr(secure, "_keyring_usable", lambda: False)
+    theirs = bytes(range(32))
+    real_link = os.link
+
+    def another_process_first(src: str, dst: str) -> None:
+        Path(dst).write_bytes(base64.b64encode(theirs))  # the other process's whole file
+        real_link(src, dst)
+
+    monkeypatch.setattr(secure.os, "link", another_process_first)
+    assert load_or_create_key(tmp_path) == theirs
+    assert [p.name for p in tmp_path.iterdir()] == ["local-storage.key"]  # no leftover
+
+
+def test_threads_asking_at_once_get_one_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's workers open their stores at once at login: one key in the keyring."""
+    import threading
+    import time
+
+    from keyring.backend import KeyringBackend
+
+    class SlowKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.values: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            value = self.values.get((service, username))
+            time.sleep(0.01)  # every thread reads « no key yet » without the lock
+            return value
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.values[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.values.pop((service, username), None)
+
+    import keyring
+
+    backend = SlowKeyring()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: backend)
+    monkeypatch.setattr(keyring, "get_password", backend.get_password)
+    monkeypatch.setattr(keyring, "set_password", backend.set_password)
+    start = threading.Barrier(6)
+    keys: list[bytes] = []
+
+    def open_store() -> None:
+        start.wait()
+        keys.append(load_or_create_key(None))
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(keys) == 6 and len(set(keys)) == 1
