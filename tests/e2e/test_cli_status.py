@@ -17,6 +17,7 @@ from dmp_desktop.settings import save_settings
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.support.cli import client_config
 
 pytestmark = pytest.mark.e2e
 
@@ -34,8 +35,7 @@ def config(
     training_env: TrainingEnv, host: RunningHost, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     path = tmp_path_factory.mktemp("cli-config") / "settings.json"
-    save_settings(dataclasses.replace(training_env.client_settings(), host_url=host.url), path)
-    return path
+    return client_config(training_env, host.url, path)  # its own data folder
 
 
 def dmp(config: Path, *args: str, pin: str = "1234") -> subprocess.CompletedProcess[str]:

@@ -248,7 +248,10 @@ def test_a_full_disk_while_saving_the_summary_draft(
     )
     editor = window.vsm.editor
     assert editor is not None and editor.autosaver is not None
-    qtbot.waitUntil(lambda: not editor.fetching, timeout=20000)
+    if editor.fetching:  # the draft, then the DMP's latest VSM, read off the UI thread
+        with qtbot.waitSignal(editor.started, timeout=20000):
+            pass
+    assert not editor.fetching and editor.autosaver is not None
 
     def disk_full(path: Path, data: bytes) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")

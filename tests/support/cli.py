@@ -21,8 +21,16 @@ DURAND = ("CPS3-DURAND", "1234")
 
 
 def client_config(training_env: TrainingEnv, host_url: str, path: Path) -> Path:
-    """Save the training client settings, on ``host_url``, to ``path``; return ``path``."""
-    settings: Settings = dataclasses.replace(training_env.client_settings(), host_url=host_url)
+    """Save the training client settings, on ``host_url``, to ``path``; return ``path``.
+
+    The local data (encrypted stores, outbox, key file) go in a folder beside ``path``: a
+    module's command never reads what another module's left (not the session's shared one).
+    """
+    settings: Settings = dataclasses.replace(
+        training_env.client_settings(),
+        host_url=host_url,
+        data_dir=str(path.parent / f"{path.stem}-data"),
+    )
     save_settings(settings, path)
     return path
 
