@@ -357,6 +357,14 @@ class Outbox:
         self._store = store
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
+        # One item is sent by one thread at a time; the outbox's own lock is never held over
+        # the network, so the list, the other items and the doctor's choices never wait for
+        # an upload (which may take until the DMP's time-out).
+        self._item_locks: dict[str, threading.Lock] = {}
+
+    def _item_lock(self, item_id: str) -> threading.Lock:
+        with self._lock:
+            return self._item_locks.setdefault(item_id, threading.Lock())
 
     @classmethod
     def open(cls, settings: Settings) -> Outbox:
@@ -513,8 +521,9 @@ class Outbox:
         return record.item
 
     def discard(self, item_id: str) -> None:
-        """Remove an item the user does not want to send (any state)."""
-        with self._lock:
+        """Remove an item the user does not want to send (any state; after its send in
+        flight, if any, is over)."""
+        with self._item_lock(item_id), self._lock:
             if self._load(item_id) is None:
                 raise OutboxItemGoneError()
             self._store.delete(self._name(item_id))
@@ -531,7 +540,7 @@ class Outbox:
         sent), :class:`OutboxItemGoneError`, :class:`NotAuthorError` (prepared
         by another professional), :class:`UploadInvalidError`.
         """
-        with self._lock:
+        with self._item_lock(item.id):
             record = self._load(item.id)
             if record is None:
                 raise OutboxItemGoneError()

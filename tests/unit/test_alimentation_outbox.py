@@ -226,6 +226,43 @@ def test_sends_are_serialised(tmp_path: Path) -> None:
     assert _uploads(fake) == 1 and len(errors) == 2
 
 
+def test_an_upload_in_flight_blocks_neither_the_list_nor_the_other_items(tmp_path: Path) -> None:
+    """The DMP may take until its time-out to answer: meanwhile the window lists the outbox,
+    adds and discards other items (the outbox is not locked over the network)."""
+    outbox, fake, card = _outbox(tmp_path), FakeDmp(), SoftSigner()
+    slow = outbox.add(request())
+    entered, gate = threading.Event(), threading.Event()
+    results: list[object] = []
+
+    def send() -> None:
+        with fake.client() as client:
+            upload = client.upload_document
+
+            def held(*args: object, **kwargs: object) -> object:
+                entered.set()
+                gate.wait()
+                return upload(*args, **kwargs)
+
+            client.upload_document = held  # type: ignore[method-assign]
+            results.append(outbox.send(slow, client, card))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        assert entered.wait(60)  # the upload is on the wire (a hang guard, not a measure)
+        # Without the fix each of these waited for the gate: the test hung, then failed.
+        assert [i.id for i in outbox.items()] == [slow.id]
+        other = outbox.add(dataclasses.replace(request(), title="Autre"))
+        assert {i.id for i in outbox.items()} == {slow.id, other.id}
+        outbox.discard(other.id)
+        assert outbox.get(slow.id) is not None
+    finally:
+        gate.set()
+        sender.join()
+    assert len(results) == 1 and outbox.items() == []
+    assert _uploads(fake) == 1
+
+
 def test_item_fields_for_the_window(tmp_path: Path) -> None:
     item = _outbox(tmp_path).add(request())
     assert (item.title, item.patient, item.type_code.code) == (
