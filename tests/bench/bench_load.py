@@ -3,7 +3,8 @@
 Run on demand (not collected by pytest)::
 
     .venv/bin/python tests/bench/bench_load.py [--db sqlite|postgresql|both]
-        [--professionals 50] [--iterations 4] [--postgres-url URL]
+        [--professionals 50] [--iterations 4] [--postgres-url URL] [--mix consult]
+        [--workers 1 2 4] [--think 10]
 
 ``--db postgresql`` (or ``both``, the default) needs a PostgreSQL server:
 ``--postgres-url`` or ``DMP_TEST_POSTGRES_URL`` (an administrator URL such as
@@ -29,6 +30,12 @@ What it does, for each database:
    ``--iterations`` rounds of: search (TD3.1, ITI-18), retrieve one document
    found (TD3.2, ITI-43), upload a new CDA level-1 document (TD2.1, ITI-41 over
    MTOM, XAdES-signed). All professionals start together (a barrier).
+   With ``--think S`` each professional works like a doctor between patients
+   (the load model of docs/performance.md): he starts at a random instant within
+   the first S seconds, then pauses a random think time (exponential, mean S
+   seconds, seeded per professional) after each consultation. ``--think 0``
+   (the default) is the closed loop: every professional sends his next request
+   as soon as the previous one is answered — a stress test, not a practice.
 4. It reports throughput and p50 / p99 latency per operation, and asserts
    that no request failed and that the host wrote exactly one trace row per
    request.
@@ -42,6 +49,7 @@ import datetime as dt
 import multiprocessing
 import multiprocessing.connection
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -210,6 +218,7 @@ def professional_run(
     barrier: threading.Barrier,
     samples: list[Sample],
     mix: str = "feed",
+    think: float = 0.0,
 ) -> None:
     settings = dataclasses.replace(env.client_settings(), host_url=host_url)
     http = httpx.Client(verify=client_context(env.pki.trust_roots, pro.identity), timeout=120)
@@ -226,9 +235,15 @@ def professional_run(
         mine.append(Sample(operation, time.perf_counter() - start))
         return result
 
+    pause = random.Random(index)  # noqa: S311 - think times, the same at every run
+
     with DmpClient(http, settings, pro.practitioner) as dmp:
         barrier.wait()
+        if think > 0:
+            time.sleep(pause.uniform(0, think))  # doctors do not start together
         for round_ in range(iterations):
+            if think > 0 and round_ > 0:
+                time.sleep(pause.expovariate(1 / think))  # the next patient
             demo = patients[PATIENT_KEYS[(index + round_) % len(PATIENT_KEYS)]]
             if mix == "consult":  # a consultation: TD0.2, the list, one document
                 timed("status", dmp.test_existence, demo.ins)
@@ -301,6 +316,7 @@ def run_one(
     mix: str = "feed",
     workers: int = 0,
     prepare: bool = True,
+    think: float = 0.0,
 ) -> dict[str, object]:
     if prepare:
         prepare_database(url, pros)
@@ -312,7 +328,7 @@ def run_one(
         threads = [
             threading.Thread(
                 target=professional_run,
-                args=(pro, env, host_url, i, iterations, barrier, samples, mix),
+                args=(pro, env, host_url, i, iterations, barrier, samples, mix, think),
                 name=f"pro-{i}",
             )
             for i, pro in enumerate(pros)
@@ -327,7 +343,11 @@ def run_one(
     added, _ = count_traces(url, before)
     failures = [s for s in samples if s.error is not None]
     sent = sum(1 for s in samples if s.error != NOT_SENT)
-    print(f"\n== {label}: {len(pros)} professionals x {iterations} rounds, {elapsed:.1f} s")
+    model = f"think time {think:g} s" if think > 0 else "closed loop"
+    print(
+        f"\n== {label}: {len(pros)} professionals x {iterations} rounds, {model}, "
+        f"{elapsed:.1f} s, load average {os.getloadavg()[0]:.2f}"
+    )
     heads = ("requests", "req/s", "p50 ms", "p99 ms", "max ms")
     print(f"{'operation':<10} " + " ".join(f"{h:>8}" for h in heads))
     all_ok = [s.seconds for s in samples if s.error is None]
@@ -418,6 +438,13 @@ def main() -> int:
         help="PostgreSQL: run the host as `dmp-sandbox serve --workers N` for each N given "
         "(gunicorn), after one professional alone (the reference)",
     )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean think time in seconds between a professional's consultations "
+        "(exponential; 0: closed loop)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dmp-bench-load-") as tmp:
         root = Path(tmp)
@@ -458,10 +485,13 @@ def main() -> int:
                         mix=args.mix,
                         workers=workers,
                         prepare=False,
+                        think=args.think,
                     )
                     results.append((workers, report))
+            model = f"think time {args.think:g} s" if args.think > 0 else "closed loop"
             print(
-                f"\n{args.mix}, {len(pros)} professionals x {args.iterations} rounds, PostgreSQL:"
+                f"\n{args.mix}, {len(pros)} professionals x {args.iterations} rounds, {model}, "
+                "PostgreSQL:"
             )
             print(
                 f"  one professional alone: p50 {float(alone['p50']) * 1000:.0f} ms, "  # type: ignore[arg-type]
@@ -476,14 +506,22 @@ def main() -> int:
             return 0
         if args.db in ("sqlite", "both"):
             run_one(
-                "SQLite", f"sqlite:///{root / 'host.db'}", env, pros, args.iterations, mix=args.mix
+                "SQLite",
+                f"sqlite:///{root / 'host.db'}",
+                env,
+                pros,
+                args.iterations,
+                mix=args.mix,
+                think=args.think,
             )
         if args.db in ("postgresql", "both"):
             with (
                 postgres_server(args.postgres_url) as server,
                 postgres_database(server) as url,
             ):
-                run_one("PostgreSQL", url, env, pros, args.iterations, mix=args.mix)
+                run_one(
+                    "PostgreSQL", url, env, pros, args.iterations, mix=args.mix, think=args.think
+                )
     return 0
 
 
