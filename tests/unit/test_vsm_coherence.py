@@ -277,3 +277,32 @@ def test_a_planned_end_of_treatment_may_be_in_the_future(vocabulary: IndexVocabu
     summary = ald_example()
     summary.treatments[0].end = PartialDate(2026, 12)
     assert check_summary(summary, vocabulary) == []
+
+
+def test_the_send_door_refuses_the_same_way(vocabulary: IndexVocabulary) -> None:
+    """`dmp vsm send` and the window's « Envoyer au DMP » prepare the VSM through the use
+    case: the same check, the same French message, nothing to queue."""
+    from dmp_desktop.terminology.vocabulary import use_vocabulary
+    from dmp_desktop.usecases import vsm
+    from dmp_desktop.usecases.upload import Visibility
+    from tests.unit.test_dmp_support import doctor, settings
+    from tests.unit.test_usecases import Registry
+
+    summary = ald_example()
+    name, mutate, _path, _reason, words = DEFECTS[7]
+    assert name == "« Hypertension » coded E10.9"
+    mutate(summary)
+    use_vocabulary(vocabulary)
+    try:
+        with pytest.raises(SummaryInvalidError) as caught:
+            vsm.prepare_vsm(
+                Registry([]),
+                doctor(),
+                settings(),
+                summary.patient.ins,
+                summary,
+                Visibility(False, False, False),
+            )
+    finally:
+        use_vocabulary(None)
+    assert words in render(caught.value.message())
