@@ -13,6 +13,7 @@ from PySide6.QtCore import (
     QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSizePolicy,
     QSpinBox,
+    QStyle,
+    QStyleOptionComboBox,
     QToolButton,
     QWidget,
 )
@@ -372,12 +375,46 @@ class ComboBox(QComboBox):
     """A combo box the mouse wheel does not change while scrolling the form past it.
 
     It takes the focus by click or Tab only (not by the wheel); without the
-    focus, a wheel event goes on to the scroll area.
+    focus, a wheel event goes on to the scroll area. With ``fit_choice`` it is
+    as wide as its current choice (at least ``minimumContentsLength``
+    characters): a long clinical label is never cut, and a long label among
+    the choices does not widen the form while another one is chosen.
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, fit_choice: bool = False) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._fit_choice = fit_choice
+        if fit_choice:
+            self.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            self.currentIndexChanged.connect(lambda _i: self.updateGeometry())
+
+    def _choice_width(self) -> int:
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        text = self.fontMetrics().horizontalAdvance(self.currentText())
+        if not self.itemIcon(self.currentIndex()).isNull():
+            text += self.iconSize().width() + 4
+        size = QSize(text + 2, self.fontMetrics().height())
+        return (
+            self.style()
+            .sizeFromContents(QStyle.ContentsType.CT_ComboBox, option, size, self)
+            .width()
+        )
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self._fit_choice:
+            hint.setWidth(max(hint.width(), self._choice_width()))
+        return hint
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        if self._fit_choice:
+            hint.setWidth(max(hint.width(), self._choice_width()))
+        return hint
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if not self.hasFocus():

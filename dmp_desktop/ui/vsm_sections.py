@@ -286,9 +286,10 @@ def _text_or_none(text: str) -> str | None:
 
 
 def _combo(parent: QWidget, items: list[tuple[str, Any]]) -> QComboBox:
-    combo = ComboBox(parent)  # the wheel never changes it while scrolling the form
-    # A clinical label is never cut: the field is as wide as its longest choice.
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    # The wheel never changes it while scrolling the form; it is as wide as its current
+    # choice (a clinical label is never cut), the list shows every label whole.
+    combo = ComboBox(parent, fit_choice=True)
+    combo.setMinimumContentsLength(10)
     combo.currentTextChanged.connect(combo.setToolTip)
     for label, data in items:
         combo.addItem(label, data)
