@@ -245,3 +245,19 @@ def test_the_editor_is_not_offered_to_a_card_without_a_medical_role(
             window.close()  # its services stop before its card reader goes
         finally:
             cards.close()
+
+
+def test_the_ans_vsm_prefills_the_editor_with_its_posology(make_editor: EditorFactory) -> None:
+    """Another software's VSM (the ANS example) opened in the editor: every treatment keeps
+    its coded posology, read back unchanged from the form."""
+    from dmp_desktop.cda.vsm import read_vsm
+    from tests.conftest import CDA_KIT, require_shared
+
+    ans = require_shared(CDA_KIT / "ans" / "ExemplesCDA" / "VSM_1.4_2022.01.xml")
+    summary = read_vsm(ans.read_bytes()).summary
+    assert summary.treatments and all(t.posology is not None for t in summary.treatments)
+    editor = make_editor()
+    editor.load_summary(summary, "dmp")
+    read = editor.current_summary()
+    assert [t.posology for t in read.treatments] == [t.posology for t in summary.treatments]
+    assert [t.name for t in read.treatments] == [t.name for t in summary.treatments]
