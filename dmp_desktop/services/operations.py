@@ -130,7 +130,12 @@ class OperationRunner(QObject):
             max_workers=max_workers, thread_name_prefix="dmp-op"
         )
         self._progress_delay_ms = progress_delay_ms
-        self._relay = _Relay(self)
+        # No Qt parent: the relay's C++ object lives as long as a Python reference
+        # (this runner or a future's callback) does. As a child of the runner it was
+        # destroyed with the window while a worker thread could be emitting on it
+        # (a segfault seen at window teardown); when the runner goes first, Qt
+        # drops the queued connection to it.
+        self._relay = _Relay()
         self._relay.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._running: dict[int, Operation[Any]] = {}
         self._timers: dict[int, QTimer] = {}
