@@ -305,10 +305,19 @@ class OutboxPanel(QDialog):
         self.discard_button = QPushButton(self.tr("A&bandonner…"), self)
         self.discard_button.setObjectName("outboxDiscard")
         self.discard_button.setAutoDefault(False)
+        # The patient objects to a document still waiting (as ``dmp outbox --object``): the
+        # objection is recorded, the file refused from now on in both doors, the item removed.
+        self.withdraw_button = QPushButton(self.tr("Le patient s'&oppose…"), self)
+        self.withdraw_button.setObjectName("outboxWithdraw")
+        self.withdraw_button.setAutoDefault(False)
+        self.withdraw_button.setToolTip(
+            self.tr("Enregistrer l'opposition du patient : ce document ne sera jamais envoyé")
+        )
         close = QPushButton(self.tr("&Fermer"), self)
         close.setAutoDefault(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.discard_button)
+        buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
         buttons.addWidget(close)
         buttons.addWidget(self.resume_button)
@@ -365,6 +374,7 @@ class OutboxPanel(QDialog):
         service.signingDone.connect(self._on_signed)
         self.resume_button.clicked.connect(self.resume_current)
         self.discard_button.clicked.connect(self.ask_discard)
+        self.withdraw_button.clicked.connect(self.ask_withdraw)
         close.clicked.connect(self.close)
         self.table.activated.connect(lambda _i: self.resume_current())
         self.table.selectionModel().currentRowChanged.connect(lambda *_a: self._update())
@@ -473,6 +483,7 @@ class OutboxPanel(QDialog):
         awaiting = item is not None and item.awaiting_signature
         self.resume_button.setEnabled(item is not None and not sending and not awaiting)
         self.discard_button.setEnabled(item is not None and not sending)
+        self.withdraw_button.setEnabled(item is not None and not sending)
         if item is None:
             set_tone(self.detail, Tone.WARNING, "")
             return
@@ -551,6 +562,52 @@ class OutboxPanel(QDialog):
                     self.tr("« {title} » a été retiré des envois en attente.").format(
                         title=item.title
                     ),
+                )
+
+        box.finished.connect(done)
+        box.open()
+        return box
+
+    def ask_withdraw(self) -> QMessageBox | None:
+        """The patient objects to a waiting upload: confirmed first (naming the document and
+        the patient), then the objection is recorded and the upload removed."""
+        item = self.current_item()
+        if item is None or item.id in self.service.sending:
+            return None
+        text = self.tr(
+            "Le patient ({patient}) s'oppose à l'envoi de « {title} » dans son DMP ? "
+            "L'opposition est enregistrée : ce document ne sera pas envoyé, ni maintenant ni "
+            "plus tard."
+        ).format(title=item.title, patient=item_patient_text(item))
+        box = QMessageBox(
+            QMessageBox.Icon.Question, self.tr("Opposition du patient"), text, parent=self
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        if item.state is OutboxState.SENT_UNCONFIRMED:
+            box.setInformativeText(
+                self.tr(
+                    "Il a peut-être déjà été reçu par le DMP : vérifiez la liste des documents "
+                    "du patient, et supprimez-le s'il y est."
+                )
+            )
+        yes = box.addButton(
+            self.tr("&Enregistrer l'opposition"), QMessageBox.ButtonRole.DestructiveRole
+        )
+        keep = box.addButton(self.tr("&Garder l'envoi"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.confirm_box = box
+
+        def done(_result: int) -> None:
+            self.confirm_box = None
+            if box.clickedButton() is yes and self.service.withdraw(item):
+                set_tone(
+                    self.notice,
+                    Tone.INFO,
+                    self.tr(
+                        "Opposition du patient enregistrée : « {title} » est retiré des envois "
+                        "en attente et ne sera pas envoyé."
+                    ).format(title=item.title),
                 )
 
         box.finished.connect(done)

@@ -187,6 +187,53 @@ def test_abandon_asks_first_and_names_the_document(
     assert len(list((Path(settings.data_dir or "") / "outbox").glob("outbox-*"))) == 0
 
 
+def test_the_patient_objects_to_a_waiting_upload(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+    tmp_path: Path,
+) -> None:
+    """« Le patient s'oppose… » in the panel (as ``dmp outbox --object``): asked first, then
+    the objection recorded, the upload gone, and that file refused from now on."""
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    dmp.upload_error = DmpServiceError("DMPAccessDenied")
+    send_one(qtbot, window, tmp_path, "bilan.pdf")
+    service = window.alimentation.service
+    panel = open_panel(window)
+    assert panel.withdraw_button.isEnabled()
+    box = panel.ask_withdraw()
+    assert box is not None
+    assert "s'oppose à l'envoi de « CR ou fiche de consultation" in box.text()
+    assert "LEGRAND Jeanne" in box.text()
+    keep = next(b for b in box.buttons() if b.text() == "&Garder l'envoi")
+    assert box.defaultButton() is keep  # Entrée keeps the upload
+    keep.click()
+    assert len(service.items) == 1
+
+    box = panel.ask_withdraw()
+    assert box is not None
+    record = next(b for b in box.buttons() if b.text() == "&Enregistrer l'opposition")
+    with qtbot.waitSignal(service.objectionRecorded, timeout=5000):
+        record.click()
+    while service.items:  # the outbox is read again after the change (a read under way first)
+        with qtbot.waitSignal(service.outboxChanged, timeout=5000):
+            pass
+    assert service.items == [] and panel.empty_label.isVisible()
+    assert "Opposition du patient enregistrée" in panel.notice.text()
+    assert dmp.uploads == []
+    panel.close()
+
+    # The same file dropped again: refused, saying why (the objection is kept).
+    drop_files(window, tmp_path / "bilan.pdf")
+    assert window.alimentation.upload_dialog is None
+    refusal = window.alimentation.message_box
+    assert refusal is not None
+    assert "Le patient s'est opposé à l'envoi de ce document" in refusal.text()
+    refusal.close()
+
+
 def test_progress_after_half_a_second_and_cancel_keeps_it_in_the_outbox(
     qtbot: QtBot,
     make_window: WindowFactory,
