@@ -166,7 +166,8 @@ def _render_header(h: HeaderSummary) -> str:
     if birth_name and used_name and used_name.strip().upper() != birth_name.strip().upper():
         details.append(f"nom de naissance {birth_name.upper()}")  # the birth name is never lost
     if h.patient_birth_date:
-        details.append(f"né(e) le {fr_date(h.patient_birth_date)}")
+        born = {"F": "née", "M": "né"}.get(h.patient_gender or "", "né(e)")  # agrees when known
+        details.append(f"{born} le {fr_date(h.patient_birth_date)}")
     if h.patient_gender:
         details.append(_GENDERS.get(h.patient_gender, h.patient_gender))
     if details:

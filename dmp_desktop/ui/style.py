@@ -96,6 +96,24 @@ def set_tone(label: QLabel, tone: Tone, text: str) -> None:
     label.setVisible(bool(text))
 
 
+def paper(widget: QWidget) -> None:
+    """A document is read as on paper: dark text on white, whatever the window's palette.
+
+    The rendered CDA, its tables and the VSM's preview are written for a white page;
+    on a dark window they were dark grey on black.
+    """
+    palette = QPalette(widget.palette())
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        palette.setColor(group, QPalette.ColorRole.Base, QColor("#ffffff"))
+        palette.setColor(group, QPalette.ColorRole.Text, QColor("#1a1a1a"))
+        palette.setColor(group, QPalette.ColorRole.AlternateBase, QColor("#f4f4f4"))
+        palette.setColor(group, QPalette.ColorRole.Link, QColor("#0b57d0"))
+        palette.setColor(group, QPalette.ColorRole.PlaceholderText, QColor("#6b6b6b"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, QColor("#f4f4f4"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6b6b6b"))
+    widget.setPalette(palette)
+
+
 def scaled_font(widget: QWidget, factor: float, *, bold: bool = False) -> QFont:
     font = QFont(widget.font())
     size = font.pointSizeF()

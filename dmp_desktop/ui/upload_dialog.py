@@ -281,6 +281,7 @@ class VisibilityChoices(QGroupBox):
         minor: bool,
         current: Visibility | None = None,
         parent: QWidget | None = None,
+        female: bool = False,
     ) -> None:
         super().__init__(self.tr("Visibilité du document — à choisir à chaque envoi"), parent)
         self.setObjectName("visibilityChoices")
@@ -299,6 +300,11 @@ class VisibilityChoices(QGroupBox):
             )
             if minor
             else self.tr(
+                "Ne concerne que les patients mineurs : cette patiente est majeure, la réponse "
+                "est sans effet pour elle (répondez « Non » en général)."
+            )
+            if female
+            else self.tr(
                 "Ne concerne que les patients mineurs : ce patient est majeur, la réponse est "
                 "sans effet pour lui (répondez « Non » en général)."
             )
@@ -309,15 +315,29 @@ class VisibilityChoices(QGroupBox):
                 self.tr("&Masqué aux professionnels de santé ?"),
                 self.tr("masqué aux professionnels"),
                 self.tr(
+                    "Seuls vous, la patiente et son médecin traitant DMP le verront ; les autres "
+                    "professionnels ne le verront pas."
+                )
+                if female
+                else self.tr(
                     "Seuls vous, le patient et son médecin traitant DMP le verront ; les autres "
                     "professionnels ne le verront pas."
                 ),
             ),
             (
                 "invisible_patient",
-                self.tr("Invisible pour le &patient ?"),
-                self.tr("invisible pour le patient"),
+                self.tr("Invisible pour la &patiente ?")
+                if female
+                else self.tr("Invisible pour le &patient ?"),
+                self.tr("invisible pour la patiente")
+                if female
+                else self.tr("invisible pour le patient"),
                 self.tr(
+                    "La patiente ne le verra pas dans Mon espace santé tant que vous ne l'aurez "
+                    "pas rendu visible (par exemple avant une consultation d'annonce)."
+                )
+                if female
+                else self.tr(
                     "Le patient ne le verra pas dans Mon espace santé tant que vous ne l'aurez "
                     "pas rendu visible (par exemple avant une consultation d'annonce)."
                 ),
@@ -659,10 +679,18 @@ class UploadDialog(QDialog):
         # A new version is proposed the visibility of the one it replaces (still to confirm);
         # a VSM, that of the author's previous VSM once found (propose_replaced).
         previous = visibility_of(replaces) if replaces is not None else None
-        self.choices = VisibilityChoices(minor=context.minor, current=previous, parent=self)
+        female = (context.status.patient_gender or "").upper() == "F"
+        self.choices = VisibilityChoices(
+            minor=context.minor, current=previous, parent=self, female=female
+        )
 
         # -- buttons --
-        self.objection_button = QPushButton(self.tr("Le patient s'&oppose à l'envoi"), self)
+        self.objection_button = QPushButton(
+            self.tr("La patiente s'&oppose à l'envoi")
+            if female
+            else self.tr("Le patient s'&oppose à l'envoi"),
+            self,
+        )
         self.objection_button.setObjectName("objectionButton")
         self.objection_button.setAutoDefault(False)
         self.objection_button.setToolTip(

@@ -55,7 +55,7 @@ from dmp_desktop.cda.media import EmbeddedMedia
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.services.viewable import Origin, Viewable, ViewKind
 from dmp_desktop.ui.documents_model import author_text, date_text, type_text
-from dmp_desktop.ui.style import Tone, scaled_font, set_tone
+from dmp_desktop.ui.style import Tone, paper, scaled_font, set_tone
 
 try:  # Qt Print Support ships with PySide6-Essentials; checked, never assumed.
     from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -356,6 +356,10 @@ class PdfTab(DocumentTab):
 
 class _SafeBrowser(QTextBrowser):
     """A QTextBrowser that never loads anything: no file, no URL, no image from outside."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        paper(self)  # written for a white page, also on a dark window
 
     def loadResource(self, type: int, name: QUrl | str) -> object:
         return None

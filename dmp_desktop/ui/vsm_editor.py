@@ -55,7 +55,7 @@ from dmp_desktop.services.drafts import (
 from dmp_desktop.services.operations import Operation, OperationRunner
 from dmp_desktop.services.vsm_source import VsmFetcher, next_version
 from dmp_desktop.services.vsm_terminology import TerminologyService
-from dmp_desktop.ui.style import Tone, scaled_font, set_tone
+from dmp_desktop.ui.style import Tone, paper, scaled_font, set_tone
 from dmp_desktop.ui.vsm_fields import (
     QT_TRANSLATE_NOOP,
     CodedField,
@@ -650,6 +650,7 @@ class VsmEditor(QWidget):
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
 
         self.preview = QTextBrowser(self)
+        paper(self.preview)  # the document as the recipient reads it: a white page
         self.preview.setObjectName("vsmPreview")
         self.preview.setOpenLinks(False)
         self.preview.setAccessibleName(self.tr("Aperçu de la synthèse"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QKeyEvent
+from PySide6.QtGui import QFontDatabase, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -686,6 +686,7 @@ class Workspace(QWidget):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([340, 940])
+        self._column_sized = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -702,6 +703,15 @@ class Workspace(QWidget):
         consultation.documentFailed.connect(self.viewer.show_failure)
         consultation.documentsReady.connect(self._on_documents_ready)
         consultation.stateChanged.connect(self._on_state)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._column_sized and self.width() > 0:
+            # The patient's column grows with the screen (its traits and status wrap less
+            # at 1920 px); the doctor's own splitter moves are kept afterwards.
+            self._column_sized = True
+            left = max(340, min(480, self.width() * 22 // 100))
+            self.splitter.setSizes([left, max(1, self.width() - left)])
 
     # -- keyboard -----------------------------------------------------------------------
     def focus_ins(self) -> None:

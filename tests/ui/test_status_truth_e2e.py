@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
@@ -170,6 +171,11 @@ def send_upload(qtbot: QtBot, window: MainWindow, tmp_path: Path, name: str) -> 
     assert drop_files(window, write(tmp_path, f"{name}.pdf", pdf))
     dialog = window.alimentation.upload_dialog
     assert dialog is not None
+    # Léa is a woman to the DMP: the dialog's words agree.
+    assert dialog.objection_button.text() == "La patiente s'&oppose à l'envoi"
+    assert "cette patiente est majeure" in " ".join(
+        label.text() for label in dialog.findChildren(QLabel)
+    )
     choose_type(qtbot, dialog, "consultation")
     answer(dialog, False, False, False)
     dialog.send_button.click()

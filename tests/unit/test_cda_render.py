@@ -22,7 +22,7 @@ def test_vsm_header_and_sections_in_order() -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert '<html lang="fr">' in page
     for text in (
-        "<dt>Patient</dt><dd>JULIEN LEFEBVRE (né(e) le 02/11/1982, Masculin)</dd>",
+        "<dt>Patient</dt><dd>JULIEN LEFEBVRE (né le 02/11/1982, Masculin)</dd>",
         "<dt>Auteur</dt><dd>Paul MARTIN, Cabinet médical des Tilleuls</dd>",
         "<dt>Date</dt><dd>12/03/2026 à 11:17</dd>",
         "<dt>Type de document</dt><dd>Synthèse</dd>",

@@ -68,3 +68,11 @@ def test_the_summarys_narrative_has_no_raw_unit() -> None:
     document = build_vsm(full_summary()).decode()
     assert "paquets-années" in document
     assert ">25 {pack}/a<" not in document and "{pack}/a</" not in document
+
+
+def test_the_rendered_header_agrees_with_the_patients_sex() -> None:
+    from dmp_desktop.cda.render import render_html
+
+    html = render_html(build_vsm(full_summary()))
+    assert "né(e)" not in html
+    assert " le " in html and ("née le " in html or "né le " in html)
