@@ -60,7 +60,8 @@ def _shoot(env: object, tmp: Path, out: Path) -> int:
     from tests.ui.test_upload_support import answer, drop_files, write
 
     app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
+    if not isinstance(app, QApplication):
+        raise RuntimeError("no QApplication")
     configure_application(app)
     light = app.palette()
     lea = next(p for p in demo_patients() if p.key == "actif-autorise")
@@ -96,87 +97,97 @@ def _shoot(env: object, tmp: Path, out: Path) -> int:
         shot.save(str(out / name))
         print(out / name)
 
+    def shoot_one(width: int, height: int, palette: str) -> None:
+        app.setPalette(dark_palette() if palette == "sombre" else light)
+        tag = f"{width}x{height}-{palette}"
+        data = tmp / f"data-{tag}"
+        settings = dataclasses.replace(
+            env.client_settings(),  # type: ignore[attr-defined]
+            host_url=host.url,
+            data_dir=str(data),
+        )
+        window = build_app(settings, card_manager=manager)
+        window.resize(width, height)
+        window.show()
+        screen = window.card_screen
+        until(lambda: screen.model.rowCount() >= 2, "cards listed")
+        for row in range(screen.model.rowCount()):
+            if "CPS3-DURAND" in screen.model.data(screen.model.index(row, 0)):
+                screen.card_list.setCurrentIndex(screen.model.index(row, 0))
+        save(window, f"carte-{tag}.png")
+
+        QTest.keyClick(screen.card_list, Qt.Key.Key_Return)
+        until(lambda: window.pin_dialog is not None, "PIN dialog")
+        dialog = window.pin_dialog
+        if dialog is None:
+            raise RuntimeError("dialog missing")
+        QTest.keyClicks(dialog.pin_edit, "1234")
+        QTest.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+        until(lambda: window.card_service.session is not None, "logged in")
+
+        edit = window.workspace.patient_pane.ins_edit
+        QTest.keyClicks(edit, lea.ins.value)
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+        pane = window.workspace.documents_pane
+        until(
+            lambda: (
+                window.consultation.state is PaneState.DOCUMENTS
+                and window.consultation.documents is not None
+                and not pane.list_page.filling
+            ),
+            "Léa's documents",
+        )
+        pane.table.setFocus()
+        pane.table.selectRow(0)
+        save(window, f"documents-{tag}.png")
+
+        listing = window.consultation.documents
+        if listing is None:
+            raise RuntimeError("listing missing")
+        first = next((e for e in listing.entries if e.mime_type == "text/xml"), listing.entries[0])
+        window.workspace.open_document(first)
+        until(
+            lambda: (
+                window.workspace.viewer.current_tab() is not None
+                and first.unique_id in window.consultation._cache
+            ),
+            "document shown",
+        )
+        save(window, f"visionneuse-{tag}.png")
+
+        if not drop_files(window, write(tmp, f"consultation-{tag}.pdf", minimal_pdf())):
+            raise RuntimeError("the file was not dropped")
+        until(lambda: window.alimentation.upload_dialog is not None, "upload dialog")
+        upload = window.alimentation.upload_dialog
+        if upload is None:
+            raise RuntimeError("upload missing")
+        picker = upload.type_picker
+        picker.edit.setFocus()
+        QTest.keyClicks(picker.edit, "consultation")
+        popup = picker.completer_.popup()
+        until(popup.isVisible, "type suggestions")
+        QTest.keyClick(popup, Qt.Key.Key_Down)
+        QTest.keyClick(popup, Qt.Key.Key_Return)
+        answer(upload, False, False, False)
+        save_over(window, upload, f"envoi-{tag}.png")
+        upload.reject()
+        wait(200)
+
+        editor = window.vsm.open_editor()
+        if editor is None:
+            raise RuntimeError("editor missing")
+        until(lambda: not getattr(editor, "fetching", False), "VSM read", 60)
+        wait(800)
+        save(window, f"vsm-{tag}.png")
+        window.vsm.close_editor()
+        window.close()
+        wait(300)
+
     manager = CardManager([SOFTHSM_MODULE])
     host = run_in_thread(env, f"sqlite:///{tmp / 'host.db'}", seed=True)  # type: ignore[arg-type]
     try:
         for (width, height), palette in SIZES:
-            app.setPalette(dark_palette() if palette == "sombre" else light)
-            tag = f"{width}x{height}-{palette}"
-            data = tmp / f"data-{tag}"
-            settings = dataclasses.replace(
-                env.client_settings(),  # type: ignore[attr-defined]
-                host_url=host.url,
-                data_dir=str(data),
-            )
-            window = build_app(settings, card_manager=manager)
-            window.resize(width, height)
-            window.show()
-            screen = window.card_screen
-            until(lambda: screen.model.rowCount() >= 2, "cards listed")
-            for row in range(screen.model.rowCount()):
-                if "CPS3-DURAND" in screen.model.data(screen.model.index(row, 0)):
-                    screen.card_list.setCurrentIndex(screen.model.index(row, 0))
-            save(window, f"carte-{tag}.png")
-
-            QTest.keyClick(screen.card_list, Qt.Key.Key_Return)
-            until(lambda: window.pin_dialog is not None, "PIN dialog")
-            dialog = window.pin_dialog
-            assert dialog is not None
-            QTest.keyClicks(dialog.pin_edit, "1234")
-            QTest.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
-            until(lambda: window.card_service.session is not None, "logged in")
-
-            edit = window.workspace.patient_pane.ins_edit
-            QTest.keyClicks(edit, lea.ins.value)
-            QTest.keyClick(edit, Qt.Key.Key_Return)
-            pane = window.workspace.documents_pane
-            until(
-                lambda: window.consultation.state is PaneState.DOCUMENTS
-                and window.consultation.documents is not None
-                and not pane.list_page.filling,
-                "Léa's documents",
-            )
-            pane.table.setFocus()
-            pane.table.selectRow(0)
-            save(window, f"documents-{tag}.png")
-
-            listing = window.consultation.documents
-            assert listing is not None
-            first = next(
-                (e for e in listing.entries if e.mime_type == "text/xml"), listing.entries[0]
-            )
-            window.workspace.open_document(first)
-            until(
-                lambda: window.workspace.viewer.current_tab() is not None
-                and first.unique_id in window.consultation._cache,  # noqa: SLF001
-                "document shown",
-            )
-            save(window, f"visionneuse-{tag}.png")
-
-            assert drop_files(window, write(tmp, f"consultation-{tag}.pdf", minimal_pdf()))
-            until(lambda: window.alimentation.upload_dialog is not None, "upload dialog")
-            upload = window.alimentation.upload_dialog
-            assert upload is not None
-            picker = upload.type_picker
-            picker.edit.setFocus()
-            QTest.keyClicks(picker.edit, "consultation")
-            popup = picker.completer_.popup()
-            until(popup.isVisible, "type suggestions")
-            QTest.keyClick(popup, Qt.Key.Key_Down)
-            QTest.keyClick(popup, Qt.Key.Key_Return)
-            answer(upload, False, False, False)
-            save_over(window, upload, f"envoi-{tag}.png")
-            upload.reject()
-            wait(200)
-
-            editor = window.vsm.open_editor()
-            assert editor is not None
-            until(lambda: not getattr(editor, "fetching", False), "VSM read", 60)
-            wait(800)
-            save(window, f"vsm-{tag}.png")
-            window.vsm.close_editor()
-            window.close()
-            wait(300)
+            shoot_one(width, height, palette)
     finally:
         host.stop()
         manager.close()
