@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QGuiApplication
@@ -48,6 +48,29 @@ def open_dmp(settings: Settings, session: Any) -> DmpClientLike:
     return connect_open_dmp(settings, session)
 
 
+class _CardManagerOnFirstUse:
+    """The real :class:`~dmp_desktop.smartcard.card.CardManager`, made (and the PKCS#11
+    library imported) when the card service first uses it: once the window is painted."""
+
+    def __init__(self, module_candidates: list[str]) -> None:
+        self._candidates = module_candidates
+        self._real: Any = None
+
+    def _manager(self) -> Any:
+        if self._real is None:
+            from dmp_desktop.smartcard.card import CardManager
+
+            self._real = CardManager(self._candidates)
+        return self._real
+
+    def close(self) -> None:
+        if self._real is not None:  # never used: nothing to close
+            self._real.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager(), name)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -65,7 +88,9 @@ def build_app(
     """
     runner = OperationRunner()
     owns_manager = card_manager is None
-    if card_manager is None:
+    if card_manager is None and defer_features:  # PKCS#11 imported after the first paint
+        card_manager = cast(CardBackend, _CardManagerOnFirstUse(settings.middleware_candidates()))
+    elif card_manager is None:
         from dmp_desktop.smartcard.card import CardManager
 
         card_manager = CardManager(settings.middleware_candidates())
@@ -80,9 +105,7 @@ def build_app(
 
     dmp_service.follow(card_service)  # the DMP client lives as long as the card session
 
-    window = MainWindow(
-        settings, card_service, dmp_service, runner, defer_features=defer_features
-    )
+    window = MainWindow(settings, card_service, dmp_service, runner, defer_features=defer_features)
     # The services live as long as the window (and are shut down by it).
     for child in (runner, card_service, dmp_service):
         child.setParent(window)

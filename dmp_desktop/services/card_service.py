@@ -34,8 +34,8 @@ from dmp_desktop.errors import (
 )
 from dmp_desktop.messages import text
 from dmp_desktop.services.operations import Operation, OperationRunner
-from dmp_desktop.smartcard.card import CardInfo, PinState
 from dmp_desktop.smartcard.card_data import choose_situation
+from dmp_desktop.smartcard.card_info import CardInfo, PinState
 from dmp_desktop.smartcard.thread import CardThread
 
 log = logging.getLogger(__name__)

@@ -6,11 +6,9 @@ a worker (services/, the CLI), never from the UI thread.
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pkcs11
@@ -48,6 +46,7 @@ from dmp_desktop.smartcard.card_data import (
     PracticeSituation,
     decode_activity,
 )
+from dmp_desktop.smartcard.card_info import PIN_TRIES, CardInfo, PinState  # noqa: F401 - re-exported
 from dmp_desktop.smartcard.identity import practitioner_from_certificate, with_situation
 from dmp_desktop.smartcard.thread import CardThread
 from dmp_desktop.smartcard.watch import SlotWatcher
@@ -61,27 +60,7 @@ AUTH_CERT_LABEL = "Certificat d'Authentification CPS"
 SIGN_CERT_LABEL = "Certificat de Signature CPS"
 AUTH_KEY_LABEL = "CPS_PRIV_AUT"
 SIGN_KEY_LABEL = "CPS_PRIV_SIG"
-# A CPS card locks after three wrong PINs; PKCS#11 only exposes flags.
-PIN_TRIES = 3
-
-
 _REMOVED = (DeviceRemoved, TokenNotPresent, SessionClosed, SessionHandleInvalid)
-
-
-class PinState(enum.Enum):
-    OK = "ok"
-    COUNT_LOW = "count_low"
-    FINAL_TRY = "final_try"
-    LOCKED = "locked"
-
-    @property
-    def tries_left(self) -> int:
-        return {
-            PinState.OK: PIN_TRIES,
-            PinState.COUNT_LOW: PIN_TRIES - 1,
-            PinState.FINAL_TRY: 1,
-            PinState.LOCKED: 0,
-        }[self]
 
 
 def pin_state_from_flags(flags: int) -> PinState:
@@ -92,27 +71,6 @@ def pin_state_from_flags(flags: int) -> PinState:
     if flags & TokenFlag.USER_PIN_COUNT_LOW:
         return PinState.COUNT_LOW
     return PinState.OK
-
-
-@dataclass(frozen=True)
-class CardInfo:
-    """A card seen in a reader, before login (nothing secret)."""
-
-    slot_id: int
-    reader: str
-    token_label: str
-    serial: str
-    pin_state: PinState
-    protected_auth: bool  # PIN-pad reader: the PIN is typed on the reader's keypad
-    holder: Practitioner | None
-    # False when the token holds no CPS authentication certificate (another card).
-    recognised: bool = True
-    # Why a card is not recognised, when it says (e.g. an unknown profession).
-    problem: CardError | None = None
-
-    @property
-    def key(self) -> tuple[int, str]:
-        return (self.slot_id, self.serial)
 
 
 # What the card says about its holder without the PIN: (holder, recognised, problem).

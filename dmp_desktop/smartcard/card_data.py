@@ -34,8 +34,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from asn1crypto import parser
-
 INFO_PS_LABEL = "CPS_INFO_PS"
 ACTIVITY_LABELS = tuple(f"CPS_ACTIVITY_{i:02d}_PS" for i in range(1, 17))
 
@@ -79,6 +77,8 @@ class _Tlv:
 
 def _parse_all(data: bytes) -> list[_Tlv]:
     """The TLVs one after the other in ``data``; ValueError when it is not BER-TLV."""
+    from asn1crypto import parser  # read on the card thread; the window starts without it
+
     out: list[_Tlv] = []
     rest = data
     while rest:

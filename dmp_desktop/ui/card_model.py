@@ -13,7 +13,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from dmp_desktop.smartcard.card import CardInfo, PinState
+from dmp_desktop.smartcard.card_info import CardInfo, PinState
 from dmp_desktop.smartcard.specialties import headline
 from dmp_desktop.ui.icons import icon
 

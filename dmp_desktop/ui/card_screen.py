@@ -23,7 +23,7 @@ from dmp_desktop.errors import (
     describe,
 )
 from dmp_desktop.services.card_service import CardState
-from dmp_desktop.smartcard.card import CardInfo
+from dmp_desktop.smartcard.card_info import CardInfo
 from dmp_desktop.ui.card_model import CardListModel, CardRole, card_holder_text, card_kind
 from dmp_desktop.ui.icons import pixmap
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone

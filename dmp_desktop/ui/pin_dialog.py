@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dmp_desktop.smartcard.card import PIN_TRIES, CardInfo
+from dmp_desktop.smartcard.card_info import PIN_TRIES, CardInfo
 from dmp_desktop.ui.card_model import card_holder_text, card_kind, card_place
 from dmp_desktop.ui.icons import pixmap
 from dmp_desktop.ui.style import Tone, scaled_font, set_tone

@@ -82,6 +82,8 @@ HEAVY_PACKAGES = {
     "signxml",
     "sqlite3",
     "tlslite",
+    "pkcs11",  # the card library: imported when the card service starts, just after
+    "asn1crypto",
 }
 HEAVY_MODULES = (
     "dmp_desktop.alimentation",
@@ -90,6 +92,8 @@ HEAVY_MODULES = (
     "dmp_desktop.essentials",
     "dmp_desktop.identity",
     "dmp_desktop.net",
+    "dmp_desktop.smartcard.card",  # dmp_desktop.smartcard.card_info: what the screen shows
+    "dmp_desktop.smartcard.identity",
     "dmp_desktop.storage",
     "dmp_desktop.terminology",
     "dmp_desktop.usecases.",
@@ -106,8 +110,15 @@ LIGHT = {"dmp_desktop.cda.valuesets", "dmp_desktop.usecases.errors"}
 
 
 def _heavy(module: str) -> bool:
-    """In HEAVY_MODULES (a name ending with a dot: its submodules, not the package)."""
-    return any(module.startswith(name) for name in HEAVY_MODULES)
+    """In HEAVY_MODULES: the module or its submodules (a name ending with a dot: its
+    submodules only, not the package)."""
+    for name in HEAVY_MODULES:
+        if name.endswith("."):
+            if module.startswith(name):
+                return True
+        elif module == name or module.startswith(name + "."):
+            return True
+    return False
 
 
 def test_the_card_screen_is_painted_before_the_features_are_imported(
