@@ -165,3 +165,24 @@ def test_no_raw_unit_in_a_summary(qtbot: QtBot) -> None:
     assert "paquets-années" in shown
     assert "{pack}" not in shown
     assert ui_truth.raw_placeholders(browser) == []
+
+
+def test_a_plain_text_document_is_wrapped_to_the_tab(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from dmp_desktop.ui.viewer import TextTab
+    from tests.ui.consultation_fakes import entry
+
+    line = "Compte rendu de consultation sans retour à la ligne. " * 40
+    tab = TextTab(entry("1.2.250.1.999.9.1", "Note en texte brut", days_ago=1), line)
+    qtbot.addWidget(tab)
+    tab.resize(600, 400)
+    tab.show()
+    qtbot.waitExposed(tab)
+    assert tab.editor.lineWrapMode() is QPlainTextEdit.LineWrapMode.WidgetWidth
+    editor = tab.editor
+    layout = editor.document().documentLayout()  # its height counts lines
+    qtbot.waitUntil(lambda: layout.documentSize().height() > 1)
+    # Read down, never sideways: the long line is wrapped to the tab's width.
+    assert editor.document().documentLayout().documentSize().width() <= editor.viewport().width()
+    assert editor.horizontalScrollBar().maximum() == 0
