@@ -4,7 +4,7 @@ About 150 CIM-10 codes common in general practice, 80 common drugs (CIS with
 their ATC code) and the SNOMED CT allergy and intolerance types of the VSM,
 with their official labels. It lets the demo and a fresh installation search
 before the practice imports the full lists; an import replaces it system by
-system. Regenerate it with ``python -m dmp_desktop.terminology.build_starter``.
+system. Regenerate it with ``python scripts/build_terminology_starter.py``.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from dmp_desktop.cda.examples import EXAMPLES_DIR
 from dmp_desktop.cda.validation import validate_files
 from dmp_desktop.cli.main import Io, main
 from dmp_desktop.domain.summary import summary_from_json, summary_to_dict, summary_to_json
 from tests.conftest import needs_cda_kit_time, require_cda_kit
 from tests.support.cda_samples import full_summary
+from tests.support.vsm_examples import EXAMPLES_DIR
 
 pytestmark = pytest.mark.e2e
 

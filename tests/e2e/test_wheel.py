@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -66,6 +67,14 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of what the wheel is made of: a checkout's own ``build/`` folder
+    # (left by an earlier build) would otherwise put modules since removed or moved into it.
+    source = tmp_path_factory.mktemp("wheel-source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in ("dmp_desktop", "dmp_sandbox", "dmp_actors"):
+        shutil.copytree(ROOT / package, source / package, ignore=junk)
     built = _run(
         [
             sys.executable,
@@ -77,7 +86,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "--wheel-dir",
             str(out),
-            str(ROOT),
+            str(source),
         ],
         cwd=out,
         env={**os.environ, "PIP_NO_INPUT": "1"},
@@ -148,6 +157,10 @@ def test_the_wheel_ships_icons_and_no_tests(wheel: Path) -> None:
         or "fake" in n.lower()
     ]
     assert not shipped_tests
+    # Maintainer tools (they read the repository's docs or ../shared): not in the wheel.
+    assert "dmp_desktop/cda/examples.py" not in names
+    assert "dmp_desktop/terminology/build_starter.py" not in names
+    assert not [n for n in names if n.startswith("scripts/")]
 
 
 def test_dmp_help_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:

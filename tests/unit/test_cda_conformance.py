@@ -18,7 +18,6 @@ import pytest
 
 from dmp_desktop.cda import valuesets
 from dmp_desktop.cda.errors import ValidationKitMissingError, ValidationRunError
-from dmp_desktop.cda.examples import EXAMPLES_DIR
 from dmp_desktop.cda.level1 import Level1Document, wrap_pdf, wrap_text
 from dmp_desktop.cda.validation import (
     KIT_ENV,
@@ -32,6 +31,7 @@ from dmp_desktop.cda.vsm import build_vsm, parse_vsm
 from dmp_desktop.domain.summary import Confidentiality
 from tests.conftest import CDA_KIT, require_shared
 from tests.support.cda_samples import full_summary, minimal_pdf, minimal_summary, variant_summaries
+from tests.support.vsm_examples import EXAMPLES_DIR
 
 KIT_VSM = CDA_KIT / "ans" / "ExemplesCDA" / "VSM_1.4_2022.01.xml"
 KIT_IPS = CDA_KIT / "ans" / "ExemplesCDA" / "IPS-FR_2024.01.xml"

@@ -12,8 +12,6 @@ from lxml import etree
 from dmp_desktop import xmlsafe
 from dmp_desktop.cda import codes
 from dmp_desktop.cda.errors import CdaFormatError, SummaryInvalidError
-from dmp_desktop.cda.examples import EXAMPLES_DIR, build_example
-from dmp_desktop.cda.examples import main as examples_main
 from dmp_desktop.cda.level1 import Level1Document, wrap_text
 from dmp_desktop.cda.vsm import build_vsm, check_summary, parse_vsm
 from dmp_desktop.domain.summary import (
@@ -36,6 +34,8 @@ from tests.support.cda_samples import (
     minimal_summary,
     variant_summaries,
 )
+from tests.support.vsm_examples import EXAMPLES_DIR, build_example
+from tests.support.vsm_examples import main as examples_main
 
 NS = {"h": codes.NS_HL7, "xsi": codes.NS_XSI}
 KIT_VSM = CDA_KIT / "ans" / "ExemplesCDA" / "VSM_1.4_2022.01.xml"
@@ -408,7 +408,7 @@ def test_parse_refuses_what_is_not_a_vsm() -> None:
 def test_committed_example_equals_a_fresh_build(tmp_path: Path) -> None:
     committed = (EXAMPLES_DIR / "vsm-ald-example.xml").read_bytes()
     assert committed == build_example(EXAMPLES_DIR / "vsm-ald-example.json"), (
-        "docs/examples is stale: run python -m dmp_desktop.cda.examples"
+        "docs/examples is stale: run python -m tests.support.vsm_examples"
     )
     assert examples_main(["--check"]) == 0
     (tmp_path / "vsm-ald-example.json").write_bytes(

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from dmp_desktop.cda.errors import SummaryInvalidError, problem_message
-from dmp_desktop.cda.examples import EXAMPLES_DIR
 from dmp_desktop.cda.vsm import build_vsm, check_summary
 from dmp_desktop.domain.summary import (
     Allergy,
@@ -33,6 +32,7 @@ from dmp_desktop.messages import render
 from dmp_desktop.terminology import TerminologyIndex
 from dmp_desktop.terminology.vocabulary import IndexVocabulary
 from tests.support.cda_samples import full_summary
+from tests.support.vsm_examples import EXAMPLES_DIR
 
 RAMIPRIL_CIS = "61599041"  # RAMIPRIL BIOGARAN 5 mg, comprimé sécable
 

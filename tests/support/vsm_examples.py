@@ -1,7 +1,7 @@
 """Rebuild the documented example VSM from its JSON source.
 
-    python -m dmp_desktop.cda.examples          # rewrite docs/examples/vsm-ald-example.xml
-    python -m dmp_desktop.cda.examples --check  # exit 1 if the committed XML is stale
+    python -m tests.support.vsm_examples          # rewrite docs/examples/vsm-ald-example.xml
+    python -m tests.support.vsm_examples --check  # exit 1 if the committed XML is stale
 
 The build is deterministic: the document ids and date come from the JSON and
 the ids of sections and entries derive from the document id.
@@ -29,7 +29,7 @@ def build_example(json_path: Path) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dmp_desktop.cda.examples",
+        prog="python -m tests.support.vsm_examples",
         description="Rebuild the example VSM documents of docs/examples from their JSON.",
     )
     parser.add_argument("--check", action="store_true", help="only check they are up to date")

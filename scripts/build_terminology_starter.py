@@ -2,7 +2,7 @@
 
 Maintainer tool, not used at run time::
 
-    python -m dmp_desktop.terminology.build_starter \\
+    python scripts/build_terminology_starter.py \\
         --reference-data ../shared/reference-data --cda-kit ../shared/cda-kit
 
 The codes below are a choice (common in general practice); every label, and
