@@ -38,7 +38,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication
 
 from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.document import Confidentiality, DocumentEntry, DocumentStatus
@@ -49,14 +49,16 @@ from dmp_desktop.domain.origin import (
     type_label,
 )
 from dmp_desktop.services.consultation import ListScope, entry_date
+from dmp_desktop.ui.style import PATIENT_ROW_COLOURS, patient_row_colours
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 NEW_MARK = "●"
 PATIENT_MARK = "✎"
-# Rows written by the patient: a violet tint with dark text (readable on any palette).
-PATIENT_ROW_BACKGROUND = QColor("#efe4fa")
-PATIENT_ROW_FOREGROUND = QColor("#2e1650")
+# Rows written by the patient: a violet tint with its text colour, light or dark with the
+# application's palette (ui.style.patient_row_colours); these are the light palette's.
+PATIENT_ROW_BACKGROUND = QColor(PATIENT_ROW_COLOURS[False][0])
+PATIENT_ROW_FOREGROUND = QColor(PATIENT_ROW_COLOURS[False][1])
 
 
 def _tr(text: str) -> str:
@@ -372,8 +374,7 @@ class DocumentsModel(QAbstractTableModel):
         self._index: dict[str, int] = {}
         self._bold = QFont()
         self._bold.setBold(True)
-        self._patient_bg = QBrush(PATIENT_ROW_BACKGROUND)
-        self._patient_fg = QBrush(PATIENT_ROW_FOREGROUND)
+        self._patient_brushes: dict[int, tuple[QBrush, QBrush]] = {}
         self._center = int(Qt.AlignmentFlag.AlignCenter)
         self._new_tip = _tr("Nouveau depuis votre dernière consultation")
         self._new_text = _tr("nouveau")
@@ -452,6 +453,16 @@ class DocumentsModel(QAbstractTableModel):
             return _HEADERS[column]()
         return None
 
+    def _patient_row(self) -> tuple[QBrush, QBrush]:
+        """The patient's rows' (background, text) brushes for the application's palette."""
+        palette = QGuiApplication.palette()
+        key = palette.cacheKey()
+        brushes = self._patient_brushes.get(key)
+        if brushes is None:
+            background, text = patient_row_colours(palette)
+            brushes = self._patient_brushes[key] = (QBrush(background), QBrush(text))
+        return brushes
+
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
@@ -469,9 +480,9 @@ class DocumentsModel(QAbstractTableModel):
         if role == _FONT:
             return self._bold if item.uid in self._new else None
         if role == _BACKGROUND:
-            return self._patient_bg if item.patient else None
+            return self._patient_row()[0] if item.patient else None
         if role == _FOREGROUND:
-            return self._patient_fg if item.patient else None
+            return self._patient_row()[1] if item.patient else None
         if role == _TOOLTIP:
             if column == _NEW:
                 return self._new_tip if item.uid in self._new else None

@@ -59,6 +59,17 @@ def tone_text_colour(tone: Tone, palette: QPalette | None = None) -> QColor:
     return QColor(dark if is_dark(palette) else light)
 
 
+# Rows written by the patient (class 90): a violet tint with its own text colour,
+# (background, text) on a light palette and on a dark one (contrast at least 7:1).
+PATIENT_ROW_COLOURS = {False: ("#efe4fa", "#2e1650"), True: ("#3a2752", "#efe4fa")}
+
+
+def patient_row_colours(palette: QPalette | None = None) -> tuple[QColor, QColor]:
+    """(background, text) of a row the patient wrote, for this palette (light or dark)."""
+    background, text = PATIENT_ROW_COLOURS[is_dark(palette)]
+    return QColor(background), QColor(text)
+
+
 # Symbols that repeat the tone for people who do not see the colour.
 TONE_SYMBOL: dict[Tone, str] = {
     Tone.NEUTRAL: "",

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -25,6 +26,7 @@ from dmp_desktop.ui.documents_model import (
     distinct_values,
     fold,
 )
+from tests.support import ui_truth
 from tests.ui.consultation_fakes import (
     CARDIO_AUTHOR,
     DURAND_AUTHOR,
@@ -186,6 +188,29 @@ def test_patient_authored_documents_are_marked(qtbot: QtBot) -> None:
     assert brush.color() == PATIENT_ROW_BACKGROUND  # type: ignore[union-attr]
     other = model.row_of("u1")
     assert model.data(model.index(other, 1), Qt.ItemDataRole.BackgroundRole) is None
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["clair", "sombre"])
+def test_patient_rows_follow_the_palette(qtbot: QtBot, dark: bool) -> None:
+    """A patient's row keeps the table's lightness (no light pink band in a dark window)
+    and its text stays readable on its tint."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.palette()
+    if dark:
+        app.setPalette(ui_truth.dark_palette())
+    try:
+        model, _proxy = make(qtbot)
+        index = model.index(model.row_of("u3"), int(Column.TITLE))
+        background = model.data(index, Qt.ItemDataRole.BackgroundRole).color()  # type: ignore[union-attr]
+        text = model.data(index, Qt.ItemDataRole.ForegroundRole).color()  # type: ignore[union-attr]
+        base: QColor = app.palette().color(QPalette.ColorRole.Base)
+    finally:
+        app.setPalette(before)
+    assert (background.lightness() < 128) == (base.lightness() < 128), background.name()
+    assert ui_truth.contrast(text, background) >= ui_truth.MIN_CONTRAST
+    # the tint is still visible against the table's own background
+    assert background != base
 
 
 @pytest.mark.parametrize("column", list(Column))
