@@ -432,7 +432,13 @@ class StatusPanel(QFrame):
             label = QLabel(caption, self.traits)
             label.setFont(scaled_font(self, 0.95, bold=True))
             value.setAccessibleName(caption.rstrip(" :"))
-            traits_form.addRow(label, value)
+            if value is self.qualification_value:
+                # A sentence, not a trait: under its caption, the column's whole width
+                # (beside it, it wrapped into a narrow tower at 1280 px).
+                traits_form.addRow(label)
+                traits_form.addRow(value)
+            else:
+                traits_form.addRow(label, value)
         self.identity_warning = QLabel(self)
         self.identity_warning.setObjectName("identityWarning")
         self.identity_warning.setWordWrap(True)
