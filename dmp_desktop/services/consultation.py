@@ -54,7 +54,6 @@ from dmp_desktop.usecases.access import ConsultationState as PaneState
 from dmp_desktop.usecases.consultation import (
     ListScope,
     Period,
-    count_older,
     entry_date,
     list_documents,
     open_document,
@@ -128,7 +127,6 @@ class DocumentList:
     changes: ListChanges | None = None  # set after a refresh (F5)
     refreshed_at: datetime | None = None
     tracking_problem: str | None = None  # French: why "new" cannot be followed
-    older_count: int = 0  # left out only by the period (« Tout » shows them)
 
     @property
     def new_count(self) -> int:
@@ -140,7 +138,6 @@ class _Fetched:
     entries: list[DocumentEntry]
     previous: LastSeen | None = None
     tracking_error: BaseException | None = None
-    older: int = 0
 
 
 @dataclass
@@ -527,10 +524,6 @@ class ConsultationService(QObject):
         def work(client: DmpClientLike) -> _Fetched:
             entries = list_documents(client, ins, scope, access, today=today)
             fetched = _Fetched(list(entries))
-            try:
-                fetched.older = count_older(client, ins, scope, access, today=today)
-            except DmpDesktopError as exc:  # the list is there: only the hint is missing
-                log.warning("older documents not counted: %s", type(exc).__name__)
             if professional is not None:
                 try:
                     store = self._last_seen_store()
@@ -615,7 +608,6 @@ class ConsultationService(QObject):
             changes=changes,
             refreshed_at=utc_now() if refresh else None,
             tracking_problem=patient.tracking_problem,
-            older_count=fetched.older,
         )
         patient.last_list = listing
         for uid in (changes.changed + changes.removed) if changes else ():

@@ -595,27 +595,25 @@ class DocumentListPage(QWidget):
         self._append(generation, rows, FIRST_BATCH, keep)
 
     def _show_older(self, listing: DocumentList) -> None:
-        """Say how many documents the period hides, and how to see them (one key)."""
-        count = listing.older_count
-        if count <= 0 or listing.loaded_scope.period is Period.ALL:
+        """Say that the period leaves older documents out, and the one key that shows them.
+
+        Not counted: asking the DMP for the older ones would be a search the doctor did
+        not ask for (traced in the patient's record; the first automatic search covers
+        at most 2 years, a homologation rule).
+        """
+        scope = listing.loaded_scope
+        if scope.period is Period.ALL and scope.since is None:
             self.older_label.setText("")
             self.older_box.hide()
             return
-        if listing.loaded_scope.since is not None:
-            period = self.tr("antérieurs à la date choisie")
-        elif listing.loaded_scope.period is Period.FIVE_YEARS:
-            period = self.tr("de plus de 5 ans")
+        if scope.since is not None:
+            period = self.tr("Seuls les documents depuis la date choisie sont affichés")
+        elif scope.period is Period.FIVE_YEARS:
+            period = self.tr("Seuls les documents des 5 dernières années sont affichés")
         else:
-            period = self.tr("de plus de 2 ans")
-        text = (
-            self.tr("1 document {period} n'est pas affiché").format(period=period)
-            if count == 1
-            else self.tr("{n} documents {period} ne sont pas affichés").format(
-                n=count, period=period
-            )
-        )
+            period = self.tr("Seuls les documents des 2 dernières années sont affichés")
         self.older_label.setText(
-            self.tr("{text} (Ctrl+Shift+T : toutes les périodes).").format(text=text)
+            self.tr("{period} : Ctrl+Shift+T pour toutes les périodes.").format(period=period)
         )
         self.older_box.show()
 

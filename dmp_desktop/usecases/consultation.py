@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from dmp_desktop.domain.document import (
@@ -201,29 +201,6 @@ def list_documents(
     return newest_first(unique_by_id(entries).values())
 
 
-def count_older(
-    client: DocumentSource,
-    ins: Ins,
-    scope: ListScope = DEFAULT_SCOPE,
-    access: AccessMode = NORMAL_ACCESS,
-    *,
-    today: date | None = None,
-) -> int:
-    """How many documents ``scope`` leaves out only because they are older than its period.
-
-    0 when the scope has no lower date. Same statuses, visibility and types as
-    ``scope``: widening the period to « Tout » would show exactly these more.
-    """
-    start = scope.start(today or date.today())
-    if start is None:
-        return 0
-    query = replace(
-        scope.query(ins, today or date.today()), since=None, until=start - timedelta(days=1)
-    )
-    entries = client.find_documents(query, purpose=access.purpose, reason=access.reason)
-    return len(unique_by_id(entries))
-
-
 def find_document(
     client: DocumentSource, ins: Ins, unique_id: str, access: AccessMode = NORMAL_ACCESS
 ) -> DocumentEntry:
@@ -254,7 +231,6 @@ __all__ = [
     "DEFAULT_SCOPE",
     "ListScope",
     "Period",
-    "count_older",
     "entry_date",
     "find_document",
     "list_documents",
