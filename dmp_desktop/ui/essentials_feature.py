@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -114,6 +114,11 @@ class EssentialsFeature(QObject):
         self.splitter.addWidget(documents)
         self.splitter.setStretchFactor(0, 3)  # what the doctor reads first gets more room
         self.splitter.setStretchFactor(1, 2)
+        # after the pane's new size policy is laid out (its maximum height changes)
+        self.pane.compactChanged.connect(
+            lambda compact: QTimer.singleShot(0, self, lambda: self._share_column(compact))
+        )
+        self._share_column(self.pane.compact)
         self.pane.openRequested.connect(lambda entry: workspace.open_document(entry))
         self.pane.prepareRequested.connect(self.prepare)
         self.dialog: PrepareDialog | None = None
@@ -126,6 +131,17 @@ class EssentialsFeature(QObject):
         self.act_focus.triggered.connect(self.pane.focus_tree)
         window.addAction(self.act_focus)
         window.installEventFilter(self)
+
+    def _share_column(self, compact: bool) -> None:
+        """An empty pane keeps only its words' height; with lines it reads first (3/5)."""
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        if total <= 0:
+            return
+        if compact:
+            own = min(self.pane.sizeHint().height(), total // 2)
+        else:
+            own = total * 3 // 5
+        self.splitter.setSizes([own, total - own])
 
     def prepare(self, lines: list[Line]) -> PrepareDialog | None:
         """Confirm each line, then open the VSM editor pre-filled with the confirmed ones."""

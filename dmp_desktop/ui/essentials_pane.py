@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -58,6 +59,7 @@ class EssentialsPane(QFrame):
 
     openRequested = Signal(object)  # DocumentEntry: the source of a line
     prepareRequested = Signal(list)  # the checked lines (list[Line])
+    compactChanged = Signal(bool)  # True: no line to show, the pane keeps only its words
 
     def __init__(self, service: EssentialsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +68,7 @@ class EssentialsPane(QFrame):
         self.model = EssentialsModel(self)
         self.proxy = EssentialsProxy(self)
         self.proxy.setSourceModel(self.model)
+        self._compact: bool | None = None
 
         title = heading(self.tr("L'essentiel"), self)
         self.summary_label = QLabel(self)
@@ -233,7 +236,24 @@ class EssentialsPane(QFrame):
             self.left_out_label.hide()
         if not essentials.lines and not view.unread:
             self.tree.setToolTip(self.tr("Rien à montrer pour l'instant."))
+        self._set_compact(not essentials.lines)
         self._update_prepare()
+
+    @property
+    def compact(self) -> bool:
+        return bool(self._compact)
+
+    def _set_compact(self, compact: bool) -> None:
+        """No line: the filter and the empty tree are hidden and the pane asks only for its
+        words' height, so the documents list below gets the column's room."""
+        if compact == self._compact:
+            return
+        self._compact = compact
+        self.filter_edit.setVisible(not compact)
+        self.tree.setVisible(not compact)
+        vertical = QSizePolicy.Policy.Maximum if compact else QSizePolicy.Policy.Preferred
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, vertical)
+        self.compactChanged.emit(compact)
 
     def _size_columns(self) -> None:
         width = max(self.tree.viewport().width(), 600)
@@ -255,6 +275,7 @@ class EssentialsPane(QFrame):
         self.cancel_button.hide()
         self.left_out_label.hide()
         self.message_label.hide()
+        self._set_compact(True)
         self._update_prepare()
 
     def show_failure(self, message: str) -> None:
@@ -309,6 +330,9 @@ class EssentialsPane(QFrame):
         return QModelIndex()
 
     def focus_tree(self) -> None:
+        if self.compact and self.load_button.isVisible():
+            self.load_button.setFocus(Qt.FocusReason.ShortcutFocusReason)  # no line yet
+            return
         self.tree.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if self.current_line() is None:
             first = self.first_line_index()

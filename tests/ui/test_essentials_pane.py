@@ -260,3 +260,37 @@ def test_a_record_closed_before_the_worker_process_answers_sends_it_nothing(
     qtbot.waitUntil(lambda: any(name == "close" for name, _ in process.calls), timeout=20000)
     assert [name for name, _ in process.calls] == ["ready", "close"]
     assert not any(AUTHORISED.value in repr(args) for _, args in process.calls)
+
+
+def visible_rows(window: MainWindow) -> int:
+    view = window.workspace.documents_pane.table
+    return view.viewport().height() // max(1, view.verticalHeader().defaultSectionSize())
+
+
+def test_an_empty_pane_leaves_the_room_to_the_documents(qtbot: QtBot, window: MainWindow) -> None:
+    """At 1280×800, while L'essentiel has no line yet, the documents list gets the column
+    (it used to keep 3/5 of it, the table showing 2 to 4 rows); the lines give it back."""
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    check_and_list(qtbot, window, AUTHORISED)
+    wait_view(qtbot, window)
+    qtbot.wait(50)
+    pane = window.essentials.pane
+    assert not lines(window)
+    assert pane.load_button.isVisible()  # what the pane has to say is still there
+    shown = window.workspace.documents_pane.list_page.proxy.rowCount()
+    assert visible_rows(window) >= min(shown, 10), (visible_rows(window), shown)
+    assert pane.height() < window.essentials.splitter.height() // 3
+    compact_height = pane.height()
+
+    load_all(qtbot, window)
+    qtbot.wait(50)
+    assert lines(window)
+    assert pane.tree.isVisible()
+    splitter = window.essentials.splitter
+    total = sum(splitter.sizes())
+    documents = splitter.widget(1).minimumSizeHint().height()
+    # read first: 3/5 of the column, as much of it as the documents' own minimum leaves
+    assert pane.height() >= min(total * 3 // 5, total - documents) - 2, splitter.sizes()
+    assert pane.height() > compact_height
