@@ -36,6 +36,7 @@ from dmp_desktop.services.essentials import EssentialsService, EssentialsView
 from dmp_desktop.ui.essentials_model import Column, EssentialsModel, EssentialsProxy, LineRole
 from dmp_desktop.ui.style import Tone, set_tone
 from dmp_desktop.ui.widgets import heading
+from dmp_desktop.ui.wrapping import keep_wrapped_height
 
 
 class _Keys(QObject):
@@ -164,6 +165,10 @@ class EssentialsPane(QFrame):
         layout.addWidget(self.tree, 1)
         layout.addLayout(footer)
 
+        # the pane may be short (no line yet): its wrapped words keep the height they need
+        keep_wrapped_height(
+            self.summary_label, self.unread_label, self.left_out_label, self.message_label
+        )
         self.model.dataChanged.connect(lambda *_: self._update_prepare())
         service.essentialsReady.connect(self.show_view)
         service.essentialsCleared.connect(self.clear)
