@@ -68,6 +68,7 @@ from dmp_desktop.ui.vsm_sections import (
     AllergyEntry,
     AllergySection,
     CarePlanEntry,
+    ColumnFit,
     ContactBox,
     EntryWidget,
     FamilyEntry,
@@ -648,6 +649,10 @@ class VsmEditor(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(form)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        # the form takes the column's width: entries go one field a line when it is narrow
+        self.column_fit = ColumnFit(self.scroll_area)
+        for section in self.sections.values():
+            section.structureChanged.connect(self.column_fit.schedule)
 
         self.preview = QTextBrowser(self)
         paper(self.preview)  # the document as the recipient reads it: a white page

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -137,6 +138,11 @@ class EntryWidget(QFrame):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setHorizontalSpacing(8)
         self.grid.setVerticalSpacing(4)
+        # (label or None, widget, row, column, span) as laid out on a wide column; a column
+        # narrower than that gets one field a line (:meth:`fit_width`)
+        self._placements: list[tuple[QLabel | None, QWidget, int, int, int]] = []
+        self._narrow = False
+        self._wide_width = 0  # the entry's minimum width with the wide layout
         self.remove_button = QPushButton(self.tr("Supprimer"), self)
         self.remove_button.setObjectName("removeEntry")
         self.remove_button.clicked.connect(lambda: self.removeRequested.emit(self))
@@ -160,11 +166,56 @@ class EntryWidget(QFrame):
     ) -> None:
         label = QLabel(caption, self)
         label.setBuddy(widget.focusProxy() or widget)
-        self.grid.addWidget(label, row, column * 2)
-        self.grid.addWidget(widget, row, column * 2 + 1, 1, span * 2 - 1)
+        self.place(label, widget, row, column, span)
         self._fields[name] = widget
         self._captions[name] = caption.replace("&", "")
         self._connect_change(widget)
+
+    def place(
+        self, label: QLabel | None, widget: QWidget, row: int, column: int, span: int
+    ) -> None:
+        """Put a field (its caption, if any, on its left) at ``row``/``column`` of the wide
+        layout; ``span`` columns of fields wide."""
+        self._placements.append((label, widget, row, column, span))
+        self._put(len(self._placements) - 1)
+
+    def _put(self, index: int) -> None:
+        label, widget, row, column, span = self._placements[index]
+        if self._narrow:
+            if label is not None:
+                self.grid.addWidget(label, index, 0)
+            self.grid.addWidget(widget, index, 1)
+            return
+        if label is not None:
+            self.grid.addWidget(label, row, column * 2)
+            self.grid.addWidget(widget, row, column * 2 + 1, 1, span * 2 - 1)
+        else:
+            self.grid.addWidget(widget, row, column * 2, 1, span * 2)
+
+    @property
+    def narrow(self) -> bool:
+        return self._narrow
+
+    def fit_width(self, available: int) -> None:
+        """Lay the fields out side by side when ``available`` pixels hold them, one a line
+        otherwise: the form never gets wider than its column (no horizontal scrolling)."""
+        if not self._narrow:
+            self._wide_width = self.minimumSizeHint().width()
+        narrow = available < self._wide_width
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        for label, widget, _row, _column, _span in self._placements:
+            for item in (label, widget):
+                if item is not None:
+                    self.grid.removeWidget(item)
+        for stretch in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(stretch, 0)
+        for index in range(len(self._placements)):
+            self._put(index)
+        if narrow:
+            self.grid.setColumnStretch(1, 1)
+        self.grid.invalidate()
 
     def _connect_change(self, widget: QWidget) -> None:
         if isinstance(widget, CodedField):
@@ -768,7 +819,7 @@ class TreatmentEntry(EntryWidget):
         self.add_field("reason", self.tr("Motif"), self.reason, 4, 0, 3)
         self.add_field("start", self.tr("Début"), self.start, 5, 0)
         self.add_field("end", self.tr("Fin"), self.end, 5, 1)
-        self.grid.addWidget(self.long_term, 5, 4, 1, 2)
+        self.place(None, self.long_term, 5, 2, 1)
         self._fields["long_term"] = self.long_term
         self._captions["long_term"] = self.tr("au long cours")
         self._connect_change(self.long_term)
@@ -1319,6 +1370,39 @@ class AdvanceDirectiveEntry(EntryWidget):
 
 
 EntryFactory = Callable[[QWidget], EntryWidget]
+
+
+class ColumnFit(QObject):
+    """Keeps the entries of a scroll area's form within the area's width: each entry lays
+    its fields side by side or one a line (:meth:`EntryWidget.fit_width`)."""
+
+    def __init__(self, area: QScrollArea) -> None:
+        super().__init__(area)
+        self.area = area
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.fit)
+        area.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            self.schedule()
+        return False
+
+    def schedule(self) -> None:
+        """Fit once the layouts have settled (after an entry is added or removed)."""
+        self._timer.start()
+
+    def fit(self) -> None:
+        form = self.area.widget()
+        if form is None:
+            return
+        width = self.area.viewport().width()
+        for entry in form.findChildren(EntryWidget):
+            # what the form puts around the entry (its section's frame and margins), both sides
+            left = entry.mapTo(form, QPoint(0, 0)).x()
+            entry.fit_width(width - max(form.width() - entry.width(), 2 * left))
 
 
 class SectionBox(QGroupBox):

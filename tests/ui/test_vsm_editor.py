@@ -42,7 +42,7 @@ from dmp_desktop.storage.secure import SecureStore
 from dmp_desktop.terminology import System
 from dmp_desktop.ui.vsm_editor import VsmEditor
 from dmp_desktop.ui.vsm_fields import CodedField, ConceptListModel
-from dmp_desktop.ui.vsm_sections import LifestyleEntry, ProblemEntry
+from dmp_desktop.ui.vsm_sections import EntryWidget, LifestyleEntry, ProblemEntry
 from tests.support.cda_samples import full_summary, minimal_summary
 
 DURAND = CareProvider(
@@ -410,3 +410,30 @@ def test_a_draft_that_cannot_be_saved_keeps_the_editor_open(
     assert not closed
     assert "n'a pas pu être enregistré" in editor.draft_label.text()
     assert editor.current_summary().vigilance_points == ["Chutes"]
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080), (1000, 700)])
+def test_the_form_fits_its_column(
+    qtbot: QtBot, make_editor: EditorFactory, env: Env, size: tuple[int, int]
+) -> None:
+    """No horizontal scrolling in the form: a narrow column puts one field a line (a wide
+    entry used to push « Supprimer » out of sight, right of the CIM-10 chips)."""
+    latest = FakeLatest(_previous_vsm())
+    editor = make_editor(fetcher=blocking_fetcher(latest, env.runner), start=False)
+    with qtbot.waitSignal(editor.started, timeout=5000):
+        editor.start()
+    editor.resize(*size)
+    qtbot.wait(100)
+    area = editor.scroll_area
+    assert not area.horizontalScrollBar().isVisible(), (
+        area.viewport().width(),
+        editor.form.minimumSizeHint().width(),
+    )
+    right = area.viewport().mapToGlobal(area.viewport().rect().topRight()).x()
+    for entry in editor.form.findChildren(EntryWidget):
+        button = entry.remove_button
+        assert button.mapToGlobal(button.rect().topRight()).x() <= right, type(entry).__name__
+    # given the width back, the fields sit side by side again
+    editor.resize(2400, 1080)
+    qtbot.wait(100)
+    assert not any(entry.narrow for entry in editor.form.findChildren(EntryWidget))
