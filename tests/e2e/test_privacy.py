@@ -59,7 +59,15 @@ DRAFT_TEXT = "Chutes repetees la nuit"
 TIMEOUT = 20000
 ENCRYPTED_MAGIC = b"DMPD1"  # dmp_desktop.storage.secure
 # Files a session may write in plain text on purpose: not patient data.
-PLAIN_ALLOWED = {"local-storage.key", "settings.json", "terminology.sqlite"}
+# The vocabularies (public code lists) in SQLite, with its write-ahead files while open;
+# their content is checked for health data like every other file.
+PLAIN_ALLOWED = {
+    "local-storage.key",
+    "settings.json",
+    "terminology.sqlite",
+    "terminology.sqlite-wal",
+    "terminology.sqlite-shm",
+}
 
 
 @pytest.fixture(scope="module")
