@@ -256,6 +256,7 @@ class EssentialsPane(QFrame):
         self._compact = compact
         self.filter_edit.setVisible(not compact)
         self.tree.setVisible(not compact)
+        self.prepare_button.setVisible(not compact)  # nothing to prepare from
         vertical = QSizePolicy.Policy.Maximum if compact else QSizePolicy.Policy.Preferred
         self.setSizePolicy(QSizePolicy.Policy.Preferred, vertical)
         self.compactChanged.emit(compact)
