@@ -114,10 +114,14 @@ class EssentialsFeature(QObject):
         self.splitter.addWidget(documents)
         self.splitter.setStretchFactor(0, 3)  # what the doctor reads first gets more room
         self.splitter.setStretchFactor(1, 2)
-        # after the pane's new size policy is laid out (its maximum height changes)
-        self.pane.compactChanged.connect(
-            lambda compact: QTimer.singleShot(0, self, lambda: self._share_column(compact))
-        )
+        # once the pane is laid out again, and while it is compact, each time its words
+        # change height (a message, a wrap)
+        self._reshare = QTimer(self)
+        self._reshare.setSingleShot(True)
+        self._reshare.setInterval(0)
+        self._reshare.timeout.connect(lambda: self._share_column(self.pane.compact))
+        self.pane.compactChanged.connect(lambda _compact: self._reshare.start())
+        self.pane.installEventFilter(self)
         self._share_column(self.pane.compact)
         self.pane.openRequested.connect(lambda entry: workspace.open_document(entry))
         self.pane.prepareRequested.connect(self.prepare)
@@ -138,9 +142,17 @@ class EssentialsFeature(QObject):
         if total <= 0:
             return
         if compact:
-            own = min(self.pane.sizeHint().height(), total // 2)
+            # its words' height; the documents take what a bigger window adds (stretch 0)
+            needed = max(self.pane.sizeHint().height(), self.pane.minimumSizeHint().height())
+            layout = self.pane.layout()
+            if layout is not None and layout.hasHeightForWidth() and self.pane.width() > 0:
+                # wrapped words: the height they take at the pane's width
+                needed = max(needed, layout.totalHeightForWidth(self.pane.width()))
+            own = min(needed, total)
+            self.splitter.setStretchFactor(0, 0)
         else:
             own = total * 3 // 5
+            self.splitter.setStretchFactor(0, 3)
         self.splitter.setSizes([own, total - own])
 
     def prepare(self, lines: list[Line]) -> PrepareDialog | None:
@@ -182,6 +194,13 @@ class EssentialsFeature(QObject):
         self.service.shutdown()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.pane
+            and event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Show)
+            and self.pane.compact
+        ):
+            self._share_column(True)  # at once: a check may read the geometry now
+            self._reshare.start()  # and once the wrapped words have their new height
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.shutdown()
         return False

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSizePolicy,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -36,7 +35,6 @@ from dmp_desktop.services.essentials import EssentialsService, EssentialsView
 from dmp_desktop.ui.essentials_model import Column, EssentialsModel, EssentialsProxy, LineRole
 from dmp_desktop.ui.style import Tone, set_tone
 from dmp_desktop.ui.widgets import heading
-from dmp_desktop.ui.wrapping import keep_wrapped_height
 
 
 class _Keys(QObject):
@@ -165,10 +163,6 @@ class EssentialsPane(QFrame):
         layout.addWidget(self.tree, 1)
         layout.addLayout(footer)
 
-        # the pane may be short (no line yet): its wrapped words keep the height they need
-        keep_wrapped_height(
-            self.summary_label, self.unread_label, self.left_out_label, self.message_label
-        )
         self.model.dataChanged.connect(lambda *_: self._update_prepare())
         service.essentialsReady.connect(self.show_view)
         service.essentialsCleared.connect(self.clear)
@@ -249,16 +243,14 @@ class EssentialsPane(QFrame):
         return bool(self._compact)
 
     def _set_compact(self, compact: bool) -> None:
-        """No line: the filter and the empty tree are hidden and the pane asks only for its
-        words' height, so the documents list below gets the column's room."""
+        """No line: the filter and the empty tree are hidden; the splitter then gives the pane
+        only its words' height (EssentialsFeature), the documents list gets the room."""
         if compact == self._compact:
             return
         self._compact = compact
         self.filter_edit.setVisible(not compact)
         self.tree.setVisible(not compact)
         self.prepare_button.setVisible(not compact)  # nothing to prepare from
-        vertical = QSizePolicy.Policy.Maximum if compact else QSizePolicy.Policy.Preferred
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, vertical)
         self.compactChanged.emit(compact)
 
     def _size_columns(self) -> None:
