@@ -136,6 +136,7 @@ class Round:
 def one_round(documents: list[tuple[object, bytes]], data_dir: Path) -> Round:
     from PySide6.QtWidgets import QApplication
 
+    from dmp_desktop.app import settle_heap
     from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
     from dmp_desktop.services.consultation import ConsultationService
     from dmp_desktop.services.dmp_service import DmpService
@@ -159,6 +160,9 @@ def one_round(documents: list[tuple[object, bytes]], data_dir: Path) -> Round:
     pane = EssentialsPane(service)
     pane.resize(1100, 700)
     pane.show()
+    # As the application does once its window is built (dmp_desktop.app.settle_heap):
+    # what lives as long as the window stays out of the collector's full passes.
+    settle_heap()
     slots: list[float] = []
     show_view = pane.show_view
 
