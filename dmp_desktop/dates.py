@@ -82,6 +82,15 @@ def paris_now() -> datetime:
     return datetime.now(PARIS).replace(microsecond=0)
 
 
+def paris_today() -> date:
+    """Today's date in France's legal time: the DMP's day, whatever the machine's zone.
+
+    ``date.today()`` is the machine's day: on a machine set to UTC it is still the
+    6th for an hour after midnight in Paris, when documents are already dated the 7th.
+    """
+    return datetime.now(PARIS).date()
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("an instant needs a time zone (naive datetime refused)")

@@ -20,6 +20,7 @@ from dmp_desktop.alimentation import convert, doctypes
 from dmp_desktop.cda.codes import TPL_VSM
 from dmp_desktop.cda.errors import CdaError
 from dmp_desktop.cda.header import read_header
+from dmp_desktop.dates import paris_today
 from dmp_desktop.dmp.feed_errors import UploadInvalidError, problem_fr
 from dmp_desktop.domain.document import Code, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.patient import Ins
@@ -136,7 +137,7 @@ def check_upload(
         problems.append("title_missing")
     elif len(title) > MAX_TITLE:
         problems.append("title_too_long")
-    if req.service_date > (today or date.today()):
+    if req.service_date > (today or paris_today()):
         problems.append("date_in_future")
     elif req.service_date.year < 1900:
         problems.append("date_too_old")

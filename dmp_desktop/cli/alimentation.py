@@ -35,7 +35,6 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ from dmp_desktop.cli.common import (
     with_card,
 )
 from dmp_desktop.cli.patients import known_identity
-from dmp_desktop.dates import fr_date
+from dmp_desktop.dates import fr_date, paris_today
 from dmp_desktop.dmp.feed_errors import OnBehalfRefusedError, problem_fr
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins
@@ -370,7 +369,7 @@ def _request(args: argparse.Namespace, settings: Settings) -> UploadRequest:
         filename=path.name,
         media_type=None,
         type_code=code,
-        service_date=args.service_date or date.today(),
+        service_date=args.service_date or paris_today(),
         title=(args.title or code.display).strip(),
         masked=args.masked,
         invisible_patient=args.invisible_patient,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ from dmp_desktop.cli.common import (
     parse_ins,
     with_card,
 )
-from dmp_desktop.dates import fr_date
+from dmp_desktop.dates import fr_date, paris_today
 from dmp_desktop.domain.document import Code, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.origin import DocumentOrigin, origin_of, type_label
 from dmp_desktop.domain.patient import Ins
@@ -357,7 +356,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: Ope
             json.dumps([entry_json(e) for e in found], ensure_ascii=False, indent=2) + "\n"
         )
         return code
-    since = scope.start(date.today())
+    since = scope.start(paris_today())
     period = f"depuis le {fr_date(since)}" if since is not None else "toutes les dates"
     if not found:
         io.out.write(f"Aucun document ({period}).\n")

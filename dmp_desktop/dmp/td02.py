@@ -48,7 +48,7 @@ from datetime import date, datetime
 
 from lxml import etree
 
-from dmp_desktop.dates import hl7_ts, paris_now
+from dmp_desktop.dates import hl7_ts, paris_now, paris_today
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.xmlutil import (
     Element,
@@ -323,7 +323,7 @@ def parse_td02_response(
         state=state,
         authorization=authorization,
         treating_physician=treating,
-        minor=is_minor(birth, today or date.today()),
+        minor=is_minor(birth, today or paris_today()),
         closure_date=closure_date,
         closure_reason=closure_reason,
         patient_family_name=_family_name(name_el),

@@ -41,7 +41,7 @@ from datetime import date, datetime
 
 from lxml import etree
 
-from dmp_desktop.dates import hl7_date, hl7_ts, paris_now
+from dmp_desktop.dates import hl7_date, hl7_ts, paris_now, paris_today
 from dmp_desktop.dmp import ns
 from dmp_desktop.dmp.xmlutil import Element, attr, child, children, path, qn, text
 from dmp_desktop.domain import Ins, Practitioner
@@ -124,7 +124,7 @@ class CreationConsent:
 
 
 def is_minor(birth_date: date, today: date | None = None) -> bool:
-    today = today or date.today()
+    today = today or paris_today()
     years = (
         today.year
         - birth_date.year

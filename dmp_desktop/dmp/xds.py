@@ -45,7 +45,7 @@ from datetime import date, datetime, timedelta
 from lxml import etree
 
 from dmp_desktop import xmlsafe
-from dmp_desktop.dates import DateFormatError, parse_xds_dtm, xds_dtm
+from dmp_desktop.dates import DateFormatError, paris_today, parse_xds_dtm, xds_dtm
 from dmp_desktop.dmp import ebrs, ns, soap
 from dmp_desktop.dmp.ebrs import QUERY, RIM, RS, RegistryError
 from dmp_desktop.dmp.mtom import MtomMessage, element_bytes
@@ -144,7 +144,7 @@ def two_years_before(today: date) -> date:
 
 def default_query(patient: Ins, today: date | None = None) -> DocumentQuery:
     """The first automatic search: active documents of the last 2 years."""
-    return DocumentQuery(patient=patient, since=two_years_before(today or date.today()))
+    return DocumentQuery(patient=patient, since=two_years_before(today or paris_today()))
 
 
 def read_dtm(value: str | None) -> datetime | None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from dmp_desktop.dates import paris_today
 from dmp_desktop.domain.summary import PartialDate
 from dmp_desktop.essentials.concepts import concept_by_key
 from dmp_desktop.essentials.model import (
@@ -90,7 +91,7 @@ def build(
     today: date | None = None,
 ) -> Essentials:
     """« L'essentiel » of these documents (see the module's rules)."""
-    today = today or date.today()
+    today = today or paris_today()
     said_all: list[_Said] = []
     read = unstructured = 0
     left_out: list[tuple[Source, LeftOut]] = []

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from dmp_desktop.dates import fr_date
+from dmp_desktop.dates import fr_date, paris_today
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import DmpDesktopError
 from dmp_desktop.messages import Msg, msg, render
@@ -178,7 +178,7 @@ class TraitsQuery:
             raise TraitsError("given_names_long")
         if self.sex not in ("F", "M"):
             raise TraitsError("sex")
-        if self.birth_date > date.today():
+        if self.birth_date > paris_today():
             raise TraitsError("birth_date")
         if self.birthplace is not None and not is_birthplace_code(self.birthplace):
             raise TraitsError("birthplace")

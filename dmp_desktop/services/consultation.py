@@ -28,7 +28,7 @@ from typing import cast
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from dmp_desktop.dates import utc_now
+from dmp_desktop.dates import paris_today, utc_now
 from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins
@@ -221,7 +221,7 @@ class ConsultationService(QObject):
         dmp: DmpService,
         *,
         last_seen: Callable[[], LastSeenStore] | None = None,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = paris_today,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from dmp_desktop.dates import paris_today
 from dmp_desktop.domain.document import DocumentEntry, RetrievedDocument
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import describe
@@ -254,7 +255,7 @@ class EssentialsService(QObject):
         *,
         process: SessionProcess | None = None,
         phrases: Callable[[], dict[str, str]] | None = None,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = paris_today,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)

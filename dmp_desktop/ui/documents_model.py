@@ -40,7 +40,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication
 
-from dmp_desktop.dates import fr_date
+from dmp_desktop.dates import fr_date, paris_today
 from dmp_desktop.domain.document import Confidentiality, DocumentEntry, DocumentStatus
 from dmp_desktop.domain.origin import (
     PATIENT_SPACE_LABELS,
@@ -624,7 +624,7 @@ class DocumentsProxy(QAbstractProxyModel):
     def _accepting(self) -> Callable[[Row], bool]:
         """The filter as one predicate over a row's precomputed fields."""
         statuses = self._scope.statuses()
-        since = self._scope.period.since(self._today or date.today())
+        since = self._scope.period.since(self._today or paris_today())
         choices = [(int(column), value) for column, value in self._choices.items()]
         words = self._text.split()
         space_only = self._patient_space_only

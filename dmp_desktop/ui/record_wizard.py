@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from dmp_desktop.dates import fr_date, or_none, parse_fr_date
+from dmp_desktop.dates import fr_date, or_none, paris_today, parse_fr_date
 from dmp_desktop.dmp.td11 import (
     CreationConsent,
     LegalRepresentative,
@@ -68,7 +68,7 @@ def parse_birth_date(text: str) -> dt.date | None:
     if "/" not in raw and len(raw) == 8 and raw.isdigit():
         raw = f"{raw[:2]}/{raw[2:4]}/{raw[4:]}"
     value = or_none(parse_fr_date, raw)
-    if value is None or value.year < 1890 or value > dt.date.today():
+    if value is None or value.year < 1890 or value > paris_today():
         return None
     return value
 
@@ -144,7 +144,7 @@ class RecordWizard(QWizard):
         super().__init__(parent)
         self.setObjectName("recordWizard")
         self.ins = ins
-        self._today = today or dt.date.today()
+        self._today = today or paris_today()
         self._sending = False
         self._created = False
         self.setWindowTitle(self.tr("Créer le DMP du patient"))

@@ -56,7 +56,7 @@ from dmp_desktop.alimentation import (
 from dmp_desktop.alimentation.convert import check_source
 from dmp_desktop.alimentation.doctypes import for_professionals, is_known_type
 from dmp_desktop.alimentation.request import MAX_TITLE
-from dmp_desktop.dates import fr_date
+from dmp_desktop.dates import fr_date, paris_today
 from dmp_desktop.dmp.feed_errors import problem_fr
 from dmp_desktop.domain.document import Code, DocumentEntry
 from dmp_desktop.domain.practitioner import Practitioner
@@ -506,7 +506,7 @@ class UploadDialog(QDialog):
         self.replaces = replaces
         self.vsm = vsm_identity is not None
         self._vsm_identity = vsm_identity
-        self.today = today or date.today()
+        self.today = today or paris_today()
         self._title_auto = True
         self._setting_title = False
         self.media = MEDIA_CDA if self.vsm else media_type

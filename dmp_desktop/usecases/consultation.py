@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from dmp_desktop.dates import paris_today
 from dmp_desktop.domain.document import (
     Code,
     DocumentEntry,
@@ -159,7 +160,7 @@ class ListScope:
             return False
         if self.types and entry.type_code.code not in {t.code for t in self.types}:
             return False
-        since = self.start(today or date.today())
+        since = self.start(today or paris_today())
         when = entry_date(entry)
         return since is None or when is None or when.date() >= since
 
@@ -196,7 +197,7 @@ def list_documents(
     today: date | None = None,
 ) -> list[DocumentEntry]:
     """TD3.1: the documents ``scope`` covers, de-duplicated by unique id, newest first."""
-    query = scope.query(ins, today or date.today())
+    query = scope.query(ins, today or paris_today())
     entries = client.find_documents(query, purpose=access.purpose, reason=access.reason)
     return newest_first(unique_by_id(entries).values())
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from dmp_desktop.dates import paris_today
 from dmp_desktop.domain.document import Author, DocumentEntry
 from dmp_desktop.domain.origin import type_label
 from dmp_desktop.domain.patient import Ins
@@ -103,7 +104,7 @@ class EssentialsSession:
         ins: Ins,
         cache: EssentialsCache | None,
         *,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = paris_today,
         reader: Callable[[bytes, Source], DocumentFacts] = read_document,
     ) -> None:
         self.professional_id = professional_id

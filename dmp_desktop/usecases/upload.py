@@ -54,6 +54,7 @@ from dmp_desktop.alimentation import (
     check_upload,
 )
 from dmp_desktop.alimentation.convert import check_source
+from dmp_desktop.dates import paris_today
 from dmp_desktop.dmp.feed_errors import (
     OutboxItemGoneError,
     SignatureAwaitedError,
@@ -185,7 +186,7 @@ class UploadContext:
         birth = self.status.patient_birth_date
         if birth is None:
             return False
-        today = self.today or date.today()
+        today = self.today or paris_today()
         age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
         return age < 18
 

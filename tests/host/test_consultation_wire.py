@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from dmp_desktop.dates import paris_today
 from dmp_desktop.dmp.mtom import parse_mtom
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
@@ -333,7 +334,8 @@ def validate(xsd: etree.XMLSchema | None, element: etree._Element) -> None:
 
 
 def since(days: int) -> str:
-    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
+    # The demo dates its documents by the day in Paris (the DMP's), not the machine's.
+    day = paris_today() - dt.timedelta(days=days)
     return f"{day:%Y%m%d}000000"
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
+from dmp_desktop.dates import paris_today
 from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.document import Confidentiality
 from dmp_desktop.domain.patient import Ins
@@ -87,7 +87,7 @@ def test_drop_check_answer_send(
     assert dialog.author_label.text().startswith("Dr Marie DURAND")
     assert "cr-consultation.pdf" in dialog.file_label.text()
     assert "document PDF" in dialog.file_label.text()
-    assert dialog.date_edit.date().toPython() == date.today()
+    assert dialog.date_edit.date().toPython() == paris_today()
 
     # Nothing preselected: "Envoyer" waits for a type and the three answers.
     assert dialog.type_picker.code is None
@@ -101,7 +101,7 @@ def test_drop_check_answer_send(
     code = dialog.type_picker.code
     assert code is not None and code.code == "11488-4"
     assert dialog.class_label.text() == "Catégorie : Compte rendu"
-    today = f"{date.today():%d/%m/%Y}"
+    today = f"{paris_today():%d/%m/%Y}"
     assert dialog.title_edit.text() == f"CR ou fiche de consultation ou de visite du {today}"
 
     dialog.choices.no["masked"].click()
@@ -304,7 +304,7 @@ def test_the_patient_objects_once_and_that_file_is_never_sent(
     box = window.alimentation.message_box
     assert box is not None
     assert "Le patient s'est opposé à l'envoi de ce document" in box.text()
-    assert f"{date.today():%d/%m/%Y}" in box.text()
+    assert f"{paris_today():%d/%m/%Y}" in box.text()
     box.close()
     # Another file for the same patient is fine; the same file for another patient too.
     drop_files(window, write(tmp_path, "autre.pdf", PDF + b"% autre\n"))
