@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from PySide6.QtGui import QPdfWriter
 from PySide6.QtWidgets import QApplication, QComboBox, QTableView
 from pytestqt.qtbot import QtBot
 
+from dmp_desktop.dates import paris_today
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.patient import Ins
 from dmp_desktop.services.consultation import (
@@ -131,7 +131,8 @@ def test_authorised_patient_lists_documents_at_once(
     assert shown_ids(window)[0] == "1.2.250.1.999.1.1"  # newest first
     query, purpose, reason, thread = dmp.finds[0]
     assert purpose == "normal" and reason is None
-    assert query.since == date.today().replace(year=date.today().year - 2)
+    today = paris_today()  # the DMP's day
+    assert query.since == today.replace(year=today.year - 2)
     assert query.statuses == {DocumentStatus.APPROVED} and not query.include_masked
     assert thread is not threading.main_thread()
     assert dmp.authorizations == []
