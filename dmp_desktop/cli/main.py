@@ -41,6 +41,7 @@ from dmp_desktop.cli.common import (
 
 if TYPE_CHECKING:
     from dmp_desktop.domain.dmp_status import DmpStatus
+    from dmp_desktop.domain.practitioner import Practitioner
     from dmp_desktop.settings import Settings
 
 __all__ = ["EXIT_CARD", "EXIT_DMP", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "Io", "main"]
@@ -259,7 +260,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 # --- status and cards ------------------------------------------------------------------------
 
 
-def _status_json(status: DmpStatus) -> dict[str, Any]:
+def _status_json(status: DmpStatus, practitioner: Practitioner | None) -> dict[str, Any]:
+    from dmp_desktop.usecases.access import status_summary
+
     return {
         "ins": status.ins.value,
         "ins_oid": status.ins.oid,
@@ -278,25 +281,29 @@ def _status_json(status: DmpStatus) -> dict[str, Any]:
             ),
             "gender": status.patient_gender,
         },
-        "summary": status.summary_fr(),
+        "staff": practitioner is not None and practitioner.is_staff,
+        "summary": status_summary(status, practitioner),
     }
 
 
-def _status_text(status: DmpStatus) -> str:
+def _status_text(status: DmpStatus, practitioner: Practitioner | None) -> str:
     from dmp_desktop.dates import fr_date
     from dmp_desktop.domain.dmp_status import DmpState, authorization_text
+    from dmp_desktop.usecases.access import status_summary
 
-    lines = [status.summary_fr()]
+    lines = [status_summary(status, practitioner)]
     if status.patient_family_name or status.patient_given_name:
         name = f"{status.patient_family_name or ''} {status.patient_given_name or ''}".strip()
+        word = {"F": "née", "M": "né"}.get((status.patient_gender or "").upper(), "né(e)")
         born = (
-            f", né(e) le {fr_date(status.patient_birth_date)}" if status.patient_birth_date else ""
+            f", {word} le {fr_date(status.patient_birth_date)}" if status.patient_birth_date else ""
         )
-        lines.append(f"Patient : {name}{born}")
-    if status.state is DmpState.ACTIVE and status.authorization:
+        lines.append(f"{'Patiente' if status.is_female else 'Patient'} : {name}{born}")
+    staff = practitioner is not None and practitioner.is_staff
+    if status.state is DmpState.ACTIVE and status.authorization and not staff:
         lines.append(
             f"Autorisation : {status.authorization.value} — "
-            f"{authorization_text(status.authorization)}"
+            f"{authorization_text(status.authorization, status.is_female)}"
         )
         lines.append(f"Médecin traitant DMP : {'oui' if status.treating_physician else 'non'}")
     return "\n".join(lines)
@@ -314,9 +321,10 @@ def cmd_status(
     def work(conn: Connection) -> int:
         status = conn.client.test_existence(ins)
         if args.json:
-            io.out.write(json.dumps(_status_json(status), ensure_ascii=False, indent=2) + "\n")
+            data = _status_json(status, conn.session.practitioner)
+            io.out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         else:
-            io.out.write(_status_text(status) + "\n")
+            io.out.write(_status_text(status, conn.session.practitioner) + "\n")
         return EXIT_OK
 
     return with_card(args, settings, io, open_dmp, work)

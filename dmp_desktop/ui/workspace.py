@@ -27,6 +27,7 @@ from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.dmp_status import Authorization, DmpState, DmpStatus
 from dmp_desktop.domain.document import DocumentEntry
 from dmp_desktop.domain.patient import Ins, InsError, InsKind, check_ins_text, normalize_ins_text
+from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.identity.coherence import StatedIdentity, Where, compare
 from dmp_desktop.identity.convert import from_dmp_status
 from dmp_desktop.identity.traits import InsIdentity
@@ -39,6 +40,7 @@ from dmp_desktop.ui.patient_search import MatchesList
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.viewer import DocumentViewer
 from dmp_desktop.ui.widgets import heading
+from dmp_desktop.usecases.access import status_summary
 from dmp_desktop.usecases.patients import Candidate, PatientQuery, parse_patient_text
 
 
@@ -509,11 +511,17 @@ class StatusPanel(QFrame):
         set_tone(self.error_label, Tone.ERROR, message)
 
     def show_status(
-        self, status: DmpStatus, identity: InsIdentity | None = None, *, staff: bool = False
+        self,
+        status: DmpStatus,
+        identity: InsIdentity | None = None,
+        *,
+        practitioner: Practitioner | None = None,
     ) -> None:
         """The DMP's answer, and the patient's identity: ``identity`` (INSi, a list, the
         recent patients) when it is this INS's, else the DMP's copy of the traits.
-        ``staff``: a secretary's card (she feeds the DMP, never reads it)."""
+        ``practitioner``: the card holder (a secretary feeds the DMP, never reads it); the
+        sentence is :func:`usecases.access.status_summary`'s, as ``dmp status`` prints it."""
+        staff = practitioner is not None and practitioner.is_staff
         self.clear()
         self.shown_status = status
         self.empty_label.hide()
@@ -535,7 +543,9 @@ class StatusPanel(QFrame):
             self.birth_label.show()
         if identity is not None:
             self.show_identity(identity, dmp_identity)
-        set_tone(self.summary_label, _summary_tone(status, staff), status.summary_fr(staff=staff))
+        set_tone(
+            self.summary_label, _summary_tone(status, staff), status_summary(status, practitioner)
+        )
         self.details.show()
         self.dmp_value.setText(_dmp_state_text(status))
         active = status.state is DmpState.ACTIVE
@@ -881,9 +891,9 @@ class Workspace(QWidget):
         """Show ``status`` if it answers the INS still in the field."""
         if self.pending_ins is None or self.patient_pane.current_ins() != self.pending_ins:
             return False
-        practitioner = self.consultation.practitioner
-        staff = practitioner is not None and practitioner.is_staff
-        self.status_panel.show_status(status, self.chosen_identity, staff=staff)
+        self.status_panel.show_status(
+            status, self.chosen_identity, practitioner=self.consultation.practitioner
+        )
         if self.status_panel.shown_identity is not None:
             self.identityShown.emit(self.status_panel.shown_identity)
         return True

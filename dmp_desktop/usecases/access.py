@@ -19,6 +19,9 @@ The rules, once for both doors:
   reads; no DMP, a closed DMP, a professional blocked by the patient (no
   emergency access either), an authorised professional or an emergency
   access sees the documents, otherwise the consent question.
+* **What the DMP's answer means for this card** (:func:`status_summary`): the
+  one sentence the window's status panel and ``dmp status`` print; a staff
+  card is told what it may do (feed, not read), never to ask for a consent.
 """
 
 from __future__ import annotations
@@ -160,6 +163,13 @@ def consultation_state(
     return ConsultationState.DECLINED if declined else ConsultationState.ASK_CONSENT
 
 
+def status_summary(status: DmpStatus, practitioner: Practitioner | None) -> str:
+    """The DMP's answer (TD0.2) in one French sentence for this card holder, the same in
+    both doors: a secretary's card (staff) may feed the record but not read it, so she
+    is told that instead of being asked for the patient's consent."""
+    return status.summary_fr(staff=practitioner is not None and practitioner.is_staff)
+
+
 def may_use_emergency_access(state: ConsultationState) -> bool:
     """Emergency access is offered where consent is missing, never to a blocked professional."""
     return emergency_refusal(state) is None
@@ -245,4 +255,5 @@ __all__ = [
     "may_use_emergency_access",
     "open_emergency_access",
     "revoke",
+    "status_summary",
 ]

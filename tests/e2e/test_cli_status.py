@@ -110,7 +110,8 @@ def test_text_output_for_a_blocked_professional(config: Path) -> None:
         "--pin-stdin",
     )
     assert result.returncode == 0, result.stderr
-    assert "Le patient vous a bloqué" in result.stdout
+    assert "La patiente vous a bloqué" in result.stdout  # Nathalie GIRARD (F)
+    assert "Patiente : GIRARD NATHALIE, née le " in result.stdout
 
 
 def test_wrong_pin_says_how_many_tries_are_left(config: Path) -> None:
@@ -213,3 +214,24 @@ def test_logs_carry_no_pin_ins_or_name(config: Path) -> None:
     assert "DEBUG" in logs  # the debug log did run
     for secret in ("1234", patient.ins.value, patient.family_name.upper(), patient.given_name):
         assert secret not in logs, secret
+
+
+def test_the_secretary_is_told_what_she_may_do_not_to_ask_for_consent(config: Path) -> None:
+    """A CPE card feeds the record but never reads it: ``dmp status`` prints the window's
+    sentence (usecases.access.status_summary), no consent to ask for, no authorisation line
+    (a doctor without authorisation is asked for the consent for the same patient)."""
+    from dmp_desktop.messages import text
+
+    patient = PATIENTS["actif-sans-autorisation"]
+    args = ("status", "--ins", patient.ins.value, "--pin-stdin")
+    result = dmp(config, *args, "--card", "CPE-BERNARD", pin="1111")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first == f"{text('status.active')} {text('status.staff')}"
+    assert "consentement" not in result.stdout
+    assert "Autorisation :" not in result.stdout
+    data = json.loads(dmp(config, *args, "--card", "CPE-BERNARD", "--json", pin="1111").stdout)
+    assert (data["staff"], data["summary"]) == (True, first)
+    doctor = dmp(config, *args, "--card", "CPS3-DURAND", "--json")
+    assert json.loads(doctor.stdout)["staff"] is False
+    assert "demandez au patient son consentement" in json.loads(doctor.stdout)["summary"]

@@ -167,6 +167,17 @@ def test_consent_is_never_automatic() -> None:
     assert client.calls == [(INS, True, True), (INS, False, False)]
 
 
+def test_the_status_sentence_tells_a_secretary_what_she_may_do() -> None:
+    """One sentence for both doors (status panel, ``dmp status``): no consent to ask for a
+    card that may feed the record but not read it."""
+    missing = status(authorization=Authorization.NON_EXISTE)
+    assert "consentement" in access.status_summary(missing, doctor())
+    assert "consentement" in access.status_summary(missing, None)
+    told = access.status_summary(missing, secretary())
+    assert "consentement" not in told
+    assert "sans pouvoir le consulter" in told
+
+
 @pytest.mark.parametrize(
     ("dmp", "who", "mode", "declined", "expected"),
     [
