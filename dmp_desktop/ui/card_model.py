@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -29,6 +31,25 @@ def card_kind(card: CardInfo | None) -> str:
     """« CPS » or « CPE » (a secretary's card) when the holder is known; « CPS » otherwise."""
     holder = card.holder if card is not None else None
     return holder.card_kind if holder is not None else "CPS"
+
+
+def cards_present_text(kinds: Sequence[str]) -> str:
+    """What is in the readers, each card named by its kind: « Carte CPE insérée »,
+    « 2 cartes CPS insérées », « 3 cartes insérées (2 CPS, 1 CPE) » (``kinds``: one per
+    card, as :func:`card_kind` names it)."""
+    tr = QCoreApplication.translate
+    if len(kinds) <= 1:
+        kind = kinds[0] if kinds else "CPS"
+        return tr("TopBar", "Carte {kind} insérée").format(kind=kind)
+    counts = Counter(kinds)
+    if len(counts) == 1:
+        return tr("TopBar", "{count} cartes {kind} insérées").format(
+            count=len(kinds), kind=kinds[0]
+        )
+    detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return tr("TopBar", "{count} cartes insérées ({detail})").format(
+        count=len(kinds), detail=detail
+    )
 
 
 def reader_text(card: CardInfo) -> str | None:

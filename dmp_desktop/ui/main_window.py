@@ -477,11 +477,13 @@ class MainWindow(QMainWindow):
         else:
             self._show_card_screen()
 
-    def _card_kind(self) -> str:
-        """« CPS » or « CPE »: the card chosen, or the only one in the readers."""
+    def _card_kind(self) -> tuple[str, ...]:
+        """« CPS » or « CPE », one per card in the readers before login (the top bar names
+        what is inserted); the card chosen otherwise (locked, logging in)."""
         card = self.card_service
-        chosen = card.selected_card or (card.cards[0] if len(card.cards) == 1 else None)
-        return card_kind(chosen)
+        if card.state is CardState.CARD_PRESENT and len(card.cards) > 1:
+            return tuple(card_kind(c) for c in card.cards)
+        return (card_kind(card.selected_card or (card.cards[0] if card.cards else None)),)
 
     # -- focus ------------------------------------------------------------------------------
     def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:

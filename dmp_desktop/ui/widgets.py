@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -18,6 +19,7 @@ from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.operations import Operation
 from dmp_desktop.smartcard.specialties import headline
+from dmp_desktop.ui.card_model import cards_present_text
 from dmp_desktop.ui.icons import pixmap
 from dmp_desktop.ui.style import (
     TRAINING_BADGE_CSS,
@@ -71,11 +73,19 @@ class TopBar(QFrame):
         self.set_card_state(CardState.STARTING, None)
 
     def set_card_state(
-        self, state: CardState, practitioner: Practitioner | None, kind: str = "CPS"
+        self,
+        state: CardState,
+        practitioner: Practitioner | None,
+        kinds: str | Sequence[str] = "CPS",
     ) -> None:
-        """``kind``: « CPS » or « CPE », the card in the reader (the holder's once logged in)."""
+        """``kinds``: « CPS » or « CPE », the card chosen, or one per card in the readers
+        when none is chosen yet (the holder's once logged in)."""
+        if isinstance(kinds, str):
+            kinds = (kinds,)
+        kind = kinds[0] if len(kinds) == 1 else "CPS"
         if practitioner is not None:
             kind = practitioner.card_kind
+            kinds = (kind,)
         icon_name = {
             CardState.LOGGED_IN: "card",
             CardState.CARD_PRESENT: "card",
@@ -87,13 +97,17 @@ class TopBar(QFrame):
             CardState.STARTING: self.tr("Recherche de la carte CPS…"),
             CardState.NO_MIDDLEWARE: self.tr("Logiciel de la carte CPS introuvable"),
             CardState.NO_CARD: self.tr("Aucune carte CPS"),
-            CardState.CARD_PRESENT: self.tr("Carte {kind} insérée · non connecté"),
+            CardState.CARD_PRESENT: self.tr("{cards} · non connecté"),
             CardState.LOGGING_IN: self.tr("Vérification du code PIN…"),
             CardState.LOCKED: self.tr("Carte {kind} bloquée"),
             CardState.LOGGED_IN: self.tr("✔ Carte {kind} connectée"),
         }
-        self.state_label.setText(texts[state].format(kind=kind))
-        self.card_icon.setAccessibleName(self.tr("Carte {kind}").format(kind=kind))
+        self.state_label.setText(texts[state].format(kind=kind, cards=cards_present_text(kinds)))
+        self.card_icon.setAccessibleName(
+            self.tr("Carte {kind}").format(kind=kind)
+            if len(kinds) == 1
+            else self.tr("Cartes {kinds}").format(kinds=", ".join(sorted(set(kinds))))
+        )
         if state is CardState.LOGGED_IN:
             self.state_label.setStyleSheet(
                 tone_css(Tone.OK, is_dark(self.palette())).replace(

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.app import build_app
+from dmp_desktop.domain.practitioner import Practitioner
 from dmp_desktop.errors import DmpServiceError, HostUnreachableError
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.dmp_service import ConnectionState
@@ -299,3 +300,29 @@ def test_card_pulled_out_while_the_pin_dialog_is_open(
     with qtbot.waitSignal(window.card_service.pinRequested):
         window.card_service.poll_now()
     wait_pin_dialog(qtbot, window)
+
+
+def test_the_top_bar_names_each_card_in_the_readers(
+    qtbot: QtBot, make_window: WindowFactory, fake_cards: FakeCardManager, fake_dmp: FakeDmp
+) -> None:
+    """A CPS and a secretary's CPE in the readers: the top bar names both kinds (not
+    « Carte CPS insérée »); the card logged in is named by its own kind."""
+    secretary = Practitioner(
+        national_id="3499700433153007/SEC0001",
+        family_name="BERNARD",
+        given_name="SOPHIE",
+        profession="Secrétaire médicale",
+    )
+    fake_cards.insert(FakeCard("CPE-BERNARD", secretary, "1111", slot_id=2))
+    window = make_window(ui_settings(), fake_cards, fake_dmp)
+    qtbot.waitUntil(lambda: window.card_screen.model.rowCount() == 2)
+    label = window.top_bar.state_label
+    qtbot.waitUntil(lambda: "2 cartes insérées (1 CPE, 1 CPS)" in label.text())
+    assert "non connecté" in label.text()
+    fake_cards.insert(FakeCard("CPS4-MARTIN", MARTIN, "4321", slot_id=3))
+    qtbot.waitUntil(lambda: "3 cartes insérées (1 CPE, 2 CPS)" in label.text())
+    fake_cards.remove(1)
+    fake_cards.remove(3)
+    qtbot.waitUntil(lambda: label.text() == "Carte CPE insérée · non connecté")
+    log_in(qtbot, window, "1111")  # the only card left asks for its PIN at once
+    qtbot.waitUntil(lambda: label.text() == "✔ Carte CPE connectée")
