@@ -174,7 +174,13 @@ class DocumentActions(QObject):
         self.indicator = OutboxIndicator(window)
         # Permanent (left of the host's name): a notice in the status bar hides the normal
         # widgets for its 10 s, and the notice of a failed upload is when the doctor needs it.
-        window.statusBar().insertPermanentWidget(0, self.indicator)
+        # (Qt's insertPermanentWidget index counts the normal widgets too: the host's name
+        # is put back after the indicator instead.)
+        bar = window.statusBar()
+        bar.removeWidget(window.host_label)
+        bar.addPermanentWidget(self.indicator)
+        bar.addPermanentWidget(window.host_label)
+        window.host_label.show()
         self.indicator.clicked.connect(self.show_outbox)
         self.to_sign_banner = ToSignBanner(window)  # the parapheur: the doctor's card
         window.statusBar().addWidget(self.to_sign_banner)

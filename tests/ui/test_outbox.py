@@ -130,6 +130,27 @@ def test_a_notice_never_hides_what_waits(
     assert indicator.isVisible()  # …and what waits stays in sight
 
 
+def test_the_indicator_sits_left_of_the_hosts_name_without_a_qt_warning(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: AlimentationDmp,
+    tmp_path: Path,
+    qtlog: object,
+) -> None:
+    """The outbox indicator is a permanent status-bar widget put left of the host's name,
+    the way Qt takes it (no « insertPermanentWidget: Index out of range » at start)."""
+    window = ready_window(qtbot, make_window, settings, fake_cards, dmp)
+    dmp.upload_error = DmpServiceError("DMPAccessDenied")
+    send_one(qtbot, window, tmp_path)
+    indicator, host = window.alimentation.indicator, window.host_label
+    assert indicator.isVisible() and host.isVisible()
+    assert indicator.geometry().right() < host.geometry().left()
+    messages = [m.message for m in qtlog.records]  # type: ignore[attr-defined]
+    assert not [m for m in messages if "insertPermanentWidget" in m], messages
+
+
 def test_a_lost_answer_is_never_sent_twice(
     qtbot: QtBot,
     make_window: WindowFactory,
