@@ -24,6 +24,7 @@ between two elements it takes (:class:`StreamParser` ``max_bytes`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from lxml import etree
@@ -93,6 +94,7 @@ def parse(data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree._Element:
 
 _MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 _CARRY = max(len(m) for m in _MARKERS) - 1
+_MARKER = re.compile(b"|".join(re.escape(m) for m in _MARKERS))  # one scan of each chunk
 
 
 class StreamParser:
@@ -147,7 +149,7 @@ class StreamParser:
         if self._size > self._max_bytes:
             raise UnsafeXmlError("document too large")
         window = self._tail + data[:_CARRY]  # a marker split between two chunks
-        if any(m in data or m in window for m in _MARKERS):
+        if _MARKER.search(data) or _MARKER.search(window):
             raise UnsafeXmlError("DTD or entity declaration refused")
         self._tail = data[-_CARRY:]
         try:
