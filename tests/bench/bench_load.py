@@ -153,6 +153,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_HOST_PIDS: list[int] = []  # the running host's process (its workers are its children)
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_of_tree(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its live descendants (Linux)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+    total = 0.0
+    for pid, seconds in times.items():
+        ancestor = pid
+        while ancestor not in (root, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == root:
+            total += seconds
+    return total
+
+
 @contextmanager
 def workers_process(env: TrainingEnv, url: str, workers: int) -> Iterator[str]:
     """``dmp-sandbox serve --workers N``: gunicorn's master and N aiohttp workers."""
@@ -176,6 +204,7 @@ def workers_process(env: TrainingEnv, url: str, workers: int) -> Iterator[str]:
         if not wait_ready("127.0.0.1", port, 60):
             raise RuntimeError("the training host did not start")
         time.sleep(1.0 + 0.5 * workers)  # every worker booted (the master listens first)
+        _HOST_PIDS[:] = [process.pid]
         yield f"https://localhost:{port}"
     finally:
         process.terminate()
@@ -196,6 +225,7 @@ def host_process(env: TrainingEnv, url: str, workers: int = 0) -> Iterator[str]:
     try:
         if not parent.poll(60):
             raise RuntimeError("the training host did not start")
+        _HOST_PIDS[:] = [process.pid]
         yield parent.recv()
     finally:
         parent.send("stop")
@@ -335,11 +365,15 @@ def run_one(
         ]
         for thread in threads:
             thread.start()
+        host_pid = _HOST_PIDS[0]
         barrier.wait()
         start = time.perf_counter()
+        client_cpu, host_cpu = time.process_time(), _cpu_of_tree(host_pid)
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - start
+        client_cpu = time.process_time() - client_cpu
+        host_cpu = _cpu_of_tree(host_pid) - host_cpu
     added, _ = count_traces(url, before)
     failures = [s for s in samples if s.error is not None]
     sent = sum(1 for s in samples if s.error != NOT_SENT)
@@ -371,6 +405,15 @@ def run_one(
         f"{percentile(all_times, 0.50) * 1000:>8.0f} {percentile(all_times, 0.99) * 1000:>8.0f} "
         f"{max(all_times, default=0) * 1000:>8.0f}"
     )
+    print(
+        f"CPU during the run: load generator (this process, {len(pros)} threads) "
+        f"{client_cpu:.1f} s = {client_cpu / elapsed:.2f} core, "
+        f"{client_cpu / max(sent, 1) * 1000:.1f} ms a request; host {host_cpu:.1f} s = "
+        f"{host_cpu / elapsed:.2f} core, {host_cpu / max(sent, 1) * 1000:.1f} ms a request "
+        "(the database server apart)"
+    )
+    report["client_cpu_per_request"] = client_cpu / max(sent, 1)
+    report["host_cpu_per_request"] = host_cpu / max(sent, 1)
     print(f"failed requests: {len(failures)}; trace rows added: {added} for {sent} requests")
     for failure in failures[:5]:
         print(f"  {failure.operation}: {failure.error}")

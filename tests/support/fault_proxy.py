@@ -179,9 +179,16 @@ class _Connection:
             self.close(reset=True)
             return
         try:
-            self.server = socket.create_connection(self.proxy.target, timeout=10)
+            server = socket.create_connection(self.proxy.target, timeout=10)
         except OSError:
             self.close(reset=True)
+            return
+        with self.lock:
+            closed = self.closed
+            if not closed:
+                self.server = server
+        if closed:  # dropped while connecting upstream: close() could not see this socket
+            server.close()
             return
         self.server.settimeout(None)
         self.client.settimeout(None)
