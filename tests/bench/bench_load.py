@@ -157,20 +157,36 @@ _HOST_PIDS: list[int] = []  # the running host's process (its workers are its ch
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _cpu_of_tree(root: int) -> float:
-    """CPU seconds (user + system) used so far by ``root`` and its live descendants (Linux)."""
+def _processes() -> tuple[dict[int, int], dict[int, float], dict[int, str]]:
+    """Every process of this machine: its parent, its CPU seconds so far, its name (Linux)."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
+    names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
+                head, tail = stat.read().rsplit(")", 1)
+        except (OSError, ValueError):
             continue
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+        fields = tail.split()
+        pid = int(entry)
+        names[pid] = head.split("(", 1)[1]
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / _TICK
+    return parents, times, names
+
+
+def _cpu_of_database() -> float:
+    """CPU seconds used so far by the PostgreSQL server processes of this machine."""
+    _, times, names = _processes()
+    return sum(seconds for pid, seconds in times.items() if names[pid].startswith("postgres"))
+
+
+def _cpu_of_tree(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its live descendants (Linux)."""
+    parents, times, _ = _processes()
     total = 0.0
     for pid, seconds in times.items():
         ancestor = pid
@@ -369,11 +385,13 @@ def run_one(
         barrier.wait()
         start = time.perf_counter()
         client_cpu, host_cpu = time.process_time(), _cpu_of_tree(host_pid)
+        database_cpu = _cpu_of_database()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - client_cpu
         host_cpu = _cpu_of_tree(host_pid) - host_cpu
+        database_cpu = _cpu_of_database() - database_cpu
     added, _ = count_traces(url, before)
     failures = [s for s in samples if s.error is not None]
     sent = sum(1 for s in samples if s.error != NOT_SENT)
@@ -409,9 +427,17 @@ def run_one(
         f"CPU during the run: load generator (this process, {len(pros)} threads) "
         f"{client_cpu:.1f} s = {client_cpu / elapsed:.2f} core, "
         f"{client_cpu / max(sent, 1) * 1000:.1f} ms a request; host {host_cpu:.1f} s = "
-        f"{host_cpu / elapsed:.2f} core, {host_cpu / max(sent, 1) * 1000:.1f} ms a request "
-        "(the database server apart)"
+        f"{host_cpu / elapsed:.2f} core, {host_cpu / max(sent, 1) * 1000:.1f} ms a request; "
+        f"database server {database_cpu:.1f} s = {database_cpu / elapsed:.2f} core, "
+        f"{database_cpu / max(sent, 1) * 1000:.1f} ms a request"
     )
+    whole = (client_cpu + host_cpu + database_cpu) / max(sent, 1)
+    print(
+        f"  all three: {whole * 1000:.1f} ms of CPU a request; on {os.cpu_count()} cores at most "
+        f"{(os.cpu_count() or 1) / whole:.0f} req/s, so {len(pros)} requests in flight wait at "
+        f"least {len(pros) * whole / (os.cpu_count() or 1) * 1000:.0f} ms on average (Little's law)"
+    )
+    report["cpu_per_request"] = whole
     report["client_cpu_per_request"] = client_cpu / max(sent, 1)
     report["host_cpu_per_request"] = host_cpu / max(sent, 1)
     print(f"failed requests: {len(failures)}; trace rows added: {added} for {sent} requests")
