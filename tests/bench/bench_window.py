@@ -31,10 +31,42 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from tests.bench.pause_trace import PauseTrace  # noqa: E402
 from tests.bench.support import RELATES_TO_PLACEHOLDER, canned_host, load_average  # noqa: E402
 
 TICK_MS = 5
 PROFILE = __import__("cProfile").Profile()  # BENCH_PROFILE=1: the UI thread's Python work
+TRACE: PauseTrace | None = None  # --why: what overlapped the longest pauses
+# The UI thread's functions on the way from the answer to the filled list (--why).
+TRACED = {
+    "dmp_desktop.services.operations": {"OperationRunner": ["_on_finished"]},
+    "dmp_desktop.services.consultation": {"ConsultationService": ["_on_documents"]},
+    "dmp_desktop.ui.documents_pane": {
+        "DocumentsPane": ["_on_documents"],
+        "DocumentListPage": [
+            "show_list",
+            "_fill",
+            "_append",
+            "_refill_combos",
+            "_size_columns",
+            "update_counts",
+        ],
+    },
+    "dmp_desktop.ui.documents_model": {
+        "DocumentsModel": ["set_rows", "append_rows"],
+        "DocumentsProxy": ["_relayout", "_source_rows_inserted", "_source_reset"],
+    },
+}
+
+
+def trace_functions(trace: PauseTrace) -> None:
+    import importlib
+
+    for module_name, classes in TRACED.items():
+        module = importlib.import_module(module_name)
+        for class_name, names in classes.items():
+            for name in names:
+                trace.wrap(getattr(module, class_name), name)
 
 
 def td02_answer(directory: Path) -> Path:
@@ -62,6 +94,8 @@ class Ticks:
         self.timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
+        if TRACE is not None:
+            TRACE.tick()
         now = time.perf_counter()
         self.longest = max(self.longest, now - self.last)
         self.last = now
@@ -138,6 +172,8 @@ def run(env_root: Path, url: str, count: int, rounds: int) -> None:
         page.filled.connect(loop.quit)
         if os.environ.get("BENCH_PROFILE") and round_ == 1:
             PROFILE.enable()
+        if TRACE is not None:
+            TRACE.reset()
         ticks.start()
         started = time.perf_counter()
         QTimer.singleShot(0, lambda: QTest.keyClick(edit, Qt.Key.Key_Return))
@@ -158,6 +194,8 @@ def run(env_root: Path, url: str, count: int, rounds: int) -> None:
         totals.append(elapsed)
         stalls.append(stall)
         print(f"  round {round_}: {elapsed:.3f} s, longest UI-thread pause {stall * 1000:.0f} ms")
+        if TRACE is not None:
+            TRACE.explain()
     print(
         f"{count:,} entries, {rounds} rounds: INS + Entrée -> list filled: "
         f"min {min(totals):.3f} s, median {statistics.median(totals):.3f} s; "
@@ -173,7 +211,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--why",
+        action="store_true",
+        help="print what overlapped the longest pauses (collector passes, UI-thread functions, "
+        "sampled stacks)",
+    )
     args = parser.parse_args()
+    if args.why:
+        global TRACE
+        TRACE = PauseTrace()
+        trace_functions(TRACE)
+        TRACE.start()
     print(f"load average {load_average()}, {os.cpu_count()} CPU")
     with tempfile.TemporaryDirectory(prefix="dmp-bench-window-") as tmp:
         from dmp_desktop.dmp import xds
