@@ -7,7 +7,6 @@ what the real components cannot show.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import threading
@@ -19,7 +18,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from dmp_desktop import LPS_NAME, __version__
+from dmp_desktop import LPS_NAME, __version__, heap
 from dmp_desktop.errors import DmpDesktopError, describe
 from dmp_desktop.services.card_service import (
     DEFAULT_POLL_INTERVAL_MS,
@@ -35,8 +34,6 @@ from dmp_desktop.ui.qt_french import install_translations
 
 log = logging.getLogger(__name__)
 
-# Allocations between two passes of the garbage collector's youngest generation.
-GC_YOUNG_THRESHOLD = 20_000
 # Doctors read this between two patients, often on a laptop: not below 10.5 pt.
 BASE_POINT_SIZE = 10.5
 
@@ -213,10 +210,10 @@ def settle_heap() -> None:
     collected as usual, in fewer and larger passes: reading a list of 20,000
     documents allocates some 150,000 objects, which at the default threshold
     (700) triggers hundreds of passes, the longer ones holding every thread.
+    The UI thread also takes the interpreter back sooner from a thread at work
+    (:data:`dmp_desktop.heap.SWITCH_INTERVAL_S`). See :mod:`dmp_desktop.heap`.
     """
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+    heap.settle()
 
 
 def _profile_option(argv: Sequence[str]) -> str | None:

@@ -111,9 +111,18 @@ def add_many(key: str, documents: Sequence[tuple[DocumentEntry, bytes]]) -> None
 
 
 def set_entries(key: str, entries: Sequence[DocumentEntry]) -> None:
-    """The documents listed for the session (sent once per list, not with every call)."""
+    """The documents listed for the session (sent once per list, not with every call).
+
+    Only the structured ones matter here (the others have nothing to read): the
+    window's service sends only those, in pieces (:func:`add_entries`)."""
     with _LOCK:
         _ENTRIES[key] = list(entries)
+
+
+def add_entries(key: str, entries: Sequence[DocumentEntry]) -> None:
+    """More documents of the list given by :func:`set_entries` (a long list, in pieces)."""
+    with _LOCK:
+        _ENTRIES.setdefault(key, []).extend(entries)
 
 
 def _entries(key: str) -> list[DocumentEntry]:

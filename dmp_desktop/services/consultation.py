@@ -28,6 +28,7 @@ from typing import cast
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from dmp_desktop import heap
 from dmp_desktop.dates import paris_today, utc_now
 from dmp_desktop.domain.dmp_status import DmpStatus
 from dmp_desktop.domain.document import DocumentEntry
@@ -138,6 +139,39 @@ class _Fetched:
     entries: list[DocumentEntry]
     previous: LastSeen | None = None
     tracking_error: BaseException | None = None
+    # Computed off the UI thread from the patient's state when the list was asked for
+    # (a list of thousands: a loop over it is tens of milliseconds of pause otherwise).
+    by_id: dict[str, DocumentEntry] = field(default_factory=dict)
+    changes: ListChanges | None = None
+    new_ids: frozenset[str] = frozenset()
+
+
+def _merge(
+    fetched: _Fetched,
+    *,
+    before: dict[str, DocumentEntry],
+    new_ids: frozenset[str],
+    previous: LastSeen | None,
+    practitioner: Practitioner | None,
+    refresh: bool,
+) -> None:
+    """The fetched entries against what was shown (``before``): de-duplicated, what changed
+    (after a refresh), which are new. Plain Python on the worker thread; fills ``fetched``."""
+    after: dict[str, DocumentEntry] = {}
+    for entry in fetched.entries:  # de-duplicated by unique id, last one wins
+        after[entry.unique_id] = entry
+    widening = not refresh and bool(before)
+    added = set(new_ids)
+    for uid, entry in after.items():
+        if uid in before or _authored_by(entry, practitioner):
+            continue  # what the doctor just sent is no news to them
+        if refresh:  # arrived while the list was on screen
+            added.add(uid)
+        elif previous is not None and _is_new(entry, previous, widening=widening):
+            added.add(uid)
+    fetched.by_id = after
+    fetched.changes = diff_entries(before, after) if refresh else None
+    fetched.new_ids = frozenset(added & after.keys())
 
 
 @dataclass
@@ -148,7 +182,7 @@ class _Patient:
     declined: bool = False
     loaded_scope: ListScope | None = None
     entries: dict[str, DocumentEntry] = field(default_factory=dict)
-    new_ids: set[str] = field(default_factory=set)
+    new_ids: frozenset[str] = frozenset()
     previous: LastSeen | None = None
     previous_loaded: bool = False
     tracking_problem: str | None = None
@@ -520,9 +554,13 @@ class ConsultationService(QObject):
         today = self._today()
         read_previous = not patient.previous_loaded
         professional = practitioner.national_id if practitioner is not None else None
+        # The patient's state as the answer will meet it: only this operation's answer is
+        # taken (_on_documents), and only _on_documents changes these.
+        before, new_ids, known = patient.entries, patient.new_ids, patient.previous
 
         def work(client: DmpClientLike) -> _Fetched:
-            entries = list_documents(client, ins, scope, access, today=today)
+            with heap.kept_out_of_collection():
+                entries = list_documents(client, ins, scope, access, today=today)
             fetched = _Fetched(list(entries))
             if professional is not None:
                 try:
@@ -533,6 +571,17 @@ class ConsultationService(QObject):
                 except (DmpDesktopError, OSError, ValueError) as exc:
                     log.warning("last-seen state unavailable: %s", type(exc).__name__)
                     fetched.tracking_error = exc
+            previous = known
+            if read_previous and fetched.tracking_error is None:
+                previous = fetched.previous  # what _on_documents will keep
+            _merge(
+                fetched,
+                before=before,
+                new_ids=new_ids,
+                previous=previous,
+                practitioner=practitioner,
+                refresh=refresh,
+            )
             return fetched
 
         label = (
@@ -580,28 +629,16 @@ class ConsultationService(QObject):
             ).format(reason=describe(fetched.tracking_error))
         else:
             patient.tracking_problem = None
-        after: dict[str, DocumentEntry] = {}
-        for entry in fetched.entries:  # de-duplicated by unique id, last one wins
-            after[entry.unique_id] = entry
-        before = patient.entries
-        changes = diff_entries(before, after) if refresh else None
+        after = fetched.by_id  # merged on the worker thread (_merge)
+        changes = fetched.changes
         previous = patient.previous
-        widening = not refresh and bool(before)
-        practitioner = self._practitioner
-        for uid, entry in after.items():
-            if uid in before or _authored_by(entry, practitioner):
-                continue  # what the doctor just sent is no news to them
-            if refresh:  # arrived while the list was on screen
-                patient.new_ids.add(uid)
-            elif previous is not None and _is_new(entry, previous, widening=widening):
-                patient.new_ids.add(uid)
-        patient.new_ids &= set(after)
+        patient.new_ids = fetched.new_ids
         patient.entries = after
         patient.loaded_scope = scope
         listing = DocumentList(
             ins=patient.ins,
             entries=tuple(after.values()),
-            new_ids=frozenset(patient.new_ids),
+            new_ids=fetched.new_ids,
             loaded_scope=scope,
             first_consultation=patient.previous_loaded and previous is None,
             last_consultation=previous.at if previous is not None else None,

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 PUBLISH_EVERY_S = 0.25  # while loading: lines shown at most this often
 SAVE_EVERY_S = 5.0  # the cache written at most this often while documents arrive
 CALL_TIMEOUT_S = 120.0
+SEND_BATCH = 500  # listed documents sent to the worker process together
 T = TypeVar("T")
 
 
@@ -342,8 +343,20 @@ class EssentialsService(QObject):
             self._phrases() if self._phrases is not None else None,
         )
         if patient.sent is not entries:
-            patient.check_open()
-            self._process.call(worker.set_entries, patient.key, list(entries))
+            from dmp_desktop.usecases.essentials import is_structured
+
+            # Only the structured documents have lines to give, and a list can hold
+            # thousands: each DocumentEntry sent is pickled by this process (work that
+            # holds the interpreter lock, the UI thread waiting for it), so the others
+            # stay here and the rest goes in pieces.
+            structured = [entry for entry in entries if is_structured(entry)]
+            for start in range(0, max(1, len(structured)), SEND_BATCH):
+                patient.check_open()
+                self._process.call(
+                    worker.set_entries if start == 0 else worker.add_entries,
+                    patient.key,
+                    structured[start : start + SEND_BATCH],
+                )
             patient.sent = entries
 
     def _view_of(self, patient: _Patient) -> EssentialsView:

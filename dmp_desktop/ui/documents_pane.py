@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmp_desktop import heap
 from dmp_desktop.dates import fr_time, utc_now
 from dmp_desktop.domain.dmp_status import Authorization
 from dmp_desktop.domain.document import DocumentEntry
@@ -554,9 +555,10 @@ class DocumentListPage(QWidget):
         column, descending = self.proxy.sort_column, self.proxy.descending
 
         def prepare() -> PreparedList:
-            return prepare_list(
-                entries, sort_column=column, descending=descending, new_ids=listing.new_ids
-            )
+            with heap.kept_out_of_collection():  # rows live as long as the list
+                return prepare_list(
+                    entries, sort_column=column, descending=descending, new_ids=listing.new_ids
+                )
 
         if len(entries) <= SYNC_ROWS:
             self._fill(generation, listing, prepare(), keep)

@@ -845,3 +845,29 @@ def test_documents_show_even_without_a_keyring_for_the_last_seen_state(
         "Aucun trousseau de clés système"
     )
     assert not (Path(settings.data_dir) / "state").exists()
+
+
+def test_a_list_is_merged_and_its_news_decided_off_the_ui_thread(
+    qtbot: QtBot, window: MainWindow, dmp: ConsultationDmp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A record of thousands of documents: every loop over its entries (de-duplication,
+    # what changed, what is new) runs on the worker thread, never on the UI thread.
+    from dmp_desktop.services import consultation
+
+    threads: list[threading.Thread] = []
+    authored_by = consultation._authored_by
+
+    def spy(*args: object, **kwargs: object) -> bool:
+        threads.append(threading.current_thread())
+        return authored_by(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(consultation, "_authored_by", spy)
+    check_and_list(qtbot, window, AUTHORISED)
+    assert len(shown_ids(window)) == 5
+    assert threads and threading.main_thread() not in threads
+    threads.clear()
+    dmp.add(AUTHORISED, entry("1.2.250.1.999.3.1", "Échographie", days_ago=1), b"%PDF-1.4")
+    with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
+        qtbot.keyClick(table(window), Qt.Key.Key_F5)  # a refresh too
+    assert threads and threading.main_thread() not in threads
+    assert window.workspace.documents_pane.list_page.model.new_ids == {"1.2.250.1.999.3.1"}

@@ -294,3 +294,45 @@ def test_an_empty_pane_leaves_the_room_to_the_documents(qtbot: QtBot, window: Ma
     # read first: 3/5 of the column, as much of it as the documents' own minimum leaves
     assert pane.height() >= min(total * 3 // 5, total - documents) - 2, splitter.sizes()
     assert pane.height() > compact_height
+
+
+class RecordingProcess(SessionProcess):
+    """The worker process's functions run here; what is sent to them is recorded."""
+
+    def __init__(self) -> None:
+        super().__init__(in_process=True)
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        self.calls.append((function.__name__, args))
+        return super().call(function, *args)
+
+
+def test_only_the_structured_documents_go_to_the_worker_process_in_pieces(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings: Settings,
+    fake_cards: FakeCardManager,
+    dmp: ConsultationDmp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A record of thousands of documents: each entry sent is pickled by the window's
+    # process (holding the interpreter lock the UI thread needs), so the unstructured
+    # ones (nothing to read) stay here and the others go a few at a time.
+    for n in range(3):
+        dmp.add(AUTHORISED, entry(f"{P}pdf.{n}", "Courrier", mime="application/pdf"), b"%PDF")
+    process = RecordingProcess()
+    monkeypatch.setattr(essentials_service, "session_process", lambda: process)
+    monkeypatch.setattr(essentials_service, "SEND_BATCH", 2)
+    window = open_window(qtbot, make_window, settings, fake_cards, dmp)
+    check_and_list(qtbot, window, AUTHORISED)
+    wait_view(qtbot, window)
+    sent = [(name, args) for name, args in process.calls if name.endswith("_entries")]
+    assert [name for name, _ in sent][:2] == ["set_entries", "add_entries"]
+    pieces = [args[1] for _, args in sent]
+    assert all(0 < len(piece) <= 2 for piece in pieces)  # type: ignore[arg-type]
+    uids = [e.unique_id for piece in pieces for e in piece]  # type: ignore[attr-defined]
+    assert sorted(uids) == sorted(structured_ids())
+    view = window.essentials.service.view
+    assert view is not None
+    assert (view.unread, view.structured) == (len(lea_documents()), len(lea_documents()))
