@@ -70,6 +70,17 @@ def patient_row_colours(palette: QPalette | None = None) -> tuple[QColor, QColor
     return QColor(background), QColor(text)
 
 
+def chip_css(palette: QPalette | None = None) -> str:
+    """A small rounded chip (the CIM-10, ATC… code beside its label) in the information
+    tone of this palette: light blue in a light window, dark blue in a dark one (a light
+    chip in a dark window dazzles), text at 4.5:1 or more on it."""
+    fg, bg, border = (_DARK_TONES if is_dark(palette) else _TONES)[Tone.INFO]
+    return (
+        f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {border};"
+        " border-radius: 8px; padding: 1px 6px; }"
+    )
+
+
 # Symbols that repeat the tone for people who do not see the colour.
 TONE_SYMBOL: dict[Tone, str] = {
     Tone.NEUTRAL: "",

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QCoreApplication,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QSize,
@@ -38,6 +39,7 @@ from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.summary import PartialDate
 from dmp_desktop.services.vsm_terminology import TerminologyService
 from dmp_desktop.terminology import Concept, System, display_code
+from dmp_desktop.ui.style import chip_css
 
 SEARCH_DEBOUNCE_MS = 40
 INVALID_CSS = "border: 1px solid #b3261e; border-radius: 3px;"
@@ -236,10 +238,7 @@ class CodedField(QWidget):
         self.edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.badge = QLabel(self)
         self.badge.setObjectName("codeBadge")
-        self.badge.setStyleSheet(
-            "QLabel { color: #0d3c61; background: #e5f1fb; border: 1px solid #a9cbe8;"
-            " border-radius: 8px; padding: 1px 6px; }"
-        )
+        self.badge.setStyleSheet(chip_css(self.palette()))  # redone on a palette change
         self.badge.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.clear_button = QToolButton(self)
         self.clear_button.setText("✕")
@@ -270,6 +269,11 @@ class CodedField(QWidget):
         self._debounce.timeout.connect(self._ask)
         self.edit.textEdited.connect(self._on_edited)
         self._refresh_badge()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.badge.setStyleSheet(chip_css(self.palette()))
 
     def popup(self) -> QAbstractItemView:
         popup = self.completer.popup()

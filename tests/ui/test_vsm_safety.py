@@ -12,16 +12,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QColor, QPalette, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.domain.summary import Posology, Problem, summary_to_dict
+from dmp_desktop.terminology import Concept, System
 from dmp_desktop.ui.vsm_fields import CodedField
 from dmp_desktop.ui.vsm_sections import (
     AllergyEntry,
@@ -29,6 +31,7 @@ from dmp_desktop.ui.vsm_sections import (
     TreatmentEntry,
     VaccinationEntry,
 )
+from tests.support import ui_truth
 from tests.support.cda_samples import full_summary
 from tests.ui import test_vsm_editor as base
 from tests.ui.conftest import WindowFactory
@@ -103,6 +106,39 @@ def test_editing_the_text_removes_the_code(qtbot: QtBot, make_editor: EditorFact
     assert "Code retiré" in field.edit.accessibleDescription()
     problem = editor.current_summary().active_problems[0]
     assert (problem.label, problem.cim10) == ("Hypertension", None)
+
+
+def _chip_colours(field: CodedField) -> tuple[QColor, QColor]:
+    sheet = field.badge.styleSheet()
+    fg = re.search(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{6})", sheet)
+    bg = re.search(r"background:\s*(#[0-9a-fA-F]{6})", sheet)
+    assert fg is not None and bg is not None, sheet
+    return QColor(fg.group(1)), QColor(bg.group(1))
+
+
+def test_the_code_chip_follows_the_palette(qtbot: QtBot) -> None:
+    """The CIM-10 chip beside the label: light blue in a light window, dark in a dark one
+    (it stayed light blue), readable in both, and redone when the palette changes."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.palette()
+    try:
+        for dark in (True, False, True):
+            app.setPalette(ui_truth.dark_palette() if dark else before)
+            field = CodedField((System.CIM10,), None)
+            qtbot.addWidget(field)
+            field.choose(Concept(System.CIM10, "E109", "Diabète sucré de type 1"))
+            fg, bg = _chip_colours(field)
+            window = field.palette().color(QPalette.ColorRole.Window)
+            assert (bg.lightness() < 128) == (window.lightness() < 128), bg.name()
+            assert ui_truth.contrast(fg, bg) >= ui_truth.MIN_CONTRAST
+            # the same field after the palette changes under it
+            app.setPalette(before if dark else ui_truth.dark_palette())
+            QApplication.processEvents()
+            _fg, bg = _chip_colours(field)
+            assert (bg.lightness() < 128) == (not dark), bg.name()
+    finally:
+        app.setPalette(before)
 
 
 def test_a_code_contradicting_its_text_is_shown_and_blocks_the_document(
