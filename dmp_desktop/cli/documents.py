@@ -53,6 +53,8 @@ from dmp_desktop.usecases.consultation import (
     Period,
     find_document,
     list_documents,
+    older_documents,
+    older_documents_fr,
     open_document,
     type_filter,
 )
@@ -356,15 +358,22 @@ def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: Ope
             json.dumps([entry_json(e) for e in found], ensure_ascii=False, indent=2) + "\n"
         )
         return code
-    since = scope.start(paris_today())
+    today = paris_today()
+    since = scope.start(today)
     period = f"depuis le {fr_date(since)}" if since is not None else "toutes les dates"
+    # The period's hint, as the window says it: the command holds nothing older than
+    # what it searched (and prints all of it), so older documents were not searched.
+    older = older_documents((), scope, scope, today)
+    hint = older_documents_fr(older, "--all-dates pour toutes les dates") if older else None
     if not found:
         io.out.write(f"Aucun document ({period}).\n")
-        return code
-    plural = "s" if len(found) > 1 else ""
-    io.out.write(f"{len(found)} document{plural} ({period}) :\n")
-    for entry in found:
-        io.out.write(_entry_line(entry) + "\n")
+    else:
+        plural = "s" if len(found) > 1 else ""
+        io.out.write(f"{len(found)} document{plural} ({period}) :\n")
+        for entry in found:
+            io.out.write(_entry_line(entry) + "\n")
+    if hint and code == EXIT_OK:
+        io.out.write(hint + "\n")
     return code
 
 

@@ -54,9 +54,11 @@ from dmp_desktop.usecases.access import (
 from dmp_desktop.usecases.access import ConsultationState as PaneState
 from dmp_desktop.usecases.consultation import (
     ListScope,
+    OlderDocuments,
     Period,
     entry_date,
     list_documents,
+    older_documents,
     open_document,
 )
 from dmp_desktop.usecases.errors import EmergencyAccessError
@@ -328,6 +330,17 @@ class ConsultationService(QObject):
 
     def is_cached(self, entry: DocumentEntry) -> bool:
         return entry.unique_id in self._cache
+
+    def older_documents(self, scope: ListScope | None = None) -> OlderDocuments | None:
+        """What the period of ``scope`` (default: the one shown) leaves out of the list in
+        hand for this patient (:func:`usecases.consultation.older_documents`): exact when
+        the doctor widened to every date earlier for this patient, never asked of the DMP.
+        None: no list yet, or every date shown."""
+        patient = self._patient
+        if patient is None or patient.loaded_scope is None:
+            return None
+        shown = scope or self._scope
+        return older_documents(patient.entries.values(), patient.loaded_scope, shown, self._today())
 
     # -- session ----------------------------------------------------------------------
     def set_practitioner(self, practitioner: Practitioner | None) -> None:

@@ -63,6 +63,7 @@ from dmp_desktop.ui.documents_model import (
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.ui.widgets import heading
 from dmp_desktop.ui.wrapping import keep_wrapped_height
+from dmp_desktop.usecases.consultation import OlderDocuments, older_documents_fr
 
 MAX_COLUMN_WIDTH = 180
 MAX_TITLE_WIDTH = 340
@@ -593,30 +594,24 @@ class DocumentListPage(QWidget):
         else:
             self.new_label.setText("")
             self.new_label.hide()
-        self._show_older(listing)
         self._append(generation, rows, FIRST_BATCH, keep)
 
-    def _show_older(self, listing: DocumentList) -> None:
-        """Say that the period leaves older documents out, and the one key that shows them.
+    def show_older(self, older: OlderDocuments | None) -> None:
+        """Say what the period leaves out, and the one key that shows every date.
 
-        Not counted: asking the DMP for the older ones would be a search the doctor did
-        not ask for (traced in the patient's record; the first automatic search covers
-        at most 2 years, a homologation rule).
+        The count is what the window already holds (the doctor widened earlier for this
+        patient), never asked of the DMP: a search the doctor did not ask for is traced
+        in the patient's record, and the first automatic search covers at most 2 years
+        (a homologation rule). Unknown: the older documents were not searched.
         """
-        scope = listing.loaded_scope
-        if scope.period is Period.ALL and scope.since is None:
+        if older is None:
             self.older_label.setText("")
             self.older_box.hide()
             return
-        if scope.since is not None:
-            period = self.tr("Seuls les documents depuis la date choisie sont affichés")
-        elif scope.period is Period.FIVE_YEARS:
-            period = self.tr("Seuls les documents des 5 dernières années sont affichés")
-        else:
-            period = self.tr("Seuls les documents des 2 dernières années sont affichés")
         self.older_label.setText(
-            self.tr("{period} : Ctrl+Shift+T pour toutes les périodes.").format(period=period)
+            older_documents_fr(older, self.tr("Ctrl+Shift+T pour toutes les périodes"))
         )
+        self.older_button.setVisible(not (older.exact and older.count == 0))
         self.older_box.show()
 
     def widen_period(self) -> bool:
@@ -895,6 +890,7 @@ class DocumentsPane(QFrame):
         self.last_list = listing
         page = self.list_page
         page.show_list(listing)
+        page.show_older(self.service.older_documents())
         if listing.tracking_problem:
             page.set_notice(Tone.WARNING, listing.tracking_problem)
         elif listing.changes is not None:
@@ -925,6 +921,7 @@ class DocumentsPane(QFrame):
     def _on_scope(self, scope: ListScope) -> None:
         self.list_page.show_scope(scope)
         self.list_page.proxy.set_scope(scope)
+        self.list_page.show_older(self.service.older_documents(scope))
 
     def _on_authorization_failed(self, message: str) -> None:
         if self.stack.currentWidget() is self.consent_page:

@@ -8,17 +8,23 @@
   emergency) and returns the entries de-duplicated by unique id, newest first.
 * :func:`find_document` looks a document up by its unique id (every status,
   every date, masked included), :func:`open_document` retrieves its bytes.
+* :func:`older_documents` says what the period leaves out from what is already
+  in hand — never by a search of its own: each TD3.1 is an access traced in the
+  patient's record, and widening beyond the first 2 years is the user's choice.
+  The exact count when the list in hand covers every date (the doctor widened
+  earlier), else that the older documents were not searched
+  (:func:`older_documents_fr`).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from dmp_desktop.dates import paris_today
+from dmp_desktop.dates import fr_date, paris_today
 from dmp_desktop.domain.document import (
     Code,
     DocumentEntry,
@@ -202,6 +208,71 @@ def list_documents(
     return newest_first(unique_by_id(entries).values())
 
 
+@dataclass(frozen=True)
+class OlderDocuments:
+    """What is known, without asking the DMP, of the documents a period leaves out.
+
+    ``count``: documents in hand the period hides (they pass every other filter);
+    ``searched``: the scope the list in hand was searched for, when it does not reach
+    every date (older documents than its start were never searched); None when it does:
+    ``count`` is then exact.
+    """
+
+    count: int
+    searched: ListScope | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.searched is None
+
+
+def older_documents(
+    entries: Iterable[DocumentEntry],
+    loaded: ListScope | None,
+    shown: ListScope,
+    today: date | None = None,
+) -> OlderDocuments | None:
+    """The documents ``shown``'s period leaves out among ``entries`` (the list in hand,
+    searched for ``loaded``); None when ``shown`` covers every date. No search is made:
+    when ``loaded`` does not reach every date, the older ones stay unknown."""
+    today = today or paris_today()
+    if shown.start(today) is None:
+        return None
+    every_date = replace(shown, period=Period.ALL, since=None)
+    if loaded is None:
+        return OlderDocuments(0, shown)
+    count = sum(
+        1 for e in entries if every_date.accepts(e, today) and not shown.accepts(e, today)
+    )
+    reaches_every_date = loaded.start(today) is None and loaded.covers(every_date)
+    return OlderDocuments(count, None if reaches_every_date else loaded)
+
+
+def _older_than_fr(scope: ListScope) -> str:
+    if scope.since is not None:
+        return f"antérieurs au {fr_date(scope.since)}"
+    return f"de plus de {scope.period.value} ans"
+
+
+def older_documents_fr(older: OlderDocuments, widen: str) -> str:
+    """The period's hint, the same for both doors; ``widen``: how this door shows every
+    date (« Ctrl+Shift+T pour toutes les périodes », « --all-dates … »)."""
+    n = older.count
+    hidden = (
+        "1 document plus ancien n'est pas affiché"
+        if n == 1
+        else f"{n} documents plus anciens ne sont pas affichés"
+    )
+    if older.searched is None:
+        if n == 0:
+            return "Aucun document plus ancien dans ce DMP."
+        return f"{hidden} : {widen}."
+    unsearched = f"les documents {_older_than_fr(older.searched)} n'ont pas été recherchés"
+    if n == 0:
+        return f"{unsearched[0].upper()}{unsearched[1:]} : {widen}."
+    return f"{hidden}, et {unsearched} : {widen}."
+
+
 def find_document(
     client: DocumentSource, ins: Ins, unique_id: str, access: AccessMode = NORMAL_ACCESS
 ) -> DocumentEntry:
@@ -231,11 +302,14 @@ __all__ = [
     "ALL_LISTED_STATUSES",
     "DEFAULT_SCOPE",
     "ListScope",
+    "OlderDocuments",
     "Period",
     "entry_date",
     "find_document",
     "list_documents",
     "newest_first",
+    "older_documents",
+    "older_documents_fr",
     "open_document",
     "type_filter",
     "unique_by_id",

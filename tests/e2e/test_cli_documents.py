@@ -198,6 +198,14 @@ def test_text_listing_marks_what_the_doctor_must_see(config: Path) -> None:
     hidden = lines.index(f"    id : {P}5") - 1
     assert lines[hidden].endswith("[invisible pour le patient]")
     assert f"    id : {P}4" not in lines  # masked: not asked for
+    # The period's hint, as the window says it (usecases.consultation.older_documents_fr):
+    # the command searched 2 years only, so it cannot count older ones (no extra search).
+    assert lines[-1] == (
+        "Les documents de plus de 2 ans n'ont pas été recherchés : --all-dates pour toutes "
+        "les dates."
+    )
+    widened = dmp(config, "list", "--ins", PATIENTS["actif-autorise"].ins.value, "--all-dates")
+    assert "n'ont pas été recherchés" not in widened.stdout
 
 
 def test_get_writes_the_document_and_its_pdf(config: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The window says what is true now, on the real card and the training host (real mutual TLS).
 
-* the period filter says how many older documents the DMP holds, and one key
-  (Ctrl+Shift+T) shows them all — Léa's 2024 operative report among them;
+* the period filter says that older documents were not searched, and one key
+  (Ctrl+Shift+T) shows them all — Léa's 2024 operative report among them; back to
+  2 years, it says exactly how many it hides, from what the window holds (no search);
 * « Documents synchronisés à … » belongs to the patient on screen: marked when a
   refresh fails, gone when another patient is shown;
 * the doctor's own just-sent document is not « nouveau » for him;
@@ -122,8 +123,8 @@ def test_the_period_says_what_it_hides_and_one_key_shows_it(
     before = titles(window)
     assert "Compte rendu opératoire (appendicectomie)" not in before  # her 2024 report
     assert page.older_box.isVisible()
-    assert page.older_label.text() == (
-        "Seuls les documents des 2 dernières années sont affichés : Ctrl+Shift+T pour "
+    assert page.older_label.text() == (  # not counted: that would be a search of its own
+        "Les documents de plus de 2 ans n'ont pas été recherchés : Ctrl+Shift+T pour "
         "toutes les périodes."
     )
 
@@ -141,6 +142,28 @@ def test_the_period_says_what_it_hides_and_one_key_shows_it(
     assert "Compte rendu opératoire (appendicectomie)" in after
     assert page.period_combo.currentData() is Period.ALL
     assert not page.older_box.isVisible()
+
+    # Back to 2 years: filtered from what the window holds, no search, and now the window
+    # knows exactly how many older documents the period hides.
+    back = training_host.store.last_trace_id()
+    page.period_combo.setCurrentIndex(page.period_combo.findData(Period.TWO_YEARS))
+    qtbot.waitUntil(lambda: titles(window) == before, timeout=TIMEOUT)
+    assert len(after) - len(before) == 1  # her 2024 operative report
+    assert page.older_box.isVisible()
+    assert page.older_label.text() == (
+        "1 document plus ancien n'est pas affiché : Ctrl+Shift+T pour toutes les périodes."
+    )
+    assert page.older_button.isVisible()
+    assert registry_searches(training_host, back) == 0
+    # The key widens again from memory, still without a search.
+    qtbot.keyClick(
+        page.table,
+        Qt.Key.Key_T,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    qtbot.waitUntil(lambda: len(titles(window)) == len(after), timeout=TIMEOUT)
+    assert not page.older_box.isVisible()
+    assert registry_searches(training_host, back) == 0
 
 
 def test_the_sync_line_belongs_to_the_patient_on_screen(

@@ -167,6 +167,59 @@ def test_consent_is_never_automatic() -> None:
     assert client.calls == [(INS, True, True), (INS, False, False)]
 
 
+def test_older_documents_are_counted_only_from_what_is_in_hand() -> None:
+    """The period's hint: exact when the list in hand covers every date (the doctor widened
+    earlier), else « not searched » — never a search of its own."""
+    today = date(2026, 12, 7)
+    c = consultation
+
+    def dated(
+        uid: str, year: int, status: DocumentStatus = DocumentStatus.APPROVED
+    ) -> DocumentEntry:
+        return entry(uid, when=datetime(year, 6, 1, tzinfo=UTC), status_=status)
+
+    held = [
+        dated("new", 2026),
+        dated("three", 2023),
+        dated("old", 2019),
+        dated("older", 2010),
+        dated("archived", 2010, DocumentStatus.ARCHIVED),  # not shown anyway: not counted
+    ]
+    two_years, everything = c.ListScope(), c.ListScope(c.Period.ALL)
+    # Only the last 2 years were searched: nothing known of older ones.
+    older = c.older_documents(held[:1], two_years, two_years, today)
+    assert older == c.OlderDocuments(0, two_years) and not older.exact
+    assert c.older_documents_fr(older, "Ctrl+Shift+T pour toutes les périodes") == (
+        "Les documents de plus de 2 ans n'ont pas été recherchés : Ctrl+Shift+T pour toutes "
+        "les périodes."
+    )
+    # Widened earlier, back to 2 years: the exact number, from memory.
+    loaded = everything.widened(c.ListScope(archived=True))
+    older = c.older_documents(held, loaded, two_years, today)
+    assert older == c.OlderDocuments(3) and older.exact
+    assert c.older_documents_fr(older, "Ctrl+Shift+T pour toutes les périodes") == (
+        "3 documents plus anciens ne sont pas affichés : Ctrl+Shift+T pour toutes les périodes."
+    )
+    five = c.ListScope(c.Period.FIVE_YEARS)
+    assert c.older_documents(held, everything, five, today) == c.OlderDocuments(2)
+    assert c.older_documents_fr(c.OlderDocuments(1), "x") == (
+        "1 document plus ancien n'est pas affiché : x."
+    )
+    assert c.older_documents_fr(c.OlderDocuments(0), "x") == (
+        "Aucun document plus ancien dans ce DMP."
+    )
+    # 5 years in hand, 2 shown: the ones in between are counted, the older unknown.
+    older = c.older_documents(held[:2], five, two_years, today)
+    assert older == c.OlderDocuments(1, five)
+    assert c.older_documents_fr(older, "x") == (
+        "1 document plus ancien n'est pas affiché, et les documents de plus de 5 ans n'ont "
+        "pas été recherchés : x."
+    )
+    # Every date shown: nothing to say.
+    assert c.older_documents(held, everything, everything, today) is None
+    assert c.older_documents((), None, two_years, today) == c.OlderDocuments(0, two_years)
+
+
 def test_the_status_sentence_tells_a_secretary_what_she_may_do() -> None:
     """One sentence for both doors (status panel, ``dmp status``): no consent to ask for a
     card that may feed the record but not read it."""
