@@ -29,6 +29,10 @@ from dmp_desktop.ui.style import Tone, set_tone
 if TYPE_CHECKING:
     from dmp_desktop.ui.main_window import MainWindow
 
+# Rows of the documents table kept in sight when L'essentiel has lines (at 1280×800 it took
+# 3/5 of the column and the table showed about 4 rows).
+LIST_MIN_ROWS = 8
+
 
 class PrepareDialog(QDialog):
     """The doctor confirms each line before it goes into a new synthesis (none is pre-ticked)."""
@@ -151,9 +155,25 @@ class EssentialsFeature(QObject):
             own = min(needed, total)
             self.splitter.setStretchFactor(0, 0)
         else:
-            own = total * 3 // 5
+            # read first (3/5), but the list stays the doctor's main tool: never fewer than
+            # LIST_MIN_ROWS rows in sight while L'essentiel can keep its own minimum
+            room = total - self._documents_wanted()
+            own = max(min(total * 3 // 5, room), self.pane.minimumSizeHint().height())
             self.splitter.setStretchFactor(0, 3)
         self.splitter.setSizes([own, total - own])
+
+    def _documents_wanted(self) -> int:
+        """The documents pane's height with :data:`LIST_MIN_ROWS` rows of its table in sight:
+        what surrounds the table's rows as laid out now (title, notices, filters, header,
+        scroll bar), else as its minimum says."""
+        documents = self.window.workspace.documents_pane
+        table = documents.list_page.table
+        rows = table.verticalHeader().defaultSectionSize() * LIST_MIN_ROWS
+        if table.isVisible() and table.viewport().height() > 0:
+            return documents.height() - table.viewport().height() + rows
+        header = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+        extra = max(0, rows + header - table.minimumSizeHint().height())
+        return documents.minimumSizeHint().height() + extra
 
     def prepare(self, lines: list[Line]) -> PrepareDialog | None:
         """Confirm each line, then open the VSM editor pre-filled with the confirmed ones."""

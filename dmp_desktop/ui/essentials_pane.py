@@ -149,9 +149,11 @@ class EssentialsPane(QFrame):
         )
         self.prepare_button.setEnabled(False)
         self.prepare_button.clicked.connect(self._on_prepare)
-        footer = QHBoxLayout()
-        footer.addWidget(self.left_out_label, 1)
-        footer.addWidget(self.prepare_button)
+        # the button beside the filter, not on a row of its own: the documents list below
+        # keeps that row (at 1280×800 every row counts)
+        tools = QHBoxLayout()
+        tools.addWidget(self.filter_edit, 1)
+        tools.addWidget(self.prepare_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 8)
@@ -159,9 +161,9 @@ class EssentialsPane(QFrame):
         layout.addLayout(header)
         layout.addLayout(loading)
         layout.addWidget(self.message_label)
-        layout.addWidget(self.filter_edit)
+        layout.addLayout(tools)
         layout.addWidget(self.tree, 1)
-        layout.addLayout(footer)
+        layout.addWidget(self.left_out_label)
 
         self.model.dataChanged.connect(lambda *_: self._update_prepare())
         service.essentialsReady.connect(self.show_view)
