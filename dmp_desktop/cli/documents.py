@@ -49,6 +49,7 @@ from dmp_desktop.domain.patient import Ins
 from dmp_desktop.settings import Settings
 from dmp_desktop.usecases import access as access_rules
 from dmp_desktop.usecases.consultation import (
+    HeldDates,
     ListScope,
     Period,
     find_document,
@@ -363,7 +364,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings, io: Io, open_dmp: Ope
     period = f"depuis le {fr_date(since)}" if since is not None else "toutes les dates"
     # The period's hint, as the window says it: the command holds nothing older than
     # what it searched (and prints all of it), so older documents were not searched.
-    older = older_documents((), scope, scope, today)
+    older = older_documents(HeldDates(), scope, scope, today)
     hint = older_documents_fr(older, "--all-dates pour toutes les dates") if older else None
     if not found:
         io.out.write(f"Aucun document ({period}).\n")

@@ -53,6 +53,7 @@ from dmp_desktop.usecases.access import (
 )
 from dmp_desktop.usecases.access import ConsultationState as PaneState
 from dmp_desktop.usecases.consultation import (
+    HeldDates,
     ListScope,
     OlderDocuments,
     Period,
@@ -146,6 +147,7 @@ class _Fetched:
     by_id: dict[str, DocumentEntry] = field(default_factory=dict)
     changes: ListChanges | None = None
     new_ids: frozenset[str] = frozenset()
+    dates: HeldDates = field(default_factory=HeldDates)  # what a period leaves out
 
 
 def _merge(
@@ -184,6 +186,7 @@ class _Patient:
     declined: bool = False
     loaded_scope: ListScope | None = None
     entries: dict[str, DocumentEntry] = field(default_factory=dict)
+    dates: HeldDates = field(default_factory=HeldDates)  # of ``entries``
     new_ids: frozenset[str] = frozenset()
     previous: LastSeen | None = None
     previous_loaded: bool = False
@@ -340,7 +343,7 @@ class ConsultationService(QObject):
         if patient is None or patient.loaded_scope is None:
             return None
         shown = scope or self._scope
-        return older_documents(patient.entries.values(), patient.loaded_scope, shown, self._today())
+        return older_documents(patient.dates, patient.loaded_scope, shown, self._today())
 
     # -- session ----------------------------------------------------------------------
     def set_practitioner(self, practitioner: Practitioner | None) -> None:
@@ -595,6 +598,7 @@ class ConsultationService(QObject):
                 practitioner=practitioner,
                 refresh=refresh,
             )
+            fetched.dates = HeldDates.of(fetched.by_id.values())
             return fetched
 
         label = (
@@ -647,6 +651,7 @@ class ConsultationService(QObject):
         previous = patient.previous
         patient.new_ids = fetched.new_ids
         patient.entries = after
+        patient.dates = fetched.dates
         patient.loaded_scope = scope
         listing = DocumentList(
             ins=patient.ins,

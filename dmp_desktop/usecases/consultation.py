@@ -19,8 +19,9 @@
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -226,26 +227,59 @@ class OlderDocuments:
         return self.searched is None
 
 
+@dataclass(frozen=True)
+class HeldDates:
+    """The dates of the list in hand, sorted per status: how many documents a period leaves
+    out is then a binary search, not a pass over thousands of entries on the window's
+    thread (built with the list, off it). A type filter (rare) counts ``entries`` instead."""
+
+    by_status: dict[DocumentStatus, tuple[date, ...]] = field(default_factory=dict)
+    entries: tuple[DocumentEntry, ...] = ()
+
+    @classmethod
+    def of(cls, entries: Iterable[DocumentEntry]) -> HeldDates:
+        held = tuple(entries)
+        dates: dict[DocumentStatus, list[date]] = {}
+        for entry in held:
+            when = entry_date(entry)
+            if when is not None:  # a document without a date is shown by every period
+                dates.setdefault(entry.status, []).append(when.date())
+        return cls({k: tuple(sorted(v)) for k, v in dates.items()}, held)
+
+    def left_out(self, shown: ListScope, today: date) -> int:
+        """How many of these ``shown`` would list but for its period."""
+        since = shown.start(today)
+        if since is None:
+            return 0
+        if shown.types:
+            every_date = replace(shown, period=Period.ALL, since=None)
+            return sum(
+                1
+                for e in self.entries
+                if every_date.accepts(e, today) and not shown.accepts(e, today)
+            )
+        return sum(
+            bisect_left(self.by_status.get(status, ()), since) for status in shown.statuses()
+        )
+
+
 def older_documents(
-    entries: Iterable[DocumentEntry],
+    held: HeldDates,
     loaded: ListScope | None,
     shown: ListScope,
     today: date | None = None,
 ) -> OlderDocuments | None:
-    """The documents ``shown``'s period leaves out among ``entries`` (the list in hand,
-    searched for ``loaded``); None when ``shown`` covers every date. No search is made:
-    when ``loaded`` does not reach every date, the older ones stay unknown."""
+    """The documents ``shown``'s period leaves out of the list in hand (``held``, searched
+    for ``loaded``); None when ``shown`` covers every date. No search is made: when
+    ``loaded`` does not reach every date, the older ones stay unknown."""
     today = today or paris_today()
     if shown.start(today) is None:
         return None
-    every_date = replace(shown, period=Period.ALL, since=None)
     if loaded is None:
         return OlderDocuments(0, shown)
-    count = sum(
-        1 for e in entries if every_date.accepts(e, today) and not shown.accepts(e, today)
-    )
+    every_date = replace(shown, period=Period.ALL, since=None)
     reaches_every_date = loaded.start(today) is None and loaded.covers(every_date)
-    return OlderDocuments(count, None if reaches_every_date else loaded)
+    return OlderDocuments(held.left_out(shown, today), None if reaches_every_date else loaded)
 
 
 def _older_than_fr(scope: ListScope) -> str:
@@ -301,6 +335,7 @@ def open_document(
 __all__ = [
     "ALL_LISTED_STATUSES",
     "DEFAULT_SCOPE",
+    "HeldDates",
     "ListScope",
     "OlderDocuments",
     "Period",

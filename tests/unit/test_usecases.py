@@ -187,7 +187,7 @@ def test_older_documents_are_counted_only_from_what_is_in_hand() -> None:
     ]
     two_years, everything = c.ListScope(), c.ListScope(c.Period.ALL)
     # Only the last 2 years were searched: nothing known of older ones.
-    older = c.older_documents(held[:1], two_years, two_years, today)
+    older = c.older_documents(c.HeldDates.of(held[:1]), two_years, two_years, today)
     assert older == c.OlderDocuments(0, two_years) and not older.exact
     assert c.older_documents_fr(older, "Ctrl+Shift+T pour toutes les périodes") == (
         "Les documents de plus de 2 ans n'ont pas été recherchés : Ctrl+Shift+T pour toutes "
@@ -195,13 +195,13 @@ def test_older_documents_are_counted_only_from_what_is_in_hand() -> None:
     )
     # Widened earlier, back to 2 years: the exact number, from memory.
     loaded = everything.widened(c.ListScope(archived=True))
-    older = c.older_documents(held, loaded, two_years, today)
+    older = c.older_documents(c.HeldDates.of(held), loaded, two_years, today)
     assert older == c.OlderDocuments(3) and older.exact
     assert c.older_documents_fr(older, "Ctrl+Shift+T pour toutes les périodes") == (
         "3 documents plus anciens ne sont pas affichés : Ctrl+Shift+T pour toutes les périodes."
     )
     five = c.ListScope(c.Period.FIVE_YEARS)
-    assert c.older_documents(held, everything, five, today) == c.OlderDocuments(2)
+    assert c.older_documents(c.HeldDates.of(held), everything, five, today) == c.OlderDocuments(2)
     assert c.older_documents_fr(c.OlderDocuments(1), "x") == (
         "1 document plus ancien n'est pas affiché : x."
     )
@@ -209,15 +209,22 @@ def test_older_documents_are_counted_only_from_what_is_in_hand() -> None:
         "Aucun document plus ancien dans ce DMP."
     )
     # 5 years in hand, 2 shown: the ones in between are counted, the older unknown.
-    older = c.older_documents(held[:2], five, two_years, today)
+    older = c.older_documents(c.HeldDates.of(held[:2]), five, two_years, today)
     assert older == c.OlderDocuments(1, five)
     assert c.older_documents_fr(older, "x") == (
         "1 document plus ancien n'est pas affiché, et les documents de plus de 5 ans n'ont "
         "pas été recherchés : x."
     )
+    # A type filter counts the same documents the binary search does without it.
+    typed = c.ListScope(types=(c.type_filter("11488-4"),))
+    assert c.HeldDates.of(held).left_out(typed, today) == 3 == (
+        c.HeldDates.of(held).left_out(two_years, today)
+    )
+    assert c.HeldDates.of(held).left_out(c.ListScope(c.Period.TWO_YEARS, archived=True), today) == 4
     # Every date shown: nothing to say.
-    assert c.older_documents(held, everything, everything, today) is None
-    assert c.older_documents((), None, two_years, today) == c.OlderDocuments(0, two_years)
+    assert c.older_documents(c.HeldDates.of(held), everything, everything, today) is None
+    nothing = c.older_documents(c.HeldDates(), None, two_years, today)
+    assert nothing == c.OlderDocuments(0, two_years)
 
 
 def test_the_status_sentence_tells_a_secretary_what_she_may_do() -> None:
