@@ -57,7 +57,7 @@ from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.services.operations import Operation
 from dmp_desktop.ui.outbox_panel import OutboxIndicator, OutboxPanel, ToSignBanner
-from dmp_desktop.ui.style import Tone, set_tone
+from dmp_desktop.ui.style import Tone, drop_overlay_css, set_tone
 from dmp_desktop.ui.upload_dialog import UploadDialog, VisibilityDialog
 
 if TYPE_CHECKING:
@@ -84,14 +84,12 @@ class DropOverlay(QLabel):
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setStyleSheet(
-            "QLabel#dropOverlay { background: rgba(229, 241, 251, 235); color: #0d3c61;"
-            " border: 3px dashed #2f6fb0; border-radius: 10px; font-size: 16pt;"
-            " font-weight: bold; padding: 30px; }"
-        )
+        # the parent's palette: a style sheet's background becomes this label's own palette
+        self.setStyleSheet(drop_overlay_css(parent.palette()))
         self.hide()
 
     def show_over(self, target: QWidget, text: str) -> None:
+        self.setStyleSheet(drop_overlay_css(target.palette()))  # the palette of now
         self.setText(text)
         parent = self.parentWidget()
         top_left = target.mapTo(parent, QPoint(0, 0)) if parent is not None else QPoint(0, 0)

@@ -81,6 +81,24 @@ def chip_css(palette: QPalette | None = None) -> str:
     )
 
 
+# (background, text, dashed border) of the drop box: light palette, dark palette
+_DROP_OVERLAY = {
+    False: ("rgba(229, 241, 251, 235)", "#0d3c61", "#2f6fb0"),
+    True: ("rgba(11, 42, 71, 235)", "#d2e3fc", "#8ab4f8"),
+}
+
+
+def drop_overlay_css(palette: QPalette | None = None) -> str:
+    """The box shown over the patient's view while a file is dragged, for this palette
+    (it stayed light blue over a dark window); text at 4.5:1 or more on it."""
+    background, text, border = _DROP_OVERLAY[is_dark(palette)]
+    return (
+        f"QLabel#dropOverlay {{ background: {background}; color: {text};"
+        f" border: 3px dashed {border}; border-radius: 10px; font-size: 16pt;"
+        " font-weight: bold; padding: 30px; }"
+    )
+
+
 # Symbols that repeat the tone for people who do not see the colour.
 TONE_SYMBOL: dict[Tone, str] = {
     Tone.NEUTRAL: "",

@@ -6,13 +6,15 @@ card never lists documents but can upload. The VSM editor's "Envoyer au DMP"."""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.dmp import iti41
@@ -24,6 +26,7 @@ from dmp_desktop.services.alimentation import Visibility
 from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow
+from tests.support import ui_truth
 from tests.ui.conftest import WindowFactory, visible_texts
 from tests.ui.consultation_fakes import AUTHORISED, NOT_TREATING
 from tests.ui.fakes import FakeCard, FakeCardManager
@@ -468,3 +471,31 @@ def test_a_late_proposal_never_overrides_an_answer(qtbot: QtBot) -> None:
     qtbot.addWidget(fresh)
     assert fresh.propose(Visibility(True, False, False))
     assert fresh.visibility() == Visibility(True, False, False)
+
+
+def test_the_drop_box_follows_the_palette(qtbot: QtBot) -> None:
+    """The box over the patient's view while a file is dragged: dark in a dark window (it
+    stayed light blue), its text readable in both palettes."""
+    from dmp_desktop.ui.document_actions import DropOverlay
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.palette()
+    target = QWidget()
+    qtbot.addWidget(target)
+    target.resize(400, 300)
+    overlay = DropOverlay(target)
+    try:
+        for dark in (True, False):
+            app.setPalette(ui_truth.dark_palette() if dark else before)
+            QApplication.processEvents()
+            overlay.show_over(target, "Déposez le fichier ici")
+            sheet = overlay.styleSheet()
+            rgba = re.search(r"background:\s*rgba\((\d+), (\d+), (\d+)", sheet)
+            fg = re.search(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{6})", sheet)
+            assert rgba is not None and fg is not None, sheet
+            bg = QColor(*(int(v) for v in rgba.groups()))
+            assert (bg.lightness() < 128) == dark, bg.name()
+            assert ui_truth.contrast(QColor(fg.group(1)), bg) >= ui_truth.MIN_CONTRAST
+    finally:
+        app.setPalette(before)
