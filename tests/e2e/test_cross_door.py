@@ -15,7 +15,9 @@ objection, a pending upload), the other sees. The outcomes compared:
 - pending uploads: only their author's card sees or discards them;
 - « my previous VSM »: each door's VSM replaces the other's, one version chain;
 - the record's life: a closure reason too short refused by both with the same
-  sentence (nothing sent), a DMP closed by one door reactivated by the other.
+  sentence (nothing sent), a DMP closed by one door reactivated by the other;
+- what the DMP's answer means for the card (TD0.2): the same sentence in the status
+  panel and ``dmp status`` — the secretary is told she may feed, not read.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ GIRARD = PATIENTS["bloque"]  # blocked Dr Durand
 EMMA = PATIENTS["mineur"]  # a minor, Dr Durand authorised
 DURAND = ("CPS3-DURAND", "1234")
 MARTIN = ("CPS4-MARTIN", "4321")
+SECRETARY = ("CPE-BERNARD", "1111")  # the practice's secretary (structure staff card)
 REGULATOR = ("CPS3-REGULATEUR", "1515")  # the training SAMU-Centre 15's regulating physician
 # Who may ask for each emergency purpose (the host keeps the centre 15 to a regulator).
 EMERGENCY_CARD = {"bris_de_glace": DURAND, "centre_15": REGULATOR}
@@ -253,6 +256,28 @@ def test_the_hosts_refusal_reason_is_shown_by_both(
     shown = failed.args[0]
     assert "Motif donné par le DMP" in shown and words in shown  # the host's own words
     assert cli.stderr.rstrip().endswith(shown)  # after the banner: the very same message
+
+
+# -- what the DMP's answer means for this card -------------------------------------------------
+@pytest.mark.parametrize(
+    ("card", "patient"),
+    [
+        (SECRETARY, JULIEN),  # feeds the record, never reads it: no consent to ask for
+        (DURAND, JULIEN),  # no authorisation: asks for the consent
+        (DURAND, GIRARD),  # blocked, a woman: « La patiente vous a bloqué »
+    ],
+)
+def test_the_status_sentence_is_one_rule_in_both_doors(
+    doors: Doors, card: tuple[str, str], patient: DemoPatient
+) -> None:
+    cli = doors.cli("status", "--ins", patient.ins.value, card=card)
+    assert cli.returncode == 0, cli.stderr
+    told = cli.stdout.splitlines()[0]
+    window = doors.window(card)
+    doors.check(window, patient)
+    shown = window.workspace.status_panel.summary_label.text()
+    assert shown.endswith(told), (shown, told)  # the window adds its tone's symbol only
+    assert ("consentement" in told) == (card is DURAND and patient is JULIEN)
 
 
 # -- the patient's objection ----------------------------------------------------------------------
