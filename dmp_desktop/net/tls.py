@@ -228,6 +228,14 @@ class ReadAheadSocket:
         self._data = b""
         self._pos = 0
         self.first_byte: int | None = None  # the server's very first byte
+        # TLS 1.3: the server judges our certificate after our last handshake message, then
+        # sends its alert and closes. Our first request may then meet a reset while it is
+        # written, and tlslite-ng drops its keys on a failed write: the alert, already
+        # received, could no longer be read. While this is set (a signed TLS 1.3 handshake,
+        # nothing received since), a reset on sending is kept for later and the bytes count
+        # as sent: the next read returns what the server said (its alert), else that error.
+        self.defer_send_errors = False
+        self._send_error: OSError | None = None
 
     def answered_in_tls(self) -> bool:
         """Whether the server's first byte (if any) starts a TLS record (types 20 to 24).
@@ -255,16 +263,33 @@ class ReadAheadSocket:
             self._pos = 0
             if self.first_byte is None and self._data:
                 self.first_byte = self._data[0]
+            if not self._data and self._send_error is not None:
+                raise self._send_error  # nothing more from the server: the write's own error
         end = self._pos + bufsize
         chunk = self._data[self._pos : end]
         self._pos = min(end, len(self._data))
         return chunk
 
     def send(self, data: bytes) -> int:
-        return self._sock.send(data)
+        if self._send_error is not None:
+            return len(data)
+        try:
+            return self._sock.send(data)
+        except ConnectionError as exc:
+            if not self.defer_send_errors:
+                raise
+            self._send_error = exc
+            return len(data)
 
     def sendall(self, data: bytes) -> None:
-        self._sock.sendall(data)
+        if self._send_error is not None:
+            return
+        try:
+            self._sock.sendall(data)
+        except ConnectionError as exc:
+            if not self.defer_send_errors:
+                raise
+            self._send_error = exc
 
     def settimeout(self, value: float | None) -> None:
         self._sock.settimeout(value)
@@ -493,6 +518,7 @@ class TlsClientConfig:
                 raise
             raise mapped from exc
         conn.ignoreAbruptClose = True  # HTTP framing detects truncated messages
+        reader.defer_send_errors = rsa_key.signatures > 0 and conn.getVersionName() == "TLS 1.3"
         session = TlsSession(
             conn=conn,
             sock=sock,

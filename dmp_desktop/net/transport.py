@@ -114,7 +114,9 @@ class TlsStream(httpcore.NetworkStream):
             self._fail(exc)
         if not data:
             return b""
-        self._got_data = True
+        if not self._got_data:
+            self._got_data = True
+            self._session.reader.defer_send_errors = False  # the host took our certificate
         # tlslite-ng returns one record (16 KiB at most) per call; hand httpcore
         # every record already buffered, without blocking: about four times
         # fewer trips through httpcore and h11 on a bulk download.

@@ -332,3 +332,45 @@ def test_read_ahead_socket_tells_a_tls_answer_from_anything_else() -> None:
             theirs.sendall(first)
             assert reader.recv(1) == first[:1]
             assert reader.answered_in_tls() is is_tls
+
+
+def _reset_after(data: bytes) -> tuple[socket.socket, socket.socket]:
+    """A TCP connection whose server said ``data`` then reset the connection (SO_LINGER 0)."""
+    import struct
+    import time
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname())
+        theirs, _ = listener.accept()
+    theirs.sendall(data)
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    theirs.close()
+    time.sleep(0.2)  # the reset has arrived: the next send meets it
+    return ours, theirs
+
+
+def test_a_reset_met_while_writing_after_a_tls13_handshake_leaves_the_alert_readable() -> None:
+    """TLS 1.3: the host judges our certificate after our last handshake message, sends its
+    alert and hangs up; our request then meets the reset. The alert, already received, is
+    still read (it says why), then the write's own error at the end of what was received."""
+    from dmp_desktop.net.tls import ReadAheadSocket
+
+    ours, _ = _reset_after(b"\x15\x03\x03\x00\x02\x02\x30")  # what an alert record looks like
+    with ours:
+        reader = ReadAheadSocket(ours)
+        reader.defer_send_errors = True
+        assert reader.send(b"GET / HTTP/1.1\r\n\r\n") == 18  # kept for later
+        reader.sendall(b"more")  # nothing more is sent, nothing raised
+        assert reader.recv(7) == b"\x15\x03\x03\x00\x02\x02\x30"
+        with pytest.raises(ConnectionResetError):
+            reader.recv(5)
+
+
+def test_a_reset_met_while_writing_raises_at_once_otherwise() -> None:
+    from dmp_desktop.net.tls import ReadAheadSocket
+
+    ours, _ = _reset_after(b"")
+    with ours:
+        reader = ReadAheadSocket(ours)
+        with pytest.raises(ConnectionResetError):
+            reader.send(b"GET / HTTP/1.1\r\n\r\n")
