@@ -423,17 +423,34 @@ def test_the_form_fits_its_column(
     with qtbot.waitSignal(editor.started, timeout=5000):
         editor.start()
     editor.resize(*size)
-    qtbot.wait(100)
     area = editor.scroll_area
+
+    def right_edge() -> int:
+        return int(area.viewport().mapToGlobal(area.viewport().rect().topRight()).x())
+
+    def cut_off() -> list[str]:
+        right = right_edge()
+        return [
+            type(entry).__name__
+            for entry in editor.form.findChildren(EntryWidget)
+            if entry.remove_button.mapToGlobal(entry.remove_button.rect().topRight()).x() > right
+        ]
+
+    # The refit follows the resize through the event loop (a loaded machine takes longer).
+    try:
+        qtbot.waitUntil(
+            lambda: not area.horizontalScrollBar().isVisible() and not cut_off(), timeout=3000
+        )
+    except AssertionError:
+        pass  # the assertions below say what is wrong
     assert not area.horizontalScrollBar().isVisible(), (
         area.viewport().width(),
         editor.form.minimumSizeHint().width(),
     )
-    right = area.viewport().mapToGlobal(area.viewport().rect().topRight()).x()
-    for entry in editor.form.findChildren(EntryWidget):
-        button = entry.remove_button
-        assert button.mapToGlobal(button.rect().topRight()).x() <= right, type(entry).__name__
+    assert cut_off() == []
     # given the width back, the fields sit side by side again
     editor.resize(2400, 1080)
-    qtbot.wait(100)
-    assert not any(entry.narrow for entry in editor.form.findChildren(EntryWidget))
+    qtbot.waitUntil(
+        lambda: not any(entry.narrow for entry in editor.form.findChildren(EntryWidget)),
+        timeout=3000,
+    )
