@@ -6,6 +6,7 @@ cleared with the card."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import threading
@@ -276,17 +277,21 @@ def test_an_empty_pane_leaves_the_room_to_the_documents(qtbot: QtBot, window: Ma
     qtbot.waitExposed(window)
     check_and_list(qtbot, window, AUTHORISED)
     wait_view(qtbot, window)
-    qtbot.wait(50)
     pane = window.essentials.pane
+    shown = window.workspace.documents_pane.list_page.proxy.rowCount()
+    with contextlib.suppress(AssertionError):  # the layout settles (slower under load)
+        qtbot.waitUntil(lambda: visible_rows(window) >= min(shown, 8), timeout=3000)
     assert not lines(window)
     assert pane.load_button.isVisible()  # what the pane has to say is still there
-    shown = window.workspace.documents_pane.list_page.proxy.rowCount()
     assert visible_rows(window) >= min(shown, 8), (visible_rows(window), shown)  # was 2
     assert pane.height() < window.essentials.splitter.height() // 3
     compact_height = pane.height()
 
     load_all(qtbot, window)
-    qtbot.wait(50)
+    with contextlib.suppress(AssertionError):  # the layout settles (slower under load)
+        qtbot.waitUntil(
+            lambda: pane.tree.isVisible() and pane.height() > compact_height, timeout=3000
+        )
     assert lines(window)
     assert pane.tree.isVisible()
     # read first, but the list stays in sight: at least 8 rows (it showed about 4)
