@@ -45,6 +45,9 @@ def window_options(argv: Sequence[str]) -> argparse.Namespace:
 
 def gui_main(argv: Sequence[str] | None = None) -> int:
     window_options(sys.argv[1:] if argv is None else argv)
+    from dmp_desktop import heap
+
+    heap.starting()  # before Qt and the window's modules are imported
     from dmp_desktop.app import gui_main as run
 
     return run()

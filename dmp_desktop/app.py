@@ -184,13 +184,18 @@ def install_crash_handler() -> None:
 
 
 # -- application ----------------------------------------------------------------------
-def configure_application(app: QApplication) -> None:
-    """Names, Fusion style, a readable base font, icon, Qt's strings in French."""
+def configure_application(app: QApplication, *, style: bool = True) -> None:
+    """Names, Fusion style, a readable base font, icon, Qt's strings in French.
+
+    ``style=False``: the application was made with ``-style Fusion`` (:func:`gui_main`);
+    ``setStyle`` would make a second style, and its Python wrapper (PySide makes the
+    Python enums of a Qt class when it first meets it: QStyle's are some 5 ms)."""
     app.setApplicationName(LPS_NAME)
     QGuiApplication.setApplicationDisplayName(LPS_NAME)  # Qt ends window titles with it
     app.setApplicationVersion(__version__)
     app.setOrganizationName(LPS_NAME)
-    app.setStyle("Fusion")
+    if style:
+        app.setStyle("Fusion")
     font = app.font()
     if 0 < font.pointSizeF() < BASE_POINT_SIZE:
         font.setPointSizeF(BASE_POINT_SIZE)
@@ -232,8 +237,11 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     QGuiApplication.setApplicationDisplayName(LPS_NAME)
     existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(list(argv or sys.argv))
-    configure_application(app)
+    if isinstance(existing, QApplication):
+        app, styled = existing, False
+    else:  # Fusion made with the application (see configure_application)
+        app, styled = QApplication([*(argv or sys.argv), "-style", "Fusion"]), True
+    configure_application(app, style=not styled)
     install_crash_handler()
     try:
         settings = load_settings(profile=_profile_option(argv or sys.argv))

@@ -20,7 +20,6 @@ Qt-free; the window runs :meth:`SessionSeal.derive` on a worker (the card signs)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -97,6 +96,8 @@ class SessionSeal:
 
     def derive(self, card: SigningCard) -> bytes:
         """The card's key for this run (call off the UI thread: the card signs)."""
+        import hashlib  # here: OpenSSL's loading is not paid before the window's first paint
+
         digest_info = _SHA256_DIGEST_INFO + hashlib.sha256(self._challenge).digest()
         return hashlib.sha256(b"dmp-desktop resume\0" + card.sign_auth_pkcs1(digest_info)).digest()
 
