@@ -4,6 +4,12 @@ Run on demand (not collected by pytest)::
 
     .venv/bin/python tests/bench/bench_window.py                    # 2,000 and 20,000 entries
     .venv/bin/python tests/bench/bench_window.py --entries 2000 --rounds 5
+    .venv/bin/python tests/bench/bench_window.py --entries 20000 --rounds 3 --why
+
+``--why`` prints, for each round's longest pauses, what overlapped them
+(``tests/bench/pause_trace.py``: the UI thread's CPU and processor wait, the
+collector's passes, the UI-thread functions of the list path, sampled stacks);
+``BENCH_PROFILE=1`` (``BENCH_PROFILE_SORT=cumulative``) profiles round 1's UI thread.
 
 The real window (``build_app`` with the real ``open_dmp``, the CPS3 SoftHSM
 card logged in with its PIN, ``QT_QPA_PLATFORM=offscreen``) talks to a
@@ -188,7 +194,9 @@ def run(env_root: Path, url: str, count: int, rounds: int) -> None:
         if os.environ.get("BENCH_PROFILE") and round_ == 1:
             import pstats
 
-            pstats.Stats(PROFILE).sort_stats("tottime").print_stats(25)
+            pstats.Stats(PROFILE).sort_stats(
+                os.environ.get("BENCH_PROFILE_SORT", "tottime")
+            ).print_stats(25)
         if round_ == 0:
             continue  # warm-up: the TLS handshake and the card's signature
         totals.append(elapsed)
