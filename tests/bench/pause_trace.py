@@ -82,10 +82,12 @@ class PauseTrace:
         self._last, self._last_cpu, self._last_wait = now, cpu, waiting
 
     def reset(self) -> None:
+        """Start again from now (the UI thread's clock too)."""
         self.gaps.clear()
         self.spans.clear()
         self.samples.clear()
-        self._last = 0.0
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
+        self._last_wait = _run_queue_wait()
 
     # -- the collector ------------------------------------------------------------------
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
