@@ -37,6 +37,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -68,7 +69,7 @@ def write_answer(directory: Path, count: int) -> Path:
 class ProjectPath:
     """The client and the list page, ready: one call = one list fetched and shown."""
 
-    def __init__(self, env_root: Path, host_url: str) -> None:
+    def __init__(self, env_root: Path, host_url: str, phases: Phases | None = None) -> None:
         from PySide6.QtWidgets import QApplication
 
         from dmp_desktop.connect import open_dmp
@@ -79,6 +80,7 @@ class ProjectPath:
         from dmp_sandbox.training import TrainingEnv
         from tests.support.big_answer import OFFICIAL_INS
 
+        self.phases = phases
         self.app = QApplication.instance() or QApplication([])
         env = TrainingEnv(env_root, port=0)
         settings = dataclasses.replace(env.client_settings(), host_url=host_url)
@@ -102,8 +104,11 @@ class ProjectPath:
         from dmp_desktop.services.consultation import DocumentList, ListScope, Period
 
         scope = ListScope(Period.ALL)
+        if self.phases is not None:
+            self.phases.start()
         started = time.perf_counter()
         entries = self.client.find_documents(DocumentQuery(patient=self.ins))
+        found = time.perf_counter() - started
         listing = DocumentList(
             ins=self.ins,
             entries=tuple(entries),
@@ -120,6 +125,8 @@ class ProjectPath:
             loop.exec()
         self.page.filled.disconnect(loop.quit)
         elapsed = time.perf_counter() - started
+        if self.phases is not None:
+            self.phases.stop(found, elapsed)
         shown = self.page.proxy.rowCount()
         if shown != len(entries):
             raise RuntimeError(f"{shown} rows shown for {len(entries)} entries")
@@ -137,6 +144,75 @@ class ProjectPath:
         self.manager.close()
 
 
+class Phases:
+    """Where the list path's time goes (``--phases``): the steps timed from inside, each round.
+
+    The XML parser (``StreamParser.feed``: libxml2 with the interpreter lock held, and
+    the DTD-marker scan), building the entries (``parse_extrinsic_object``), releasing
+    the parsed elements (``xmlsafe.release``), the rest of ``find_documents`` (receiving
+    and decrypting, HTTP, envelope checks) and filling the page (after ``find_documents``).
+    Timing adds a little overhead of its own (two clock reads per entry).
+    """
+
+    def __init__(self) -> None:
+        from dmp_desktop import xmlsafe
+        from dmp_desktop.dmp import xds
+
+        self.totals = {"parse": 0.0, "build": 0.0, "release": 0.0}
+        self.rounds: list[dict[str, float]] = []
+        self._originals = (
+            xmlsafe.StreamParser.feed,
+            xds.parse_extrinsic_object,
+            xmlsafe.release,
+        )
+        feed, build, release = self._originals
+        totals = self.totals
+        clock = time.perf_counter
+
+        def timed_feed(parser: Any, data: bytes) -> Any:
+            started = clock()
+            try:
+                return feed(parser, data)
+            finally:
+                totals["parse"] += clock() - started
+
+        def timed_build(*args: Any, **kwargs: Any) -> Any:
+            started = clock()
+            try:
+                return build(*args, **kwargs)
+            finally:
+                totals["build"] += clock() - started
+
+        def timed_release(element: Any) -> None:
+            started = clock()
+            try:
+                release(element)
+            finally:
+                totals["release"] += clock() - started
+
+        xmlsafe.StreamParser.feed = timed_feed  # type: ignore[method-assign]
+        xds.parse_extrinsic_object = timed_build
+        xmlsafe.release = timed_release
+
+    def start(self) -> None:
+        for key in self.totals:
+            self.totals[key] = 0.0
+
+    def stop(self, find: float, whole: float) -> None:
+        known = sum(self.totals.values())
+        self.rounds.append(
+            {**self.totals, "receive, HTTP, checks": find - known, "fill the page": whole - find}
+        )
+
+    def report(self, reference: float) -> str:
+        lines = [f"  where the time goes (median of {len(self.rounds)} rounds; x = fromstring):"]
+        for key in self.rounds[0]:
+            values = sorted(r[key] for r in self.rounds)
+            value = values[len(values) // 2]
+            lines.append(f"    {key:<24} {value * 1000:8.1f} ms  {value / reference:5.2f}x")
+        return "\n".join(lines)
+
+
 def reference_parse(data: bytes) -> float:
     from lxml import etree
 
@@ -148,16 +224,21 @@ def reference_parse(data: bytes) -> float:
     return elapsed
 
 
-def measure_times(env_root: Path, pki: object, count: int, rounds: int, tmp: Path) -> None:
+def measure_times(
+    env_root: Path, pki: object, count: int, rounds: int, tmp: Path, phases: bool = False
+) -> None:
     from dmp_desktop.dmp import xds
 
     path = write_answer(tmp, count)
     data = path.read_bytes()
+    timing = Phases() if phases else None
     with canned_host(pki, {xds.ACTION_FIND: path}) as url:
-        project = ProjectPath(env_root, url)
+        project = ProjectPath(env_root, url, timing)
         try:
             project.run()  # warm-up: opens the connection (handshake, card signature)
             project.reset()
+            if timing is not None:
+                timing.rounds.clear()
 
             def run_project() -> float:
                 try:
@@ -177,6 +258,8 @@ def measure_times(env_root: Path, pki: object, count: int, rounds: int, tmp: Pat
     mine, reference = series["list path"], series["lxml.etree.fromstring"]
     print(f"{count:,} entries ({len(data) / 1e6:.1f} MB), {rounds} interleaved rounds:")
     print("  " + summary(mine, reference))
+    if timing is not None:
+        print(timing.report(sorted(reference.values)[len(reference.values) // 2]))
     print(
         "  list path runs: "
         + ", ".join(f"{v:.3f}" for v in mine.values)
@@ -254,6 +337,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--memory-rounds", type=int, default=2)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument(
+        "--phases", action="store_true", help="also time the steps of the list path from inside"
+    )
     parser.add_argument("--memory-only", action="store_true")
     parser.add_argument("--memory-child", nargs=4, metavar=("SIDE", "ENV", "ANSWER", "URL"))
     args = parser.parse_args()
@@ -269,7 +355,7 @@ def main() -> int:
         os.environ["SOFTHSM2_CONF"] = str(env.softhsm_conf)
         for count in args.entries:
             if not args.memory_only:
-                measure_times(env.root, env.pki, count, args.rounds, Path(tmp))
+                measure_times(env.root, env.pki, count, args.rounds, Path(tmp), args.phases)
             if not args.no_memory:
                 measure_memory(env.root, env.pki, count, Path(tmp), args.memory_rounds)
     return 0
