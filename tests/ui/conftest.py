@@ -25,6 +25,7 @@ from dmp_desktop.app import build_app, configure_application
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.settings import SOFTHSM_MODULE, Settings
 from dmp_desktop.ui.main_window import MainWindow
+from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
 from tests.ui.fakes import DURAND, FakeCard, FakeCardManager, FakeDmp
 
@@ -104,6 +105,20 @@ def visible_texts(root: QWidget) -> list[str]:
             texts.append(widget.text())
         texts += [widget.toolTip(), widget.accessibleName(), widget.accessibleDescription()]
     return [t for t in texts if t]
+
+
+@pytest.fixture(scope="module")
+def training_host(
+    request: pytest.FixtureRequest,
+    training_env: TrainingEnv,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningHost]:
+    """The training host over its own SQLite database seeded with the demo patients and
+    documents, one per test module (its end-to-end window tests share it)."""
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    db = tmp_path_factory.mktemp(f"{module}-host") / "host.db"
+    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
+        yield host
 
 
 def real_window(

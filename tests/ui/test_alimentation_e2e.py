@@ -7,7 +7,6 @@ the VSM written in the editor is sent and replaces Dr Durand's previous one."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_desktop.ui.viewer import MessageTab
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.support.cda_samples import minimal_pdf
 from tests.ui.conftest import log_in, real_window
@@ -30,15 +29,6 @@ pytestmark = pytest.mark.e2e
 LEA = next(p for p in demo_patients() if p.key == "actif-autorise")
 TIMEOUT = 20000
 PDF = minimal_pdf("Compte rendu de consultation (formation)")
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("alimentation-e2e-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ stays, which the same card opens (another card opens nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.ui.conftest import log_in, real_window, visible_texts
 
@@ -78,15 +77,6 @@ class PullableCards:
 
     def close(self) -> None:  # the real manager belongs to the test session
         pass
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("reinsertion-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Nathalie has blocked Dr Durand; Faure Bernard is opened in "bris de glace" mode.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from dmp_desktop.ui.documents_model import Column
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_desktop.ui.viewer import HtmlTab, MessageTab
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.ui.conftest import log_in, real_window, visible_texts
 
@@ -27,15 +26,6 @@ pytestmark = pytest.mark.e2e
 
 PATIENTS = {p.key: p for p in demo_patients()}
 TIMEOUT = 20000
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("consultation-e2e-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from dmp_desktop.settings import save_settings
 from dmp_desktop.ui.essentials_model import CategoryRole, LineRole, SourceIdRole
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.support.cli import run_dmp
 from tests.ui.conftest import log_in, real_window
@@ -36,15 +35,6 @@ pytestmark = pytest.mark.e2e
 
 LEA = next(p for p in demo_patients() if p.key == "actif-autorise")
 TIMEOUT = 30000
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("essentials-e2e-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

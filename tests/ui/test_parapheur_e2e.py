@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.settings import Settings, save_settings
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.e2e.test_cli_alimentation import IDENTITY, LEA, PDF, VISIBLE
 from tests.host.test_alimentation_wire import submission_of
@@ -34,15 +34,6 @@ pytestmark = pytest.mark.e2e
 DURAND_ID = "899700433153"
 STAFF_ID = "3499700433153007/SEC0001"
 TIMEOUT = 20000
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("parapheur-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from pytestqt.qtbot import QtBot
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.ui.conftest import log_in, real_window
 
@@ -33,15 +32,6 @@ PATIENTS = {p.key: p for p in demo_patients()}
 LEA = PATIENTS["actif-autorise"]
 EMMA = PATIENTS["mineur"]
 WAIT = 20000
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("ui-patients-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ mutual TLS, the demo patient's VSM found (ITI-18), retrieved (ITI-43) and read b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,13 @@ from pytestqt.qtbot import QtBot
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.ui.conftest import log_in, real_window
 
 pytestmark = pytest.mark.e2e
 
 LEA = next(p for p in demo_patients() if p.key == "actif-autorise")
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("vsm-e2e-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

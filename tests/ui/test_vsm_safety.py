@@ -297,4 +297,3 @@ def test_the_ans_vsm_prefills_the_editor_with_its_posology(make_editor: EditorFa
     read = editor.current_summary()
     assert [t.posology for t in read.treatments] == [t.posology for t in summary.treatments]
     assert [t.name for t in read.treatments] == [t.name for t in summary.treatments]
-

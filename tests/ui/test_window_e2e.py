@@ -3,8 +3,6 @@ mutual TLS (the card signs the handshake), with the demo patients seeded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -13,22 +11,13 @@ from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.services.dmp_service import ConnectionState
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.ui.conftest import log_in, real_window, visible_texts
 
 pytestmark = pytest.mark.e2e
 
 PATIENTS = {p.key: p for p in demo_patients()}
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("ui-e2e-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ mutual TLS (the flows the other end-to-end UI tests do not walk):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.store import DocumentRecord
 from dmp_sandbox.training import TrainingEnv
 from tests.ui.conftest import log_in, real_window
@@ -32,15 +31,6 @@ PATIENTS = {p.key: p for p in demo_patients()}
 LEA = PATIENTS["actif-autorise"]  # Dr Durand authorised, médecin traitant
 CERTIFICATE = "Certificat médical de non contre-indication à la course à pied"  # by Dr Durand
 TIMEOUT = 20000
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("window-flows-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture

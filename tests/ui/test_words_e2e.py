@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.ui.documents_pane import ConsentPage
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost, run_in_thread
+from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.support import ui_truth
 from tests.support.cda_samples import full_summary
@@ -33,15 +32,6 @@ pytestmark = pytest.mark.e2e
 
 PATIENTS = {p.key: p for p in demo_patients()}
 TIMEOUT = 20000
-
-
-@pytest.fixture(scope="module")
-def training_host(
-    training_env: TrainingEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningHost]:
-    db = tmp_path_factory.mktemp("words-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
-        yield host
 
 
 @pytest.fixture
