@@ -45,6 +45,7 @@ from dmp_desktop.domain.patient import Ins
 from dmp_desktop.errors import describe
 from dmp_desktop.essentials import worker
 from dmp_desktop.essentials.model import Essentials
+from dmp_desktop.essentials.structured import is_structured
 from dmp_desktop.essentials.text import RowTexts
 from dmp_desktop.services.consultation import ConsultationService, DocumentList
 from dmp_desktop.services.dmp_service import ConnectionState, DmpClientLike, DmpService
@@ -343,8 +344,6 @@ class EssentialsService(QObject):
             self._phrases() if self._phrases is not None else None,
         )
         if patient.sent is not entries:
-            from dmp_desktop.usecases.essentials import is_structured
-
             # Only the structured documents have lines to give, and a list can hold
             # thousands: each DocumentEntry sent is pickled by this process (work that
             # holds the interpreter lock, the UI thread waiting for it), so the others
@@ -410,8 +409,6 @@ class EssentialsService(QObject):
         self._build(patient)
 
     def _on_retrieved(self, entry: DocumentEntry, document: RetrievedDocument) -> None:
-        from dmp_desktop.usecases.essentials import is_structured
-
         patient = self._patient
         if patient is None or not is_structured(entry):
             return

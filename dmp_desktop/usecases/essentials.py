@@ -37,13 +37,10 @@ from dmp_desktop.domain.summary import PartialDate
 from dmp_desktop.essentials.aggregate import build, fingerprints
 from dmp_desktop.essentials.model import DocumentFacts, Essentials, Source
 from dmp_desktop.essentials.reading import read_document
+from dmp_desktop.essentials.structured import is_structured
 from dmp_desktop.storage.essentials_cache import EssentialsCache
 from dmp_desktop.usecases.access import NORMAL_ACCESS, AccessMode
 from dmp_desktop.usecases.consultation import DocumentReader, open_document
-
-# Level-1 documents (a PDF or a text in CDA, XDS-SD): no coded entries to read.
-LEVEL1_FORMAT_PREFIX = "urn:ihe:iti:xds-sd:"
-XML_TYPES = ("text/xml", "application/xml", "application/hl7-v3+xml", "application/hl7-cda+xml")
 
 
 class ReadingSession(Protocol):
@@ -52,12 +49,6 @@ class ReadingSession(Protocol):
     def missing(self, entries: Iterable[DocumentEntry]) -> list[DocumentEntry]: ...
 
     def add(self, entry: DocumentEntry, content: bytes) -> object: ...
-
-
-def is_structured(entry: DocumentEntry) -> bool:
-    """A level-3 CDA (coded entries), as the registry describes it: XML, not XDS-SD."""
-    mime = (entry.mime_type or "").split(";", 1)[0].strip().lower()
-    return mime in XML_TYPES and not entry.format_code.code.startswith(LEVEL1_FORMAT_PREFIX)
 
 
 def entry_day(entry: DocumentEntry) -> PartialDate | None:

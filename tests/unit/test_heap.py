@@ -89,3 +89,23 @@ def test_a_list_s_entries_hold_no_reference_cycle() -> None:
     assert len(entries) == 300 and tracked(DocumentEntry) == before + 300
     del entries
     assert tracked(DocumentEntry) == before  # no pass ran: freed by reference counting
+
+
+def test_the_window_tells_structured_entries_without_the_use_case() -> None:
+    # The window's process sorts a list's entries for « L'essentiel » (only structured ones
+    # go to its worker process); the rule's home must not pull in the use case, its CDA
+    # reader and pydantic (150 ms of imports holding the interpreter lock, a UI pause).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import dmp_desktop.services.essentials\n"
+        "from dmp_desktop.essentials.structured import is_structured\n"
+        "heavy = [m for m in ('dmp_desktop.usecases.essentials', 'pydantic')"
+        " if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
