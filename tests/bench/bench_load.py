@@ -432,10 +432,16 @@ def run_one(
         f"{database_cpu / max(sent, 1) * 1000:.1f} ms a request"
     )
     whole = (client_cpu + host_cpu + database_cpu) / max(sent, 1)
+    cores = os.cpu_count() or 1
+    bound = (
+        f", so {len(pros)} requests always in flight wait at least "
+        f"{len(pros) * whole / cores * 1000:.0f} ms on average (Little's law)"
+        if think == 0
+        else ""
+    )
     print(
-        f"  all three: {whole * 1000:.1f} ms of CPU a request; on {os.cpu_count()} cores at most "
-        f"{(os.cpu_count() or 1) / whole:.0f} req/s, so {len(pros)} requests in flight wait at "
-        f"least {len(pros) * whole / (os.cpu_count() or 1) * 1000:.0f} ms on average (Little's law)"
+        f"  all three: {whole * 1000:.1f} ms of CPU a request; on {cores} cores at most "
+        f"{cores / whole:.0f} req/s{bound}"
     )
     report["cpu_per_request"] = whole
     report["client_cpu_per_request"] = client_cpu / max(sent, 1)
