@@ -100,6 +100,7 @@ class ProjectPath:
     def run(self) -> float:
         from PySide6.QtCore import QEventLoop
 
+        from dmp_desktop import heap
         from dmp_desktop.domain.document import DocumentQuery
         from dmp_desktop.services.consultation import DocumentList, ListScope, Period
 
@@ -107,7 +108,8 @@ class ProjectPath:
         if self.phases is not None:
             self.phases.start()
         started = time.perf_counter()
-        entries = self.client.find_documents(DocumentQuery(patient=self.ins))
+        with heap.kept_out_of_collection():  # as the consultation service fetches a list
+            entries = self.client.find_documents(DocumentQuery(patient=self.ins))
         found = time.perf_counter() - started
         listing = DocumentList(
             ins=self.ins,
