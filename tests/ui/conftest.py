@@ -143,6 +143,48 @@ def real_window(
     return window
 
 
+HostWindow = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def host_window(
+    qtbot: QtBot,
+    training_env: TrainingEnv,
+    training_host: RunningHost,
+    real_card_manager: CardBackend,
+    tmp_path: Path,
+) -> HostWindow:
+    """Opens the real window on this module's training host (:func:`real_window`): the
+    SoftHSM cards unless ``cards`` is given, the client's data in ``data_dir`` (default:
+    the test's temporary folder), the window at ``size``."""
+
+    def open_window(
+        size: tuple[int, int] | None = None,
+        *,
+        cards: CardBackend | None = None,
+        data_dir: Path | None = None,
+    ) -> MainWindow:
+        return real_window(
+            qtbot,
+            training_env,
+            training_host.url,
+            cards if cards is not None else real_card_manager,
+            data_dir=data_dir if data_dir is not None else tmp_path,
+            size=size,
+        )
+
+    return open_window
+
+
+def enter_ins(qtbot: QtBot, window: MainWindow, ins: str, *, timeout: int = 20000) -> None:
+    """Type ``ins`` in the (emptied) patient field and press Entrée; wait for the DMP status."""
+    edit = window.workspace.patient_pane.ins_edit
+    edit.setText("")
+    qtbot.keyClicks(edit, ins)
+    with qtbot.waitSignal(window.dmp_service.statusReady, timeout=timeout):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
 def log_in(qtbot: QtBot, window: MainWindow, label: str = "CPS3-DURAND", pin: str = "1234") -> None:
     """Choose the card ``label`` on the card screen and type its PIN; wait for the login."""
     screen = window.card_screen

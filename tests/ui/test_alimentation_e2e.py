@@ -14,14 +14,11 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_desktop.ui.viewer import MessageTab
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost
-from dmp_sandbox.training import TrainingEnv
 from tests.support.cda_samples import minimal_pdf
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import HostWindow, log_in
 from tests.ui.test_upload_support import answer, choose_type, drop_files, wait_file_read, write
 
 pytestmark = pytest.mark.e2e
@@ -32,21 +29,8 @@ PDF = minimal_pdf("Compte rendu de consultation (formation)")
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot,
-        training_env,
-        training_host.url,
-        real_card_manager,
-        data_dir=tmp_path,
-        size=(1600, 950),
-    )
+def window(host_window: HostWindow) -> MainWindow:
+    return host_window((1600, 950))
 
 
 def listed(window: MainWindow, unique_id: str) -> DocumentEntry | None:

@@ -12,7 +12,6 @@ stays, which the same card opens (another card opens nothing).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +23,7 @@ from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.smartcard.card import CardInfo
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost
-from dmp_sandbox.training import TrainingEnv
-from tests.ui.conftest import log_in, real_window, visible_texts
+from tests.ui.conftest import HostWindow, log_in, visible_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -85,16 +82,8 @@ def cards(real_card_manager: CardBackend) -> PullableCards:
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    cards: PullableCards,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot, training_env, training_host.url, cards, data_dir=tmp_path, size=(1280, 800)
-    )
+def window(host_window: HostWindow, cards: PullableCards) -> MainWindow:
+    return host_window((1280, 800), cards=cards)
 
 
 def show_lea_with_two_documents(qtbot: QtBot, window: MainWindow) -> list[str]:

@@ -6,21 +6,17 @@ Nathalie has blocked Dr Durand; Faure Bernard is opened in "bris de glace" mode.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.services.consultation import PURPOSE_BREAK_GLASS, PaneState
 from dmp_desktop.ui.documents_model import Column
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_desktop.ui.viewer import HtmlTab, MessageTab
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost
-from dmp_sandbox.training import TrainingEnv
-from tests.ui.conftest import log_in, real_window, visible_texts
+from tests.ui.conftest import HostWindow, enter_ins, log_in, visible_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -29,29 +25,12 @@ TIMEOUT = 20000
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot,
-        training_env,
-        training_host.url,
-        real_card_manager,
-        data_dir=tmp_path,
-        size=(1600, 950),
-    )
+def window(host_window: HostWindow) -> MainWindow:
+    return host_window((1600, 950))
 
 
 def check(qtbot: QtBot, window: MainWindow, key: str) -> None:
-    edit = window.workspace.patient_pane.ins_edit
-    edit.setText("")
-    qtbot.keyClicks(edit, PATIENTS[key].ins.value)
-    with qtbot.waitSignal(window.dmp_service.statusReady, timeout=TIMEOUT):
-        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    enter_ins(qtbot, window, PATIENTS[key].ins.value, timeout=TIMEOUT)
 
 
 def titles(window: MainWindow) -> list[str]:

@@ -21,7 +21,6 @@ from pytestqt.qtbot import QtBot
 
 from dmp_desktop.essentials.codec import line_to_dict
 from dmp_desktop.essentials.model import Category, Status, Trend
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.settings import save_settings
 from dmp_desktop.ui.essentials_model import CategoryRole, LineRole, SourceIdRole
 from dmp_desktop.ui.main_window import MainWindow
@@ -29,7 +28,7 @@ from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost
 from dmp_sandbox.training import TrainingEnv
 from tests.support.cli import run_dmp
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import HostWindow, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,21 +37,8 @@ TIMEOUT = 30000
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot,
-        training_env,
-        training_host.url,
-        real_card_manager,
-        data_dir=tmp_path,
-        size=(1680, 1000),
-    )
+def window(host_window: HostWindow) -> MainWindow:
+    return host_window((1680, 1000))
 
 
 def retrievals(host: RunningHost, after: int) -> list[str]:

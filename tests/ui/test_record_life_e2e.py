@@ -8,7 +8,6 @@ reactivated. The host's store and the patient's history agree."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -17,13 +16,12 @@ from pytestqt.qtbot import QtBot
 
 from dmp_desktop.domain.dmp_status import DmpState
 from dmp_desktop.errors import DmpServiceError, describe
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.patient_cli import history
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import HostWindow, enter_ins, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,29 +36,12 @@ def training_host(training_env: TrainingEnv, host_db_url: str) -> Iterator[Runni
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot,
-        training_env,
-        training_host.url,
-        real_card_manager,
-        data_dir=tmp_path,
-        size=(1400, 900),
-    )
+def window(host_window: HostWindow) -> MainWindow:
+    return host_window((1400, 900))
 
 
 def check(qtbot: QtBot, window: MainWindow) -> None:
-    edit = window.workspace.patient_pane.ins_edit
-    edit.setText("")
-    qtbot.keyClicks(edit, ROUSSEL.ins.value)
-    with qtbot.waitSignal(window.dmp_service.statusReady, timeout=TIMEOUT):
-        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    enter_ins(qtbot, window, ROUSSEL.ins.value, timeout=TIMEOUT)
 
 
 def enter(qtbot: QtBot, wizard: QWizard) -> None:

@@ -23,12 +23,9 @@ import pytest
 from PySide6.QtCore import QObject, Qt, QTimer
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost
-from dmp_sandbox.training import TrainingEnv
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import HostWindow, log_in
 from tests.ui.test_upload_support import write
 
 pytestmark = pytest.mark.e2e
@@ -103,16 +100,8 @@ def slow(monkeypatch: pytest.MonkeyPatch) -> Slow:
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot, training_env, training_host.url, real_card_manager, data_dir=tmp_path / "data"
-    )
+def window(host_window: HostWindow, tmp_path: Path) -> MainWindow:
+    return host_window(data_dir=tmp_path / "data")
 
 
 def show_lea(qtbot: QtBot, window: MainWindow) -> None:

@@ -3,18 +3,13 @@ mutual TLS, the demo patient's VSM found (ITI-18), retrieved (ITI-43) and read b
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost
-from dmp_sandbox.training import TrainingEnv
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import HostWindow, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +17,8 @@ LEA = next(p for p in demo_patients() if p.key == "actif-autorise")
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(qtbot, training_env, training_host.url, real_card_manager, data_dir=tmp_path)
+def window(host_window: HostWindow) -> MainWindow:
+    return host_window()
 
 
 def test_the_latest_vsm_of_the_dmp_prefills_the_editor(qtbot: QtBot, window: MainWindow) -> None:

@@ -16,13 +16,11 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost
 from dmp_sandbox.store import DocumentRecord
-from dmp_sandbox.training import TrainingEnv
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import HostWindow, log_in
 from tests.ui.test_upload_support import answer
 
 pytestmark = pytest.mark.e2e
@@ -34,21 +32,8 @@ TIMEOUT = 20000
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot,
-        training_env,
-        training_host.url,
-        real_card_manager,
-        data_dir=tmp_path / "data",
-        size=(1600, 950),
-    )
+def window(host_window: HostWindow, tmp_path: Path) -> MainWindow:
+    return host_window((1600, 950), data_dir=tmp_path / "data")
 
 
 def open_lea(qtbot: QtBot, window: MainWindow) -> None:

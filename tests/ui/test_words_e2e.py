@@ -10,23 +10,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.cda.vsm import build_vsm
-from dmp_desktop.services.card_service import CardBackend
 from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.ui.documents_pane import ConsentPage
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.demo import demo_patients
-from dmp_sandbox.server import RunningHost
-from dmp_sandbox.training import TrainingEnv
 from tests.support import ui_truth
 from tests.support.cda_samples import full_summary
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import HostWindow, enter_ins, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -35,29 +30,12 @@ TIMEOUT = 20000
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot,
-    training_env: TrainingEnv,
-    training_host: RunningHost,
-    real_card_manager: CardBackend,
-    tmp_path: Path,
-) -> MainWindow:
-    return real_window(
-        qtbot,
-        training_env,
-        training_host.url,
-        real_card_manager,
-        data_dir=tmp_path,
-        size=(1280, 800),
-    )
+def window(host_window: HostWindow) -> MainWindow:
+    return host_window((1280, 800))
 
 
 def check(qtbot: QtBot, window: MainWindow, key: str) -> None:
-    edit = window.workspace.patient_pane.ins_edit
-    edit.setText("")
-    qtbot.keyClicks(edit, PATIENTS[key].ins.value)
-    with qtbot.waitSignal(window.dmp_service.statusReady, timeout=TIMEOUT):
-        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    enter_ins(qtbot, window, PATIENTS[key].ins.value, timeout=TIMEOUT)
 
 
 def panel_texts(window: MainWindow) -> str:
