@@ -97,6 +97,28 @@ _CARRY = max(len(m) for m in _MARKERS) - 1
 _MARKER = re.compile(b"|".join(re.escape(m) for m in _MARKERS))  # one scan of each chunk
 
 
+class ByteScreen:
+    """The checks made on untrusted XML bytes before any parser sees them, piece by piece.
+
+    Refused with :class:`UnsafeXmlError`: more than ``max_bytes`` in total, or a DTD or
+    entity declaration marker (also when split between two pieces).
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self.size = 0
+        self._tail = b""
+
+    def check(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self._max_bytes:
+            raise UnsafeXmlError("document too large")
+        window = self._tail + data[:_CARRY]  # a marker split between two chunks
+        if _MARKER.search(data) or _MARKER.search(window):
+            raise UnsafeXmlError("DTD or entity declaration refused")
+        self._tail = data[-_CARRY:]
+
+
 class StreamParser:
     """Incremental parse of untrusted XML, for answers too large to hold as a tree.
 
@@ -123,17 +145,15 @@ class StreamParser:
             remove_comments=False,
             remove_pis=True,
         )
-        self._max_bytes = max_bytes
+        self._screen = ByteScreen(max_bytes)
         self._max_gap = max_gap
-        self._size = 0
         self._gap = 0
-        self._tail = b""
         self._checked = False
 
     @property
     def size(self) -> int:
         """Bytes fed so far."""
-        return self._size
+        return self._screen.size
 
     def feed(self, data: bytes) -> Iterator[etree._Element]:
         """Parse ``data`` (the next bytes); yields the watched elements completed meanwhile.
@@ -144,14 +164,8 @@ class StreamParser:
         """
         if not data:
             return iter(())
-        self._size += len(data)
+        self._screen.check(data)
         self._gap += len(data)
-        if self._size > self._max_bytes:
-            raise UnsafeXmlError("document too large")
-        window = self._tail + data[:_CARRY]  # a marker split between two chunks
-        if _MARKER.search(data) or _MARKER.search(window):
-            raise UnsafeXmlError("DTD or entity declaration refused")
-        self._tail = data[-_CARRY:]
         try:
             self._parser.feed(data)
         except etree.XMLSyntaxError as exc:

@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libfreetype6 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
   libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
+  # the compiled reader of long document lists (setup.py: dmp_desktop/dmp/_ebrimscan.c)
+  gcc libc6-dev pkg-config libxml2-dev python3-dev
 )
 # The tests run the training host on PostgreSQL too (start_test_postgres).
 TEST_APT_PACKAGES=(postgresql)
@@ -50,7 +52,11 @@ install_python_packages() {
     python3 -m venv --clear "$VENV"
   fi
   local stamp="$VENV/.installed-$extras"
-  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/constraints.txt" -nt "$stamp" ]; then
+  local source changed=""
+  for source in pyproject.toml constraints.txt setup.py dmp_desktop/dmp/_ebrimscan.c; do
+    if [ "$ROOT/$source" -nt "$stamp" ]; then changed=1; fi
+  done
+  if [ ! -f "$stamp" ] || [ -n "$changed" ]; then
     echo "==> Installation des paquets Python ($extras)"
     "$PY" -m pip install -q --upgrade pip
     "$PY" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT[$extras]"

@@ -36,6 +36,20 @@ from tests.unit.test_dmp_xds import (
 )
 
 OFFICIAL_INS = Ins(big_answer.OFFICIAL_INS, InsKind.TEST_NIR)
+
+
+@pytest.fixture(autouse=True, params=["compiled", "lxml"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the compiled reader and with the pure-Python one."""
+    if request.param == "lxml":
+        monkeypatch.setenv("DMP_DESKTOP_PURE_PYTHON", "1")
+    elif xds.compiled_reader() is None:
+        from tests.unit.test_ebrimscan import _require_compiled
+
+        _require_compiled()
+    return str(request.param)
+
+
 FAULT = """<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>
 <soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value><soap:Subcode>
 <soap:Value>DMPAccessDenied</soap:Value></soap:Subcode></soap:Code>
