@@ -19,6 +19,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -41,6 +42,16 @@ enum { E_NONE, E_MALFORMED, E_DTD, E_TOO_LARGE, E_NESTED, E_PYTHON };
 
 static PyObject *ScanError;
 
+/* Strings made once per answer: most values repeat from entry to entry (slot names,
+   classification schemes, codes and their labels, authors). A direct-mapped cache of
+   short strings: a hit returns the same str object (its hash already computed). */
+#define CACHE_SLOTS 8192
+#define CACHE_MAX_LEN 160
+typedef struct {
+    uint64_t hash;
+    PyObject *str; /* NULL: empty slot */
+} CacheSlot;
+
 typedef struct {
     char *data;
     size_t len, cap;
@@ -50,6 +61,7 @@ typedef struct {
     PyObject_HEAD
     xmlParserCtxtPtr ctxt;
     int error;
+    CacheSlot *cache;
     Buffer skeleton;
     Buffer text;              /* a Value's text being read */
     PyObject *entries;        /* projections completed since the last feed */
@@ -122,17 +134,55 @@ static void fail(Scanner *self, int error) {
     if (self->ctxt) xmlStopParser(self->ctxt);
 }
 
-static PyObject *str_of(const xmlChar *s, size_t n) {
-    return PyUnicode_DecodeUTF8((const char *)s, (Py_ssize_t)n, "strict");
+static uint64_t hash_bytes(const unsigned char *s, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, w;
+    while (n >= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x100000001B3ull;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0x100000001B3ull;
+    return h ^ (h >> 32);
+}
+
+/* The text of ``n`` UTF-8 bytes as a str (a new reference). */
+static PyObject *str_of(Scanner *self, const xmlChar *s, size_t n) {
+    uint64_t hash;
+    CacheSlot *slot;
+    PyObject *made;
+    if (n > CACHE_MAX_LEN || self->cache == NULL)
+        return PyUnicode_DecodeUTF8((const char *)s, (Py_ssize_t)n, "strict");
+    hash = hash_bytes(s, n);
+    slot = &self->cache[hash & (CACHE_SLOTS - 1)];
+    if (slot->str != NULL && slot->hash == hash) {
+        Py_ssize_t size;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(slot->str, &size);
+        if (utf8 != NULL && (size_t)size == n && memcmp(utf8, s, n) == 0) {
+            Py_INCREF(slot->str);
+            return slot->str;
+        }
+        if (utf8 == NULL) PyErr_Clear();
+    }
+    made = PyUnicode_DecodeUTF8((const char *)s, (Py_ssize_t)n, "strict");
+    if (made != NULL) {
+        Py_INCREF(made);
+        Py_XSETREF(slot->str, made);
+        slot->hash = hash;
+    }
+    return made;
 }
 
 /* The value of the unqualified attribute ``name`` (a new reference), or None. */
-static PyObject *attribute(int nb, const xmlChar **attributes, const char *name) {
+static PyObject *attribute(Scanner *self, int nb, const xmlChar **attributes, const char *name) {
     int i;
     for (i = 0; i < nb; i++) {
         const xmlChar **a = attributes + 5 * i;
         if (a[2] == NULL && strcmp((const char *)a[0], name) == 0)
-            return str_of(a[3], (size_t)(a[4] - a[3]));
+            return str_of(self, a[3], (size_t)(a[4] - a[3]));
     }
     Py_RETURN_NONE;
 }
@@ -250,7 +300,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         {
             static const char *names[5] = {"id", "lid", "objectType", "mimeType", "status"};
             for (i = 0; i < 5; i++) {
-                PyObject *v = attribute(nb_attributes, attributes, names[i]);
+                PyObject *v = attribute(self, nb_attributes, attributes, names[i]);
                 if (!v) { fail(self, E_PYTHON); return; }
                 PyTuple_SET_ITEM(self->attrs, i, v);
             }
@@ -273,7 +323,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
             case T_SLOT:
                 Py_CLEAR(self->slot_name);
                 Py_CLEAR(self->values);
-                self->slot_name = attribute(nb_attributes, attributes, "name");
+                self->slot_name = attribute(self, nb_attributes, attributes, "name");
                 self->values = PyList_New(0);
                 if (!self->slot_name || !self->values) fail(self, E_PYTHON);
                 self->values_done = 0;
@@ -283,8 +333,8 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                 Py_CLEAR(self->c_rep);
                 Py_CLEAR(self->c_display);
                 Py_CLEAR(self->c_slots);
-                self->c_scheme = attribute(nb_attributes, attributes, "classificationScheme");
-                self->c_rep = attribute(nb_attributes, attributes, "nodeRepresentation");
+                self->c_scheme = attribute(self, nb_attributes, attributes, "classificationScheme");
+                self->c_rep = attribute(self, nb_attributes, attributes, "nodeRepresentation");
                 self->c_slots = PyList_New(0);
                 Py_INCREF(Py_None);
                 self->c_display = Py_None;
@@ -292,8 +342,8 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                 if (!self->c_scheme || !self->c_rep || !self->c_slots) fail(self, E_PYTHON);
                 break;
             case T_EXTERNAL_ID: {
-                PyObject *scheme = attribute(nb_attributes, attributes, "identificationScheme");
-                PyObject *value = scheme ? attribute(nb_attributes, attributes, "value") : NULL;
+                PyObject *scheme = attribute(self, nb_attributes, attributes, "identificationScheme");
+                PyObject *value = scheme ? attribute(self, nb_attributes, attributes, "value") : NULL;
                 PyObject *pair = value ? PyTuple_Pack(2, scheme, value) : NULL;
                 if (!pair || PyList_Append(self->external, pair) < 0) fail(self, E_PYTHON);
                 Py_XDECREF(scheme);
@@ -313,7 +363,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
             case T_VERSION_INFO:
                 if (!self->version_seen) {
                     self->version_seen = 1;
-                    self->version = attribute(nb_attributes, attributes, "versionName");
+                    self->version = attribute(self, nb_attributes, attributes, "versionName");
                     if (!self->version) fail(self, E_PYTHON);
                 }
                 break;
@@ -327,7 +377,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
            the classification's first Name (rel 4) */
         if ((rel == 3 && (grand == T_NAME || grand == T_DESCRIPTION)) ||
             (rel == 4 && grand == T_NAME && self->types[2] == T_CLASSIFICATION)) {
-            PyObject *v = attribute(nb_attributes, attributes, "value");
+            PyObject *v = attribute(self, nb_attributes, attributes, "value");
             if (!v) { fail(self, E_PYTHON); return; }
             if (self->localized_target == 1) { Py_XSETREF(self->name, v); }
             else if (self->localized_target == 2) { Py_XSETREF(self->description, v); }
@@ -342,7 +392,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         } else if (parent == T_CLASSIFICATION && type == T_SLOT) {
             Py_CLEAR(self->slot_name);
             Py_CLEAR(self->values);
-            self->slot_name = attribute(nb_attributes, attributes, "name");
+            self->slot_name = attribute(self, nb_attributes, attributes, "name");
             self->values = PyList_New(0);
             if (!self->slot_name || !self->values) fail(self, E_PYTHON);
             self->values_done = 0;
@@ -414,7 +464,7 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     type = self->types[rel];
     if (type == T_VALUE && self->in_value && ((rel == 4 && self->types[2] == T_SLOT) ||
                                                (rel == 5 && self->types[2] == T_CLASSIFICATION))) {
-        PyObject *text = str_of((const xmlChar *)self->text.data, self->text.len);
+        PyObject *text = str_of(self, (const xmlChar *)self->text.data, self->text.len);
         if (!text || PyList_Append(self->values, text) < 0) fail(self, E_PYTHON);
         Py_XDECREF(text);
         self->in_value = self->capturing = self->text_closed = 0;
@@ -521,6 +571,11 @@ static int scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     self->max_entry = (size_t)max_entry;
     self->entries = PyList_New(0);
     if (!self->entries) return -1;
+    self->cache = PyMem_Calloc(CACHE_SLOTS, sizeof(CacheSlot));
+    if (!self->cache) {
+        PyErr_NoMemory();
+        return -1;
+    }
     memset(&sax, 0, sizeof sax);
     sax.initialized = XML_SAX2_MAGIC;
     sax.startElementNs = on_start;
@@ -562,6 +617,12 @@ static void scanner_dealloc(Scanner *self) {
     }
     clear_entry(self);
     Py_CLEAR(self->entries);
+    if (self->cache) {
+        int i;
+        for (i = 0; i < CACHE_SLOTS; i++) Py_XDECREF(self->cache[i].str);
+        PyMem_Free(self->cache);
+        self->cache = NULL;
+    }
     PyMem_Free(self->skeleton.data);
     PyMem_Free(self->text.data);
     Py_TYPE(self)->tp_free((PyObject *)self);
