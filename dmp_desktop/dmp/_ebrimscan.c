@@ -2,7 +2,7 @@
  * dmp_desktop.dmp._ebrimscan: an ITI-18 answer read by libxml2's SAX2 push parser,
  * without building a tree (the list path's compiled reader, issue #16).
  *
- * Each rim:ExtrinsicObject becomes a "projection": plain Python tuples and lists of
+ * Each rim:ExtrinsicObject becomes a "projection": plain Python tuples of
  * what dmp_desktop.dmp.xds reads from an entry (its attributes, slots, classifications,
  * external identifiers, first Name, first Description, first VersionInfo). What a
  * projection holds, and how, is defined by xds.project_extrinsic_object, the pure-Python
@@ -423,8 +423,10 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 }
 
 static void append_slot(Scanner *self, PyObject *owner) {
-    PyObject *pair = PyTuple_Pack(2, self->slot_name, self->values);
+    PyObject *values = PyList_AsTuple(self->values);
+    PyObject *pair = values ? PyTuple_Pack(2, self->slot_name, values) : NULL;
     if (!pair || PyList_Append(owner, pair) < 0) fail(self, E_PYTHON);
+    Py_XDECREF(values);
     Py_XDECREF(pair);
     Py_CLEAR(self->slot_name);
     Py_CLEAR(self->values);
@@ -449,11 +451,20 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     self->depth--;
     if (rel == 1) {
         /* the entry is complete */
-        PyObject *projection = Py_BuildValue(
-            "(OOOOOOO)", self->attrs, self->slots, self->classifications, self->external,
-            self->name ? self->name : Py_None, self->description ? self->description : Py_None,
-            self->version ? self->version : Py_None);
+        PyObject *slots = PyList_AsTuple(self->slots);
+        PyObject *classifications = PyList_AsTuple(self->classifications);
+        PyObject *external = PyList_AsTuple(self->external);
+        PyObject *projection =
+            slots && classifications && external
+                ? Py_BuildValue("(OOOOOOO)", self->attrs, slots, classifications, external,
+                                self->name ? self->name : Py_None,
+                                self->description ? self->description : Py_None,
+                                self->version ? self->version : Py_None)
+                : NULL;
         if (!projection || PyList_Append(self->entries, projection) < 0) fail(self, E_PYTHON);
+        Py_XDECREF(slots);
+        Py_XDECREF(classifications);
+        Py_XDECREF(external);
         Py_XDECREF(projection);
         clear_entry(self);
         self->entry_depth = 0;
@@ -488,9 +499,11 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         return;
     }
     if (type == T_CLASSIFICATION && rel == 2) {
-        PyObject *c = PyTuple_Pack(4, self->c_scheme, self->c_rep, self->c_display,
-                                   self->c_slots);
+        PyObject *inner = PyList_AsTuple(self->c_slots);
+        PyObject *c = inner ? PyTuple_Pack(4, self->c_scheme, self->c_rep, self->c_display, inner)
+                            : NULL;
         if (!c || PyList_Append(self->classifications, c) < 0) fail(self, E_PYTHON);
+        Py_XDECREF(inner);
         Py_XDECREF(c);
         Py_CLEAR(self->c_scheme);
         Py_CLEAR(self->c_rep);

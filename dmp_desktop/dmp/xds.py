@@ -322,7 +322,7 @@ _STATUSES = {status.value: status for status in DocumentStatus}
 _NO_CODE = Code("")
 
 
-def _first(values: list[str] | None) -> str | None:
+def _first(values: Sequence[str] | None) -> str | None:
     """The first non-blank value, stripped (``ebrs.slot_value``'s rule)."""
     if values is not None and len(values) == 1:  # the usual shape
         return values[0].strip() or None
@@ -355,24 +355,26 @@ def _first_localized(holder: Element) -> str | None:
     return None
 
 
-# What is read from an entry, before any meaning is given to it: plain tuples, made from an
-# lxml element by project_extrinsic_object or, when it was built, by the compiled reader
-# (dmp_desktop/dmp/_ebrimscan.c), which gives exactly the same tuples without building a tree.
+# What is read from an entry, before any meaning is given to it: plain tuples (hashable:
+# repeated parts are recognised at once), made from an lxml element by
+# project_extrinsic_object or, when it was built, by the compiled reader
+# (dmp_desktop/dmp/_ebrimscan.c), which gives exactly the same tuples without a tree.
 #   (attributes, slots, classifications, external identifiers, name, description, version)
 #   attributes: (id, lid, objectType, mimeType, status), each str or None;
-#   slots: [(name or None, [the first ValueList's Value texts, "" for none])], in order;
-#   classifications: [(classificationScheme, nodeRepresentation, the first Name's first
-#     LocalizedString value, [its slots as above])], in order;
-#   external identifiers: [(identificationScheme, value)], in order;
+#   slots: ((name or None, (the first ValueList's Value texts, "" for none)), ...), in order;
+#   classifications: ((classificationScheme, nodeRepresentation, the first Name's first
+#     LocalizedString value, (its slots as above)), ...), in order;
+#   external identifiers: ((identificationScheme, value), ...), in order;
 #   name, description: the first Name's / Description's first LocalizedString value;
 #   version: the first VersionInfo's versionName. Absent attributes are None.
 # A Value's text is lxml's ``.text``: up to its first child element or comment.
-_Slots = list[tuple[str | None, list[str]]]
+_Slots = tuple[tuple[str | None, tuple[str, ...]], ...]
+_Classification = tuple[str | None, str | None, str | None, _Slots]
 Projection = tuple[
     tuple[str | None, str | None, str | None, str | None, str | None],
     _Slots,
-    list[tuple[str | None, str | None, str | None, _Slots]],
-    list[tuple[str | None, str | None]],
+    tuple[_Classification, ...],
+    tuple[tuple[str | None, str | None], ...],
     str | None,
     str | None,
     str | None,
@@ -381,29 +383,34 @@ Projection = tuple[
 
 def project_extrinsic_object(eo: Element) -> Projection:
     """An ``ExtrinsicObject`` element -> its :data:`Projection` (the pure-Python reading)."""
-    slots: _Slots = []
-    classifications: list[tuple[str | None, str | None, str | None, _Slots]] = []
+    slots: list[tuple[str | None, tuple[str, ...]]] = []
+    classifications: list[_Classification] = []
     external: list[tuple[str | None, str | None]] = []
     name = description = version = None
     name_seen = description_seen = version_seen = False
     for node in eo:
         tag = node.tag
         if tag == _CLASSIFICATION:
-            inner: _Slots = []
+            inner: list[tuple[str | None, tuple[str, ...]]] = []
             display = None
             display_seen = False
             for part in node:
                 part_tag = part.tag
                 if part_tag == _SLOT:
-                    inner.append((part.get("name"), _values(part)))
+                    inner.append((part.get("name"), tuple(_values(part))))
                 elif part_tag == _NAME and not display_seen:
                     display_seen = True
                     display = _first_localized(part)
             classifications.append(
-                (node.get("classificationScheme"), node.get("nodeRepresentation"), display, inner)
+                (
+                    node.get("classificationScheme"),
+                    node.get("nodeRepresentation"),
+                    display,
+                    tuple(inner),
+                )
             )
         elif tag == _SLOT:
-            slots.append((node.get("name"), _values(node)))
+            slots.append((node.get("name"), tuple(_values(node))))
         elif tag == _EXTERNAL_ID:
             external.append((node.get("identificationScheme"), node.get("value")))
         elif tag == _NAME:
@@ -424,7 +431,15 @@ def project_extrinsic_object(eo: Element) -> Projection:
         eo.get("mimeType"),
         eo.get("status"),
     )
-    return attributes, slots, classifications, external, name, description, version
+    return (
+        attributes,
+        tuple(slots),
+        tuple(classifications),
+        tuple(external),
+        name,
+        description,
+        version,
+    )
 
 
 class _Shared:
@@ -435,23 +450,19 @@ class _Shared:
 
     def __init__(self) -> None:
         self.codes: dict[tuple[str, str, str], Code] = {}
-        # the same codes by their unstripped parts (the usual shape): no stripping again
-        self.raw_codes: dict[tuple[str | None, str | None, str], Code] = {}
         self.authors: dict[tuple[tuple[str, tuple[str, ...]], ...], Author] = {}
+        # the same, by what was read (classifications, author slots): one lookup each
+        self.raw_codes: dict[_Classification, Code] = {}
+        self.raw_authors: dict[_Slots, Author] = {}
         self.patients: dict[str, Ins] = {}
         self.dates: dict[str, datetime | None] = {}
 
-    def code(self, representation: str | None, display: str | None, slots: _Slots) -> Code:
+    def code(self, classification: _Classification) -> Code:
         """A classification's code: ``nodeRepresentation``, its ``Name``, its ``codingScheme``."""
-        if len(slots) == 1:  # the usual shape: one codingScheme slot with one value
-            name, values = slots[0]
-            if name == "codingScheme" and len(values) == 1:
-                raw = (representation, display, values[0])
-                found = self.raw_codes.get(raw)
-                if found is None:
-                    found = self.raw_codes[raw] = self._code(representation, display, slots)
-                return found
-        return self._code(representation, display, slots)
+        found = self.raw_codes.get(classification)
+        if found is None:
+            found = self.raw_codes[classification] = self._code(*classification[1:])
+        return found
 
     def _code(self, representation: str | None, display: str | None, slots: _Slots) -> Code:
         scheme = None
@@ -471,6 +482,12 @@ class _Shared:
         return found
 
     def author(self, slot_list: _Slots) -> Author:
+        found = self.raw_authors.get(slot_list)
+        if found is None:
+            found = self.raw_authors[slot_list] = self._author(slot_list)
+        return found
+
+    def _author(self, slot_list: _Slots) -> Author:
         slots: dict[str, list[str]] = {}
         for name, values in slot_list:
             if name:
@@ -487,7 +504,7 @@ class _Shared:
             found = self.patients[value] = parse_patient_cx(value)
         return found
 
-    def date(self, values: list[str] | None) -> datetime | None:
+    def date(self, values: Sequence[str] | None) -> datetime | None:
         value = _first(values)
         if value is None:
             return None
@@ -601,14 +618,11 @@ def entry_from_projection(
     shared = shared or _Shared()
     code = shared.code
     attributes, slot_list, classifications, external_ids, title, comments, version = projection
-    slots: dict[str, list[str]] = {}
+    slots: dict[str, tuple[str, ...]] = {}
     for name, values in slot_list:
         if name:
             found = slots.get(name)
-            if found is None:
-                slots[name] = values
-            else:
-                found.extend(values)
+            slots[name] = values if found is None else found + values
     external: dict[str | None, str | None] = {}
     for scheme, value in external_ids:
         if scheme not in external:
@@ -617,26 +631,26 @@ def entry_from_projection(
     authors: list[Author] = []
     confidentiality: list[Code] = []
     events: list[Code] = []
-    for scheme, representation, display, inner in classifications:
-        kind = _CLASS_KINDS.get(scheme)  # type: ignore[arg-type]
+    for classification in classifications:
+        kind = _CLASS_KINDS.get(classification[0])  # type: ignore[arg-type]
         if kind is None:
             continue
         if kind == _K_CONFIDENTIALITY:
-            confidentiality.append(code(representation, display, inner))
+            confidentiality.append(code(classification))
         elif kind == _K_AUTHOR:
-            authors.append(shared.author(inner))
+            authors.append(shared.author(classification[3]))
         elif kind == _K_EVENT:
-            events.append(code(representation, display, inner))
+            events.append(code(classification))
         elif kind == _K_TYPE:
-            type_code = type_code or code(representation, display, inner)
+            type_code = type_code or code(classification)
         elif kind == _K_CLASS:
-            class_code = class_code or code(representation, display, inner)
+            class_code = class_code or code(classification)
         elif kind == _K_FORMAT:
-            format_code = format_code or code(representation, display, inner)
+            format_code = format_code or code(classification)
         elif kind == _K_PRACTICE:
-            practice = practice or code(representation, display, inner)
+            practice = practice or code(classification)
         else:
-            facility = facility or code(representation, display, inner)
+            facility = facility or code(classification)
 
     eo_id, eo_lid, eo_object_type, eo_mime_type, eo_status = attributes
     entry_uuid = (eo_id or "").strip()
