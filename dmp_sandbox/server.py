@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import functools
 import logging
 import signal
 import ssl
@@ -51,7 +52,7 @@ from dmp_sandbox.insi import InsiService
 from dmp_sandbox.pki import PkiPaths
 from dmp_sandbox.schemas import process_schemas
 from dmp_sandbox.soap import FaultCode, SoapFault, invalid
-from dmp_sandbox.store import Store
+from dmp_sandbox.store import SeenProfessional, Store
 from dmp_sandbox.vihf_verify import SignerTrust
 from dmp_sandbox.wire import MULTIPART_RELATED, SOAP12_CONTENT_TYPE
 from dmp_sandbox.xades_verify import STRICT_DSIG_SCHEMA, DocumentSignerTrust, SignaturePolicy
@@ -81,9 +82,7 @@ def build_ssl_context(pki: PkiPaths) -> ssl.SSLContext:
     return server_ssl_context(pki.host_cert, pki.host_key, pki.client_cas)
 
 
-def server_ssl_context(
-    cert: str | Path, key: str | Path, client_cas: str | Path
-) -> ssl.SSLContext:
+def server_ssl_context(cert: str | Path, key: str | Path, client_cas: str | Path) -> ssl.SSLContext:
     """:func:`build_ssl_context` from the files themselves (gunicorn's workers get paths)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -105,6 +104,17 @@ def _peer_identity(request: web.Request) -> CertIdentity | None:
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
         return None
+    return _identity_of(der)
+
+
+@functools.lru_cache(maxsize=4096)
+def _identity_of(der: bytes) -> CertIdentity | None:
+    """The identity a (TLS-verified) certificate names, read once per certificate.
+
+    Keyed on the certificate's exact bytes (DER): the same bytes always name the
+    same identity, so a connection's later requests, and the professional's next
+    connections, do not parse it again.
+    """
     try:
         return identity_from_der(der)
     except ValueError:
@@ -118,8 +128,10 @@ def _web_response(answer: HostResponse) -> web.Response:
 
 
 def _record(store: Store, trace: TraceContext, identity: CertIdentity | None) -> None:
+    """The request's trace row and the professional of its certificate: one transaction."""
+    seen = None
     if identity is not None and not identity.is_structure:
-        store.seen_professional(
+        seen = SeenProfessional(
             identity.national_id,
             family_name=identity.family_name,
             given_name=identity.given_name,
@@ -127,7 +139,7 @@ def _record(store: Store, trace: TraceContext, identity: CertIdentity | None) ->
             profession_code=identity.profession_code,
             structure_id=identity.structure_id,
         )
-    store.add_trace(**trace.row())
+    store.record_request(trace.row(), seen)
 
 
 async def _in_worker(app: web.Application, fn: Callable[[], object]) -> object:

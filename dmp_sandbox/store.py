@@ -41,8 +41,10 @@ import enum
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -60,6 +62,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    insert,
     inspect,
     select,
 )
@@ -90,6 +93,7 @@ __all__ = [
     "OutboxMessage",
     "Patient",
     "Professional",
+    "SeenProfessional",
     "Store",
     "SubmissionSetRecord",
     "Trace",
@@ -277,6 +281,10 @@ class Trace(Base):
     structure_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
+# The trace row of every request (record_request), as one SQL statement.
+_TRACE_INSERT = insert(Trace)
+
+
 class SubmissionSetRecord(Base):
     """An XDS SubmissionSet: what one upload (ITI-41) brought."""
 
@@ -440,6 +448,24 @@ def _is_memory_sqlite(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
+# record_request: a professional's row is refreshed at most this often by one process
+# (unless the certificate's fields change); bounded memory for the remembered ones.
+SEEN_REFRESH = 60.0
+SEEN_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class SeenProfessional:
+    """A professional as the TLS certificate (or a structure's signed VIHF) names them."""
+
+    national_id: str
+    family_name: str
+    given_name: str
+    profession: str
+    profession_code: str | None
+    structure_id: str | None
+
+
 def _private_file(path: str) -> None:
     """Health data: the SQLite file (and so its -wal/-shm companions) is the owner's only, 0600."""
     if not path or path.startswith("file:"):
@@ -474,6 +500,10 @@ class Store:
         # "database is locked" and makes the in-memory database thread-safe.
         self._lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Professionals this process recorded lately (record_request): national id ->
+        # (what was written, when, monotonic seconds).
+        self._seen: dict[str, tuple[SeenProfessional, float]] = {}
+        self._seen_lock = threading.Lock()
         if migrate:
             _migrate(self.engine)
 
@@ -594,6 +624,65 @@ class Store:
     def add_trace(self, **fields: Any) -> None:
         with self.session() as session:
             session.add(Trace(**fields))
+
+    def record_request(self, trace: dict[str, Any], seen: SeenProfessional | None = None) -> None:
+        """One request's trace row, and the professional seen, in one transaction.
+
+        The host's write for every request (:func:`dmp_sandbox.server._record`),
+        in SQL statements rather than through the ORM's unit of work: the trace
+        row is inserted, and the professional's row (:meth:`seen_professional`'s
+        fields) upserted in the same commit. A professional this process wrote
+        with the very same fields less than :data:`SEEN_REFRESH` seconds ago is
+        not written again: only ``last_seen_at`` would change, by less than that.
+        Nothing is kept in memory before the commit succeeds.
+        """
+        now = utcnow()
+        refresh = seen if seen is not None and not self._seen_recently(seen) else None
+        with self._locked(), self.engine.begin() as connection:
+            if refresh is not None:
+                connection.execute(self._upsert_professional(refresh, now))
+            connection.execute(_TRACE_INSERT, trace)
+        if refresh is not None:
+            with self._seen_lock:
+                if len(self._seen) >= SEEN_CACHE_SIZE:
+                    self._seen.clear()
+                self._seen[refresh.national_id] = (refresh, time.monotonic())
+
+    def _seen_recently(self, seen: SeenProfessional) -> bool:
+        with self._seen_lock:
+            last = self._seen.get(seen.national_id)
+        return last is not None and last[0] == seen and time.monotonic() - last[1] < SEEN_REFRESH
+
+    def _upsert_professional(self, seen: SeenProfessional, now: dt.datetime) -> Any:
+        fields = {
+            "family_name": seen.family_name,
+            "given_name": seen.given_name,
+            "profession": seen.profession,
+            "profession_code": seen.profession_code,
+            "structure_id": seen.structure_id,
+            "last_seen_at": now,
+        }
+        if self.is_sqlite:
+            from sqlalchemy.dialects import sqlite
+
+            lite = sqlite.insert(Professional).values(
+                national_id=seen.national_id, first_seen_at=now, **fields
+            )
+            return lite.on_conflict_do_update(index_elements=["national_id"], set_=fields)
+        from sqlalchemy.dialects import postgresql
+
+        pg = postgresql.insert(Professional).values(
+            national_id=seen.national_id, first_seen_at=now, **fields
+        )
+        return pg.on_conflict_do_update(index_elements=["national_id"], set_=fields)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock is None:
+            yield
+            return
+        with self._lock:
+            yield
 
     def traces(self, *, after_id: int = 0) -> list[Trace]:
         with self.session() as session:

@@ -13,7 +13,7 @@ import pytest
 
 from dmp_sandbox.demo import DURAND, demo_patients, seed_demo
 from dmp_sandbox.patients import lookup
-from dmp_sandbox.store import AuthorizationStatus, DmpState, Store, utcnow
+from dmp_sandbox.store import AuthorizationStatus, DmpState, SeenProfessional, Store, utcnow
 
 
 @pytest.fixture
@@ -86,3 +86,75 @@ def test_professionals_are_upserted(store: Store) -> None:
         )
     pro = store.professional(DURAND)
     assert pro is not None and pro.family_name == "DURAND-LEROY"
+
+
+# --- the host's write for every request (record_request) ---------------------------------------
+
+
+def _seen(family: str = "DURAND") -> SeenProfessional:
+    return SeenProfessional(
+        DURAND,
+        family_name=family,
+        given_name="MARIE",
+        profession="Médecin",
+        profession_code="10",
+        structure_id="499700433153007",
+    )
+
+
+def check_record_request(store: Store) -> None:
+    first = store.last_trace_id()
+    store.record_request({"outcome": "OK", "http_status": 200, "transaction": "TD0.2"}, _seen())
+    pro = store.professional(DURAND)
+    assert pro is not None and pro.family_name == "DURAND" and pro.profession_code == "10"
+    first_seen, last_seen = pro.first_seen_at, pro.last_seen_at
+    # The same professional again, unchanged: the trace is written, the row left as it was.
+    store.record_request({"outcome": "OK", "http_status": 200}, _seen())
+    again = store.professional(DURAND)
+    assert again is not None and again.last_seen_at == last_seen
+    # A certificate whose fields changed: the row follows at once; first_seen_at stays.
+    store.record_request({"outcome": "OK", "http_status": 200}, _seen("DURAND-LEROY"))
+    changed = store.professional(DURAND)
+    assert changed is not None and changed.family_name == "DURAND-LEROY"
+    assert changed.first_seen_at == first_seen and changed.last_seen_at >= last_seen
+    # No professional (a structure's certificate, none at all): the trace alone.
+    store.record_request({"outcome": "DMPAuthenticationError", "http_status": 400}, None)
+    rows = store.traces(after_id=first)
+    assert [(r.outcome, r.http_status) for r in rows] == [
+        ("OK", 200),
+        ("OK", 200),
+        ("OK", 200),
+        ("DMPAuthenticationError", 400),
+    ]
+    assert rows[0].transaction == "TD0.2" and rows[0].at.tzinfo is dt.UTC
+
+
+def test_a_request_is_recorded_in_one_transaction(store: Store) -> None:
+    check_record_request(store)
+
+
+def test_a_professional_is_refreshed_after_a_while(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.record_request({"outcome": "OK", "http_status": 200}, _seen())
+    pro = store.professional(DURAND)
+    assert pro is not None
+    monkeypatch.setattr("dmp_sandbox.store.SEEN_REFRESH", 0.0)
+    store.record_request({"outcome": "OK", "http_status": 200}, _seen())
+    later = store.professional(DURAND)
+    assert later is not None and later.last_seen_at > pro.last_seen_at
+
+
+def test_nothing_is_remembered_when_the_trace_cannot_be_written(store: Store) -> None:
+    with pytest.raises(Exception, match="naive"):
+        store.record_request(
+            {"at": dt.datetime(2026, 1, 1), "outcome": "OK", "http_status": 200}, _seen()
+        )
+    assert store.professional(DURAND) is None  # rolled back with the trace
+    store.record_request({"outcome": "OK", "http_status": 200}, _seen())
+    assert store.professional(DURAND) is not None  # so written by the next request
+
+
+def test_a_request_is_recorded_in_one_transaction_on_postgresql(postgres_db_url: str) -> None:
+    with Store(postgres_db_url) as pg:
+        check_record_request(pg)
