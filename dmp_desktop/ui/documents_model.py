@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -229,13 +229,85 @@ class Row:
 
 
 @dataclass(frozen=True)
+class ListFilter:
+    """What the proxy shows of the rows: its filters and its order, as plain values.
+
+    Two equal filters show the same rows in the same order, so the rows shown can be
+    computed off the UI thread for the filter the list will have (:func:`prepare_list`)
+    and taken as they are by the proxy (:meth:`DocumentsProxy.expect`).
+    """
+
+    statuses: frozenset[DocumentStatus] = frozenset({DocumentStatus.APPROVED})
+    since: date | None = None  # rows dated before are left out
+    patient_space_only: bool = False
+    choices: tuple[tuple[int, str], ...] = ()  # (column, exact text), by column
+    words: tuple[str, ...] = ()  # folded words, each in the row's haystack
+    sort_column: int = int(Column.DATE)
+    descending: bool = True
+
+    def narrowed(self, distinct: dict[Column, list[str]]) -> ListFilter:
+        """The filter once the combos hold ``distinct``: a choice absent from the list
+        goes back to « tous » (as :meth:`DocumentListPage._refill_combos` does)."""
+        kept = tuple(
+            (column, value)
+            for column, value in self.choices
+            if value in distinct.get(Column(column), ())
+        )
+        return self if kept == self.choices else replace(self, choices=kept)
+
+
+def visible_rows(rows: Sequence[Row], shown: ListFilter, first: int = 0) -> list[int]:
+    """The indexes (from ``first``) of the rows ``shown`` accepts, in the rows' order.
+
+    One list comprehension per condition that applies, never one Python call per row.
+    Plain Python: safe on any thread.
+    """
+    statuses = shown.statuses
+    kept = [n for n in range(first, len(rows)) if rows[n].status in statuses]
+    since = shown.since
+    if since is not None:
+        kept = [n for n in kept if (when := rows[n].when) is None or when >= since]
+    if shown.patient_space_only:
+        kept = [n for n in kept if rows[n].space]
+    for column, value in shown.choices:
+        kept = [n for n in kept if rows[n].display[column] == value]
+    for word in shown.words:
+        kept = [n for n in kept if word in rows[n].haystack]
+    return kept
+
+
+def order_rows(
+    rows: Sequence[Row], sources: list[int], shown: ListFilter, new_ids: frozenset[str]
+) -> list[int]:
+    """``sources`` (indexes of ``rows``) in ``shown``'s order (stable: ties keep their order)."""
+    column = shown.sort_column
+    if column == _NEW:
+        return sorted(sources, key=lambda s: rows[s].uid in new_ids, reverse=shown.descending)
+    if 0 <= column < _COLUMNS:
+        return sorted(sources, key=lambda s: rows[s].keys[column], reverse=shown.descending)  # type: ignore[arg-type, return-value]
+    return sources
+
+
+def positions(visible: Sequence[int], size: int) -> list[int]:
+    """Source row -> shown row (-1: filtered out), for ``size`` source rows."""
+    position = [-1] * size
+    for proxy_row, source_row in enumerate(visible):
+        position[source_row] = proxy_row
+    return position
+
+
+@dataclass(frozen=True)
 class PreparedList:
     """Rows and what the list's widgets need about them, computed off the UI thread."""
 
-    rows: list[Row]
+    rows: list[Row]  # in ``shown``'s order
     distinct: dict[Column, list[str]]  # the values of each filter combo, sorted
     widest: dict[Column, list[str]]  # the longest texts of each column (column widths)
     patient_space: list[str]  # what the patient's space holds (labels, in order)
+    index: dict[str, int] = field(default_factory=dict)  # unique id -> row
+    shown: ListFilter = ListFilter()  # the filter the rows were prepared for
+    visible: list[int] = field(default_factory=list)  # the rows ``shown`` shows, in order
+    position: list[int] = field(default_factory=list)  # row -> shown row (-1: filtered out)
 
 
 def prepare_rows(entries: Iterable[DocumentEntry]) -> list[Row]:
@@ -312,15 +384,16 @@ WIDEST_SAMPLES = 4  # texts measured per column to size it
 
 def prepare_list(
     entries: Iterable[DocumentEntry],
+    shown: ListFilter | None = None,
     *,
-    sort_column: int = int(Column.DATE),
-    descending: bool = True,
     new_ids: frozenset[str] = frozenset(),
 ) -> PreparedList:
-    """:func:`prepare_rows`, sorted as the proxy sorts, with the combos' values and
-    the column widths' samples. Plain Python: safe on any thread."""
+    """:func:`prepare_rows`, sorted as ``shown`` sorts, with the combos' values, the
+    column widths' samples and the rows ``shown`` shows (once its combo choices are
+    narrowed to the list's values). Plain Python: safe on any thread."""
+    shown = shown if shown is not None else ListFilter()
     rows = prepare_rows(entries)
-    rows = sort_rows(rows, sort_column, descending, new_ids)
+    rows = sort_rows(rows, shown.sort_column, shown.descending, new_ids)
     distinct: dict[Column, list[str]] = {}
     for column in FILTER_COLUMNS:
         values = {row.display[column] for row in rows}
@@ -343,7 +416,18 @@ def prepare_list(
             label = PATIENT_SPACE_LABELS[entry.type_code.code]
             if label not in labels:
                 labels.append(label)
-    return PreparedList(rows, distinct, widest, labels)
+    shown = shown.narrowed(distinct)
+    visible = visible_rows(rows, shown)  # already in ``shown``'s order
+    return PreparedList(
+        rows,
+        distinct,
+        widest,
+        labels,
+        index={row.uid: n for n, row in enumerate(rows)},
+        shown=shown,
+        visible=visible,
+        position=positions(visible, len(rows)),
+    )
 
 
 def sort_rows(
@@ -384,12 +468,20 @@ class DocumentsModel(QAbstractTableModel):
     def set_entries(self, entries: Sequence[DocumentEntry], new_ids: Iterable[str] = ()) -> None:
         self.set_rows(prepare_rows(entries), new_ids)
 
-    def set_rows(self, rows: Sequence[Row], new_ids: Iterable[str] = ()) -> None:
-        """Replace the content (one model reset)."""
+    def set_rows(
+        self,
+        rows: Sequence[Row],
+        new_ids: Iterable[str] = (),
+        index: dict[str, int] | None = None,
+    ) -> None:
+        """Replace the content (one model reset); ``index``: each row's unique id -> its
+        position in ``rows``, when already computed (:attr:`PreparedList.index`)."""
         self.beginResetModel()
         self._rows = list(rows)
         self._new = frozenset(new_ids)
-        self._index = {row.uid: n for n, row in enumerate(self._rows)}
+        self._index = (
+            index if index is not None else {row.uid: n for n, row in enumerate(self._rows)}
+        )
         self.endResetModel()
 
     def append_rows(self, rows: Sequence[Row]) -> None:
@@ -550,6 +642,7 @@ class DocumentsProxy(QAbstractProxyModel):
         self._visible: list[int] = []  # source rows, in display order
         self._position: list[int] = []  # source row -> proxy row, -1 when filtered out
         self._model: DocumentsModel | None = None
+        self._expected: PreparedList | None = None  # see expect()
 
     # -- what is filtered -----------------------------------------------------------------
     @property
@@ -621,57 +714,72 @@ class DocumentsProxy(QAbstractProxyModel):
         apply()
         self._relayout()
 
-    def _accepting(self) -> Callable[[Row], bool]:
-        """The filter as one predicate over a row's precomputed fields."""
-        statuses = self._scope.statuses()
-        since = self._scope.period.since(self._today or paris_today())
-        choices = [(int(column), value) for column, value in self._choices.items()]
-        words = self._text.split()
-        space_only = self._patient_space_only
+    def list_filter(
+        self,
+        *,
+        choices: dict[Column, str | None] | None = None,
+        scope: ListScope | None = None,
+    ) -> ListFilter:
+        """The filter and order shown, or that would be with these combo ``choices``
+        (None: « tous ») and ``scope``."""
+        if choices is None:
+            chosen = dict(self._choices)
+        else:
+            chosen = {column: value for column, value in choices.items() if value is not None}
+        scope = scope if scope is not None else self._scope
+        return ListFilter(
+            statuses=scope.statuses(),
+            since=scope.period.since(self._today or paris_today()),
+            patient_space_only=self._patient_space_only,
+            choices=tuple(sorted((int(column), value) for column, value in chosen.items())),
+            words=tuple(self._text.split()),
+            sort_column=self._sort_column,
+            descending=self._descending,
+        )
 
-        def accepts(row: Row) -> bool:
-            if row.status not in statuses:
-                return False
-            if since is not None and row.when is not None and row.when < since:
-                return False
-            if space_only and not row.space:
-                return False
-            for column, value in choices:
-                if row.display[column] != value:
-                    return False
-            haystack = row.haystack
-            return all(word in haystack for word in words)
+    def set_filters(self, choices: dict[Column, str | None], scope: ListScope) -> None:
+        """The combos' ``choices`` (None: « tous ») and the ``scope``, in one relayout."""
+        for column in choices:
+            if column not in FILTER_COLUMNS:
+                raise ValueError(f"no filter on column {column.name}")
+        wanted = {column: value for column, value in choices.items() if value is not None}
+        if wanted == self._choices and scope == self._scope:
+            return
 
-        return accepts
+        def apply() -> None:
+            self._choices = wanted
+            self._scope = scope
 
-    def _ordered(self, sources: list[int]) -> list[int]:
-        model = self._model
-        if model is None:
-            return sources
-        rows = model.rows
-        column = self._sort_column
-        if column == _NEW:
-            new = model.new_ids
-            return sorted(sources, key=lambda s: rows[s].uid in new, reverse=self._descending)
-        if 0 <= column < _COLUMNS:
-            return sorted(sources, key=lambda s: rows[s].keys[column], reverse=self._descending)  # type: ignore[arg-type, return-value]
-        return sources
+        self._change(apply)
+
+    def expect(
+        self, prepared: PreparedList, choices: dict[Column, str | None], scope: ListScope
+    ) -> None:
+        """The source's next reset brings ``prepared``'s rows, shown with these combo
+        ``choices`` and ``scope``: the proxy takes the rows ``prepared`` computed for them
+        (off the UI thread) instead of filtering and sorting on the UI thread, provided
+        they were computed for the filter it then has (else it computes them)."""
+        self._choices = {column: value for column, value in choices.items() if value is not None}
+        self._scope = scope  # no relayout: the reset that follows shows the new rows
+        self._expected = prepared
 
     def _compute(self, first: int = 0) -> list[int]:
         model = self._model
         if model is None:
             return []
         rows = model.rows
-        accepts = self._accepting()
-        return self._ordered([s for s in range(first, len(rows)) if accepts(rows[s])])
+        shown = self.list_filter()
+        return order_rows(rows, visible_rows(rows, shown, first), shown, model.new_ids)
+
+    def _ordered(self, sources: list[int]) -> list[int]:
+        model = self._model
+        if model is None:
+            return sources
+        return order_rows(model.rows, sources, self.list_filter(), model.new_ids)
 
     def _set_visible(self, visible: list[int]) -> None:
         self._visible = visible
-        size = len(self._model.rows) if self._model is not None else 0
-        position = [-1] * size
-        for proxy_row, source_row in enumerate(visible):
-            position[source_row] = proxy_row
-        self._position = position
+        self._position = positions(visible, len(self._model.rows) if self._model else 0)
 
     def _relayout(self) -> None:
         """Recompute the visible rows; persistent indexes follow their source row."""
@@ -720,10 +828,22 @@ class DocumentsProxy(QAbstractProxyModel):
         self.beginResetModel()
 
     def _source_reset(self) -> None:
-        self._set_visible(self._compute())
+        prepared, self._expected = self._expected, None
+        model = self._model
+        if (
+            prepared is not None
+            and model is not None
+            and _same_rows(prepared.rows, model.rows)
+            and len(prepared.position) == len(model.rows)
+            and prepared.shown == self.list_filter()
+        ):
+            self._visible, self._position = prepared.visible, prepared.position
+        else:
+            self._set_visible(self._compute())
         self.endResetModel()
 
     def _source_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        self._expected = None
         model = self._model
         if model is None or parent.isValid():
             return
@@ -748,6 +868,7 @@ class DocumentsProxy(QAbstractProxyModel):
         self.endInsertRows()
 
     def _source_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        self._expected = None
         self.beginResetModel()
         self._set_visible(self._compute())
         self.endResetModel()
@@ -845,6 +966,13 @@ class DocumentsProxy(QAbstractProxyModel):
         return self.mapFromSource(self.source().index(row, int(Column.DATE)))
 
 
+def _same_rows(prepared: Sequence[Row], rows: Sequence[Row]) -> bool:
+    """Whether the model's ``rows`` are ``prepared``'s (same length, same first and last)."""
+    if len(prepared) != len(rows):
+        return False
+    return not rows or (prepared[0] is rows[0] and prepared[-1] is rows[-1])
+
+
 def distinct_values(model: DocumentsModel, column: Column) -> list[str]:
     """The values present in ``column``, sorted for a filter combo (empty ones left out)."""
     values = {row.display[column] for row in model.rows}
@@ -859,6 +987,7 @@ __all__ = [
     "Column",
     "DocumentsModel",
     "DocumentsProxy",
+    "ListFilter",
     "PreparedList",
     "Row",
     "distinct_values",
@@ -866,4 +995,5 @@ __all__ = [
     "prepare_list",
     "prepare_rows",
     "sort_rows",
+    "visible_rows",
 ]

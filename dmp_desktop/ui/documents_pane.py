@@ -546,20 +546,20 @@ class DocumentListPage(QWidget):
 
     # -- content --------------------------------------------------------------------------
     def show_list(self, listing: DocumentList) -> None:
-        """Show ``listing``: at once when short, else prepared off the UI thread and
-        filled in batches (newest first), so that the window never pauses."""
+        """Show ``listing``: at once when short, else prepared off the UI thread (rows,
+        order, filters, what is shown), then put in the model in one go; in batches
+        (newest first) when the filter or the order changed meanwhile. The window never
+        pauses either way."""
         current = self.current_entry()
         keep = current.unique_id if current is not None else None
         self._generation += 1
         generation = self._generation
         entries = listing.entries
-        column, descending = self.proxy.sort_column, self.proxy.descending
+        shown = self.proxy.list_filter(choices=self._chosen(), scope=self.scope())
 
         def prepare() -> PreparedList:
             with heap.kept_out_of_collection():  # rows live as long as the list
-                return prepare_list(
-                    entries, sort_column=column, descending=descending, new_ids=listing.new_ids
-                )
+                return prepare_list(entries, shown, new_ids=listing.new_ids)
 
         if len(entries) <= SYNC_ROWS:
             self._fill(generation, listing, prepare(), keep)
@@ -575,6 +575,10 @@ class DocumentListPage(QWidget):
             )
         )
 
+    def _chosen(self) -> dict[Column, str | None]:
+        """What each filter combo says (None: « tous »)."""
+        return {column: combo.currentData() for column, combo in self.combos.items()}
+
     def _fill(
         self, generation: int, listing: DocumentList, prepared: PreparedList, keep: str | None
     ) -> None:
@@ -582,10 +586,17 @@ class DocumentListPage(QWidget):
             return  # another list (or none) replaced this one meanwhile
         rows = prepared.rows
         self.filling = True
-        self.model.set_rows(rows[:FIRST_BATCH], listing.new_ids)
         self._refill_combos(prepared)
+        choices, scope = self._chosen(), self.scope()
+        whole = self.proxy.list_filter(choices=choices, scope=scope) == prepared.shown
+        if whole:
+            # The rows shown were computed for this very filter: one reset, no batch.
+            self.proxy.expect(prepared, choices, scope)
+            self.model.set_rows(rows, listing.new_ids, prepared.index)
+        else:
+            self.model.set_rows(rows[:FIRST_BATCH], listing.new_ids)
+            self.proxy.set_filters(choices, scope)
         self._show_patient_space(prepared.patient_space)
-        self.proxy.set_scope(self.scope())
         self._size_columns(prepared)
         if listing.new_count:
             self.new_label.setText(new_count_text(listing.new_count))
@@ -594,7 +605,7 @@ class DocumentListPage(QWidget):
         else:
             self.new_label.setText("")
             self.new_label.hide()
-        self._append(generation, rows, FIRST_BATCH, keep)
+        self._append(generation, rows, len(rows) if whole else FIRST_BATCH, keep)
 
     def show_older(self, older: OlderDocuments | None) -> None:
         """Say what the period leaves out, and the one key that shows every date.
@@ -658,6 +669,8 @@ class DocumentListPage(QWidget):
             header.resizeSection(int(column), min(width, limit))
 
     def _refill_combos(self, prepared: PreparedList) -> None:
+        """The combos hold the list's values; a choice absent from the list becomes « tous »
+        (the proxy is told by the caller)."""
         for column, combo in self.combos.items():
             chosen = combo.currentData()
             combo.blockSignals(True)
@@ -670,7 +683,6 @@ class DocumentListPage(QWidget):
                 combo.setCurrentIndex(max(0, index))
             finally:
                 combo.blockSignals(False)
-            self.proxy.set_choice(column, combo.currentData())
 
     def _show_patient_space(self, labels: Sequence[str]) -> None:
         """One line naming what the patient's space holds, for the doctor to find it."""

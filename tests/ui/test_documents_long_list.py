@@ -18,12 +18,13 @@ from pytestqt.qtbot import QtBot
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.services.consultation import DocumentList, ListScope, Period
 from dmp_desktop.ui import documents_pane
-from dmp_desktop.ui.documents_model import Column, DocumentsModel, EntryRole
+from dmp_desktop.ui.documents_model import Column, DocumentsModel, DocumentsProxy, EntryRole
 from dmp_desktop.ui.documents_pane import DocumentListPage
 from tests.ui.consultation_fakes import AUTHORISED, CARDIO_AUTHOR, DURAND_AUTHOR, entry
 
 TODAY = date(2026, 11, 20)
 COUNT = 2_000
+SYNC = documents_pane.SYNC_ROWS  # longer lists are prepared off the UI thread
 
 
 def many(count: int = COUNT) -> list[DocumentEntry]:
@@ -77,7 +78,7 @@ def fill(qtbot: QtBot, page: DocumentListPage, docs: DocumentList) -> None:
         page.show_list(docs)
 
 
-def test_a_long_list_is_shown_in_batches_newest_first(
+def test_a_long_list_is_prepared_off_the_ui_thread_and_shown_in_one_go_newest_first(
     qtbot: QtBot, page: DocumentListPage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows_read: set[int] = set()
@@ -88,6 +89,14 @@ def test_a_long_list_is_shown_in_batches_newest_first(
         return value(self, row, column, role)
 
     monkeypatch.setattr(DocumentsModel, "value", counting)
+    computed: list[int] = []
+    compute = DocumentsProxy._compute
+
+    def computing(self: DocumentsProxy, first: int = 0) -> list[int]:
+        computed.append(first)
+        return compute(self, first)
+
+    monkeypatch.setattr(DocumentsProxy, "_compute", computing)
     sizes: list[int] = []
     page.model.rowsInserted.connect(lambda *_: sizes.append(page.model.rowCount()))
     page.model.modelReset.connect(lambda: sizes.append(page.model.rowCount()))
@@ -95,15 +104,64 @@ def test_a_long_list_is_shown_in_batches_newest_first(
     with qtbot.waitSignal(page.filled, timeout=20_000):
         page.show_list(docs)
         assert page.filling and page.model.rowCount() == 0  # prepared off the UI thread
-    assert sizes[0] == documents_pane.FIRST_BATCH < COUNT and sizes[-1] == COUNT
-    assert len(sizes) >= 3  # several batches, each one a short turn of the event loop
+    # Sorted, filtered and indexed off the UI thread: one reset brings every row, and the
+    # proxy takes the rows shown as prepared (it neither filters nor sorts them itself).
+    assert sizes == [COUNT]
+    assert computed == []
     assert not page.filling
     assert page.proxy.rowCount() == COUNT
     assert shown_ids(page, 3) == [f"u{COUNT - 1}", f"u{COUNT - 2}", f"u{COUNT - 3}"]
+    assert page.model.row_of("u0") >= 0 and page.proxy.index_of("u0").row() == COUNT - 1
     assert page.count_label.text() == f"{COUNT} document(s)"
     # The UI thread read the rows on screen (some 30), never every row: no sort, no
     # filter and no column sizing went through the model row by row.
     assert len(rows_read) < 100, len(rows_read)
+
+
+def test_a_filter_typed_while_the_list_is_prepared_applies_in_batches(
+    qtbot: QtBot, page: DocumentListPage
+) -> None:
+    """The rows prepared for the old filter are not taken: the list comes in batches,
+    filtered by what the doctor typed meanwhile."""
+    sizes: list[int] = []
+    page.model.rowsInserted.connect(lambda *_: sizes.append(page.model.rowCount()))
+    page.model.modelReset.connect(lambda: sizes.append(page.model.rowCount()))
+    with qtbot.waitSignal(page.filled, timeout=20_000):
+        page.show_list(listing(many()))
+        assert page.filling
+        page.filter_edit.setText("echographie 1998")
+    assert sizes[0] == documents_pane.FIRST_BATCH < COUNT and sizes[-1] == COUNT
+    assert len(sizes) >= 3  # several batches, each one a short turn of the event loop
+    assert shown_ids(page, page.proxy.rowCount()) == ["u1998"]
+    page.filter_edit.setText("")
+    assert page.proxy.rowCount() == COUNT
+    assert shown_ids(page, 2) == [f"u{COUNT - 1}", f"u{COUNT - 2}"]
+
+
+def test_a_combo_choice_absent_from_the_new_list_goes_back_to_all(
+    qtbot: QtBot, page: DocumentListPage
+) -> None:
+    fill(qtbot, page, listing(many()))
+    author = page.combos[Column.AUTHOR]
+    author.setCurrentIndex(author.findData("Marie DURAND"))
+    assert 0 < page.proxy.rowCount() < COUNT
+    sizes: list[int] = []
+    page.model.modelReset.connect(lambda: sizes.append(page.model.rowCount()))
+    others = [entry(f"c{n}", f"Lettre {n}", days_ago=n, today=TODAY) for n in range(SYNC + 1)]
+    fill(qtbot, page, listing(others))
+    assert sizes == [SYNC + 1]  # still in one go
+    assert author.currentIndex() == 0 and page.proxy.choice(Column.AUTHOR) is None
+    assert page.proxy.rowCount() == SYNC + 1
+    # A choice present in the new list stays, and filters it as prepared.
+    fill(qtbot, page, listing(many()))
+    status = page.combos[Column.STATUS]
+    status.setCurrentIndex(status.findData("archivé"))
+    sizes.clear()
+    fill(qtbot, page, listing(many()))
+    assert sizes == [COUNT]
+    assert page.proxy.choice(Column.STATUS) == "archivé"
+    assert page.proxy.rowCount() == COUNT // 10
+    assert page.count_label.text() == f"{COUNT // 10} affiché(s) sur {COUNT}"
 
 
 def test_sorting_and_filtering_a_long_list(qtbot: QtBot, page: DocumentListPage) -> None:
@@ -147,10 +205,24 @@ def test_a_new_list_replaces_one_being_filled(qtbot: QtBot, page: DocumentListPa
     assert page.model.rowCount() == 0 and not page.filling
 
 
-def test_sorting_while_the_list_is_filled(qtbot: QtBot, page: DocumentListPage) -> None:
+def test_sorting_while_the_list_is_prepared(qtbot: QtBot, page: DocumentListPage) -> None:
     with qtbot.waitSignal(page.filled, timeout=20_000):
         page.show_list(listing(many()))
-        qtbot.waitUntil(lambda: page.model.rowCount() > 0)
+        assert page.filling
         page.proxy.sort(int(Column.DATE), Qt.SortOrder.AscendingOrder)
+    assert shown_ids(page, 2) == ["u0", "u1"]
+    assert page.proxy.rowCount() == COUNT
+
+
+def test_sorting_while_the_list_is_filled_in_batches(qtbot: QtBot, page: DocumentListPage) -> None:
+    with qtbot.waitSignal(page.filled, timeout=20_000):
+        page.show_list(listing(many()))
+        page.filter_edit.setText("n°")  # the prepared rows are not taken: batches
+        qtbot.waitUntil(lambda: page.model.rowCount() > 0)
+        assert page.filling
+        page.proxy.sort(int(Column.DATE), Qt.SortOrder.AscendingOrder)
+    assert shown_ids(page, 2) == ["u1", "u2"]  # u0 is an « Échographie »
+    assert page.proxy.rowCount() == COUNT - len(range(0, COUNT, 3))
+    page.filter_edit.setText("")
     assert shown_ids(page, 2) == ["u0", "u1"]
     assert page.proxy.rowCount() == COUNT

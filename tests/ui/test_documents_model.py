@@ -25,6 +25,8 @@ from dmp_desktop.ui.documents_model import (
     SortRole,
     distinct_values,
     fold,
+    prepare_list,
+    prepare_rows,
 )
 from tests.support import ui_truth
 from tests.ui.consultation_fakes import (
@@ -286,3 +288,117 @@ def test_index_of_and_entry_at(qtbot: QtBot) -> None:
     assert found is not None and found.unique_id == "u3"
     assert not proxy.index_of("missing").isValid()
     assert proxy.entry_at(QModelIndex()) is None
+
+
+def shown_with(proxy: DocumentsProxy) -> list[str]:
+    return [
+        proxy.source().rows[proxy.mapToSource(proxy.index(r, 0)).row()].uid
+        for r in range(proxy.rowCount())
+    ]
+
+
+SETTINGS = [
+    # (sort column, descending, text, choices, patient space only, scope)
+    (Column.DATE, True, "", {}, False, ListScope(Period.ALL, archived=True, deprecated=True)),
+    (Column.DATE, False, "", {}, False, ListScope()),
+    (Column.TITLE, False, "consultation", {}, False, ListScope(Period.FIVE_YEARS, archived=True)),
+    (
+        Column.AUTHOR,
+        True,
+        "",
+        {Column.AUTHOR: "Hélène BONNET"},
+        False,
+        ListScope(Period.ALL, deprecated=True),
+    ),
+    (Column.NEW, True, "", {Column.STATUS: "actif"}, False, ListScope(Period.ALL)),
+    (Column.FLAGS, False, "", {}, True, ListScope(Period.ALL, archived=True)),
+    (
+        Column.TYPE,
+        True,
+        "a",
+        {Column.CATEGORY: "Compte rendu", Column.STATUS: "actif"},
+        False,
+        ListScope(Period.TWO_YEARS, deprecated=True),
+    ),
+]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=[f"s{n}" for n in range(len(SETTINGS))])
+def test_rows_prepared_off_the_ui_thread_are_those_the_proxy_shows(
+    qtbot: QtBot, setting: tuple[Column, bool, str, dict[Column, str], bool, ListScope]
+) -> None:
+    """The rows :func:`prepare_list` computes for a filter, taken as they are by the proxy
+    (:meth:`DocumentsProxy.expect`), are the rows and the order the proxy computes itself."""
+    column, descending, text, choices, space, scope = setting
+    entries = [
+        *sample_entries(),
+        *(entry(f"x{n}", f"Lettre {n % 7}", days_ago=n * 40, today=TODAY) for n in range(40)),
+    ]
+    new = frozenset({"u1", "u3", "x3"})
+    computed_model = DocumentsModel()
+    computed = DocumentsProxy()
+    computed.setSourceModel(computed_model)
+    prepared_model = DocumentsModel()
+    prepared_proxy = DocumentsProxy()
+    prepared_proxy.setSourceModel(prepared_model)
+    for proxy in (computed, prepared_proxy):
+        proxy.set_scope(scope, TODAY)
+        proxy.set_text_filter(text)
+        proxy.set_patient_space_only(space)
+        proxy.sort(
+            int(column), Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        )
+    for chosen, value in choices.items():
+        computed.set_choice(chosen, value)
+    shown = prepared_proxy.list_filter(choices=dict(choices), scope=scope)
+    prepared = prepare_list(entries, shown, new_ids=new)
+    computed_model.set_rows(prepared.rows, new)  # the same rows, filtered and sorted here
+    assert prepared.shown == shown  # every choice is among the list's values
+    resets: list[int] = []
+    compute = prepared_proxy._compute
+
+    def computing(first: int = 0) -> list[int]:
+        resets.append(first)
+        return compute(first)
+
+    prepared_proxy._compute = computing  # type: ignore[method-assign]
+    prepared_proxy.expect(prepared, dict(choices), scope)
+    prepared_model.set_rows(prepared.rows, new, prepared.index)
+    assert resets == []  # taken as prepared
+    assert prepared_proxy.rowCount() > 0
+    assert shown_with(prepared_proxy) == shown_with(computed)
+    assert prepared_proxy.list_filter() == computed.list_filter()
+    for uid in ("u1", "u3", "x3", "x30"):
+        assert prepared_proxy.index_of(uid).row() == computed.index_of(uid).row()
+        assert prepared_model.row_of(uid) == [r.uid for r in prepared_model.rows].index(uid)
+    # Afterwards it filters and sorts as any proxy.
+    for proxy in (computed, prepared_proxy):
+        proxy.set_text_filter("lettre")
+        proxy.sort(int(Column.DATE), Qt.SortOrder.AscendingOrder)
+    assert shown_with(prepared_proxy) == shown_with(computed)
+
+
+def test_rows_prepared_for_another_filter_or_list_are_not_taken(qtbot: QtBot) -> None:
+    entries = sample_entries()
+    scope = ListScope(Period.ALL, archived=True, deprecated=True)
+    model = DocumentsModel()
+    proxy = DocumentsProxy()
+    proxy.setSourceModel(model)
+    proxy.set_scope(scope, TODAY)
+    prepared = prepare_list(entries, proxy.list_filter())
+    # The filter changed between the preparation and the reset: the proxy computes.
+    proxy.set_text_filter("echo")
+    proxy.expect(prepared, {}, scope)
+    model.set_rows(prepared.rows, (), prepared.index)
+    assert shown_with(proxy) == ["u2"]
+    # Rows other than the prepared ones: computed too.
+    proxy.set_text_filter("")
+    prepared = prepare_list(entries, proxy.list_filter())
+    proxy.expect(prepared, {}, scope)
+    model.set_entries(entries[:3])
+    assert sorted(shown_with(proxy)) == ["u1", "u2", "u3"]
+    # A stale expectation is dropped by the next change of the rows.
+    proxy.expect(prepared, {}, scope)
+    model.append_rows(prepare_rows(entries[3:]))
+    model.set_rows(prepared.rows, (), prepared.index)
+    assert len(shown_with(proxy)) == 6
