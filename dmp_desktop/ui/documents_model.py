@@ -23,10 +23,12 @@ Built for records of thousands of documents without a pause on screen:
 from __future__ import annotations
 
 import enum
+import heapq
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -93,15 +95,36 @@ _ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _COLUMNS = len(Column)
 _NEW = int(Column.NEW)
+_DATE = int(Column.DATE)
 _TITLE = int(Column.TITLE)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_FOLDED_RUNS: dict[str, str] = {}  # a run of non-ASCII characters -> without its marks
+
+
+def _without_marks(match: re.Match[str]) -> str:
+    run = match.group()
+    found = _FOLDED_RUNS.get(run)
+    if found is None:
+        if len(_FOLDED_RUNS) > 4096:
+            _FOLDED_RUNS.clear()
+        decomposed = unicodedata.normalize("NFKD", run)
+        found = _FOLDED_RUNS[run] = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return found
+
+
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form for searching ("Échographie" ~ "echo")."""
+    """Case- and accent-insensitive form for searching ("Échographie" ~ "echo"): the text
+    decomposed (NFKD), without its combining marks, case-folded.
+
+    Only the runs of non-ASCII characters are decomposed (ASCII characters have no
+    decomposition, and the canonical reordering only moves combining marks, all
+    removed), each distinct run once.
+    """
     if text.isascii():
         return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _NON_ASCII.sub(_without_marks, text).casefold()
 
 
 def type_text(entry: DocumentEntry) -> str:
@@ -177,12 +200,6 @@ def date_text(entry: DocumentEntry) -> str:
     return fr_date(when) if when is not None else ""
 
 
-def _date_key(when: datetime | None) -> str:
-    if when is None:
-        return ""
-    return when.replace(tzinfo=None).isoformat()
-
-
 # --- rows ----------------------------------------------------------------------------------------
 
 
@@ -213,6 +230,7 @@ class Row:
         space: bool,
         tooltip: str | None,
         patient: bool,
+        when: date | None,
     ) -> None:
         self.entry = entry
         self.uid = entry.unique_id
@@ -223,8 +241,7 @@ class Row:
         self.patient = patient  # written by the patient (class 90): a tinted row
         self.space = space  # shown with "Espace du patient seulement"
         self.status = entry.status
-        when = entry_date(entry)
-        self.when = when.date() if when is not None else None
+        self.when = when  # the day of :func:`entry_date`
         self.tooltip = tooltip  # the title's tooltip, when it says more than the title
 
 
@@ -310,19 +327,46 @@ class PreparedList:
     position: list[int] = field(default_factory=list)  # row -> shown row (-1: filtered out)
 
 
-def prepare_rows(entries: Iterable[DocumentEntry]) -> list[Row]:
-    """The rows of ``entries`` (same order). Plain Python: safe on any thread.
+class _Kind:
+    """What rows of one type, class, main author, confidentiality and status share:
+    their texts, sort keys and filter fields except the title's and the date's."""
 
-    Texts shared by many rows (types, authors, categories, statuses, flags) are
-    made and folded once per distinct value.
-    """
+    __slots__ = ("display", "haystack", "keys", "label", "origin", "patient", "space", "tip")
+
+    def __init__(
+        self,
+        entry: DocumentEntry,
+        statuses: dict[DocumentStatus, str],
+        tips: tuple[str, str],
+        fold_once: Callable[[str], str],
+    ) -> None:
+        origin = self.origin = origin_of(entry)
+        kind = type_label(entry)
+        author = _author_text(entry, origin)
+        category = category_text(entry)
+        flags = ", ".join(_flag_texts(origin, [c.code for c in entry.confidentiality]))
+        status = statuses[entry.status]
+        # Columns TYPE to FLAGS, their sort keys, and their part of the free-text haystack.
+        self.display = (kind, author, specialty_text(entry), category, status, flags)
+        self.keys = tuple(fold_once(text) for text in self.display)
+        self.haystack = " ".join(self.keys)
+        self.patient = entry.patient_authored
+        self.space = entry.type_code.code in PATIENT_SPACE_LABELS or (
+            origin is DocumentOrigin.PATIENT
+        )
+        self.tip = (
+            tips[0] if self.patient else tips[1] if origin is DocumentOrigin.INSURER else None
+        )
+        label = PATIENT_SPACE_LABELS.get(entry.type_code.code)
+        self.label = label if entry.status is DocumentStatus.APPROVED else None
+
+
+_NO_DATE = datetime.min.replace(tzinfo=UTC)  # the date sort key of a row without a date
+
+
+def _prepare(entries: Iterable[DocumentEntry]) -> tuple[list[Row], list[_Kind]]:
+    """The rows of ``entries`` (same order) and the kinds of row met."""
     folded: dict[str, str] = {}
-    statuses = _status_texts()
-    authors: dict[tuple[int, DocumentOrigin], tuple[str, str]] = {}
-    categories: dict[int, str] = {}
-    flag_cache: dict[tuple[DocumentOrigin, tuple[str, ...]], str] = {}
-    patient_tip = _tr("Document ajouté par le patient : {title}")
-    insurer_tip = _tr("Document de l'Assurance Maladie (soins remboursés, sans montant) : {title}")
 
     def fold_once(text: str) -> str:
         found = folded.get(text)
@@ -330,56 +374,79 @@ def prepare_rows(entries: Iterable[DocumentEntry]) -> list[Row]:
             found = folded[text] = fold(text)
         return found
 
-    rows = []
+    statuses = _status_texts()
+    tips = (
+        _tr("Document ajouté par le patient : {title}"),
+        _tr("Document de l'Assurance Maladie (soins remboursés, sans montant) : {title}"),
+    )
+    # Keyed by the identity of shared values (the answer's reader shares codes and
+    # authors): every entry stays referenced by its row meanwhile, so ids are not reused.
+    kinds: dict[tuple[object, ...], _Kind] = {}
+    days: dict[date, str] = {}
+    rows: list[Row] = []
+    append = rows.append
     for entry in entries:
-        origin = origin_of(entry)
-        when = entry_date(entry)
-        day = f"{when.day:02d}/{when.month:02d}/{when.year:04d}" if when is not None else ""
-        kind = type_label(entry)
-        title = entry.title or kind
-        patient = entry.patient_authored
-        shown_title = f"{PATIENT_MARK} {title}" if patient else title
-        main = entry.main_author
-        key = (id(main), origin)
-        person = authors.get(key)
-        if person is None:
-            person = authors[key] = (_author_text(entry, origin), specialty_text(entry))
-        category = categories.get(id(entry.class_code))
-        if category is None:
-            category = categories[id(entry.class_code)] = category_text(entry)
-        codes = tuple(c.code for c in entry.confidentiality)
-        flags = flag_cache.get((origin, codes))
-        if flags is None:
-            flags = flag_cache[(origin, codes)] = ", ".join(_flag_texts(origin, codes))
-        status = statuses[entry.status]
-        display = ("", day, shown_title, kind, person[0], person[1], category, status, flags)
-        title_key = fold_once(title)
-        keys = (
-            0,
-            _date_key(when),
-            title_key,
-            fold_once(kind),
-            fold_once(person[0]),
-            fold_once(person[1]),
-            fold_once(category),
-            fold_once(status),
-            fold_once(flags),
+        authors = entry.authors
+        key = (
+            id(entry.type_code),
+            id(entry.class_code),
+            id(authors[0]) if authors else None,
+            id(entry.status),  # (an enum's hash is a Python call)
+            *map(id, entry.confidentiality),
         )
-        haystack = " ".join(
-            (day, fold_once(shown_title), keys[3], keys[4], keys[5], keys[6], keys[7], keys[8])
-        )
-        if patient:
-            tooltip: str | None = patient_tip.format(title=entry.title)
-        elif origin is DocumentOrigin.INSURER:
-            tooltip = insurer_tip.format(title=entry.title)
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = _Kind(entry, statuses, tips, fold_once)
+        when = entry.service_start or entry.creation_time or entry.submission_time
+        if when is None:
+            day, day_key, on = "", _NO_DATE, None
         else:
-            tooltip = None
-        space = entry.type_code.code in PATIENT_SPACE_LABELS or origin is DocumentOrigin.PATIENT
-        rows.append(Row(entry, display, keys, haystack, origin, space, tooltip, patient))
-    return rows
+            on = when.date()
+            found = days.get(on)
+            if found is None:
+                found = days[on] = f"{on.day:02d}/{on.month:02d}/{on.year:04d}"
+            day = found
+            # Wall-clock time, its offset left aside (as the date shown): UTC, as the
+            # DMP's dates are, is taken as it is.
+            day_key = when if when.tzinfo is UTC else when.replace(tzinfo=UTC)
+        title = entry.title or kind.display[0]
+        title_key = fold_once(title)
+        if kind.patient:
+            shown = f"{PATIENT_MARK} {title}"
+            shown_key = fold_once(shown)
+        else:
+            shown, shown_key = title, title_key
+        append(
+            Row(
+                entry,
+                ("", day, shown, *kind.display),
+                (0, day_key, title_key, *kind.keys),
+                f"{day} {shown_key} {kind.haystack}",
+                kind.origin,
+                kind.space,
+                kind.tip.format(title=entry.title) if kind.tip is not None else None,
+                kind.patient,
+                on,
+            )
+        )
+    return rows, list(kinds.values())
+
+
+def prepare_rows(entries: Iterable[DocumentEntry]) -> list[Row]:
+    """The rows of ``entries`` (same order). Plain Python: safe on any thread.
+
+    What rows of the same type, class, main author, confidentiality and status
+    share is made once (see :class:`_Kind`), each text folded once.
+    """
+    return _prepare(entries)[0]
 
 
 WIDEST_SAMPLES = 4  # texts measured per column to size it
+
+
+def _widest(texts: Iterable[str]) -> list[str]:
+    """The :data:`WIDEST_SAMPLES` longest of ``texts``, shortest first."""
+    return sorted(heapq.nlargest(WIDEST_SAMPLES, set(texts), key=len), key=len)
 
 
 def prepare_list(
@@ -392,30 +459,30 @@ def prepare_list(
     column widths' samples and the rows ``shown`` shows (once its combo choices are
     narrowed to the list's values). Plain Python: safe on any thread."""
     shown = shown if shown is not None else ListFilter()
-    rows = prepare_rows(entries)
+    rows, kinds = _prepare(entries)
     rows = sort_rows(rows, shown.sort_column, shown.descending, new_ids)
     distinct: dict[Column, list[str]] = {}
-    for column in FILTER_COLUMNS:
-        values = {row.display[column] for row in rows}
-        values.discard("")
-        distinct[column] = sorted(values, key=fold)
-    widest: dict[Column, list[str]] = {}
+    widest: dict[Column, list[str]] = {
+        Column.NEW: [""] if rows else [],
+        # Dates are all as long: the first one met.
+        Column.DATE: [next((row.display[_DATE] for row in rows if row.display[_DATE]), "")],
+        Column.TITLE: _widest(row.display[_TITLE] for row in rows),
+    }
     for column in Column:
-        longest: dict[str, None] = {}
-        for row in rows:
-            longest[row.display[column]] = None
-            if len(longest) > 4096:  # keep the candidates few: only the longest matter
-                longest = dict.fromkeys(sorted(longest, key=len)[-WIDEST_SAMPLES:])
-        widest[column] = sorted(longest, key=len)[-WIDEST_SAMPLES:]
+        if column >= Column.TYPE:  # the same for every row of a kind
+            values = {kind.display[column - Column.TYPE] for kind in kinds}
+            widest[column] = _widest(values)
+            if column in FILTER_COLUMNS:
+                values.discard("")
+                distinct[column] = sorted(values, key=fold)
+    present = {kind.label for kind in kinds if kind.label is not None}
     labels: list[str] = []
-    for row in rows:
-        entry = row.entry
-        if entry.status is DocumentStatus.APPROVED and entry.type_code.code in (
-            PATIENT_SPACE_LABELS
-        ):
-            label = PATIENT_SPACE_LABELS[entry.type_code.code]
-            if label not in labels:
-                labels.append(label)
+    for row in rows if present else ():  # in the list's order
+        label = PATIENT_SPACE_LABELS.get(row.entry.type_code.code)
+        if label in present and label not in labels and row.status is DocumentStatus.APPROVED:
+            labels.append(label)
+            if len(labels) == len(present):
+                break
     shown = shown.narrowed(distinct)
     visible = visible_rows(rows, shown)  # already in ``shown``'s order
     return PreparedList(

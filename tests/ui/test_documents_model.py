@@ -3,7 +3,8 @@ filters (combos, free text, period and statuses), new and patient-authored rows.
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.domain.document import Confidentiality, DocumentEntry, DocumentStatus
+from dmp_desktop.domain.document import Code, Confidentiality, DocumentEntry, DocumentStatus
 from dmp_desktop.services.consultation import ListScope, Period
 from dmp_desktop.ui.documents_model import (
     NEW_MARK,
@@ -27,6 +28,7 @@ from dmp_desktop.ui.documents_model import (
     fold,
     prepare_list,
     prepare_rows,
+    sort_rows,
 )
 from tests.support import ui_truth
 from tests.ui.consultation_fakes import (
@@ -402,3 +404,110 @@ def test_rows_prepared_for_another_filter_or_list_are_not_taken(qtbot: QtBot) ->
     model.append_rows(prepare_rows(entries[3:]))
     model.set_rows(prepared.rows, (), prepared.index)
     assert len(shown_with(proxy)) == 6
+
+
+FOLD_SAMPLES = [
+    "Échographie Œdème",
+    "Compte rendu n° 12",
+    "e\u0301le\u0300ve\u0327 (marks already apart)",
+    "ﬁche ½ ² Ⅻ ㎏ ｶﾀ",  # compatibility forms
+    "ǅURAND İstanbul Straße ΣΊΣΥΦΟΣ",
+    "한국어 Ελληνικά Кириллица",
+    "a\u0323\u0302 q\u0307\u0323 x\u0301\u0301",  # marks to reorder
+    "",
+    "plain ASCII",
+]
+
+
+@pytest.mark.parametrize("text", FOLD_SAMPLES)
+def test_fold_is_nfkd_without_marks_case_folded(text: str) -> None:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    expected = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    assert fold(text) == expected
+    assert fold(text) == expected  # the second time from the cache of runs
+
+
+def test_rows_sharing_codes_and_authors_keep_their_own_texts(qtbot: QtBot) -> None:
+    """Rows of entries that share code and author objects (as the answer's reader makes
+    them) are made from one shared part: what differs from entry to entry still shows."""
+    base = entry("s1", "Lettre", days_ago=3, submitted_days_ago=40, today=TODAY)
+    same = dataclasses.replace
+    entries = [
+        base,
+        same(base, unique_id="s2", title="", status=DocumentStatus.ARCHIVED),
+        same(
+            base,
+            unique_id="s3",
+            title="Masquée",
+            confidentiality=(
+                *base.confidentiality,
+                Code("MASQUE_PS", "x", "1.2.250.1.213.1.1.4.13"),
+            ),
+        ),
+        same(base, unique_id="s4", title="Lettre", service_start=None, creation_time=None),
+    ]
+    alone = [
+        dataclasses.replace(
+            e,
+            type_code=Code(e.type_code.code, e.type_code.display, e.type_code.scheme),
+            class_code=Code(e.class_code.code, e.class_code.display, e.class_code.scheme),
+            authors=tuple(dataclasses.replace(a) for a in e.authors),
+        )
+        for e in entries
+    ]
+    shared, apart = prepare_rows(entries), prepare_rows(alone)
+    for one, other in zip(shared, apart, strict=True):
+        assert (one.display, one.keys, one.haystack, one.space, one.tooltip, one.when) == (
+            other.display,
+            other.keys,
+            other.haystack,
+            other.space,
+            other.tooltip,
+            other.when,
+        )
+    s1, s2, s3, s4 = shared
+    assert s1.display[int(Column.STATUS)] == "actif" and s1.display[int(Column.FLAGS)] == ""
+    assert s2.display[int(Column.STATUS)] == "archivé"
+    assert s2.display[int(Column.TITLE)] == s2.display[int(Column.TYPE)]  # no title: the type
+    assert s3.display[int(Column.FLAGS)] == "masqué aux professionnels"
+    assert "masque aux professionnels" in s3.haystack and "masque" not in s1.haystack
+    assert s4.display[int(Column.DATE)] != s1.display[int(Column.DATE)]  # the submission's
+    assert [r.uid for r in sort_rows(shared, int(Column.TITLE), False)] == ["s2", "s1", "s4", "s3"]
+
+
+def test_dates_sort_as_shown_whatever_their_offset(qtbot: QtBot) -> None:
+    """The date column sorts by the date and time as written (as it is shown), an
+    offset aside; a date without offset sorts among the others; no date sorts last."""
+    paris = timezone(timedelta(hours=2))
+    base = entry("d0", "Base", today=TODAY)
+
+    def dated(uid: str, when: datetime | None) -> DocumentEntry:
+        return dataclasses.replace(
+            base, unique_id=uid, service_start=when, creation_time=when, submission_time=when
+        )
+
+    entries = [
+        dated("utc", datetime(2026, 1, 1, 23, 30, tzinfo=UTC)),
+        dated("paris", datetime(2026, 1, 2, 1, 0, tzinfo=paris)),  # 23:00 UTC the day before
+        dated("naive", datetime(2026, 1, 1, 12, 0)),
+        dated("none", None),
+    ]
+    rows = prepare_rows(entries)
+    assert [r.display[int(Column.DATE)] for r in rows] == [
+        "01/01/2026",
+        "02/01/2026",
+        "01/01/2026",
+        "",
+    ]
+    newest = [r.uid for r in sort_rows(rows, int(Column.DATE), True)]
+    assert newest == ["paris", "utc", "naive", "none"]
+    model = DocumentsModel()
+    model.set_rows(rows)
+    proxy = DocumentsProxy()
+    proxy.setSourceModel(model)
+    proxy.set_scope(ListScope(Period.ALL), TODAY)
+    assert shown_with(proxy) == newest
+    proxy.sort(int(Column.DATE), Qt.SortOrder.AscendingOrder)
+    assert shown_with(proxy) == newest[::-1]
