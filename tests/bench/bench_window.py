@@ -19,7 +19,8 @@ the patient (outside the measure), types the INS and presses Entrée; the
 measure ends when the documents list says it is wholly filled. Meanwhile a
 timer ticks every 5 ms on the UI thread, and on for 200 ms after the list is
 filled (its first paint): the longest gap between two ticks, minus 5 ms, is
-the longest time the UI thread could not react (target: at most 50 ms). There is no reference program for this row.
+the longest time the UI thread could not react (target: at most 50 ms).
+There is no reference program for this row.
 """
 
 from __future__ import annotations
