@@ -13,6 +13,11 @@
  * the WS-Addressing headers, the registry's errors and each entry's place are checked
  * by the same lxml code as before, on a few kilobytes.
  *
+ * The parse runs without the interpreter lock: the SAX callbacks only write what they
+ * read into a C buffer of operations ("ops"); the Python tuples are made from it once
+ * the lock is taken back, for the entries completed so far. Another Python thread (the
+ * one receiving the next bytes, the window's) runs meanwhile.
+ *
  * Refused (ScanError): malformed XML, any DTD (the parser is stopped at <!DOCTYPE),
  * any entity other than the predefined ones, more than max_entry bytes of content in
  * one entry, an ExtrinsicObject inside another one.
@@ -34,7 +39,25 @@ enum {
     T_CLASSIFICATION, T_EXTERNAL_ID, T_VERSION_INFO
 };
 
-enum { E_NONE, E_MALFORMED, E_DTD, E_TOO_LARGE, E_NESTED, E_PYTHON };
+enum { E_NONE, E_MALFORMED, E_DTD, E_TOO_LARGE, E_NESTED, E_NO_MEMORY };
+
+/* The operations written by the callbacks (one byte each, then their strings: a 4-byte
+   length and the UTF-8 bytes, or NONE for an absent attribute). */
+enum {
+    OP_ENTRY,        /* 5 strings: id, lid, objectType, mimeType, status */
+    OP_SLOT,         /* its name */
+    OP_VALUE,        /* a Value's text */
+    OP_SLOT_END,
+    OP_CLASS,        /* classificationScheme, nodeRepresentation */
+    OP_CLASS_NAME,   /* the first LocalizedString value of its first Name */
+    OP_CLASS_END,
+    OP_EXTERNAL,     /* identificationScheme, value */
+    OP_NAME,         /* the first LocalizedString value of the first Name */
+    OP_DESCRIPTION,  /* ... of the first Description */
+    OP_VERSION,      /* the first VersionInfo's versionName */
+    OP_ENTRY_END
+};
+#define NONE 0xFFFFFFFFu
 
 #define MAX_REL 8 /* relative depths inside an entry that can matter (EO = 1) */
 #define MAX_DEPTH 256 /* libxml2's own bound without XML_PARSE_HUGE (not enforced by 2.9's
@@ -61,28 +84,23 @@ typedef struct {
     PyObject_HEAD
     xmlParserCtxtPtr ctxt;
     int error;
+    int busy;                 /* a feed or close is running (the lock released) */
     CacheSlot *cache;
     Buffer skeleton;
     Buffer text;              /* a Value's text being read */
-    PyObject *entries;        /* projections completed since the last feed */
+    Buffer ops;               /* what the callbacks read, for the entries (see OP_*) */
+    size_t ops_done;          /* ops up to the end of the last complete entry */
     size_t max_entry;
     int depth;                /* depth of the current element in the document */
     int entry_depth;          /* depth of the entry's ExtrinsicObject, 0 outside entries */
     size_t entry_size;
     int types[MAX_REL + 1];   /* element types by depth relative to the entry */
-    /* the entry being read */
-    PyObject *attrs, *slots, *classifications, *external, *name, *description, *version;
     int name_seen, description_seen, version_seen;
-    /* the current slot (of the entry or of a classification) */
-    PyObject *slot_name, *values;
-    int values_done, collecting;
-    /* the current Value */
-    int capturing, text_closed, in_value;
-    /* the current classification */
-    PyObject *c_scheme, *c_rep, *c_display, *c_slots;
-    int c_name_seen;
-    /* the first LocalizedString of a Name / Description being read: 1 name, 2 description,
-       3 the classification's Name; 0 none */
+    int values_done, collecting;   /* the current slot's first ValueList */
+    int capturing, in_value;       /* the current Value's text */
+    int c_name_seen;               /* the current classification's first Name */
+    /* the first LocalizedString of a Name / Description being read: OP_NAME,
+       OP_DESCRIPTION or OP_CLASS_NAME; 0 none */
     int localized_target;
 } Scanner;
 
@@ -92,11 +110,8 @@ static int buf_add(Buffer *b, const char *s, size_t n) {
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n) cap *= 2;
-        char *grown = PyMem_Realloc(b->data, cap);
-        if (!grown) {
-            PyErr_NoMemory();
-            return -1;
-        }
+        char *grown = PyMem_RawRealloc(b->data, cap); /* no interpreter lock needed */
+        if (!grown) return -1;
         b->data = grown;
         b->cap = cap;
     }
@@ -176,15 +191,27 @@ static PyObject *str_of(Scanner *self, const xmlChar *s, size_t n) {
     return made;
 }
 
-/* The value of the unqualified attribute ``name`` (a new reference), or None. */
-static PyObject *attribute(Scanner *self, int nb, const xmlChar **attributes, const char *name) {
+/* An op's string: its length, then its bytes (NONE: absent). */
+static int op_string(Scanner *self, const xmlChar *s, size_t n) {
+    uint32_t length = s ? (uint32_t)n : NONE;
+    if (s && n >= NONE) return -1;
+    if (buf_add(&self->ops, (const char *)&length, 4) < 0) return -1;
+    return s ? buf_add(&self->ops, (const char *)s, n) : 0;
+}
+
+static int op(Scanner *self, unsigned char code) {
+    return buf_add(&self->ops, (const char *)&code, 1);
+}
+
+/* The unqualified attribute ``name`` written as an op's string (NONE when absent). */
+static int op_attribute(Scanner *self, int nb, const xmlChar **attributes, const char *name) {
     int i;
     for (i = 0; i < nb; i++) {
         const xmlChar **a = attributes + 5 * i;
         if (a[2] == NULL && strcmp((const char *)a[0], name) == 0)
-            return str_of(self, a[3], (size_t)(a[4] - a[3]));
+            return op_string(self, a[3], (size_t)(a[4] - a[3]));
     }
-    Py_RETURN_NONE;
+    return op_string(self, NULL, 0);
 }
 
 static int type_of(const xmlChar *localname, const xmlChar *uri) {
@@ -211,22 +238,9 @@ static int type_of(const xmlChar *localname, const xmlChar *uri) {
 }
 
 static void clear_entry(Scanner *self) {
-    Py_CLEAR(self->attrs);
-    Py_CLEAR(self->slots);
-    Py_CLEAR(self->classifications);
-    Py_CLEAR(self->external);
-    Py_CLEAR(self->name);
-    Py_CLEAR(self->description);
-    Py_CLEAR(self->version);
-    Py_CLEAR(self->slot_name);
-    Py_CLEAR(self->values);
-    Py_CLEAR(self->c_scheme);
-    Py_CLEAR(self->c_rep);
-    Py_CLEAR(self->c_display);
-    Py_CLEAR(self->c_slots);
     self->name_seen = self->description_seen = self->version_seen = 0;
     self->values_done = self->collecting = 0;
-    self->capturing = self->text_closed = self->in_value = 0;
+    self->capturing = self->in_value = 0;
     self->c_name_seen = 0;
     self->localized_target = 0;
 }
@@ -271,7 +285,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                      int nb_attributes, int nb_defaulted, const xmlChar **attributes) {
     xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
     Scanner *self = (Scanner *)ctxt->_private;
-    int type, rel, parent, i;
+    int type, rel, parent, i, bad = 0;
     (void)nb_defaulted;
     if (self->error) return;
     self->depth++;
@@ -281,7 +295,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         if (type != T_EO) {
             if (write_start(self, localname, prefix, nb_namespaces, namespaces, nb_attributes,
                             attributes) < 0)
-                fail(self, E_PYTHON);
+                fail(self, E_NO_MEMORY);
             return;
         }
         /* an entry begins */
@@ -289,22 +303,13 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         self->entry_depth = self->depth;
         self->entry_size = 64;
         self->types[1] = T_EO;
-        self->attrs = PyTuple_New(5);
-        self->slots = PyList_New(0);
-        self->classifications = PyList_New(0);
-        self->external = PyList_New(0);
-        if (!self->attrs || !self->slots || !self->classifications || !self->external) {
-            fail(self, E_PYTHON);
-            return;
-        }
         {
             static const char *names[5] = {"id", "lid", "objectType", "mimeType", "status"};
-            for (i = 0; i < 5; i++) {
-                PyObject *v = attribute(self, nb_attributes, attributes, names[i]);
-                if (!v) { fail(self, E_PYTHON); return; }
-                PyTuple_SET_ITEM(self->attrs, i, v);
-            }
+            bad = op(self, OP_ENTRY) < 0;
+            for (i = 0; i < 5 && !bad; i++)
+                bad = op_attribute(self, nb_attributes, attributes, names[i]) < 0;
         }
+        if (bad) fail(self, E_NO_MEMORY);
         return;
     }
     /* inside an entry */
@@ -314,61 +319,50 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         self->entry_size += (size_t)(attributes[5 * i + 4] - attributes[5 * i + 3]) + 32;
     if (self->entry_size > self->max_entry) { fail(self, E_TOO_LARGE); return; }
     if (type == T_EO) { fail(self, E_NESTED); return; }
-    if (self->capturing) { self->capturing = 0; self->text_closed = 1; }
+    self->capturing = 0; /* a Value's text stops at its first child element */
     if (rel > MAX_REL) return;
     self->types[rel] = type;
     parent = self->types[rel - 1];
     if (rel == 2) {
         switch (type) {
             case T_SLOT:
-                Py_CLEAR(self->slot_name);
-                Py_CLEAR(self->values);
-                self->slot_name = attribute(self, nb_attributes, attributes, "name");
-                self->values = PyList_New(0);
-                if (!self->slot_name || !self->values) fail(self, E_PYTHON);
+                bad = op(self, OP_SLOT) < 0 ||
+                      op_attribute(self, nb_attributes, attributes, "name") < 0;
                 self->values_done = 0;
                 break;
             case T_CLASSIFICATION:
-                Py_CLEAR(self->c_scheme);
-                Py_CLEAR(self->c_rep);
-                Py_CLEAR(self->c_display);
-                Py_CLEAR(self->c_slots);
-                self->c_scheme = attribute(self, nb_attributes, attributes, "classificationScheme");
-                self->c_rep = attribute(self, nb_attributes, attributes, "nodeRepresentation");
-                self->c_slots = PyList_New(0);
-                Py_INCREF(Py_None);
-                self->c_display = Py_None;
+                bad = op(self, OP_CLASS) < 0 ||
+                      op_attribute(self, nb_attributes, attributes, "classificationScheme") < 0 ||
+                      op_attribute(self, nb_attributes, attributes, "nodeRepresentation") < 0;
                 self->c_name_seen = 0;
-                if (!self->c_scheme || !self->c_rep || !self->c_slots) fail(self, E_PYTHON);
                 break;
-            case T_EXTERNAL_ID: {
-                PyObject *scheme = attribute(self, nb_attributes, attributes, "identificationScheme");
-                PyObject *value = scheme ? attribute(self, nb_attributes, attributes, "value") : NULL;
-                PyObject *pair = value ? PyTuple_Pack(2, scheme, value) : NULL;
-                if (!pair || PyList_Append(self->external, pair) < 0) fail(self, E_PYTHON);
-                Py_XDECREF(scheme);
-                Py_XDECREF(value);
-                Py_XDECREF(pair);
+            case T_EXTERNAL_ID:
+                bad = op(self, OP_EXTERNAL) < 0 ||
+                      op_attribute(self, nb_attributes, attributes, "identificationScheme") < 0 ||
+                      op_attribute(self, nb_attributes, attributes, "value") < 0;
                 break;
-            }
             case T_NAME:
-                if (!self->name_seen) { self->name_seen = 1; self->localized_target = 1; }
+                if (!self->name_seen) {
+                    self->name_seen = 1;
+                    self->localized_target = OP_NAME;
+                }
                 break;
             case T_DESCRIPTION:
                 if (!self->description_seen) {
                     self->description_seen = 1;
-                    self->localized_target = 2;
+                    self->localized_target = OP_DESCRIPTION;
                 }
                 break;
             case T_VERSION_INFO:
                 if (!self->version_seen) {
                     self->version_seen = 1;
-                    self->version = attribute(self, nb_attributes, attributes, "versionName");
-                    if (!self->version) fail(self, E_PYTHON);
+                    bad = op(self, OP_VERSION) < 0 ||
+                          op_attribute(self, nb_attributes, attributes, "versionName") < 0;
                 }
                 break;
             default: break;
         }
+        if (bad) fail(self, E_NO_MEMORY);
         return;
     }
     if (type == T_LOCALIZED && self->localized_target && rel >= 3) {
@@ -377,11 +371,9 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
            the classification's first Name (rel 4) */
         if ((rel == 3 && (grand == T_NAME || grand == T_DESCRIPTION)) ||
             (rel == 4 && grand == T_NAME && self->types[2] == T_CLASSIFICATION)) {
-            PyObject *v = attribute(self, nb_attributes, attributes, "value");
-            if (!v) { fail(self, E_PYTHON); return; }
-            if (self->localized_target == 1) { Py_XSETREF(self->name, v); }
-            else if (self->localized_target == 2) { Py_XSETREF(self->description, v); }
-            else { Py_XSETREF(self->c_display, v); }
+            if (op(self, (unsigned char)self->localized_target) < 0 ||
+                op_attribute(self, nb_attributes, attributes, "value") < 0)
+                fail(self, E_NO_MEMORY);
             self->localized_target = 0;
         }
         return;
@@ -390,15 +382,13 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         if (parent == T_SLOT && type == T_VALUE_LIST && !self->values_done) {
             self->collecting = 1;
         } else if (parent == T_CLASSIFICATION && type == T_SLOT) {
-            Py_CLEAR(self->slot_name);
-            Py_CLEAR(self->values);
-            self->slot_name = attribute(self, nb_attributes, attributes, "name");
-            self->values = PyList_New(0);
-            if (!self->slot_name || !self->values) fail(self, E_PYTHON);
+            if (op(self, OP_SLOT) < 0 ||
+                op_attribute(self, nb_attributes, attributes, "name") < 0)
+                fail(self, E_NO_MEMORY);
             self->values_done = 0;
         } else if (parent == T_CLASSIFICATION && type == T_NAME && !self->c_name_seen) {
             self->c_name_seen = 1;
-            self->localized_target = 3;
+            self->localized_target = OP_CLASS_NAME;
         }
         return;
     }
@@ -406,7 +396,6 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         if (self->types[2] == T_SLOT && parent == T_VALUE_LIST && type == T_VALUE &&
             self->collecting) {
             self->in_value = self->capturing = 1;
-            self->text_closed = 0;
             self->text.len = 0;
         } else if (self->types[2] == T_CLASSIFICATION && parent == T_SLOT &&
                    type == T_VALUE_LIST && !self->values_done) {
@@ -417,19 +406,8 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     if (rel == 5 && self->types[2] == T_CLASSIFICATION && self->types[3] == T_SLOT &&
         parent == T_VALUE_LIST && type == T_VALUE && self->collecting) {
         self->in_value = self->capturing = 1;
-        self->text_closed = 0;
         self->text.len = 0;
     }
-}
-
-static void append_slot(Scanner *self, PyObject *owner) {
-    PyObject *values = PyList_AsTuple(self->values);
-    PyObject *pair = values ? PyTuple_Pack(2, self->slot_name, values) : NULL;
-    if (!pair || PyList_Append(owner, pair) < 0) fail(self, E_PYTHON);
-    Py_XDECREF(values);
-    Py_XDECREF(pair);
-    Py_CLEAR(self->slot_name);
-    Py_CLEAR(self->values);
 }
 
 static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
@@ -443,7 +421,7 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         Buffer *b = &self->skeleton;
         if (buf_add(b, "</", 2) < 0 || write_qname(b, prefix, localname) < 0 ||
             buf_add(b, ">", 1) < 0)
-            fail(self, E_PYTHON);
+            fail(self, E_NO_MEMORY);
         self->depth--;
         return;
     }
@@ -451,34 +429,22 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     self->depth--;
     if (rel == 1) {
         /* the entry is complete */
-        PyObject *slots = PyList_AsTuple(self->slots);
-        PyObject *classifications = PyList_AsTuple(self->classifications);
-        PyObject *external = PyList_AsTuple(self->external);
-        PyObject *projection =
-            slots && classifications && external
-                ? Py_BuildValue("(OOOOOOO)", self->attrs, slots, classifications, external,
-                                self->name ? self->name : Py_None,
-                                self->description ? self->description : Py_None,
-                                self->version ? self->version : Py_None)
-                : NULL;
-        if (!projection || PyList_Append(self->entries, projection) < 0) fail(self, E_PYTHON);
-        Py_XDECREF(slots);
-        Py_XDECREF(classifications);
-        Py_XDECREF(external);
-        Py_XDECREF(projection);
+        if (op(self, OP_ENTRY_END) < 0 || buf_str(&self->skeleton, PLACEHOLDER) < 0)
+            fail(self, E_NO_MEMORY);
+        self->ops_done = self->ops.len;
         clear_entry(self);
         self->entry_depth = 0;
-        if (buf_str(&self->skeleton, PLACEHOLDER) < 0) fail(self, E_PYTHON);
         return;
     }
     if (rel > MAX_REL) return;
     type = self->types[rel];
     if (type == T_VALUE && self->in_value && ((rel == 4 && self->types[2] == T_SLOT) ||
                                                (rel == 5 && self->types[2] == T_CLASSIFICATION))) {
-        PyObject *text = str_of(self, (const xmlChar *)self->text.data, self->text.len);
-        if (!text || PyList_Append(self->values, text) < 0) fail(self, E_PYTHON);
-        Py_XDECREF(text);
-        self->in_value = self->capturing = self->text_closed = 0;
+        if (op(self, OP_VALUE) < 0 ||
+            op_string(self, (const xmlChar *)(self->text.data ? self->text.data : ""),
+                      self->text.len) < 0)
+            fail(self, E_NO_MEMORY);
+        self->in_value = self->capturing = 0;
         self->text.len = 0;
         return;
     }
@@ -489,9 +455,8 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         self->values_done = 1;
         return;
     }
-    if (type == T_SLOT && rel == 2) { append_slot(self, self->slots); return; }
-    if (type == T_SLOT && rel == 3 && self->types[2] == T_CLASSIFICATION) {
-        append_slot(self, self->c_slots);
+    if (type == T_SLOT && (rel == 2 || (rel == 3 && self->types[2] == T_CLASSIFICATION))) {
+        if (op(self, OP_SLOT_END) < 0) fail(self, E_NO_MEMORY);
         return;
     }
     if ((type == T_NAME || type == T_DESCRIPTION) && (rel == 2 || rel == 3)) {
@@ -499,16 +464,7 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         return;
     }
     if (type == T_CLASSIFICATION && rel == 2) {
-        PyObject *inner = PyList_AsTuple(self->c_slots);
-        PyObject *c = inner ? PyTuple_Pack(4, self->c_scheme, self->c_rep, self->c_display, inner)
-                            : NULL;
-        if (!c || PyList_Append(self->classifications, c) < 0) fail(self, E_PYTHON);
-        Py_XDECREF(inner);
-        Py_XDECREF(c);
-        Py_CLEAR(self->c_scheme);
-        Py_CLEAR(self->c_rep);
-        Py_CLEAR(self->c_display);
-        Py_CLEAR(self->c_slots);
+        if (op(self, OP_CLASS_END) < 0) fail(self, E_NO_MEMORY);
     }
 }
 
@@ -518,13 +474,13 @@ static void on_characters(void *ctx, const xmlChar *ch, int len) {
     if (self->error) return;
     if (self->entry_depth == 0) {
         if (self->depth > 0 && buf_escaped(&self->skeleton, ch, (size_t)len, 0) < 0)
-            fail(self, E_PYTHON);
+            fail(self, E_NO_MEMORY);
         return;
     }
     self->entry_size += (size_t)len;
     if (self->entry_size > self->max_entry) { fail(self, E_TOO_LARGE); return; }
     if (self->capturing && buf_add(&self->text, (const char *)ch, (size_t)len) < 0)
-        fail(self, E_PYTHON);
+        fail(self, E_NO_MEMORY);
 }
 
 static void on_comment(void *ctx, const xmlChar *value) {
@@ -532,7 +488,7 @@ static void on_comment(void *ctx, const xmlChar *value) {
     Scanner *self = (Scanner *)ctxt->_private;
     (void)value;
     /* lxml keeps comments as nodes: a Value's text stops at its first comment */
-    if (self->capturing) { self->capturing = 0; self->text_closed = 1; }
+    self->capturing = 0;
 }
 
 static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *external_id,
@@ -570,6 +526,160 @@ static void on_structured_error(void *ctx, xmlErrorPtr error) {
 
 static void on_silent(void *ctx, const char *msg, ...) { (void)ctx; (void)msg; }
 
+/* --- the tuples, with the interpreter lock ---------------------------------------------- */
+
+/* The next op string as a str (a new reference), or None. */
+static PyObject *read_string(Scanner *self, const char **p) {
+    uint32_t length;
+    memcpy(&length, *p, 4);
+    *p += 4;
+    if (length == NONE) Py_RETURN_NONE;
+    *p += length;
+    return str_of(self, (const xmlChar *)(*p - length), length);
+}
+
+/* Append ``item`` (stolen) to ``list``. */
+static int append(PyObject *list, PyObject *item) {
+    int failed = item == NULL || PyList_Append(list, item) < 0;
+    Py_XDECREF(item);
+    return failed ? -1 : 0;
+}
+
+/* The projections of the entries completed in the ops so far (a new list). See
+   xds.Projection for their shape; the ops of an entry not yet complete are kept. */
+static PyObject *take_entries(Scanner *self) {
+    PyObject *entries = PyList_New(0);
+    PyObject *attrs = NULL, *slots = NULL, *classes = NULL, *external = NULL;
+    PyObject *name = NULL, *description = NULL, *version = NULL;
+    PyObject *slot_name = NULL, *values = NULL, *c_scheme = NULL, *c_rep = NULL;
+    PyObject *c_display = NULL, *c_slots = NULL;
+    const char *p = self->ops.data, *end = self->ops.data + self->ops_done;
+    int i, failed = 0;
+    if (!entries) return NULL;
+    while (p < end && !failed) {
+        unsigned char code = (unsigned char)*p++;
+        switch (code) {
+            case OP_ENTRY:
+                Py_XSETREF(attrs, PyTuple_New(5));
+                Py_XSETREF(slots, PyList_New(0));
+                Py_XSETREF(classes, PyList_New(0));
+                Py_XSETREF(external, PyList_New(0));
+                Py_CLEAR(name);
+                Py_CLEAR(description);
+                Py_CLEAR(version);
+                if (!attrs || !slots || !classes || !external) { failed = 1; break; }
+                for (i = 0; i < 5; i++) {
+                    PyObject *v = read_string(self, &p);
+                    if (!v) { failed = 1; break; }
+                    PyTuple_SET_ITEM(attrs, i, v);
+                }
+                break;
+            case OP_SLOT:
+                Py_XSETREF(slot_name, read_string(self, &p));
+                Py_XSETREF(values, PyList_New(0));
+                failed = !slot_name || !values;
+                break;
+            case OP_VALUE:
+                failed = !values || append(values, read_string(self, &p)) < 0;
+                break;
+            case OP_SLOT_END: {
+                PyObject *owner = c_slots ? c_slots : slots;
+                PyObject *tuple = values ? PyList_AsTuple(values) : NULL;
+                failed = !owner || !slot_name || !tuple ||
+                         append(owner, PyTuple_Pack(2, slot_name, tuple)) < 0;
+                Py_XDECREF(tuple);
+                Py_CLEAR(slot_name);
+                Py_CLEAR(values);
+                break;
+            }
+            case OP_CLASS:
+                Py_XSETREF(c_scheme, read_string(self, &p));
+                Py_XSETREF(c_rep, read_string(self, &p));
+                Py_INCREF(Py_None);
+                Py_XSETREF(c_display, Py_None);
+                Py_XSETREF(c_slots, PyList_New(0));
+                failed = !c_scheme || !c_rep || !c_slots;
+                break;
+            case OP_CLASS_NAME:
+                Py_XSETREF(c_display, read_string(self, &p));
+                failed = !c_display;
+                break;
+            case OP_CLASS_END: {
+                PyObject *inner = c_slots ? PyList_AsTuple(c_slots) : NULL;
+                failed = !classes || !inner || !c_scheme || !c_rep || !c_display ||
+                         append(classes, PyTuple_Pack(4, c_scheme, c_rep, c_display, inner)) < 0;
+                Py_XDECREF(inner);
+                Py_CLEAR(c_scheme);
+                Py_CLEAR(c_rep);
+                Py_CLEAR(c_display);
+                Py_CLEAR(c_slots);
+                break;
+            }
+            case OP_EXTERNAL: {
+                PyObject *scheme = read_string(self, &p);
+                PyObject *value = read_string(self, &p);
+                failed = !external || !scheme || !value ||
+                         append(external, PyTuple_Pack(2, scheme, value)) < 0;
+                Py_XDECREF(scheme);
+                Py_XDECREF(value);
+                break;
+            }
+            case OP_NAME:
+                Py_XSETREF(name, read_string(self, &p));
+                failed = !name;
+                break;
+            case OP_DESCRIPTION:
+                Py_XSETREF(description, read_string(self, &p));
+                failed = !description;
+                break;
+            case OP_VERSION:
+                Py_XSETREF(version, read_string(self, &p));
+                failed = !version;
+                break;
+            case OP_ENTRY_END: {
+                PyObject *s = slots ? PyList_AsTuple(slots) : NULL;
+                PyObject *c = classes ? PyList_AsTuple(classes) : NULL;
+                PyObject *e = external ? PyList_AsTuple(external) : NULL;
+                failed = !attrs || !s || !c || !e ||
+                         append(entries, Py_BuildValue("(OOOOOOO)", attrs, s, c, e,
+                                                       name ? name : Py_None,
+                                                       description ? description : Py_None,
+                                                       version ? version : Py_None)) < 0;
+                Py_XDECREF(s);
+                Py_XDECREF(c);
+                Py_XDECREF(e);
+                break;
+            }
+            default:
+                PyErr_SetString(PyExc_SystemError, "_ebrimscan: unknown operation");
+                failed = 1;
+        }
+    }
+    Py_XDECREF(attrs);
+    Py_XDECREF(slots);
+    Py_XDECREF(classes);
+    Py_XDECREF(external);
+    Py_XDECREF(name);
+    Py_XDECREF(description);
+    Py_XDECREF(version);
+    Py_XDECREF(slot_name);
+    Py_XDECREF(values);
+    Py_XDECREF(c_scheme);
+    Py_XDECREF(c_rep);
+    Py_XDECREF(c_display);
+    Py_XDECREF(c_slots);
+    if (failed) {
+        Py_DECREF(entries);
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        return NULL;
+    }
+    /* keep the ops of the entry being read */
+    memmove(self->ops.data, self->ops.data + self->ops_done, self->ops.len - self->ops_done);
+    self->ops.len -= self->ops_done;
+    self->ops_done = 0;
+    return entries;
+}
+
 /* --- the Python type ------------------------------------------------------------------- */
 
 static int scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
@@ -582,8 +692,6 @@ static int scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
         return -1;
     }
     self->max_entry = (size_t)max_entry;
-    self->entries = PyList_New(0);
-    if (!self->entries) return -1;
     self->cache = PyMem_Calloc(CACHE_SLOTS, sizeof(CacheSlot));
     if (!self->cache) {
         PyErr_NoMemory();
@@ -628,16 +736,15 @@ static void scanner_dealloc(Scanner *self) {
         xmlFreeParserCtxt(self->ctxt);
         self->ctxt = NULL;
     }
-    clear_entry(self);
-    Py_CLEAR(self->entries);
     if (self->cache) {
         int i;
         for (i = 0; i < CACHE_SLOTS; i++) Py_XDECREF(self->cache[i].str);
         PyMem_Free(self->cache);
         self->cache = NULL;
     }
-    PyMem_Free(self->skeleton.data);
-    PyMem_Free(self->text.data);
+    PyMem_RawFree(self->skeleton.data);
+    PyMem_RawFree(self->text.data);
+    PyMem_RawFree(self->ops.data);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -648,7 +755,7 @@ static PyObject *outcome(Scanner *self, int status) {
         (status != 0 || !self->ctxt->wellFormed || !self->ctxt->nsWellFormed))
         self->error = E_MALFORMED;
     if (self->error != E_NONE) {
-        if (self->error == E_PYTHON && PyErr_Occurred()) return NULL;
+        if (self->error == E_NO_MEMORY) return PyErr_NoMemory();
         PyErr_SetString(ScanError,
                         self->error == E_DTD         ? "DTD or entity declaration refused"
                         : self->error == E_TOO_LARGE ? "document too large"
@@ -656,31 +763,37 @@ static PyObject *outcome(Scanner *self, int status) {
                                                      : "malformed XML");
         return NULL;
     }
+    entries = take_entries(self);
+    if (!entries) return NULL;
     skeleton = PyBytes_FromStringAndSize(self->skeleton.data ? self->skeleton.data : "",
                                          (Py_ssize_t)self->skeleton.len);
-    if (!skeleton) return NULL;
-    self->skeleton.len = 0;
-    entries = self->entries;
-    self->entries = PyList_New(0);
-    if (!self->entries) {
-        self->entries = entries;
-        Py_DECREF(skeleton);
+    if (!skeleton) {
+        Py_DECREF(entries);
         return NULL;
     }
+    self->skeleton.len = 0;
     result = PyTuple_Pack(2, skeleton, entries);
     Py_DECREF(skeleton);
     Py_DECREF(entries);
     return result;
 }
 
+static int begin(Scanner *self) {
+    if (!self->ctxt) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner not initialised");
+        return -1;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner used by two threads at once");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *scanner_feed(Scanner *self, PyObject *arg) {
     Py_buffer view;
     int status;
-    PyObject *result;
-    if (!self->ctxt) {
-        PyErr_SetString(PyExc_RuntimeError, "Scanner not initialised");
-        return NULL;
-    }
+    if (begin(self) < 0) return NULL;
     if (self->error != E_NONE) return outcome(self, 0);
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
     if (view.len > INT_MAX) {
@@ -688,21 +801,25 @@ static PyObject *scanner_feed(Scanner *self, PyObject *arg) {
         PyErr_SetString(PyExc_ValueError, "piece too large");
         return NULL;
     }
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
     status = xmlParseChunk(self->ctxt, (const char *)view.buf, (int)view.len, 0);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
     PyBuffer_Release(&view);
-    result = outcome(self, status);
-    return result;
+    return outcome(self, status);
 }
 
 static PyObject *scanner_close(Scanner *self, PyObject *unused) {
     int status;
     (void)unused;
-    if (!self->ctxt) {
-        PyErr_SetString(PyExc_RuntimeError, "Scanner not initialised");
-        return NULL;
-    }
+    if (begin(self) < 0) return NULL;
     if (self->error != E_NONE) return outcome(self, 0);
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
     status = xmlParseChunk(self->ctxt, NULL, 0, 1);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
     if (self->error == E_NONE && self->depth != 0) self->error = E_MALFORMED;
     return outcome(self, status);
 }

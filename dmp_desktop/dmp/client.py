@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import ssl
+import threading
 import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -943,15 +945,24 @@ class DmpClient:
             chunks: list[bytes] = []
             size = 0
             if sink is not None:
-                # libxml2 parses large pieces faster than the network's small ones.
-                for chunk in response.iter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size >= _FEED_SIZE:
-                        sink.feed(b"".join(chunks))
-                        chunks, size = [], 0
-                if chunks:
-                    sink.feed(b"".join(chunks))
+                threaded = getattr(sink, "parses_unlocked", False)
+                feeder = _FeedingThread(sink) if threaded else sink
+                try:
+                    # libxml2 parses large pieces faster than the network's small ones.
+                    for chunk in response.iter_bytes():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        if size >= _FEED_SIZE:
+                            feeder.feed(b"".join(chunks))
+                            chunks, size = [], 0
+                    if chunks:
+                        feeder.feed(b"".join(chunks))
+                except BaseException:
+                    if isinstance(feeder, _FeedingThread):
+                        feeder.abandon()  # the network's error, not the parser's, is told
+                    raise
+                if isinstance(feeder, _FeedingThread):
+                    feeder.finish()  # raises what the sink raised
                 return status, content_type, b""
             for chunk in response.iter_bytes():
                 size += len(chunk)
@@ -965,9 +976,75 @@ class _Sink(Protocol):
     def feed(self, data: bytes) -> None: ...
 
 
+class _FeedingThread:
+    """Parsing in a thread of its own while the next bytes are received.
+
+    For a sink whose parser runs without the interpreter lock (``parses_unlocked``: the
+    compiled ITI-18 reader), receiving (Python: TLS records, HTTP) and parsing then run
+    at once on two processors. The thread only runs ``sink.scan(piece)``; what it made
+    is handed back, in order, to ``sink.take`` in the receiving thread (lxml's parsers
+    stay in the thread that made them). At most :data:`_FEEDS_AHEAD` pieces wait (memory
+    stays bounded); an error of the sink is raised by the :meth:`feed` or :meth:`finish`
+    that takes its piece's turn, and nothing more is parsed after it.
+    """
+
+    def __init__(self, sink: Any) -> None:
+        self._sink = sink
+        self._pieces: queue.Queue[bytes | None] = queue.Queue(maxsize=_FEEDS_AHEAD)
+        self._scanned: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue()
+        self._given = self._taken = 0
+        self._thread = threading.Thread(target=self._run, name="dmp-parse", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        failed = False
+        while (piece := self._pieces.get()) is not None:
+            if failed:
+                continue
+            try:
+                self._scanned.put((self._sink.scan(piece), None))
+            except BaseException as exc:  # handed to the receiving thread
+                failed = True
+                self._scanned.put((None, exc))
+
+    def _take_ready(self, wait: bool) -> None:
+        while self._taken < self._given:
+            try:
+                scanned, error = self._scanned.get(block=wait)
+            except queue.Empty:
+                return
+            self._taken += 1
+            if error is not None:
+                raise error
+            self._sink.take(scanned)
+
+    def feed(self, data: bytes) -> None:
+        self._take_ready(wait=False)
+        self._pieces.put(data)
+        self._given += 1
+
+    def finish(self) -> None:
+        """Every piece parsed and taken; the sink's error raised if any."""
+        try:
+            self._take_ready(wait=True)
+        finally:
+            self._stop()
+
+    def abandon(self) -> None:
+        """Stop after the pieces already given, taking nothing more."""
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._pieces.put(None)
+            self._thread.join()
+
+
 _StreamChooser = Callable[[int, str | None], _Sink | None]
 # Bytes handed to the parser at a time when an answer is streamed.
 _FEED_SIZE = 1 << 20
+# Pieces received ahead of the parser (see _FeedingThread).
+_FEEDS_AHEAD = 2
 
 
 @dataclasses.dataclass(frozen=True)

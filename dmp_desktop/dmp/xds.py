@@ -734,6 +734,10 @@ def parse_find_documents_response(
     return FindDocumentsResult(entries=entries, warnings=tuple(warnings), total=_total(body))
 
 
+# What the compiled reader made of a piece: the rest of the answer (XML), the entries.
+Scanned = tuple[bytes, list[Projection]]
+
+
 class FindDocumentsReader:
     """An ITI-18 answer read as its bytes arrive (:meth:`feed`), then :meth:`close`.
 
@@ -788,26 +792,53 @@ class FindDocumentsReader:
         """Whether the compiled reader reads the bytes."""
         return self._scanner is not None
 
+    @property
+    def parses_unlocked(self) -> bool:
+        """Whether :meth:`feed` parses without the interpreter lock (the compiled reader):
+        worth feeding from another thread than the one receiving."""
+        return self._scanner is not None
+
     def feed(self, data: bytes) -> None:
+        if self._scanner is not None:
+            self.take(self.scan(data))
+            return
         try:
-            if self._scanner is not None:
-                self._screen.check(data)
-                data = self._scan(self._scanner.feed, data)
             completed = self._parser.feed(data)
         except xmlsafe.UnsafeXmlError as exc:
             raise DmpProtocolError(f"unreadable answer: {exc}") from None
         self._take(completed)
 
-    def _scan(self, step: Callable[..., tuple[bytes, list[Projection]]], *args: bytes) -> bytes:
-        """One step of the compiled reader: its entries kept, the rest of the answer returned."""
+    def scan(self, data: bytes) -> Scanned:
+        """The compiled reader's part of :meth:`feed` (its parse runs without the interpreter
+        lock); :meth:`take` does the rest. ``scan`` may run in another thread than the
+        reader's own (lxml's parser stays in its thread), one piece at a time, in order."""
+        if self._scanner is None:
+            raise RuntimeError("scan() needs the compiled reader")
         try:
-            rest, projections = step(*args)
+            self._screen.check(data)
+        except xmlsafe.UnsafeXmlError as exc:
+            raise DmpProtocolError(f"unreadable answer: {exc}") from None
+        return self._scan(self._scanner.feed, data)
+
+    def take(self, scanned: Scanned) -> None:
+        """The entries read by :meth:`scan`, and the rest of the answer through lxml."""
+        rest, projections = scanned
+        self._pending.extend(projections)
+        try:
+            completed = self._parser.feed(rest)
+        except xmlsafe.UnsafeXmlError as exc:
+            raise DmpProtocolError(f"unreadable answer: {exc}") from None
+        self._take(completed)
+
+    @staticmethod
+    def _scan(step: Callable[..., Scanned], *args: bytes) -> Scanned:
+        """One step of the compiled reader: (the rest of the answer, the entries read)."""
+        try:
+            return step(*args)
         except _ScanError as exc:
             if str(exc) == "nested entry":  # what the lxml reading says of it
                 raise DmpProtocolError("a document entry outside the answer's list") from None
-            raise xmlsafe.UnsafeXmlError(str(exc)) from None
-        self._pending.extend(projections)
-        return rest
+            raise DmpProtocolError(f"unreadable answer: {exc}") from None
 
     def _listed(self, eo: Element) -> bool:
         """Whether ``eo`` is an entry of the answer (Body/AdhocQueryResponse/RegistryObjectList)."""
@@ -859,10 +890,9 @@ class FindDocumentsReader:
         self, *, expected_action: str | None = None, relates_to: str | None = None
     ) -> FindDocumentsResult:
         """The end of the answer: check the envelope, then the entries read."""
+        if self._scanner is not None:
+            self.take(self._scan(self._scanner.close))
         try:
-            if self._scanner is not None:
-                rest = self._scan(self._scanner.close)
-                self._take(self._parser.feed(rest))
             root, completed = self._parser.close()
         except xmlsafe.UnsafeXmlError as exc:
             raise DmpProtocolError(f"unreadable answer: {exc}") from None

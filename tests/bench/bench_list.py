@@ -16,7 +16,18 @@ What is measured, side by side in the same process, round after round:
   window's list page (``DocumentListPage``: model, proxy, table, filter
   combos) shows it, until it says the list is wholly filled. The connection
   is already open (the consultation's TD0.2 opened it), as in the window.
-* reference: ``lxml.etree.fromstring`` of the same bytes, already in memory.
+  The answer is read by the compiled reader when it was built (``setup.py``),
+  in a thread of its own while the bytes arrive; ``DMP_DESKTOP_PURE_PYTHON=1``
+  measures the pure-Python reading instead.
+* reference: ``lxml.etree.fromstring`` of the same bytes, already in memory,
+  from a settled C heap (the issue's reference: it pays for the memory its tree
+  takes), and, reported beside it, into memory already mapped (« warm heap »:
+  a first tree parsed, freed and merged just before, outside the timer).
+
+Every run of either side starts from a settled C heap (``support.settle_allocator``,
+outside the timers): otherwise the freeing a side leaves deferred (glibc merges a freed
+tree's chunks at the next large allocation: 80 ms after 2,000 entries, 0.8 s after
+20,000) is charged to the side that runs next.
 
 Memory (``--memory``, the default): each side once more in a fresh process;
 peak resident memory minus what the process held before. The reference
@@ -160,7 +171,10 @@ class Phases:
     reader), releasing the parsed elements (``xmlsafe.release``), the rest of
     ``find_documents`` (receiving and decrypting, HTTP, envelope checks) and filling the
     page (after ``find_documents``). Timing adds a little overhead of its own (two clock
-    reads per entry).
+    reads per entry). With the compiled reader, its parse runs in a thread of its own
+    while the next bytes are received (``client._FeedingThread``): « compiled read »
+    then overlaps « receive », which is what is left of ``find_documents`` once every
+    other step is taken away (it can even come out below the receiving's own cost).
     """
 
     def __init__(self) -> None:

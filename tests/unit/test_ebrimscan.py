@@ -335,3 +335,48 @@ def test_generated_entries_project_and_read_alike(entries: list[str], chunk: int
     data = query_response(*entries)
     assert _compiled_projections(data, chunk) == _lxml_projections(data)
     assert _read(data, True, chunk) == _read(data, False, 1 << 20)
+
+
+def _through_feeding_thread(data: bytes, chunk: int) -> object:
+    from dmp_desktop.dmp.client import _FeedingThread
+
+    reader = xds.FindDocumentsReader(INS)
+    feeder = _FeedingThread(reader)
+    try:
+        try:
+            for start in range(0, len(data), chunk):
+                feeder.feed(data[start : start + chunk])
+        except BaseException:
+            feeder.abandon()
+            raise
+        feeder.finish()
+        assert not feeder._thread.is_alive()
+        return reader.close(expected_action=xds.ACTION_FIND_RESPONSE)
+    except DmpDesktopError as exc:
+        assert not feeder._thread.is_alive()
+        return (type(exc).__name__, str(exc))
+
+
+@pytest.mark.parametrize("name", ["nested entry", "truncated", "undefined prefix", "internal DTD"])
+def test_parsing_in_its_own_thread_gives_the_same_outcome(name: str) -> None:
+    """The client parses in a thread of its own while it receives (the compiled reader
+    parses without the interpreter lock): same entries, same error, in order, the thread
+    stopped whatever happens."""
+    _require_compiled()
+    data = HOSTILE[name]
+    assert _through_feeding_thread(data, 97) == _read(data, False, 1 << 20)
+    good = query_response(*(extrinsic_object(unique_id=f"1.2.3.{i}") for i in range(40)))
+    expected = _read(good, False, 1 << 20)
+    assert isinstance(expected, xds.FindDocumentsResult) and len(expected.entries) == 40
+    assert _through_feeding_thread(good, 301) == expected
+
+
+def test_an_error_while_receiving_stops_the_parsing_thread() -> None:
+    from dmp_desktop.dmp.client import _FeedingThread
+
+    _require_compiled()
+    reader = xds.FindDocumentsReader(INS)
+    feeder = _FeedingThread(reader)
+    feeder.feed(query_response(extrinsic_object())[:500])
+    feeder.abandon()  # what the client does when the network fails meanwhile
+    assert not feeder._thread.is_alive()
