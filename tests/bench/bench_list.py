@@ -196,8 +196,8 @@ class Phases:
 
             return timed
 
-        xds.FindDocumentsReader._scan = timing(  # type: ignore[method-assign]
-            "compiled read", xds.FindDocumentsReader._scan
+        xds.FindDocumentsReader._scan = staticmethod(  # type: ignore[method-assign]
+            timing("compiled read", xds.FindDocumentsReader._scan)
         )
         xmlsafe.StreamParser.feed = timing("lxml", xmlsafe.StreamParser.feed)  # type: ignore[method-assign]
         project = xds.project_extrinsic_object
