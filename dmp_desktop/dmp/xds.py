@@ -43,6 +43,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 from lxml import etree
@@ -53,17 +54,6 @@ from dmp_desktop.dmp import ebrs, ns, soap
 from dmp_desktop.dmp.ebrs import QUERY, RIM, RS, RegistryError
 from dmp_desktop.dmp.mtom import MtomMessage, element_bytes
 from dmp_desktop.dmp.xmlutil import Element, child, children, qn, text
-
-try:  # the compiled reader of ITI-18 answers (setup.py); without it, the same in Python
-    from dmp_desktop.dmp._ebrimscan import ScanError as _ScanError
-    from dmp_desktop.dmp._ebrimscan import Scanner as _Scanner
-except ImportError:  # pragma: no cover - depends on the build
-    _Scanner = None
-
-    class _ScanError(ValueError):  # type: ignore[no-redef]
-        pass
-
-
 from dmp_desktop.domain.document import (
     Author,
     Code,
@@ -75,6 +65,13 @@ from dmp_desktop.domain.document import (
 )
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import AnswerTooLargeError, DmpProtocolError
+
+_compiled: ModuleType | None
+try:  # the compiled reader of ITI-18 answers (setup.py); without it, the same in Python
+    from dmp_desktop.dmp import _ebrimscan as _compiled
+except ImportError:  # pragma: no cover - depends on the build
+    _compiled = None
+_ScanError: type[Exception] = _compiled.ScanError if _compiled is not None else ValueError
 
 XDSB = "urn:ihe:iti:xds-b:2007"
 
@@ -912,9 +909,9 @@ class FindDocumentsReader:
 def compiled_reader() -> type[Any] | None:
     """The compiled reader's type (``_ebrimscan.Scanner``), or None when it was not built
     or ``DMP_DESKTOP_PURE_PYTHON=1`` asks for the pure-Python reading (tests, comparisons)."""
-    if _Scanner is None or os.environ.get("DMP_DESKTOP_PURE_PYTHON") == "1":
+    if _compiled is None or os.environ.get("DMP_DESKTOP_PURE_PYTHON") == "1":
         return None
-    return _Scanner
+    return _compiled.Scanner
 
 
 def read_find_documents(
