@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import (
@@ -97,6 +98,7 @@ _COLUMNS = len(Column)
 _NEW = int(Column.NEW)
 _DATE = int(Column.DATE)
 _TITLE = int(Column.TITLE)
+_TYPE = int(Column.TYPE)
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -204,17 +206,22 @@ def date_text(entry: DocumentEntry) -> str:
 
 
 class Row:
-    """One document as the list shows it: texts, sort keys and filter fields, computed once."""
+    """One document as the list shows it: texts, sort keys and filter fields, computed once.
+
+    What rows of the same kind share (type, class, author, status, flags: :class:`_Kind`)
+    is held once; a row holds its own date and title. One object per row (the collector
+    walks each object made while a long list is prepared: fewer is faster).
+    """
 
     __slots__ = (
-        "display",
+        "day",
+        "day_key",
         "entry",
         "haystack",
-        "keys",
-        "origin",
-        "patient",
-        "space",
+        "kind",
+        "shown",
         "status",
+        "title_key",
         "tooltip",
         "uid",
         "when",
@@ -223,26 +230,76 @@ class Row:
     def __init__(
         self,
         entry: DocumentEntry,
-        display: tuple[str, ...],
-        keys: tuple[object, ...],
+        kind: _Kind,
+        day: str,
+        day_key: datetime,
+        shown: str,
+        title_key: str,
         haystack: str,
-        origin: DocumentOrigin,
-        space: bool,
         tooltip: str | None,
-        patient: bool,
         when: date | None,
     ) -> None:
         self.entry = entry
         self.uid = entry.unique_id
-        self.display = display  # one text per column; the NEW column's is ""
-        self.keys = keys  # one sort key per column; the NEW column's is 0
+        self.kind = kind
+        self.day = day  # the DATE column's text
+        self.day_key = day_key  # its sort key
+        self.shown = shown  # the TITLE column's text
+        self.title_key = title_key  # its sort key
         self.haystack = haystack  # folded texts of every column, for the free-text filter
-        self.origin = origin
-        self.patient = patient  # written by the patient (class 90): a tinted row
-        self.space = space  # shown with "Espace du patient seulement"
+        self.tooltip = tooltip  # the title's tooltip, when it says more than the title
         self.status = entry.status
         self.when = when  # the day of :func:`entry_date`
-        self.tooltip = tooltip  # the title's tooltip, when it says more than the title
+
+    def text(self, column: int) -> str:
+        """The text of ``column`` (the NEW column's is "")."""
+        if column >= _TYPE:
+            return self.kind.display[column - _TYPE]
+        if column == _TITLE:
+            return self.shown
+        return self.day if column == _DATE else ""
+
+    def key(self, column: int) -> object:
+        """The sort key of ``column`` (comparable within a column; the NEW column's is 0)."""
+        if column >= _TYPE:
+            return self.kind.keys[column - _TYPE]
+        if column == _TITLE:
+            return self.title_key
+        return self.day_key if column == _DATE else 0
+
+    @property
+    def display(self) -> tuple[str, ...]:
+        """One text per column."""
+        return ("", self.day, self.shown, *self.kind.display)
+
+    @property
+    def keys(self) -> tuple[object, ...]:
+        """One sort key per column."""
+        return (0, self.day_key, self.title_key, *self.kind.keys)
+
+    @property
+    def origin(self) -> DocumentOrigin:
+        return self.kind.origin
+
+    @property
+    def patient(self) -> bool:
+        """Written by the patient (class 90): a tinted row."""
+        return self.kind.patient
+
+    @property
+    def space(self) -> bool:
+        """Shown with « Espace du patient seulement »."""
+        return self.kind.space
+
+
+def _sort_key(column: int) -> Callable[[Row], Any]:
+    """The sort key of ``column`` (not NEW) as a function of a row."""
+    if column == _DATE:
+        return attrgetter("day_key")
+    if column == _TITLE:
+        return attrgetter("title_key")
+    index = column - _TYPE
+    return lambda row: row.kind.keys[index]
 
 
 @dataclass(frozen=True)
@@ -285,9 +342,10 @@ def visible_rows(rows: Sequence[Row], shown: ListFilter, first: int = 0) -> list
     if since is not None:
         kept = [n for n in kept if (when := rows[n].when) is None or when >= since]
     if shown.patient_space_only:
-        kept = [n for n in kept if rows[n].space]
-    for column, value in shown.choices:
-        kept = [n for n in kept if rows[n].display[column] == value]
+        kept = [n for n in kept if rows[n].kind.space]
+    for column, value in shown.choices:  # the combos' columns: a kind's texts
+        index = column - _TYPE
+        kept = [n for n in kept if rows[n].kind.display[index] == value]
     for word in shown.words:
         kept = [n for n in kept if word in rows[n].haystack]
     return kept
@@ -300,8 +358,14 @@ def order_rows(
     column = shown.sort_column
     if column == _NEW:
         return sorted(sources, key=lambda s: rows[s].uid in new_ids, reverse=shown.descending)
-    if 0 <= column < _COLUMNS:
-        return sorted(sources, key=lambda s: rows[s].keys[column], reverse=shown.descending)  # type: ignore[arg-type, return-value]
+    descending = shown.descending
+    if column == _DATE:
+        return sorted(sources, key=lambda s: rows[s].day_key, reverse=descending)
+    if column == _TITLE:
+        return sorted(sources, key=lambda s: rows[s].title_key, reverse=descending)
+    if _TYPE <= column < _COLUMNS:
+        index = column - _TYPE
+        return sorted(sources, key=lambda s: rows[s].kind.keys[index], reverse=descending)
     return sources
 
 
@@ -419,13 +483,13 @@ def _prepare(entries: Iterable[DocumentEntry]) -> tuple[list[Row], list[_Kind]]:
         append(
             Row(
                 entry,
-                ("", day, shown, *kind.display),
-                (0, day_key, title_key, *kind.keys),
+                kind,
+                day,
+                day_key,
+                shown,
+                title_key,
                 f"{day} {shown_key} {kind.haystack}",
-                kind.origin,
-                kind.space,
                 kind.tip.format(title=entry.title) if kind.tip is not None else None,
-                kind.patient,
                 on,
             )
         )
@@ -465,8 +529,8 @@ def prepare_list(
     widest: dict[Column, list[str]] = {
         Column.NEW: [""] if rows else [],
         # Dates are all as long: the first one met.
-        Column.DATE: [next((row.display[_DATE] for row in rows if row.display[_DATE]), "")],
-        Column.TITLE: _widest(row.display[_TITLE] for row in rows),
+        Column.DATE: [next((row.day for row in rows if row.day), "")],
+        Column.TITLE: _widest(row.shown for row in rows),
     }
     for column in Column:
         if column >= Column.TYPE:  # the same for every row of a kind
@@ -503,8 +567,8 @@ def sort_rows(
     """``rows`` in the proxy's order for ``column`` (stable; ties keep their order)."""
     if column == _NEW:
         return sorted(rows, key=lambda r: r.uid in new_ids, reverse=descending)
-    if 0 <= column < _COLUMNS:
-        return sorted(rows, key=lambda r: r.keys[column], reverse=descending)  # type: ignore[arg-type, return-value]
+    if 0 < column < _COLUMNS:
+        return sorted(rows, key=_sort_key(column), reverse=descending)
     return list(rows)
 
 
@@ -635,7 +699,7 @@ class DocumentsModel(QAbstractTableModel):
         if role == _DISPLAY:
             if column == _NEW:
                 return NEW_MARK if item.uid in self._new else ""
-            return item.display[column]
+            return item.text(column)
         if role == _FONT:
             return self._bold if item.uid in self._new else None
         if role == _BACKGROUND:
@@ -647,17 +711,17 @@ class DocumentsModel(QAbstractTableModel):
                 return self._new_tip if item.uid in self._new else None
             if column == _TITLE and item.tooltip is not None:
                 return item.tooltip
-            return item.display[column] or None
+            return item.text(column) or None
         if role == _ACCESSIBLE:
             if column == _NEW:
                 return self._new_text if item.uid in self._new else self._seen_text
-            return item.display[column]
+            return item.text(column)
         if role == _ALIGNMENT:
             return self._center if column == _NEW else None
         if role == SortRole:
             if column == _NEW:
                 return 1 if item.uid in self._new else 0
-            return item.keys[column]
+            return item.key(column)
         if role == EntryRole:
             return item.entry
         if role == IsNewRole:
@@ -1042,7 +1106,7 @@ def _same_rows(prepared: Sequence[Row], rows: Sequence[Row]) -> bool:
 
 def distinct_values(model: DocumentsModel, column: Column) -> list[str]:
     """The values present in ``column``, sorted for a filter combo (empty ones left out)."""
-    values = {row.display[column] for row in model.rows}
+    values = {row.text(column) for row in model.rows}
     values.discard("")
     return sorted(values, key=fold)
 

@@ -18,7 +18,13 @@ from pytestqt.qtbot import QtBot
 from dmp_desktop.domain.document import DocumentEntry, DocumentStatus
 from dmp_desktop.services.consultation import DocumentList, ListScope, Period
 from dmp_desktop.ui import documents_pane
-from dmp_desktop.ui.documents_model import Column, DocumentsModel, DocumentsProxy, EntryRole
+from dmp_desktop.ui.documents_model import (
+    Column,
+    DocumentsModel,
+    DocumentsProxy,
+    EntryRole,
+    prepare_rows,
+)
 from dmp_desktop.ui.documents_pane import DocumentListPage
 from tests.ui.consultation_fakes import AUTHORISED, CARDIO_AUTHOR, DURAND_AUTHOR, entry
 
@@ -215,14 +221,49 @@ def test_sorting_while_the_list_is_prepared(qtbot: QtBot, page: DocumentListPage
 
 
 def test_sorting_while_the_list_is_filled_in_batches(qtbot: QtBot, page: DocumentListPage) -> None:
+    sorted_at: list[int] = []
+
+    def sort_once() -> None:  # as the first batch is shown
+        if not sorted_at and page.model.rowCount() > 0:
+            sorted_at.append(page.model.rowCount())
+            page.proxy.sort(int(Column.DATE), Qt.SortOrder.AscendingOrder)
+
+    page.model.modelReset.connect(sort_once)
     with qtbot.waitSignal(page.filled, timeout=20_000):
         page.show_list(listing(many()))
         page.filter_edit.setText("n°")  # the prepared rows are not taken: batches
-        qtbot.waitUntil(lambda: page.model.rowCount() > 0)
-        assert page.filling
-        page.proxy.sort(int(Column.DATE), Qt.SortOrder.AscendingOrder)
+    assert sorted_at == [documents_pane.FIRST_BATCH]  # sorted while it was filled
     assert shown_ids(page, 2) == ["u1", "u2"]  # u0 is an « Échographie »
     assert page.proxy.rowCount() == COUNT - len(range(0, COUNT, 3))
     page.filter_edit.setText("")
     assert shown_ids(page, 2) == ["u0", "u1"]
     assert page.proxy.rowCount() == COUNT
+
+
+def test_a_row_is_one_object_for_the_collector() -> None:
+    """The collector walks every object made while a long list is prepared (with the
+    interpreter lock held): a row holds its entry, its texts, and what the rows of its
+    kind share (made once per kind), and no container of its own."""
+    import dataclasses
+    import enum
+    import gc
+
+    bases = [
+        entry("b0", "Lettre", author=DURAND_AUTHOR, today=TODAY),
+        entry("b1", "Lettre", author=CARDIO_AUTHOR, today=TODAY),
+    ]
+    # Entries sharing their codes and authors, as the answer's reader makes them.
+    docs = [
+        dataclasses.replace(bases[n % 2], unique_id=f"u{n}", title=f"Compte rendu n° {n}")
+        for n in range(300)
+    ]
+    rows = prepare_rows(docs)
+    entries = {id(d) for d in docs}
+    held_by_rows: set[int] = set()
+    for row in rows:
+        for held in gc.get_referents(row):
+            if isinstance(held, type | enum.Enum) or id(held) in entries:
+                continue
+            if gc.is_tracked(held):
+                held_by_rows.add(id(held))
+    assert len(held_by_rows) == 2, len(held_by_rows)  # the two kinds
