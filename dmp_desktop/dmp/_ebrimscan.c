@@ -861,5 +861,8 @@ PyMODINIT_FUNC PyInit__ebrimscan(void) {
     Py_INCREF(&ScannerType);
     if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) return NULL;
     if (PyModule_AddStringConstant(m, "LIBXML_VERSION", xmlParserVersion) < 0) return NULL;
+    /* the shape of the projections made (xds.PROJECTION_VERSION): a module built from an
+       older source is not used */
+    if (PyModule_AddIntConstant(m, "PROJECTION_VERSION", 2) < 0) return NULL;
     return m;
 }

@@ -3,6 +3,7 @@
 from typing import Any
 
 LIBXML_VERSION: str
+PROJECTION_VERSION: int
 
 class ScanError(ValueError): ...
 

@@ -37,6 +37,7 @@ raise ``DmpServiceError(errorCode, codeContext)``; warnings are kept
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections import deque
@@ -66,10 +67,17 @@ from dmp_desktop.domain.document import (
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_desktop.errors import AnswerTooLargeError, DmpProtocolError
 
+# The shape of the projections (see Projection); the compiled reader says which it makes.
+PROJECTION_VERSION = 2
+
 _compiled: ModuleType | None
 try:  # the compiled reader of ITI-18 answers (setup.py); without it, the same in Python
     from dmp_desktop.dmp import _ebrimscan as _compiled
 except ImportError:  # pragma: no cover - depends on the build
+    _compiled = None
+if _compiled is not None and getattr(_compiled, "PROJECTION_VERSION", None) != PROJECTION_VERSION:
+    # built from an older source (a checkout updated, not rebuilt): not used
+    logging.getLogger(__name__).warning("compiled ITI-18 reader out of date: not used")
     _compiled = None
 _ScanError: type[Exception] = _compiled.ScanError if _compiled is not None else ValueError
 

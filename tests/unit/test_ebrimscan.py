@@ -42,6 +42,9 @@ def _require_compiled() -> type:
 
 def test_the_compiled_reader_is_built_and_used_by_default() -> None:
     _require_compiled()
+    from dmp_desktop.dmp import _ebrimscan
+
+    assert _ebrimscan.PROJECTION_VERSION == xds.PROJECTION_VERSION  # else it is not used
     assert xds.FindDocumentsReader(INS).compiled
     assert not xds.FindDocumentsReader(INS, compiled=False).compiled
 
