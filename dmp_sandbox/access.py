@@ -207,7 +207,7 @@ def grant_consultation(store: Store, session: Session, ins: Ins, request: Access
             "les documents du DMP : la consultation est réservée aux professionnels de santé.",
         )
     check_centre_15(request)
-    patient = store.find_patient(session, ins.value, ins.oid)
+    patient, auth = store.find_patient_access(session, ins.value, ins.oid, request.national_id)
     if patient is None or patient.state is DmpState.NONE:
         raise xds.XdsError(xds.DMP_NOT_FOUND, "Ce patient n'a pas de DMP.")
     if patient.state is DmpState.CLOSED:
@@ -215,7 +215,6 @@ def grant_consultation(store: Store, session: Session, ins: Ins, request: Access
             xds.DMP_CLOSED,
             "Le DMP de ce patient est fermé : ses documents ne sont plus consultables.",
         )
-    auth = store.find_authorization(session, patient, request.national_id)
     status = auth.effective_status() if auth is not None else None
     if status is AuthorizationStatus.INTERDIT:
         raise xds.XdsError(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from dmp_desktop.domain.document import DocumentStatus
@@ -84,22 +84,26 @@ def _patient_of_vihf(ctx: OperationContext) -> Ins:
     return ins
 
 
-def _candidates(session: Session, grant: Grant, wanted: xds.DocumentFilter) -> list[DocumentRecord]:
-    statuses = set(wanted.statuses) - {DocumentStatus.DELETED.value}
-    query = (
-        select(DocumentRecord)
-        .where(DocumentRecord.patient_id == grant.patient.id, DocumentRecord.status.in_(statuses))
-        .order_by(DocumentRecord.creation_time.desc(), DocumentRecord.id)
+# A patient's documents of some statuses, newest first (built once; see _candidates).
+_DOCUMENTS = (
+    select(DocumentRecord)
+    .where(
+        DocumentRecord.patient_id == bindparam("patient_id"),
+        DocumentRecord.status.in_(bindparam("statuses", expanding=True)),
     )
+    .order_by(DocumentRecord.creation_time.desc(), DocumentRecord.id)
+)
+
+
+def _candidates(session: Session, grant: Grant, wanted: xds.DocumentFilter) -> list[DocumentRecord]:
+    statuses = sorted(set(wanted.statuses) - {DocumentStatus.DELETED.value})
+    query = _DOCUMENTS
     if wanted.unique_ids:
         query = query.where(DocumentRecord.unique_id.in_(wanted.unique_ids))
     if wanted.entry_uuids:
         query = query.where(DocumentRecord.entry_uuid.in_(wanted.entry_uuids))
-    return [
-        doc
-        for doc in session.scalars(query)
-        if xds.document_matches(doc, wanted) and grant.sees(doc)
-    ]
+    found = session.scalars(query, {"patient_id": grant.patient.id, "statuses": statuses}).all()
+    return [doc for doc in found if xds.document_matches(doc, wanted) and grant.sees(doc)]
 
 
 def find_documents(ctx: OperationContext) -> etree._Element:

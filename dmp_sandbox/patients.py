@@ -195,10 +195,9 @@ def lookup(
     (:mod:`dmp_sandbox.care_team`; ``identity`` tells) reads ``VALIDE`` unless blocked.
     """
     with store.session() as session:
-        patient = store.find_patient(session, ins.value, ins.oid)
+        patient, auth = store.find_patient_access(session, ins.value, ins.oid, national_id)
         if patient is None or patient.state is DmpState.NONE:
             return Td02Result(exists=False)
-        auth = store.find_authorization(session, patient, national_id)
         status = auth.effective_status() if auth is not None else None
         if (
             identity is not None

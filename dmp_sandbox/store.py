@@ -58,6 +58,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -403,6 +405,35 @@ class DocumentContent(Base):
     document: Mapped[DocumentRecord] = relationship(back_populates="content")
 
 
+# The host's hot queries, built once (their SQL is compiled once per engine, and
+# nothing is rebuilt per request); the values are bound at each call.
+_PATIENT_BY_INS = select(Patient).where(
+    Patient.ins_value == bindparam("ins_value"), Patient.ins_root == bindparam("ins_root")
+)
+_PATIENT_ACCESS = (
+    select(Patient, Authorization)
+    .outerjoin(
+        Authorization,
+        and_(
+            Authorization.patient_id == Patient.id,
+            Authorization.professional_national_id == bindparam("national_id"),
+        ),
+    )
+    .where(Patient.ins_value == bindparam("ins_value"), Patient.ins_root == bindparam("ins_root"))
+)
+_AUTHORIZATION = select(Authorization).where(
+    Authorization.patient_id == bindparam("patient_id"),
+    Authorization.professional_national_id == bindparam("national_id"),
+)
+_DOCUMENT_BY_UNIQUE_ID = select(DocumentRecord).where(
+    DocumentRecord.patient_id == bindparam("patient_id"),
+    DocumentRecord.unique_id == bindparam("unique_id"),
+)
+_DOCUMENT_CONTENT = select(DocumentContent.data).where(
+    DocumentContent.document_id == bindparam("document_id")
+)
+
+
 class OutboxMessage(Base):
     """A notification to the patient (the DMP would e-mail it or show it online)."""
 
@@ -531,8 +562,20 @@ class Store:
     # --- patients ----------------------------------------------------------
     def find_patient(self, session: Session, ins_value: str, ins_root: str) -> Patient | None:
         return session.scalars(
-            select(Patient).where(Patient.ins_value == ins_value, Patient.ins_root == ins_root)
+            _PATIENT_BY_INS, {"ins_value": ins_value, "ins_root": ins_root}
         ).one_or_none()
+
+    def find_patient_access(
+        self, session: Session, ins_value: str, ins_root: str, national_id: str
+    ) -> tuple[Patient | None, Authorization | None]:
+        """:meth:`find_patient` and :meth:`find_authorization` in one query (a join)."""
+        row = session.execute(
+            _PATIENT_ACCESS,
+            {"ins_value": ins_value, "ins_root": ins_root, "national_id": national_id},
+        ).one_or_none()
+        if row is None:
+            return None, None
+        return row[0], row[1]
 
     def upsert_patient(
         self, session: Session, ins_value: str, ins_root: str, **fields: Any
@@ -554,10 +597,7 @@ class Store:
         self, session: Session, patient: Patient, national_id: str
     ) -> Authorization | None:
         return session.scalars(
-            select(Authorization).where(
-                Authorization.patient_id == patient.id,
-                Authorization.professional_national_id == national_id,
-            )
+            _AUTHORIZATION, {"patient_id": patient.id, "national_id": national_id}
         ).one_or_none()
 
     def set_authorization(
@@ -715,15 +755,11 @@ class Store:
         self, session: Session, patient: Patient, unique_id: str
     ) -> DocumentRecord | None:
         return session.scalars(
-            select(DocumentRecord).where(
-                DocumentRecord.patient_id == patient.id, DocumentRecord.unique_id == unique_id
-            )
+            _DOCUMENT_BY_UNIQUE_ID, {"patient_id": patient.id, "unique_id": unique_id}
         ).one_or_none()
 
     def document_content(self, session: Session, document: DocumentRecord) -> bytes:
-        return session.scalars(
-            select(DocumentContent.data).where(DocumentContent.document_id == document.id)
-        ).one()
+        return session.scalars(_DOCUMENT_CONTENT, {"document_id": document.id}).one()
 
     def remove_documents(self, session: Session, patient: Patient) -> None:
         """Every document and submission set of a patient (demo reset)."""

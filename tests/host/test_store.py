@@ -158,3 +158,22 @@ def test_nothing_is_remembered_when_the_trace_cannot_be_written(store: Store) ->
 def test_a_request_is_recorded_in_one_transaction_on_postgresql(postgres_db_url: str) -> None:
     with Store(postgres_db_url) as pg:
         check_record_request(pg)
+
+
+def test_a_patient_and_one_professional_s_authorization_in_one_query(store: Store) -> None:
+    patients = seed_demo(store)
+    demo = next(p for p in patients if p.expected_for_durand == "VALIDE")
+    with store.session() as session:
+        patient, auth = store.find_patient_access(session, demo.ins.value, demo.ins.oid, DURAND)
+        assert patient is not None and patient.ins_value == demo.ins.value
+        assert auth is not None and auth.professional_national_id == DURAND
+        assert auth == store.find_authorization(session, patient, DURAND)
+        # Another professional, never authorised: the patient, no authorisation (not Durand's).
+        someone, none = store.find_patient_access(
+            session, demo.ins.value, demo.ins.oid, "899700999999"
+        )
+        assert someone is patient and none is None
+        assert store.find_patient_access(session, "000000000000000", demo.ins.oid, DURAND) == (
+            None,
+            None,
+        )
