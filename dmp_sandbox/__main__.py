@@ -378,7 +378,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             _out("Arrêt : Ctrl+C.")
 
         try:
-            serve(store, env.pki, args.host, args.port, on_ready=ready)
+            serve(store, env.pki, args.host, args.port, on_ready=ready, access_log=args.access_log)
         except OSError as exc:
             _err(f"Impossible d'écouter sur {args.host}:{args.port} : {exc.strerror or exc}.")
             return EXIT_FAILURE
@@ -407,7 +407,7 @@ def _serve_workers(args: argparse.Namespace, env: TrainingEnv) -> int:
         return EXIT_FAILURE
     _out(f"Hôte de formation DMP : {args.workers} processus sur https://{args.host}:{args.port}")
     _out("Arrêt : Ctrl+C.")
-    serve_workers(url, env.pki, args.host, args.port, args.workers)
+    serve_workers(url, env.pki, args.host, args.port, args.workers, access_log=args.access_log)
     _out("Hôte de formation arrêté.")
     return EXIT_OK
 
@@ -616,6 +616,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="processus de l'hôte (défaut : 1 ; plus d'un : PostgreSQL, voir docs/database.md)",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="une ligne HTTP par requête sur la console (chaque requête est de toute façon "
+        "tracée dans la table traces de la base)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -193,8 +193,15 @@ class HostFaults:
             self._hits.append(Hit(service, action, when, status))
 
     def install(self, app: web.Application) -> None:
-        """Add the fault middleware to ``app`` (before it starts; inside the trace middleware)."""
+        """Add the fault middleware to ``app`` (before it starts; inside the trace middleware).
+
+        The trace is then written by the trace middleware, after this one has
+        marked an injected answer (not by the endpoint with its answer).
+        """
+        from dmp_sandbox.server import RECORD_WITH_ANSWER_KEY
+
         app.middlewares.append(self._middleware)
+        app[RECORD_WITH_ANSWER_KEY] = False
 
     @web.middleware
     async def _middleware(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.message
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ class TraceContext:
     document_count: int | None = None
     document_unique_id: str | None = None
     structure_id: str | None = None  # structure mode: the structure acted for
+    # Not a column: the row is written already (with the answer, dmp_sandbox.server._answer).
+    written: bool = False
 
     def row(self) -> dict[str, object]:
         def cut(value: str | None, size: int) -> str | None:
@@ -170,6 +173,12 @@ def content_type_info(header: str | None) -> tuple[str | None, str | None]:
     """(media type, action parameter) of a Content-Type header."""
     if not header:
         return None, None
+    return _content_type_info(header)
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type_info(header: str) -> tuple[str | None, str | None]:
+    """:func:`content_type_info`, once per distinct header (clients send the same few)."""
     msg = email.message.Message()
     msg["Content-Type"] = header
     action = msg.get_param("action")

@@ -71,6 +71,9 @@ SHUTDOWN_TIMEOUT = 5.0
 HOST_KEY = web.AppKey("dmp_host", DmpHost)
 EXECUTOR_KEY = web.AppKey("dmp_executor", concurrent.futures.ThreadPoolExecutor)
 INSI_KEY = web.AppKey("insi", InsiService)
+# Whether an endpoint writes the trace with its answer (see _answer); False once test
+# faults are installed (dmp_sandbox.faults).
+RECORD_WITH_ANSWER_KEY = web.AppKey("dmp_record_with_answer", bool)
 # Per-request state, set by the middleware (each request runs in its own task).
 _REQUEST_STATE: contextvars.ContextVar[tuple[TraceContext, CertIdentity | None]] = (
     contextvars.ContextVar("dmp_request_state")
@@ -173,6 +176,8 @@ async def _trace_middleware(
                 SoapFault(FaultCode.INTERNAL, "Erreur interne de l'hôte de formation."), trace
             )
         )
+    if trace.written:  # with the answer, on the same worker thread (_answer)
+        return response
     trace.http_status = response.status
     try:
         await _in_worker(request.app, lambda: _record(store, trace, identity))
@@ -184,6 +189,43 @@ async def _trace_middleware(
             )
         )
     return response
+
+
+async def _answer(
+    request: web.Request,
+    trace: TraceContext,
+    identity: CertIdentity | None,
+    work: Callable[[], HostResponse],
+) -> web.Response:
+    """The host's answer, computed on a worker thread; its trace written in the same job.
+
+    One trip to the worker threads per request instead of two: the trace row is
+    still written, committed, before the answer leaves (if it cannot be, the
+    answer is withheld, as :func:`_trace_middleware` does). Not when test faults
+    are installed (:mod:`dmp_sandbox.faults` marks the trace after the handler):
+    the middleware writes it then.
+    """
+    app = request.app
+    executor = app[EXECUTOR_KEY]
+    loop = asyncio.get_running_loop()
+    if not app[RECORD_WITH_ANSWER_KEY]:
+        return _web_response(await loop.run_in_executor(executor, work))
+    store = app[HOST_KEY].store
+
+    def answer_and_record() -> HostResponse:
+        answer = work()
+        trace.http_status = answer.status
+        trace.written = True  # whatever happens next: the middleware does not write it again
+        try:
+            _record(store, trace, identity)
+        except Exception:
+            log.exception("trace could not be written: answer withheld")
+            return DmpHost.fault(
+                SoapFault(FaultCode.INTERNAL, "Erreur interne de l'hôte de formation."), trace
+            )
+        return answer
+
+    return _web_response(await loop.run_in_executor(executor, answer_and_record))
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -223,10 +265,12 @@ async def _soap_endpoint(request: web.Request) -> web.StreamResponse:
         )
         return _web_response(DmpHost.fault(fault, trace))
     host = request.app[HOST_KEY]
-    answer = await asyncio.get_running_loop().run_in_executor(
-        request.app[EXECUTOR_KEY], host.handle, service, content_type, body, identity, trace
+    return await _answer(
+        request,
+        trace,
+        identity,
+        lambda: host.handle(service, content_type, body, identity, trace),
     )
-    return _web_response(answer)
 
 
 async def _insi_endpoint(request: web.Request) -> web.StreamResponse:
@@ -238,10 +282,9 @@ async def _insi_endpoint(request: web.Request) -> web.StreamResponse:
         return _web_response(DmpHost.fault(fault, trace))
     service = request.app[INSI_KEY]
     content_type = request.headers.get("Content-Type")
-    answer = await asyncio.get_running_loop().run_in_executor(
-        request.app[EXECUTOR_KEY], service.handle, content_type, body, identity, trace
+    return await _answer(
+        request, trace, identity, lambda: service.handle(content_type, body, identity, trace)
     )
-    return _web_response(answer)
 
 
 def create_app(
@@ -281,6 +324,7 @@ def create_app(
         max_workers=workers or (1 if store.is_sqlite else 4), thread_name_prefix="dmp-host"
     )
     app[EXECUTOR_KEY] = executor
+    app[RECORD_WITH_ANSWER_KEY] = True
 
     async def _shutdown_executor(_app: web.Application) -> None:
         await asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
@@ -379,14 +423,22 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8443,
     on_ready: Callable[[str], None] | None = None,
+    *,
+    access_log: bool = False,
 ) -> None:
-    """Run the host in the foreground until SIGINT or SIGTERM (graceful shutdown)."""
+    """Run the host in the foreground until SIGINT or SIGTERM (graceful shutdown).
+
+    ``access_log``: one HTTP line per request on the log (the trace table holds every
+    request anyway).
+    """
 
     def started(info: _Started) -> None:
         if on_ready is not None:
             on_ready(public_url(host, info.port))
 
-    asyncio.run(_run(store, pki, host, port, started, handle_signals=True, access_log=True))
+    asyncio.run(
+        _run(store, pki, host, port, started, handle_signals=True, access_log=access_log)
+    )
 
 
 @dataclass

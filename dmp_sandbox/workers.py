@@ -88,7 +88,7 @@ def serve_workers(
     port: int,
     workers: int,
     *,
-    access_log: bool = True,
+    access_log: bool = False,
 ) -> None:
     """Run the host in ``workers`` processes until SIGINT or SIGTERM (PostgreSQL only)."""
     if db_url.startswith("sqlite"):

@@ -126,6 +126,8 @@ def test_serve_prints_url_answers_and_stops_on_sigterm(
     assert proc.returncode == 0, err
     assert "arrêté" in out
     assert demo_patients()[0].ins.value not in err  # no patient data in the logs
+    assert "TD0.2" in err  # the host's own line for the request
+    assert "POST /si-dmp-server" not in err  # no HTTP access line unless --access-log
     with Store(db) as store:
         assert [t.outcome for t in store.traces()] == ["OK"]
 

@@ -216,6 +216,28 @@ def test_a_trace_row_for_every_request(host: RunningHost, client: TlsClient) -> 
     assert [t.outcome for t in traces][:3] == ["OK", "DMPAuthenticationError", "DMPInvalidRequest"]
 
 
+def test_an_answer_whose_trace_cannot_be_written_is_withheld(
+    host: RunningHost, client: TlsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trace row is committed before the answer leaves, or the answer is not sent."""
+    before = host.store.last_trace_id()
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database gone")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(host.store, "record_request", broken)
+        reply = client.post(td02_request(DURAND, INS)[0])
+        assert (reply.status, reply.fault_code) == (500, "DMPInternalError")
+        assert INS not in reply.body.decode()  # not the answer, nothing of the patient
+        unknown = client.post(td02_request(DURAND, INS)[0], path="/si-dmp-server/v2/services/x")
+        assert unknown.status == 500  # a refusal is withheld the same way
+    assert host.store.last_trace_id() == before  # nothing written, nothing answered
+    assert client.post(td02_request(DURAND, INS)[0]).status == 200
+    (trace,) = _trace_after(host, before)
+    assert (trace.outcome, trace.http_status) == ("OK", 200)
+
+
 def test_keep_alive_connection_serves_several_requests(
     host: RunningHost, training_env: TrainingEnv, durand: object
 ) -> None:

@@ -43,7 +43,7 @@ def test_several_workers_on_postgresql(
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "dmp_sandbox", "serve", "--dir", str(training_env.root),
-         "--db", postgres_db_url, "--port", str(port), "--workers", "2"],
+         "--db", postgres_db_url, "--port", str(port), "--workers", "2", "--access-log"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -67,6 +67,7 @@ def test_several_workers_on_postgresql(
     assert proc.returncode == 0, err
     assert "2 processus" in out and "arrêté" in out
     assert ins not in err  # no patient data in the logs
+    assert (out + err).count("POST /si-dmp-server/v2/services/patients") == 6  # --access-log
     with Store(postgres_db_url) as store:
         traces = store.traces()
     assert len(traces) == 6
