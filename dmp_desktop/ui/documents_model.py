@@ -10,13 +10,19 @@ Built for records of thousands of documents without a pause on screen:
 
 * every text, sort key and filter field of a row is computed once, by
   :func:`prepare_rows` (plain Python, callable off the UI thread), so that
-  :meth:`DocumentsModel.data` only picks a value out of a tuple;
+  :meth:`DocumentsModel.data` only picks a value; what rows of the same kind
+  (type, class, author, status, flags) share is made once, and a row is one
+  object (the collector walks every object made while a list is prepared);
 * the proxy (:class:`DocumentsProxy`) sorts and filters with Python's own
   list operations over those precomputed fields, never through one Qt call per
   row and per comparison (which is what makes ``QSortFilterProxyModel`` slow
   with a Python model: a few microseconds per call, hundreds of thousands of
-  calls for a sort);
-* rows can be added in batches (:meth:`DocumentsModel.append_rows`): the
+  calls for a sort), one list comprehension per condition;
+* :func:`prepare_list` also computes, off the UI thread, the rows the proxy
+  will show for a given filter and order (:class:`ListFilter`): the model is
+  then filled in one reset and the proxy takes those rows as they are
+  (:meth:`DocumentsProxy.expect`), so the UI thread does no work per row;
+* rows can also be added in batches (:meth:`DocumentsModel.append_rows`): the
   proxy inserts them at the end when they come in its order.
 """
 

@@ -67,8 +67,9 @@ from dmp_desktop.usecases.consultation import OlderDocuments, older_documents_fr
 
 MAX_COLUMN_WIDTH = 180
 MAX_TITLE_WIDTH = 340
-# Up to this many documents, the list is prepared and shown at once (a few ms);
-# longer ones are prepared off the UI thread and shown in batches.
+# Up to this many documents, the list is prepared on the UI thread (a few ms); longer
+# ones off it. Either way the model is then filled in one reset, or in batches (the
+# first one, then BATCH at a time) when the filter or the order changed meanwhile.
 SYNC_ROWS = 400
 FIRST_BATCH = 400
 BATCH = 1000
