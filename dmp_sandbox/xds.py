@@ -506,9 +506,12 @@ class _EntryCache:
     def key(self, doc: DocumentRecord, patient_id_cx: str) -> tuple[object, ...]:
         if self._columns is None:
             self._columns = tuple(c.key for c in sa_inspect(DocumentRecord).column_attrs)
+        loaded = doc.__dict__  # the row's values as loaded (no attribute machinery)
+        if not all(name in loaded for name in self._columns):
+            loaded = {name: getattr(doc, name) for name in self._columns}  # some expired
         values: list[object] = [patient_id_cx]
         for name in self._columns:
-            value = getattr(doc, name)
+            value = loaded[name]
             # JSON columns (lists of dicts): their repr, equal exactly when the values are.
             values.append(repr(value) if isinstance(value, list | dict) else value)
         return tuple(values)

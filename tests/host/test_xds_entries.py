@@ -74,3 +74,20 @@ def test_the_patient_identifier_is_part_of_the_key(docs: list[DocumentRecord]) -
     other = "248039263001064^^^&1.2.250.1.213.1.4.10&ISO^NH^^20250101"
     assert b"20240101" in _xml(xds.extrinsic_object(doc, CX))
     assert b"20250101" in _xml(xds.extrinsic_object(doc, other))
+
+
+def test_an_expired_row_is_read_again_for_the_key() -> None:
+    """A row whose attributes were expired (after a commit, a refresh) is loaded for the key."""
+    with Store("sqlite://") as store:
+        seed_demo(store)
+        with store.session() as session:
+            doc = session.scalars(select(DocumentRecord).order_by(DocumentRecord.id)).first()
+            assert doc is not None
+            first = _xml(xds.extrinsic_object(doc, CX))
+            session.expire(doc)
+            assert "title" not in doc.__dict__
+            assert _xml(xds.extrinsic_object(doc, CX)) == first
+            doc.title = "Titre changé"
+            session.flush()
+            session.expire(doc)
+            assert b"Titre chang" in _xml(xds.extrinsic_object(doc, CX))
