@@ -735,6 +735,13 @@ class DocumentListPage(QWidget):
         except RuntimeError:  # the page is closing: freed here
             return
 
+    def settle(self) -> None:
+        """Wait until the lists let go are freed (a benchmark's next measure, a test)."""
+        try:
+            self._runner.executor.submit(lambda: None).result()  # after them: one worker
+        except RuntimeError:  # the page is closing
+            return
+
     def clear(self) -> None:
         self._generation += 1  # a list being filled stops here
         self.filling = False

@@ -299,6 +299,7 @@ def test_a_long_list_let_go_is_freed_off_the_ui_thread(
     fill(qtbot, page, listing(probed(freed, "b")))  # another patient's list, say
     qtbot.waitUntil(lambda: len(freed) == COUNT, timeout=10_000)
     page.clear()
-    qtbot.waitUntil(lambda: len(freed) == 2 * COUNT, timeout=10_000)
+    page.settle()
+    assert len(freed) == 2 * COUNT
     assert threading.main_thread().name not in freed
     assert page.model.rowCount() == 0 and page.proxy.rowCount() == 0
