@@ -150,6 +150,7 @@ class ProjectPath:
     def reset(self) -> None:
         """Between two runs, outside the measure: the page empty, memory returned."""
         self.page.clear()
+        self.page.settle()  # the list let go is freed in the page's worker: wait for it
         self.app.processEvents()
         gc.collect()
         settle_allocator()
