@@ -945,8 +945,10 @@ class DmpClient:
             chunks: list[bytes] = []
             size = 0
             if sink is not None:
+                # A long answer is parsed in a thread of its own from its second piece on
+                # (a short one is not worth a thread).
                 threaded = getattr(sink, "parses_unlocked", False)
-                feeder = _FeedingThread(sink) if threaded else sink
+                feeder: _Sink | _FeedingThread = sink
                 try:
                     # libxml2 parses large pieces faster than the network's small ones.
                     for chunk in response.iter_bytes():
@@ -955,6 +957,8 @@ class DmpClient:
                         if size >= _FEED_SIZE:
                             feeder.feed(b"".join(chunks))
                             chunks, size = [], 0
+                            if threaded and feeder is sink:
+                                feeder = _FeedingThread(sink)
                     if chunks:
                         feeder.feed(b"".join(chunks))
                 except BaseException:
