@@ -20,6 +20,9 @@ more than five minutes off.
 
 Seen IDs are kept in memory, one :class:`AssertionGuard` per process
 (:data:`GUARD`, shared by every host the process runs: IDs are random UUIDs);
+a host run as several worker processes keeps them in its database instead
+(:class:`SharedAssertionGuard`, table ``vihf_seen``), so that a replay reaching
+another worker is refused too;
 memory is bounded by :data:`MAX_ENTRIES` (expired IDs are dropped first, then
 the oldest, with a warning: at the training host's load this never happens).
 
@@ -45,6 +48,7 @@ from dmp_sandbox.wire import SAML2
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import TraceContext
+    from dmp_sandbox.store import Store
 
 log = logging.getLogger("dmp_sandbox.replay")
 
@@ -167,15 +171,19 @@ class AssertionGuard:
         until = self.valid_until(times)
         if now >= until:
             raise AssertionRefused("expire")
+        self._remember(times.assertion_id, until, now)
+
+    def _remember(self, assertion_id: str, until: dt.datetime, now: dt.datetime) -> None:
+        """Remember ``assertion_id`` until ``until``, or refuse it as a replay."""
         with self._lock:
             self._purge(now)
-            known = self._expiry.get(times.assertion_id)
+            known = self._expiry.get(assertion_id)
             if known is not None and known > now:
                 raise AssertionRefused("rejoue")
             if len(self._expiry) >= self._max_entries:
                 self._evict_oldest()
-            self._expiry[times.assertion_id] = until
-            heapq.heappush(self._heap, (until, times.assertion_id))
+            self._expiry[assertion_id] = until
+            heapq.heappush(self._heap, (until, assertion_id))
 
     def clear(self) -> None:
         with self._lock:
@@ -198,6 +206,21 @@ class AssertionGuard:
             if self._expiry.get(assertion_id) == until:
                 del self._expiry[assertion_id]
                 return
+
+
+class SharedAssertionGuard(AssertionGuard):
+    """The same checks, the ids remembered in the database (table ``vihf_seen``): every
+    host process of that database refuses a replay, whichever received the assertion
+    first. Used by the host's workers (:mod:`dmp_sandbox.workers`), where the
+    per-process memory would let a replay through on another worker."""
+
+    def __init__(self, store: Store, *, clock: Clock = _now) -> None:
+        super().__init__(clock=clock)
+        self._store = store
+
+    def _remember(self, assertion_id: str, until: dt.datetime, now: dt.datetime) -> None:
+        if not self._store.remember_assertion(assertion_id, until, now):
+            raise AssertionRefused("rejoue")
 
 
 GUARD = AssertionGuard()
@@ -226,6 +249,7 @@ __all__ = [
     "AssertionGuard",
     "AssertionRefused",
     "AssertionTimes",
+    "SharedAssertionGuard",
     "check_assertion",
     "read_times",
 ]

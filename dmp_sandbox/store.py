@@ -69,6 +69,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -453,6 +454,17 @@ class OutboxMessage(Base):
     recipient_national_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
+class SeenAssertion(Base):
+    """A VIHF assertion already accepted, until its validity ends: a replay is refused by
+    every host process of the database (:class:`dmp_sandbox.replay.SharedAssertionGuard`,
+    used when the host runs several workers). Migration 0006."""
+
+    __tablename__ = "vihf_seen"
+
+    assertion_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 class EstablishmentStay(Base):
     """A patient known to a health establishment (a stay): its care team is presumed
     authorised while the stay is open (see :mod:`dmp_sandbox.care_team`)."""
@@ -535,6 +547,7 @@ class Store:
         # (what was written, when, monotonic seconds).
         self._seen: dict[str, tuple[SeenProfessional, float]] = {}
         self._seen_lock = threading.Lock()
+        self._assertions_checked = 0  # remember_assertion: expired ids purged now and then
         if migrate:
             _migrate(self.engine)
 
@@ -664,6 +677,27 @@ class Store:
     def add_trace(self, **fields: Any) -> None:
         with self.session() as session:
             session.add(Trace(**fields))
+
+    def remember_assertion(self, assertion_id: str, until: dt.datetime, now: dt.datetime) -> bool:
+        """Remember a VIHF assertion accepted until ``until``; False when one with the same
+        id is already remembered and still valid at ``now`` (a replay). Expired ids are
+        forgotten on the way (the one asked about at once, the others now and then)."""
+        seen = SeenAssertion
+        with self._locked(), self.engine.begin() as connection:
+            connection.execute(
+                delete(seen).where(seen.assertion_id == assertion_id, seen.expires_at <= now)
+            )
+            self._assertions_checked += 1
+            if self._assertions_checked % 1000 == 0:
+                connection.execute(delete(seen).where(seen.expires_at <= now))
+            try:
+                with connection.begin_nested():
+                    connection.execute(
+                        insert(seen).values(assertion_id=assertion_id, expires_at=until)
+                    )
+            except IntegrityError:
+                return False
+        return True
 
     def record_request(self, trace: dict[str, Any], seen: SeenProfessional | None = None) -> None:
         """One request's trace row, and the professional seen, in one transaction.

@@ -32,6 +32,7 @@ from aiohttp import web
 from aiohttp.worker import GunicornWebWorker
 from gunicorn.app.base import BaseApplication
 
+from dmp_sandbox import replay
 from dmp_sandbox.pki import PkiPaths
 
 log = logging.getLogger("dmp_sandbox.workers")
@@ -57,6 +58,8 @@ async def host_app() -> web.Application:
     from dmp_sandbox.store import Store
 
     store = Store(os.environ[ENV_DB], migrate=False)
+    # A replayed VIHF may reach another worker than the first time: ids in the database.
+    replay.GUARD = replay.SharedAssertionGuard(store)
     app = create_app(store, pki=PkiPaths(Path(os.environ[ENV_PKI])))
 
     async def close_store(_app: web.Application) -> None:

@@ -136,3 +136,48 @@ def test_the_host_check_traces_the_cause_and_answers_in_french() -> None:
     assert fault.value.code is FaultCode.AUTHENTICATION and fault.value.http_status == 400
     assert "horloge" in fault.value.reason
     assert trace.result == "VIHF_EXPIRE"
+
+
+def _shared_guards(url: str, clock: Clock) -> tuple[object, object, object, object]:
+    from dmp_sandbox.replay import SharedAssertionGuard
+    from dmp_sandbox.store import Store
+
+    first = Store(url)
+    second = Store(url, migrate=False)  # another process of the same host: another engine
+    return (
+        first,
+        second,
+        SharedAssertionGuard(first, clock=clock),
+        SharedAssertionGuard(second, clock=clock),
+    )
+
+
+def _replay_across_processes(url: str) -> None:
+    clock = Clock()
+    first, second, a, b = _shared_guards(url, clock)
+    try:
+        a.check(times("_a"))  # type: ignore[attr-defined]
+        assert reason(b, times("_a")) == "rejoue"  # type: ignore[arg-type]
+        assert reason(a, times("_a")) == "rejoue"  # type: ignore[arg-type]
+        clock.now = T0 + MAX_SKEW - dt.timedelta(seconds=1)
+        assert reason(b, times("_a")) == "rejoue"  # type: ignore[arg-type]
+        clock.now = T0 + MAX_SKEW  # expired: refused as such by either
+        assert reason(b, times("_a")) == "expire"  # type: ignore[arg-type]
+        b.check(times("_b", issued=clock.now))  # type: ignore[attr-defined]
+        assert reason(a, times("_b", issued=clock.now)) == "rejoue"  # type: ignore[arg-type]
+        # the table itself: a row whose validity ended is replaced, a live one is not
+        assert first.remember_assertion("_x", T0 + MINUTE, T0)  # type: ignore[attr-defined]
+        assert not second.remember_assertion("_x", T0 + MINUTE, T0)  # type: ignore[attr-defined]
+        assert second.remember_assertion("_x", T0 + 3 * MINUTE, T0 + 2 * MINUTE)  # type: ignore[attr-defined]
+    finally:
+        first.close()  # type: ignore[attr-defined]
+        second.close()  # type: ignore[attr-defined]
+
+
+def test_a_replay_reaching_another_host_process_is_refused_sqlite(tmp_path: object) -> None:
+    """Several workers share the database, not their memory: the ids go in ``vihf_seen``."""
+    _replay_across_processes(f"sqlite:///{tmp_path}/host.db")
+
+
+def test_a_replay_reaching_another_host_process_is_refused_postgresql(postgres_db_url: str) -> None:
+    _replay_across_processes(postgres_db_url)

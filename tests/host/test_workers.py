@@ -56,6 +56,11 @@ def test_several_workers_on_postgresql(
         for _ in range(6):  # new connections: the master hands them to either worker
             reply = TlsClient(port, context).post(td02_request(DURAND, ins)[0])
             assert reply.status == 200
+        # The same request (the same VIHF) again on new connections, whichever worker
+        # gets them: accepted once, then refused as replayed (ids in the database).
+        replayed = td02_request(DURAND, ins)[0]
+        statuses = [TlsClient(port, context).post(replayed).status for _ in range(6)]
+        assert statuses[0] == 200 and all(status != 200 for status in statuses[1:]), statuses
         workers = _children(proc.pid)
         assert len(workers) == 2, workers
         proc.send_signal(signal.SIGTERM)
@@ -67,11 +72,13 @@ def test_several_workers_on_postgresql(
     assert proc.returncode == 0, err
     assert "2 processus" in out and "arrêté" in out
     assert ins not in err  # no patient data in the logs
-    assert (out + err).count("POST /si-dmp-server/v2/services/patients") == 6  # --access-log
+    assert (out + err).count("POST /si-dmp-server/v2/services/patients") == 12  # --access-log
     with Store(postgres_db_url) as store:
         traces = store.traces()
-    assert len(traces) == 6
-    assert {(t.outcome, t.professional_national_id) for t in traces} == {("OK", DURAND)}
+    assert len(traces) == 12
+    accepted = [t for t in traces if t.outcome == "OK"]
+    assert len(accepted) == 7 and {t.professional_national_id for t in accepted} == {DURAND}
+    assert sorted(t.result for t in traces if t.outcome != "OK") == ["VIHF_REJOUE"] * 5
 
 
 def test_several_workers_need_postgresql(
