@@ -26,7 +26,7 @@ What is measured, side by side in the same process, round after round:
 
 Every run of either side starts from a settled C heap (``support.settle_allocator``,
 outside the timers): otherwise the freeing a side leaves deferred (glibc merges a freed
-tree's chunks at the next large allocation: 80 ms after 2,000 entries, 0.8 s after
+tree's chunks at the next large allocation: 70-80 ms after 2,000 entries, 0.7-0.8 s after
 20,000) is charged to the side that runs next.
 
 Memory (``--memory``, the default): each side once more in a fresh process;
@@ -225,6 +225,11 @@ class Phases:
         return "\n".join(lines)
 
 
+# What settling the heap after each reference run took: glibc merging the freed tree's
+# chunks, the cost the next run would otherwise pay (reported by measure_times).
+DEFERRED_FREEING: list[float] = []
+
+
 def reference_parse(data: bytes) -> float:
     """``fromstring`` from a settled heap (the issue's reference): it pays for its own memory."""
     from lxml import etree
@@ -234,7 +239,7 @@ def reference_parse(data: bytes) -> float:
     root = etree.fromstring(data)
     elapsed = time.perf_counter() - started
     del root
-    settle_allocator()  # its tree's deferred freeing, outside every timer
+    DEFERRED_FREEING.append(settle_allocator())  # the tree's deferred freeing, untimed
     return elapsed
 
 
@@ -281,6 +286,7 @@ def measure_times(
                     project.reset()
 
             settle_allocator()
+            DEFERRED_FREEING.clear()
             series = interleave(
                 {
                     "list path": run_project,
@@ -296,6 +302,11 @@ def measure_times(
     print(f"{count:,} entries ({len(data) / 1e6:.1f} MB), {rounds} interleaved rounds:")
     print("  " + summary(mine, reference))
     print("  " + summary(mine, warm))
+    freeing = sorted(DEFERRED_FREEING)
+    print(
+        f"  deferred freeing of fromstring's tree (malloc_trim after it, outside the timers; "
+        f"what the next run would pay): median {freeing[len(freeing) // 2] * 1000:.0f} ms"
+    )
     if timing is not None:
         print(timing.report(sorted(reference.values)[len(reference.values) // 2]))
     print(
@@ -306,6 +317,43 @@ def measure_times(
         + " | warm: "
         + ", ".join(f"{v:.3f}" for v in warm.values)
     )
+
+
+def measure_parsers(count: int, rounds: int, tmp: Path) -> None:
+    """The bare parsers on the same answer, no handler (``--parsers``): why libxml2's SAX."""
+    import xml.parsers.expat
+
+    from lxml import etree
+
+    data = write_answer(tmp, count).read_bytes()
+
+    class NoTarget:  # lxml registers no SAX callback for what a target lacks
+        def close(self) -> None:
+            return None
+
+    def timed_parse(parse: Any) -> float:
+        gc.collect()
+        started = time.perf_counter()
+        parse()
+        elapsed = time.perf_counter() - started
+        settle_allocator()
+        return elapsed
+
+    series = interleave(
+        {
+            "expat, no handler": lambda: timed_parse(
+                lambda: xml.parsers.expat.ParserCreate(namespace_separator=" ").Parse(data, True)
+            ),
+            "libxml2 SAX, no handler": lambda: timed_parse(
+                lambda: etree.fromstring(data, etree.XMLParser(target=NoTarget()))
+            ),
+            "lxml.etree.fromstring": lambda: timed_parse(lambda: etree.fromstring(data)),
+        },
+        rounds,
+    )
+    print(f"{count:,} entries ({len(data) / 1e6:.1f} MB), bare parsers, {rounds} rounds:")
+    for name, values in series.items():
+        print(f"  {name}: min {values.minimum * 1000:.1f} ms, median {values.median * 1000:.1f} ms")
 
 
 # --- memory, in fresh processes ---------------------------------------------------------------
@@ -381,6 +429,9 @@ def main() -> int:
         "--phases", action="store_true", help="also time the steps of the list path from inside"
     )
     parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument(
+        "--parsers", action="store_true", help="only time the bare parsers (expat, libxml2 SAX)"
+    )
     parser.add_argument("--memory-child", nargs=4, metavar=("SIDE", "ENV", "ANSWER", "URL"))
     args = parser.parse_args()
     if args.memory_child:
@@ -388,6 +439,11 @@ def main() -> int:
         memory_child(side, Path(env_root), Path(answer), url)
         return 0
     print(f"{date.today()} load average {load_average()}, {os.cpu_count()} CPU")
+    if args.parsers:
+        with tempfile.TemporaryDirectory(prefix="dmp-bench-list-") as tmp:
+            for count in args.entries:
+                measure_parsers(count, args.rounds, Path(tmp))
+        return 0
     with tempfile.TemporaryDirectory(prefix="dmp-bench-list-") as tmp:
         from dmp_sandbox.training import init_training_env
 

@@ -95,8 +95,8 @@ def settle_allocator() -> float:
     """Between two measured runs, outside the timers: the C allocator's freed memory settled.
 
     After a large tree is freed, glibc keeps its small chunks unmerged (« fastbins »)
-    until the next large allocation, which then merges them all: 80 ms after a 2,000-entry
-    tree, 0.8 s after a 20,000-entry one, charged to whoever allocates next. Interleaved
+    until the next large allocation, which then merges them all: 70-80 ms after a 2,000-entry
+    tree, 0.7-0.8 s after a 20,000-entry one, charged to whoever allocates next. Interleaved
     runs would charge one side's freeing to the other. ``malloc_trim(0)`` merges them now
     and gives the free pages back to the system, so every run starts from the same state
     and pays for the memory it uses itself. Returns the seconds it took (glibc only;
