@@ -69,7 +69,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -548,6 +547,7 @@ class Store:
         self._seen: dict[str, tuple[SeenProfessional, float]] = {}
         self._seen_lock = threading.Lock()
         self._assertions_checked = 0  # remember_assertion: expired ids purged now and then
+        self._remember_statement: Any = None  # remember_assertion, built at first use
         if migrate:
             _migrate(self.engine)
 
@@ -681,23 +681,36 @@ class Store:
     def remember_assertion(self, assertion_id: str, until: dt.datetime, now: dt.datetime) -> bool:
         """Remember a VIHF assertion accepted until ``until``; False when one with the same
         id is already remembered and still valid at ``now`` (a replay). Expired ids are
-        forgotten on the way (the one asked about at once, the others now and then)."""
-        seen = SeenAssertion
+        forgotten on the way (the one asked about at once, the others now and then).
+
+        One statement (every request of a multi-worker host passes here): insert the
+        id, or take over its row if that one has expired; a row still valid is left
+        as it is and nothing comes back.
+        """
+        if self._remember_statement is None:
+            self._remember_statement = self._build_remember_statement()
         with self._locked(), self.engine.begin() as connection:
-            connection.execute(
-                delete(seen).where(seen.assertion_id == assertion_id, seen.expires_at <= now)
-            )
             self._assertions_checked += 1
             if self._assertions_checked % 1000 == 0:
-                connection.execute(delete(seen).where(seen.expires_at <= now))
-            try:
-                with connection.begin_nested():
-                    connection.execute(
-                        insert(seen).values(assertion_id=assertion_id, expires_at=until)
-                    )
-            except IntegrityError:
-                return False
-        return True
+                connection.execute(delete(SeenAssertion).where(SeenAssertion.expires_at <= now))
+            taken = connection.execute(
+                self._remember_statement, {"id": assertion_id, "until": until, "now": now}
+            ).first()
+        return taken is not None
+
+    def _build_remember_statement(self) -> Any:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        seen = SeenAssertion
+        dialect = sqlite if self.is_sqlite else postgresql
+        statement = dialect.insert(seen).values(
+            assertion_id=bindparam("id"), expires_at=bindparam("until")
+        )
+        return statement.on_conflict_do_update(
+            index_elements=[seen.assertion_id],
+            set_={"expires_at": statement.excluded.expires_at},
+            where=seen.expires_at <= bindparam("now", type_=UtcDateTime()),
+        ).returning(seen.assertion_id)
 
     def record_request(self, trace: dict[str, Any], seen: SeenProfessional | None = None) -> None:
         """One request's trace row, and the professional seen, in one transaction.
