@@ -23,6 +23,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
+import gc
 import logging
 import signal
 import ssl
@@ -397,6 +398,21 @@ async def _run(
         await _abort_lingering_transports()
 
 
+def freeze_startup_heap() -> None:
+    """Keep the cyclic garbage collector off what a serving process loaded at start-up.
+
+    The schemas' Python side, the SQLAlchemy mappings, the modules: some 130,000
+    objects that live as long as the process. Left to the collector, each full
+    collection walks them all again while every request of the process waits
+    (70 to 180 ms measured under load). Frozen (:func:`gc.freeze`), a full
+    collection walks only what requests created. For serving processes only
+    (:func:`serve` and each worker of :mod:`dmp_sandbox.workers`), not for the
+    hosts the tests start in their own process.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def _abort_lingering_transports() -> None:
     """Close what the shutdown left open: TLS connections idle or mid-request at stop.
 
@@ -433,6 +449,7 @@ def serve(
     """
 
     def started(info: _Started) -> None:
+        freeze_startup_heap()
         if on_ready is not None:
             on_ready(public_url(host, info.port))
 
