@@ -548,6 +548,13 @@ class Store:
         self._seen_lock = threading.Lock()
         self._assertions_checked = 0  # remember_assertion: expired ids purged now and then
         self._remember_statement: Any = None  # remember_assertion, built at first use
+        # A write of one statement needs no BEGIN and COMMIT around it: on a server
+        # database, one round trip instead of three (every request writes one or two).
+        self._single_statement: Engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         if migrate:
             _migrate(self.engine)
 
@@ -689,7 +696,7 @@ class Store:
         """
         if self._remember_statement is None:
             self._remember_statement = self._build_remember_statement()
-        with self._locked(), self.engine.begin() as connection:
+        with self._locked(), self._one_statement() as connection:
             self._assertions_checked += 1
             if self._assertions_checked % 1000 == 0:
                 connection.execute(delete(SeenAssertion).where(SeenAssertion.expires_at <= now))
@@ -697,6 +704,17 @@ class Store:
                 self._remember_statement, {"id": assertion_id, "until": until, "now": now}
             ).first()
         return taken is not None
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[Connection]:
+        """A connection for writes that are each one statement, atomic by themselves
+        (autocommit on a server database; a transaction on SQLite)."""
+        if self.is_sqlite:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with self._single_statement.connect() as connection:
+            yield connection
 
     def _build_remember_statement(self) -> Any:
         from sqlalchemy.dialects import postgresql, sqlite
@@ -725,15 +743,17 @@ class Store:
         """
         now = utcnow()
         refresh = seen if seen is not None and not self._seen_recently(seen) else None
+        if refresh is None:  # the trace row alone
+            with self._locked(), self._one_statement() as connection:
+                connection.execute(_TRACE_INSERT, trace)
+            return
         with self._locked(), self.engine.begin() as connection:
-            if refresh is not None:
-                connection.execute(self._upsert_professional(refresh, now))
+            connection.execute(self._upsert_professional(refresh, now))
             connection.execute(_TRACE_INSERT, trace)
-        if refresh is not None:
-            with self._seen_lock:
-                if len(self._seen) >= SEEN_CACHE_SIZE:
-                    self._seen.clear()
-                self._seen[refresh.national_id] = (refresh, time.monotonic())
+        with self._seen_lock:
+            if len(self._seen) >= SEEN_CACHE_SIZE:
+                self._seen.clear()
+            self._seen[refresh.national_id] = (refresh, time.monotonic())
 
     def _seen_recently(self, seen: SeenProfessional) -> bool:
         with self._seen_lock:
