@@ -550,16 +550,19 @@ class Store:
         self._remember_statement: Any = None  # remember_assertion, built at first use
         # A write of one statement needs no BEGIN and COMMIT around it: on a server
         # database, one round trip instead of three (every request writes one or two).
+        # Its own pool of connections left in autocommit: none switched back and forth.
         self._single_statement: Engine = (
             self.engine
             if self.is_sqlite
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            else create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
         )
         if migrate:
             _migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._single_statement is not self.engine:
+            self._single_statement.dispose()
 
     def __enter__(self) -> Store:
         return self
