@@ -554,7 +554,9 @@ class Store:
         self._single_statement: Engine = (
             self.engine
             if self.is_sqlite
-            else create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+            else create_engine(
+                url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=4, **kwargs
+            )
         )
         if migrate:
             _migrate(self.engine)
