@@ -56,6 +56,7 @@ from dmp_desktop.services.alimentation import (
 from dmp_desktop.services.card_service import CardState
 from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.services.operations import Operation
+from dmp_desktop.ui.confirm import open_confirmation
 from dmp_desktop.ui.outbox_panel import OutboxIndicator, OutboxPanel, ToSignBanner
 from dmp_desktop.ui.style import Tone, drop_overlay_css, set_tone
 from dmp_desktop.ui.upload_dialog import UploadDialog, VisibilityDialog
@@ -681,23 +682,19 @@ class DocumentActions(QObject):
         self, title: str, question: str, detail: str, button: str, on_yes: Callable[[], object]
     ) -> QMessageBox:
         """A confirmation naming the document; « Annuler » is the default answer."""
-        box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=self.window)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText(detail)
-        yes = box.addButton(button, QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton(self.tr("Annuler"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        return open_confirmation(
+            self.window,
+            title=title,
+            text=question,
+            detail=detail,
+            yes=button,
+            keep=self.tr("Annuler"),
+            on_yes=on_yes,
+            hold=self._hold_confirmation,
+        )
+
+    def _hold_confirmation(self, box: QMessageBox | None) -> None:
         self.confirm_box = box
-
-        def done(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() is yes:
-                on_yes()
-
-        box.finished.connect(done)
-        box.open()
-        return box
 
     def request_mask(self) -> QMessageBox | None:
         """Mask to professionals, after a confirmation saying what it changes."""
@@ -740,37 +737,23 @@ class DocumentActions(QObject):
         entry = self._allowed("delete")
         if entry is None:
             return None
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            self.tr("Supprimer le document"),
-            self.tr("Supprimer définitivement « {title} » du DMP du patient ?").format(
+        return open_confirmation(
+            self.window,
+            icon=QMessageBox.Icon.Warning,
+            title=self.tr("Supprimer le document"),
+            text=self.tr("Supprimer définitivement « {title} » du DMP du patient ?").format(
                 title=entry.title
             ),
-            parent=self.window,
-        )
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText(
-            self.tr(
+            detail=self.tr(
                 "Plus personne ne le verra, ni les professionnels ni le patient. La suppression "
                 "est définitive."
-            )
+            ),
+            yes=self.tr("&Supprimer le document"),
+            keep=self.tr("Annuler"),
+            destructive=True,
+            on_yes=lambda: self.service.delete(entry),
+            hold=self._hold_confirmation,
         )
-        yes = box.addButton(
-            self.tr("&Supprimer le document"), QMessageBox.ButtonRole.DestructiveRole
-        )
-        keep = box.addButton(self.tr("Annuler"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.confirm_box = box
-
-        def done(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() is yes:
-                self.service.delete(entry)
-
-        box.finished.connect(done)
-        box.open()
-        return box
 
     def _on_changed(self, action: str, entry: DocumentEntry) -> None:
         if action == "archive":

@@ -51,6 +51,7 @@ from dmp_desktop.services.alimentation import (
     item_state_text,
     to_sign_text,
 )
+from dmp_desktop.ui.confirm import open_confirmation
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -535,38 +536,35 @@ class OutboxPanel(QDialog):
         text = self.tr(
             "Abandonner l'envoi de « {title} » ({patient}) ? Le document ne sera pas envoyé au DMP."
         ).format(title=item.title, patient=item_patient_text(item))
-        box = QMessageBox(
-            QMessageBox.Icon.Question, self.tr("Abandonner l'envoi"), text, parent=self
-        )
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        if item.state is OutboxState.SENT_UNCONFIRMED:
-            box.setInformativeText(
-                self.tr(
-                    "Il a peut-être déjà été reçu par le DMP : vérifiez la liste des documents "
-                    "du patient."
-                )
+        unconfirmed = item.state is OutboxState.SENT_UNCONFIRMED
+
+        def discard() -> None:
+            self.service.discard(item)
+            set_tone(
+                self.notice,
+                Tone.INFO,
+                self.tr("« {title} » a été retiré des envois en attente.").format(title=item.title),
             )
-        yes = box.addButton(self.tr("&Abandonner l'envoi"), QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton(self.tr("&Garder"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        return open_confirmation(
+            self,
+            title=self.tr("Abandonner l'envoi"),
+            text=text,
+            detail=self.tr(
+                "Il a peut-être déjà été reçu par le DMP : vérifiez la liste des documents "
+                "du patient."
+            )
+            if unconfirmed
+            else None,
+            yes=self.tr("&Abandonner l'envoi"),
+            keep=self.tr("&Garder"),
+            destructive=True,
+            on_yes=discard,
+            hold=self._hold_confirmation,
+        )
+
+    def _hold_confirmation(self, box: QMessageBox | None) -> None:
         self.confirm_box = box
-
-        def done(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() is yes:
-                self.service.discard(item)
-                set_tone(
-                    self.notice,
-                    Tone.INFO,
-                    self.tr("« {title} » a été retiré des envois en attente.").format(
-                        title=item.title
-                    ),
-                )
-
-        box.finished.connect(done)
-        box.open()
-        return box
 
     def ask_withdraw(self) -> QMessageBox | None:
         """The patient objects to a waiting upload: confirmed first (naming the document and
@@ -579,28 +577,10 @@ class OutboxPanel(QDialog):
             "L'opposition est enregistrée : ce document ne sera pas envoyé, ni maintenant ni "
             "plus tard."
         ).format(title=item.title, patient=item_patient_text(item))
-        box = QMessageBox(
-            QMessageBox.Icon.Question, self.tr("Opposition du patient"), text, parent=self
-        )
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        if item.state is OutboxState.SENT_UNCONFIRMED:
-            box.setInformativeText(
-                self.tr(
-                    "Il a peut-être déjà été reçu par le DMP : vérifiez la liste des documents "
-                    "du patient, et supprimez-le s'il y est."
-                )
-            )
-        yes = box.addButton(
-            self.tr("&Enregistrer l'opposition"), QMessageBox.ButtonRole.DestructiveRole
-        )
-        keep = box.addButton(self.tr("&Garder l'envoi"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.confirm_box = box
+        unconfirmed = item.state is OutboxState.SENT_UNCONFIRMED
 
-        def done(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() is yes and self.service.withdraw(item):
+        def withdraw() -> None:
+            if self.service.withdraw(item):
                 set_tone(
                     self.notice,
                     Tone.INFO,
@@ -610,9 +590,22 @@ class OutboxPanel(QDialog):
                     ).format(title=item.title),
                 )
 
-        box.finished.connect(done)
-        box.open()
-        return box
+        return open_confirmation(
+            self,
+            title=self.tr("Opposition du patient"),
+            text=text,
+            detail=self.tr(
+                "Il a peut-être déjà été reçu par le DMP : vérifiez la liste des documents "
+                "du patient, et supprimez-le s'il y est."
+            )
+            if unconfirmed
+            else None,
+            yes=self.tr("&Enregistrer l'opposition"),
+            keep=self.tr("&Garder l'envoi"),
+            destructive=True,
+            on_yes=withdraw,
+            hold=self._hold_confirmation,
+        )
 
     def clear(self) -> None:
         """The session ended: nothing of the patients stays."""

@@ -62,6 +62,7 @@ from dmp_desktop.ui.authorizations_model import (
     Column,
     professional_name,
 )
+from dmp_desktop.ui.confirm import open_confirmation
 from dmp_desktop.ui.record_wizard import RecordWizard
 from dmp_desktop.ui.style import Tone, make_primary, scaled_font, set_tone
 from dmp_desktop.usecases.records import (
@@ -634,24 +635,24 @@ class RecordActions(QObject):
                 "{name} pourra de nouveau accéder au DMP quand le patient l'y autorisera."
             ).format(name=name)
             label = self.tr("&Débloquer {name}").format(name=name)
-        box = QMessageBox(QMessageBox.Icon.Question, dialog.windowTitle(), text, parent=dialog)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText(info)
-        yes = box.addButton(label, QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton(self.tr("Annuler"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def send() -> None:
+            set_tone(dialog.notice, Tone.INFO, self.tr("Envoi au DMP…"))
+            self.service.set_blocked(dialog.ins, item.national_id, block)
+
+        return open_confirmation(
+            dialog,
+            title=dialog.windowTitle(),
+            text=text,
+            detail=info,
+            yes=label,
+            keep=self.tr("Annuler"),
+            on_yes=send,
+            hold=self._hold_confirmation,
+        )
+
+    def _hold_confirmation(self, box: QMessageBox | None) -> None:
         self.confirm_box = box
-
-        def done(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() is yes:
-                set_tone(dialog.notice, Tone.INFO, self.tr("Envoi au DMP…"))
-                self.service.set_blocked(dialog.ins, item.national_id, block)
-
-        box.finished.connect(done)
-        box.open()
-        return box
 
     def _on_block_changed(self, ins: Ins, _national_id: str, _blocked: bool, text: str) -> None:
         self.window.statusBar().showMessage(text, NOTICE_MS)
@@ -693,38 +694,26 @@ class RecordActions(QObject):
         if status is None:
             return None
         name = patient_label(status)
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            self.tr("Réactiver le DMP"),
-            self.tr("Réactiver le DMP de {patient}, à sa demande ?").format(patient=name),
-            parent=self.window,
-        )
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText(
-            self.tr(
-                "Le DMP redevient consultable et alimentable par les professionnels autorisés. "
-                "Le patient en est informé."
-            )
-        )
-        yes = box.addButton(
-            self.tr("&Réactiver le DMP de {patient}").format(patient=name),
-            QMessageBox.ButtonRole.AcceptRole,
-        )
-        keep = box.addButton(self.tr("Annuler"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(yes)
-        box.setEscapeButton(keep)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.confirm_box = box
         ins = status.ins
 
-        def done(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() is yes and self._current(ins):
+        def reactivate() -> None:
+            if self._current(ins):
                 self.service.reactivate(status)
 
-        box.finished.connect(done)
-        box.open()
-        return box
+        return open_confirmation(
+            self.window,
+            title=self.tr("Réactiver le DMP"),
+            text=self.tr("Réactiver le DMP de {patient}, à sa demande ?").format(patient=name),
+            detail=self.tr(
+                "Le DMP redevient consultable et alimentable par les professionnels autorisés. "
+                "Le patient en est informé."
+            ),
+            yes=self.tr("&Réactiver le DMP de {patient}").format(patient=name),
+            keep=self.tr("Annuler"),
+            default_yes=True,
+            on_yes=reactivate,
+            hold=self._hold_confirmation,
+        )
 
     def _on_reactivated(self, ins: Ins) -> None:
         self.window.statusBar().showMessage(self.tr("Le DMP du patient est réactivé."), NOTICE_MS)
