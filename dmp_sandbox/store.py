@@ -741,7 +741,9 @@ class Store:
         The host's write for every request (:func:`dmp_sandbox.server._record`),
         in SQL statements rather than through the ORM's unit of work: the trace
         row is inserted, and the professional's row (:meth:`seen_professional`'s
-        fields) upserted in the same commit. A professional this process wrote
+        fields) upserted in the same commit. When the professional's row needs no
+        refresh, the trace row alone is one statement, written in autocommit
+        (:meth:`_one_statement`). A professional this process wrote
         with the very same fields less than :data:`SEEN_REFRESH` seconds ago is
         not written again: only ``last_seen_at`` would change, by less than that.
         Nothing is kept in memory before the commit succeeds.
