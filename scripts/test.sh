@@ -10,8 +10,15 @@
 #   2. pytest on tests/e2e, the host's rule tests and the migrations test again, every training host
 #      on a fresh PostgreSQL database (DMP_TEST_POSTGRES_URL, see the
 #      host_db_url fixture in tests/conftest.py).
+# The machine's two cores are both used: two lanes run side by side, each a
+# series of ordinary serial pytest processes with their own SoftHSM cards,
+# temporary folders, free ports and databases:
+#   lane 1: run 1 on everything but tests/unit and tests/host;
+#   lane 2: mypy, run 1 on tests/unit and tests/host, then run 2.
+# The second lane's output is printed after the first's; the script fails if
+# either lane does.
 # With pytest arguments (./scripts/test.sh tests/unit -k x), only run 1 with
-# them. DMP_TEST_NO_POSTGRES=1 skips PostgreSQL altogether.
+# them, after mypy. DMP_TEST_NO_POSTGRES=1 skips PostgreSQL altogether.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
@@ -27,17 +34,26 @@ fi
 
 cd "$ROOT"
 export QT_QPA_PLATFORM=offscreen
+
+took() { echo "    ($((SECONDS - $1)) s)"; }
+
 echo "==> ruff"
 "$VENV/bin/ruff" check .
-echo "==> mypy"
-"$VENV/bin/mypy" dmp_desktop dmp_sandbox dmp_actors
+
+run_mypy() {
+  local since=$SECONDS
+  echo "==> mypy"
+  "$VENV/bin/mypy" dmp_desktop dmp_sandbox dmp_actors
+  took "$since"
+}
 
 run_pytest() {
-  local status
+  local status since=$SECONDS
   set +e
   "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
   status=$?
   set -e
+  took "$since"
   if [ "$status" -eq 5 ]; then
     echo "ÉCHEC : aucun test n'a été exécuté (pytest code 5)." >&2
     return 1
@@ -45,24 +61,69 @@ run_pytest() {
   return "$status"
 }
 
-server_url=""
-if [ "$with_postgres" = 1 ]; then
-  start_test_postgres
-  server_url="$DMP_TEST_POSTGRES_URL"
-  unset DMP_TEST_POSTGRES_URL
+# Run 2: the end-to-end suite, the host's rules and the migrations on PostgreSQL.
+# The host's rules (issue #13: judge, signatures, centre 15, bris de glace, legal
+# representatives, recordTarget, file modes) are proven on both engines too.
+POSTGRES_RUN=(tests/e2e tests/unit/test_migrations.py
+  tests/host/test_judge.py tests/host/test_consultation.py tests/host/test_patient_space.py
+  tests/host/test_alimentation.py tests/host/test_alimentation_signature.py
+  tests/host/test_record_target.py tests/host/test_permissions.py)
+
+# Run 1's folders that go to the second lane (the first lane runs all the others).
+SECOND_LANE=(tests/unit tests/host)
+
+if [ "$with_postgres" = 0 ] || [ "$#" -gt 0 ]; then
+  run_mypy
+  server_url=""
+  if [ "$with_postgres" = 1 ]; then
+    start_test_postgres
+    server_url="$DMP_TEST_POSTGRES_URL"
+    unset DMP_TEST_POSTGRES_URL
+  fi
+  echo "==> pytest (hôte de formation sur SQLite)"
+  DMP_TEST_POSTGRES_SERVER="$server_url" run_pytest "$@"
+  exit $?
 fi
 
-echo "==> pytest (hôte de formation sur SQLite)"
-status=0
-DMP_TEST_POSTGRES_SERVER="$server_url" run_pytest "$@" || status=$?
-if [ "$with_postgres" = 1 ] && [ "$#" -eq 0 ]; then
+start_test_postgres
+server_url="$DMP_TEST_POSTGRES_URL"
+unset DMP_TEST_POSTGRES_URL
+
+lane_dir="$(mktemp -d "${TMPDIR:-/tmp}/dmp-test-lane.XXXXXX")"
+lane_pid=""
+stop_lane() {
+  if [ -n "$lane_pid" ] && kill -0 "$lane_pid" 2>/dev/null; then
+    kill -- "-$lane_pid" 2>/dev/null || kill "$lane_pid" 2>/dev/null || true
+    wait "$lane_pid" 2>/dev/null || true
+  fi
+  rm -rf "$lane_dir"
+}
+trap 'stop_lane; stop_test_postgres' EXIT
+
+# The second lane, in its own process group (set -m) so that it can be stopped whole.
+set -m
+(
+  set +e
+  lane_status=0
+  run_mypy || lane_status=1
+  echo "==> pytest (hôte de formation sur SQLite : ${SECOND_LANE[*]})"
+  DMP_TEST_POSTGRES_SERVER="$server_url" run_pytest "${SECOND_LANE[@]}" || lane_status=1
   echo "==> pytest (hôte de formation sur PostgreSQL : tests/e2e)"
-  # The host's rules (issue #13: judge, signatures, centre 15, bris de glace, legal
-  # representatives, recordTarget, file modes) are proven on both engines too.
-  DMP_TEST_POSTGRES_URL="$server_url" run_pytest tests/e2e tests/unit/test_migrations.py \
-    tests/host/test_judge.py tests/host/test_consultation.py tests/host/test_patient_space.py \
-    tests/host/test_alimentation.py tests/host/test_alimentation_signature.py \
-    tests/host/test_record_target.py tests/host/test_permissions.py \
-    || status=$?
-fi
+  DMP_TEST_POSTGRES_URL="$server_url" run_pytest "${POSTGRES_RUN[@]}" || lane_status=1
+  exit "$lane_status"
+) >"$lane_dir/output" 2>&1 &
+lane_pid=$!
+set +m
+
+echo "==> pytest (hôte de formation sur SQLite : tout sauf ${SECOND_LANE[*]}, qui vont à côté)"
+status=0
+ignored=()
+for folder in "${SECOND_LANE[@]}"; do ignored+=("--ignore=$folder"); done
+DMP_TEST_POSTGRES_SERVER="$server_url" run_pytest "${ignored[@]}" || status=$?
+lane_status=0
+wait "$lane_pid" || lane_status=$?
+lane_pid=""
+cat "$lane_dir/output"
+[ "$lane_status" -eq 0 ] || status=1
+echo "==> tout : ${SECONDS} s depuis le début du script"
 exit "$status"
