@@ -18,6 +18,7 @@ patient and mode within :data:`NOTIFICATION_WINDOW` do not write another one.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -124,7 +125,7 @@ def find_documents(ctx: OperationContext) -> etree._Element:
         ctx.trace.patient_ins, ctx.trace.patient_ins_root = ins.value, ins.oid
         request = _start(ctx)
         store = ctx.store
-        with store.session() as session:
+        with _unit_of_work(store, request) as session:
             grant = grant_consultation(store, session, ins, request)
             found = _candidates(session, grant, wanted)
             patient = grant.patient
@@ -143,6 +144,11 @@ def find_documents(ctx: OperationContext) -> etree._Element:
     return xds.query_response(objects)
 
 
+def _unit_of_work(store: Store, request: AccessRequest) -> AbstractContextManager[Session]:
+    """An emergency access writes the patient's notice with what it reads; any other only reads."""
+    return store.session() if request.mode.emergency else store.reading()
+
+
 def retrieve_documents(ctx: OperationContext) -> OperationAnswer:
     """TD3.2: RetrieveDocumentSet, each document as an MTOM part."""
     try:
@@ -154,7 +160,7 @@ def retrieve_documents(ctx: OperationContext) -> OperationAnswer:
         parts: list[xds.RetrievedPart] = []
         attachments: list[MimePart] = []
         errors: list[xds.XdsError] = []
-        with store.session() as session:
+        with _unit_of_work(store, request) as session:
             grant = grant_consultation(store, session, ins, request)
             for item in requests:
                 if item.repository_id != DMP_REPOSITORY_ID:

@@ -194,7 +194,7 @@ def lookup(
     A care team member presumed authorised in an establishment
     (:mod:`dmp_sandbox.care_team`; ``identity`` tells) reads ``VALIDE`` unless blocked.
     """
-    with store.session() as session:
+    with store.reading() as session:
         patient, auth = store.find_patient_access(session, ins.value, ins.oid, national_id)
         if patient is None or patient.state is DmpState.NONE:
             return Td02Result(exists=False)

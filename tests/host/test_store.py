@@ -1,7 +1,7 @@
 """The host's store on another database URL than the default file (in-memory SQLite).
 
-PostgreSQL is supported through the same code (``postgresql+psycopg://...``);
-it is not exercised here because no server is available in the test run.
+PostgreSQL goes through the same code (``postgresql+psycopg://...``); the tests taking
+``postgres_db_url`` run on the test command's throwaway server.
 """
 
 from __future__ import annotations
@@ -177,3 +177,41 @@ def test_a_patient_and_one_professional_s_authorization_in_one_query(store: Stor
             None,
             None,
         )
+
+
+def test_reads_on_postgresql_need_no_transaction_and_cannot_write(postgres_db_url: str) -> None:
+    """store.reading(): no BEGIN nor COMMIT on the server (two round trips fewer a request),
+    the data committed before each statement, and a write refused rather than half done."""
+    from psycopg.pq import TransactionStatus
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    def server_side(session: object) -> TransactionStatus:
+        connection = session.connection().connection.dbapi_connection  # type: ignore[attr-defined]
+        return TransactionStatus(connection.info.transaction_status)
+
+    with Store(postgres_db_url) as pg:
+        demo = next(p for p in seed_demo(pg) if p.expected_for_durand == "VALIDE")
+        with pg.session() as session:
+            session.execute(text("SELECT 1"))
+            assert server_side(session) is TransactionStatus.INTRANS  # what reading() avoids
+        with pg.reading() as session:
+            patient, auth = pg.find_patient_access(session, demo.ins.value, demo.ins.oid, DURAND)
+            assert patient is not None and auth is not None
+            assert server_side(session) is TransactionStatus.IDLE  # no transaction was opened
+            # What another request commits meanwhile is seen by the next statement.
+            pg.record_request({"outcome": "OK", "http_status": 200, "transaction": "TD0.2"}, None)
+            assert session.scalar(text("SELECT count(*) FROM traces")) == 1
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                session.execute(text("DELETE FROM traces"))
+        assert len(pg.traces()) == 1
+        # TD0.2 reads through it.
+        result = lookup(pg, demo.ins, DURAND)
+        assert result.exists and result.authorization is AuthorizationStatus.VALIDE
+
+
+def test_reading_on_sqlite_is_a_transaction(store: Store) -> None:
+    demo = next(p for p in seed_demo(store) if p.expected_for_durand == "VALIDE")
+    with store.reading() as session:
+        patient, _ = store.find_patient_access(session, demo.ins.value, demo.ins.oid, DURAND)
+        assert patient is not None and session.in_transaction()
