@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QBuffer, QIODevice, Qt
@@ -24,6 +25,7 @@ from dmp_desktop.services.consultation import (
     PaneState,
     Period,
 )
+from dmp_desktop.services.operations import Operation
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.documents_model import NEW_MARK, Column, IsNewRole
 from dmp_desktop.ui.main_window import MainWindow
@@ -84,6 +86,12 @@ def check(qtbot: QtBot, window: MainWindow, ins: Ins) -> None:
 def check_and_list(qtbot: QtBot, window: MainWindow, ins: Ins) -> None:
     with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
         check(qtbot, window, ins)
+
+
+def only_running(window: MainWindow, label: str) -> Operation[Any]:
+    """The one operation running under this label (others may run beside it)."""
+    (op,) = [op for op in window.runner.running if op.label == label]
+    return op
 
 
 def table(window: MainWindow) -> QTableView:
@@ -791,8 +799,8 @@ def test_cancelled_retrieval_and_search_leave_a_clear_state(
     qtbot.keyClick(view, Qt.Key.Key_Return)
     tab = window.workspace.viewer.current_tab()
     assert isinstance(tab, MessageTab) and "Ouverture du document" in tab.message_label.text()
-    (op,) = window.runner.running
-    assert op.label == "Ouverture du document"
+    # Other work may still run beside it (« L'essentiel » is prepared after the list).
+    op = only_running(window, "Ouverture du document")
     with qtbot.waitSignal(window.consultation.documentFailed):
         window.runner.cancel(op)  # what "Annuler" and Échap do
     tab = window.workspace.viewer.current_tab()
@@ -804,7 +812,7 @@ def test_cancelled_retrieval_and_search_leave_a_clear_state(
     window.act_refresh.trigger()
     page = window.workspace.documents_pane.list_page
     assert page.loading_label.isVisible()
-    (op,) = window.runner.running
+    op = only_running(window, "Actualisation de la liste des documents")
     with qtbot.waitSignal(window.consultation.loadingChanged):
         window.runner.cancel(op)
     assert not page.loading_label.isVisible() and not window.consultation.loading
