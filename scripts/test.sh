@@ -90,17 +90,24 @@ server_url="$DMP_TEST_POSTGRES_URL"
 unset DMP_TEST_POSTGRES_URL
 
 lane_dir="$(mktemp -d "${TMPDIR:-/tmp}/dmp-test-lane.XXXXXX")"
-lane_pid=""
-stop_lane() {
-  if [ -n "$lane_pid" ] && kill -0 "$lane_pid" 2>/dev/null; then
-    kill -- "-$lane_pid" 2>/dev/null || kill "$lane_pid" 2>/dev/null || true
-    wait "$lane_pid" 2>/dev/null || true
-  fi
+lane_pids=()
+stop_lanes() {
+  local pid
+  for pid in "${lane_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "${lane_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$lane_dir"
 }
-trap 'stop_lane; stop_test_postgres' EXIT
+trap 'stop_lanes; stop_test_postgres' EXIT
+# Ctrl-C (or a CI job's SIGTERM) stops both lanes whole, with their hosts and
+# commands, then PostgreSQL: the lanes are background jobs the script waits
+# for (a wait is interrupted by a signal, a foreground command is not).
+trap 'echo "Interrompu : arrêt des deux files de tests." >&2; exit 130' INT TERM
 
-# The second lane, in its own process group (set -m) so that it can be stopped whole.
+# Each lane in its own process group (set -m), so that it can be stopped whole.
 set -m
 (
   set +e
@@ -112,17 +119,22 @@ set -m
   DMP_TEST_POSTGRES_URL="$server_url" run_pytest "${POSTGRES_RUN[@]}" || lane_status=1
   exit "$lane_status"
 ) >"$lane_dir/output" 2>&1 &
-lane_pid=$!
-set +m
+lane_pids+=("$!")
+second=$!
 
 echo "==> pytest (hôte de formation sur SQLite : tout sauf ${SECOND_LANE[*]}, qui vont à côté)"
-status=0
 ignored=()
 for folder in "${SECOND_LANE[@]}"; do ignored+=("--ignore=$folder"); done
-DMP_TEST_POSTGRES_SERVER="$server_url" run_pytest "${ignored[@]}" || status=$?
+DMP_TEST_POSTGRES_SERVER="$server_url" run_pytest "${ignored[@]}" &
+lane_pids+=("$!")
+first=$!
+set +m
+
+status=0
+wait "$first" || status=$?
 lane_status=0
-wait "$lane_pid" || lane_status=$?
-lane_pid=""
+wait "$second" || lane_status=$?
+lane_pids=()
 cat "$lane_dir/output"
 [ "$lane_status" -eq 0 ] || status=1
 echo "==> tout : ${SECONDS} s depuis le début du script"
