@@ -517,6 +517,20 @@ def _private_file(path: str) -> None:
     os.chmod(path, 0o600)
 
 
+def _read_only_on_connect(dbapi_connection: Any, _record: object) -> None:
+    """Every transaction of this server connection is read-only (Store.reading()).
+
+    Set on the connection rather than through the URL's ``options``, which a
+    deployment may use for its own settings (a search_path).
+    """
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute("SET default_transaction_read_only = on")
+    finally:
+        dbapi_connection.autocommit = autocommit
+
+
 class Store:
     """The host's database behind a database URL (see the module docstring)."""
 
@@ -567,10 +581,11 @@ class Store:
                 isolation_level="AUTOCOMMIT",
                 pool_size=2,
                 max_overflow=4,
-                connect_args={"options": "-c default_transaction_read_only=on"},
                 **kwargs,
             )
         )
+        if not self.is_sqlite:
+            event.listen(self._reads, "connect", _read_only_on_connect)
         self._read_sessions = sessionmaker(self._reads, expire_on_commit=False)
         if migrate:
             _migrate(self.engine)

@@ -215,3 +215,17 @@ def test_reading_on_sqlite_is_a_transaction(store: Store) -> None:
     with store.reading() as session:
         patient, _ = store.find_patient_access(session, demo.ins.value, demo.ins.oid, DURAND)
         assert patient is not None and session.in_transaction()
+
+
+def test_reads_keep_the_deployment_s_own_connection_options(postgres_db_url: str) -> None:
+    """The read-only setting does not replace the URL's ``options`` (a search_path, a timeout)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    url = make_url(postgres_db_url).update_query_dict({"options": "-c statement_timeout=12345"})
+    with Store(url.render_as_string(hide_password=False)) as pg:
+        with pg.reading() as session:
+            assert session.scalar(text("SHOW statement_timeout")) == "12345ms"
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                session.execute(text("DELETE FROM traces"))
