@@ -410,8 +410,11 @@ def test_shared_client_from_a_thread_pool(
             sizes = list(pool.map(fetch, range(24)))
         assert sizes == [1000 + i for i in range(24)]
         handshakes = _transport(client).handshakes
+        resumed = _transport(client).resumed
     assert 1 <= handshakes <= 4  # pool limit: at most 4 connections, 4 card signatures
-    assert key.pkcs1 == handshakes
+    # A connection opened after another one's handshake may resume its TLS session: no
+    # card signature then (seen once under load). Each full handshake signs once.
+    assert key.pkcs1 == handshakes - resumed >= 1
     assert server.stats.requests == 24
 
 
