@@ -565,30 +565,22 @@ class Store:
         # A write of one statement needs no BEGIN and COMMIT around it: on a server
         # database, one round trip instead of three (every request writes one or two).
         # Its own pool of connections left in autocommit: none switched back and forth.
-        self._single_statement: Engine = (
-            self.engine
-            if self.is_sqlite
-            else create_engine(
-                url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=4, **kwargs
-            )
-        )
+        self._single_statement: Engine = self._autocommit_engine(kwargs)
         # Reads (reading()): the same, on connections that are read-only as well.
-        self._reads: Engine = (
-            self.engine
-            if self.is_sqlite
-            else create_engine(
-                url,
-                isolation_level="AUTOCOMMIT",
-                pool_size=2,
-                max_overflow=4,
-                **kwargs,
-            )
-        )
+        self._reads: Engine = self._autocommit_engine(kwargs)
         if not self.is_sqlite:
             event.listen(self._reads, "connect", _read_only_on_connect)
         self._read_sessions = sessionmaker(self._reads, expire_on_commit=False)
         if migrate:
             _migrate(self.engine)
+
+    def _autocommit_engine(self, kwargs: dict[str, Any]) -> Engine:
+        """A small pool of connections left in autocommit (SQLite: the main engine)."""
+        if self.is_sqlite:
+            return self.engine
+        return create_engine(
+            self.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=4, **kwargs
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -210,11 +210,29 @@ def test_reads_on_postgresql_need_no_transaction_and_cannot_write(postgres_db_ur
         assert result.exists and result.authorization is AuthorizationStatus.VALIDE
 
 
-def test_reading_on_sqlite_is_a_transaction(store: Store) -> None:
+def test_reading_on_sqlite_is_a_transaction_under_the_store_s_lock(store: Store) -> None:
+    """SQLite has one writer at a time: reads wait for the store's lock like writes do."""
+    import threading
+
     demo = next(p for p in seed_demo(store) if p.expected_for_durand == "VALIDE")
+    assert store._lock is not None
+    taken: list[bool] = []
+
+    def try_the_lock() -> None:
+        got = store._lock.acquire(blocking=False)  # type: ignore[union-attr]
+        taken.append(got)
+        if got:
+            store._lock.release()  # type: ignore[union-attr]
+
     with store.reading() as session:
         patient, _ = store.find_patient_access(session, demo.ins.value, demo.ins.oid, DURAND)
-        assert patient is not None and session.in_transaction()
+        assert patient is not None
+        other = threading.Thread(target=try_the_lock)
+        other.start()
+        other.join()
+    assert taken == [False]  # another thread could not take it meanwhile
+    try_the_lock()
+    assert taken == [False, True]
 
 
 def test_reads_keep_the_deployment_s_own_connection_options(postgres_db_url: str) -> None:
