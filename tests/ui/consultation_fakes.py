@@ -9,6 +9,7 @@ are real: PDF, level-1 CDA (PDF and text), a VSM, PNG/JPEG/TIFF images.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -77,6 +78,7 @@ RADIO_AUTHOR = Author(
 PATIENT_AUTHOR = Author(family_name="LEGRAND", given_name="Jeanne", role="Patient")
 
 
+@functools.cache  # the same bytes every time: made once per test session
 def png_bytes(fmt: str = "PNG", width: int = 64, height: int = 48) -> bytes:
     image = QImage(width, height, QImage.Format.Format_RGB32)
     image.fill(QColor("#3070b0"))
@@ -139,6 +141,22 @@ def entry(
     )
 
 
+@functools.cache
+def _sample_vsm() -> bytes:
+    """The sample summary's CDA, built once per test session (bytes: nothing can change it)."""
+    return build_vsm(full_summary())
+
+
+@functools.cache
+def _sample_letter() -> bytes:
+    return wrap_pdf(_level1("11490-0", "Lettre de liaison"), minimal_pdf("Lettre de liaison"))
+
+
+@functools.cache
+def _sample_notes() -> bytes:
+    return wrap_text(_level1("11506-3", "Notes de suivi"), "Tension 13/8.\nPoids stable.")
+
+
 def standard_documents(ins: Ins = AUTHORISED) -> list[tuple[DocumentEntry, bytes]]:
     """A realistic DMP: PDF, CDA level 1 (PDF, text), a VSM, an image, older and special ones."""
     return [
@@ -161,7 +179,7 @@ def standard_documents(ins: Ins = AUTHORISED) -> list[tuple[DocumentEntry, bytes
                 type_code=("11490-0", "Lettre de liaison à la sortie d'un établissement de soins"),
                 author=DURAND_AUTHOR,
             ),
-            wrap_pdf(_level1("11490-0", "Lettre de liaison"), minimal_pdf("Lettre de liaison")),
+            _sample_letter(),
         ),
         (
             entry(
@@ -173,7 +191,7 @@ def standard_documents(ins: Ins = AUTHORISED) -> list[tuple[DocumentEntry, bytes
                 class_code=("60", "Synthèse"),
                 author=DURAND_AUTHOR,
             ),
-            build_vsm(full_summary()),
+            _sample_vsm(),
         ),
         (
             entry(
@@ -197,7 +215,7 @@ def standard_documents(ins: Ins = AUTHORISED) -> list[tuple[DocumentEntry, bytes
                 type_code=("11506-3", "CR ou fiche de suivi de soins par auxiliaire médical"),
                 author=DURAND_AUTHOR,
             ),
-            wrap_text(_level1("11506-3", "Notes de suivi"), "Tension 13/8.\nPoids stable."),
+            _sample_notes(),
         ),
         (
             entry(
