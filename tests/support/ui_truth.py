@@ -886,7 +886,7 @@ def explore_actions(
                     modal.close()
 
         timer = QTimer()
-        timer.setInterval(200)
+        timer.setInterval(20)
         timer.timeout.connect(inspect)
         timer.start()
         before = QApplication.focusWidget()

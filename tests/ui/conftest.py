@@ -5,6 +5,7 @@ end-to-end window tests (the real window on a training host, logging in with a c
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,12 +23,36 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from dmp_desktop.app import build_app, configure_application
-from dmp_desktop.services.card_service import CardBackend
+from dmp_desktop.services.card_service import DEFAULT_POLL_INTERVAL_MS, CardBackend
 from dmp_desktop.settings import SOFTHSM_MODULE, Settings
 from dmp_desktop.ui.main_window import MainWindow
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.ui import scaled_run
 from tests.ui.fakes import DURAND, FakeCard, FakeCardManager, FakeDmp
+
+SCALED_RUN = pytest.StashKey[scaled_run.ScaledRun]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the walk at 150 % now if this session runs its test (see tests.ui.scaled_run)."""
+    if scaled_run.is_scaled_run() or session.config.option.collectonly:
+        return
+    if any(item.name == scaled_run.TEST_NAME for item in session.items):
+        session.config.stash[SCALED_RUN] = scaled_run.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(SCALED_RUN, None)
+    if run is not None:  # its test did not run (a failure with -x, Ctrl-C): nothing left
+        run.stop()
+
+
+@pytest.fixture
+def scaled_window_run(request: pytest.FixtureRequest) -> scaled_run.ScaledRun:
+    """The walk at 150 %, started with the session (or now, if it was not)."""
+    run = request.config.stash.get(SCALED_RUN, None)
+    return run if run is not None else scaled_run.start()
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +107,21 @@ WindowFactory = Callable[..., MainWindow]
 
 @pytest.fixture
 def make_window(qtbot: QtBot) -> WindowFactory:
-    def make(settings: Settings, manager: CardBackend | None, dmp: FakeDmp) -> MainWindow:
-        window = build_app(settings, dmp_factory=dmp.factory, card_manager=manager)
+    def make(
+        settings: Settings,
+        manager: CardBackend | None,
+        dmp: FakeDmp,
+        *,
+        poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS,
+    ) -> MainWindow:
+        """The window; ``poll_interval_ms``: how often the readers are read (the product's
+        one second unless a test that inserts and pulls cards asks for less)."""
+        window = build_app(
+            settings,
+            dmp_factory=dmp.factory,
+            card_manager=manager,
+            poll_interval_ms=poll_interval_ms,
+        )
         qtbot.addWidget(window)  # closed (and its services shut down) after the test
         window.show()
         return window
@@ -107,17 +145,45 @@ def visible_texts(root: QWidget) -> list[str]:
     return [t for t in texts if t]
 
 
+@pytest.fixture(scope="session")
+def seeded_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite host database migrated and seeded with the demo patients and documents,
+    made once per test run: each training host of the window tests starts on its own copy
+    (:func:`demo_db_copy`), the same as seeding its own, in a few milliseconds."""
+    from dmp_sandbox.demo import seed_demo
+    from dmp_sandbox.store import Store
+
+    path = tmp_path_factory.mktemp("demo-db") / "seeded.db"
+    with Store(f"sqlite:///{path}") as store:
+        seed_demo(store)
+    return path
+
+
+def demo_db_copy(seeded: Path, destination: Path) -> str:
+    """A copy of the seeded database at ``destination`` (SQLite's backup: whole, whatever
+    its journal holds); its URL."""
+    source = sqlite3.connect(seeded)
+    target = sqlite3.connect(destination)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return f"sqlite:///{destination}"
+
+
 @pytest.fixture(scope="module")
 def training_host(
     request: pytest.FixtureRequest,
     training_env: TrainingEnv,
+    seeded_demo_db: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningHost]:
     """The training host over its own SQLite database seeded with the demo patients and
     documents, one per test module (its end-to-end window tests share it)."""
     module = request.module.__name__.rsplit(".", 1)[-1]
     db = tmp_path_factory.mktemp(f"{module}-host") / "host.db"
-    with run_in_thread(training_env, f"sqlite:///{db}", seed=True) as host:
+    with run_in_thread(training_env, demo_db_copy(seeded_demo_db, db)) as host:
         yield host
 
 

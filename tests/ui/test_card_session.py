@@ -347,7 +347,7 @@ def test_no_reader_then_a_reader_is_plugged_in(
     lib = FakeLib([])
     manager = make_manager(lib, module)
     try:
-        window = make_window(settings, manager, ConsultationDmp())
+        window = make_window(settings, manager, ConsultationDmp(), poll_interval_ms=100)
         screen = window.card_screen
         qtbot.waitUntil(lambda: screen.title_label.text() == "Aucun lecteur de cartes détecté")
         assert "Branchez le lecteur" in screen.detail_label.text()

@@ -314,7 +314,7 @@ def test_the_top_bar_names_each_card_in_the_readers(
         profession="Secrétaire médicale",
     )
     fake_cards.insert(FakeCard("CPE-BERNARD", secretary, "1111", slot_id=2))
-    window = make_window(ui_settings(), fake_cards, fake_dmp)
+    window = make_window(ui_settings(), fake_cards, fake_dmp, poll_interval_ms=100)
     qtbot.waitUntil(lambda: window.card_screen.model.rowCount() == 2)
     label = window.top_bar.state_label
     qtbot.waitUntil(lambda: "2 cartes insérées (1 CPE, 1 CPS)" in label.text())

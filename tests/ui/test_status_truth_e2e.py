@@ -34,7 +34,7 @@ from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.store import DocumentRecord
 from dmp_sandbox.training import TrainingEnv
 from tests.support.cda_samples import minimal_pdf
-from tests.ui.conftest import log_in, real_window
+from tests.ui.conftest import demo_db_copy, log_in, real_window
 from tests.ui.test_upload_support import answer, choose_type, drop_files, write
 
 pytestmark = pytest.mark.e2e
@@ -50,15 +50,15 @@ def faults() -> HostFaults:
 
 
 @pytest.fixture(scope="module")
-def host_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('status-truth-host') / 'host.db'}"
+def host_db(tmp_path_factory: pytest.TempPathFactory, seeded_demo_db: Path) -> str:
+    return demo_db_copy(seeded_demo_db, tmp_path_factory.mktemp("status-truth-host") / "host.db")
 
 
 @pytest.fixture(scope="module")
 def training_host(
     training_env: TrainingEnv, host_db: str, faults: HostFaults
 ) -> Iterator[RunningHost]:
-    with run_in_thread(training_env, host_db, seed=True, faults=faults) as host:
+    with run_in_thread(training_env, host_db, faults=faults) as host:
         yield host
 
 

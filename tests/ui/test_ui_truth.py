@@ -13,9 +13,6 @@ palette and the dark one. A widget added later is checked the day it appears.
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,11 +41,13 @@ from pytestqt.qtbot import QtBot
 from dmp_desktop import LPS_NAME
 from dmp_desktop.cda.vsm import build_vsm
 from dmp_desktop.domain.practitioner import Practitioner
+from dmp_desktop.services.consultation import PaneState
 from dmp_desktop.settings import Settings
 from dmp_desktop.ui.main_window import MainWindow, window_title
 from tests.support import ui_truth
 from tests.support.cda_samples import full_summary, minimal_pdf
 from tests.support.ui_truth import Finding
+from tests.ui import scaled_run
 from tests.ui.conftest import WindowFactory
 from tests.ui.consultation_fakes import (
     AUTHORISED,
@@ -60,7 +59,6 @@ from tests.ui.consultation_fakes import (
 )
 from tests.ui.fakes import DURAND, MARTIN, FakeCard, FakeCardManager, ui_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRETARY = Practitioner(
     national_id="3499700433153007/SEC0001",
     family_name="BERNARD",
@@ -137,6 +135,43 @@ def test_each_check_finds_its_defect(qtbot: QtBot) -> None:
     assert [f.text for f in found if f.check == "Alt+lettre"] == ["Alt+A"]
     assert len([f for f in found if f.check == "sans nom"]) == 1
     assert [f.text for f in found if f.check == "contraste"] == ["DMP : prêt"]
+
+
+def test_exploring_the_menus_sees_modal_and_late_windows_and_closes_them(qtbot: QtBot) -> None:
+    """The menu walk inspects a modal dialog from inside its own loop, a window shown a
+    moment after the click, and leaves no dialog open behind it."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QAction
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.setCentralWidget(QLabel("Fenêtre principale"))
+    opened: list[QDialog] = []
+
+    def dialog(text: str) -> QDialog:
+        box = QDialog(window)
+        box.setWindowTitle("Dialogue")
+        QVBoxLayout(box).addWidget(QPushButton(text, box))
+        opened.append(box)
+        return box
+
+    modal = QAction("Modal", window)
+    modal.triggered.connect(lambda: dialog("&Cancel").exec())
+    late = QAction("Plus tard", window)
+    late.triggered.connect(lambda: QTimer.singleShot(0, lambda: dialog("&Browse").show()))
+    quiet = QAction("Rien", window)
+    window.show()
+    qtbot.waitExposed(window)
+
+    def settle() -> None:
+        qtbot.wait(1)
+
+    results = ui_truth.explore_actions(window, [modal, late, quiet], settle=settle)
+    assert [f.text for f in results["Modal"] if f.check == "anglais"] == ["&Cancel"]
+    assert [f.text for f in results["Plus tard"] if f.check == "anglais"] == ["&Browse"]
+    assert results["Rien"] == []
+    assert QApplication.activeModalWidget() is None
+    assert len(opened) == 2 and not any(box.isVisible() for box in opened)
 
 
 def test_a_dialog_where_entree_does_nothing_or_cancels_is_found(qtbot: QtBot) -> None:
@@ -312,7 +347,13 @@ def _explore_menus(qtbot: QtBot, window: MainWindow, state: str) -> list[Finding
             for a in menu_actions
             if a.menu() is None and ui_truth.plain(a.text()) not in NOT_EXPLORED
         ]
-    results = ui_truth.explore_actions(window, actions, settle=lambda: qtbot.wait(60))
+
+    def settle() -> None:  # what an action started has finished, and its windows are shown
+        qtbot.wait(1)
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=10000)
+        qtbot.wait(1)
+
+    results = ui_truth.explore_actions(window, actions, settle=settle)
     found: list[Finding] = []
     for action, findings in results.items():
         found += [dataclasses.replace(f, where=f"{state} · {action} · {f.where}") for f in findings]
@@ -385,7 +426,7 @@ def test_the_doctors_window_is_french_whole_and_named(
         qtbot.waitUntil(lambda: pane.consent_page.isVisible())
         found += _walk(window, "question du consentement")
         _check_patient(qtbot, window, BLOCKED.value)
-        qtbot.wait(200)
+        qtbot.waitUntil(lambda: window.consultation.state is PaneState.BLOCKED)
         found += _walk(window, "professionnel bloqué")
         if size == SIZES[0]:  # dialogs do not depend on the main window's size
             with qtbot.waitSignal(window.consultation.documentsReady, timeout=5000):
@@ -397,30 +438,11 @@ def test_the_doctors_window_is_french_whole_and_named(
         cards.close()
 
 
-@pytest.mark.skipif(
-    os.environ.get("QT_SCALE_FACTOR") == "1.5", reason="this run is the one at 150 %"
-)
-def test_the_window_holds_at_150_percent() -> None:
+@pytest.mark.skipif(scaled_run.is_scaled_run(), reason="this run is the one at 150 %")
+def test_the_window_holds_at_150_percent(scaled_window_run: scaled_run.ScaledRun) -> None:
     """The walk again with Qt scaling at 150 % (QT_SCALE_FACTOR, as a 1920×1080 laptop set to
-    150 %): icons and pixel sizes scaled by Qt, fonts by the screen's logical DPI."""
-    env = {**os.environ, "QT_SCALE_FACTOR": "1.5", "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"{Path(__file__).relative_to(ROOT)}::test_the_doctors_window_is_french_whole_and_named",
-            "-k",
-            "1280x720",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    assert "2 passed" in done.stdout
+    150 %): icons and pixel sizes scaled by Qt, fonts by the screen's logical DPI. It runs
+    in its own interpreter, started with the session (tests/ui/scaled_run.py)."""
+    code, output = scaled_window_run.outcome()
+    assert code == 0, output[-8000:]
+    assert "2 passed" in output

@@ -29,6 +29,7 @@ from dmp_desktop.ui.vsm_sections import AllergyEntry, ProblemEntry, TreatmentEnt
 from dmp_sandbox.demo import demo_patients
 from dmp_sandbox.server import RunningHost, run_in_thread
 from dmp_sandbox.training import TrainingEnv
+from tests.ui.conftest import demo_db_copy
 from tests.ui.test_vsm_keyboard import choose_suggestion, focused, key, tab_to, type_text
 
 pytestmark = pytest.mark.e2e
@@ -41,8 +42,10 @@ TABS = 300  # the prefilled summary (Dr Durand's previous VSM) has many fields t
 
 
 @pytest.fixture
-def training_host(training_env: TrainingEnv, tmp_path: Path) -> Iterator[RunningHost]:
-    with run_in_thread(training_env, f"sqlite:///{tmp_path}/host.db", seed=True) as host:
+def training_host(
+    training_env: TrainingEnv, seeded_demo_db: Path, tmp_path: Path
+) -> Iterator[RunningHost]:
+    with run_in_thread(training_env, demo_db_copy(seeded_demo_db, tmp_path / "host.db")) as host:
         yield host
 
 
