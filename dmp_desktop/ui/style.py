@@ -130,7 +130,9 @@ def set_tone(label: QLabel, tone: Tone, text: str) -> None:
     """Show ``text`` in ``label`` with a tone (colour plus a leading symbol)."""
     symbol = TONE_SYMBOL[tone]
     label.setText(f"{symbol} {text}" if symbol and text else text)
-    label.setStyleSheet(tone_css(tone, is_dark(label.palette())))
+    css = tone_css(tone, is_dark(label.palette()))
+    if label.styleSheet() != css:  # Qt restyles the label on every call, even the same sheet
+        label.setStyleSheet(css)
     label.setAccessibleDescription(text)
     label.setProperty("tone", tone.value)
     label.setVisible(bool(text))
