@@ -57,7 +57,14 @@ from dmp_sandbox import care_team, wire, xds
 from dmp_sandbox.auth import CertIdentity
 from dmp_sandbox.regulation import DOCTOR_PROFESSION, REGULATION_CENTRES
 from dmp_sandbox.soap import invalid
-from dmp_sandbox.store import AuthorizationStatus, DmpState, DocumentRecord, Patient, Store
+from dmp_sandbox.store import (
+    Authorization,
+    AuthorizationStatus,
+    DmpState,
+    DocumentRecord,
+    Patient,
+    Store,
+)
 from dmp_sandbox.vihf import VihfClaims, VihfUnreadable
 
 if TYPE_CHECKING:
@@ -215,28 +222,55 @@ def grant_consultation(store: Store, session: Session, ins: Ins, request: Access
             xds.DMP_CLOSED,
             "Le DMP de ce patient est fermé : ses documents ne sont plus consultables.",
         )
+    return professional_grant(session, patient, auth, request, CONSULTATION_REFUSALS)
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """The words of a professional's refusal, for what he came to do (steps 3 and 4)."""
+
+    excluded: str  # the patient blocked him
+    expired: str  # his authorisation has expired
+    not_authorised: str  # he has none
+
+
+CONSULTATION_REFUSALS = Refusals(
+    excluded="Le patient vous a interdit l'accès à son DMP, y compris en mode d'urgence.",
+    expired=(
+        "Votre autorisation d'accès à ce DMP a expiré : demandez au patient son accord "
+        "puis renouvelez l'autorisation."
+    ),
+    not_authorised=(
+        "Vous n'êtes pas autorisé à accéder à ce DMP : demandez au patient son accord "
+        "puis enregistrez l'autorisation."
+    ),
+)
+
+
+def professional_grant(
+    session: Session,
+    patient: Patient,
+    auth: Authorization | None,
+    request: AccessRequest,
+    refusals: Refusals,
+) -> Grant:
+    """Steps 3 to 5 for a health professional, whether he consults or feeds the record.
+
+    ``auth``: his authorisation on this record, if any. Raises :class:`xds.XdsError`
+    with the words of ``refusals``.
+    """
     status = auth.effective_status() if auth is not None else None
     if status is AuthorizationStatus.INTERDIT:
-        raise xds.XdsError(
-            xds.DMP_EXCLUDED_PS,
-            "Le patient vous a interdit l'accès à son DMP, y compris en mode d'urgence.",
-        )
+        raise xds.XdsError(xds.DMP_EXCLUDED_PS, refusals.excluded)
     if (
         request.mode is AccessMode.NORMAL
         and status is not AuthorizationStatus.VALIDE
         and not care_team.presumed(session, patient, request.identity)
     ):
-        if status is AuthorizationStatus.EXPIRE:
-            context = (
-                "Votre autorisation d'accès à ce DMP a expiré : demandez au patient son accord "
-                "puis renouvelez l'autorisation."
-            )
-        else:
-            context = (
-                "Vous n'êtes pas autorisé à accéder à ce DMP : demandez au patient son accord "
-                "puis enregistrez l'autorisation."
-            )
-        raise xds.XdsError(xds.DMP_ACCESS_DENIED, context)
+        raise xds.XdsError(
+            xds.DMP_ACCESS_DENIED,
+            refusals.expired if status is AuthorizationStatus.EXPIRE else refusals.not_authorised,
+        )
     if request.mode is AccessMode.BREAK_GLASS and patient.opposition_bris_de_glace:
         raise xds.XdsError(
             xds.DMP_EMERGENCY_OPPOSED,

@@ -79,12 +79,13 @@ from sqlalchemy.orm import Session
 
 from dmp_desktop.domain.document import Confidentiality, DocumentStatus
 from dmp_desktop.domain.patient import Ins
-from dmp_sandbox import care_team, ebrim, identifiers, record_target, xds
+from dmp_sandbox import ebrim, identifiers, record_target, xds
 from dmp_sandbox.access import (
-    AccessMode,
     AccessRequest,
     Grant,
+    Refusals,
     check_centre_15,
+    professional_grant,
     read_access,
     vihf_patient,
     visible,
@@ -217,43 +218,23 @@ def grant_feed(
         _check_staff_authors(store, session, patient, request, authors)
         return Grant(patient, request, False)
     auth = store.find_authorization(session, patient, request.national_id)
-    status = auth.effective_status() if auth is not None else None
-    if status is AuthorizationStatus.INTERDIT:
-        raise xds.XdsError(
-            xds.DMP_EXCLUDED_PS,
-            "Le patient vous a interdit l'accès à son DMP : vous ne pouvez ni y déposer ni y "
-            "modifier de document, même en mode d'urgence.",
-        )
-    if (
-        request.mode is AccessMode.NORMAL
-        and status is not AuthorizationStatus.VALIDE
-        and not care_team.presumed(session, patient, request.identity)
-    ):
-        if status is AuthorizationStatus.EXPIRE:
-            context = (
-                "Votre autorisation d'accès à ce DMP a expiré : demandez au patient son accord "
-                "puis renouvelez l'autorisation avant d'envoyer le document."
-            )
-        else:
-            context = (
-                "Vous n'êtes pas autorisé à alimenter ce DMP : demandez au patient son accord "
-                "puis enregistrez l'autorisation avant d'envoyer le document."
-            )
-        raise xds.XdsError(xds.DMP_ACCESS_DENIED, context)
-    if request.mode is AccessMode.BREAK_GLASS and patient.opposition_bris_de_glace:
-        raise xds.XdsError(
-            xds.DMP_EMERGENCY_OPPOSED,
-            "Le patient s'est opposé à l'accès à son DMP en mode bris de glace.",
-        )
-    if request.mode is AccessMode.CENTRE_15 and patient.opposition_centre_15:
-        raise xds.XdsError(
-            xds.DMP_EMERGENCY_OPPOSED,
-            "Le patient s'est opposé à l'accès à son DMP par le centre de régulation (centre 15).",
-        )
-    treating = bool(
-        auth is not None and auth.treating_physician and status is AuthorizationStatus.VALIDE
-    )
-    return Grant(patient, request, treating)
+    return professional_grant(session, patient, auth, request, FEED_REFUSALS)
+
+
+FEED_REFUSALS = Refusals(
+    excluded=(
+        "Le patient vous a interdit l'accès à son DMP : vous ne pouvez ni y déposer ni y "
+        "modifier de document, même en mode d'urgence."
+    ),
+    expired=(
+        "Votre autorisation d'accès à ce DMP a expiré : demandez au patient son accord "
+        "puis renouvelez l'autorisation avant d'envoyer le document."
+    ),
+    not_authorised=(
+        "Vous n'êtes pas autorisé à alimenter ce DMP : demandez au patient son accord "
+        "puis enregistrez l'autorisation avant d'envoyer le document."
+    ),
+)
 
 
 def _check_staff_authors(

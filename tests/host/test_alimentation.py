@@ -209,9 +209,15 @@ def test_masked_or_invisible_flags_are_kept(feed_host: RunningHost, durand_tls: 
     [
         (BLANC, "DMPClosed", "fermé"),
         (ROUSSEL, "DMPNotFound", "pas de DMP"),
-        (LEFEBVRE, "DMPAccessDenied", "autorisé"),
-        (FAURE, "DMPAccessDenied", "expiré"),
-        (GIRARD, "DMPAccessDeniedByExcludedPs", "interdit"),
+        # The words of a feed, not of a consultation (access.professional_grant's refusals).
+        (LEFEBVRE, "DMPAccessDenied", "pas autorisé à alimenter ce DMP"),
+        (
+            FAURE,
+            "DMPAccessDenied",
+            "expiré : demandez au patient son accord puis renouvelez "
+            "l'autorisation avant d'envoyer le document",
+        ),
+        (GIRARD, "DMPAccessDeniedByExcludedPs", "vous ne pouvez ni y déposer ni y modifier"),
     ],
 )
 def test_refusals_by_the_patient_record(
