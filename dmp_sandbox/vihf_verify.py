@@ -36,13 +36,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from dmp_desktop.domain.practitioner import PROFESSION_CODES
 from dmp_sandbox import wire
 from dmp_sandbox.auth import CertIdentity, check_roles, check_vihf
+from dmp_sandbox.certpath import MAX_CHAIN, is_ca, issued_by, valid_at
 from dmp_sandbox.pki import PkiPaths
 from dmp_sandbox.signatures import SignatureInvalid, VerifiedEnveloped, verify_enveloped
 from dmp_sandbox.soap import FaultCode, SoapFault
@@ -54,8 +55,6 @@ PROFESSION_OID = wire.OID_PROFESSION
 
 if TYPE_CHECKING:
     from dmp_sandbox.host import TraceContext
-
-MAX_CHAIN = 4
 
 
 class VihfSignerError(SignatureInvalid):
@@ -81,33 +80,12 @@ class SignerTrust:
         return cls.from_certificates(x509.load_pem_x509_certificates(pki.client_cas.read_bytes()))
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _valid_at(cert: x509.Certificate, at: dt.datetime) -> bool:
-    return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
-
-
 def check_chain(
     leaf: x509.Certificate, trust: SignerTrust, at: dt.datetime | None = None
 ) -> list[x509.Certificate]:
     """The path from ``leaf`` to one of the roots; VihfSignerError when there is none."""
     at = at or dt.datetime.now(dt.UTC)
-    if _is_ca(leaf):
+    if is_ca(leaf):
         raise VihfSignerError("signataire")
     try:
         usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -115,20 +93,18 @@ def check_chain(
             raise VihfSignerError("signataire")
     except x509.ExtensionNotFound:
         pass
-    if not _valid_at(leaf, at):
+    if not valid_at(leaf, at):
         raise VihfSignerError("signataire_expire")
     path = [leaf]
     current = leaf
     for _ in range(MAX_CHAIN):
-        root = next((r for r in trust.roots if _issued_by(current, r)), None)
+        root = next((r for r in trust.roots if issued_by(current, r)), None)
         if root is not None:
-            if not _valid_at(root, at):
+            if not valid_at(root, at):
                 raise VihfSignerError("signataire_expire")
             return [*path, root]
-        ca = next(
-            (c for c in trust.intermediates if c not in path and _issued_by(current, c)), None
-        )
-        if ca is None or not _is_ca(ca) or not _valid_at(ca, at):
+        ca = next((c for c in trust.intermediates if c not in path and issued_by(current, c)), None)
+        if ca is None or not is_ca(ca) or not valid_at(ca, at):
             break
         path.append(ca)
         current = ca

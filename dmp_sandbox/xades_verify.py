@@ -42,16 +42,15 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
 from dmp_sandbox import wire
+from dmp_sandbox.certpath import MAX_CHAIN, is_ca, issued_by, valid_at
 from dmp_sandbox.pki import PkiPaths, load_cert
 from dmp_sandbox.signatures import SignatureInvalid, verify_xades
 from dmp_sandbox.xmlparse import XmlRefused, parse_xml
 
 DS = wire.DS
-MAX_CHAIN = 4
 # Refuse signatures that are not valid against the XML-DSig schema (see the docstring).
 STRICT_DSIG_SCHEMA = True
 
@@ -159,37 +158,16 @@ class SignatureCheck:
     signing_time: str
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _valid_at(cert: x509.Certificate, at: dt.datetime) -> bool:
-    return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
-
-
 def _chains_to_root(
     ca: x509.Certificate, roots: Sequence[x509.Certificate], at: dt.datetime
 ) -> bool:
     current = ca
     for _ in range(MAX_CHAIN):
-        if not _is_ca(current) or not _valid_at(current, at):
+        if not is_ca(current) or not valid_at(current, at):
             return False
         if any(current == root for root in roots):
             return True
-        issuer = next((r for r in roots if _issued_by(current, r)), None)
+        issuer = next((r for r in roots if issued_by(current, r)), None)
         if issuer is None:
             return False
         current = issuer
@@ -201,7 +179,7 @@ def check_signer(
 ) -> None:
     """A card's signature certificate from the persons CA (see the module docstring)."""
     at = at or dt.datetime.now(dt.UTC)
-    if _is_ca(cert):
+    if is_ca(cert):
         raise SubmissionSignatureError("signataire")
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -209,10 +187,10 @@ def check_signer(
             raise SubmissionSignatureError("usage")
     except x509.ExtensionNotFound:
         pass
-    issuer = next((ca for ca in trust.issuers if _issued_by(cert, ca)), None)
+    issuer = next((ca for ca in trust.issuers if issued_by(cert, ca)), None)
     if issuer is None or not _chains_to_root(issuer, trust.roots, at):
         raise SubmissionSignatureError("signataire")
-    if not _valid_at(cert, at):
+    if not valid_at(cert, at):
         raise SubmissionSignatureError("signataire_expire")
 
 
