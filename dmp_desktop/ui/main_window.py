@@ -40,7 +40,7 @@ from dmp_desktop.ui.card_model import card_kind
 from dmp_desktop.ui.card_screen import CardScreen
 from dmp_desktop.ui.icons import icon
 from dmp_desktop.ui.pin_dialog import PinDialog
-from dmp_desktop.ui.style import Tone, tone_text_colour
+from dmp_desktop.ui.style import Tone, restyle, tone_text_colour
 from dmp_desktop.ui.widgets import ProgressIndicator, TopBar
 
 # The workspace, the consultation and the features (upload, VSM, L'essentiel, record,
@@ -736,7 +736,7 @@ class MainWindow(QMainWindow):
         self.sync_label.setText(text)
         self.sync_label.setAccessibleName(text)
         colour = tone_text_colour(tone, self.palette()).name() if tone is not None else ""
-        self.sync_label.setStyleSheet(f"color: {colour};" if colour else "")
+        restyle(self.sync_label, f"color: {colour};" if colour else "")
 
     def _on_documents_ready(self, listing: DocumentList) -> None:
         """When the list on screen was last read from the DMP (this patient's list only)."""
@@ -812,7 +812,7 @@ class MainWindow(QMainWindow):
         symbol, text, tone = texts[state]
         self.connection_label.setText(f"{symbol} {text}")
         colour = tone_text_colour(tone, self.palette()).name() if tone is not None else ""
-        self.connection_label.setStyleSheet(f"color: {colour};" if colour else "")
+        restyle(self.connection_label, f"color: {colour};" if colour else "")
         self.connection_label.setAccessibleName(text)
         if state is not ConnectionState.FAILED:
             self.connection_label.setToolTip("")

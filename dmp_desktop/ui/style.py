@@ -126,13 +126,22 @@ def tone_css(tone: Tone, dark: bool = False) -> str:
     )
 
 
+def restyle(widget: QWidget, css: str) -> None:
+    """Give ``widget`` the style sheet ``css``, unless it has it already.
+
+    Qt repolishes a widget (and its children) on every ``setStyleSheet``, even
+    with the very sheet it has: status labels and fields in error, restyled at
+    each change of state or each keystroke, go through here.
+    """
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
+
+
 def set_tone(label: QLabel, tone: Tone, text: str) -> None:
     """Show ``text`` in ``label`` with a tone (colour plus a leading symbol)."""
     symbol = TONE_SYMBOL[tone]
     label.setText(f"{symbol} {text}" if symbol and text else text)
-    css = tone_css(tone, is_dark(label.palette()))
-    if label.styleSheet() != css:  # Qt restyles the label on every call, even the same sheet
-        label.setStyleSheet(css)
+    restyle(label, tone_css(tone, is_dark(label.palette())))
     label.setAccessibleDescription(text)
     label.setProperty("tone", tone.value)
     label.setVisible(bool(text))

@@ -39,7 +39,7 @@ from dmp_desktop.dates import fr_date
 from dmp_desktop.domain.summary import PartialDate
 from dmp_desktop.services.vsm_terminology import TerminologyService
 from dmp_desktop.terminology import Concept, System, display_code
-from dmp_desktop.ui.style import chip_css
+from dmp_desktop.ui.style import chip_css, restyle
 
 SEARCH_DEBOUNCE_MS = 40
 INVALID_CSS = "border: 1px solid #b3261e; border-radius: 3px;"
@@ -448,7 +448,7 @@ def set_invalid(widget: QWidget, invalid: bool, message: str = "") -> None:
     widget.setProperty("invalid", invalid)
     target = widget.edit if isinstance(widget, CodedField) else widget
     name = type(target).__name__
-    target.setStyleSheet(f"{name} {{ {INVALID_CSS} }}" if invalid else "")
+    restyle(target, f"{name} {{ {INVALID_CSS} }}" if invalid else "")
     base = target.property("baseToolTip")
     if base is None:
         base = target.toolTip()

@@ -25,6 +25,7 @@ from dmp_desktop.ui.style import (
     TRAINING_BADGE_CSS,
     Tone,
     is_dark,
+    restyle,
     scaled_font,
     tone_css,
     tone_text_colour,
@@ -109,16 +110,17 @@ class TopBar(QFrame):
             else self.tr("Cartes {kinds}").format(kinds=", ".join(sorted(set(kinds))))
         )
         if state is CardState.LOGGED_IN:
-            self.state_label.setStyleSheet(
+            restyle(
+                self.state_label,
                 tone_css(Tone.OK, is_dark(self.palette())).replace(
                     "border-radius: 4px; padding: 6px 8px;", "border-radius: 9px; padding: 1px 8px;"
-                )
+                ),
             )
         elif state in (CardState.LOCKED, CardState.NO_MIDDLEWARE):
             colour = tone_text_colour(Tone.ERROR, self.palette()).name()
-            self.state_label.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: bold; }}")
+            restyle(self.state_label, f"QLabel {{ color: {colour}; font-weight: bold; }}")
         else:
-            self.state_label.setStyleSheet("")
+            restyle(self.state_label, "")
         if state is CardState.LOGGED_IN and practitioner is not None:
             self.practitioner_label.setText(headline(practitioner))
             self.practitioner_label.show()

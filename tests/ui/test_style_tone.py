@@ -1,15 +1,16 @@
 """A status label's tone: its text, symbol and colours follow each change of tone or palette,
 and setting the same tone again does not restyle the label (Qt repolishes it on every
-``setStyleSheet``, even with the same sheet)."""
+``setStyleSheet``, even with the same sheet); nor does a field that stays in error."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from dmp_desktop.ui.style import TONE_SYMBOL, Tone, set_tone, tone_css
+from dmp_desktop.ui.style import TONE_SYMBOL, Tone, restyle, set_tone, tone_css
+from dmp_desktop.ui.vsm_fields import set_invalid
 
 
 class Restyles(QObject):
@@ -62,3 +63,42 @@ def test_the_label_follows_the_tone_the_text_and_the_palette(qtbot: QtBot) -> No
 
     set_tone(label, Tone.OK, "")
     assert label.isHidden()
+
+
+def test_a_field_in_error_is_restyled_when_its_state_changes_not_at_each_keystroke(
+    qtbot: QtBot,
+) -> None:
+    edit = QLineEdit()
+    qtbot.addWidget(edit)
+    edit.setToolTip("Posologie")
+    edit.show()  # Qt repolishes only a polished (shown) widget
+    restyles = Restyles()
+    edit.installEventFilter(restyles)
+
+    set_invalid(edit, True, "Dose illisible : « 1,,5 »")
+    assert edit.styleSheet() and edit.toolTip() == "Dose illisible : « 1,,5 »"
+    styled = restyles.count
+    assert styled >= 1
+
+    set_invalid(edit, True, "Dose illisible : « 1,,50 »")  # still wrong, one key later
+    assert edit.toolTip() == "Dose illisible : « 1,,50 »"  # the message follows
+    assert restyles.count == styled  # the red border stays: not restyled for nothing
+
+    set_invalid(edit, False)
+    assert edit.styleSheet() == "" and edit.toolTip() == "Posologie"
+    assert restyles.count > styled
+
+
+def test_restyle_sets_a_new_sheet_and_skips_the_same(qtbot: QtBot) -> None:
+    label = QLabel("Connecté au DMP")
+    qtbot.addWidget(label)
+    label.show()  # Qt repolishes only a polished (shown) widget
+    restyles = Restyles()
+    label.installEventFilter(restyles)
+    restyle(label, "color: red;")
+    first = restyles.count
+    assert label.styleSheet() == "color: red;" and first >= 1
+    restyle(label, "color: red;")
+    assert restyles.count == first
+    restyle(label, "")
+    assert label.styleSheet() == "" and restyles.count > first
