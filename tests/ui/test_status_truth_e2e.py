@@ -258,6 +258,8 @@ def test_an_upload_while_the_host_is_down_waits_and_goes_by_itself(
     service.set_resume_interval(300)
     failures: list[str] = []
     service.uploadFailed.connect(lambda _item, message: failures.append(message))
+    tries: list[frozenset[str]] = []  # each send of the outbox item starting (then ending)
+    service.sendingChanged.connect(lambda sending: tries.append(frozenset(sending)))
 
     # 1. The host is down: nothing was sent, and the doctor is told so plainly.
     training_host.stop()
@@ -273,7 +275,12 @@ def test_an_upload_while_the_host_is_down_waits_and_goes_by_itself(
         )  # never « sent, unconfirmed »: nothing left
         (item,) = service.items
         assert item.id in service.waiting_for_host
-        qtbot.wait(1000)  # a few silent tries meanwhile: told once only
+        # Two silent tries more, each started and ended: the doctor is told once only.
+        told = len(tries)
+        qtbot.waitUntil(
+            lambda: sum(1 for t in tries[told:] if item.id in t) >= 2 and not tries[-1],
+            timeout=TIMEOUT,
+        )
         assert len(failures) == 1
     finally:
         # 2. The host answers again (same address, same records): the outbox goes by itself.
