@@ -42,9 +42,10 @@ What it does, for each database:
    wait for each other's turn at its lock, time the host is not to blame for.
    Each generator process's setup is frozen out of its garbage collector
    (``gc.freeze``) before the first request, for the same reason.
-4. It reports throughput and p50 / p99 latency per operation, and asserts
-   that no request failed and that the host wrote exactly one trace row per
-   request.
+4. It reports throughput and p50 / p99 latency per operation (with several
+   workers, also how many of the professionals' connections each worker holds,
+   read with ``ss``), and asserts that no request failed and that the host
+   wrote exactly one trace row per request.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -202,6 +204,55 @@ def _cpu_of_tree(root: int) -> float:
         if ancestor == root:
             total += seconds
     return total
+
+
+def _connections_per_worker(port: int) -> list[int] | None:
+    """How many established connections each host process holds on ``port`` (``ss``).
+
+    The kernel spreads new connections over the workers' sockets (SO_REUSEPORT) at
+    random: with 50 professionals, a 29 / 21 split makes one worker's professionals
+    wait longer, the first thing to read when two rounds' p99 differ. None when
+    ``ss`` (iproute2) is not there or shows no owner.
+    """
+    try:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    counts: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", out):
+        counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values(), reverse=True) or None
+
+
+class _Split:
+    """:func:`_connections_per_worker`, read once a little after the start (a timer)."""
+
+    def __init__(self, port: int, after: float) -> None:
+        self.counts: list[int] | None = None
+        self._timer = threading.Timer(after, self._read, args=(port,))
+        self._timer.daemon = True
+
+    def _read(self, port: int) -> None:
+        self.counts = _connections_per_worker(port)
+
+    def start(self) -> _Split:
+        self._timer.start()
+        return self
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _sample_split(host_url: str, workers: int) -> _Split:
+    """With several workers, read how the professionals' connections fell (2 s in)."""
+    split = _Split(int(host_url.rsplit(":", 1)[1].rstrip("/")), after=2.0)
+    return split.start() if workers > 1 else split
 
 
 @contextmanager
@@ -474,6 +525,7 @@ def run_one(
             start = time.perf_counter()
             client_cpu, host_cpu = time.process_time(), _cpu_of_tree(host_pid)
             database_cpu = _cpu_of_database()
+            split = _sample_split(host_url, workers)
             go.set()
             for thread in threads:
                 thread.join()
@@ -494,6 +546,7 @@ def run_one(
             for child in children:
                 child.start()
             everyone.wait()
+            split = _sample_split(host_url, workers)
             start = time.perf_counter()
             host_cpu = _cpu_of_tree(host_pid)
             database_cpu = _cpu_of_database()
@@ -507,6 +560,7 @@ def run_one(
                 child.join(30)
         host_cpu = _cpu_of_tree(host_pid) - host_cpu
         database_cpu = _cpu_of_database() - database_cpu
+        split.cancel()
     added, _ = count_traces(url, before)
     failures = [s for s in samples if s.error is not None]
     sent = sum(1 for s in samples if s.error != NOT_SENT)
@@ -547,6 +601,11 @@ def run_one(
         f"p99 {percentile(later, 0.99) * 1000:.0f} ms"
     )
     report["p99_later"] = percentile(later, 0.99)
+    if split.counts:
+        print(
+            "  connections held by each worker (ss, 2 s into the run): "
+            + " / ".join(str(n) for n in split.counts)
+        )
     print(
         f"CPU during the run: load generator ({_generator_shape(processes, len(pros))}) "
         f"{client_cpu:.1f} s = {client_cpu / elapsed:.2f} core, "
