@@ -32,7 +32,7 @@ from aiohttp import web
 from aiohttp.worker import GunicornWebWorker
 from gunicorn.app.base import BaseApplication
 
-from dmp_sandbox import replay
+from dmp_sandbox import balance, replay
 from dmp_sandbox.pki import PkiPaths
 
 log = logging.getLogger("dmp_sandbox.workers")
@@ -43,13 +43,31 @@ ENV_PKI = "DMP_SANDBOX_PKI_DIR"
 
 
 class HostWorker(GunicornWebWorker):
-    """aiohttp's gunicorn worker with the host's TLS context (see the module docstring)."""
+    """aiohttp's gunicorn worker with the host's TLS context (see the module docstring).
+
+    Its listening socket is served by :func:`host_runner`'s balanced site
+    (:mod:`dmp_sandbox.balance`), not by the site aiohttp's worker would make.
+    """
+
+    listeners: list[Any]
 
     @staticmethod
     def _create_ssl_context(cfg: Any) -> ssl.SSLContext:
         from dmp_sandbox.server import server_ssl_context
 
         return server_ssl_context(cfg.certfile, cfg.keyfile, cfg.ca_certs)
+
+    def run(self) -> None:
+        global _WORKER
+        # aiohttp's worker makes a site for each socket it is given: none, the
+        # runner's balanced site serves them.
+        self.listeners = list(self.sockets)
+        self.sockets: list[Any] = []
+        _WORKER = self
+        super().run()
+
+
+_WORKER: HostWorker | None = None  # this process's worker (gunicorn forks one per process)
 
 
 # Threads each worker gives the host's work (database, XML). One: a worker's requests
@@ -83,6 +101,69 @@ async def host_app() -> web.Application:
     return app
 
 
+async def host_runner() -> web.AppRunner:
+    """What gunicorn's aiohttp worker runs: :func:`host_app` behind a balanced site.
+
+    The runner is made with the worker's settings, as aiohttp's worker makes its
+    own (keep-alive, access log, shutdown time); on setup it starts a
+    :class:`balance.BalancedSite` on each of the worker's sockets.
+    """
+    worker = _WORKER
+    shares = balance.SHARES
+    if worker is None or shares is None:
+        raise RuntimeError("host_runner runs in a HostWorker started by serve_workers")
+    cfg = worker.cfg
+    app = await host_app()
+    slot = shares.claim()
+    if slot is None:  # more workers than rows: should not happen (twice the workers)
+        raise RuntimeError("no row left in the workers' shares")
+    ctx = worker._create_ssl_context(cfg) if cfg.is_ssl else None
+    return _BalancedRunner(
+        app,
+        listeners=worker.listeners,
+        ssl_context=ctx,
+        shares=shares,
+        slot=slot,
+        logger=worker.log,
+        keepalive_timeout=cfg.keepalive,
+        access_log=worker.log.access_log if cfg.accesslog else None,
+        access_log_format=worker._get_valid_log_format(cfg.access_log_format),
+        shutdown_timeout=cfg.graceful_timeout / 100 * 95,
+    )
+
+
+class _BalancedRunner(web.AppRunner):
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        listeners: list[Any],
+        ssl_context: ssl.SSLContext | None,
+        shares: balance.Shares,
+        slot: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self._listeners = listeners
+        self._ssl = ssl_context
+        self._shares = shares
+        self._slot = slot
+
+    async def setup(self) -> None:
+        await super().setup()
+        for listener in self._listeners:
+            site = balance.BalancedSite(
+                self, listener.sock, ssl_context=self._ssl, shares=self._shares, slot=self._slot
+            )
+            await site.start()
+
+    async def cleanup(self) -> None:
+        try:
+            await super().cleanup()
+        finally:
+            self._shares.release(self._slot)
+
+
 class HostApplication(BaseApplication):
     """gunicorn, configured from code (no configuration file)."""
 
@@ -95,7 +176,7 @@ class HostApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return host_app
+        return host_runner
 
 
 def serve_workers(
@@ -115,6 +196,8 @@ def serve_workers(
     Store(db_url).close()  # migrations, once, before the workers start
     os.environ[ENV_DB] = db_url
     os.environ[ENV_PKI] = str(pki.root)
+    # Made by the master, inherited by every worker it forks (a restarted one too).
+    balance.SHARES = balance.Shares(slots=2 * workers)
     try:
         HostApplication(gunicorn_options(pki, host, port, workers, access_log=access_log)).run()
     except SystemExit as stop:  # gunicorn's master exits once its workers are stopped
@@ -137,13 +220,11 @@ def gunicorn_options(
         "graceful_timeout": 10,
         "timeout": 120,
         "keepalive": 75,
-        # Each worker listens on its own socket (SO_REUSEPORT): the kernel spreads new
-        # connections over them evenly. On one shared socket, the worker that wakes
-        # first accepts every connection waiting (asyncio accepts up to its backlog
-        # at once): 50 professionals connecting together ended 42 / 8 on two workers,
-        # and the busy worker's professionals waited four times longer. Not with port 0
-        # (each worker would get a port of its own).
-        "reuse_port": port != 0,
+        # One listening socket shared by the workers, each accepting only while it
+        # holds no more connections than the others (dmp_sandbox.balance). Not
+        # SO_REUSEPORT: the kernel would spread the connections at random (29 / 21,
+        # 33 / 17 of 50 measured), and the busier worker sets the p99.
+        "reuse_port": False,
         "accesslog": "-" if access_log else None,
         "proc_name": "dmp-sandbox",
         "control_socket_disable": True,  # no control socket in the home directory
@@ -157,5 +238,6 @@ __all__ = [
     "HostWorker",
     "gunicorn_options",
     "host_app",
+    "host_runner",
     "serve_workers",
 ]
