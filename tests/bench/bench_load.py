@@ -209,10 +209,10 @@ def _cpu_of_tree(root: int) -> float:
 def _connections_per_worker(port: int) -> list[int] | None:
     """How many established connections each host process holds on ``port`` (``ss``).
 
-    The kernel spreads new connections over the workers' sockets (SO_REUSEPORT) at
-    random: with 50 professionals, a 29 / 21 split makes one worker's professionals
-    wait longer, the first thing to read when two rounds' p99 differ. None when
-    ``ss`` (iproute2) is not there or shows no owner.
+    Where a professional's connection lands decides which worker serves all of his
+    requests: a 29 / 21 split made one worker's professionals wait longer and set
+    the p99. The workers now take turns (dmp_sandbox.balance): 25 / 25 expected.
+    None when ``ss`` (iproute2) is not there or shows no owner.
     """
     try:
         out = subprocess.run(
