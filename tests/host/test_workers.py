@@ -70,13 +70,10 @@ def test_several_workers_on_postgresql(
         # Thirty professionals connect together and stay connected (keep-alive): each
         # worker takes its turn, 15 and 15. With a random spread this even split comes
         # one time in seven; the first worker awake took 42 of 50 on a plain socket.
-        held = _hold_connections(port, context, 30)
+        held = _both_workers_accepting(port, context, workers)
         try:
-            deadline = time.monotonic() + 30
-            split = _established(workers, port)
-            while sum(split.values()) < 30 and time.monotonic() < deadline:
-                time.sleep(0.05)
-                split = _established(workers, port)
+            held += _hold_connections(port, context, 28)
+            split = _wait_established(workers, port, 30)
             assert sorted(split.values()) == [15, 15], split
         finally:
             for connection in held:
@@ -97,6 +94,35 @@ def test_several_workers_on_postgresql(
     accepted = [t for t in traces if t.outcome == "OK"]
     assert len(accepted) == 7 and {t.professional_national_id for t in accepted} == {DURAND}
     assert sorted(t.result for t in traces if t.outcome != "OK") == ["VIHF_REJOUE"] * 5
+
+
+def _wait_established(pids: list[int], port: int, total: int) -> dict[int, int]:
+    deadline = time.monotonic() + 30
+    split = _established(pids, port)
+    while sum(split.values()) < total and time.monotonic() < deadline:
+        time.sleep(0.05)
+        split = _established(pids, port)
+    return split
+
+
+def _both_workers_accepting(
+    port: int, context: ssl.SSLContext, pids: list[int]
+) -> list[ssl.SSLSocket]:
+    """Two connections held, one by each worker: both accept by now.
+
+    The host answers as soon as one worker accepts; the other may still be
+    starting (importing, opening its database pool) and takes no connection yet.
+    Two connections opened together land one on each once both accept.
+    """
+    deadline = time.monotonic() + 60
+    while True:
+        held = _hold_connections(port, context, 2)
+        if sorted(_wait_established(pids, port, 2).values()) == [1, 1]:
+            return held
+        for connection in held:
+            connection.close()
+        assert time.monotonic() < deadline, "the second worker never accepted a connection"
+        time.sleep(0.2)  # the closed ones leave the first worker's count
 
 
 def _hold_connections(port: int, context: ssl.SSLContext, count: int) -> list[ssl.SSLSocket]:
