@@ -117,6 +117,12 @@ def _both_workers_accepting(
     Two connections opened together land one on each once both accept.
     """
     for _attempt in range(300):
+        # The connections before these are closed on the host's side too: the workers'
+        # counts are theirs to compare (a count not yet lowered would tip the split).
+        for _wait in range(200):
+            if not sum(_established(pids, port, any_state=True).values()):
+                break
+            time.sleep(0.05)
         held = _hold_connections(port, context, 2)
         if sorted(_wait_established(pids, port, 2).values()) == [1, 1]:
             return held
@@ -158,14 +164,19 @@ def test_the_workers_share_one_socket(training_env: TrainingEnv) -> None:
     assert gunicorn_options(training_env.pki, "127.0.0.1", 8443, 2, access_log=True)["accesslog"]
 
 
-def _established(pids: list[int], port: int) -> dict[int, int]:
-    """How many established connections to ``port`` each process holds (read in /proc)."""
+def _established(pids: list[int], port: int, *, any_state: bool = False) -> dict[int, int]:
+    """How many established connections to ``port`` each process holds (read in /proc).
+
+    ``any_state``: every connection not yet closed by the process (CLOSE_WAIT too).
+    """
     inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])  # ESTABLISHED, this side listening on the port
+            state = fields[3]
+            wanted = state != "0A" if any_state else state == "01"  # not LISTEN / ESTABLISHED
+            if wanted and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])  # this side is the host's, on its port
     held: dict[int, int] = {}
     for pid in pids:
         count = 0
