@@ -9,7 +9,6 @@ tests/host/test_workers.py (real gunicorn workers, real connections).
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 from dmp_sandbox.balance import Shares, may_accept
 
@@ -56,7 +55,6 @@ def test_the_shared_table_counts_each_workers_connections() -> None:
     shares.add(mine, 5)
     assert shares.may_accept(mine)
     assert shares.claim() == 1
-    assert os.getpid() != other.pid
 
 
 def test_a_worker_that_stops_gives_its_row_back() -> None:
