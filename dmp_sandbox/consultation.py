@@ -35,9 +35,12 @@ from dmp_sandbox.mtom import MimePart, new_content_id
 from dmp_sandbox.soap import OperationAnswer
 from dmp_sandbox.store import (
     DMP_REPOSITORY_ID,
+    DOCUMENT_ROW,
+    SNAPSHOTS,
     Authorization,
     AuthorizationStatus,
     DocumentRecord,
+    DocumentSnapshot,
     OutboxMessage,
     Store,
     utcnow,
@@ -85,9 +88,9 @@ def _patient_of_vihf(ctx: OperationContext) -> Ins:
     return ins
 
 
-# A patient's documents of some statuses, newest first (built once; see _candidates).
+# A patient's documents of some statuses, newest first, as rows (built once; see _candidates).
 _DOCUMENTS = (
-    select(DocumentRecord)
+    select(*DOCUMENT_ROW)
     .where(
         DocumentRecord.patient_id == bindparam("patient_id"),
         DocumentRecord.status.in_(bindparam("statuses", expanding=True)),
@@ -96,18 +99,25 @@ _DOCUMENTS = (
 )
 
 
-def _candidates(session: Session, grant: Grant, wanted: xds.DocumentFilter) -> list[DocumentRecord]:
+def _candidates(
+    session: Session, grant: Grant, wanted: xds.DocumentFilter
+) -> list[DocumentSnapshot]:
+    """The documents the query asks for and the grant lets see, as read-only snapshots."""
     statuses = sorted(set(wanted.statuses) - {DocumentStatus.DELETED.value})
     query = _DOCUMENTS
     if wanted.unique_ids:
         query = query.where(DocumentRecord.unique_id.in_(wanted.unique_ids))
     if wanted.entry_uuids:
         query = query.where(DocumentRecord.entry_uuid.in_(wanted.entry_uuids))
-    found = session.scalars(query, {"patient_id": grant.patient.id, "statuses": statuses}).all()
-    return [doc for doc in found if xds.document_matches(doc, wanted) and grant.sees(doc)]
+    rows = session.execute(query, {"patient_id": grant.patient.id, "statuses": statuses}).all()
+    return [
+        found
+        for found in SNAPSHOTS.of(rows)
+        if xds.document_matches(found.doc, wanted) and grant.sees(found.doc)
+    ]
 
 
-def find_documents(ctx: OperationContext) -> etree._Element:
+def find_documents(ctx: OperationContext) -> etree._Element | OperationAnswer:
     """TD3.1: FindDocuments (and GetDocuments) under the access rules."""
     try:
         query = xds.read_stored_query(ctx.request.payload)
@@ -130,10 +140,6 @@ def find_documents(ctx: OperationContext) -> etree._Element:
             found = _candidates(session, grant, wanted)
             patient = grant.patient
             cx = xds.patient_cx(patient.ins_value, patient.ins_root, patient.dmp_created_at)
-            if query.return_type == "ObjectRef":
-                objects = [xds.object_ref(doc) for doc in found]
-            else:
-                objects = [xds.extrinsic_object(doc, cx) for doc in found]
             if request.mode.emergency:
                 notify_emergency(store, session, grant)
     except xds.XdsError as error:
@@ -141,7 +147,9 @@ def find_documents(ctx: OperationContext) -> etree._Element:
         return xds.query_response(error=error)
     ctx.trace.document_count = len(found)
     ctx.trace.result = "Success"
-    return xds.query_response(objects)
+    if query.return_type == "ObjectRef":
+        return xds.query_response([xds.object_ref(each.doc) for each in found])
+    return xds.entries_answer(found, cx)
 
 
 def _unit_of_work(store: Store, request: AccessRequest) -> AbstractContextManager[Session]:
@@ -172,8 +180,8 @@ def retrieve_documents(ctx: OperationContext) -> OperationAnswer:
                         )
                     )
                     continue
-                doc = store.find_document(session, grant.patient, item.unique_id)
-                if doc is None or not grant.sees(doc):
+                found = store.document_and_content(session, grant.patient, item.unique_id)
+                if found is None or not grant.sees(found[0].doc):
                     errors.append(
                         xds.XdsError(
                             xds.XDS_UNKNOWN_DOCUMENT,
@@ -182,9 +190,10 @@ def retrieve_documents(ctx: OperationContext) -> OperationAnswer:
                         )
                     )
                     continue
+                snapshot, content = found
                 content_id = new_content_id(XDS_CID_DOMAIN)
-                parts.append(xds.RetrievedPart(item, doc.mime_type, content_id))
-                attachments.append(MimePart(content_id, store.document_content(session, doc)))
+                parts.append(xds.RetrievedPart(item, snapshot.doc.mime_type, content_id))
+                attachments.append(MimePart(content_id, content))
             if parts and request.mode.emergency:
                 notify_emergency(store, session, grant)
     except xds.XdsError as error:

@@ -445,7 +445,11 @@ class DmpHost:
             if not isinstance(answer, OperationAnswer):
                 answer = OperationAnswer(answer)
             data = response_envelope(
-                operation.response_action, answer.payload, relates_to, operation.envelope_ns
+                operation.response_action,
+                answer.payload,
+                relates_to,
+                operation.envelope_ns,
+                spliced=answer.spliced,
             )
             # An operation that answered a business refusal has set the outcome already.
             trace.outcome = trace.outcome or "OK"

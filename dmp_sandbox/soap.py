@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -116,12 +117,28 @@ class SoapRequest:
     attachments: MtomMessage | None = None
 
 
+# Where an answer's children serialized apart go (see OperationAnswer.spliced).
+SPLICE_TARGET = "dmp-host-spliced"
+
+
+def splice_mark() -> etree._Element:
+    """The processing instruction :func:`response_envelope` replaces with the spliced bytes."""
+    return etree.ProcessingInstruction(SPLICE_TARGET)
+
+
 @dataclass
 class OperationAnswer:
-    """An answer's body element and, for an MTOM answer (TD3.2), its binary parts."""
+    """An answer's body element and, for an MTOM answer (TD3.2), its binary parts.
+
+    ``spliced``: children kept already serialized (a long TD3.1 list, entry by
+    entry), written where the payload holds :func:`splice_mark`. It is given the
+    namespace declarations in scope there and returns the very bytes the children
+    would have had in the tree.
+    """
 
     payload: etree._Element
     attachments: list[MimePart] = field(default_factory=list)
+    spliced: Callable[[Mapping[str | None, str]], bytes] | None = None
 
 
 def _text(el: etree._Element | None) -> str | None:
@@ -211,10 +228,26 @@ def response_envelope(
     payload: etree._Element,
     relates_to: str | None,
     extra_ns: dict[str, str] | None = None,
+    spliced: Callable[[Mapping[str | None, str]], bytes] | None = None,
 ) -> bytes:
+    """The answer's envelope; with ``spliced``, see :class:`OperationAnswer`."""
     env, body = _envelope(action, relates_to, extra_ns)
     body.append(payload)
-    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+    if spliced is None:
+        return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+    marks = [pi for pi in payload.iter(etree.PI) if pi.target == SPLICE_TARGET]
+    if len(marks) != 1:
+        raise ValueError(f"one splice mark expected in the answer, {len(marks)} found")
+    parent = marks[0].getparent()
+    if parent is None:
+        raise ValueError("the splice mark must be inside the payload")
+    fragment = spliced(parent.nsmap)
+    data = etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+    # The mark is the only processing instruction of the answer: texts are escaped.
+    before, found, after = data.partition(etree.tostring(marks[0]))
+    if not found:
+        raise ValueError("splice mark not found in the serialized answer")
+    return before + fragment + after
 
 
 def fault_envelope(fault: SoapFault, relates_to: str | None) -> bytes:

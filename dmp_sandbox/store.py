@@ -39,10 +39,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +62,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    cast,
     create_engine,
     delete,
     event,
@@ -85,12 +88,16 @@ from dmp_desktop.domain.document import DocumentStatus
 
 __all__ = [
     "DMP_REPOSITORY_ID",
+    "DOCUMENT_ROW",
+    "SNAPSHOTS",
     "Authorization",
     "AuthorizationStatus",
     "Base",
     "DmpState",
     "DocumentContent",
     "DocumentRecord",
+    "DocumentSnapshot",
+    "DocumentSnapshots",
     "DocumentStatus",
     "OutboxMessage",
     "Patient",
@@ -431,6 +438,91 @@ _DOCUMENT_BY_UNIQUE_ID = select(DocumentRecord).where(
 )
 _DOCUMENT_CONTENT = select(DocumentContent.data).where(
     DocumentContent.document_id == bindparam("document_id")
+)
+
+
+# --- documents as snapshots of their row ---------------------------------------------------------
+# Every column of the documents table, the JSON ones as their stored text: a row
+# read with these is a plain tuple of strings, numbers and dates, equal to
+# another exactly when the stored document is (see DocumentSnapshots).
+_DOCUMENT_TABLE = DocumentRecord.__table__
+_DOCUMENT_JSON = frozenset(c.name for c in _DOCUMENT_TABLE.columns if isinstance(c.type, JSON))
+DOCUMENT_ROW = tuple(
+    cast(c, Text).label(c.name) if c.name in _DOCUMENT_JSON else c for c in _DOCUMENT_TABLE.columns
+)
+if {c.name for c in _DOCUMENT_TABLE.columns} != {
+    a.key for a in inspect(DocumentRecord).column_attrs
+}:  # snapshots are built by name
+    raise TypeError("DocumentRecord: its attribute names must be its column names")
+
+
+@dataclass(frozen=True)
+class DocumentSnapshot:
+    """One document as read: a detached, read-only DocumentRecord and the row it came from.
+
+    ``key`` (the row, JSON as text) identifies the document's content exactly:
+    the host's built entries are kept under it (:func:`dmp_sandbox.xds.extrinsic_object`).
+    ``doc`` is shared by every request that read the same row: never change it.
+    """
+
+    key: tuple[object, ...]
+    doc: DocumentRecord
+
+
+class DocumentSnapshots:
+    """Documents read as rows, each row turned into a :class:`DocumentSnapshot` once.
+
+    A consultation reads a patient's documents again and again, mostly
+    unchanged: the rows are read with :data:`DOCUMENT_ROW` (no JSON decoding, no
+    ORM instance), and a row seen before gives back its snapshot. Any change of
+    any column gives another row, hence a new snapshot: nothing stale is
+    served. Least recently used rows are dropped beyond ``size``; thread-safe.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._rows: OrderedDict[tuple[object, ...], DocumentSnapshot] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, rows: Sequence[Sequence[object]]) -> list[DocumentSnapshot]:
+        found: list[DocumentSnapshot] = []
+        for row in rows:
+            key = tuple(row)
+            with self._lock:
+                snapshot = self._rows.get(key)
+                if snapshot is not None:
+                    self._rows.move_to_end(key)
+            if snapshot is None:
+                snapshot = DocumentSnapshot(key, _detached_document(key))
+                with self._lock:
+                    self._rows[key] = snapshot
+                    while len(self._rows) > self._size:
+                        self._rows.popitem(last=False)
+            found.append(snapshot)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+def _detached_document(row: tuple[object, ...]) -> DocumentRecord:
+    values: dict[str, Any] = {}
+    for column, value in zip(_DOCUMENT_TABLE.columns, row, strict=True):
+        if column.name in _DOCUMENT_JSON and value is not None:
+            value = json.loads(str(value))
+        values[column.name] = value
+    return DocumentRecord(**values)
+
+
+SNAPSHOTS = DocumentSnapshots(4096)
+_DOCUMENT_AND_CONTENT = (
+    select(*DOCUMENT_ROW, DocumentContent.data)
+    .join(DocumentContent, DocumentContent.document_id == DocumentRecord.id)
+    .where(
+        DocumentRecord.patient_id == bindparam("patient_id"),
+        DocumentRecord.unique_id == bindparam("unique_id"),
+    )
 )
 
 
@@ -871,6 +963,19 @@ class Store:
         return session.scalars(
             _DOCUMENT_BY_UNIQUE_ID, {"patient_id": patient.id, "unique_id": unique_id}
         ).one_or_none()
+
+    def document_and_content(
+        self, session: Session, patient: Patient, unique_id: str
+    ) -> tuple[DocumentSnapshot, bytes] | None:
+        """:meth:`find_document` and :meth:`document_content` in one query (TD3.2), the
+        document as a read-only snapshot (:class:`DocumentSnapshots`)."""
+        row = session.execute(
+            _DOCUMENT_AND_CONTENT, {"patient_id": patient.id, "unique_id": unique_id}
+        ).one_or_none()
+        if row is None:
+            return None
+        *document, content = row
+        return SNAPSHOTS.of([document])[0], content
 
     def document_content(self, session: Session, document: DocumentRecord) -> bytes:
         return session.scalars(_DOCUMENT_CONTENT, {"document_id": document.id}).one()

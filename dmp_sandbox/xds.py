@@ -37,9 +37,9 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from lxml import etree
 from sqlalchemy import inspect as sa_inspect
@@ -47,7 +47,8 @@ from sqlalchemy import inspect as sa_inspect
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
 from dmp_sandbox.mtom import xop_include
-from dmp_sandbox.store import DocumentRecord
+from dmp_sandbox.soap import OperationAnswer, splice_mark
+from dmp_sandbox.store import DocumentRecord, DocumentSnapshot
 
 # --- vocabulary -------------------------------------------------------------------------------
 
@@ -488,19 +489,47 @@ def patient_cx(ins_value: str, ins_root: str, since: dt.datetime | None) -> str:
     return f"{base}^^{since:%Y%m%d}" if since is not None else base
 
 
-class _EntryCache:
+_V = TypeVar("_V")
+
+
+class _Lru(Generic[_V]):
+    """A bounded map, least recently used keys dropped first; thread-safe (the host's
+    worker threads share it)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[tuple[object, ...], _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> _V | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[object, ...], value: _V) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+class _EntryCache(_Lru[etree._Element]):
     """Built DocumentEntries, keyed on every column of the document's row (and the patient).
 
     :func:`extrinsic_object` is a pure function of those values: an entry whose
     row has not changed by one byte is copied (C-level, a tenth of building it)
-    instead of being built again. Least recently used entries are dropped
-    beyond ``size``; thread-safe (the host's worker threads share it).
+    instead of being built again.
     """
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[object, ...], etree._Element] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(size)
         self._columns: tuple[str, ...] | None = None
 
     def key(self, doc: DocumentRecord, patient_id_cx: str) -> tuple[object, ...]:
@@ -516,36 +545,54 @@ class _EntryCache:
             values.append(repr(value) if isinstance(value, list | dict) else value)
         return tuple(values)
 
-    def get(self, key: tuple[object, ...]) -> etree._Element | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: tuple[object, ...], entry: etree._Element) -> None:
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 _ENTRIES = _EntryCache(1024)
+# The same entries serialized, as they are written inside an answer's RegistryObjectList.
+_SERIALIZED: _Lru[bytes] = _Lru(4096)
 
 
-def extrinsic_object(doc: DocumentRecord, patient_id_cx: str) -> etree._Element:
-    """One DocumentEntry as the official TD3.1 answer writes it (a new element each call)."""
-    key = _ENTRIES.key(doc, patient_id_cx)
+def extrinsic_object(
+    doc: DocumentRecord, patient_id_cx: str, *, key: tuple[object, ...] | None = None
+) -> etree._Element:
+    """One DocumentEntry as the official TD3.1 answer writes it (a new element each call).
+
+    ``key``: the document's whole row when the caller has it
+    (:class:`dmp_sandbox.store.DocumentSnapshot`), instead of reading it from ``doc``.
+    """
+    key = (patient_id_cx, *key) if key is not None else _ENTRIES.key(doc, patient_id_cx)
     entry = _ENTRIES.get(key)
     if entry is None:
         entry = build_extrinsic_object(doc, patient_id_cx)
         _ENTRIES.put(key, entry)
     return copy.deepcopy(entry)
+
+
+def serialized_entries(
+    found: Sequence[DocumentSnapshot], patient_id_cx: str, nsmap: Mapping[str | None, str]
+) -> bytes:
+    """The DocumentEntries of ``found``, serialized as inside a RegistryObjectList whose
+    namespace declarations in scope are ``nsmap``: the bytes the answer's tree would
+    give (tests/host/test_xds_entries.py compares them), without copying and writing
+    again the entries of rows already answered."""
+    context = tuple(sorted((prefix or "", uri) for prefix, uri in nsmap.items()))
+    parts: list[bytes] = []
+    for each in found:
+        key = (context, patient_id_cx, *each.key)
+        data = _SERIALIZED.get(key)
+        if data is None:
+            data = _serialized_in(build_extrinsic_object(each.doc, patient_id_cx), nsmap)
+            _SERIALIZED.put(key, data)
+        parts.append(data)
+    return b"".join(parts)
+
+
+def _serialized_in(entry: etree._Element, nsmap: Mapping[str | None, str]) -> bytes:
+    holder = etree.Element(_r("RegistryObjectList"), nsmap=dict(nsmap))
+    holder.append(entry)
+    data = etree.tostring(holder, encoding="UTF-8")
+    # The holder's start tag ends at its first ">" (namespace names hold none) and its
+    # end tag is the last thing written.
+    return data[data.index(b">") + 1 : data.rindex(b"</")]
 
 
 def build_extrinsic_object(doc: DocumentRecord, patient_id_cx: str) -> etree._Element:
@@ -676,20 +723,41 @@ def error_list(parent: etree._Element, errors: Sequence[XdsError]) -> None:
 
 
 def query_response(
-    objects: Sequence[etree._Element] = (), error: XdsError | None = None
+    objects: Sequence[etree._Element] = (),
+    error: XdsError | None = None,
+    *,
+    spliced: int = 0,
 ) -> etree._Element:
-    """AdhocQueryResponse: the objects found, or a failure with its error."""
+    """AdhocQueryResponse: the objects found, or a failure with its error.
+
+    ``spliced``: that many objects are written apart, where the list holds
+    :func:`dmp_sandbox.soap.splice_mark` (see :func:`entries_answer`).
+    """
     response = etree.Element(f"{{{QUERY}}}AdhocQueryResponse", nsmap=_QUERY_NSMAP)
     response.set("startIndex", "0")
     response.set("status", STATUS_FAILURE if error is not None else STATUS_SUCCESS)
     if error is not None:
         error_list(response, [error])
     else:
-        response.set("totalResultCount", str(len(objects)))
+        response.set("totalResultCount", str(len(objects) + spliced))
     object_list = etree.SubElement(response, _r("RegistryObjectList"))
     for obj in objects:
         object_list.append(obj)
+    if spliced:
+        object_list.append(splice_mark())
     return response
+
+
+def entries_answer(found: Sequence[DocumentSnapshot], patient_id_cx: str) -> OperationAnswer:
+    """The TD3.1 answer (LeafClass) listing ``found``: the same bytes as
+    ``query_response([extrinsic_object(...) for ...])``, each entry serialized
+    once per row content (:func:`serialized_entries`)."""
+    if not found:
+        return OperationAnswer(query_response())
+    return OperationAnswer(
+        query_response(spliced=len(found)),
+        spliced=lambda nsmap: serialized_entries(found, patient_id_cx, nsmap),
+    )
 
 
 def object_ref(doc: DocumentRecord) -> etree._Element:
