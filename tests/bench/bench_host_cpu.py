@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 
 from dmp_sandbox import host as host_module  # noqa: E402
 from dmp_sandbox import replay, server, store, xds  # noqa: E402
-from dmp_sandbox.pki import init_pki  # noqa: E402
 from dmp_sandbox.training import TrainingEnv  # noqa: E402
 from tests.bench import bench_load  # noqa: E402
 from tests.bench.support import load_average  # noqa: E402
@@ -149,9 +148,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dmp-bench-host-cpu-") as tmp:
         root = Path(tmp)
-        env = TrainingEnv(root / "training", port=0)
-        env.root.mkdir()
-        init_pki(env.pki.root)
+        env = bench_load.new_training_env(root)
         pro = bench_load.make_professionals(env, root / "identities", 1)[0]
         with _database(args.db, args.postgres_url, root) as url:
             bench_load.prepare_database(url, [pro])

@@ -110,6 +110,14 @@ class Professional:
     signer: FileSigner
 
 
+def new_training_env(root: Path) -> TrainingEnv:
+    """A training environment and its test PKI under ``root`` (the benches' setup)."""
+    env = TrainingEnv(root / "training", port=0)
+    env.root.mkdir()
+    init_pki(env.pki.root)
+    return env
+
+
 def make_professionals(env: TrainingEnv, directory: Path, count: int) -> list[Professional]:
     pros = []
     for i in range(count):
@@ -713,9 +721,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dmp-bench-load-") as tmp:
         root = Path(tmp)
-        env = TrainingEnv(root / "training", port=0)
-        env.root.mkdir()
-        init_pki(env.pki.root)
+        env = new_training_env(root)
         started = time.perf_counter()
         pros = make_professionals(env, root / "identities", args.professionals)
         print(
