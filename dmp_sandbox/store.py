@@ -461,7 +461,7 @@ class DocumentSnapshot:
     """One document as read: a detached, read-only DocumentRecord and the row it came from.
 
     ``key`` (the row, JSON as text) identifies the document's content exactly:
-    the host's built entries are kept under it (:func:`dmp_sandbox.xds.extrinsic_object`).
+    the host's written entries are kept under it (:func:`dmp_sandbox.xds.serialized_entries`).
     ``doc`` is shared by every request that read the same row: never change it.
     """
 

@@ -31,7 +31,6 @@ where each ``Value`` is a clause and the clauses are AND-ed. Coded values are
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 import threading
@@ -42,7 +41,6 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from lxml import etree
-from sqlalchemy import inspect as sa_inspect
 
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
@@ -520,51 +518,8 @@ class _Lru(Generic[_V]):
             self._values.clear()
 
 
-class _EntryCache(_Lru[etree._Element]):
-    """Built DocumentEntries, keyed on every column of the document's row (and the patient).
-
-    :func:`extrinsic_object` is a pure function of those values: an entry whose
-    row has not changed by one byte is copied (C-level, a tenth of building it)
-    instead of being built again.
-    """
-
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self._columns: tuple[str, ...] | None = None
-
-    def key(self, doc: DocumentRecord, patient_id_cx: str) -> tuple[object, ...]:
-        if self._columns is None:
-            self._columns = tuple(c.key for c in sa_inspect(DocumentRecord).column_attrs)
-        loaded = doc.__dict__  # the row's values as loaded (no attribute machinery)
-        if not all(name in loaded for name in self._columns):
-            loaded = {name: getattr(doc, name) for name in self._columns}  # some expired
-        values: list[object] = [patient_id_cx]
-        for name in self._columns:
-            value = loaded[name]
-            # JSON columns (lists of dicts): their repr, equal exactly when the values are.
-            values.append(repr(value) if isinstance(value, list | dict) else value)
-        return tuple(values)
-
-
-_ENTRIES = _EntryCache(1024)
 # The same entries serialized, as they are written inside an answer's RegistryObjectList.
 _SERIALIZED: _Lru[bytes] = _Lru(4096)
-
-
-def extrinsic_object(
-    doc: DocumentRecord, patient_id_cx: str, *, key: tuple[object, ...] | None = None
-) -> etree._Element:
-    """One DocumentEntry as the official TD3.1 answer writes it (a new element each call).
-
-    ``key``: the document's whole row when the caller has it
-    (:class:`dmp_sandbox.store.DocumentSnapshot`), instead of reading it from ``doc``.
-    """
-    key = (patient_id_cx, *key) if key is not None else _ENTRIES.key(doc, patient_id_cx)
-    entry = _ENTRIES.get(key)
-    if entry is None:
-        entry = build_extrinsic_object(doc, patient_id_cx)
-        _ENTRIES.put(key, entry)
-    return copy.deepcopy(entry)
 
 
 def serialized_entries(
@@ -596,7 +551,7 @@ def _serialized_in(entry: etree._Element, nsmap: Mapping[str | None, str]) -> by
 
 
 def build_extrinsic_object(doc: DocumentRecord, patient_id_cx: str) -> etree._Element:
-    """:func:`extrinsic_object` built from the row, without the cache."""
+    """One DocumentEntry as the official TD3.1 answer writes it, built from the row."""
     eid = doc.entry_uuid
     eo = etree.Element(
         _r("ExtrinsicObject"),
@@ -750,8 +705,8 @@ def query_response(
 
 def entries_answer(found: Sequence[DocumentSnapshot], patient_id_cx: str) -> OperationAnswer:
     """The TD3.1 answer (LeafClass) listing ``found``: the same bytes as
-    ``query_response([extrinsic_object(...) for ...])``, each entry serialized
-    once per row content (:func:`serialized_entries`)."""
+    ``query_response([build_extrinsic_object(...) for ...])``, each entry
+    serialized once per row content (:func:`serialized_entries`)."""
     if not found:
         return OperationAnswer(query_response())
     return OperationAnswer(

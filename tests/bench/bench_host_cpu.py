@@ -62,7 +62,7 @@ class _SameAssertionAgain(replay.AssertionGuard):
 
 
 def _empty_caches() -> None:
-    xds._ENTRIES.clear()
+
     xds._SERIALIZED.clear()
     store.SNAPSHOTS.clear()
 
