@@ -43,7 +43,6 @@ import json
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,6 +84,7 @@ from sqlalchemy.types import TypeDecorator
 
 from dmp_desktop.domain.dmp_status import DmpState
 from dmp_desktop.domain.document import DocumentStatus
+from dmp_sandbox.lru import Lru
 
 __all__ = [
     "DMP_REPOSITORY_ID",
@@ -480,30 +480,21 @@ class DocumentSnapshots:
     """
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._rows: OrderedDict[tuple[object, ...], DocumentSnapshot] = OrderedDict()
-        self._lock = threading.Lock()
+        self._rows: Lru[DocumentSnapshot] = Lru(size)
 
     def of(self, rows: Sequence[Sequence[object]]) -> list[DocumentSnapshot]:
         found: list[DocumentSnapshot] = []
         for row in rows:
             key = tuple(row)
-            with self._lock:
-                snapshot = self._rows.get(key)
-                if snapshot is not None:
-                    self._rows.move_to_end(key)
+            snapshot = self._rows.get(key)
             if snapshot is None:
                 snapshot = DocumentSnapshot(key, _detached_document(key))
-                with self._lock:
-                    self._rows[key] = snapshot
-                    while len(self._rows) > self._size:
-                        self._rows.popitem(last=False)
+                self._rows.put(key, snapshot)
             found.append(snapshot)
         return found
 
     def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
+        self._rows.clear()
 
 
 def _detached_document(row: tuple[object, ...]) -> DocumentRecord:

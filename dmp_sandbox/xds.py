@@ -33,17 +33,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from lxml import etree
 
 from dmp_desktop.domain.document import DocumentStatus
 from dmp_desktop.domain.patient import Ins, InsError, InsKind
+from dmp_sandbox.lru import Lru
 from dmp_sandbox.mtom import xop_include
 from dmp_sandbox.soap import OperationAnswer, splice_mark
 from dmp_sandbox.store import DocumentRecord, DocumentSnapshot
@@ -487,39 +486,8 @@ def patient_cx(ins_value: str, ins_root: str, since: dt.datetime | None) -> str:
     return f"{base}^^{since:%Y%m%d}" if since is not None else base
 
 
-_V = TypeVar("_V")
-
-
-class _Lru(Generic[_V]):
-    """A bounded map, least recently used keys dropped first; thread-safe (the host's
-    worker threads share it)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._values: OrderedDict[tuple[object, ...], _V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> _V | None:
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[object, ...], value: _V) -> None:
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self._size:
-                self._values.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
 # The same entries serialized, as they are written inside an answer's RegistryObjectList.
-_SERIALIZED: _Lru[bytes] = _Lru(4096)
+_SERIALIZED: Lru[bytes] = Lru(4096)
 
 
 def serialized_entries(

@@ -62,7 +62,6 @@ class _SameAssertionAgain(replay.AssertionGuard):
 
 
 def _empty_caches() -> None:
-
     xds._SERIALIZED.clear()
     store.SNAPSHOTS.clear()
 
