@@ -58,7 +58,9 @@ def _check_spliced_answers(store: Store, monkeypatch: pytest.MonkeyPatch) -> Non
                 assert getattr(each.doc, column.key) == getattr(doc, column.key), column.key
         expected = _answer_as_tree(docs)
     first = _answer_spliced(found)  # entries serialized now
-    again = _answer_spliced(_snapshots(store))  # the same rows: kept bytes
+    read_again = _snapshots(store)
+    assert all(a is b for a, b in zip(read_again, found, strict=True)), "unchanged rows: kept"
+    again = _answer_spliced(read_again)  # the same rows: kept bytes
     assert first == again == expected
     etree.fromstring(first)  # well-formed, one tree
     assert first.count(b"<ns4:ExtrinsicObject ") == len(docs)
